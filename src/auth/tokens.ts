@@ -1,0 +1,20 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+const tokenPrefix = "orc_";
+
+/** A new bearer token: 32 random bytes, URL-safe, with a prefix that secret scanners can match. */
+export function generateToken(): string {
+  return tokenPrefix + randomBytes(32).toString("base64url");
+}
+
+/** Tokens are high-entropy, so a plain SHA-256 is the right hash: fast lookups, nothing to salt. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** Constant-time comparison of a presented token with a known one. */
+export function tokensEqual(presented: string, expected: string): boolean {
+  const left = Buffer.from(hashToken(presented), "hex");
+  const right = Buffer.from(hashToken(expected), "hex");
+  return timingSafeEqual(left, right);
+}

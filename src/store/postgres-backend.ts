@@ -1,0 +1,50 @@
+import { PostgresJSDialect } from "kysely-postgres-js";
+import postgres from "postgres";
+import type { SqlBackend } from "./sql-backend.ts";
+
+export type PostgresBackendOptions = {
+  readonly maxConnections?: number;
+  readonly onNotice?: (message: string) => void;
+};
+
+/** A Postgres server reached through postgres.js. int8 values come back as numbers, as on PGlite. */
+export async function openPostgresBackend(
+  url: string,
+  options: PostgresBackendOptions = {},
+): Promise<SqlBackend> {
+  const client = postgres(url, {
+    max: options.maxConnections ?? 10,
+    connect_timeout: 10,
+    idle_timeout: 60,
+    onnotice: (notice) => options.onNotice?.(String(notice.message)),
+    types: {
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (value: number | bigint) => String(value),
+        parse: (value: string) => Number(value),
+      },
+    },
+  });
+  // Fail at start, with the driver's own reason, when the server cannot be reached.
+  await client`select 1`;
+  return {
+    kind: "postgres",
+    dialect: new PostgresJSDialect({ postgres: client }),
+    scriptTransaction: async (work) =>
+      (await client.begin((transaction) =>
+        work({
+          exec: async (script) => {
+            await transaction.unsafe(script).simple();
+          },
+          query: async <Row>(text: string, parameters: readonly unknown[] = []) =>
+            (await transaction.unsafe(text, parameters as never[])) as unknown as Row[],
+        }),
+      )) as never,
+    listen: async (channel, handler) => {
+      const subscription = await client.listen(channel, (payload) => handler(payload));
+      return () => subscription.unlisten();
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}

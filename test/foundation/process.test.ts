@@ -1,0 +1,142 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, runProject, spawnServer } from "../support/spawn-server.ts";
+
+describe("the service as a process", () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "orch-proc-"));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it("starts on embedded defaults, prints the admin token once, and keeps data across restarts", async () => {
+    const first = await spawnServer({ DATA_DIR: dataDir }, { timeoutMs: 15_000 });
+    const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
+    expect((await stat(path.join(dataDir, "admin-token"))).mode & 0o777).toBe(0o600);
+    expect(first.output().stderr).toContain(token);
+    expect(first.output().stdout).not.toContain(token);
+    const created = await fetch(`${first.url}/api/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ user: "erin" }),
+    });
+    const userToken = ((await created.json()) as { token: string }).token;
+    // The token is shown in the response only, never in the log.
+    expect(first.output().stdout).not.toContain(userToken);
+    first.kill("SIGTERM");
+    expect((await first.exited).code).toBe(0);
+
+    const second = await spawnServer({ DATA_DIR: dataDir }, { timeoutMs: 15_000 });
+    try {
+      expect(second.output().stderr).not.toContain(token);
+      const probe = await fetch(`${second.url}/api/nothing`, {
+        headers: { authorization: `Bearer ${userToken}` },
+      });
+      expect(probe.status).toBe(404); // authenticated: the user and token survived the restart
+    } finally {
+      second.kill("SIGTERM");
+      await second.exited;
+    }
+  });
+
+  it.each(["SIGTERM", "SIGINT"] as const)("exits 0 within 10 s on %s", async (signal) => {
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    const started = Date.now();
+    server.kill(signal);
+    const exit = await server.exited;
+    expect(exit.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it.each([
+    [{ PORT: "abc" }, /^invalid configuration: PORT="abc" must be a whole number/],
+    [
+      { DATABASE_URL: "nonsense" },
+      /^invalid configuration: DATABASE_URL="nonsense" must be a postgres:\/\//,
+    ],
+  ])("fails at start with one clear line for bad configuration %o", async (env, message) => {
+    const running = runProject(["src/main.ts"], { DATA_DIR: dataDir, ...env });
+    const exit = await running.exited;
+    expect(exit.code).toBe(2);
+    const lines = running.output().stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it("says why when the Postgres server cannot be reached", async () => {
+    const port = await freePort();
+    const running = runProject(["src/main.ts"], {
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      DATABASE_URL: `postgres://user:secret-password@127.0.0.1:${port}/db`,
+    });
+    const exit = await running.exited;
+    expect(exit.code).toBe(1);
+    expect(running.output().stderr).toMatch(/could not start: .*ECONNREFUSED/);
+    expect(running.output().stderr + running.output().stdout).not.toContain("secret-password");
+  });
+});
+
+describe("the orchestrator command", () => {
+  let dataDir: string;
+  let server: Awaited<ReturnType<typeof spawnServer>>;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "orch-cli-"));
+    server = await spawnServer({ DATA_DIR: dataDir });
+  });
+  afterAll(async () => {
+    server?.kill("SIGTERM");
+    await server?.exited;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function cli(args: string[], env: Record<string, string> = {}) {
+    const running = runProject(["bin/orchestrator.js", ...args], {
+      DATA_DIR: dataDir,
+      ORCHESTRATOR_URL: server.url,
+      ...env,
+    });
+    const exit = await running.exited;
+    return { code: exit.code, ...running.output() };
+  }
+
+  it("creates a token with the admin token file of a local server", async () => {
+    const result = await cli(["token", "create", "--user", "frank"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const token = result.stdout.trim();
+    expect(token).toMatch(/^orc_/);
+    const probe = await fetch(`${server.url}/api/nothing`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(probe.status).toBe(404);
+  });
+
+  it("refuses a user token for token creation, with the server's reason", async () => {
+    const userToken = (await cli(["token", "create", "--user", "gina"])).stdout.trim();
+    const result = await cli(["token", "create", "--user", "hank"], {
+      ORCHESTRATOR_TOKEN: userToken,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/failed \(403\): this route needs the admin token/);
+  });
+
+  it.each([["--help"], ["serve", "--help"], ["token", "--help"]])(
+    "prints help for %s",
+    async (...args) => {
+      const result = await cli(args);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: orchestrator/);
+    },
+  );
+
+  it("exits 2 on an unknown command or missing option", async () => {
+    expect((await cli(["launch"])).code).toBe(2);
+    const missing = await cli(["token", "create"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--user NAME is required/);
+  });
+});

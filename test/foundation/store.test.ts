@@ -1,0 +1,160 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { hashToken } from "../../src/auth/tokens.ts";
+import { openStore, type Store } from "../../src/store/database.ts";
+import { migrate, readMigrations } from "../../src/store/migrate.ts";
+import { notify } from "../../src/store/notify.ts";
+import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
+import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
+import { createTokensRepository } from "../../src/store/tokens-repository.ts";
+import { createScratchDatabase } from "../support/databases.ts";
+import { type Backend, backends } from "../support/services.ts";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function freshStore(backend: Backend): Promise<{ store: Store; url?: string }> {
+  if (backend === "pglite") {
+    const store = await openStore({ kind: "pglite", dataDir: undefined });
+    cleanups.push(() => store.close());
+    return { store };
+  }
+  const database = await createScratchDatabase();
+  cleanups.push(database.drop);
+  const store = await openStore({ kind: "postgres", url: database.url });
+  cleanups.push(() => store.close());
+  return { store, url: database.url };
+}
+
+describe.each(backends())("store on %s", (backend) => {
+  it("applies every migration once, and a second run applies none", async () => {
+    const { store, url } = await freshStore(backend);
+    const migrations = await readMigrations();
+    expect(migrations.length).toBeGreaterThan(0);
+    const again =
+      backend === "pglite"
+        ? undefined
+        : await (async () => {
+            const raw = await openPostgresBackend(url as string);
+            try {
+              return await migrate(raw, migrations);
+            } finally {
+              await raw.close();
+            }
+          })();
+    if (again !== undefined) expect(again).toEqual([]);
+    const applied = await store.db
+      .selectFrom("schema_migrations" as never)
+      .select("name" as never)
+      .execute();
+    expect(applied).toHaveLength(migrations.length);
+  });
+
+  it("delivers NOTIFY to a listener, on commit", async () => {
+    const { store } = await freshStore(backend);
+    const received: string[] = [];
+    const unlisten = await store.listen("test_channel", (payload) => received.push(payload));
+    await store.db.transaction().execute(async (trx) => {
+      await notify(trx, "test_channel", "42");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toEqual([]);
+    });
+    await expect.poll(() => received, { timeout: 5_000 }).toEqual(["42"]);
+    await unlisten();
+  });
+
+  it("stores tokens only as hashes and finds their owner", async () => {
+    const { store } = await freshStore(backend);
+    const tokens = createTokensRepository(store.db);
+    const created = await tokens.create("carol", "ci", hashToken("orc_secret_value_123"));
+    const again = await tokens.create("carol", "laptop", hashToken("orc_other_value_456"));
+    expect(again.userId).toBe(created.userId);
+    expect(await tokens.findOwnerByHash(hashToken("orc_secret_value_123"))).toEqual({
+      userId: created.userId,
+      userName: "carol",
+    });
+    expect(await tokens.findOwnerByHash(hashToken("orc_unknown"))).toBeUndefined();
+    const rows = await store.db.selectFrom("api_tokens").selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain("orc_secret_value_123");
+  });
+});
+
+describe.runIf(backends().includes("postgres"))("migrations on a Postgres server", () => {
+  it("are safe when several processes start at once", async () => {
+    const database = await createScratchDatabase();
+    cleanups.push(database.drop);
+    const migrations = await readMigrations();
+    const clients = await Promise.all(
+      Array.from({ length: 4 }, () => openPostgresBackend(database.url, { maxConnections: 1 })),
+    );
+    try {
+      const results = await Promise.all(clients.map((client) => migrate(client, migrations)));
+      // Exactly one process applied them all; the others found nothing to do.
+      expect(results.map((names) => names.length).sort()).toEqual([0, 0, 0, migrations.length]);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  });
+
+  it("leave the schema untouched when one fails", async () => {
+    const database = await createScratchDatabase();
+    cleanups.push(database.drop);
+    const raw = await openPostgresBackend(database.url);
+    try {
+      const broken = [
+        { name: "0001_ok", script: "create table first_table (id int);" },
+        { name: "0002_broken", script: "create table second_table (id int); select nonsense;" },
+      ];
+      await expect(migrate(raw, broken)).rejects.toThrow(/migration 0002_broken failed/);
+      const tables = await raw.scriptTransaction((trx) =>
+        trx.query<{ n: number }>(
+          "select count(*)::int as n from pg_tables where tablename in ('first_table','second_table')",
+        ),
+      );
+      expect(tables[0]?.n).toBe(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("embedded database", () => {
+  it("keeps its data across a reopen", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(`${tmpdir()}/orch-pglite-`);
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const first = await openStore({ kind: "pglite", dataDir: `${dir}/pglite` });
+    await createTokensRepository(first.db).create(
+      "dave",
+      "default",
+      hashToken("orc_persisted_1234"),
+    );
+    await first.close();
+    const second = await openStore({ kind: "pglite", dataDir: `${dir}/pglite` });
+    try {
+      expect(await createTokensRepository(second.db).findUserByName("dave")).toBeDefined();
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("refuses a second process on the same folder", async () => {
+    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(`${tmpdir()}/orch-pglite-`);
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // The parent of this test process stands in for another live orchestrator.
+    await writeFile(`${dir}/orchestrator.pid`, String(process.ppid));
+    await expect(openStore({ kind: "pglite", dataDir: `${dir}/pglite` })).rejects.toThrow(
+      /is in use by process/,
+    );
+  });
+
+  it("uses PGlite without a data folder when asked (in memory)", async () => {
+    const backend = await openPgliteBackend(undefined);
+    expect(backend.kind).toBe("pglite");
+    await backend.close();
+  });
+});

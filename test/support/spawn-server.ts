@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+export type SpawnedServer = {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything the process wrote so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves with the exit code (or signal) once the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+};
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Runs a command of the project (e.g. `src/main.ts`) as its own process, like a user would. */
+export function runProject(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Omit<SpawnedServer, "url" | "port"> {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...args], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => ({ stdout, stderr }),
+    exited,
+    kill: (signal = "SIGTERM") => child.kill(signal),
+  };
+}
+
+/** Starts `node src/main.ts` with the given environment and waits for /healthz. */
+export async function spawnServer(
+  env: Readonly<Record<string, string>>,
+  options: { timeoutMs?: number } = {},
+): Promise<SpawnedServer> {
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
+  const running = runProject(["src/main.ts"], { HOST: "127.0.0.1", ...env, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let exitedEarly = false;
+  void running.exited.then(() => {
+    exitedEarly = true;
+  });
+  while (Date.now() < deadline) {
+    if (exitedEarly) {
+      throw new Error(
+        `server exited during start:\n${running.output().stderr}\n${running.output().stdout}`,
+      );
+    }
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return { ...running, url, port };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  running.kill("SIGKILL");
+  throw new Error(`server did not answer /healthz in time:\n${running.output().stderr}`);
+}

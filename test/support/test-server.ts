@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../src/config.ts";
+import { connectDocker } from "../../src/docker/connection.ts";
+import { createLogger } from "../../src/logger.ts";
+import { type Service, startService } from "../../src/service.ts";
+import { createScratchDatabase } from "./databases.ts";
+import type { Backend } from "./services.ts";
+
+export type TestServer = {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly orchestratorId: string;
+  readonly dataDir: string;
+  readonly service: Service;
+  /** Calls the API with a token (the admin token by default); JSON in, parsed JSON out. */
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: any }>;
+  /** Creates a user through the API and returns their token. */
+  createUser(name: string): Promise<string>;
+  stop(): Promise<void>;
+};
+
+export type TestServerOptions = {
+  readonly backend?: Backend;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Reuse a data folder / database (to test restarts); otherwise fresh ones are made. */
+  readonly dataDir?: string;
+  readonly databaseUrl?: string;
+  readonly orchestratorId?: string;
+};
+
+/** Starts the real service in this process on a free port, against PGlite or a scratch database. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "orch-test-")));
+  const orchestratorId = options.orchestratorId ?? `test-${randomBytes(4).toString("hex")}`;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (options.backend === "postgres" && databaseUrl === undefined) {
+    scratch = await createScratchDatabase();
+    databaseUrl = scratch.url;
+  }
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    ORCHESTRATOR_ID: orchestratorId,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "build-contexts"),
+    ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
+    ...options.env,
+  });
+  const service = await startService(config, createLogger(config.logLevel));
+  const adminToken = service.adminToken.token;
+
+  const request: TestServer["request"] = async (method, urlPath, requestOptions = {}) => {
+    const token = requestOptions.token === undefined ? adminToken : requestOptions.token;
+    const response = await fetch(`${service.url}${urlPath}`, {
+      method,
+      headers: {
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...(requestOptions.body === undefined ? {} : { "content-type": "application/json" }),
+        ...requestOptions.headers,
+      },
+      ...(requestOptions.body === undefined ? {} : { body: JSON.stringify(requestOptions.body) }),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body };
+  };
+
+  let stopped = false;
+  return {
+    url: service.url,
+    adminToken,
+    orchestratorId,
+    dataDir,
+    service,
+    request,
+    createUser: async (name) => {
+      const response = await request("POST", "/api/tokens", { body: { user: name } });
+      if (response.status !== 201) throw new Error(`createUser: ${JSON.stringify(response.body)}`);
+      return response.body.token as string;
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await service.stop();
+      await removeManagedContainers(orchestratorId);
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      await scratch?.drop();
+    },
+  };
+}
+
+/** Removes every container labelled managed-by=<id>: what a test suite leaves behind. */
+export async function removeManagedContainers(orchestratorId: string): Promise<void> {
+  const docker = connectDocker(process.env.DOCKER_HOST);
+  try {
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`managed-by=${orchestratorId}`] },
+    });
+    await Promise.all(
+      containers.map((container) =>
+        docker
+          .getContainer(container.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
+  } catch {
+    // no engine: nothing to clean
+  }
+}

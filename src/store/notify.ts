@@ -1,8 +1,8 @@
-import { type Kysely, sql } from "kysely";
+import { type QueryExecutorProvider, sql } from "kysely";
 
 /** Sends a NOTIFY; inside a transaction it is delivered on commit, on both backends. */
-export async function notify<Schema>(
-  executor: Kysely<Schema>,
+export async function notify(
+  executor: QueryExecutorProvider,
   channel: string,
   payload: string,
 ): Promise<void> {

@@ -31,14 +31,11 @@ export async function ensureBaseImage(docker: DockerClient): Promise<void> {
   archive.entry({ name: "www/index.html" }, "ok\n");
   archive.finalize();
   const [repo, tag] = testBaseImage.split(":") as [string, string];
-  const stream = await docker.importImage(
-    archive as never,
-    {
-      repo,
-      tag,
-      changes: ['CMD ["/bin/sh"]'],
-    } as never,
-  );
+  const importImage = docker.importImage.bind(docker) as unknown as (
+    source: NodeJS.ReadableStream,
+    options: Record<string, unknown>,
+  ) => Promise<NodeJS.ReadableStream>;
+  const stream = await importImage(archive, { repo, tag, changes: ['CMD ["/bin/sh"]'] });
   await new Promise<void>((resolve, reject) =>
     docker.modem.followProgress(
       stream,

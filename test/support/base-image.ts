@@ -32,7 +32,7 @@ export async function ensureBaseImage(docker: DockerClient): Promise<void> {
   archive.finalize();
   const [repo, tag] = testBaseImage.split(":") as [string, string];
   const importImage = docker.importImage.bind(docker) as unknown as (
-    source: NodeJS.ReadableStream,
+    source: unknown,
     options: Record<string, unknown>,
   ) => Promise<NodeJS.ReadableStream>;
   const stream = await importImage(archive, { repo, tag, changes: ['CMD ["/bin/sh"]'] });

@@ -1,9 +1,17 @@
 import type { ColumnType, Generated } from "kysely";
+import type { HealthCheck } from "../domain/image-spec.ts";
 
 /** Kysely's view of the tables in sql/. One type per table; names match the SQL. */
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
 type GeneratedId = Generated<number>;
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+type Json<T> = ColumnType<T, T, T>;
 
 export type UsersTable = {
   id: GeneratedId;
@@ -17,10 +25,124 @@ export type ApiTokensTable = {
   name: string;
   token_hash: string;
   created_at: Timestamp;
-  last_used_at: Date | null;
+  last_used_at: NullableTimestamp;
+};
+
+export type ImageStatus =
+  | "pending"
+  | "building"
+  | "ready"
+  | "build_failed"
+  | "registered"
+  | "deleting";
+export type SourceType = "reference" | "upload";
+
+export type Condition = {
+  readonly type: "Ready" | "Progressing" | "Degraded";
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+  readonly last_transition_time: string;
+};
+
+export type ImagesTable = {
+  id: GeneratedId;
+  user_id: number;
+  name: string;
+  source_type: SourceType;
+  image_reference: string | null;
+  tag: string;
+  status: ImageStatus;
+  app_hostname: string | null;
+  container_port: number;
+  min_instances: number;
+  max_instances: number;
+  desired_instances: number;
+  cpu_limit: string;
+  nano_cpus: number;
+  memory_limit: string;
+  memory_bytes: number;
+  env: Json<Record<string, string>>;
+  health_check: Json<HealthCheck | null>;
+  generation: Defaulted<number>;
+  observed_generation: Defaulted<number>;
+  resource_version: Defaulted<number>;
+  conditions: ColumnType<Condition[], Condition[] | undefined, Condition[]>;
+  docker_image_id: string | null;
+  source_path: string | null;
+  source_digest: string | null;
+  build_logs: string | null;
+  build_requested_at: NullableTimestamp;
+  build_started_at: NullableTimestamp;
+  build_finished_at: NullableTimestamp;
+  apply_set: string | null;
+  deletion_requested_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+export type DesiredState = "running" | "stopped";
+export type ObservedState =
+  | "pending"
+  | "creating"
+  | "running"
+  | "exited"
+  | "crash_loop"
+  | "stopped"
+  | "removing";
+export type InstanceHealth = "unknown" | "healthy" | "unhealthy";
+
+export type InstancesTable = {
+  id: string;
+  image_id: number;
+  user_id: number;
+  container_name: string;
+  desired_state: Defaulted<DesiredState>;
+  deletion_requested_at: NullableTimestamp;
+  deletion_reason: string | null;
+  observed_state: Defaulted<ObservedState>;
+  container_id: string | null;
+  host_port: number | null;
+  spec_hash: string | null;
+  restart_count: Defaulted<number>;
+  consecutive_failures: Defaulted<number>;
+  next_restart_at: NullableTimestamp;
+  last_exit_code: number | null;
+  last_error: string | null;
+  oom_killed: Defaulted<boolean>;
+  health: Defaulted<InstanceHealth>;
+  started_at: NullableTimestamp;
+  stopped_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+export type EventsTable = {
+  seq: GeneratedId;
+  id: string;
+  type: string;
+  subject: string;
+  image_id: number;
+  instance_id: string | null;
+  user_id: number;
+  time: Timestamp;
+  data: Json<Record<string, unknown>>;
+  published_at: NullableTimestamp;
+  publish_attempts: Defaulted<number>;
+  publish_error: string | null;
+  failed_at: NullableTimestamp;
+};
+
+export type SchemaMigrationsTable = {
+  name: string;
+  applied_at: Timestamp;
 };
 
 export type Database = {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  images: ImagesTable;
+  instances: InstancesTable;
+  events: EventsTable;
+  schema_migrations: SchemaMigrationsTable;
 };

@@ -1,0 +1,67 @@
+/** The event types of the public contract, and the data a container event carries. */
+export const eventTypes = [
+  "container.created",
+  "container.started",
+  "container.stopped",
+  "container.removed",
+  "container.failed",
+  "container.unhealthy",
+  "container.healthy",
+  "image.building",
+  "image.ready",
+  "image.build_failed",
+  "image.deleted",
+  "image.scaled",
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
+
+/**
+ * What discovery and billing need from one message: where it answers (host, host_port), who
+ * pays (user_id, limits), and how long it ran (started_at, stopped_at).
+ */
+export type ContainerEventData = {
+  readonly container_id: string | null;
+  readonly name: string;
+  readonly instance_id: string;
+  readonly image_id: number;
+  readonly image: string;
+  readonly user_id: string;
+  readonly app_hostname: string | null;
+  readonly host: string;
+  readonly host_port: number | null;
+  readonly container_port: number;
+  readonly cpu_limit: string;
+  readonly memory_limit: string;
+  readonly started_at: string | null;
+  readonly stopped_at: string | null;
+  readonly reason: string;
+  readonly exit_code?: number | null;
+  readonly error?: string | null;
+};
+
+export type ImageEventData = {
+  readonly image_id: number;
+  readonly name: string;
+  readonly image: string | null;
+  readonly user_id: string;
+  readonly app_hostname: string | null;
+  readonly status: string;
+  readonly reason: string;
+  readonly desired_instances?: number;
+  readonly previous_desired_instances?: number;
+  readonly message?: string;
+};
+
+/** An event about to be written: the row is completed (id, time) by the repository. */
+export type NewEvent = {
+  readonly type: EventType;
+  readonly imageId: number;
+  readonly userId: number;
+  readonly instanceId?: string | null;
+  readonly data: ContainerEventData | ImageEventData;
+};
+
+export function eventSubject(event: NewEvent): string {
+  return event.instanceId ? `containers/${event.instanceId}` : `images/${event.imageId}`;
+}

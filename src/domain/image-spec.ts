@@ -1,0 +1,250 @@
+import { z } from "zod";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
+import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
+
+/**
+ * The desired state of one image as users write it: the same snake_case fields in the HTTP API
+ * and in desired-state files. Values come out canonical ("500m" → "0.5", "256Mi" → "256m") so
+ * that equal specs compare equal.
+ */
+
+export const imageName = z
+  .string()
+  .regex(imageNamePattern, { message: `must be ${imageNameRule}` });
+
+export const imageTag = z.string().regex(tagPattern, {
+  message:
+    "must be a Docker tag: letters, digits, '_', '.', '-' (up to 128, not starting with '.' or '-')",
+});
+
+const referencePattern =
+  /^(?:[a-zA-Z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const imageReference = z.string().max(512).regex(referencePattern, {
+  message: 'must be a Docker image reference like "nginx:1.27" or "registry:5000/team/app:v1"',
+});
+
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i, {
+    message: "must be a hostname like shop.example.com",
+  })
+  .transform((value) => value.toLowerCase());
+
+const port = z.number().int().min(1).max(65535);
+const portField = z.union([port, z.string().regex(/^\d+$/).transform(Number).pipe(port)], {
+  error: "must be a port number between 1 and 65535",
+});
+
+const count = z.number().int().min(0).max(10_000);
+const countField = z.union([count, z.string().regex(/^\d+$/).transform(Number).pipe(count)], {
+  error: "must be a whole number ≥ 0",
+});
+
+const cpuField = z.union([z.string(), z.number()]).transform((value, context) => {
+  const parsed = parseCpu(value);
+  if (!parsed.ok) {
+    context.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  }
+  return formatCpu(parsed.value);
+});
+
+const memoryField = z.union([z.string(), z.number()]).transform((value, context) => {
+  const parsed = parseMemory(value);
+  if (!parsed.ok) {
+    context.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  }
+  return formatMemory(parsed.value);
+});
+
+const envField = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
+      message: "must be a variable name like LOG_LEVEL",
+    }),
+    z
+      .union([z.string(), z.number(), z.boolean()])
+      .transform(String)
+      .pipe(z.string().max(32_768, { message: "must be at most 32 KiB" })),
+  )
+  .refine((env) => Object.keys(env).length <= 200, { message: "at most 200 variables" });
+
+const durationField = (minMs: number, maxMs: number) =>
+  z.union([z.string(), z.number()]).transform((value, context) => {
+    const parsed = parseDuration(value, { minMs, maxMs });
+    if (!parsed.ok) {
+      context.addIssue({ code: "custom", message: parsed.message });
+      return z.NEVER;
+    }
+    return formatDuration(parsed.value);
+  });
+
+/** Probed from outside (HTTP against the host port) or run inside by Docker (HEALTHCHECK). */
+export const healthCheckSchema = z
+  .strictObject({
+    http_path: z
+      .string()
+      .regex(/^\/[\x21-\x7e]*$/, { message: "must be a path starting with /" })
+      .max(2048)
+      .optional(),
+    test: z
+      .array(z.string().max(4096))
+      .min(2)
+      .refine((test) => test[0] === "CMD" || test[0] === "CMD-SHELL", {
+        message: 'must start with "CMD" or "CMD-SHELL"',
+      })
+      .optional(),
+    interval: durationField(1_000, 3_600_000).default("10s"),
+    timeout: durationField(100, 600_000).default("3s"),
+    retries: z.number().int().min(1).max(100).default(3),
+    start_period: durationField(0, 3_600_000).default("0s"),
+  })
+  .refine((check) => (check.http_path === undefined) !== (check.test === undefined), {
+    message: "set exactly one of http_path or test",
+  });
+
+export type HealthCheck = z.output<typeof healthCheckSchema>;
+
+/** Every field of the spec with its own validation; optional, no defaults (PATCH uses this). */
+export const specFields = {
+  tag: imageTag,
+  image: imageReference,
+  app_hostname: hostname.nullable(),
+  container_port: portField,
+  min_instances: countField,
+  max_instances: countField,
+  desired_instances: countField,
+  cpu_limit: cpuField,
+  memory_limit: memoryField,
+  env: envField,
+  health_check: healthCheckSchema.nullable(),
+} as const;
+
+export const specDefaults = {
+  tag: "latest",
+  app_hostname: null,
+  container_port: 8080,
+  min_instances: 0,
+  max_instances: 10,
+  desired_instances: 1,
+  cpu_limit: "1",
+  memory_limit: "512m",
+  env: {},
+  health_check: null,
+} as const;
+
+/** A complete, canonical spec. `image` is set for existing images; uploads have none. */
+export type ImageSpec = {
+  readonly tag: string;
+  readonly image?: string | undefined;
+  readonly app_hostname: string | null;
+  readonly container_port: number;
+  readonly min_instances: number;
+  readonly max_instances: number;
+  readonly desired_instances: number;
+  readonly cpu_limit: string;
+  readonly memory_limit: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly health_check: HealthCheck | null;
+};
+
+export type SpecIssue = { readonly path: string; readonly message: string };
+
+/** Checks that involve several fields: min ≤ desired ≤ max, 1 ≤ max ≤ cap. */
+export function instanceBoundIssues(
+  spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances">,
+  maxInstancesCap: number,
+): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });
+  if (spec.max_instances > maxInstancesCap) {
+    issues.push({
+      path: "max_instances",
+      message: `must be at most ${maxInstancesCap} (MAX_INSTANCES_CAP)`,
+    });
+  }
+  if (spec.min_instances > spec.max_instances) {
+    issues.push({
+      path: "min_instances",
+      message: `must be ≤ max_instances (${spec.max_instances})`,
+    });
+  }
+  if (spec.desired_instances < spec.min_instances) {
+    issues.push({
+      path: "desired_instances",
+      message: `must be ≥ min_instances (${spec.min_instances})`,
+    });
+  }
+  if (spec.desired_instances > spec.max_instances) {
+    issues.push({
+      path: "desired_instances",
+      message: `must be ≤ max_instances (${spec.max_instances})`,
+    });
+  }
+  return issues;
+}
+
+/** Schema of a new image: name plus the spec, defaults filled in, bounds checked. */
+export function newImageSchema(maxInstancesCap: number) {
+  return z
+    .strictObject({
+      name: imageName,
+      tag: specFields.tag.default(specDefaults.tag),
+      image: specFields.image.optional(),
+      app_hostname: specFields.app_hostname.default(specDefaults.app_hostname),
+      container_port: specFields.container_port.default(specDefaults.container_port),
+      min_instances: specFields.min_instances.default(specDefaults.min_instances),
+      max_instances: specFields.max_instances.default(specDefaults.max_instances),
+      desired_instances: specFields.desired_instances.optional(),
+      cpu_limit: specFields.cpu_limit.default(specDefaults.cpu_limit),
+      memory_limit: specFields.memory_limit.default(specDefaults.memory_limit),
+      env: specFields.env.default({}),
+      health_check: specFields.health_check.default(null),
+    })
+    .transform((value) => ({
+      ...value,
+      // Without an explicit count, start what min_instances asks for, and at least one.
+      desired_instances:
+        value.desired_instances ?? Math.min(Math.max(value.min_instances, 1), value.max_instances),
+    }))
+    .superRefine((value, context) => {
+      for (const issue of instanceBoundIssues(value, maxInstancesCap)) {
+        context.addIssue({ code: "custom", path: [issue.path], message: issue.message });
+      }
+    });
+}
+
+export type NewImage = z.output<ReturnType<typeof newImageSchema>>;
+
+/** Schema of a change: any subset of the spec, plus the resource_version the client last saw. */
+export const imagePatchSchema = z.strictObject({
+  tag: specFields.tag.optional(),
+  image: specFields.image.optional(),
+  app_hostname: specFields.app_hostname.optional(),
+  container_port: specFields.container_port.optional(),
+  min_instances: specFields.min_instances.optional(),
+  max_instances: specFields.max_instances.optional(),
+  desired_instances: specFields.desired_instances.optional(),
+  cpu_limit: specFields.cpu_limit.optional(),
+  memory_limit: specFields.memory_limit.optional(),
+  env: specFields.env.optional(),
+  health_check: specFields.health_check.optional(),
+  resource_version: z.number().int().min(1).optional(),
+});
+
+export type ImagePatch = z.output<typeof imagePatchSchema>;
+
+/** The fields whose change replaces running containers (counts and the hostname do not). */
+export const containerSpecFields = [
+  "tag",
+  "image",
+  "container_port",
+  "cpu_limit",
+  "memory_limit",
+  "env",
+  "health_check",
+] as const satisfies ReadonlyArray<keyof ImageSpec>;

@@ -1,0 +1,37 @@
+/** The Docker labels of the public contract, and how to read them back. */
+export const labelKeys = {
+  managedBy: "managed-by",
+  imageId: "orchestrator.image-id",
+  instanceId: "orchestrator.instance-id",
+  owner: "orchestrator.owner",
+  specHash: "orchestrator.spec-hash",
+} as const;
+
+export type ContainerLabels = Readonly<Record<string, string>>;
+
+export function containerLabels(input: {
+  readonly orchestratorId: string;
+  readonly imageId: number;
+  readonly instanceId: string;
+  readonly userId: number;
+  readonly specHash: string;
+}): ContainerLabels {
+  return {
+    [labelKeys.managedBy]: input.orchestratorId,
+    [labelKeys.imageId]: String(input.imageId),
+    [labelKeys.instanceId]: input.instanceId,
+    [labelKeys.owner]: String(input.userId),
+    [labelKeys.specHash]: input.specHash,
+  };
+}
+
+export function imageLabels(orchestratorId: string, imageId: number): ContainerLabels {
+  return { [labelKeys.managedBy]: orchestratorId, [labelKeys.imageId]: String(imageId) };
+}
+
+/** The image id a managed container belongs to, or undefined when the label is missing or bad. */
+export function imageIdOf(labels: ContainerLabels | undefined): number | undefined {
+  const raw = labels?.[labelKeys.imageId];
+  if (raw === undefined || !/^[1-9]\d{0,15}$/.test(raw)) return undefined;
+  return Number(raw);
+}

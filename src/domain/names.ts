@@ -1,0 +1,38 @@
+import { randomBytes } from "node:crypto";
+
+/** Image names: unique per user, part of container names and of desired-state files. */
+export const imageNamePattern = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+export const imageNameRule =
+  "1-40 lowercase letters, digits or '-', not starting or ending with '-'";
+
+/** Docker tag grammar. */
+export const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+const instanceIdAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+export const instanceIdPattern = /^[0-9a-hjkmnp-tv-z]{10}$/;
+
+/** A short random instance id: 10 characters of Crockford base32 (50 bits). */
+export function newInstanceId(): string {
+  const bytes = randomBytes(10);
+  let id = "";
+  for (const byte of bytes) id += instanceIdAlphabet[byte % 32];
+  return id;
+}
+
+/**
+ * `{prefix}-{image name}-{instance id}`: deterministic for an instance, so a crash between
+ * "create" and "record" can never produce a second container for it (Docker refuses the name).
+ */
+export function containerName(prefix: string, imageName: string, instanceId: string): string {
+  return `${prefix}-${imageName}-${instanceId}`;
+}
+
+/** `{prefix}-u{user_id}-i{image_id}:{tag}`: the tag of an image built from an upload. */
+export function builtImageReference(
+  prefix: string,
+  userId: number,
+  imageId: number,
+  tag: string,
+): string {
+  return `${prefix}-u${userId}-i${imageId}:${tag}`;
+}

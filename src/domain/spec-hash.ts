@@ -1,0 +1,32 @@
+import { createHash } from "node:crypto";
+
+/** Everything that, when changed, requires a container to be replaced. */
+export type ContainerSpec = {
+  /** The reference containers are created from (a built tag or the user's reference). */
+  readonly image: string;
+  /** The Docker image id that reference resolved to: a rebuild under the same tag is drift too. */
+  readonly imageId: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly containerPort: number;
+  readonly nanoCpus: number;
+  readonly memoryBytes: number;
+  /** Docker HEALTHCHECK test, when the image asks for one. */
+  readonly healthcheck?: readonly string[] | undefined;
+};
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A stable 16-hex-digit hash of the canonical spec, stored as the `orchestrator.spec-hash` label. */
+export function specHash(spec: ContainerSpec): string {
+  return createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,260 @@
+import type Dockerode from "dockerode";
+import { labelKeys } from "../domain/labels.ts";
+import type { DockerClient } from "./connection.ts";
+import { dockerStatus, withDockerRetry } from "./retry.ts";
+
+export type ContainerState =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead";
+
+/** What the controller needs to know about one container. */
+export type ContainerSnapshot = {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: ContainerState;
+  readonly createdAt: Date;
+  /** Published host ports by container port ("8080/tcp" → 32768). */
+  readonly ports: Readonly<Record<number, number>>;
+  /** Present when the snapshot came from an inspect. */
+  readonly details?: {
+    readonly exitCode: number;
+    readonly oomKilled: boolean;
+    readonly error: string;
+    readonly startedAt: Date | null;
+    readonly finishedAt: Date | null;
+  };
+};
+
+export type CreateContainerRequest = {
+  readonly name: string;
+  readonly image: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly containerPort: number;
+  readonly publishIp: string;
+  readonly nanoCpus: number;
+  readonly memoryBytes: number;
+  readonly healthcheck?:
+    | {
+        readonly test: readonly string[];
+        readonly intervalMs: number;
+        readonly timeoutMs: number;
+        readonly retries: number;
+        readonly startPeriodMs: number;
+      }
+    | undefined;
+};
+
+export class ContainerNameConflictError extends Error {
+  override name = "ContainerNameConflictError";
+}
+
+export class ImageNotFoundError extends Error {
+  override name = "ImageNotFoundError";
+}
+
+/** Docker as the controller sees it: labelled containers and the images they run. */
+export type ContainerRuntime = {
+  /** Every container carrying managed-by={orchestratorId}, optionally of one image, running or not. */
+  listManaged(orchestratorId: string, imageId?: number): Promise<ContainerSnapshot[]>;
+  inspect(idOrName: string): Promise<ContainerSnapshot | undefined>;
+  /** Creates (does not start) a container; a taken name is a ContainerNameConflictError. */
+  create(request: CreateContainerRequest): Promise<string>;
+  start(id: string): Promise<void>;
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes a container (forcefully); a container already gone is fine. */
+  remove(id: string): Promise<void>;
+  /** The image id a reference resolves to locally, or undefined. */
+  imageId(reference: string): Promise<string | undefined>;
+  /** Pulls a reference; rejects with the engine's message when it cannot. */
+  pull(reference: string): Promise<void>;
+  removeImage(reference: string): Promise<void>;
+};
+
+function toDate(value: string | undefined): Date | null {
+  if (value === undefined || value.startsWith("0001-")) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function portsFromList(ports: Dockerode.Port[]): Record<number, number> {
+  const published: Record<number, number> = {};
+  for (const port of ports) {
+    if (
+      port.PublicPort !== undefined &&
+      port.PublicPort > 0 &&
+      published[port.PrivatePort] === undefined
+    ) {
+      published[port.PrivatePort] = port.PublicPort;
+    }
+  }
+  return published;
+}
+
+function portsFromInspect(
+  ports: Dockerode.ContainerInspectInfo["NetworkSettings"]["Ports"] | undefined,
+): Record<number, number> {
+  const published: Record<number, number> = {};
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const hostPort = Number(bindings?.[0]?.HostPort);
+    if (Number.isInteger(hostPort) && hostPort > 0) published[Number.parseInt(key, 10)] = hostPort;
+  }
+  return published;
+}
+
+function snapshotFromInspect(info: Dockerode.ContainerInspectInfo): ContainerSnapshot {
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ""),
+    labels: info.Config.Labels ?? {},
+    state: info.State.Status as ContainerState,
+    createdAt: new Date(info.Created),
+    ports: portsFromInspect(info.NetworkSettings.Ports),
+    details: {
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      error: info.State.Error,
+      startedAt: toDate(info.State.StartedAt),
+      finishedAt: toDate(info.State.FinishedAt),
+    },
+  };
+}
+
+export function createContainerRuntime(docker: DockerClient): ContainerRuntime {
+  return {
+    async listManaged(orchestratorId, imageId) {
+      const label = [`${labelKeys.managedBy}=${orchestratorId}`];
+      if (imageId !== undefined) label.push(`${labelKeys.imageId}=${imageId}`);
+      const containers = await withDockerRetry(() =>
+        docker.listContainers({ all: true, filters: { label } }),
+      );
+      return containers.map((container) => ({
+        id: container.Id,
+        name: (container.Names[0] ?? "").replace(/^\//, ""),
+        labels: container.Labels ?? {},
+        state: container.State as ContainerState,
+        createdAt: new Date(container.Created * 1000),
+        ports: portsFromList(container.Ports ?? []),
+      }));
+    },
+
+    async inspect(idOrName) {
+      try {
+        return snapshotFromInspect(
+          await withDockerRetry(() => docker.getContainer(idOrName).inspect()),
+        );
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async create(request) {
+      const portKey = `${request.containerPort}/tcp`;
+      try {
+        const container = await withDockerRetry(() =>
+          docker.createContainer({
+            name: request.name,
+            Image: request.image,
+            Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
+            Labels: { ...request.labels },
+            ExposedPorts: { [portKey]: {} },
+            ...(request.healthcheck === undefined
+              ? {}
+              : {
+                  Healthcheck: {
+                    Test: [...request.healthcheck.test],
+                    Interval: request.healthcheck.intervalMs * 1_000_000,
+                    Timeout: request.healthcheck.timeoutMs * 1_000_000,
+                    Retries: request.healthcheck.retries,
+                    StartPeriod: request.healthcheck.startPeriodMs * 1_000_000,
+                  },
+                }),
+            HostConfig: {
+              PortBindings: { [portKey]: [{ HostIp: request.publishIp, HostPort: "" }] },
+              NanoCpus: request.nanoCpus,
+              Memory: request.memoryBytes,
+              // The controller restarts containers itself, with back-off and events.
+              RestartPolicy: { Name: "no" },
+              LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+              Init: false,
+            },
+          }),
+        );
+        return container.id;
+      } catch (error) {
+        const { status, message } = dockerStatus(error);
+        if (status === 409) throw new ContainerNameConflictError(message);
+        if (status === 404 && /no such image/i.test(message)) throw new ImageNotFoundError(message);
+        throw error;
+      }
+    },
+
+    async start(id) {
+      try {
+        await withDockerRetry(() => docker.getContainer(id).start());
+      } catch (error) {
+        if (dockerStatus(error).status === 304) return; // already started
+        throw error;
+      }
+    },
+
+    async stop(id, timeoutSeconds) {
+      try {
+        await withDockerRetry(() => docker.getContainer(id).stop({ t: timeoutSeconds }));
+      } catch (error) {
+        const { status } = dockerStatus(error);
+        if (status === 304 || status === 404) return; // already stopped or gone
+        throw error;
+      }
+    },
+
+    async remove(id) {
+      try {
+        await withDockerRetry(() => docker.getContainer(id).remove({ force: true, v: true }));
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return;
+        throw error;
+      }
+    },
+
+    async imageId(reference) {
+      try {
+        return (await withDockerRetry(() => docker.getImage(reference).inspect())).Id;
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async pull(reference) {
+      const stream = await docker.pull(reference);
+      await new Promise<void>((resolve, reject) => {
+        docker.modem.followProgress(
+          stream,
+          (error: Error | null, events: Array<{ error?: string }> | undefined) => {
+            const failed = events?.find((event) => typeof event.error === "string");
+            if (error !== null) reject(error);
+            else if (failed?.error !== undefined) reject(new Error(failed.error));
+            else resolve();
+          },
+        );
+      });
+    },
+
+    async removeImage(reference) {
+      try {
+        await withDockerRetry(() => docker.getImage(reference).remove({ force: true }));
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { labelKeys } from "../../domain/labels.ts";
+import { crashBackoff, restartDelayMs } from "./backoff.ts";
+import type { InstanceRecord, ObservedPatch } from "./model.ts";
+
+export type ObservedEvent = {
+  readonly type:
+    | "container.created"
+    | "container.started"
+    | "container.stopped"
+    | "container.removed"
+    | "container.failed";
+  readonly reason: string;
+  readonly exitCode?: number | null;
+  readonly error?: string | null;
+};
+
+export type ObserveContext = {
+  readonly now: Date;
+  readonly containerPort: number;
+  /** Why the controller itself just changed this container; undefined when it only looked. */
+  readonly reason?: string | undefined;
+  /** The controller is stopping or removing this container on purpose (not a failure). */
+  readonly expectedStop?: boolean | undefined;
+};
+
+export type Observation = {
+  readonly patch: ObservedPatch;
+  readonly events: readonly ObservedEvent[];
+};
+
+const noChange: Observation = { patch: {}, events: [] };
+
+/**
+ * Compares what the record says about an instance with the container seen in Docker and
+ * returns the record's new observed columns and the events those transitions mean. Pure: the
+ * same function serves the controller's own actions and changes made behind its back, so every
+ * transition is recorded exactly once, in the same transaction as its status.
+ */
+export function observeInstance(
+  record: InstanceRecord,
+  container: ContainerSnapshot | undefined,
+  context: ObserveContext,
+): Observation {
+  const { now } = context;
+  const expectedStop =
+    context.expectedStop === true ||
+    record.deletion_requested_at !== null ||
+    record.desired_state === "stopped";
+  const patch: ObservedPatch = {};
+  const events: ObservedEvent[] = [];
+
+  if (container === undefined) {
+    if (record.container_id === null) return noChange;
+    const reason = context.reason ?? (expectedStop ? stopReason(record) : "removed_externally");
+    if (record.observed_state === "running") {
+      events.push({ type: "container.stopped", reason });
+      patch.stopped_at = now;
+    }
+    events.push({ type: "container.removed", reason });
+    patch.container_id = null;
+    patch.host_port = null;
+    patch.spec_hash = null;
+    patch.observed_state = record.deletion_requested_at !== null ? "removing" : "pending";
+    return { patch, events };
+  }
+
+  let previousState = record.observed_state;
+  if (record.container_id !== container.id) {
+    if (record.container_id !== null) {
+      events.push({ type: "container.removed", reason: context.reason ?? "replaced_externally" });
+    }
+    events.push({ type: "container.created", reason: context.reason ?? "adopted" });
+    patch.container_id = container.id;
+    patch.spec_hash = container.labels[labelKeys.specHash] ?? null;
+    patch.started_at = null;
+    patch.stopped_at = null;
+    patch.host_port = null;
+    previousState = "pending";
+  }
+
+  const hostPort = container.ports[context.containerPort] ?? null;
+  switch (container.state) {
+    case "running":
+    case "restarting":
+    case "paused": {
+      if (previousState !== "running") {
+        events.push({ type: "container.started", reason: context.reason ?? "observed" });
+        patch.observed_state = "running";
+        patch.started_at = container.details?.startedAt ?? now;
+        patch.stopped_at = null;
+        patch.next_restart_at = null;
+        patch.last_error = null;
+      }
+      if (hostPort !== record.host_port || patch.host_port === null) patch.host_port = hostPort;
+      const startedAt = patch.started_at ?? record.started_at;
+      if (
+        record.consecutive_failures > 0 &&
+        startedAt !== null &&
+        now.getTime() - startedAt.getTime() >= crashBackoff.resetAfterMs
+      ) {
+        patch.consecutive_failures = 0;
+      }
+      break;
+    }
+    case "created":
+      if (previousState !== "creating") patch.observed_state = "creating";
+      break;
+    case "removing":
+      if (previousState !== "removing") patch.observed_state = "removing";
+      break;
+    case "exited":
+    case "dead": {
+      if (
+        previousState === "exited" ||
+        previousState === "crash_loop" ||
+        previousState === "stopped"
+      )
+        break;
+      const details = container.details;
+      const startedAt = details?.startedAt ?? null;
+      const finishedAt = details?.finishedAt ?? now;
+      const exitCode = details?.exitCode ?? null;
+      const oomKilled = details?.oomKilled ?? false;
+      if (previousState !== "running" && startedAt !== null) {
+        // It started and died before we looked: both halves go on the record.
+        events.push({ type: "container.started", reason: context.reason ?? "observed" });
+        patch.started_at = startedAt;
+      }
+      patch.stopped_at = finishedAt;
+      patch.last_exit_code = exitCode;
+      patch.oom_killed = oomKilled;
+      if (expectedStop) {
+        patch.observed_state = "stopped";
+        events.push({
+          type: "container.stopped",
+          reason: context.reason ?? stopReason(record),
+          exitCode,
+        });
+        break;
+      }
+      const ranMs = startedAt === null ? 0 : finishedAt.getTime() - startedAt.getTime();
+      const failures = ranMs >= crashBackoff.resetAfterMs ? 1 : record.consecutive_failures + 1;
+      const error = oomKilled
+        ? "killed: out of memory (memory limit reached)"
+        : details?.error
+          ? details.error
+          : `exited with code ${exitCode ?? "unknown"}`;
+      patch.consecutive_failures = failures;
+      patch.next_restart_at = new Date(finishedAt.getTime() + restartDelayMs(failures));
+      patch.observed_state = failures >= 2 ? "crash_loop" : "exited";
+      patch.last_error = error;
+      if (exitCode === 0 && !oomKilled) {
+        events.push({ type: "container.stopped", reason: "exited", exitCode });
+      } else {
+        events.push({
+          type: "container.failed",
+          reason: oomKilled ? "oom_killed" : "crashed",
+          exitCode,
+          error,
+        });
+      }
+      break;
+    }
+  }
+  return { patch: withoutUnchanged(record, patch), events };
+}
+
+function stopReason(record: InstanceRecord): string {
+  if (record.deletion_requested_at !== null) return record.deletion_reason ?? "deleted";
+  if (record.desired_state === "stopped") return "stop";
+  return "stopped";
+}
+
+function withoutUnchanged(record: InstanceRecord, patch: ObservedPatch): ObservedPatch {
+  const changed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    const current = record[key as keyof InstanceRecord];
+    const same =
+      value instanceof Date && current instanceof Date
+        ? value.getTime() === current.getTime()
+        : value === current;
+    if (!same) changed[key] = value;
+  }
+  return changed as ObservedPatch;
+}

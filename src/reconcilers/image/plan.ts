@@ -1,0 +1,227 @@
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { labelKeys } from "../../domain/labels.ts";
+import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
+
+export type PlanInput = {
+  readonly image: ImageRecord;
+  readonly records: readonly InstanceRecord[];
+  /** Every container of this image carrying our managed-by label. */
+  readonly containers: readonly ContainerSnapshot[];
+  /** The spec hash new containers get; undefined while the image cannot run (building, pull failed). */
+  readonly desiredHash: string | undefined;
+  readonly now: Date;
+};
+
+export type Action =
+  | {
+      readonly kind: "removeStray";
+      readonly containerId: string;
+      readonly reason: "orphan" | "duplicate";
+    }
+  | { readonly kind: "addInstances"; readonly count: number }
+  | {
+      readonly kind: "removeInstance";
+      readonly instanceId: string;
+      readonly containerId: string | null;
+      readonly reason: string;
+      /** The record must first be marked for deletion (scale-down), so a crash cannot forget it. */
+      readonly mark: boolean;
+    }
+  | {
+      readonly kind: "createContainer";
+      readonly instanceId: string;
+      readonly reason: "scale_up" | "recreate";
+    }
+  | { readonly kind: "replaceContainer"; readonly instanceId: string; readonly containerId: string }
+  | {
+      readonly kind: "startContainer";
+      readonly instanceId: string;
+      readonly containerId: string;
+      readonly reason: "start" | "restart";
+    }
+  | { readonly kind: "stopContainer"; readonly instanceId: string; readonly containerId: string }
+  | { readonly kind: "finishImageDeletion" };
+
+export type Plan = {
+  readonly actions: readonly Action[];
+  /** When a crash-looping instance may be restarted next, if one is waiting. */
+  readonly requeueAfterMs?: number;
+};
+
+const isUp = (container: ContainerSnapshot | undefined) =>
+  container !== undefined &&
+  (container.state === "running" ||
+    container.state === "restarting" ||
+    container.state === "paused");
+
+/**
+ * Scale-down victims, best first: not started, then unhealthy, then newest (ReplicaSet's order:
+ * removing what serves no traffic costs nothing).
+ */
+export function scaleDownOrder(
+  records: readonly InstanceRecord[],
+  containerOf: (record: InstanceRecord) => ContainerSnapshot | undefined,
+): InstanceRecord[] {
+  const rank = (record: InstanceRecord) => {
+    if (!isUp(containerOf(record))) return 0;
+    if (record.health === "unhealthy") return 1;
+    return 2;
+  };
+  return [...records].sort(
+    (left, right) =>
+      rank(left) - rank(right) ||
+      right.created_at.getTime() - left.created_at.getTime() ||
+      (left.id < right.id ? 1 : -1),
+  );
+}
+
+/**
+ * What to do to make Docker match the desired state of one image. Pure: it reads a snapshot
+ * and returns actions; the reconciler executes them and records what happened.
+ */
+export function planImage(input: PlanInput): Plan {
+  const { image, records, containers, desiredHash, now } = input;
+  const actions: Action[] = [];
+  const recordIds = new Set(records.map((record) => record.id));
+
+  // 1. Containers no record owns (orphans) and second containers of one instance (duplicates).
+  const byInstance = new Map<string, ContainerSnapshot>();
+  const strays: Action[] = [];
+  const grouped = new Map<string, ContainerSnapshot[]>();
+  for (const container of containers) {
+    const instanceId = container.labels[labelKeys.instanceId];
+    if (instanceId === undefined || !recordIds.has(instanceId)) {
+      strays.push({ kind: "removeStray", containerId: container.id, reason: "orphan" });
+      continue;
+    }
+    grouped.set(instanceId, [...(grouped.get(instanceId) ?? []), container]);
+  }
+  for (const record of records) {
+    const candidates = grouped.get(record.id) ?? [];
+    const keep =
+      candidates.find((container) => container.id === record.container_id) ??
+      candidates.find((container) => isUp(container)) ??
+      [...candidates].sort(
+        (left, right) => right.createdAt.getTime() - left.createdAt.getTime(),
+      )[0];
+    if (keep !== undefined) byInstance.set(record.id, keep);
+    for (const container of candidates) {
+      if (container !== keep)
+        strays.push({ kind: "removeStray", containerId: container.id, reason: "duplicate" });
+    }
+  }
+  actions.push(...strays);
+  const containerOf = (record: InstanceRecord) => byInstance.get(record.id);
+
+  // 2. Image being deleted: everything goes, then the image itself.
+  if (image.status === "deleting") {
+    for (const record of records) {
+      actions.push({
+        kind: "removeInstance",
+        instanceId: record.id,
+        containerId: containerOf(record)?.id ?? null,
+        reason: "image_deleted",
+        mark: false,
+      });
+    }
+    if (records.length === 0 && containers.length === 0)
+      actions.push({ kind: "finishImageDeletion" });
+    return { actions };
+  }
+
+  // 3. Instances marked for deletion (scale-down or DELETE) are removed.
+  for (const record of records.filter(isMarkedForDeletion)) {
+    actions.push({
+      kind: "removeInstance",
+      instanceId: record.id,
+      containerId: containerOf(record)?.id ?? null,
+      reason: record.deletion_reason ?? "deleted",
+      mark: false,
+    });
+  }
+
+  // 4. Scale: exactly desired_instances live records, never more than max_instances.
+  const target = Math.min(image.desired_instances, image.max_instances);
+  let active = records.filter((record) => !isMarkedForDeletion(record));
+  if (active.length < target) {
+    actions.push({ kind: "addInstances", count: target - active.length });
+  } else if (active.length > target) {
+    const victims = scaleDownOrder(active, containerOf).slice(0, active.length - target);
+    const victimIds = new Set(victims.map((victim) => victim.id));
+    for (const victim of victims) {
+      actions.push({
+        kind: "removeInstance",
+        instanceId: victim.id,
+        containerId: containerOf(victim)?.id ?? null,
+        reason: "scale_down",
+        mark: true,
+      });
+    }
+    active = active.filter((record) => !victimIds.has(record.id));
+  }
+
+  // 5. Each live instance towards its desired state.
+  let waitMs: number | undefined;
+  const outdated: Array<{ record: InstanceRecord; container: ContainerSnapshot }> = [];
+  for (const record of active) {
+    const container = containerOf(record);
+    if (record.desired_state === "stopped") {
+      if (container !== undefined && isUp(container)) {
+        actions.push({ kind: "stopContainer", instanceId: record.id, containerId: container.id });
+      }
+      continue;
+    }
+    if (container === undefined) {
+      if (desiredHash !== undefined) {
+        actions.push({
+          kind: "createContainer",
+          instanceId: record.id,
+          reason:
+            record.container_id === null && record.started_at === null ? "scale_up" : "recreate",
+        });
+      }
+      continue;
+    }
+    if (desiredHash !== undefined && container.labels[labelKeys.specHash] !== desiredHash) {
+      outdated.push({ record, container });
+      continue;
+    }
+    if (
+      container.state === "created" ||
+      container.state === "exited" ||
+      container.state === "dead"
+    ) {
+      const restartAt = record.next_restart_at?.getTime() ?? 0;
+      if (container.state !== "created" && restartAt > now.getTime()) {
+        waitMs = Math.min(waitMs ?? Number.POSITIVE_INFINITY, restartAt - now.getTime());
+        continue;
+      }
+      actions.push({
+        kind: "startContainer",
+        instanceId: record.id,
+        containerId: container.id,
+        reason: container.state === "created" ? "start" : "restart",
+      });
+    }
+  }
+
+  // 6. Rolling replacement of outdated containers: broken ones at once; running ones a quarter
+  //    of the desired count at a time, and only while the rest are up.
+  const unavailable = active.filter(
+    (record) => record.desired_state === "running" && !isUp(containerOf(record)),
+  ).length;
+  let budget = Math.max(1, Math.floor(target / 4)) - unavailable;
+  for (const { record, container } of outdated.sort(
+    (left, right) => Number(isUp(left.container)) - Number(isUp(right.container)),
+  )) {
+    if (isUp(container)) {
+      if (budget <= 0) continue;
+      budget -= 1;
+    }
+    actions.push({ kind: "replaceContainer", instanceId: record.id, containerId: container.id });
+  }
+
+  return waitMs === undefined
+    ? { actions }
+    : { actions, requeueAfterMs: Math.max(0, Math.ceil(waitMs)) };
+}

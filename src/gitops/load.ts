@@ -1,0 +1,110 @@
+import { readFile } from "node:fs/promises";
+import { type FileError, sortFileErrors } from "./file-error.ts";
+import { findDocumentFiles } from "./find-files.ts";
+import { type NamedAt, parseDocuments } from "./parse-documents.ts";
+import { resolveSourceFolder } from "./source-folder.ts";
+import type { DocumentSpec } from "./validate-document.ts";
+
+/** One valid document of a desired-state file. */
+export type LoadedDocument = {
+  /** The file as the user named it. */
+  readonly file: string;
+  /** Where its `metadata.name` is, for messages about it. */
+  readonly line: number;
+  readonly column: number;
+  readonly name: string;
+  /** Canonical, with defaults: what the API's create schema makes of it, minus the name. */
+  readonly spec: DocumentSpec;
+  /** For `spec.source`: the absolute, symlink-free folder to pack. */
+  readonly source?: string;
+};
+
+export type LoadResult = {
+  /** The valid documents; apply nothing unless `errors` is empty. */
+  readonly documents: readonly LoadedDocument[];
+  /** Every problem of every file, sorted by file and position. */
+  readonly errors: readonly FileError[];
+};
+
+export type LoadOptions = {
+  /**
+   * The server's MAX_INSTANCES_CAP when known; by default only the schema's own ceiling is
+   * checked and the server checks its cap when the set is applied.
+   */
+  readonly maxInstancesCap?: number;
+};
+
+const schemaInstanceCeiling = 10_000;
+
+type Named = NamedAt & { readonly file: string };
+
+function duplicateErrors(names: readonly Named[]): FileError[] {
+  const first = new Map<string, Named>();
+  const errors: FileError[] = [];
+  for (const named of names) {
+    const earlier = first.get(named.name);
+    if (earlier === undefined) {
+      first.set(named.name, named);
+      continue;
+    }
+    errors.push({
+      file: named.file,
+      line: named.line,
+      column: named.column,
+      path: "metadata.name",
+      message: `duplicate name "${named.name}", also at ${earlier.file}:${earlier.line}:${earlier.column}`,
+    });
+  }
+  return errors;
+}
+
+/**
+ * Reads the desired-state files of the given files and folders (folders recursively) and
+ * validates every document, collecting all errors of all files before returning; `spec.source`
+ * folders are checked too (they exist, hold a Dockerfile and stay inside the repository root).
+ */
+export async function loadDocuments(
+  paths: readonly string[],
+  options: LoadOptions = {},
+): Promise<LoadResult> {
+  const maxInstancesCap = options.maxInstancesCap ?? schemaInstanceCeiling;
+  const found = await findDocumentFiles(paths);
+  const errors: FileError[] = [...found.errors];
+  const names: Named[] = [];
+  const documents: LoadedDocument[] = [];
+  for (const documentFile of found.files) {
+    let text: string;
+    try {
+      text = await readFile(documentFile.absolute, "utf8");
+    } catch (error) {
+      const message = `cannot read: ${(error as Error).message}`;
+      errors.push({ file: documentFile.file, line: 1, column: 1, path: "", message });
+      continue;
+    }
+    const parsed = parseDocuments(text, documentFile.file, maxInstancesCap);
+    errors.push(...parsed.errors);
+    names.push(...parsed.names.map((named) => ({ ...named, file: documentFile.file })));
+    const checked = await Promise.all(
+      parsed.documents.map(async (document) => {
+        const { file, absolute, givenRoot } = documentFile;
+        const { line, column } = document.namePosition;
+        const loaded = { file, line, column, name: document.name, spec: document.spec };
+        if (document.source === undefined) return loaded;
+        const folder = await resolveSourceFolder(absolute, document.source, givenRoot);
+        if (folder.ok) return { ...loaded, source: folder.folder };
+        const position = document.sourcePosition ?? document.namePosition;
+        errors.push({ file, ...position, path: "spec.source", message: folder.message });
+        return undefined;
+      }),
+    );
+    for (const document of checked) if (document !== undefined) documents.push(document);
+  }
+  errors.push(...duplicateErrors(names));
+  return {
+    documents,
+    errors: sortFileErrors(
+      errors,
+      found.files.map((file) => file.file),
+    ),
+  };
+}

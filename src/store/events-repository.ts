@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
+import { jsonb } from "./json.ts";
 import type { Database } from "./schema.ts";
 
 export type EventRow = {
@@ -38,7 +39,7 @@ export async function appendEvents(
         image_id: event.imageId,
         instance_id: event.instanceId ?? null,
         user_id: event.userId,
-        data: event.data as Record<string, unknown>,
+        data: jsonb(event.data as Record<string, unknown>),
       })),
     )
     .execute();

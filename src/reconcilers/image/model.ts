@@ -1,31 +1,6 @@
-import type { Selectable } from "kysely";
-import type { ImagesTable, InstancesTable } from "../../store/schema.ts";
+import type { InstanceRecord } from "../../store/records.ts";
 
-/** An image row as the reconciler reads it. */
-export type ImageRecord = Selectable<ImagesTable>;
-
-/** An instance row: desired columns (API) and observed columns (controller). */
-export type InstanceRecord = Selectable<InstancesTable>;
-
-/** The columns the controller writes about an instance. */
-export type ObservedPatch = Partial<
-  Pick<
-    InstanceRecord,
-    | "observed_state"
-    | "container_id"
-    | "host_port"
-    | "spec_hash"
-    | "restart_count"
-    | "consecutive_failures"
-    | "next_restart_at"
-    | "last_exit_code"
-    | "last_error"
-    | "oom_killed"
-    | "started_at"
-    | "stopped_at"
-    | "health"
-  >
->;
+export type { ImageRecord, InstanceRecord, ObservedPatch } from "../../store/records.ts";
 
 export function isMarkedForDeletion(record: InstanceRecord): boolean {
   return record.deletion_requested_at !== null;

@@ -1,5 +1,6 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { assignContainers, isUp } from "./assign.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
 
 export type PlanInput = {
@@ -48,12 +49,6 @@ export type Plan = {
   readonly requeueAfterMs?: number;
 };
 
-const isUp = (container: ContainerSnapshot | undefined) =>
-  container !== undefined &&
-  (container.state === "running" ||
-    container.state === "restarting" ||
-    container.state === "paused");
-
 /**
  * Scale-down victims, best first: not started, then unhealthy, then newest (ReplicaSet's order:
  * removing what serves no traffic costs nothing).
@@ -82,36 +77,16 @@ export function scaleDownOrder(
 export function planImage(input: PlanInput): Plan {
   const { image, records, containers, desiredHash, now } = input;
   const actions: Action[] = [];
-  const recordIds = new Set(records.map((record) => record.id));
 
   // 1. Containers no record owns (orphans) and second containers of one instance (duplicates).
-  const byInstance = new Map<string, ContainerSnapshot>();
-  const strays: Action[] = [];
-  const grouped = new Map<string, ContainerSnapshot[]>();
-  for (const container of containers) {
-    const instanceId = container.labels[labelKeys.instanceId];
-    if (instanceId === undefined || !recordIds.has(instanceId)) {
-      strays.push({ kind: "removeStray", containerId: container.id, reason: "orphan" });
-      continue;
-    }
-    grouped.set(instanceId, [...(grouped.get(instanceId) ?? []), container]);
+  const assignment = assignContainers(records, containers);
+  for (const orphan of assignment.orphans) {
+    actions.push({ kind: "removeStray", containerId: orphan.id, reason: "orphan" });
   }
-  for (const record of records) {
-    const candidates = grouped.get(record.id) ?? [];
-    const keep =
-      candidates.find((container) => container.id === record.container_id) ??
-      candidates.find((container) => isUp(container)) ??
-      [...candidates].sort(
-        (left, right) => right.createdAt.getTime() - left.createdAt.getTime(),
-      )[0];
-    if (keep !== undefined) byInstance.set(record.id, keep);
-    for (const container of candidates) {
-      if (container !== keep)
-        strays.push({ kind: "removeStray", containerId: container.id, reason: "duplicate" });
-    }
+  for (const duplicate of assignment.duplicates) {
+    actions.push({ kind: "removeStray", containerId: duplicate.id, reason: "duplicate" });
   }
-  actions.push(...strays);
-  const containerOf = (record: InstanceRecord) => byInstance.get(record.id);
+  const containerOf = (record: InstanceRecord) => assignment.byInstance.get(record.id);
 
   // 2. Image being deleted: everything goes, then the image itself.
   if (image.status === "deleting") {

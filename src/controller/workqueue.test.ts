@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { backoffDelayMs, createWorkQueue, defaultBackoff } from "./workqueue.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("workqueue", () => {
+  it("collapses duplicate keys while they wait", async () => {
+    const queue = createWorkQueue<number>();
+    queue.add(1);
+    queue.add(2);
+    queue.add(1);
+    expect(queue.length).toBe(2);
+    expect(await queue.get()).toBe(1);
+    expect(await queue.get()).toBe(2);
+  });
+
+  it("never hands one key to two workers, and reruns a key dirtied while processing", async () => {
+    const queue = createWorkQueue<number>();
+    queue.add(1);
+    const first = await queue.get();
+    queue.add(1); // dirtied while processing
+    expect(queue.length).toBe(0);
+    let second: number | undefined;
+    void queue.get().then((key) => {
+      second = key;
+    });
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    queue.done(first as number);
+    await Promise.resolve();
+    expect(second).toBe(1);
+  });
+
+  it("backs a failing key off exponentially with jitter, capped at 5 minutes", () => {
+    expect(backoffDelayMs(1, defaultBackoff, () => 0.5)).toBe(1_000);
+    expect(backoffDelayMs(2, defaultBackoff, () => 0.5)).toBe(2_000);
+    expect(backoffDelayMs(4, defaultBackoff, () => 0.5)).toBe(8_000);
+    expect(backoffDelayMs(30, defaultBackoff, () => 0.5)).toBe(300_000);
+    expect(backoffDelayMs(1, defaultBackoff, () => 1)).toBe(1_100);
+    expect(backoffDelayMs(1, defaultBackoff, () => 0)).toBe(900);
+  });
+
+  it("requeues rate-limited keys after their delay and forgets on success", async () => {
+    vi.useFakeTimers();
+    const queue = createWorkQueue<string>({ random: () => 0.5 });
+    expect(queue.addRateLimited("a")).toBe(1_000);
+    expect(queue.addRateLimited("a")).toBe(2_000);
+    expect(queue.length).toBe(0);
+    vi.advanceTimersByTime(999);
+    expect(queue.length).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(queue.length).toBe(1);
+    queue.forget("a");
+    expect(queue.failures("a")).toBe(0);
+  });
+
+  it("keeps the earliest of two delayed adds", () => {
+    vi.useFakeTimers();
+    const queue = createWorkQueue<string>();
+    queue.addAfter("a", 10_000);
+    queue.addAfter("a", 1_000);
+    vi.advanceTimersByTime(1_000);
+    expect(queue.length).toBe(1);
+  });
+
+  it("releases waiting workers on shut down", async () => {
+    const queue = createWorkQueue<number>();
+    const waiting = queue.get();
+    queue.shutDown();
+    expect(await waiting).toBeUndefined();
+    queue.add(1);
+    expect(queue.length).toBe(0);
+  });
+
+  it("reports the age of the oldest waiting key", () => {
+    let clock = 1_000;
+    const queue = createWorkQueue<number>({ now: () => clock });
+    queue.add(1);
+    clock = 1_500;
+    queue.add(2);
+    clock = 2_000;
+    expect(queue.oldestAgeMs()).toBe(1_000);
+  });
+});

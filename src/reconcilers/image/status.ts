@@ -1,0 +1,119 @@
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { labelKeys } from "../../domain/labels.ts";
+import type { Condition } from "../../store/schema.ts";
+import { isUp } from "./assign.ts";
+import type { ImageRecord, InstanceRecord } from "./model.ts";
+
+/** Whether the image can run now, and if not, why (for the Degraded/Progressing conditions). */
+export type Runnability =
+  | { readonly ok: true; readonly reference: string; readonly dockerImageId: string }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly message: string;
+      readonly degraded: boolean;
+    };
+
+export type StatusInput = {
+  readonly image: ImageRecord;
+  readonly records: readonly InstanceRecord[];
+  readonly containerOf: (record: InstanceRecord) => ContainerSnapshot | undefined;
+  readonly runnability: Runnability;
+  readonly desiredHash: string | undefined;
+  readonly now: Date;
+};
+
+type ConditionValue = Omit<Condition, "last_transition_time">;
+
+/**
+ * Ready, Progressing and Degraded, Kubernetes-style. Ready: every instance that should run
+ * runs the current spec. Progressing: the controller is still working towards that. Degraded:
+ * something needs a human (image missing, build failed, crash loop, create errors).
+ */
+export function imageConditions(input: StatusInput): Condition[] {
+  const { image, records, containerOf, runnability, desiredHash } = input;
+  const live = records.filter((record) => record.deletion_requested_at === null);
+  const shouldRun = live.filter((record) => record.desired_state === "running");
+  const current = shouldRun.filter((record) => {
+    const container = containerOf(record);
+    return (
+      isUp(container) &&
+      (desiredHash === undefined || container?.labels[labelKeys.specHash] === desiredHash)
+    );
+  });
+  const crashLooping = shouldRun.filter((record) => record.observed_state === "crash_loop");
+  const failing = shouldRun.filter(
+    (record) => record.last_error !== null && !isUp(containerOf(record)),
+  );
+  const countsMatch = live.length === image.desired_instances && records.length === live.length;
+  const ready = runnability.ok && countsMatch && current.length === shouldRun.length;
+  const summary = `${current.length}/${shouldRun.length} instances running the current spec`;
+
+  let degraded: ConditionValue = {
+    type: "Degraded",
+    status: "False",
+    reason: "AsExpected",
+    message: "",
+  };
+  if (!runnability.ok && runnability.degraded) {
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: runnability.reason,
+      message: runnability.message,
+    };
+  } else if (crashLooping.length > 0) {
+    const example = crashLooping[0]?.last_error ?? "exited";
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "CrashLoopBackOff",
+      message: `${crashLooping.length} of ${shouldRun.length} instances are crash-looping (last: ${example})`,
+    };
+  } else if (failing.length > 0) {
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "InstancesFailing",
+      message: `${failing.length} of ${shouldRun.length} instances are failing (last: ${failing[0]?.last_error})`,
+    };
+  }
+
+  const progressing: ConditionValue = ready
+    ? { type: "Progressing", status: "False", reason: "Converged", message: summary }
+    : !runnability.ok
+      ? {
+          type: "Progressing",
+          status: runnability.degraded ? "False" : "True",
+          reason: runnability.reason,
+          message: runnability.message,
+        }
+      : { type: "Progressing", status: "True", reason: "Reconciling", message: summary };
+
+  const readyCondition: ConditionValue = ready
+    ? { type: "Ready", status: "True", reason: "InstancesRunning", message: summary }
+    : {
+        type: "Ready",
+        status: "False",
+        reason: runnability.ok ? "InstancesNotReady" : runnability.reason,
+        message: runnability.ok ? summary : runnability.message,
+      };
+
+  return [readyCondition, progressing, degraded].map((condition) => {
+    const previous = image.conditions.find((existing) => existing.type === condition.type);
+    const unchanged = previous !== undefined && previous.status === condition.status;
+    return {
+      ...condition,
+      last_transition_time: unchanged ? previous.last_transition_time : input.now.toISOString(),
+    };
+  });
+}
+
+/** Whether two condition lists say the same thing (ignoring transition times). */
+export function sameConditions(left: readonly Condition[], right: readonly Condition[]): boolean {
+  const key = (conditions: readonly Condition[]) =>
+    JSON.stringify(
+      conditions.map(({ type, status, reason, message }) => [type, status, reason, message]),
+    );
+  return key(left) === key(right);
+}

@@ -1,0 +1,71 @@
+import { Document, isScalar } from "yaml";
+import type { HealthCheck } from "../domain/image-spec.ts";
+import { documentApiVersion, documentKind } from "./validate-document.ts";
+
+/** An image as the API returns it (the fields export needs). */
+export type ExportableImage = {
+  readonly name: string;
+  readonly tag: string;
+  /** The reference of an existing image; uploads have none (or the built one, ignored). */
+  readonly image?: string | null | undefined;
+  readonly app_hostname: string | null;
+  readonly container_port: number;
+  readonly min_instances: number;
+  readonly max_instances: number;
+  readonly desired_instances: number;
+  readonly cpu_limit: string;
+  readonly memory_limit: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly health_check: HealthCheck | null;
+  readonly source_type: "reference" | "upload";
+};
+
+/** Where an uploaded image's build context is expected: a folder beside the file. */
+export function exportedSourceFolder(name: string): string {
+  return `./${name}`;
+}
+
+const sourceComment =
+  " must be a folder holding this image's Dockerfile: an upload's build context cannot be exported";
+
+/**
+ * One desired-state document for an image, in the field order of the docs; fields at their
+ * empty default (no hostname, env or health check) are left out. An upload cannot name its
+ * build context, so it gets `source: ./<name>` with a comment saying so.
+ */
+export function exportImageDocument(image: ExportableImage): string {
+  const origin =
+    image.source_type === "upload" || image.image === null || image.image === undefined
+      ? { source: exportedSourceFolder(image.name) }
+      : { image: image.image };
+  const spec = {
+    ...origin,
+    tag: image.tag,
+    ...(image.app_hostname === null ? {} : { app_hostname: image.app_hostname }),
+    container_port: image.container_port,
+    min_instances: image.min_instances,
+    max_instances: image.max_instances,
+    desired_instances: image.desired_instances,
+    cpu_limit: image.cpu_limit,
+    memory_limit: image.memory_limit,
+    ...(Object.keys(image.env).length === 0 ? {} : { env: { ...image.env } }),
+    ...(image.health_check === null ? {} : { health_check: image.health_check }),
+  };
+  const document = new Document({
+    apiVersion: documentApiVersion,
+    kind: documentKind,
+    metadata: { name: image.name },
+    spec,
+  });
+  const source = document.getIn(["spec", "source"], true);
+  if (isScalar(source)) source.comment = sourceComment;
+  return document.toString({ lineWidth: 0 });
+}
+
+/** Every image as one multi-document stream, sorted by name. */
+export function exportDocuments(images: readonly ExportableImage[]): string {
+  return [...images]
+    .sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0))
+    .map(exportImageDocument)
+    .join("---\n");
+}

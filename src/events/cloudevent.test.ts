@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { eventSource, toCloudEvent, toKafkaMessage } from "./cloudevent.ts";
+
+const row = {
+  id: "01890a5d-ac96-774b-bcce-b302099a8057",
+  type: "container.started",
+  subject: "containers/abc123",
+  image_id: 42,
+  time: new Date("2025-03-04T05:06:07.089Z"),
+  data: { container_id: "c0ffee", image_id: 42, host_port: 32768, stopped_at: null },
+};
+
+describe("toCloudEvent", () => {
+  it("maps a row to the contract's CloudEvents 1.0 structured JSON", () => {
+    expect(toCloudEvent(row, eventSource("orch-1"))).toEqual({
+      specversion: "1.0",
+      id: row.id,
+      source: "orchestrator/orch-1",
+      type: "container.started",
+      subject: "containers/abc123",
+      time: "2025-03-04T05:06:07.089Z",
+      datacontenttype: "application/json",
+      data: row.data,
+    });
+  });
+
+  it("writes time as RFC 3339 in UTC even when the driver gave a string", () => {
+    const event = toCloudEvent({ ...row, time: "2025-03-04 06:06:07.089+01" as never }, "s");
+    expect(event.time).toBe("2025-03-04T05:06:07.089Z");
+  });
+});
+
+describe("toKafkaMessage", () => {
+  it("keys by image id, carries the JSON as value, and sets the binding headers", () => {
+    const message = toKafkaMessage(row, "orchestrator/o");
+    expect(message.key).toBe("42");
+    expect(JSON.parse(message.value)).toEqual(toCloudEvent(row, "orchestrator/o"));
+    expect(message.headers).toMatchObject({
+      "content-type": "application/cloudevents+json",
+      ce_specversion: "1.0",
+      ce_id: row.id,
+      ce_type: "container.started",
+      ce_source: "orchestrator/o",
+    });
+  });
+
+  it("keeps null data fields (billing reads stopped_at: null)", () => {
+    expect(JSON.parse(toKafkaMessage(row, "s").value).data.stopped_at).toBeNull();
+  });
+});

@@ -17,3 +17,5 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export type { Registry } from "prom-client";

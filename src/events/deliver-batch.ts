@@ -1,0 +1,83 @@
+import { toKafkaMessage } from "./cloudevent.ts";
+import { asPublishError, type EventSink, type PublishError } from "./event-sink.ts";
+import type { PendingEvent } from "./outbox-repository.ts";
+
+export type Delivery = {
+  /** Acknowledged by the broker (at `ackedAt`). */
+  readonly published: readonly PendingEvent[];
+  readonly ackedAt: Date;
+  /** Rejected for good: the poison-message policy marks them failed. */
+  readonly failed: readonly { readonly event: PendingEvent; readonly error: PublishError }[];
+  /** A retriable failure: these events (in order) are still to be published later. */
+  readonly retry?: { readonly events: readonly PendingEvent[]; readonly error: PublishError };
+};
+
+/**
+ * Publishes one batch (in seq order) and says what became of each event.
+ *
+ * Poison-message policy: a message the broker rejects for good (too large, invalid record) is
+ * marked failed and skipped; later events of the same image are still published. Blocking the
+ * key instead would stop that image's stream forever for an event no retry can deliver. The
+ * failed row keeps its error (publish_error), is counted in orchestrator_events_failed_total and
+ * stays visible in GET /api/events. When the broker rejects a whole batch for good without
+ * saying which message is at fault, the batch is retried one message at a time to find it.
+ */
+export async function deliverBatch(
+  events: readonly PendingEvent[],
+  sink: EventSink,
+  source: string,
+  signal?: AbortSignal,
+): Promise<Delivery> {
+  const options = signal === undefined ? {} : { signal };
+  try {
+    const report = await sink.publish(
+      events.map((event) => toKafkaMessage(event, source)),
+      options,
+    );
+    const ackedAt = new Date();
+    const rejected = new Map(report.rejected.map(({ index, error }) => [index, error]));
+    const failed = [...rejected].flatMap(([index, error]) => {
+      const event = events[index];
+      return event === undefined ? [] : [{ event, error }];
+    });
+    return { published: events.filter((_, index) => !rejected.has(index)), ackedAt, failed };
+  } catch (caught) {
+    const error = asPublishError(caught);
+    if (error.retriable)
+      return { published: [], ackedAt: new Date(), failed: [], retry: { events, error } };
+    if (events.length === 1 && events[0] !== undefined) {
+      return { published: [], ackedAt: new Date(), failed: [{ event: events[0], error }] };
+    }
+    return deliverOneByOne(events, sink, source, options);
+  }
+}
+
+async function deliverOneByOne(
+  events: readonly PendingEvent[],
+  sink: EventSink,
+  source: string,
+  options: { signal?: AbortSignal },
+): Promise<Delivery> {
+  const published: PendingEvent[] = [];
+  const failed: { event: PendingEvent; error: PublishError }[] = [];
+  for (const [index, event] of events.entries()) {
+    try {
+      const report = await sink.publish([toKafkaMessage(event, source)], options);
+      const rejected = report.rejected[0];
+      if (rejected === undefined) published.push(event);
+      else failed.push({ event, error: rejected.error });
+    } catch (caught) {
+      const error = asPublishError(caught);
+      if (error.retriable) {
+        return {
+          published,
+          ackedAt: new Date(),
+          failed,
+          retry: { events: events.slice(index), error },
+        };
+      }
+      failed.push({ event, error });
+    }
+  }
+  return { published, ackedAt: new Date(), failed };
+}

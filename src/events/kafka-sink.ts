@@ -1,0 +1,180 @@
+import { Kafka, type LogEntry, logLevel, Partitioners, type Producer } from "kafkajs";
+import type { Logger } from "../logger.ts";
+import {
+  type EventSink,
+  PublishError,
+  type PublishOptions,
+  type PublishReport,
+  type SinkMessage,
+} from "./event-sink.ts";
+import { classifyKafkaError } from "./kafka-errors.ts";
+
+export type KafkaSinkOptions = {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** Larger messages are rejected here, as the broker would (Kafka's default is ~1 MiB). */
+  readonly maxMessageBytes?: number;
+  /** How long the broker may take to answer one request (and to gather acks=all). */
+  readonly requestTimeoutMs?: number;
+  readonly connectionTimeoutMs?: number;
+  /** Ceiling for one publish including kafkajs's own retries; then it is retriable. */
+  readonly sendTimeoutMs?: number;
+};
+
+const defaultMaxMessageBytes = 1_000_000;
+
+/** kafkajs speaks through our logger: its errors are warnings (the relay reports what matters). */
+function kafkaLogCreator(logger: Logger) {
+  const child = logger.child({ component: "kafkajs" });
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, stack: _stack, ...fields } = log;
+      const entry = { namespace, ...fields };
+      if (level <= logLevel.WARN) child.warn(entry, message);
+      else if (level === logLevel.INFO) child.info(entry, message);
+      else child.debug(entry, message);
+    };
+}
+
+function messageBytes(message: SinkMessage): number {
+  let bytes = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
+  return bytes;
+}
+
+/** Rejects when the signal aborts or the time is up; the caller treats both as retriable. */
+function deadline(signal: AbortSignal | undefined, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PublishError(`publish timed out after ${timeoutMs} ms`, {
+            retriable: true,
+            code: "TIMEOUT",
+          }),
+        ),
+      timeoutMs,
+    );
+    onAbort = () =>
+      reject(new PublishError("publish aborted", { retriable: true, code: "ABORTED" }));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    promise,
+    clear: () => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * The Kafka adapter, and the only importer of kafkajs. acks=all (-1): a publish resolves only
+ * once every in-sync replica has the messages. Not idempotent (the mock broker and some managed
+ * Kafkas refuse it; the relay delivers at-least-once and consumers dedupe by id). One request in
+ * flight, so a retry can never overtake the request after it. Topics are not created here: the
+ * broker auto-creates them, or creating the topic is a deploy step.
+ */
+export function createKafkaSink(options: KafkaSinkOptions): EventSink {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 6 * requestTimeoutMs;
+  const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
+  const retry = { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 };
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: requestTimeoutMs,
+    retry,
+    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.INFO : logLevel.WARN,
+    logCreator: kafkaLogCreator(options.logger),
+  });
+  const producer: Producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: false,
+    allowAutoTopicCreation: true,
+    maxInFlightRequests: 1,
+    retry,
+  });
+  let connected = false;
+  let connecting: Promise<void> | undefined;
+
+  const connect = () => {
+    connecting ??= producer
+      .connect()
+      .then(() => {
+        connected = true;
+      })
+      .catch((error: unknown) => {
+        throw classifyKafkaError(error);
+      })
+      .finally(() => {
+        connecting = undefined;
+      });
+    return connecting;
+  };
+
+  const send = async (messages: readonly SinkMessage[]) => {
+    if (!connected) await connect();
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        timeout: requestTimeoutMs,
+        topicMessages: [
+          {
+            topic: options.topic,
+            messages: messages.map((message) => ({
+              key: message.key,
+              value: message.value,
+              headers: { ...message.headers },
+            })),
+          },
+        ],
+      });
+    } catch (error) {
+      throw classifyKafkaError(error);
+    }
+  };
+
+  return {
+    connect,
+    publish: async (messages, publishOptions: PublishOptions = {}): Promise<PublishReport> => {
+      const rejected: { index: number; error: PublishError }[] = [];
+      const accepted: SinkMessage[] = [];
+      messages.forEach((message, index) => {
+        const bytes = messageBytes(message);
+        if (bytes <= maxMessageBytes) accepted.push(message);
+        else
+          rejected.push({
+            index,
+            error: new PublishError(
+              `message of ${bytes} bytes is larger than the ${maxMessageBytes} bytes the broker accepts`,
+              { retriable: false, code: "MESSAGE_TOO_LARGE" },
+            ),
+          });
+      });
+      if (accepted.length === 0) return { rejected };
+      const limit = deadline(publishOptions.signal, sendTimeoutMs);
+      const sending = send(accepted);
+      // A send that lost the race may still settle later; it must not become an unhandled rejection.
+      sending.catch(() => {});
+      try {
+        await Promise.race([sending, limit.promise]);
+      } finally {
+        limit.clear();
+      }
+      return { rejected };
+    },
+    disconnect: async () => {
+      connected = false;
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,323 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "../logger.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { Store } from "../store/database.ts";
+import type { Database } from "../store/schema.ts";
+import { type BackoffPolicy, backoffDelay, defaultRelayBackoff } from "./backoff.ts";
+import { type Delivery, deliverBatch } from "./deliver-batch.ts";
+import type { EventSink, PublishError } from "./event-sink.ts";
+import {
+  countPendingUpTo,
+  markFailed,
+  markPublished,
+  maxEventSeq,
+  prunePublishedEvents,
+  readBacklog,
+  recordAttempt,
+  selectPendingEvents,
+} from "./outbox-repository.ts";
+import { claimFor } from "./relay-claim.ts";
+import { createRelayMetrics, type RelayMetrics } from "./relay-metrics.ts";
+
+/** Sent by a statement trigger on every insert into events (sql/0002). */
+export const eventsChannel = "orchestrator_events";
+
+export type RelayOptions = {
+  readonly store: Store;
+  readonly sink: EventSink;
+  readonly logger: Logger;
+  /** The CloudEvents `source`, see eventSource(orchestratorId). */
+  readonly source: string;
+  /** The service's metrics; the relay registers its own on `registry`. */
+  readonly metrics?: { readonly registry: Registry };
+  /** Events per Kafka request. */
+  readonly batchSize?: number;
+  /** The safety poll, for a missed NOTIFY (or one from another process that died). */
+  readonly pollIntervalMs?: number;
+  /** How soon to try again when another process held the publish lock. */
+  readonly busyRetryMs?: number;
+  readonly backoff?: BackoffPolicy;
+  /** Published events older than this are deleted; undefined keeps them forever. */
+  readonly retentionDays?: number;
+  readonly pruneIntervalMs?: number;
+};
+
+export type Relay = {
+  /**
+   * Resolves once every event committed before the call is published (or failed for good);
+   * rejects after `timeoutMs` (default 30 s) with the number still waiting.
+   */
+  flush(options?: { timeoutMs?: number }): Promise<void>;
+  /** Deletes published events past the retention now; returns how many. */
+  prune(): Promise<number>;
+  /**
+   * Stops taking work, publishes what is pending when Kafka is up (for at most `timeoutMs`,
+   * default 5 s), abandons an unfinished batch (its rows stay pending), and disconnects the sink.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+};
+
+type PassResult =
+  | { readonly kind: "idle" }
+  | { readonly kind: "busy" }
+  | { readonly kind: "retry"; readonly error: PublishError | Error; readonly pending: number };
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The outbox relay: delivers rows of the events table to the sink in seq order, at least once.
+ * Wakes on NOTIFY and on a slow poll; one batch at a time (one request in flight), so every
+ * image's events reach the broker in order; rows are marked published only after the broker
+ * acknowledged them. A retriable failure leaves the rows pending and backs off (capped, with
+ * jitter) before starting again from the oldest pending row; the rest of the service never
+ * waits for it. The claim (relay-claim.ts) makes it safe with several processes on one Postgres.
+ */
+export async function startRelay(options: RelayOptions): Promise<Relay> {
+  const { store, sink, source } = options;
+  const logger = options.logger.child({ component: "event-relay" });
+  const batchSize = options.batchSize ?? 500;
+  const backoff = options.backoff ?? defaultRelayBackoff;
+  const busyRetryMs = options.busyRetryMs ?? 1_000;
+  const claim = claimFor(store);
+  const metrics: RelayMetrics | undefined =
+    options.metrics === undefined
+      ? undefined
+      : createRelayMetrics(options.metrics.registry, () => readBacklog(store.db));
+  const abort = new AbortController();
+
+  let dirty = true;
+  let stopRequested = false;
+  let failures = 0;
+  let failingSince = 0;
+  let sleeper: { resolve: () => void; wakeOnNotify: boolean } | undefined;
+  const passListeners = new Set<() => void>();
+
+  /** Wakes the loop; a backoff sleep is cut short only when `force`d (flush, stop). */
+  const wake = (force = false) => {
+    dirty = true;
+    if (sleeper !== undefined && (force || sleeper.wakeOnNotify)) sleeper.resolve();
+  };
+  const sleep = (ms: number | undefined, wakeOnNotify: boolean) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
+      const done = () => {
+        clearTimeout(timer);
+        sleeper = undefined;
+        resolve();
+      };
+      sleeper = { resolve: done, wakeOnNotify };
+    });
+
+  const apply = async (delivery: Delivery, executor: Kysely<Database>) => {
+    await markPublished(
+      executor,
+      delivery.published.map((event) => event.seq),
+      delivery.ackedAt,
+    );
+    for (const { event, error } of delivery.failed) {
+      logger.error(
+        {
+          eventId: event.id,
+          seq: event.seq,
+          imageId: event.image_id,
+          type: event.type,
+          code: error.code,
+          error: error.message,
+        },
+        "event rejected by the broker for good; marked failed",
+      );
+      await markFailed(executor, event.seq, `${error.code}: ${error.message}`, delivery.ackedAt);
+    }
+    if (delivery.retry !== undefined) {
+      await recordAttempt(
+        executor,
+        delivery.retry.events.map((event) => event.seq),
+        `${delivery.retry.error.code}: ${delivery.retry.error.message}`,
+      );
+    }
+  };
+
+  const observe = (delivery: Delivery) => {
+    if (metrics === undefined) return;
+    const ackedAt = delivery.ackedAt.getTime();
+    metrics.published(
+      delivery.published.map((event) =>
+        Math.max(0, (ackedAt - new Date(event.time).getTime()) / 1000),
+      ),
+    );
+    metrics.failed(delivery.failed.length);
+  };
+
+  /** One batch under the claim. */
+  const runBatch = () =>
+    claim(async (executor) => {
+      const events = await selectPendingEvents(executor, batchSize);
+      if (events.length === 0) return { selected: 0, delivery: undefined };
+      const delivery = await deliverBatch(events, sink, source, abort.signal);
+      await apply(delivery, executor);
+      return { selected: events.length, delivery };
+    });
+
+  /** Batches until nothing is pending, another relay holds the claim, or a failure. */
+  const drain = async (): Promise<PassResult> => {
+    try {
+      for (;;) {
+        const batch = await runBatch();
+        if (!batch.claimed) return { kind: "busy" };
+        const { selected, delivery } = batch.value;
+        if (delivery !== undefined) {
+          observe(delivery);
+          if (delivery.published.length > 0) {
+            logger.debug(
+              { count: delivery.published.length, lastSeq: delivery.published.at(-1)?.seq },
+              "events published",
+            );
+          }
+          if (delivery.retry !== undefined) {
+            return {
+              kind: "retry",
+              error: delivery.retry.error,
+              pending: delivery.retry.events.length,
+            };
+          }
+        }
+        if (selected < batchSize) return { kind: "idle" };
+      }
+    } catch (error) {
+      // The database (not Kafka) failed: same treatment, the rows are still there.
+      return { kind: "retry", error: error as Error, pending: 0 };
+    }
+  };
+
+  const loop = async () => {
+    let healthy = true;
+    while (!stopRequested) {
+      if (!dirty) await sleep(undefined, true);
+      if (stopRequested) break;
+      dirty = false;
+      const result = await drain();
+      healthy = result.kind !== "retry";
+      for (const listener of passListeners) listener();
+      if (result.kind === "busy") {
+        await sleep(busyRetryMs, false);
+        dirty = true;
+      } else if (result.kind === "retry") {
+        if (stopRequested) break;
+        const wait = backoffDelay(failures, backoff);
+        const fields = {
+          error: result.error.message,
+          code: "code" in result.error ? result.error.code : result.error.name,
+          attempt: failures + 1,
+          retryInMs: wait,
+        };
+        if (failures === 0) {
+          failingSince = Date.now();
+          logger.error(
+            fields,
+            "event publishing failed; events wait in the database and will be retried",
+          );
+        } else {
+          logger.warn(fields, "event publishing still failing");
+        }
+        failures += 1;
+        await sleep(wait, false);
+        dirty = true;
+      } else if (failures > 0) {
+        logger.info(
+          { failedAttempts: failures, outageMs: Date.now() - failingSince },
+          "event publishing recovered",
+        );
+        failures = 0;
+      }
+    }
+    // Shutdown: one last drain (bounded by stop's timeout), unless publishing is failing.
+    if (healthy && !abort.signal.aborted) await drain();
+  };
+
+  const prune = async () => {
+    if (options.retentionDays === undefined) return 0;
+    const cutoff = new Date(Date.now() - options.retentionDays * 86_400_000);
+    const deleted = await prunePublishedEvents(store.db, cutoff);
+    if (deleted > 0)
+      logger.info({ deleted, cutoff: cutoff.toISOString() }, "published events pruned");
+    return deleted;
+  };
+  const pruneQuietly = () => {
+    prune().catch((error: unknown) =>
+      logger.warn({ error: (error as Error).message }, "pruning published events failed"),
+    );
+  };
+
+  const unlisten = await store.listen(eventsChannel, () => wake());
+  const poll = setInterval(() => wake(), options.pollIntervalMs ?? 10_000);
+  const pruneInterval = options.pruneIntervalMs ?? 3_600_000;
+  const firstPrune = setTimeout(pruneQuietly, Math.min(30_000, pruneInterval));
+  const prunePoll = setInterval(pruneQuietly, pruneInterval);
+  for (const timer of [poll, firstPrune, prunePoll]) timer.unref();
+
+  sink
+    .connect()
+    .then(() => logger.info("connected to the event broker"))
+    .catch((error: unknown) =>
+      logger.error(
+        { error: (error as Error).message },
+        "event broker unreachable at start; events wait in the database and will be retried",
+      ),
+    );
+  const running = loop();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    flush: async ({ timeoutMs = 30_000 } = {}) => {
+      const target = await maxEventSeq(store.db);
+      const deadline = Date.now() + timeoutMs;
+      wake(true);
+      for (;;) {
+        const pending = await countPendingUpTo(store.db, target);
+        if (pending === 0) return;
+        if (stopping !== undefined)
+          throw new Error(`event relay stopped with ${pending} events unpublished`);
+        if (Date.now() >= deadline) {
+          throw new Error(`event relay flush timed out with ${pending} events unpublished`);
+        }
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            passListeners.delete(done);
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(250, Math.max(0, deadline - Date.now())));
+          passListeners.add(done);
+        });
+      }
+    },
+    prune,
+    stop: ({ timeoutMs = 5_000 } = {}) => {
+      stopping ??= (async () => {
+        stopRequested = true;
+        for (const timer of [poll, firstPrune, prunePoll]) clearInterval(timer);
+        wake(true);
+        if (!(await settlesWithin(running, timeoutMs))) {
+          logger.warn({ timeoutMs }, "event relay stop timed out; unfinished batch stays pending");
+          abort.abort();
+          await running;
+        }
+        await unlisten().catch(() => {});
+        await sink.disconnect().catch(() => {});
+        metrics?.unregister();
+      })();
+      return stopping;
+    },
+  };
+}

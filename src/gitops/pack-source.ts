@@ -12,7 +12,10 @@ import { listSourceEntries, type SourceEntry } from "./source-entries.ts";
 export type PackedSource = {
   /** A temporary .tar.gz; the caller removes it after the upload. */
   readonly file: string;
-  /** `sha256:<hex>` of the .tar.gz bytes: the same content always gives the same digest. */
+  /**
+   * The sha256 of the .tar.gz bytes as lowercase hex, as the server digests an upload
+   * (src/archive/digest-file.ts): the same content always gives the same digest.
+   */
   readonly digest: string;
   readonly bytes: number;
   readonly entries: number;
@@ -76,5 +79,5 @@ export async function packSource(
     await rm(file, { force: true });
     throw error;
   }
-  return { file, digest: `sha256:${hash.digest("hex")}`, bytes, entries: entries.length };
+  return { file, digest: hash.digest("hex"), bytes, entries: entries.length };
 }

@@ -1,9 +1,6 @@
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import dockerignoreModule from "@balena/dockerignore";
-
-// Its types declare an ES default export, but the package is CommonJS: the factory is the module.
-const ignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
+import dockerignore from "@balena/dockerignore";
 
 /** One entry of a build context, as packed: relative POSIX path, normalised mode. */
 export type SourceEntry =
@@ -25,19 +22,28 @@ export type SourceEntry =
 /** Docker sends these even when .dockerignore names them: the builder needs them. */
 const alwaysSent = new Set(["Dockerfile", ".dockerignore"]);
 
-type Matcher = { ignores(path: string): boolean; hasExceptions: boolean };
+type Matcher = {
+  ignores(path: string): boolean;
+  /** Docker's rule: an ignored folder is walked when an exception pattern starts with it. */
+  mayKeepInside(folder: string): boolean;
+};
 
-async function dockerignore(folder: string): Promise<Matcher> {
+async function dockerignoreOf(folder: string): Promise<Matcher> {
   let rules = "";
   try {
     rules = await readFile(join(folder, ".dockerignore"), "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const matcher = ignore().add(rules);
+  const matcher = dockerignore.default().add(rules);
+  const exceptions = rules
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("!"))
+    .map((line) => line.slice(1).trim().replace(/^\/+/, ""));
   return {
     ignores: (path) => !alwaysSent.has(path) && matcher.ignores(path),
-    hasExceptions: rules.split(/\r?\n/).some((line) => line.trim().startsWith("!")),
+    mayKeepInside: (folder) => exceptions.some((kept) => `${kept}/`.startsWith(`${folder}/`)),
   };
 }
 
@@ -54,12 +60,12 @@ async function walk(folder: string, prefix: string, matcher: Matcher): Promise<S
     const stats = await lstat(absolute);
     const ignored = matcher.ignores(path);
     if (stats.isDirectory()) {
-      // An ignored folder is still walked when an exception (!pattern) could bring a file back.
-      if (ignored && !matcher.hasExceptions) continue;
+      if (ignored && !matcher.mayKeepInside(path)) continue;
       const children = await walk(absolute, path, matcher);
       if (!ignored || children.length > 0) entries.push({ type: "directory", path, mode: 0o755 });
       entries.push(...children);
     } else if (ignored) {
+      // Left out of the context.
     } else if (stats.isFile()) {
       const mode = (stats.mode & 0o111) === 0 ? 0o644 : 0o755;
       entries.push({ type: "file", path, mode, size: stats.size, absolute });
@@ -76,5 +82,5 @@ async function walk(folder: string, prefix: string, matcher: Matcher): Promise<S
  * without what its .dockerignore excludes. Symlinks are kept as links, never followed.
  */
 export async function listSourceEntries(folder: string): Promise<SourceEntry[]> {
-  return walk(folder, "", await dockerignore(folder));
+  return walk(folder, "", await dockerignoreOf(folder));
 }

@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { digestFile } from "../../src/archive/digest-file.ts";
 import { packSource } from "../../src/gitops/pack-source.ts";
 import { listSourceEntries } from "../../src/gitops/source-entries.ts";
 import { link, removeTree, tempTree } from "./temp-tree.ts";
@@ -63,7 +64,8 @@ describe("packSource", () => {
     const out = await tree({});
     const packed = await pack(folder, out);
     expect(packed.file.startsWith(out)).toBe(true);
-    expect(packed.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(packed.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(packed.digest).toBe(await digestFile(packed.file));
     expect(packed.entries).toBe(6);
     const entries = await tarEntries(packed.file);
     expect(entries.map((entry) => `${entry.type} ${entry.name}`)).toEqual([

@@ -94,6 +94,18 @@ function checkConstant(root: Record<string, unknown>, field: string, expected: s
   return [];
 }
 
+const createSchemas = new Map<number, ReturnType<typeof newImageSchema>>();
+
+/** Built once per cap: a set of 500 documents should not build 500 schemas. */
+function createSchema(maxInstancesCap: number): ReturnType<typeof newImageSchema> {
+  let schema = createSchemas.get(maxInstancesCap);
+  if (schema === undefined) {
+    schema = newImageSchema(maxInstancesCap);
+    createSchemas.set(maxInstancesCap, schema);
+  }
+  return schema;
+}
+
 /**
  * Every spec field is checked on its own, so that one bad field does not hide another; the
  * checks between fields (instance bounds) and the defaults then come from the API's create
@@ -136,7 +148,7 @@ function checkSpec(
     (field) => !Object.hasOwn(spec, field) || Object.hasOwn(validFields, field),
   );
   if (!countsValid) return { problems, canonical: undefined };
-  const parsed = newImageSchema(maxInstancesCap).safeParse({
+  const parsed = createSchema(maxInstancesCap).safeParse({
     ...validFields,
     ...(name === undefined ? {} : { name }),
   });

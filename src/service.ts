@@ -1,14 +1,21 @@
 import type { Hono } from "hono";
 import { createApp } from "./api/app.ts";
+import { containersRoutes } from "./api/containers-routes.ts";
 import type { AppEnv } from "./api/env.ts";
+import { eventsRoutes } from "./api/events-routes.ts";
 import { type HttpServer, listen } from "./api/http-server.ts";
+import { imagesRoutes } from "./api/images-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import type { Config } from "./config.ts";
+import { type ControllerLoop, runControllerLoop } from "./controller/run-controller.ts";
+import { createImageService } from "./desired/image-service.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
+import { createContainerRuntime } from "./docker/runtime.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
+import { createEventNotifier } from "./store/event-notifier.ts";
 import { createTokensRepository } from "./store/tokens-repository.ts";
 
 export type Service = {
@@ -19,6 +26,7 @@ export type Service = {
   readonly docker: DockerClient;
   readonly adminToken: AdminToken;
   readonly metrics: Metrics;
+  readonly controller: ControllerLoop;
   /** Graceful stop: no new requests, in-flight ones finish, then everything is closed. */
   stop(): Promise<void>;
 };
@@ -43,10 +51,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   if (admin === undefined) throw new Error("the admin user is missing: migrations did not run");
 
   const docker = connectDocker(config.dockerHost);
+  const runtime = createContainerRuntime(docker);
   const engine = new EngineWatch(docker, config.dockerHost, logger);
   engine.start();
 
   const metrics = createMetrics();
+  const eventNotifier = await createEventNotifier(store);
+  const shutdown = new AbortController();
+  const images = createImageService(store.db, { maxInstancesCap: config.maxInstancesCap });
+
   const app = createApp({
     logger,
     metrics,
@@ -65,13 +78,36 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           : { ok: false, error: state.error };
       },
     },
+    apiRoutes: {
+      "/images": imagesRoutes({
+        db: store.db,
+        images,
+        tokens,
+        maxInstancesCap: config.maxInstancesCap,
+        advertiseHost: config.advertiseHost,
+      }),
+      "/containers": containersRoutes({
+        db: store.db,
+        images,
+        advertiseHost: config.advertiseHost,
+      }),
+      "/events": eventsRoutes({
+        db: store.db,
+        onEventsWritten: (callback) => eventNotifier.subscribe(callback),
+        shutdown: shutdown.signal,
+      }),
+    },
   });
+
+  const controller = runControllerLoop({ store, docker, runtime, engine, config, logger, metrics });
 
   let server: HttpServer;
   try {
     server = await listen(app, config.host, config.port);
   } catch (error) {
+    await controller.stop(1_000);
     engine.stop();
+    await eventNotifier.close();
     await store.close();
     throw error;
   }
@@ -87,11 +123,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     docker,
     adminToken,
     metrics,
+    controller,
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down");
-        await server.close(Math.max(1_000, config.shutdownTimeoutSeconds * 1000 - 3_000));
+        const graceMs = Math.max(1_000, config.shutdownTimeoutSeconds * 1000 - 4_000);
+        shutdown.abort();
+        await Promise.all([server.close(graceMs), controller.stop(graceMs)]);
         engine.stop();
+        await eventNotifier.close();
         await store.close();
         logger.info("stopped");
       })();

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
 import { requireToken } from "./auth.ts";
+import { toProblem } from "./desired-errors.ts";
 import type { AppEnv } from "./env.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -45,7 +46,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     problemResponse(c, new ProblemError("not_found", `no route for ${c.req.method} ${c.req.path}`)),
   );
   app.onError((error, c) => {
-    if (error instanceof ProblemError) return problemResponse(c, error);
+    const problem = toProblem(error);
+    if (problem !== undefined) return problemResponse(c, problem);
     const log = c.get("log") ?? deps.logger;
     log.error({ err: error }, "unhandled error in request");
     return problemResponse(

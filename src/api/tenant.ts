@@ -1,25 +1,30 @@
+import type { Scope } from "../desired/image-service.ts";
+import type { TokensRepository } from "../store/tokens-repository.ts";
 import type { Principal } from "./env.ts";
-import { notFound } from "./problem.ts";
+import { ProblemError } from "./problem.ts";
 
-/** The owner a listing is limited to: the caller's own id, or undefined (everyone) for the admin. */
-export function visibleOwner(principal: Principal): number | undefined {
-  return principal.isAdmin ? undefined : principal.userId;
-}
-
-/** Whether the caller may see a resource owned by `ownerId`. */
-export function canSee(principal: Principal, ownerId: number): boolean {
-  return principal.isAdmin || principal.userId === ownerId;
+/** What a caller may see and change: their own resources, or everyone's for the admin. */
+export function scopeOf(principal: Principal): Scope {
+  return { userId: principal.isAdmin ? undefined : principal.userId };
 }
 
 /**
- * Returns the resource when the caller may see it; otherwise 404, the same answer as for an
- * id that does not exist, so another tenant's ids are never revealed.
+ * The user a new resource belongs to: the caller, or for the admin the user named by
+ * `?user=NAME` (the admin acts for anyone).
  */
-export function ownedOrNotFound<Resource extends { readonly user_id: number }>(
+export async function actingUserId(
   principal: Principal,
-  resource: Resource | undefined,
-  what: string,
-): Resource {
-  if (resource === undefined || !canSee(principal, resource.user_id)) throw notFound(what);
-  return resource;
+  requestedUser: string | undefined,
+  tokens: TokensRepository,
+): Promise<number> {
+  if (requestedUser === undefined || requestedUser === principal.userName) return principal.userId;
+  if (!principal.isAdmin)
+    throw new ProblemError("forbidden", "only the admin token may act for another user");
+  const user = await tokens.findUserByName(requestedUser);
+  if (user === undefined) {
+    throw new ProblemError("validation_failed", `user ${requestedUser} does not exist`, {
+      errors: [{ path: "user", message: "no such user" }],
+    });
+  }
+  return user.userId;
 }

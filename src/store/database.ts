@@ -14,6 +14,8 @@ export type Store = {
   readonly kind: SqlBackend["kind"];
   /** Subscribes to a NOTIFY channel on either backend. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** Leader election: a session lock held while this process runs the controller. */
+  tryLeaderLock: SqlBackend["tryLeaderLock"];
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     db,
     kind: backend.kind,
     listen: (channel, handler) => backend.listen(channel, handler),
+    tryLeaderLock: (key) => backend.tryLeaderLock(key),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

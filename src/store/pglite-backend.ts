@@ -30,6 +30,8 @@ export async function openPgliteBackend(dataDir: string | undefined): Promise<Sq
         if (!closed) await unsubscribe();
       };
     },
+    // One process per data folder (see data-dir-lock.ts): it is always the leader.
+    tryLeaderLock: async () => ({ lost: new Promise<void>(() => {}), release: async () => {} }),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -45,6 +45,43 @@ export async function openPostgresBackend(
       const subscription = await client.listen(channel, (payload) => handler(payload));
       return () => subscription.unlisten();
     },
+    tryLeaderLock: async (key) => {
+      const session = await client.reserve();
+      let rows: Array<{ locked: boolean }>;
+      try {
+        rows = await session`select pg_try_advisory_lock(${key}) as locked`;
+      } catch (error) {
+        session.release();
+        throw error;
+      }
+      if (rows[0]?.locked !== true) {
+        session.release();
+        return undefined;
+      }
+      let released = false;
+      let markLost: () => void = () => {};
+      const lost = new Promise<void>((resolve) => {
+        markLost = resolve;
+      });
+      // A lock lives as long as its session: probe the connection, and report when it is gone.
+      const probe = setInterval(() => {
+        session`select 1`.catch(() => {
+          clearInterval(probe);
+          if (!released) markLost();
+        });
+      }, 5_000);
+      probe.unref();
+      return {
+        lost,
+        release: async () => {
+          if (released) return;
+          released = true;
+          clearInterval(probe);
+          await session`select pg_advisory_unlock(${key})`.catch(() => {});
+          session.release();
+        },
+      };
+    },
     close: () => client.end({ timeout: 5 }),
   };
 }

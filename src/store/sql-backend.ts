@@ -20,5 +20,15 @@ export type SqlBackend = {
   scriptTransaction<T>(work: (transaction: ScriptTransaction) => Promise<T>): Promise<T>;
   /** Subscribes to a NOTIFY channel; resolves once listening; returns the unsubscribe function. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /**
+   * Takes a session-level advisory lock on a dedicated connection, for leader election.
+   * Undefined when another session holds it. `lost` settles if the connection dies.
+   */
+  tryLeaderLock(key: number): Promise<LeaderLock | undefined>;
   close(): Promise<void>;
+};
+
+export type LeaderLock = {
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
 };

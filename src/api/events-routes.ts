@@ -1,0 +1,117 @@
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { eventTypes } from "../domain/events.ts";
+import type { Db } from "../store/database.ts";
+import { type EventFilter, listEvents } from "../store/events-repository.ts";
+import type { AppEnv } from "./env.ts";
+import { presentEvent } from "./presenters.ts";
+import { scopeOf } from "./tenant.ts";
+import { queryParams } from "./validation.ts";
+
+export type EventsRoutesOptions = {
+  readonly db: Db;
+  /** Calls back whenever events were committed; returns the unsubscribe function. */
+  readonly onEventsWritten: (callback: () => void) => () => void;
+  /** Aborted at shutdown: open streams end. */
+  readonly shutdown: AbortSignal;
+};
+
+const positiveInt = z
+  .string()
+  .regex(/^\d{1,15}$/, { message: "must be a whole number" })
+  .transform(Number);
+
+const eventsQuery = z.strictObject({
+  image_id: positiveInt.optional(),
+  instance_id: z.string().max(64).optional(),
+  type: z
+    .string()
+    .transform((value) => value.split(",").map((type) => type.trim()))
+    .pipe(z.array(z.enum(eventTypes, { message: `must be one of ${eventTypes.join(", ")}` })))
+    .optional(),
+  since: z.iso
+    .datetime({ offset: true, message: "must be an RFC 3339 time" })
+    .transform((value) => new Date(value))
+    .optional(),
+  after: positiveInt.optional(),
+  limit: positiveInt.pipe(z.number().min(1).max(1000)).optional(),
+  follow: z.enum(["0", "1", "true", "false"]).optional(),
+});
+
+/** `/api/events`: the event log, filtered and paged; `?follow=1` streams it (SSE, resumable). */
+export function eventsRoutes(options: EventsRoutesOptions) {
+  const app = new Hono<AppEnv>();
+
+  app.get("/", async (c) => {
+    const query = queryParams(c, eventsQuery);
+    const lastEventId = c.req.header("last-event-id");
+    const resumeAfter =
+      lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    const filter: EventFilter = {
+      userId: scopeOf(c.get("principal")).userId,
+      imageId: query.image_id,
+      instanceId: query.instance_id,
+      types: query.type,
+      since: query.since,
+      afterSeq: resumeAfter ?? query.after,
+      limit: query.limit ?? 100,
+    };
+
+    if (query.follow !== "1" && query.follow !== "true") {
+      const events = await listEvents(options.db, filter);
+      const last = events[events.length - 1];
+      return c.json({
+        items: events.map(presentEvent),
+        next_after: last?.seq ?? filter.afterSeq ?? null,
+      });
+    }
+
+    return streamSSE(c, async (stream) => {
+      let cursor = filter.afterSeq;
+      let wake: (() => void) | undefined;
+      let pending = true;
+      const unsubscribe = options.onEventsWritten(() => {
+        pending = true;
+        wake?.();
+      });
+      const abort = () => wake?.();
+      options.shutdown.addEventListener("abort", abort);
+      stream.onAbort(abort);
+      try {
+        while (!stream.aborted && !stream.closed && !options.shutdown.aborted) {
+          if (pending) {
+            pending = false;
+            for (;;) {
+              const batch = await listEvents(options.db, {
+                ...filter,
+                afterSeq: cursor,
+                limit: 500,
+              });
+              for (const event of batch) {
+                await stream.writeSSE({
+                  id: String(event.seq),
+                  event: event.type,
+                  data: JSON.stringify(presentEvent(event)),
+                });
+                cursor = event.seq;
+              }
+              if (batch.length < 500) break;
+            }
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 15_000).unref();
+          });
+          wake = undefined;
+          if (!pending && !stream.aborted) await stream.write(": keep-alive\n\n");
+        }
+      } finally {
+        unsubscribe();
+        options.shutdown.removeEventListener("abort", abort);
+      }
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,87 @@
+import type { EventRow } from "../store/events-repository.ts";
+import type { ImageRecord, InstanceRecord } from "../store/records.ts";
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+/** An image as the API shows it (snake_case, the contract's fields). */
+export function presentImage(
+  image: ImageRecord,
+  options: { readonly withBuildLogs?: boolean } = {},
+) {
+  return {
+    id: image.id,
+    user_id: String(image.user_id),
+    name: image.name,
+    source_type: image.source_type,
+    image: image.image_reference,
+    tag: image.tag,
+    status: image.status,
+    app_hostname: image.app_hostname,
+    container_port: image.container_port,
+    min_instances: image.min_instances,
+    max_instances: image.max_instances,
+    desired_instances: image.desired_instances,
+    cpu_limit: image.cpu_limit,
+    memory_limit: image.memory_limit,
+    env: image.env,
+    health_check: image.health_check,
+    generation: image.generation,
+    observed_generation: image.observed_generation,
+    resource_version: image.resource_version,
+    conditions: image.conditions,
+    docker_image_id: image.docker_image_id,
+    source_path: image.source_path,
+    source_digest: image.source_digest,
+    ...(options.withBuildLogs ? { build_logs: image.build_logs } : {}),
+    apply_set: image.apply_set,
+    created_at: iso(image.created_at),
+    updated_at: iso(image.updated_at),
+  };
+}
+
+/** An instance: desired and observed state, where it answers, and what went wrong last. */
+export function presentInstance(
+  instance: InstanceRecord,
+  context: { readonly host: string; readonly containerPort?: number },
+) {
+  return {
+    id: instance.id,
+    image_id: instance.image_id,
+    user_id: String(instance.user_id),
+    name: instance.container_name,
+    desired_state: instance.desired_state,
+    observed_state: instance.observed_state,
+    marked_for_deletion: instance.deletion_requested_at !== null,
+    container_id: instance.container_id,
+    host: context.host,
+    host_port: instance.host_port,
+    container_port: context.containerPort ?? null,
+    health: instance.health,
+    restart_count: instance.restart_count,
+    consecutive_failures: instance.consecutive_failures,
+    next_restart_at: iso(instance.next_restart_at),
+    last_exit_code: instance.last_exit_code,
+    last_error: instance.last_error,
+    oom_killed: instance.oom_killed,
+    started_at: iso(instance.started_at),
+    stopped_at: iso(instance.stopped_at),
+    created_at: iso(instance.created_at),
+  };
+}
+
+export function presentEvent(event: EventRow) {
+  return {
+    seq: event.seq,
+    id: event.id,
+    type: event.type,
+    subject: event.subject,
+    time: event.time.toISOString(),
+    image_id: event.image_id,
+    instance_id: event.instance_id,
+    user_id: String(event.user_id),
+    data: event.data,
+    published_at: iso(event.published_at),
+    publish_error: event.publish_error,
+    failed_at: iso(event.failed_at),
+  };
+}

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, type Metrics } from "../metrics/registry.ts";
+import type { WorkQueue } from "./workqueue.ts";
+
+/** The controller's Prometheus metrics: reconcile durations and errors, workqueue depth and age. */
+export function createControllerMetrics(metrics: Metrics, currentQueue: () => WorkQueue<number>) {
+  const registers = [metrics.registry];
+  const reconcileDuration = new Histogram({
+    name: "orchestrator_reconcile_duration_seconds",
+    help: "Time of one reconcile(imageId) pass, by result",
+    labelNames: ["result"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const reconcileErrors = new Counter({
+    name: "orchestrator_reconcile_errors_total",
+    help: "Failed reconcile passes, by reason",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  new Gauge({
+    name: "orchestrator_workqueue_depth",
+    help: "Keys waiting in the reconcile workqueue",
+    registers,
+    collect() {
+      this.set(currentQueue().length);
+    },
+  });
+  new Gauge({
+    name: "orchestrator_workqueue_in_flight",
+    help: "Keys being reconciled right now",
+    registers,
+    collect() {
+      this.set(currentQueue().processingCount);
+    },
+  });
+  new Gauge({
+    name: "orchestrator_workqueue_oldest_item_age_seconds",
+    help: "How long the oldest waiting key has waited",
+    registers,
+    collect() {
+      this.set(currentQueue().oldestAgeMs() / 1000);
+    },
+  });
+  const resyncDuration = new Histogram({
+    name: "orchestrator_resync_duration_seconds",
+    help: "Time of one full resync (listing Docker and the database)",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  return { reconcileDuration, reconcileErrors, resyncDuration };
+}
+
+export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

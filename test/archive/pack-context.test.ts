@@ -18,6 +18,7 @@ async function unpack(stream: Readable): Promise<Map<string, Packed>> {
     () => undefined,
     (error: unknown) => error,
   );
+  let failure: unknown;
   try {
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
@@ -29,10 +30,11 @@ async function unpack(stream: Readable): Promise<Map<string, Packed>> {
         content: Buffer.concat(chunks).toString("utf8"),
       });
     }
-  } finally {
-    const error = await piping;
-    if (error !== undefined) throw error;
+  } catch (error) {
+    failure = error;
   }
+  const error = (await piping) ?? failure;
+  if (error !== undefined) throw error;
   return entries;
 }
 

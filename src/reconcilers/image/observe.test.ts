@@ -191,3 +191,38 @@ describe("observeInstance", () => {
     });
   });
 });
+
+describe("observeInstance after a restart", () => {
+  it("records a restarted container that died before it was seen running as a new failure", () => {
+    const crashLooping = record({
+      container_id: "c1",
+      observed_state: "crash_loop",
+      consecutive_failures: 2,
+      started_at: new Date(now.getTime() - 60_000),
+      stopped_at: new Date(now.getTime() - 59_000),
+    });
+    const diedAgain = exited(0, new Date(now.getTime() - 50));
+    const observation = observeInstance(crashLooping, diedAgain, { ...context, reason: "restart" });
+    expect(observation.events.map((e) => e.type)).toEqual([
+      "container.started",
+      "container.stopped",
+    ]);
+    expect({ ...crashLooping, ...observation.patch }).toMatchObject({
+      consecutive_failures: 3,
+      observed_state: "crash_loop",
+      next_restart_at: new Date(now.getTime() + restartDelayMs(3)),
+    });
+  });
+
+  it("reports nothing new for the same dead run seen again", () => {
+    const crashLooping = record({
+      container_id: "c1",
+      observed_state: "crash_loop",
+      consecutive_failures: 2,
+      stopped_at: now,
+    });
+    expect(
+      observeInstance(crashLooping, exited(1, new Date(now.getTime() - 100)), context),
+    ).toEqual({ patch: {}, events: [] });
+  });
+});

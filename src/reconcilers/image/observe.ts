@@ -111,13 +111,16 @@ export function observeInstance(
       break;
     case "exited":
     case "dead": {
-      if (
-        previousState === "exited" ||
-        previousState === "crash_loop" ||
-        previousState === "stopped"
-      )
-        break;
       const details = container.details;
+      // A run that ended after the last one on record (restarted, then died before anyone saw
+      // it running) is news even when the record already says the container is down.
+      const newRun =
+        details?.finishedAt != null &&
+        (record.stopped_at === null || details.finishedAt.getTime() > record.stopped_at.getTime());
+      const alreadyDown =
+        previousState === "exited" || previousState === "crash_loop" || previousState === "stopped";
+      if (alreadyDown && !newRun) break;
+      if (alreadyDown) previousState = "pending";
       const startedAt = details?.startedAt ?? null;
       const finishedAt = details?.finishedAt ?? now;
       const exitCode = details?.exitCode ?? null;

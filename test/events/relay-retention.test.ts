@@ -1,0 +1,76 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasKafkaMock, services } from "../support/services.ts";
+import {
+  allEvents,
+  containerEvent,
+  openTestDatabase,
+  startTestRelay,
+  uniqueTopic,
+  writeEvents,
+} from "./relay-support.ts";
+
+describe.runIf(hasKafkaMock())("event relay: retention", () => {
+  let broker: KafkaBroker;
+  beforeAll(async () => {
+    const mock = services().kafkaMock;
+    if (!mock.ok) throw new Error(mock.reason);
+    broker = await startKafkaBroker(mock.binary);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  describe.each(backends())("on %s", (backend) => {
+    it("prunes published events past the retention and never an unpublished or failed one", async () => {
+      const database = await openTestDatabase(backend);
+      const { store } = database;
+      const topic = uniqueTopic();
+      const relay = await startTestRelay(store, broker.brokers, topic, {
+        retentionDays: 7,
+        pruneIntervalMs: 200,
+      });
+      try {
+        await writeEvents(
+          store,
+          [1, 2, 3, 4, 5].map((step) => containerEvent(21, step)),
+        );
+        await relay.flush();
+        await broker.down();
+        await writeEvents(store, [containerEvent(21, 6), containerEvent(21, 7)]);
+        const rows = await allEvents(store);
+        const old = rows.filter((row) => row.seq !== rows[4]?.seq).map((row) => row.seq);
+        // Ten days old: four published, two pending; one of the published ones stays recent.
+        await store.db
+          .updateTable("events")
+          .set({ time: sql`now() - interval '10 days'` })
+          .where("seq", "in", old)
+          .execute();
+        await store.db
+          .updateTable("events")
+          .set({ published_at: null, failed_at: new Date(), publish_error: "MESSAGE_TOO_LARGE: x" })
+          .where("seq", "=", rows[3]!.seq)
+          .execute();
+
+        const deadline = Date.now() + 10_000;
+        while ((await allEvents(store)).length > 4 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const kept = await allEvents(store);
+        expect(kept.map((row) => row.seq)).toEqual(
+          [rows[3], rows[4], rows[5], rows[6]].map((row) => row!.seq),
+        );
+        expect(await relay.prune()).toBe(0);
+
+        await broker.up();
+        await relay.flush({ timeoutMs: 30_000 });
+        expect((await allEvents(store)).filter((row) => row.published_at !== null)).toHaveLength(3);
+      } finally {
+        await broker.up();
+        await relay.stop();
+        await database.close();
+      }
+    });
+  });
+});

@@ -96,6 +96,8 @@ const environmentSchema = z.object({
   EXTRACT_MAX_ENTRIES: integer(1, 10_000_000).default(20_000),
   EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).default(10),
+  /** Seconds a container gets between SIGTERM and SIGKILL when the controller stops it. */
+  STOP_TIMEOUT_SECONDS: integer(0, 600).default(10),
 });
 
 export type Config = Readonly<{
@@ -126,6 +128,7 @@ export type Config = Readonly<{
   extractMaxEntries: number;
   eventRetentionDays: number;
   shutdownTimeoutSeconds: number;
+  stopTimeoutSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -176,5 +179,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     extractMaxEntries: env.EXTRACT_MAX_ENTRIES,
     eventRetentionDays: env.EVENT_RETENTION_DAYS,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
+    stopTimeoutSeconds: env.STOP_TIMEOUT_SECONDS,
   };
 }

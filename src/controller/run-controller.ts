@@ -75,7 +75,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       orchestratorId: config.orchestratorId,
       advertiseHost: config.advertiseHost,
       publishIp: config.publishIp,
-      stopTimeoutSeconds: 10,
+      stopTimeoutSeconds: config.stopTimeoutSeconds,
       actionConcurrency: 4,
     },
     resolveImage,

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { ensureBaseImage, testBaseImage } from "./base-image.ts";
+import { ensureTestImages } from "./test-images.ts";
 
 const run = promisify(execFile);
 
@@ -31,6 +32,7 @@ async function checkDocker(): Promise<TestServices["docker"]> {
     const docker = connectDocker(process.env.DOCKER_HOST);
     await docker.ping();
     await ensureBaseImage(docker);
+    await ensureTestImages(docker);
     return { ok: true, baseImage: testBaseImage };
   } catch (error) {
     return { ok: false, reason: `Docker engine: ${(error as Error).message}` };

@@ -52,6 +52,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ORCHESTRATOR_ID: orchestratorId,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "build-contexts"),
+    // busybox httpd ignores SIGTERM as PID 1: do not wait 10 s for every stop in tests.
+    STOP_TIMEOUT_SECONDS: "1",
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });

@@ -1,0 +1,28 @@
+import { connectDocker } from "../../src/docker/connection.ts";
+import { labelKeys } from "../../src/domain/labels.ts";
+
+export const docker = connectDocker(process.env.DOCKER_HOST);
+
+/** The containers Docker really has for a controller (optionally one image), with their labels. */
+export async function managedContainers(orchestratorId: string, imageId?: number) {
+  const label = [`${labelKeys.managedBy}=${orchestratorId}`];
+  if (imageId !== undefined) label.push(`${labelKeys.imageId}=${imageId}`);
+  return docker.listContainers({ all: true, filters: { label } });
+}
+
+export async function runningContainers(orchestratorId: string, imageId?: number) {
+  return (await managedContainers(orchestratorId, imageId)).filter(
+    (container) => container.State === "running",
+  );
+}
+
+/** GET over HTTP from the host, as a user of the app would. */
+export async function httpGet(
+  port: number,
+  path = "/index.html",
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    signal: AbortSignal.timeout(3_000),
+  });
+  return { status: response.status, body: await response.text() };
+}

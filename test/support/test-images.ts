@@ -1,0 +1,49 @@
+import { pack } from "tar-stream";
+import type { DockerClient } from "../../src/docker/connection.ts";
+import { testBaseImage } from "./base-image.ts";
+
+/** Small apps made from the busybox base, for tests (no registry: built here, once). */
+export const testImages = {
+  /** `busybox httpd` on 8080 serving /www; answers /index.html with "ok". */
+  httpd: "orchestrator-test/httpd:latest",
+  /** Exits with code 3 right after it starts. */
+  crasher: "orchestrator-test/crasher:latest",
+} as const;
+
+const dockerfiles: Record<keyof typeof testImages, string> = {
+  httpd: `FROM ${testBaseImage}\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+  crasher: `FROM ${testBaseImage}\nCMD ["sh", "-c", "echo dying; exit 3"]\n`,
+};
+
+export async function buildTestImage(
+  docker: DockerClient,
+  tag: string,
+  dockerfile: string,
+): Promise<void> {
+  const context = pack();
+  context.entry({ name: "Dockerfile" }, dockerfile);
+  context.finalize();
+  const stream = await docker.buildImage(context as never, { t: tag, rm: true, forcerm: true });
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, events: Array<{ error?: string }>) => {
+        const failed = events?.find((event) => event.error !== undefined);
+        if (error !== null || failed !== undefined) reject(error ?? new Error(failed?.error));
+        else resolve();
+      },
+    ),
+  );
+}
+
+export async function ensureTestImages(docker: DockerClient): Promise<void> {
+  for (const [name, tag] of Object.entries(testImages) as Array<
+    [keyof typeof testImages, string]
+  >) {
+    try {
+      await docker.getImage(tag).inspect();
+    } catch {
+      await buildTestImage(docker, tag, dockerfiles[name]);
+    }
+  }
+}

@@ -33,14 +33,16 @@ const hostname = z
   })
   .transform((value) => value.toLowerCase());
 
-const port = z.number().int().min(1).max(65535);
+const portRule = { message: "must be a port number between 1 and 65535" };
+const port = z.number(portRule).int(portRule).min(1, portRule).max(65535, portRule);
 const portField = z.union([port, z.string().regex(/^\d+$/).transform(Number).pipe(port)], {
   error: "must be a port number between 1 and 65535",
 });
 
-const count = z.number().int().min(0).max(10_000);
+const countRule = { message: "must be a whole number between 0 and 10000" };
+const count = z.number(countRule).int(countRule).min(0, countRule).max(10_000, countRule);
 const countField = z.union([count, z.string().regex(/^\d+$/).transform(Number).pipe(count)], {
-  error: "must be a whole number ≥ 0",
+  error: countRule.message,
 });
 
 const cpuField = z.union([z.string(), z.number()]).transform((value, context) => {
@@ -61,17 +63,31 @@ const memoryField = z.union([z.string(), z.number()]).transform((value, context)
   return formatMemory(parsed.value);
 });
 
+const envName = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+
 const envField = z
   .record(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
-      message: "must be a variable name like LOG_LEVEL",
-    }),
+    z.string(),
     z
-      .union([z.string(), z.number(), z.boolean()])
+      .union([z.string(), z.number(), z.boolean()], {
+        error: "must be a string, number or boolean",
+      })
       .transform(String)
       .pipe(z.string().max(32_768, { message: "must be at most 32 KiB" })),
   )
-  .refine((env) => Object.keys(env).length <= 200, { message: "at most 200 variables" });
+  .superRefine((env, context) => {
+    const names = Object.keys(env);
+    if (names.length > 200) context.addIssue({ code: "custom", message: "at most 200 variables" });
+    for (const name of names) {
+      if (!envName.test(name)) {
+        context.addIssue({
+          code: "custom",
+          path: [name],
+          message: "must be a variable name like LOG_LEVEL",
+        });
+      }
+    }
+  });
 
 const durationField = (minMs: number, maxMs: number) =>
   z.union([z.string(), z.number()]).transform((value, context) => {

@@ -16,7 +16,8 @@ describe("a container that keeps dying", () => {
     });
     const imageId = created.body.id;
     const [instance] = await waitFor(
-      async () => (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[],
+      async () =>
+        (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[],
       (items) => items[0]?.observed_state === "crash_loop",
       { what: "crash_loop" },
     );
@@ -35,7 +36,9 @@ describe("a container that keeps dying", () => {
     const degraded = image.conditions.find((condition: any) => condition.type === "Degraded");
     expect(degraded).toMatchObject({ status: "True", reason: "CrashLoopBackOff" });
     expect(degraded.message).toContain("exited with code 3");
-    const failed = (await server.request("GET", `/api/events?instance_id=${instance.id}&type=container.failed`)).body.items;
+    const failed = (
+      await server.request("GET", `/api/events?instance_id=${instance.id}&type=container.failed`)
+    ).body.items;
     expect(failed.length).toBeGreaterThanOrEqual(2);
     expect(failed[0].data).toMatchObject({ exit_code: 3, reason: "crashed" });
     expect(failed[0].data.stopped_at).not.toBeNull();

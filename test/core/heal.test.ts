@@ -13,21 +13,40 @@ describe("self-healing", () => {
   beforeAll(async () => {
     server = await startTestServer({ env: { RESYNC_INTERVAL_SECONDS: "3" } });
     const created = await server.request("POST", "/api/images", {
-      body: { name: "heal", image: testImages.httpd, desired_instances: 3, memory_limit: "32m", cpu_limit: "0.25" },
+      body: {
+        name: "heal",
+        image: testImages.httpd,
+        desired_instances: 3,
+        memory_limit: "32m",
+        cpu_limit: "0.25",
+      },
     });
     imageId = created.body.id;
-    await waitFor(() => runningContainers(server.orchestratorId, imageId), (list) => list.length === 3, { what: "3 running" });
+    await waitFor(
+      () => runningContainers(server.orchestratorId, imageId),
+      (list) => list.length === 3,
+      { what: "3 running" },
+    );
   });
   afterAll(async () => {
-    await Promise.all(foreign.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => {})));
+    await Promise.all(
+      foreign.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
     await server?.stop();
   });
 
-  const instances = async () => (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
+  const instances = async () =>
+    (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
   const eventsOf = async (instanceId: string) =>
-    ((await server.request("GET", `/api/events?instance_id=${instanceId}&limit=1000`)).body.items as any[]).map(
-      (event) => `${event.type}:${event.data.reason}`,
-    );
+    (
+      (await server.request("GET", `/api/events?instance_id=${instanceId}&limit=1000`)).body
+        .items as any[]
+    ).map((event) => `${event.type}:${event.data.reason}`);
 
   it("restarts a container killed behind its back", async () => {
     const [victim] = await instances();
@@ -110,15 +129,21 @@ describe("self-healing", () => {
   it("replaces containers whose spec drifted, a few at a time, until all run the new spec", async () => {
     const before = await instances();
     const hashes = async () =>
-      (await managedContainers(server.orchestratorId, imageId)).map((container) => container.Labels[labelKeys.specHash]);
+      (await managedContainers(server.orchestratorId, imageId)).map(
+        (container) => container.Labels[labelKeys.specHash],
+      );
     const oldHash = (await hashes())[0];
-    const patched = await server.request("PATCH", `/api/images/${imageId}`, { body: { env: { COLOR: "blue" } } });
+    const patched = await server.request("PATCH", `/api/images/${imageId}`, {
+      body: { env: { COLOR: "blue" } },
+    });
     expect(patched.status).toBe(200);
     const image = await waitFor(
       async () => (await server.request("GET", `/api/images/${imageId}`)).body,
       (body) =>
         body.observed_generation === body.generation &&
-        body.conditions.some((condition: any) => condition.type === "Ready" && condition.status === "True"),
+        body.conditions.some(
+          (condition: any) => condition.type === "Ready" && condition.status === "True",
+        ),
       { what: "rolled out", timeoutMs: 60_000 },
     );
     expect(image.generation).toBe(patched.body.generation);
@@ -131,7 +156,9 @@ describe("self-healing", () => {
     }
     // Same instances, new containers.
     const after = await instances();
-    expect(after.map((instance) => instance.id).sort()).toEqual(before.map((instance) => instance.id).sort());
+    expect(after.map((instance) => instance.id).sort()).toEqual(
+      before.map((instance) => instance.id).sort(),
+    );
     for (const instance of after) {
       expect((await eventsOf(instance.id)).slice(-4)).toEqual([
         "container.stopped:spec_changed",

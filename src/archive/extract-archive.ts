@@ -41,12 +41,13 @@ export async function extractArchive(
   const root = resolve(targetDir);
   const format = await detectFormat(file);
   const created = await prepareEmptyDirectory(root);
+  const target = createExtractionTarget(root, options);
   try {
-    const target = createExtractionTarget(root, options);
     if (format === "zip") await extractZip(file, target, options.maxBytes, options.maxEntries);
     else {
       await extractTar(file, format === "tar.gz", target, options.maxBytes, options.maxEntries);
     }
+    await target.settle();
     const layout = await contextLayout(root);
     // Links are judged against the final context, with every symlink of the archive known:
     // a later symlink can turn an earlier one's ".." into a way out.
@@ -68,6 +69,8 @@ export async function extractArchive(
       hasDockerfile: layout.hasDockerfile,
     };
   } catch (error) {
+    // No write may land after the clean-up.
+    await target.settle().catch(() => {});
     await cleanUp(root, created);
     throw error;
   }

@@ -9,6 +9,9 @@ import type { ExtractionTarget } from "./extraction-target.ts";
 /** An entry as tar-stream's iterator yields it: its header and a stream of its content. */
 type TarEntry = tarStream.ExtractEvents["entry"][1];
 
+/** Large reads: per-chunk overhead in the stream stages dominates with the 64 KiB default. */
+const readChunkBytes = 1024 * 1024;
+
 /** Headers, padding and long names a tar may add per entry beyond its content, generously. */
 const tarOverheadPerEntry = 8 * 1024;
 
@@ -28,9 +31,16 @@ export async function extractTar(
   if (gzipped) {
     // A tar stream is content plus bounded overhead; decompressing past that is a bomb of zeros.
     const maxStreamBytes = maxBytes + (maxEntries + 2) * tarOverheadPerEntry;
-    stages.push(createGunzip(), limitBytes(maxStreamBytes, maxBytes));
+    stages.push(
+      createGunzip({ chunkSize: readChunkBytes / 8 }),
+      limitBytes(maxStreamBytes, maxBytes),
+    );
   }
-  const feeding = pipeline([createReadStream(file), ...stages, extract]).then(
+  const feeding = pipeline([
+    createReadStream(file, { highWaterMark: readChunkBytes }),
+    ...stages,
+    extract,
+  ]).then(
     () => undefined,
     (error: unknown) => error,
   );
@@ -55,7 +65,7 @@ async function extractEntry(entry: TarEntry, target: ExtractionTarget): Promise<
     case "file":
     case "contiguous-file":
       // streamx streams yield Buffers.
-      await target.file(name, header.mode, entry as AsyncIterable<Buffer>);
+      await target.file(name, header.mode, header.size, entry as AsyncIterable<Buffer>);
       return;
     case "directory":
       entry.resume();

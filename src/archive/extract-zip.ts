@@ -1,7 +1,13 @@
+import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { inflateRaw } from "node:zlib";
 import yauzl, { type Entry, type ZipFile } from "yauzl";
 import { ArchiveError, corruptArchive, isArchiveError, shown } from "./archive-error.ts";
 import type { ExtractionTarget } from "./extraction-target.ts";
+import { CachedZipReader } from "./zip-reader.ts";
+
+const inflate = promisify(inflateRaw);
 
 /** File type bits of a Unix mode, as zip tools store it in the external attributes. */
 const typeMask = 0o170000;
@@ -13,6 +19,8 @@ const unixTypes = {
   symlink: 0o120000,
   socket: 0o140000,
 } as const;
+/** Entries up to this size are read whole rather than streamed. */
+const smallEntryBytes = 1024 * 1024;
 /** Longest symlink target read from a zip (Linux's PATH_MAX). */
 const maxLinkTarget = 4096;
 
@@ -27,7 +35,7 @@ export async function extractZip(
   maxBytes: number,
   maxEntries: number,
 ): Promise<void> {
-  const zip = await openZip(file);
+  const { zip, reader } = await openZip(file);
   try {
     if (zip.entryCount > maxEntries) {
       throw new ArchiveError(
@@ -70,7 +78,13 @@ export async function extractZip(
       if (declaredBytes > maxBytes) {
         throw new ArchiveError("too_large", `extracted size exceeds ${maxBytes} bytes`);
       }
-      await target.file(name, mode, entryContent(zip, entry));
+      if (entry.uncompressedSize <= smallEntryBytes && entry.compressedSize <= smallEntryBytes) {
+        // Read here, inflated and written in the background while the next entries are read.
+        const raw = Buffer.from(await rawData(zip, reader, entry));
+        await target.file(name, mode, entry.uncompressedSize, () => decode(raw, entry, name));
+      } else {
+        await target.file(name, mode, entry.uncompressedSize, entryContent(zip, entry));
+      }
     }
   } catch (error) {
     throw isArchiveError(error) || !isZipError(error) ? error : corruptArchive(error);
@@ -101,10 +115,21 @@ function isZipError(error: unknown): boolean {
   return code === undefined || code.startsWith("Z_");
 }
 
-function openZip(file: string): Promise<ZipFile> {
+type OpenedZip = { readonly zip: ZipFile; readonly reader: CachedZipReader };
+
+async function openZip(file: string): Promise<OpenedZip> {
+  const handle = await open(file, "r");
+  let reader: CachedZipReader;
+  try {
+    reader = new CachedZipReader(handle, (await handle.stat()).size);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
   return new Promise((resolve, reject) => {
-    yauzl.open(
-      file,
+    yauzl.fromRandomAccessReader(
+      reader,
+      reader.size,
       {
         lazyEntries: true,
         autoClose: false,
@@ -114,12 +139,15 @@ function openZip(file: string): Promise<ZipFile> {
       },
       (error, zip) => {
         if (error !== null) {
-          reject(isArchiveError(error) ? error : corruptArchive(error));
+          handle.close().then(
+            () => reject(corruptArchive(error)),
+            () => reject(corruptArchive(error)),
+          );
           return;
         }
         // Late errors (closing the file) must never become an unhandled 'error' event.
         zip.on("error", () => {});
-        resolve(zip);
+        resolve({ zip, reader });
       },
     );
   });
@@ -164,6 +192,38 @@ function openReadStream(zip: ZipFile, entry: Entry): Promise<Readable> {
 async function* entryContent(zip: ZipFile, entry: Entry): AsyncGenerator<Buffer> {
   const stream = await openReadStream(zip, entry);
   yield* stream as AsyncIterable<Buffer>;
+}
+
+/** The entry's stored (possibly compressed) bytes, found through its local header. */
+async function rawData(zip: ZipFile, reader: CachedZipReader, entry: Entry): Promise<Buffer> {
+  const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+  const raw = await reader.bytes(fileDataStart, entry.compressedSize);
+  if (raw.length !== entry.compressedSize) throw new Error("unexpected EOF in entry data");
+  return raw;
+}
+
+/** Inflates a small entry, holding it to exactly the size its header declares. */
+async function decode(raw: Buffer, entry: Entry, name: string): Promise<Buffer> {
+  if (entry.compressionMethod === 0) return raw;
+  let data: Buffer;
+  try {
+    data = await inflate(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new ArchiveError(
+        "corrupt",
+        `corrupt archive: entry ${shown(name)} inflates to more than the ${entry.uncompressedSize} bytes its header says`,
+      );
+    }
+    throw corruptArchive(error);
+  }
+  if (data.length !== entry.uncompressedSize) {
+    throw new ArchiveError(
+      "corrupt",
+      `corrupt archive: entry ${shown(name)} inflates to ${data.length} bytes, not the ${entry.uncompressedSize} its header says`,
+    );
+  }
+  return data;
 }
 
 async function readLinkTarget(zip: ZipFile, entry: Entry, name: string): Promise<string> {

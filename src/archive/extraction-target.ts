@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
-import { link, mkdir, open, symlink, unlink } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ArchiveError, shown } from "./archive-error.ts";
 import { checkEntryName, parentOf, resolveSymlink, symlinkOnPath } from "./entry-path.ts";
+import { createWritePool } from "./write-pool.ts";
 
 export type ExtractLimits = {
   /** Bytes of file content actually written, whatever the headers claim. */
@@ -10,6 +11,8 @@ export type ExtractLimits = {
   /** Entries of any kind, folders included. */
   readonly maxEntries: number;
 };
+
+export type FileContent = AsyncIterable<Buffer> | (() => Promise<Buffer>);
 
 type NodeKind = "directory" | "file" | "symlink";
 
@@ -27,18 +30,30 @@ export type ExtractionTarget = {
   /** Counts an entry of any kind; called by the readers for entries they refuse too. */
   readonly admit: () => void;
   readonly directory: (name: string, mode: number | undefined) => Promise<void>;
+  /**
+   * `size` is the header's. Content is a stream (small files are read whole, then written in
+   * the background), or a function giving the whole content, called in the background.
+   */
   readonly file: (
     name: string,
     mode: number | undefined,
-    content: AsyncIterable<Buffer>,
+    size: number,
+    content: FileContent,
   ) => Promise<void>;
   readonly symlink: (name: string, target: string) => Promise<void>;
   readonly hardlink: (name: string, target: string) => Promise<void>;
+  /** Waits for the background writes; rejects with the first that failed. */
+  readonly settle: () => Promise<void>;
 };
 
 /** No following a symlink at the last component, and never reuse what is there. */
 const createFlags =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Files up to this size are read whole, then written while the next entries are read. */
+const smallFileBytes = 1024 * 1024;
+const backgroundWrites = 16;
+const backgroundBytes = 32 * 1024 * 1024;
 
 /** Filesystem errors that come from what the archive asked for rather than from our disk. */
 const entryErrorCodes = new Set(["ENAMETOOLONG", "ENOTDIR", "EEXIST", "EISDIR", "ELOOP", "EILSEQ"]);
@@ -55,8 +70,16 @@ export function directoryModeOf(mode: number | undefined): number {
 export function createExtractionTarget(root: string, limits: ExtractLimits): ExtractionTarget {
   const nodes = new Map<string, NodeKind>([["", "directory"]]);
   const symlinks = new Map<string, string>();
+  const pool = createWritePool(backgroundWrites, backgroundBytes);
   let entries = 0;
   let bytes = 0;
+
+  function count(length: number): void {
+    bytes += length;
+    if (bytes > limits.maxBytes) {
+      throw new ArchiveError("too_large", `extracted size exceeds ${limits.maxBytes} bytes`);
+    }
+  }
 
   function admit(): void {
     entries += 1;
@@ -125,26 +148,58 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
   async function file(
     name: string,
     mode: number | undefined,
-    content: AsyncIterable<Buffer>,
+    size: number,
+    content: FileContent,
   ): Promise<void> {
     admit();
     const path = await place(name, "file");
     const absolute = join(root, path);
     // A later entry with the same name replaces the file, as tar does.
-    if (nodes.get(path) === "file") await unlink(absolute);
+    if (nodes.get(path) === "file") {
+      await pool.drain();
+      await unlink(absolute);
+    }
     nodes.set(path, "file");
+    if (typeof content === "function") {
+      count(size);
+      await pool.run(size, async () => {
+        const data = await content();
+        if (data.length !== size) throw longerThanHeader(name);
+        await writeWhole(name, absolute, mode, [data]);
+      });
+      return;
+    }
+    if (size > smallFileBytes) {
+      await writeStreaming(name, absolute, mode, content);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of content) {
+      count(chunk.length);
+      length += chunk.length;
+      if (length > smallFileBytes) {
+        throw new ArchiveError(
+          "corrupt",
+          `corrupt archive: entry ${shown(name)} is longer than its header says`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    await pool.run(length, () => writeWhole(name, absolute, mode, chunks));
+  }
+
+  async function writeStreaming(
+    name: string,
+    absolute: string,
+    mode: number | undefined,
+    content: AsyncIterable<Buffer>,
+  ): Promise<void> {
     const handle = await guarded(name, () => open(absolute, createFlags, fileModeOf(mode)));
     try {
       for await (const chunk of content) {
-        bytes += chunk.length;
-        if (bytes > limits.maxBytes) {
-          throw new ArchiveError("too_large", `extracted size exceeds ${limits.maxBytes} bytes`);
-        }
-        let offset = 0;
-        while (offset < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, offset);
-          offset += bytesWritten;
-        }
+        count(chunk.length);
+        await writeAll(handle, chunk);
       }
     } finally {
       await handle.close();
@@ -181,6 +236,8 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
       );
     }
     const absolute = join(root, path);
+    // The file linked to may still be being written.
+    await pool.drain();
     if (nodes.get(path) === "file") await unlink(absolute);
     nodes.set(path, "file");
     await guarded(name, () => link(join(root, checked.path), absolute));
@@ -196,7 +253,37 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
     file,
     symlink: createSymlink,
     hardlink,
+    settle: pool.drain,
   };
+}
+
+function longerThanHeader(name: string): ArchiveError {
+  return new ArchiveError(
+    "corrupt",
+    `corrupt archive: entry ${shown(name)} does not have the size its header says`,
+  );
+}
+
+async function writeWhole(
+  name: string,
+  absolute: string,
+  mode: number | undefined,
+  chunks: readonly Buffer[],
+): Promise<void> {
+  const handle = await guarded(name, () => open(absolute, createFlags, fileModeOf(mode)));
+  try {
+    for (const chunk of chunks) await writeAll(handle, chunk);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset);
+    offset += bytesWritten;
+  }
 }
 
 /** Refuses a symlink that leaves the tree (or loops), given the symlinks known so far. */

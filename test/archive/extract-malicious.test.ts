@@ -292,6 +292,14 @@ describe("limits", () => {
         { name: "zeros", content: Buffer.alloc(16 * mib), compress: true, declaredSize: 1000 },
       ]),
       "corrupt",
+      "corrupt archive: entry zeros inflates to more than the 1000 bytes its header says",
+    );
+    // Big enough to be streamed rather than read whole: yauzl counts the bytes as they come.
+    await expectRefused(
+      rawZipBuffer([
+        { name: "noise", content: randomBytes(2 * mib), compress: true, declaredSize: 1000 },
+      ]),
+      "corrupt",
       /^corrupt archive: too many bytes in the stream/,
     );
     // Many small honest entries adding up past the limit.

@@ -19,7 +19,9 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
           path: fieldPath([...issue.path, key]),
           message: "unknown field",
         }))
-      : [{ path: fieldPath(issue.path), message: issue.message }],
+      : issue.code === "invalid_key"
+        ? [{ path: fieldPath(issue.path), message: issue.issues[0]?.message ?? issue.message }]
+        : [{ path: fieldPath(issue.path), message: issue.message }],
   );
 }
 

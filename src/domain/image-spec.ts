@@ -63,11 +63,13 @@ const memoryField = z.union([z.string(), z.number()]).transform((value, context)
   return formatMemory(parsed.value);
 });
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
-
 const envField = z
   .record(
-    z.string(),
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
+        message: "must be a variable name like LOG_LEVEL",
+      }),
     z
       .union([z.string(), z.number(), z.boolean()], {
         error: "must be a string, number or boolean",
@@ -75,19 +77,7 @@ const envField = z
       .transform(String)
       .pipe(z.string().max(32_768, { message: "must be at most 32 KiB" })),
   )
-  .superRefine((env, context) => {
-    const names = Object.keys(env);
-    if (names.length > 200) context.addIssue({ code: "custom", message: "at most 200 variables" });
-    for (const name of names) {
-      if (!envName.test(name)) {
-        context.addIssue({
-          code: "custom",
-          path: [name],
-          message: "must be a variable name like LOG_LEVEL",
-        });
-      }
-    }
-  });
+  .refine((env) => Object.keys(env).length <= 200, { message: "at most 200 variables" });
 
 const durationField = (minMs: number, maxMs: number) =>
   z.union([z.string(), z.number()]).transform((value, context) => {

@@ -41,7 +41,7 @@ export class EngineWatch extends EventEmitter<{ up: []; down: [error: string] }>
   /** Checks now; never throws. */
   async check(): Promise<EngineState> {
     try {
-      const version = await withTimeout(this.#docker.version(), 3_000);
+      const version = await withTimeout(this.#docker.version(), 5_000);
       if (!this.#state.reachable) {
         this.#state = { reachable: true, version: version.Version, since: new Date() };
         this.#logger.info(

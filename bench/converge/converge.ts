@@ -1,0 +1,126 @@
+/**
+ * Scale-up speed: one image from 0 to 50 instances through the API until all 50 answer HTTP on
+ * their host ports, against raw dockerode creating and starting the same 50 at concurrency 4,
+ * in the same run (baseline, ours, baseline; ratio against the mean baseline). Goal ≤ 1.3×.
+ * Run: `node bench/converge/converge.ts` (BENCH_INSTANCES changes the count).
+ */
+import { randomBytes } from "node:crypto";
+import pMap from "p-map";
+import { connectDocker } from "../../src/docker/connection.ts";
+import { ensureBaseImage } from "../../test/support/base-image.ts";
+import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
+import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
+import { report, seconds, until } from "../support.ts";
+
+const instances = Number(process.env.BENCH_INSTANCES ?? 50);
+const docker = connectDocker(process.env.DOCKER_HOST);
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/index.html`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    await response.text();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function allAnswer(ports: readonly number[]): Promise<void> {
+  await pMap(ports, (port) => until(() => answers(port), 60_000, `port ${port}`), {
+    concurrency: 8,
+  });
+}
+
+/** Raw dockerode: create + start + inspect for the port, 4 at a time, then wait for HTTP. */
+async function baseline(): Promise<number> {
+  const label = `bench-raw-${randomBytes(3).toString("hex")}`;
+  const started = performance.now();
+  const ports = await pMap(
+    Array.from({ length: instances }, (_, index) => index),
+    async (index) => {
+      const container = await docker.createContainer({
+        name: `${label}-${index}`,
+        Image: testImages.httpd,
+        Labels: { "managed-by": label },
+        ExposedPorts: { "8080/tcp": {} },
+        HostConfig: {
+          PortBindings: { "8080/tcp": [{ HostIp: "0.0.0.0", HostPort: "" }] },
+          NanoCpus: 100_000_000,
+          Memory: 16 * 1024 * 1024,
+        },
+      });
+      await container.start();
+      const info = await container.inspect();
+      return Number(info.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort);
+    },
+    { concurrency: 4 },
+  );
+  await allAnswer(ports);
+  const elapsed = performance.now() - started;
+  await removeManagedContainers(label);
+  return elapsed;
+}
+
+async function ours(): Promise<number> {
+  const server = await startTestServer({ env: { LOG_LEVEL: "warn" } });
+  try {
+    const created = await server.request("POST", "/api/images", {
+      body: {
+        name: "bench",
+        image: testImages.httpd,
+        desired_instances: 0,
+        max_instances: instances,
+        cpu_limit: "0.1",
+        memory_limit: "16m",
+      },
+    });
+    // Let the image resolve first, so the clock measures scaling only.
+    await until(
+      async () =>
+        (await server.request("GET", `/api/images/${created.body.id}`)).body.status === "ready",
+      30_000,
+      "image ready",
+    );
+    const started = performance.now();
+    await server.request("PATCH", `/api/images/${created.body.id}`, {
+      body: { desired_instances: instances },
+    });
+    let ports: number[] = [];
+    await until(
+      async () => {
+        const items = (await server.request("GET", `/api/images/${created.body.id}/containers`))
+          .body.items as Array<{ host_port: number | null }>;
+        ports = items.map((item) => item.host_port).filter((port): port is number => port !== null);
+        return ports.length === instances;
+      },
+      120_000,
+      "all instances have ports",
+    );
+    await allAnswer(ports);
+    return performance.now() - started;
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function main(): Promise<number> {
+  await ensureBaseImage(docker);
+  await ensureTestImages(docker);
+  const before = await baseline();
+  const measured = await ours();
+  const after = await baseline();
+  const reference = (before + after) / 2;
+  const ratio = measured / reference;
+  report("converge", {
+    instances,
+    orchestrator: seconds(measured),
+    dockerode_concurrency4: seconds(reference),
+    ratio: `${ratio.toFixed(2)}x`,
+    goal: "<=1.3x",
+  });
+  return ratio;
+}
+
+if (import.meta.main) await main();

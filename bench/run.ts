@@ -1,0 +1,41 @@
+/**
+ * `npm run bench`: runs every benchmark (bench/<name>/<name>.ts or any .ts in a bench folder),
+ * one process each, one after another; each prints its own ratio against a baseline measured in
+ * the same run. `npm run bench -- converge relay` runs only those folders.
+ */
+import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const benchDir = fileURLToPath(new URL("./", import.meta.url));
+const only = process.argv.slice(2);
+
+const folders = (await readdir(benchDir, { withFileTypes: true }))
+  .filter((entry) => entry.isDirectory() && (only.length === 0 || only.includes(entry.name)))
+  .map((entry) => entry.name)
+  .sort();
+
+let failed = 0;
+for (const folder of folders) {
+  const files = (await readdir(new URL(`./${folder}/`, import.meta.url))).filter(
+    (file) => file.endsWith(".ts") && !file.endsWith(".test.ts") && !file.includes("support"),
+  );
+  for (const file of files.sort()) {
+    process.stdout.write(`\n== bench/${folder}/${file}\n`);
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ["--disable-warning=ExperimentalWarning", `${benchDir}${folder}/${file}`],
+        {
+          stdio: "inherit",
+        },
+      );
+      child.on("exit", (exitCode) => resolve(exitCode ?? 1));
+    });
+    if (code !== 0) {
+      failed += 1;
+      process.stdout.write(`bench/${folder}/${file} failed (exit ${code})\n`);
+    }
+  }
+}
+process.exitCode = failed === 0 ? 0 : 1;

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { createApp } from "./api/app.ts";
+import { applyRoutes } from "./api/apply-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
 import type { AppEnv } from "./api/env.ts";
 import { eventsRoutes } from "./api/events-routes.ts";
@@ -91,6 +92,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         images,
         advertiseHost: config.advertiseHost,
       }),
+      "/apply": applyRoutes({ db: store.db, tokens, maxInstancesCap: config.maxInstancesCap }),
       "/events": eventsRoutes({
         db: store.db,
         onEventsWritten: (callback) => eventNotifier.subscribe(callback),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventSource, toCloudEvent, toKafkaMessage } from "./cloudevent.ts";
+import { cloudEventJson, eventSource, toCloudEvent, toKafkaMessage } from "./cloudevent.ts";
 
 const row = {
   id: "01890a5d-ac96-774b-bcce-b302099a8057",
@@ -46,5 +46,17 @@ describe("toKafkaMessage", () => {
 
   it("keeps null data fields (billing reads stopped_at: null)", () => {
     expect(JSON.parse(toKafkaMessage(row, "s").value).data.stopped_at).toBeNull();
+  });
+});
+
+describe("cloudEventJson", () => {
+  it("splices the database's JSON text into the same event as toCloudEvent", () => {
+    const { data, ...rest } = row;
+    // Postgres prints jsonb with a space after ':' and ','; still the same JSON.
+    const dataJson =
+      '{"container_id": "c0ffee", "image_id": 42, "host_port": 32768, "stopped_at": null}';
+    const text = cloudEventJson({ ...rest, dataJson }, "orchestrator/o");
+    expect(JSON.parse(text)).toEqual(toCloudEvent(row, "orchestrator/o"));
+    expect(toKafkaMessage({ ...rest, dataJson }, "orchestrator/o").value).toBe(text);
   });
 });

@@ -25,15 +25,17 @@ export type KafkaSinkOptions = {
 
 const defaultMaxMessageBytes = 1_000_000;
 
-/** kafkajs speaks through our logger: its errors are warnings (the relay reports what matters). */
+/**
+ * kafkajs speaks through our logger: its errors and warnings at warn (the relay itself logs the
+ * failure that matters, once per retry), the rest at debug.
+ */
 function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: "kafkajs" });
   return () =>
     ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _timestamp, stack: _stack, ...fields } = log;
+      const { message, timestamp: _timestamp, stack: _stack, logger: _logger, ...fields } = log;
       const entry = { namespace, ...fields };
       if (level <= logLevel.WARN) child.warn(entry, message);
-      else if (level === logLevel.INFO) child.info(entry, message);
       else child.debug(entry, message);
     };
 }

@@ -1,10 +1,10 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../store/schema.ts";
-import type { OutboxEvent } from "./cloudevent.ts";
+import type { OutboxEventJson } from "./cloudevent.ts";
 
 type Executor = Kysely<Database>;
 
-export type PendingEvent = OutboxEvent & { readonly seq: number };
+export type PendingEvent = OutboxEventJson & { readonly seq: number };
 
 /**
  * The relay's queries on the events table (the outbox). "Pending" means neither published nor
@@ -13,16 +13,26 @@ export type PendingEvent = OutboxEvent & { readonly seq: number };
 export async function selectPendingEvents(
   executor: Executor,
   limit: number,
+  afterSeq = 0,
 ): Promise<PendingEvent[]> {
   const rows = await executor
     .selectFrom("events")
-    .select(["seq", "id", "type", "subject", "image_id", "time", "data"])
+    .select([
+      "seq",
+      "id",
+      "type",
+      "subject",
+      "image_id",
+      "time",
+      sql<string>`data::text`.as("dataJson"),
+    ])
     .where("published_at", "is", null)
     .where("failed_at", "is", null)
+    .where("seq", ">", afterSeq)
     .orderBy("seq", "asc")
     .limit(limit)
     .execute();
-  return rows as PendingEvent[];
+  return rows;
 }
 
 /** Marks rows published at the broker's acknowledgement time. */

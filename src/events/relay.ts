@@ -159,41 +159,61 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     metrics.failed(delivery.failed.length);
   };
 
-  /** One batch under the claim. */
-  const runBatch = () =>
-    claim(async (executor) => {
-      const events = await selectPendingEvents(executor, batchSize);
-      if (events.length === 0) return { selected: 0, delivery: undefined };
-      const delivery = await deliverBatch(events, sink, source, abort.signal);
-      await apply(delivery, executor);
-      return { selected: events.length, delivery };
-    });
+  /** Writes the outcome of a batch, then counts and logs it. */
+  const record = async (delivery: Delivery, executor: Kysely<Database>) => {
+    await apply(delivery, executor);
+    observe(delivery);
+    if (delivery.published.length > 0) {
+      logger.debug(
+        { count: delivery.published.length, lastSeq: delivery.published.at(-1)?.seq },
+        "events published",
+      );
+    }
+  };
 
-  /** Batches until nothing is pending, another relay holds the claim, or a failure. */
+  /**
+   * One pass under the claim: batches in seq order until nothing is pending or one fails.
+   * Pipelined: while batch n is on the wire, the marks of batch n-1 are written and batch n+1
+   * is read (queries still run one at a time on the executor; only the wait for the broker
+   * overlaps). Batch n+1 is sent only after batch n was acknowledged, so order holds; a crash
+   * between an acknowledgement and its marks publishes that batch again (at-least-once).
+   */
+  const pass = async (executor: Kysely<Database>): Promise<PassResult> => {
+    let marking: Promise<void> = Promise.resolve();
+    try {
+      let events = await selectPendingEvents(executor, batchSize);
+      while (events.length > 0) {
+        const sending = deliverBatch(events, sink, source, abort.signal);
+        const lastSeq = events[events.length - 1]?.seq ?? 0;
+        const next =
+          events.length < batchSize
+            ? Promise.resolve([])
+            : marking.then(() => selectPendingEvents(executor, batchSize, lastSeq));
+        next.catch(() => {});
+        const delivery = await sending;
+        await marking;
+        marking = record(delivery, executor);
+        marking.catch(() => {});
+        if (delivery.retry !== undefined) {
+          await marking;
+          const { error, events: left } = delivery.retry;
+          return { kind: "retry", error, pending: left.length };
+        }
+        events = await next;
+      }
+      await marking;
+      return { kind: "idle" };
+    } finally {
+      // Never give the claim back while marks are still being written.
+      await marking.catch(() => {});
+    }
+  };
+
+  /** Runs a pass; "busy" when another relay holds the claim. */
   const drain = async (): Promise<PassResult> => {
     try {
-      for (;;) {
-        const batch = await runBatch();
-        if (!batch.claimed) return { kind: "busy" };
-        const { selected, delivery } = batch.value;
-        if (delivery !== undefined) {
-          observe(delivery);
-          if (delivery.published.length > 0) {
-            logger.debug(
-              { count: delivery.published.length, lastSeq: delivery.published.at(-1)?.seq },
-              "events published",
-            );
-          }
-          if (delivery.retry !== undefined) {
-            return {
-              kind: "retry",
-              error: delivery.retry.error,
-              pending: delivery.retry.events.length,
-            };
-          }
-        }
-        if (selected < batchSize) return { kind: "idle" };
-      }
+      const result = await claim(pass);
+      return result.claimed ? result.value : { kind: "busy" };
     } catch (error) {
       // The database (not Kafka) failed: same treatment, the rows are still there.
       return { kind: "retry", error: error as Error, pending: 0 };

@@ -14,6 +14,7 @@ import {
   idsByKey,
   startTestRelay,
   uniqueTopic,
+  waitForDistinct,
   writeEvents,
 } from "./relay-support.ts";
 
@@ -108,7 +109,7 @@ describe.runIf(hasKafkaMock())("event relay: crash safety", () => {
         expect(rows.every((row) => row.published_at !== null)).toBe(true);
 
         const consumption = await broker.consume(topic);
-        await consumption.waitFor(rows.length, 60_000);
+        await waitForDistinct(consumption, rows.length);
         await consumption.stop();
         // At least once, and every image's events in order of their first delivery.
         expect(idsByKey(consumption.messages)).toEqual(expectedIdsByKey(rows));

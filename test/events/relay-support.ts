@@ -6,7 +6,7 @@ import { createLogger, type Logger } from "../../src/logger.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { appendEvents, type EventRow } from "../../src/store/events-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
-import type { ConsumedMessage } from "../support/kafka-broker.ts";
+import type { ConsumedMessage, Consumption } from "../support/kafka-broker.ts";
 import type { Backend } from "../support/services.ts";
 
 export const testLogger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
@@ -148,4 +148,19 @@ export function expectedIdsByKey(rows: readonly EventRow[]): Map<string, string[
     byKey.set(String(row.image_id), ids);
   }
   return byKey;
+}
+
+/** Waits until `count` distinct event ids arrived (duplicates, allowed by at-least-once, do not count). */
+export async function waitForDistinct(
+  consumption: Consumption,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<readonly ConsumedMessage[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const distinct = new Set(consumption.messages.map((message) => message.event?.id)).size;
+    if (distinct >= count) return consumption.messages;
+    if (Date.now() > deadline) throw new Error(`got ${distinct} of ${count} distinct events`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -1,0 +1,269 @@
+/**
+ * Outbox relay throughput and lag against librdkafka's mock broker: `node bench/relay/relay.ts`.
+ *
+ * 1. Throughput: 20,000 events committed at once; the relay drains them to Kafka (acks=all) and
+ *    marks them published. The same 20,000 messages are then sent by a bare kafkajs producer
+ *    (same batch size, one request at a time, acks=all, twice; the better run counts) in the
+ *    same run. Prints events/s of each and the ratio relay / bare (goal >= 0.5x).
+ * 2. Lag: events written in transactions of 10 at a steady rate while the relay runs; prints
+ *    p50/p99 of commit -> broker ack (published_at - time; `time` is set at insert, in a
+ *    transaction that commits right after).
+ *
+ * Runs on PGlite in memory, then on a Postgres server when BENCH_DATABASE_URL (or
+ * TEST_DATABASE_URL) is set (a scratch database is created there and dropped).
+ * Knobs: BENCH_EVENTS (20000), BENCH_BATCH (500), BENCH_LAG_EVENTS (5000), BENCH_LAG_RATE (1000/s).
+ */
+import { randomBytes } from "node:crypto";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import postgres from "postgres";
+import type { NewEvent } from "../../src/domain/events.ts";
+import { eventSource, toKafkaMessage } from "../../src/events/cloudevent.ts";
+import type { SinkMessage } from "../../src/events/event-sink.ts";
+import { createKafkaSink } from "../../src/events/kafka-sink.ts";
+import { startRelay } from "../../src/events/relay.ts";
+import { createLogger, type Logger } from "../../src/logger.ts";
+import { createMetrics, type Registry } from "../../src/metrics/registry.ts";
+import { openStore, type Store } from "../../src/store/database.ts";
+import { appendEvents } from "../../src/store/events-repository.ts";
+import { ensureKafkaMockBinary, startKafkaBroker } from "../../test/support/kafka-broker.ts";
+
+const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000);
+const batchSize = Number(process.env.BENCH_BATCH ?? 500);
+const lagEvents = Number(process.env.BENCH_LAG_EVENTS ?? 5_000);
+const lagRate = Number(process.env.BENCH_LAG_RATE ?? 1_000);
+const source = eventSource("bench");
+
+function benchEvent(index: number): NewEvent {
+  const imageId = 1 + (index % 50);
+  const instanceId = `bench-${imageId}-${index}`;
+  return {
+    type: index % 2 === 0 ? "container.started" : "container.stopped",
+    imageId,
+    userId: 7,
+    instanceId,
+    data: {
+      container_id: randomBytes(32).toString("hex"),
+      name: `nvidia-app-shop-${instanceId}`,
+      instance_id: instanceId,
+      image_id: imageId,
+      image: `nvidia-app-u7-i${imageId}:v1`,
+      user_id: "7",
+      app_hostname: "shop.example.com",
+      host: "127.0.0.1",
+      host_port: 32768 + (index % 20_000),
+      container_port: 8080,
+      cpu_limit: "0.5",
+      memory_limit: "256m",
+      started_at: new Date().toISOString(),
+      stopped_at: index % 2 === 0 ? null : new Date().toISOString(),
+      reason: "scale_up",
+    },
+  };
+}
+
+async function openBenchStore(
+  baseUrl: string | undefined,
+): Promise<{ store: Store; backend: string; drop(): Promise<void> }> {
+  if (baseUrl === undefined) {
+    return {
+      store: await openStore({ kind: "pglite", dataDir: undefined }),
+      backend: "pglite (in memory)",
+      drop: async () => {},
+    };
+  }
+  const name = `orch_bench_${randomBytes(4).toString("hex")}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    store: await openStore({ kind: "postgres", url: url.toString() }),
+    backend: "postgres",
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return (
+    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+  );
+}
+
+/** Waits for the relay's published counter (in process: no query competes with the relay). */
+async function waitUntilPublished(
+  registry: Registry,
+  count: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metric = await registry.getSingleMetric("orchestrator_events_published_total")?.get();
+    const published = metric?.values[0]?.value ?? 0;
+    if (published >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${published} of ${count} events published`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+type BackendResult = {
+  readonly backend: string;
+  readonly relayRate: number;
+  readonly bareRate: number;
+  readonly ratio: number;
+  readonly lagP50Ms: number;
+  readonly lagP99Ms: number;
+};
+
+/** The same messages through a bare kafkajs producer: same batch size, one request at a time. */
+async function bareProducerRate(brokers: readonly string[], messages: readonly SinkMessage[]) {
+  const kafka = new Kafka({
+    clientId: "bench-bare",
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: false,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  const topic = `bench-bare-${randomBytes(3).toString("hex")}`;
+  await producer.send({ topic, acks: -1, messages: [{ key: "0", value: "warm-up" }] });
+  const started = performance.now();
+  for (let offset = 0; offset < messages.length; offset += batchSize) {
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [
+        {
+          topic,
+          messages: messages.slice(offset, offset + batchSize).map((message) => ({
+            key: message.key,
+            value: message.value,
+            headers: { ...message.headers },
+          })),
+        },
+      ],
+    });
+  }
+  const rate = messages.length / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return rate;
+}
+
+async function runBackend(
+  brokers: readonly string[],
+  opened: Awaited<ReturnType<typeof openBenchStore>>,
+  logger: Logger,
+): Promise<BackendResult> {
+  const { store, backend } = opened;
+  const sink = createKafkaSink({
+    brokers,
+    topic: `bench-relay-${randomBytes(3).toString("hex")}`,
+    clientId: "bench-relay",
+    logger,
+  });
+  await sink.connect();
+  await sink.publish([{ key: "0", value: "warm-up", headers: {} }]);
+  const metrics = createMetrics();
+  const relay = await startRelay({ metrics, store, sink, logger, source, batchSize });
+  try {
+    // Throughput: 20,000 events become visible at once (one commit); the relay drains them.
+    const events = Array.from({ length: totalEvents }, (_, index) => benchEvent(index));
+    await store.db.transaction().execute(async (transaction) => {
+      for (let offset = 0; offset < events.length; offset += 1_000) {
+        await appendEvents(transaction, events.slice(offset, offset + 1_000));
+      }
+    });
+    const committed = performance.now();
+    await waitUntilPublished(metrics.registry, totalEvents, 300_000);
+    const relayRate = totalEvents / ((performance.now() - committed) / 1000);
+
+    // The bare producer sends the very same messages, before and after; its better run counts.
+    const rows = await store.db
+      .selectFrom("events")
+      .select(["id", "type", "subject", "image_id", "time", "data"])
+      .orderBy("seq")
+      .execute();
+    const messages = rows.map((row) => toKafkaMessage(row, source));
+    const bareRate = Math.max(
+      await bareProducerRate(brokers, messages),
+      await bareProducerRate(brokers, messages),
+    );
+
+    // Lag: a steady stream of small transactions while the relay runs.
+    await store.db.deleteFrom("events").execute();
+    const perTransaction = 10;
+    const transactions = Math.ceil(lagEvents / perTransaction);
+    const intervalMs = (perTransaction / lagRate) * 1000;
+    const streamStart = performance.now();
+    for (let index = 0; index < transactions; index++) {
+      const wait = streamStart + index * intervalMs - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const batch = Array.from({ length: perTransaction }, (_, offset) =>
+        benchEvent(index * perTransaction + offset),
+      );
+      await store.db.transaction().execute((transaction) => appendEvents(transaction, batch));
+    }
+    const offered = (transactions * perTransaction) / ((performance.now() - streamStart) / 1000);
+    await waitUntilPublished(
+      metrics.registry,
+      totalEvents + transactions * perTransaction,
+      300_000,
+    );
+    const lags = (await store.db.selectFrom("events").select(["time", "published_at"]).execute())
+      .map((row) => new Date(row.published_at ?? 0).getTime() - new Date(row.time).getTime())
+      .sort((a, b) => a - b);
+    const result = {
+      backend,
+      relayRate,
+      bareRate,
+      ratio: relayRate / bareRate,
+      lagP50Ms: percentile(lags, 50),
+      lagP99Ms: percentile(lags, 99),
+    };
+    console.log(`\n[${backend}]`);
+    console.log(`relay:        ${Math.round(relayRate)} events/s`);
+    console.log(`bare kafkajs: ${Math.round(bareRate)} events/s (better of two runs)`);
+    console.log(`ratio relay/bare: ${result.ratio.toFixed(2)}x (goal >= 0.5x)`);
+    console.log(
+      `lag commit->ack, ${lags.length} events at ${Math.round(offered)} events/s: p50 ${result.lagP50Ms} ms, p99 ${result.lagP99Ms} ms`,
+    );
+    return result;
+  } finally {
+    await relay.stop();
+  }
+}
+
+export async function main(): Promise<BackendResult[]> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? "warn");
+  const broker = await startKafkaBroker(await ensureKafkaMockBinary());
+  const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  console.log(
+    `relay bench: ${totalEvents} events, batch ${batchSize}, mock broker ${broker.bootstrap}` +
+      (postgresUrl === undefined ? " (set BENCH_DATABASE_URL to add a Postgres server)" : ""),
+  );
+  const results: BackendResult[] = [];
+  try {
+    for (const url of [undefined, postgresUrl]) {
+      if (results.length > 0 && url === undefined) continue;
+      const opened = await openBenchStore(url);
+      try {
+        results.push(await runBackend(broker.brokers, opened, logger));
+      } finally {
+        await opened.store.close();
+        await opened.drop();
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+  return results;
+}
+
+if (import.meta.main) {
+  await main();
+}

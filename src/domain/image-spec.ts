@@ -65,11 +65,9 @@ const memoryField = z.union([z.string(), z.number()]).transform((value, context)
 
 const envField = z
   .record(
-    z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
-        message: "must be a variable name like LOG_LEVEL",
-      }),
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
+      message: "must be a variable name like LOG_LEVEL",
+    }),
     z
       .union([z.string(), z.number(), z.boolean()], {
         error: "must be a string, number or boolean",

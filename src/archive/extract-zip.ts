@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
+import { inflateRaw, inflateRawSync } from "node:zlib";
 import yauzl, { type Entry, type ZipFile } from "yauzl";
 import { ArchiveError, corruptArchive, isArchiveError, shown } from "./archive-error.ts";
 import type { ExtractionTarget } from "./extraction-target.ts";
@@ -21,6 +21,8 @@ const unixTypes = {
 } as const;
 /** Entries up to this size are read whole rather than streamed. */
 const smallEntryBytes = 1024 * 1024;
+/** Entries up to this size are inflated in one synchronous call. */
+const inlineInflateBytes = 256 * 1024;
 /** Longest symlink target read from a zip (Linux's PATH_MAX). */
 const maxLinkTarget = 4096;
 
@@ -205,22 +207,27 @@ async function rawData(zip: ZipFile, reader: CachedZipReader, entry: Entry): Pro
 /** Inflates a small entry, holding it to exactly the size its header declares. */
 async function decode(raw: Buffer, entry: Entry, name: string): Promise<Buffer> {
   if (entry.compressionMethod === 0) return raw;
+  const size = entry.uncompressedSize;
+  // One output chunk of the declared size; a byte more than declared is an error, not memory.
+  const options = { chunkSize: Math.max(64, size + 1), maxOutputLength: Math.max(1, size) };
   let data: Buffer;
   try {
-    data = await inflate(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+    // A thread-pool round trip costs more than inflating a few KiB; the event loop is held
+    // for at most a couple of milliseconds.
+    data = size <= inlineInflateBytes ? inflateRawSync(raw, options) : await inflate(raw, options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
       throw new ArchiveError(
         "corrupt",
-        `corrupt archive: entry ${shown(name)} inflates to more than the ${entry.uncompressedSize} bytes its header says`,
+        `corrupt archive: entry ${shown(name)} inflates to more than the ${size} bytes its header says`,
       );
     }
     throw corruptArchive(error);
   }
-  if (data.length !== entry.uncompressedSize) {
+  if (data.length !== size) {
     throw new ArchiveError(
       "corrupt",
-      `corrupt archive: entry ${shown(name)} inflates to ${data.length} bytes, not the ${entry.uncompressedSize} its header says`,
+      `corrupt archive: entry ${shown(name)} inflates to ${data.length} bytes, not the ${size} its header says`,
     );
   }
   return data;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -107,6 +108,29 @@ describe.each(["zip", "tar", "tar.gz"] as const)("extracting a %s", (format) => 
       await again.remove();
     }
   });
+});
+
+describe("file sizes", () => {
+  // Small entries are read whole and written in the background, mid-size zip entries inflate
+  // on the thread pool, large ones stream: every path must give back the same bytes.
+  const sizes = [0, 100 * 1024, 600 * 1024, 3 * 1024 * 1024];
+  const contents = sizes.map((size) => randomBytes(size / 2).toString("hex"));
+
+  it.each(["zip", "tar.gz"] as const)(
+    "round-trips files of every size through a %s",
+    async (format) => {
+      sandbox = await createSandbox();
+      const entries = contents.map((content, index) => ({ name: `data/${index}.txt`, content }));
+      const archive = await sandbox.write(
+        format === "zip" ? await zipBuffer(entries) : await tarBuffer(entries, { gzip: true }),
+      );
+      const result = await extractArchive(archive, sandbox.target, limits);
+      expect(result.bytes).toBe(sizes.reduce((sum, size) => sum + size, 0));
+      for (const [index, content] of contents.entries()) {
+        expect(await readFile(join(sandbox.target, `data/${index}.txt`), "utf8")).toBe(content);
+      }
+    },
+  );
 });
 
 describe("the Dockerfile rule", () => {

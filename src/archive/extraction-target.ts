@@ -164,7 +164,7 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
       count(size);
       await pool.run(size, async () => {
         const data = await content();
-        if (data.length !== size) throw longerThanHeader(name);
+        if (data.length !== size) throw wrongSize(name);
         await writeWhole(name, absolute, mode, [data]);
       });
       return;
@@ -178,12 +178,7 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
     for await (const chunk of content) {
       count(chunk.length);
       length += chunk.length;
-      if (length > smallFileBytes) {
-        throw new ArchiveError(
-          "corrupt",
-          `corrupt archive: entry ${shown(name)} is longer than its header says`,
-        );
-      }
+      if (length > smallFileBytes) throw wrongSize(name);
       chunks.push(chunk);
     }
     await pool.run(length, () => writeWhole(name, absolute, mode, chunks));
@@ -257,7 +252,7 @@ export function createExtractionTarget(root: string, limits: ExtractLimits): Ext
   };
 }
 
-function longerThanHeader(name: string): ArchiveError {
+function wrongSize(name: string): ArchiveError {
   return new ArchiveError(
     "corrupt",
     `corrupt archive: entry ${shown(name)} does not have the size its header says`,

@@ -196,3 +196,28 @@ export async function listTree(dir: string, prefix = ""): Promise<string[]> {
 export async function modeOf(path: string): Promise<number> {
   return (await lstat(path)).mode & 0o7777;
 }
+
+/** The pax global header `git archive` (and so GitHub) puts first, holding the commit id. */
+export function paxGlobalHeader(commit: string): Buffer {
+  const record = (text: string): string => {
+    let length = text.length + 3;
+    while (`${length} ${text}\n`.length !== length) length += 1;
+    return `${length} ${text}\n`;
+  };
+  const body = Buffer.from(record(`comment=${commit}`));
+  const header = Buffer.alloc(512);
+  header.write("pax_global_header", 0, "latin1");
+  header.write("0000666\0", 100, "latin1");
+  header.write("0000000\0", 108, "latin1");
+  header.write("0000000\0", 116, "latin1");
+  header.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
+  header.write("00000000000\0", 136, "latin1");
+  header.write("g", 156, "latin1");
+  header.write("ustar\u000000", 257, "latin1");
+  header.write("        ", 148, "latin1");
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
+  return Buffer.concat([header, body, padding]);
+}

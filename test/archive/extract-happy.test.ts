@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { isArchiveError } from "../../src/archive/archive-error.ts";
 import { extractArchive } from "../../src/archive/extract-archive.ts";
@@ -8,6 +9,7 @@ import {
   createSandbox,
   listTree,
   modeOf,
+  paxGlobalHeader,
   type Sandbox,
   tarBuffer,
   zipBuffer,
@@ -162,6 +164,21 @@ describe("the Dockerfile rule", () => {
     );
     expect(await sandbox.pathsOutsideTarget()).toEqual([]);
     expect(await listTree(join(sandbox.root, "a/b/c"))).toEqual([]);
+  });
+
+  it("strips the folder of a GitHub-style tar.gz (pax global header first)", async () => {
+    sandbox = await createSandbox();
+    const tar = await tarBuffer([
+      { name: "shop-4f2a9c1/", type: "directory" },
+      { name: "shop-4f2a9c1/Dockerfile", content: dockerfile },
+      { name: "shop-4f2a9c1/www/index.html", content: "hi" },
+    ]);
+    const archive = await sandbox.write(
+      gzipSync(Buffer.concat([paxGlobalHeader("4f2a9c1".padEnd(40, "0")), tar])),
+    );
+    const result = await extractArchive(archive, sandbox.target, limits);
+    expect(result).toMatchObject({ format: "tar.gz", strippedFolder: "shop-4f2a9c1", entries: 3 });
+    expect(await listTree(sandbox.target)).toEqual(["Dockerfile", "www", "www/index.html"]);
   });
 
   it("ignores macOS metadata beside the single folder", async () => {

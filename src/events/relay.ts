@@ -1,23 +1,17 @@
-import type { Kysely } from "kysely";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { Store } from "../store/database.ts";
-import type { Database } from "../store/schema.ts";
 import { type BackoffPolicy, backoffDelay, defaultRelayBackoff } from "./backoff.ts";
-import { type Delivery, deliverBatch } from "./deliver-batch.ts";
-import type { EventSink, PublishError } from "./event-sink.ts";
+import type { EventSink } from "./event-sink.ts";
 import {
   countPendingUpTo,
-  markFailed,
-  markPublished,
   maxEventSeq,
   prunePublishedEvents,
   readBacklog,
-  recordAttempt,
-  selectPendingEvents,
 } from "./outbox-repository.ts";
 import { claimFor } from "./relay-claim.ts";
 import { createRelayMetrics, type RelayMetrics } from "./relay-metrics.ts";
+import { type PassResult, relayPass } from "./relay-pass.ts";
 
 /** Sent by a statement trigger on every insert into events (sql/0002). */
 export const eventsChannel = "orchestrator_events";
@@ -56,11 +50,6 @@ export type Relay = {
    */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 };
-
-type PassResult =
-  | { readonly kind: "idle" }
-  | { readonly kind: "busy" }
-  | { readonly kind: "retry"; readonly error: PublishError | Error; readonly pending: number };
 
 /** Resolves true when `promise` settles within `ms`, false otherwise; leaves no timer behind. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -119,95 +108,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       sleeper = { resolve: done, wakeOnNotify };
     });
 
-  const apply = async (delivery: Delivery, executor: Kysely<Database>) => {
-    await markPublished(
-      executor,
-      delivery.published.map((event) => event.seq),
-      delivery.ackedAt,
-    );
-    for (const { event, error } of delivery.failed) {
-      logger.error(
-        {
-          eventId: event.id,
-          seq: event.seq,
-          imageId: event.image_id,
-          type: event.type,
-          code: error.code,
-          error: error.message,
-        },
-        "event rejected by the broker for good; marked failed",
-      );
-      await markFailed(executor, event.seq, `${error.code}: ${error.message}`, delivery.ackedAt);
-    }
-    if (delivery.retry !== undefined) {
-      await recordAttempt(
-        executor,
-        delivery.retry.events.map((event) => event.seq),
-        `${delivery.retry.error.code}: ${delivery.retry.error.message}`,
-      );
-    }
-  };
-
-  const observe = (delivery: Delivery) => {
-    if (metrics === undefined) return;
-    const ackedAt = delivery.ackedAt.getTime();
-    metrics.published(
-      delivery.published.map((event) =>
-        Math.max(0, (ackedAt - new Date(event.time).getTime()) / 1000),
-      ),
-    );
-    metrics.failed(delivery.failed.length);
-  };
-
-  /** Writes the outcome of a batch, then counts and logs it. */
-  const record = async (delivery: Delivery, executor: Kysely<Database>) => {
-    await apply(delivery, executor);
-    observe(delivery);
-    if (delivery.published.length > 0) {
-      logger.debug(
-        { count: delivery.published.length, lastSeq: delivery.published.at(-1)?.seq },
-        "events published",
-      );
-    }
-  };
-
-  /**
-   * One pass under the claim: batches in seq order until nothing is pending or one fails.
-   * Pipelined: while batch n is on the wire, the marks of batch n-1 are written and batch n+1
-   * is read (queries still run one at a time on the executor; only the wait for the broker
-   * overlaps). Batch n+1 is sent only after batch n was acknowledged, so order holds; a crash
-   * between an acknowledgement and its marks publishes that batch again (at-least-once).
-   */
-  const pass = async (executor: Kysely<Database>): Promise<PassResult> => {
-    let marking: Promise<void> = Promise.resolve();
-    try {
-      let events = await selectPendingEvents(executor, batchSize);
-      while (events.length > 0) {
-        const sending = deliverBatch(events, sink, source, abort.signal);
-        const lastSeq = events[events.length - 1]?.seq ?? 0;
-        const next =
-          events.length < batchSize
-            ? Promise.resolve([])
-            : marking.then(() => selectPendingEvents(executor, batchSize, lastSeq));
-        next.catch(() => {});
-        const delivery = await sending;
-        await marking;
-        marking = record(delivery, executor);
-        marking.catch(() => {});
-        if (delivery.retry !== undefined) {
-          await marking;
-          const { error, events: left } = delivery.retry;
-          return { kind: "retry", error, pending: left.length };
-        }
-        events = await next;
-      }
-      await marking;
-      return { kind: "idle" };
-    } finally {
-      // Never give the claim back while marks are still being written.
-      await marking.catch(() => {});
-    }
-  };
+  const pass = relayPass({ sink, source, batchSize, logger, metrics, signal: abort.signal });
 
   /** Runs a pass; "busy" when another relay holds the claim. */
   const drain = async (): Promise<PassResult> => {
@@ -230,6 +131,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       healthy = result.kind !== "retry";
       for (const listener of passListeners) listener();
       if (result.kind === "busy") {
+        if (stopRequested) break;
         await sleep(busyRetryMs, false);
         dirty = true;
       } else if (result.kind === "retry") {

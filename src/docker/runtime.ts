@@ -28,6 +28,8 @@ export type ContainerSnapshot = {
     readonly error: string;
     readonly startedAt: Date | null;
     readonly finishedAt: Date | null;
+    /** Docker's own HEALTHCHECK verdict, when the container has one. */
+    readonly health?: "starting" | "healthy" | "unhealthy" | undefined;
   };
 };
 
@@ -122,6 +124,11 @@ function snapshotFromInspect(info: Dockerode.ContainerInspectInfo): ContainerSna
       error: info.State.Error,
       startedAt: toDate(info.State.StartedAt),
       finishedAt: toDate(info.State.FinishedAt),
+      health: (info.State as { Health?: { Status?: string } }).Health?.Status as
+        | "starting"
+        | "healthy"
+        | "unhealthy"
+        | undefined,
     },
   };
 }

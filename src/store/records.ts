@@ -24,5 +24,8 @@ export type ObservedPatch = Partial<
     | "started_at"
     | "stopped_at"
     | "health"
+    | "probe_failures"
+    | "last_probe"
+    | "last_logs"
   >
 >;

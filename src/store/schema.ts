@@ -111,10 +111,44 @@ export type InstancesTable = {
   last_error: string | null;
   oom_killed: Defaulted<boolean>;
   health: Defaulted<InstanceHealth>;
+  last_logs: string | null;
+  probe_failures: Defaulted<number>;
+  last_probe: Json<ProbeResult | null>;
   started_at: NullableTimestamp;
   stopped_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+};
+
+/** The last health probe of an instance: HTTP against the host port, or Docker's own check. */
+export type ProbeResult = {
+  readonly ok: boolean;
+  readonly at: string;
+  readonly kind: "http" | "docker";
+  readonly status_code?: number;
+  readonly latency_ms?: number;
+  readonly error?: string;
+};
+
+export type HealthStatus = "healthy" | "warning" | "critical" | "stopped";
+
+export type HealthSnapshotsTable = {
+  id: GeneratedId;
+  instance_id: string;
+  image_id: number;
+  user_id: number;
+  container_id: string | null;
+  sampled_at: Timestamp;
+  cpu_usage: number | null;
+  memory_usage: number | null;
+  memory_bytes: number | null;
+  disk_usage: number | null;
+  network_rx_bytes: number | null;
+  network_tx_bytes: number | null;
+  block_read_bytes: number | null;
+  block_write_bytes: number | null;
+  status: HealthStatus;
+  probe: Json<ProbeResult | null>;
 };
 
 export type EventsTable = {
@@ -144,5 +178,6 @@ export type Database = {
   images: ImagesTable;
   instances: InstancesTable;
   events: EventsTable;
+  health_snapshots: HealthSnapshotsTable;
   schema_migrations: SchemaMigrationsTable;
 };

@@ -9,7 +9,9 @@ export type ObservedEvent = {
     | "container.started"
     | "container.stopped"
     | "container.removed"
-    | "container.failed";
+    | "container.failed"
+    | "container.healthy"
+    | "container.unhealthy";
   readonly reason: string;
   readonly exitCode?: number | null;
   readonly error?: string | null;
@@ -76,6 +78,9 @@ export function observeInstance(
     patch.started_at = null;
     patch.stopped_at = null;
     patch.host_port = null;
+    // A new container has not been probed yet.
+    patch.health = "unknown";
+    patch.probe_failures = 0;
     previousState = "pending";
   }
 

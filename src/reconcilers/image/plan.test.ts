@@ -67,6 +67,9 @@ function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRe
     last_error: null,
     oom_killed: false,
     health: "unknown",
+    last_logs: null,
+    probe_failures: 0,
+    last_probe: null,
     started_at: now,
     stopped_at: null,
     created_at: now,
@@ -343,7 +346,9 @@ function apply(world: World, actions: readonly Action[], hash: string | undefine
         const created = newContainer(action.instanceId);
         containers = [...containers, created];
         records = records.map((r) =>
-          r.id === action.instanceId ? { ...r, container_id: created.id } : r,
+          r.id === action.instanceId
+            ? { ...r, container_id: created.id, health: "unknown" as const }
+            : r,
         );
         break;
       }

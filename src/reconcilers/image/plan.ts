@@ -33,7 +33,12 @@ export type Action =
       readonly instanceId: string;
       readonly reason: "scale_up" | "recreate";
     }
-  | { readonly kind: "replaceContainer"; readonly instanceId: string; readonly containerId: string }
+  | {
+      readonly kind: "replaceContainer";
+      readonly instanceId: string;
+      readonly containerId: string;
+      readonly reason: "spec_changed" | "unhealthy";
+    }
   | {
       readonly kind: "startContainer";
       readonly instanceId: string;
@@ -161,6 +166,21 @@ export function planImage(input: PlanInput): Plan {
       outdated.push({ record, container });
       continue;
     }
+    if (record.health === "unhealthy" && isUp(container) && desiredHash !== undefined) {
+      // Failed its health check `retries` times: replaced, after the same back-off as a crash.
+      const replaceAt = record.next_restart_at?.getTime() ?? 0;
+      if (replaceAt > now.getTime()) {
+        waitMs = Math.min(waitMs ?? Number.POSITIVE_INFINITY, replaceAt - now.getTime());
+      } else {
+        actions.push({
+          kind: "replaceContainer",
+          instanceId: record.id,
+          containerId: container.id,
+          reason: "unhealthy",
+        });
+      }
+      continue;
+    }
     if (
       container.state === "created" ||
       container.state === "exited" ||
@@ -193,7 +213,12 @@ export function planImage(input: PlanInput): Plan {
       if (budget <= 0) continue;
       budget -= 1;
     }
-    actions.push({ kind: "replaceContainer", instanceId: record.id, containerId: container.id });
+    actions.push({
+      kind: "replaceContainer",
+      instanceId: record.id,
+      containerId: container.id,
+      reason: "spec_changed",
+    });
   }
 
   return waitMs === undefined

@@ -52,6 +52,8 @@ export type ReconcilerDependencies = {
   readonly settings: ReconcilerSettings;
   readonly resolveImage: ImageResolver;
   readonly cleanupImage?: ImageCleanup;
+  /** The last lines a container wrote, kept on the instance when it fails. */
+  readonly logTail?: (containerId: string, lines: number) => Promise<string>;
   readonly now?: () => Date;
 };
 
@@ -162,7 +164,16 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         now: now(),
         containerPort: image.container_port,
       });
-      const patch = { ...observation.patch, ...extra };
+      const patch: ObservedPatch = { ...observation.patch, ...extra };
+      const died = observation.events.some(
+        (event) =>
+          event.type === "container.failed" ||
+          (event.type === "container.stopped" && event.reason === "exited"),
+      );
+      if (died && container !== undefined && deps.logTail !== undefined) {
+        const logs = await deps.logTail(container.id, 20).catch(() => "");
+        if (logs.length > 0) patch.last_logs = logs.slice(-4_000);
+      }
       if (Object.keys(patch).length === 0 && observation.events.length === 0) return instance;
       const updated: InstanceRecord = { ...instance, ...patch };
       const containerId = container?.id ?? instance.container_id;
@@ -354,9 +365,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
           const removed = await stopAndRemove(
             find(action.instanceId),
             action.containerId,
-            "spec_changed",
+            action.reason,
           );
-          await createAndStart(removed, desiredHash, runnability, "replace");
+          const reason = action.reason === "unhealthy" ? "replace_unhealthy" : "replace";
+          await createAndStart(removed, desiredHash, runnability, reason);
           return;
         }
         case "startContainer": {

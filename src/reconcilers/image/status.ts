@@ -34,20 +34,24 @@ export function imageConditions(input: StatusInput): Condition[] {
   const { image, records, containerOf, runnability, desiredHash } = input;
   const live = records.filter((record) => record.deletion_requested_at === null);
   const shouldRun = live.filter((record) => record.desired_state === "running");
+  const probed = image.health_check !== null;
   const current = shouldRun.filter((record) => {
     const container = containerOf(record);
     return (
       isUp(container) &&
-      (desiredHash === undefined || container?.labels[labelKeys.specHash] === desiredHash)
+      (desiredHash === undefined || container?.labels[labelKeys.specHash] === desiredHash) &&
+      // With a health check, an instance counts once it has passed it.
+      (!probed || record.health === "healthy")
     );
   });
+  const unhealthy = shouldRun.filter((record) => record.health === "unhealthy");
   const crashLooping = shouldRun.filter((record) => record.observed_state === "crash_loop");
   const failing = shouldRun.filter(
     (record) => record.last_error !== null && !isUp(containerOf(record)),
   );
   const countsMatch = live.length === image.desired_instances && records.length === live.length;
   const ready = runnability.ok && countsMatch && current.length === shouldRun.length;
-  const summary = `${current.length}/${shouldRun.length} instances running the current spec`;
+  const summary = `${current.length}/${shouldRun.length} instances ${probed ? "healthy on" : "running"} the current spec`;
 
   let degraded: ConditionValue = {
     type: "Degraded",
@@ -69,6 +73,16 @@ export function imageConditions(input: StatusInput): Condition[] {
       status: "True",
       reason: "CrashLoopBackOff",
       message: `${crashLooping.length} of ${shouldRun.length} instances are crash-looping (last: ${example})`,
+    };
+  } else if (unhealthy.length > 0) {
+    const probe = unhealthy[0]?.last_probe;
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "Unhealthy",
+      message: `${unhealthy.length} of ${shouldRun.length} instances fail their health check (last: ${
+        probe?.error ?? (probe?.status_code === undefined ? "failed" : `HTTP ${probe.status_code}`)
+      })`,
     };
   } else if (failing.length > 0) {
     degraded = {

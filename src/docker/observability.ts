@@ -1,0 +1,83 @@
+import { PassThrough, type Readable } from "node:stream";
+import type { StatsSample } from "../health/usage.ts";
+import type { DockerClient } from "./connection.ts";
+import { dockerStatus } from "./retry.ts";
+
+/** Splits Docker's multiplexed log format (8-byte frame headers) into plain text. */
+export function demuxLogs(buffer: Buffer): string {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const stream = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    if ((stream !== 0 && stream !== 1 && stream !== 2) || buffer[offset + 1] !== 0) {
+      return buffer.toString("utf8"); // not multiplexed (a TTY container)
+    }
+    chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Stats, logs and disk facts for the health monitor and the logs API. */
+export function createObservability(docker: DockerClient) {
+  return {
+    /** One stats sample, without the engine's 1 s wait for a second one (`one-shot`). */
+    async stats(containerId: string): Promise<StatsSample | undefined> {
+      try {
+        const container = docker.getContainer(containerId) as unknown as {
+          stats(options: Record<string, unknown>): Promise<StatsSample>;
+        };
+        return await container.stats({ stream: false, "one-shot": true });
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return undefined;
+        throw error;
+      }
+    },
+
+    /** The last lines a container wrote (stdout and stderr), or "" when it is gone. */
+    async logTail(containerId: string, lines: number): Promise<string> {
+      try {
+        const buffer = (await docker
+          .getContainer(containerId)
+          .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return "";
+        throw error;
+      }
+    },
+
+    /** Follows a container's logs as plain text until the signal aborts or the container ends. */
+    async followLogs(
+      containerId: string,
+      options: { tail: number; signal: AbortSignal },
+    ): Promise<Readable> {
+      const raw = (await docker
+        .getContainer(containerId)
+        .logs({
+          stdout: true,
+          stderr: true,
+          tail: options.tail,
+          follow: true,
+        })) as unknown as Readable;
+      const out = new PassThrough();
+      docker.modem.demuxStream(raw, out, out);
+      raw.on("end", () => out.end());
+      raw.on("error", (error: Error) => out.destroy(error));
+      options.signal.addEventListener("abort", () => {
+        raw.destroy();
+        out.end();
+      });
+      return out;
+    },
+
+    /** Where the engine keeps its data (images, containers): the disk the monitor watches. */
+    async dockerRootDir(): Promise<string | undefined> {
+      const info = (await docker.info()) as { DockerRootDir?: string };
+      return info.DockerRootDir;
+    },
+  };
+}
+
+export type Observability = ReturnType<typeof createObservability>;

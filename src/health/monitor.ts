@@ -1,0 +1,179 @@
+import { statfs } from "node:fs/promises";
+import type { Insertable } from "kysely";
+import { sql } from "kysely";
+import type { Observability } from "../docker/observability.ts";
+import type { Logger } from "../logger.ts";
+import type { Db } from "../store/database.ts";
+import type { HealthSnapshotsTable } from "../store/schema.ts";
+import { classify } from "./classify.ts";
+import type { StatsSample } from "./usage.ts";
+import { usageOf } from "./usage.ts";
+
+export type MonitorOptions = {
+  readonly db: Db;
+  readonly observability: Observability;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+  readonly retentionDays: number;
+  /** Docker calls in flight at once; samples are also spread over the interval. */
+  readonly concurrency?: number;
+  /** Called with every sample, e.g. to export the latest figures as metrics. */
+  readonly onSample?: (sample: Insertable<HealthSnapshotsTable>) => void;
+};
+
+export type HealthMonitor = {
+  stop(): void /** Samples everything once, now. */;
+  sampleAll(): Promise<number>;
+};
+
+async function diskUsagePercent(path: string | undefined): Promise<number | null> {
+  if (path === undefined) return null;
+  try {
+    const stats = await statfs(path);
+    if (stats.blocks === 0) return null;
+    return Math.round(((stats.blocks - stats.bfree) / stats.blocks) * 10_000) / 100;
+  } catch {
+    return null; // a remote engine: its disk is not ours to read
+  }
+}
+
+/**
+ * Samples every managed container every interval: CPU and memory as a share of its limits,
+ * network and block I/O, the host's Docker disk, and a status by documented thresholds
+ * (src/health/classify.ts). Samples are spread across the interval with bounded concurrency,
+ * so thousands of containers never hit the engine at once. Snapshots older than the retention
+ * are pruned.
+ */
+export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
+  const previous = new Map<string, StatsSample>();
+  const concurrency = options.concurrency ?? 4;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let rootDir: string | undefined;
+  let rootDirKnown = false;
+  let lastPrune = 0;
+
+  async function sampleAll(spread = false): Promise<number> {
+    const started = Date.now();
+    if (!rootDirKnown) {
+      rootDir = await options.observability.dockerRootDir().catch(() => undefined);
+      rootDirKnown = true;
+    }
+    const disk = await diskUsagePercent(rootDir);
+    const rows = await options.db
+      .selectFrom("instances")
+      .innerJoin("images", "images.id", "instances.image_id")
+      .select([
+        "instances.id",
+        "instances.image_id",
+        "instances.user_id",
+        "instances.container_id",
+        "instances.observed_state",
+        "instances.health",
+        "images.nano_cpus",
+        "images.memory_bytes",
+      ])
+      .where("instances.container_id", "is not", null)
+      .execute();
+    const spacingMs = spread && rows.length > 0 ? (options.intervalMs * 0.8) / rows.length : 0;
+    const snapshots: Array<Insertable<HealthSnapshotsTable>> = [];
+    const running = new Set<Promise<void>>();
+    for (const [index, row] of rows.entries()) {
+      if (stopped) break;
+      const due = started + index * spacingMs;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      while (running.size >= concurrency) await Promise.race(running);
+      const task = (async () => {
+        const containerId = row.container_id as string;
+        const base = {
+          instance_id: row.id,
+          image_id: row.image_id,
+          user_id: row.user_id,
+          container_id: containerId,
+          disk_usage: disk,
+        };
+        if (row.observed_state !== "running") {
+          previous.delete(containerId);
+          snapshots.push({ ...base, status: "stopped" });
+          return;
+        }
+        const stats = await options.observability.stats(containerId).catch(() => undefined);
+        if (stats === undefined) return;
+        const usage = usageOf(previous.get(containerId), stats, row.nano_cpus, row.memory_bytes);
+        previous.set(containerId, stats);
+        snapshots.push({
+          ...base,
+          cpu_usage: usage.cpuUsage,
+          memory_usage: usage.memoryUsage,
+          memory_bytes: usage.memoryBytes,
+          network_rx_bytes: usage.networkRxBytes,
+          network_tx_bytes: usage.networkTxBytes,
+          block_read_bytes: usage.blockReadBytes,
+          block_write_bytes: usage.blockWriteBytes,
+          status: classify({
+            running: true,
+            cpuUsage: usage.cpuUsage,
+            memoryUsage: usage.memoryUsage,
+            diskUsage: disk,
+            probeFailing: row.health === "unhealthy",
+          }),
+        });
+      })().catch((error: unknown) =>
+        options.logger.debug({ instanceId: row.id, err: error }, "health sample failed"),
+      );
+      running.add(task);
+      void task.finally(() => running.delete(task));
+    }
+    await Promise.all(running);
+    const live = new Set(rows.map((row) => row.container_id));
+    for (const id of previous.keys()) if (!live.has(id)) previous.delete(id);
+    if (snapshots.length > 0) {
+      for (let offset = 0; offset < snapshots.length; offset += 500) {
+        await options.db
+          .insertInto("health_snapshots")
+          .values(snapshots.slice(offset, offset + 500))
+          .execute();
+      }
+      for (const snapshot of snapshots) options.onSample?.(snapshot);
+    }
+    if (Date.now() - lastPrune > 3_600_000) {
+      lastPrune = Date.now();
+      const pruned = await options.db
+        .deleteFrom("health_snapshots")
+        .where(
+          "sampled_at",
+          "<",
+          sql<Date>`now() - make_interval(days => ${options.retentionDays})`,
+        )
+        .executeTakeFirst();
+      if (Number(pruned.numDeletedRows ?? 0) > 0) {
+        options.logger.info(
+          { count: Number(pruned.numDeletedRows) },
+          "old health snapshots pruned",
+        );
+      }
+    }
+    return snapshots.length;
+  }
+
+  const loop = () => {
+    if (stopped) return;
+    const started = Date.now();
+    void sampleAll(true)
+      .catch((error: unknown) => options.logger.warn({ err: error }, "health sampling failed"))
+      .finally(() => {
+        if (stopped) return;
+        timer = setTimeout(loop, Math.max(0, options.intervalMs - (Date.now() - started)));
+        timer.unref();
+      });
+  };
+  timer = setTimeout(loop, 1_000);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+    sampleAll: () => sampleAll(false),
+  };
+}

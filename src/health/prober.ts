@@ -1,0 +1,226 @@
+import pMap from "p-map";
+import type { ContainerRuntime } from "../docker/runtime.ts";
+import { parseDuration } from "../domain/duration.ts";
+import type { Logger } from "../logger.ts";
+import { containerEvent } from "../reconcilers/image/event-data.ts";
+import type { Db } from "../store/database.ts";
+import { appendEvents } from "../store/events-repository.ts";
+import { notifyImageChanged } from "../store/images-repository.ts";
+import { patchObserved } from "../store/instances-repository.ts";
+import { jsonb } from "../store/json.ts";
+import type { ImageRecord, InstanceRecord } from "../store/records.ts";
+import type { ProbeResult } from "../store/schema.ts";
+import { probeTransition } from "./probe-transition.ts";
+
+export type ProberOptions = {
+  readonly db: Db;
+  readonly runtime: ContainerRuntime;
+  readonly logger: Logger;
+  /** Where published ports answer, seen from this process. */
+  readonly probeHost: string;
+  readonly advertiseHost: string;
+  readonly tickMs?: number;
+  readonly concurrency?: number;
+};
+
+const ms = (value: string, fallback: number) => {
+  const parsed = parseDuration(value);
+  return parsed.ok ? parsed.value : fallback;
+};
+
+/** GET http://host:port/path: 2xx and 3xx are healthy; anything else, or no answer in time, is not. */
+export async function httpProbe(
+  host: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  const started = performance.now();
+  const at = new Date().toISOString();
+  try {
+    const response = await fetch(`http://${host}:${port}${path}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
+    await response.body?.cancel();
+    const latency = Math.round(performance.now() - started);
+    const ok = response.status >= 200 && response.status < 400;
+    return {
+      ok,
+      at,
+      kind: "http",
+      status_code: response.status,
+      latency_ms: latency,
+      ...(ok ? {} : { error: `GET ${path} answered ${response.status}` }),
+    };
+  } catch (error) {
+    const timedOut = (error as Error).name === "TimeoutError";
+    return {
+      ok: false,
+      at,
+      kind: "http",
+      latency_ms: Math.round(performance.now() - started),
+      error: timedOut
+        ? `GET ${path} timed out after ${timeoutMs} ms`
+        : `GET ${path} failed: ${(error as Error).cause ?? (error as Error).message}`,
+    };
+  }
+}
+
+/**
+ * Probes every running instance of every image that has a health check, each on its own
+ * interval, from outside the container (HTTP against the host port) or by reading Docker's own
+ * HEALTHCHECK verdict. Transitions are written with their event, and the image is notified so
+ * that the controller replaces unhealthy instances.
+ */
+export function startProber(options: ProberOptions): { stop(): void } {
+  const lastProbe = new Map<string, number>();
+  const inFlight = new Set<string>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function probeOne(image: ImageRecord, instance: InstanceRecord): Promise<void> {
+    const check = image.health_check;
+    if (check === null || instance.container_id === null) return;
+    const now = new Date();
+    const inStartPeriod =
+      instance.started_at !== null &&
+      now.getTime() - instance.started_at.getTime() < ms(check.start_period, 0);
+    let result: ProbeResult;
+    let dockerVerdict = false;
+    if (check.http_path !== undefined) {
+      if (instance.host_port === null) return;
+      result = await httpProbe(
+        options.probeHost,
+        instance.host_port,
+        check.http_path,
+        ms(check.timeout, 3_000),
+      );
+    } else {
+      const inspected = await options.runtime.inspect(instance.container_id);
+      const verdict = inspected?.details?.health;
+      if (verdict === undefined || verdict === "starting") return;
+      dockerVerdict = verdict === "unhealthy";
+      result = {
+        ok: verdict === "healthy",
+        at: now.toISOString(),
+        kind: "docker",
+        ...(verdict === "healthy" ? {} : { error: "Docker HEALTHCHECK reports unhealthy" }),
+      };
+    }
+    const transition = probeTransition(instance, result, check, {
+      inStartPeriod,
+      now,
+      dockerVerdict,
+    });
+    const { last_probe: probe, ...rest } = transition.patch;
+    await options.db.transaction().execute(async (trx) => {
+      // Only if the instance still runs the container that was probed.
+      const current = await trx
+        .selectFrom("instances")
+        .select("container_id")
+        .where("id", "=", instance.id)
+        .executeTakeFirst();
+      if (current?.container_id !== instance.container_id) return;
+      await patchObserved(trx, instance.id, rest);
+      if (probe !== undefined) {
+        await trx
+          .updateTable("instances")
+          .set({ last_probe: jsonb(probe) })
+          .where("id", "=", instance.id)
+          .execute();
+      }
+      if (transition.event !== undefined) {
+        const updated = { ...instance, ...transition.patch };
+        await appendEvents(trx, [
+          containerEvent(
+            image,
+            updated,
+            instance.container_id,
+            { type: transition.event, reason: result.error ?? "probe_passed" },
+            {
+              advertiseHost: options.advertiseHost,
+              imageReference: image.image_reference ?? image.name,
+            },
+          ),
+        ]);
+        await notifyImageChanged(trx, image.id);
+      }
+    });
+    if (transition.event !== undefined) {
+      options.logger.info(
+        {
+          imageId: image.id,
+          instanceId: instance.id,
+          event: transition.event,
+          error: result.error,
+        },
+        "health changed",
+      );
+    }
+  }
+
+  async function tick(): Promise<void> {
+    const rows = await options.db
+      .selectFrom("instances")
+      .innerJoin("images", "images.id", "instances.image_id")
+      .selectAll("instances")
+      .select(["images.health_check as image_health_check"])
+      .where("images.health_check", "is not", null)
+      .where("instances.observed_state", "=", "running")
+      .where("instances.deletion_requested_at", "is", null)
+      .where("instances.container_id", "is not", null)
+      .execute();
+    const now = Date.now();
+    const due = rows.filter((row) => {
+      const interval = ms(row.image_health_check?.interval ?? "10s", 10_000);
+      return !inFlight.has(row.id) && now - (lastProbe.get(row.id) ?? 0) >= interval;
+    });
+    const imageIds = [...new Set(due.map((row) => row.image_id))];
+    const images =
+      imageIds.length === 0
+        ? []
+        : await options.db.selectFrom("images").selectAll().where("id", "in", imageIds).execute();
+    const byId = new Map(images.map((image) => [image.id, image]));
+    for (const row of due) {
+      lastProbe.set(row.id, now);
+      inFlight.add(row.id);
+    }
+    const live = new Set(rows.map((row) => row.id));
+    for (const id of lastProbe.keys()) if (!live.has(id)) lastProbe.delete(id);
+    // Not awaited: a probe waiting for its timeout must not delay the others' next tick.
+    void pMap(
+      due,
+      async (row) => {
+        const { image_health_check: _, ...instance } = row;
+        const image = byId.get(row.image_id);
+        try {
+          if (image !== undefined) await probeOne(image, instance as InstanceRecord);
+        } catch (error) {
+          options.logger.warn({ instanceId: row.id, err: error }, "health probe failed to run");
+        } finally {
+          inFlight.delete(row.id);
+        }
+      },
+      { concurrency: options.concurrency ?? 8 },
+    );
+  }
+
+  const loop = () => {
+    if (stopped) return;
+    void tick()
+      .catch((error: unknown) => options.logger.warn({ err: error }, "health prober tick failed"))
+      .finally(() => {
+        if (stopped) return;
+        timer = setTimeout(loop, options.tickMs ?? 1_000);
+        timer.unref();
+      });
+  };
+  loop();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}

@@ -33,24 +33,29 @@ export async function clientSettings(environment: NodeJS.ProcessEnv): Promise<Cl
 
 export type ApiResponse<Body> = { readonly status: number; readonly body: Body };
 
-/** Calls the API; a problem+json answer becomes a CliError with its detail. */
-export async function callApi<Body>(
+export type CallOptions = { readonly acceptStatuses?: readonly number[] };
+
+/** A request body that is not JSON: a file's bytes, streamed. */
+export type RawBody = {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly contentType: string;
+  readonly contentLength?: number;
+};
+
+async function send<Body>(
   settings: ClientSettings,
   method: string,
   path: string,
-  body?: unknown,
-  options: { readonly acceptStatuses?: readonly number[] } = {},
+  init: { headers: Record<string, string>; body?: RequestInit["body"]; duplex?: "half" },
+  options: CallOptions,
 ): Promise<ApiResponse<Body>> {
   let response: Response;
   try {
     response = await fetch(`${settings.url}${path}`, {
+      ...init,
       method,
-      headers: {
-        authorization: `Bearer ${settings.token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+      headers: { authorization: `Bearer ${settings.token}`, ...init.headers },
+    } as RequestInit);
   } catch (error) {
     throw new CliError(
       `cannot reach ${settings.url}: ${(error as Error).cause ?? (error as Error).message}`,
@@ -65,6 +70,38 @@ export async function callApi<Body>(
     );
   }
   return { status: response.status, body: parsed as Body };
+}
+
+/** Calls the API with a JSON body (or none); a problem+json answer becomes a CliError. */
+export async function callApi<Body>(
+  settings: ClientSettings,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: CallOptions = {},
+): Promise<ApiResponse<Body>> {
+  return send(
+    settings,
+    method,
+    path,
+    body === undefined
+      ? { headers: {} }
+      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+    options,
+  );
+}
+
+/** Calls the API with a streamed raw body (an upload); errors as for callApi. */
+export async function callApiWithBody<Body>(
+  settings: ClientSettings,
+  method: string,
+  path: string,
+  body: RawBody,
+  options: CallOptions = {},
+): Promise<ApiResponse<Body>> {
+  const headers: Record<string, string> = { "content-type": body.contentType };
+  if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength);
+  return send(settings, method, path, { headers, body: body.stream, duplex: "half" }, options);
 }
 
 function safeJson(text: string): unknown {

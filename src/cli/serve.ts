@@ -1,9 +1,41 @@
 import { ConfigError, loadConfig } from "../config.ts";
-import { createLogger } from "../logger.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import { type Service, startService } from "../service.ts";
+import type { WatchReport } from "./watch-apply.ts";
+import { watchApply } from "./watch-apply.ts";
+
+export type ServeOptions = {
+  /** Folders (or files) of desired state to apply, as the admin user, on every change. */
+  readonly watch?: {
+    readonly paths: readonly string[];
+    readonly set: string;
+    readonly prune: boolean;
+    readonly allowEmpty: boolean;
+  };
+};
+
+/** Each round of `serve --watch` as one log entry. */
+function logWatchReport(logger: Logger, report: WatchReport): void {
+  if (report.kind === "applied") {
+    logger.info(
+      { set: report.set, plan: report.lines, ...report.counts },
+      "desired state applied from files",
+    );
+  } else if (report.kind === "invalid") {
+    logger.warn(
+      { set: report.set, errors: report.errors },
+      "desired-state files have errors; nothing applied",
+    );
+  } else {
+    logger.error({ set: report.set, error: report.message }, "desired state not applied");
+  }
+}
 
 /** Parses configuration, starts the service, and stops it gracefully on SIGTERM/SIGINT. */
-export async function serve(environment: NodeJS.ProcessEnv = process.env): Promise<Service> {
+export async function serve(
+  environment: NodeJS.ProcessEnv = process.env,
+  options: ServeOptions = {},
+): Promise<Service> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(environment);
@@ -31,6 +63,22 @@ export async function serve(environment: NodeJS.ProcessEnv = process.env): Promi
     );
   }
 
+  const stopWatching = new AbortController();
+  let watching: Promise<void> = Promise.resolve();
+  if (options.watch !== undefined) {
+    const { paths, set, prune, allowEmpty } = options.watch;
+    const settings = { url: service.url, token: service.adminToken.token };
+    logger.info({ paths, set, prune }, "watching desired-state files");
+    watching = watchApply(
+      settings,
+      { paths, set, prune, allowEmpty, dryRun: false },
+      (report) => logWatchReport(logger, report),
+      stopWatching.signal,
+    ).catch((error: unknown) => {
+      logger.error({ err: error, paths }, "cannot watch desired-state files");
+    });
+  }
+
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info({ signal }, "signal received");
     const deadline = setTimeout(() => {
@@ -39,8 +87,9 @@ export async function serve(environment: NodeJS.ProcessEnv = process.env): Promi
       process.exit(1);
     }, config.shutdownTimeoutSeconds * 1000);
     deadline.unref();
-    service
-      .stop()
+    stopWatching.abort();
+    watching
+      .then(() => service.stop())
       .then(() => {
         logger.flush();
         process.exit(0);

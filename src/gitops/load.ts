@@ -32,6 +32,11 @@ export type LoadOptions = {
    * checked and the server checks its cap when the set is applied.
    */
   readonly maxInstancesCap?: number;
+  /**
+   * Check `spec.source` folders (default true). Off for commands that only need the names
+   * (`orchestrator delete -f`): a document whose folder is gone still names its image.
+   */
+  readonly checkSources?: boolean;
 };
 
 const schemaInstanceCeiling = 10_000;
@@ -89,7 +94,7 @@ export async function loadDocuments(
         const { file, absolute, givenRoot } = documentFile;
         const { line, column } = document.namePosition;
         const loaded = { file, line, column, name: document.name, spec: document.spec };
-        if (document.source === undefined) return loaded;
+        if (document.source === undefined || options.checkSources === false) return loaded;
         const folder = await resolveSourceFolder(absolute, document.source, givenRoot);
         if (folder.ok) return { ...loaded, source: folder.folder };
         const position = document.sourcePosition ?? document.namePosition;

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { createApp } from "./api/app.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { addContainerHealthRoutes } from "./api/container-health-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
 import type { AppEnv } from "./api/env.ts";
 import { eventsRoutes } from "./api/events-routes.ts";
@@ -12,7 +13,9 @@ import { type ControllerLoop, runControllerLoop } from "./controller/run-control
 import { createImageService } from "./desired/image-service.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
+import { createObservability } from "./docker/observability.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import { createFleetMetrics } from "./health/metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
@@ -53,6 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 
   const docker = connectDocker(config.dockerHost);
   const runtime = createContainerRuntime(docker);
+  const observability = createObservability(docker);
   const engine = new EngineWatch(docker, config.dockerHost, logger);
   engine.start();
 
@@ -91,6 +95,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         db: store.db,
         images,
         advertiseHost: config.advertiseHost,
+        extend: (routes) =>
+          addContainerHealthRoutes(routes, {
+            db: store.db,
+            images,
+            observability,
+            shutdown: shutdown.signal,
+          }),
       }),
       "/apply": applyRoutes({ db: store.db, tokens, maxInstancesCap: config.maxInstancesCap }),
       "/events": eventsRoutes({
@@ -101,7 +112,17 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     },
   });
 
-  const controller = runControllerLoop({ store, docker, runtime, engine, config, logger, metrics });
+  const fleetMetrics = createFleetMetrics(metrics, store.db);
+  const controller = runControllerLoop({
+    store,
+    docker,
+    runtime,
+    engine,
+    config,
+    logger,
+    metrics,
+    onHealthSample: (sample) => fleetMetrics.onSample(sample),
+  });
 
   let server: HttpServer;
   try {

@@ -63,6 +63,8 @@ export function presentInstance(
     last_exit_code: instance.last_exit_code,
     last_error: instance.last_error,
     oom_killed: instance.oom_killed,
+    last_logs: instance.last_logs,
+    probe: instance.last_probe,
     started_at: iso(instance.started_at),
     stopped_at: iso(instance.stopped_at),
     created_at: iso(instance.created_at),

@@ -23,6 +23,7 @@ export type Controller = {
   /** Lists everything once, queues it, then starts the workers and the periodic resync. */
   start(): Promise<void>;
   enqueue(imageId: number): void;
+  enqueueAfter(imageId: number, delayMs: number): void;
   /** Asks for a full resync soon (coalesced). */
   requestResync(): void;
   /** Stops taking work and waits for in-flight keys (up to the deadline). */
@@ -50,8 +51,13 @@ export function createController(options: ControllerOptions): Controller {
       const key = await queue.get();
       if (key === undefined) return;
       const started = performance.now();
+      logger.debug({ imageId: key }, "reconcile started");
       try {
         const result = await options.reconcile(key);
+        logger.debug(
+          { imageId: key, ms: Math.round(performance.now() - started) },
+          "reconcile done",
+        );
         queue.forget(key);
         metrics.reconcileDuration.observe(
           { result: "success" },
@@ -133,6 +139,9 @@ export function createController(options: ControllerOptions): Controller {
     },
     enqueue(imageId) {
       queue.add(imageId);
+    },
+    enqueueAfter(imageId, delayMs) {
+      queue.addAfter(imageId, delayMs);
     },
     requestResync,
     async stop(deadlineMs) {

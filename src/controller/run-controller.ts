@@ -4,8 +4,12 @@ import type { Config } from "../config.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
 import { watchContainerEvents } from "../docker/event-stream.ts";
+import { createObservability } from "../docker/observability.ts";
 import type { ContainerRuntime } from "../docker/runtime.ts";
 import { imageIdOf } from "../domain/labels.ts";
+import type { HealthSample } from "../health/monitor.ts";
+import { startHealthMonitor } from "../health/monitor.ts";
+import { startProber } from "../health/prober.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { ImageRecord } from "../reconcilers/image/model.ts";
@@ -35,6 +39,8 @@ export type ControllerLoopDependencies = {
   /** The reference an upload image's containers run, without Docker calls (resync). */
   readonly builtReference?: (image: ImageRecord) => string;
   readonly cleanupImage?: ImageCleanup;
+  /** Every health sample, e.g. for per-container metrics. */
+  readonly onHealthSample?: (sample: HealthSample) => void;
 };
 
 export type ControllerLoop = {
@@ -67,6 +73,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
   const controllerMetrics = createControllerMetrics(deps.metrics, () => queue);
 
   const resolveImage = createImageResolver(deps.runtime, log, deps.resolveBuilt);
+  const observability = createObservability(deps.docker);
   const reconciler = createImageReconciler({
     db: store.db,
     runtime: deps.runtime,
@@ -80,6 +87,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
     },
     resolveImage,
     ...(deps.cleanupImage === undefined ? {} : { cleanupImage: deps.cleanupImage }),
+    logTail: (containerId, lines) => observability.logTail(containerId, lines),
   });
 
   async function lead(): Promise<void> {
@@ -141,14 +149,37 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       {
         onEvent: (event) => {
           const imageId = imageIdOf(event.labels);
-          if (imageId !== undefined) created.enqueue(imageId);
-          else created.requestResync();
+          if (imageId === undefined) {
+            created.requestResync();
+            return;
+          }
+          created.enqueue(imageId);
+          // Docker announces a death before its container list shows it (the list is an
+          // eventually consistent view): look again once it has settled.
+          created.enqueueAfter(imageId, 1_000);
         },
         onConnected: () => created.requestResync(),
       },
       log,
     );
     cleanups.push(stopEvents);
+    const prober = startProber({
+      db: store.db,
+      runtime: deps.runtime,
+      logger: log,
+      probeHost: config.advertiseHost,
+      advertiseHost: config.advertiseHost,
+    });
+    cleanups.push(() => prober.stop());
+    const monitor = startHealthMonitor({
+      db: store.db,
+      observability,
+      logger: log,
+      intervalMs: config.healthIntervalSeconds * 1000,
+      retentionDays: config.healthRetentionDays,
+      ...(deps.onHealthSample === undefined ? {} : { onSample: deps.onHealthSample }),
+    });
+    cleanups.push(() => monitor.stop());
     const onEngineUp = () => created.requestResync();
     deps.engine.on("up", onEngineUp);
     cleanups.push(() => {

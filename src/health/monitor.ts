@@ -9,6 +9,8 @@ import { classify } from "./classify.ts";
 import type { StatsSample } from "./usage.ts";
 import { usageOf } from "./usage.ts";
 
+export type HealthSample = Insertable<HealthSnapshotsTable>;
+
 export type MonitorOptions = {
   readonly db: Db;
   readonly observability: Observability;
@@ -18,7 +20,7 @@ export type MonitorOptions = {
   /** Docker calls in flight at once; samples are also spread over the interval. */
   readonly concurrency?: number;
   /** Called with every sample, e.g. to export the latest figures as metrics. */
-  readonly onSample?: (sample: Insertable<HealthSnapshotsTable>) => void;
+  readonly onSample?: (sample: HealthSample) => void;
 };
 
 export type HealthMonitor = {

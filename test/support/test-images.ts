@@ -8,11 +8,17 @@ export const testImages = {
   httpd: "orchestrator-test/httpd:latest",
   /** Exits with code 3 right after it starts. */
   crasher: "orchestrator-test/crasher:latest",
+  /** httpd on 8080 whose /cgi-bin/health never answers: a hung health endpoint. */
+  hang: "orchestrator-test/hang:latest",
+  /** Allocates 64 MiB at once as PID 1: OOM-killed under a small memory limit. */
+  hog: "orchestrator-test/hog:latest",
 } as const;
 
 const dockerfiles: Record<keyof typeof testImages, string> = {
   httpd: `FROM ${testBaseImage}\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
   crasher: `FROM ${testBaseImage}\nCMD ["sh", "-c", "echo dying; exit 3"]\n`,
+  hang: `FROM ${testBaseImage}\nRUN mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nsleep 3600\\n' > /www/cgi-bin/health && chmod +x /www/cgi-bin/health\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+  hog: `FROM ${testBaseImage}\nCMD ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]\n`,
 };
 
 export async function buildTestImage(

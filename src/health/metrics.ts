@@ -1,0 +1,73 @@
+import { Gauge, type Metrics } from "../metrics/registry.ts";
+import type { Db } from "../store/database.ts";
+import type { HealthSample } from "./monitor.ts";
+
+/**
+ * Fleet metrics: instances by desired and observed state per image (counted on scrape with one
+ * query), and each container's CPU and memory from its last health sample.
+ */
+export function createFleetMetrics(metrics: Metrics, db: Db) {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: "orchestrator_instances",
+    help: "Instances by image, desired state and observed state",
+    labelNames: ["image_id", "desired_state", "observed_state"] as const,
+    registers,
+    async collect() {
+      const rows = await db
+        .selectFrom("instances")
+        .select([
+          "image_id",
+          "desired_state",
+          "observed_state",
+          (eb) => eb.fn.countAll<number>().as("count"),
+        ])
+        .groupBy(["image_id", "desired_state", "observed_state"])
+        .execute();
+      this.reset();
+      for (const row of rows) {
+        this.set(
+          {
+            image_id: String(row.image_id),
+            desired_state: row.desired_state,
+            observed_state: row.observed_state,
+          },
+          Number(row.count),
+        );
+      }
+    },
+  });
+  const cpu = new Gauge({
+    name: "orchestrator_container_cpu_usage_ratio",
+    help: "CPU used as a fraction of the container's limit, from the last health sample",
+    labelNames: ["image_id", "instance_id"] as const,
+    registers,
+  });
+  const memory = new Gauge({
+    name: "orchestrator_container_memory_usage_bytes",
+    help: "Memory used (page cache excluded), from the last health sample",
+    labelNames: ["image_id", "instance_id"] as const,
+    registers,
+  });
+  const memoryRatio = new Gauge({
+    name: "orchestrator_container_memory_usage_ratio",
+    help: "Memory used as a fraction of the container's limit, from the last health sample",
+    labelNames: ["image_id", "instance_id"] as const,
+    registers,
+  });
+  return {
+    onSample(sample: HealthSample): void {
+      const labels = { image_id: String(sample.image_id), instance_id: sample.instance_id };
+      if (sample.status === "stopped") {
+        cpu.remove(labels);
+        memory.remove(labels);
+        memoryRatio.remove(labels);
+        return;
+      }
+      if (typeof sample.cpu_usage === "number") cpu.set(labels, sample.cpu_usage / 100);
+      if (typeof sample.memory_bytes === "number") memory.set(labels, sample.memory_bytes);
+      if (typeof sample.memory_usage === "number")
+        memoryRatio.set(labels, sample.memory_usage / 100);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker } from "../support/docker-helpers.ts";
+import { testImages } from "../support/test-images.ts";
+import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { waitFor } from "../support/wait.ts";
+
+describe("health checks", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  const create = async (body: Record<string, unknown>) => {
+    const response = await server.request("POST", "/api/images", {
+      body: { cpu_limit: "0.2", memory_limit: "16m", ...body },
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    return response.body.id as number;
+  };
+  const instancesOf = async (imageId: number) =>
+    (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
+  const imageOf = async (imageId: number) =>
+    (await server.request("GET", `/api/images/${imageId}`)).body;
+  const condition = (image: any, type: string) =>
+    image.conditions.find((c: any) => c.type === type);
+
+  it("probes over HTTP from outside, records unhealthy, replaces the instance, and it recovers", async () => {
+    const imageId = await create({
+      name: "probed",
+      image: testImages.httpd,
+      desired_instances: 2,
+      health_check: { http_path: "/index.html", interval: "1s", timeout: "1s", retries: 2 },
+    });
+    const healthy = await waitFor(
+      () => instancesOf(imageId),
+      (items) => items.length === 2 && items.every((item) => item.health === "healthy"),
+      { what: "both healthy" },
+    );
+    await waitFor(
+      () => imageOf(imageId),
+      (image) => condition(image, "Ready")?.status === "True",
+      { what: "Ready" },
+    );
+
+    // Break one: its health path starts answering 404.
+    const victim = healthy[0];
+    const exec = await docker
+      .getContainer(victim.container_id)
+      .exec({ Cmd: ["rm", "/www/index.html"] });
+    await exec.start({});
+    const unhealthyEvent = await waitFor(
+      async () =>
+        (
+          await server.request(
+            "GET",
+            `/api/events?instance_id=${victim.id}&type=container.unhealthy`,
+          )
+        ).body.items as any[],
+      (items) => items.length === 1,
+      { what: "container.unhealthy" },
+    );
+    expect(unhealthyEvent[0].data.reason).toBe("GET /index.html answered 404");
+
+    const replaced = await waitFor(
+      async () => (await server.request("GET", `/api/containers/${victim.id}`)).body,
+      (body) => body.container_id !== victim.container_id && body.health === "healthy",
+      { what: "replaced and healthy" },
+    );
+    expect(replaced.probe).toMatchObject({ ok: true, kind: "http", status_code: 200 });
+    const types = (
+      (await server.request("GET", `/api/events?instance_id=${victim.id}&limit=100`)).body
+        .items as any[]
+    ).map((event) => `${event.type}:${event.data.reason}`);
+    expect(types).toEqual(
+      expect.arrayContaining([
+        "container.unhealthy:GET /index.html answered 404",
+        "container.stopped:unhealthy",
+        "container.removed:unhealthy",
+        "container.created:replace_unhealthy",
+      ]),
+    );
+    expect(types.filter((type) => type.startsWith("container.healthy"))).toHaveLength(2);
+  });
+
+  it("maps { test: [...] } onto Docker's HEALTHCHECK and follows its verdict", async () => {
+    const imageId = await create({
+      name: "docker-check",
+      image: testImages.httpd,
+      desired_instances: 1,
+      health_check: {
+        test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"],
+        interval: "1s",
+        retries: 1,
+      },
+    });
+    const [instance] = await waitFor(
+      () => instancesOf(imageId),
+      (items) => items[0]?.health === "healthy",
+      { what: "healthy by Docker's check" },
+    );
+    const info = await docker.getContainer(instance.container_id).inspect();
+    expect(info.Config.Healthcheck?.Test).toEqual([
+      "CMD",
+      "wget",
+      "-q",
+      "-O",
+      "/dev/null",
+      "http://127.0.0.1:8080/index.html",
+    ]);
+    expect(info.Config.Healthcheck?.Interval).toBe(1_000_000_000);
+  });
+
+  it("treats a hung health endpoint as unhealthy, replaces it with a growing back-off, and degrades the image", async () => {
+    const imageId = await create({
+      name: "hung",
+      image: testImages.hang,
+      desired_instances: 1,
+      health_check: { http_path: "/cgi-bin/health", interval: "1s", timeout: "300ms", retries: 1 },
+    });
+    const image = await waitFor(
+      () => imageOf(imageId),
+      (body) => condition(body, "Degraded")?.status === "True",
+      { what: "Degraded" },
+    );
+    expect(condition(image, "Degraded")).toMatchObject({ reason: "Unhealthy" });
+    expect(condition(image, "Degraded").message).toMatch(/timed out after 300 ms/);
+    expect(condition(image, "Ready").status).toBe("False");
+    // Watch for 15 s: replacements slow down (0 s, then 10 s, 20 s …), never a tight loop.
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    const events = (
+      await server.request(
+        "GET",
+        `/api/events?image_id=${imageId}&type=container.created&limit=100`,
+      )
+    ).body.items;
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events.length).toBeLessThanOrEqual(4);
+    const [instance] = await instancesOf(imageId);
+    expect(instance.consecutive_failures).toBeGreaterThanOrEqual(2);
+  });
+
+  it("records an OOM kill as such, with a back-off", async () => {
+    const imageId = await create({
+      name: "hog",
+      image: testImages.hog,
+      desired_instances: 1,
+      memory_limit: "8m",
+    });
+    const [instance] = await waitFor(
+      () => instancesOf(imageId),
+      (items) => items[0]?.observed_state === "crash_loop",
+      { what: "crash_loop after OOM kills" },
+    );
+    expect(instance.oom_killed).toBe(true);
+    expect(instance.last_exit_code).toBe(137);
+    expect(instance.last_error).toBe("killed: out of memory (memory limit reached)");
+    expect(Date.parse(instance.next_restart_at)).toBeGreaterThan(Date.now());
+    const failed = (
+      await server.request("GET", `/api/events?instance_id=${instance.id}&type=container.failed`)
+    ).body.items;
+    expect(failed[0].data).toMatchObject({ reason: "oom_killed", exit_code: 137 });
+  });
+
+  it("keeps a crashing container's last log lines", async () => {
+    const imageId = await create({
+      name: "crashy",
+      image: testImages.crasher,
+      desired_instances: 1,
+    });
+    const [instance] = await waitFor(
+      () => instancesOf(imageId),
+      (items) => items[0]?.last_exit_code === 3,
+      { what: "a crash" },
+    );
+    const detail = (await server.request("GET", `/api/containers/${instance.id}`)).body;
+    expect(detail.last_logs).toContain("dying");
+  });
+});

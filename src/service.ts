@@ -1,13 +1,16 @@
 import type { Hono } from "hono";
 import { createApp } from "./api/app.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { buildRoutes } from "./api/build-routes.ts";
 import { addContainerHealthRoutes } from "./api/container-health-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
 import type { AppEnv } from "./api/env.ts";
 import { eventsRoutes } from "./api/events-routes.ts";
 import { type HttpServer, listen } from "./api/http-server.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
+import { sourceRoutes } from "./api/source-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
+import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
 import type { Config } from "./config.ts";
 import { type ControllerLoop, runControllerLoop } from "./controller/run-controller.ts";
 import { createImageService } from "./desired/image-service.ts";
@@ -38,6 +41,7 @@ export type Service = {
 /** Wires configuration to adapters, the controller and the API, and starts listening. */
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
+  const buildFolders = await prepareBuildFolders(config, logger);
 
   logger.info(
     config.databaseUrl === undefined
@@ -64,6 +68,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const eventNotifier = await createEventNotifier(store);
   const shutdown = new AbortController();
   const images = createImageService(store.db, { maxInstancesCap: config.maxInstancesCap });
+  const builds = createBuildPipeline({ db: store.db, docker, config, logger, paths: buildFolders });
+  const sources = sourceRoutes({
+    db: store.db,
+    images,
+    tokens,
+    builds,
+    maxInstancesCap: config.maxInstancesCap,
+  });
 
   const app = createApp({
     logger,
@@ -90,6 +102,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         tokens,
         maxInstancesCap: config.maxInstancesCap,
         advertiseHost: config.advertiseHost,
+        upload: sources.upload,
+        extend: (routes) => {
+          sources.extend(routes);
+          buildRoutes({ db: store.db, images, builds, shutdown: shutdown.signal })(routes);
+        },
       }),
       "/containers": containersRoutes({
         db: store.db,
@@ -122,13 +139,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger,
     metrics,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
+    resolveBuilt: builds.resolveBuilt,
+    builtReference: builds.builtReference,
+    cleanupImage: builds.cleanupImage,
   });
 
   let server: HttpServer;
   try {
     server = await listen(app, config.host, config.port);
   } catch (error) {
-    await controller.stop(1_000);
+    await Promise.all([controller.stop(1_000), builds.stop()]);
     engine.stop();
     await eventNotifier.close();
     await store.close();
@@ -152,7 +172,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         logger.info("shutting down");
         const graceMs = Math.max(1_000, config.shutdownTimeoutSeconds * 1000 - 4_000);
         shutdown.abort();
-        await Promise.all([server.close(graceMs), controller.stop(graceMs)]);
+        // Running builds are abandoned: left `building`, they start again at the next start.
+        await Promise.all([server.close(graceMs), controller.stop(graceMs), builds.stop()]);
         engine.stop();
         await eventNotifier.close();
         await store.close();

@@ -81,6 +81,16 @@ export type ImagesTable = {
   updated_at: Timestamp;
 };
 
+/** Build bookkeeping of an upload image (sql/0003_builds.sql), written by the build pipeline. */
+export type ImageBuildsTable = {
+  image_id: number;
+  generation: Defaulted<number>;
+  trigger: string;
+  failure_reason: string | null;
+  error: string | null;
+  updated_at: Timestamp;
+};
+
 export type DesiredState = "running" | "stopped";
 export type ObservedState =
   | "pending"
@@ -176,6 +186,7 @@ export type Database = {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   images: ImagesTable;
+  image_builds: ImageBuildsTable;
   instances: InstancesTable;
   events: EventsTable;
   health_snapshots: HealthSnapshotsTable;

@@ -1,0 +1,256 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import type { BuildPipeline } from "../builds/build-pipeline.ts";
+import { createStaging, extractStaged, type Staging } from "../builds/source-staging.ts";
+import type { ImageService } from "../desired/image-service.ts";
+import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
+import type { Db } from "../store/database.ts";
+import { findImageByName } from "../store/images-repository.ts";
+import type { TokensRepository } from "../store/tokens-repository.ts";
+import type { AppEnv } from "./env.ts";
+import { presentImage } from "./presenters.ts";
+import { ProblemError, validationProblem } from "./problem.ts";
+import { actingUserId, scopeOf } from "./tenant.ts";
+import {
+  type ReceivedFile,
+  receiveMultipart,
+  receiveRawBody,
+  refuseDeclaredLength,
+} from "./upload-body.ts";
+import { presentFieldErrors, specInputOfForm } from "./upload-fields.ts";
+import { refuseUpload } from "./upload-problems.ts";
+import { idParam, parseWith, queryParams } from "./validation.ts";
+
+export type SourceRoutesOptions = {
+  readonly db: Db;
+  readonly images: ImageService;
+  readonly tokens: TokensRepository;
+  readonly builds: BuildPipeline;
+  readonly maxInstancesCap: number;
+};
+
+const userQuery = z.strictObject({ user: z.string().optional() });
+
+/** Content types of an archive sent as the whole body; its format is told by its bytes. */
+const rawArchiveTypes =
+  /^application\/(gzip|x-gzip|x-tar|tar|x-gtar|tar\+gzip|zip|x-zip-compressed|octet-stream)\s*(;|$)/i;
+
+const fileRequired = "required: a .zip, .tar or .tar.gz holding a Dockerfile";
+
+function digestHeader(c: Context<AppEnv>): string | undefined {
+  const value = c.req.header("x-source-digest")?.trim().toLowerCase();
+  if (value === undefined || value === "") return undefined;
+  if (!/^[0-9a-f]{64}$/.test(value)) {
+    throw validationProblem([{ path: "x-source-digest", message: "must be a sha256 hex digest" }]);
+  }
+  return value;
+}
+
+/**
+ * Uploads of source: `POST /api/images` as multipart/form-data (a new image, or a new source
+ * for an existing one of that name) and `PUT /api/images/{id}/source`. The body streams to a
+ * staging folder, is checked and extracted there, and only then touches the database and the
+ * image's folder, so a refused upload leaves nothing behind.
+ */
+export function sourceRoutes(options: SourceRoutesOptions) {
+  const { builds } = options;
+  const createSchema = newImageSchema(options.maxInstancesCap);
+  const extractLimits = {
+    maxBytes: builds.limits.extractMaxBytes,
+    maxEntries: builds.limits.extractMaxEntries,
+  };
+  const extract = (staging: Staging, file: ReceivedFile) => {
+    if (file.bytes === 0) {
+      throw validationProblem([{ path: "file", message: "is empty" }]);
+    }
+    return extractStaged(staging, file, extractLimits);
+  };
+
+  /** Runs `handle` with a staging folder that is always removed, refusing problems cleanly. */
+  async function staged(
+    c: Context<AppEnv>,
+    handle: (staging: Staging, bodyRead: () => void) => Promise<Response>,
+  ): Promise<Response> {
+    let bodyRead = false;
+    const staging = await createStaging(builds.paths);
+    try {
+      return await handle(staging, () => {
+        bodyRead = true;
+      });
+    } catch (error) {
+      return refuseUpload(c, error, bodyRead);
+    } finally {
+      await staging.discard();
+    }
+  }
+
+  /** `POST /api/images` with multipart/form-data. */
+  async function upload(c: Context<AppEnv>): Promise<Response> {
+    const principal = c.get("principal");
+    let userId: number;
+    try {
+      refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + 1024 * 1024);
+      userId = await actingUserId(principal, queryParams(c, userQuery).user, options.tokens);
+    } catch (error) {
+      return refuseUpload(c, error, false);
+    }
+    return staged(c, async (staging, bodyRead) => {
+      const form = await receiveMultipart(c.req.raw, staging.uploadFile, {
+        maxBytes: builds.limits.uploadMaxBytes,
+        fileField: "file",
+        beforeFile: (fields) => {
+          const errors = presentFieldErrors(fields);
+          if (errors.length > 0) throw validationProblem(errors);
+        },
+      });
+      bodyRead();
+      const { input, errors } = specInputOfForm(form.fields);
+      if (errors.length > 0) throw validationProblem(errors);
+      const log = c.get("log");
+
+      if (form.file === undefined) {
+        if (input.image === undefined) {
+          throw new ProblemError(
+            "validation_failed",
+            "send `file` (a .zip, .tar or .tar.gz holding a Dockerfile) or `image` (an existing image reference)",
+            { errors: [{ path: "file", message: fileRequired }] },
+          );
+        }
+        const spec = parseWith(createSchema, input);
+        const image = await options.images.create(
+          userId,
+          { ...spec, source_type: "reference" },
+          "pending",
+        );
+        log.info({ imageId: image.id, name: image.name }, "image registered");
+        return c.json(presentImage(image), 201, { location: `/api/images/${image.id}` });
+      }
+      if (input.image !== undefined) {
+        throw validationProblem([
+          { path: "image", message: "send either image (an existing reference) or file, not both" },
+        ]);
+      }
+
+      const existing =
+        typeof input.name === "string"
+          ? await findImageByName(options.db, userId, input.name)
+          : undefined;
+      if (existing === undefined) {
+        const spec = parseWith(createSchema, input);
+        const source = await extract(staging, form.file);
+        const image = await builds.sources.createImage(userId, spec, source);
+        log.info(
+          { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
+          "source uploaded",
+        );
+        return c.json(presentImage(image), 202, { location: `/api/images/${image.id}` });
+      }
+      if (existing.source_type !== "upload") {
+        throw new ProblemError(
+          "name_taken",
+          `an image named ${existing.name} already exists (id ${existing.id}) and runs the existing image ${existing.image_reference}: choose another name`,
+          { extensions: { image_id: existing.id } },
+        );
+      }
+      // The same name again: a new source, and the fields sent change the spec (as a PATCH).
+      const { name: _name, ...fields } = input;
+      const patch = parseWith(imagePatchSchema, fields);
+      const source = await extract(staging, form.file);
+      const scope = { userId };
+      if (Object.keys(patch).length > 0) await options.images.patch(scope, existing.id, patch);
+      const image = await builds.sources.replaceSource(scope, existing.id, source, "upload");
+      log.info(
+        { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
+        "source replaced",
+      );
+      return c.json(presentImage(image), 202, { location: `/api/images/${image.id}` });
+    });
+  }
+
+  /** `PUT /api/images/{id}/source`: multipart (`file`) or the archive as the body. */
+  function extend(app: Hono<AppEnv>): void {
+    app.put("/:id/source", async (c) => {
+      const scope = scopeOf(c.get("principal"));
+      const contentType = c.req.header("content-type") ?? "";
+      let expectedDigest: string | undefined;
+      try {
+        const imageId = idParam(c, "id");
+        expectedDigest = digestHeader(c);
+        const image = await options.images.get(scope, imageId);
+        if (image.source_type !== "upload") {
+          throw new ProblemError(
+            "conflict",
+            `image ${image.id} runs the existing image ${image.image_reference}; it is not built from source`,
+          );
+        }
+        if (image.status === "deleting") {
+          throw new ProblemError("conflict", `image ${image.id} is being deleted`);
+        }
+        const multipart = /^multipart\/form-data/i.test(contentType);
+        if (!multipart && !rawArchiveTypes.test(contentType)) {
+          throw new ProblemError(
+            "unsupported_media_type",
+            "send the archive as multipart/form-data (field `file`), or as the body with content-type application/gzip, application/x-tar or application/zip",
+          );
+        }
+      } catch (error) {
+        return refuseUpload(c, error, false);
+      }
+      const imageId = Number(c.req.param("id"));
+      return staged(c, async (staging, bodyRead) => {
+        let file: ReceivedFile | undefined;
+        if (/^multipart\/form-data/i.test(contentType)) {
+          const form = await receiveMultipart(c.req.raw, staging.uploadFile, {
+            maxBytes: builds.limits.uploadMaxBytes,
+            fileField: "file",
+            beforeFile: (fields) => {
+              const unknown = [...fields.keys()];
+              if (unknown.length > 0) {
+                throw validationProblem(
+                  unknown.map((name) => ({
+                    path: name,
+                    message:
+                      "unknown field: this route takes only `file` (change the spec with PATCH)",
+                  })),
+                );
+              }
+            },
+          });
+          bodyRead();
+          const extra = [...form.fields.keys()];
+          if (extra.length > 0) {
+            throw validationProblem(
+              extra.map((name) => ({
+                path: name,
+                message: "unknown field: this route takes only `file`",
+              })),
+            );
+          }
+          file = form.file;
+          if (file === undefined)
+            throw validationProblem([{ path: "file", message: fileRequired }]);
+        } else {
+          file = await receiveRawBody(c.req.raw, staging.uploadFile, builds.limits.uploadMaxBytes);
+          bodyRead();
+        }
+        if (expectedDigest !== undefined && expectedDigest !== file.digest) {
+          throw validationProblem([
+            {
+              path: "x-source-digest",
+              message: `the upload's sha256 is ${file.digest}, not ${expectedDigest}: it was changed on the way`,
+            },
+          ]);
+        }
+        const source = await extract(staging, file);
+        const image = await builds.sources.replaceSource(scope, imageId, source, "source");
+        c.get("log").info(
+          { imageId: image.id, bytes: source.bytes, format: source.format },
+          "source replaced",
+        );
+        return c.json(presentImage(image), 202);
+      });
+    });
+  }
+
+  return { upload, extend };
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { presentFieldErrors, specInputOfForm } from "./upload-fields.ts";
+
+const form = (entries: Array<[string, string]>) => {
+  const fields = new Map<string, string[]>();
+  for (const [name, value] of entries) fields.set(name, [...(fields.get(name) ?? []), value]);
+  return fields;
+};
+
+describe("specInputOfForm", () => {
+  it("reads the fields as the JSON body would carry them", () => {
+    const { input, errors } = specInputOfForm(
+      form([
+        ["name", "shop"],
+        ["container_port", "8080"],
+        ["desired_instances", "2"],
+        ["app_hostname", ""],
+        ["env", '{"LOG_LEVEL":"info"}'],
+        ["health_check", '{"http_path":"/"}'],
+      ]),
+    );
+    expect(errors).toEqual([]);
+    expect(input).toEqual({
+      name: "shop",
+      container_port: "8080",
+      desired_instances: "2",
+      app_hostname: null,
+      env: { LOG_LEVEL: "info" },
+      health_check: { http_path: "/" },
+    });
+  });
+
+  it("takes env as KEY=VALUE entries, per field or per line, values keeping their '='", () => {
+    expect(
+      specInputOfForm(
+        form([
+          ["env", "A=1"],
+          ["env", "B=x=y"],
+        ]),
+      ).input.env,
+    ).toEqual({
+      A: "1",
+      B: "x=y",
+    });
+    expect(specInputOfForm(form([["env", "A=1\nB=2\n"]])).input.env).toEqual({ A: "1", B: "2" });
+  });
+
+  it("names what it cannot read", () => {
+    const { errors } = specInputOfForm(
+      form([
+        ["nmae", "shop"],
+        ["tag", "v1"],
+        ["tag", "v2"],
+        ["env", "{not json"],
+        ["health_check", "{"],
+      ]),
+    );
+    expect(errors.map((error) => error.path)).toEqual(["nmae", "tag", "env", "health_check"]);
+    expect(errors[0]?.message).toBe("unknown field");
+    expect(errors[1]?.message).toBe("given more than once");
+  });
+});
+
+describe("presentFieldErrors", () => {
+  it("accepts good fields and does not ask for missing ones", () => {
+    expect(
+      presentFieldErrors(
+        form([
+          ["tag", "v1"],
+          ["min_instances", "0"],
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it("refuses bad values by their field", () => {
+    const errors = presentFieldErrors(
+      form([
+        ["name", "Bad Name"],
+        ["container_port", "70000"],
+        ["memory_limit", "lots"],
+        ["env", "1BAD=x"],
+      ]),
+    );
+    expect(errors.map((error) => error.path)).toEqual([
+      "name",
+      "container_port",
+      "memory_limit",
+      "env.1BAD",
+    ]);
+  });
+});

@@ -1,0 +1,118 @@
+import { imageName, specFields } from "../domain/image-spec.ts";
+import type { FieldError } from "./problem.ts";
+import { zodFieldErrors } from "./validation.ts";
+
+/** The form fields an upload takes: the same names as the JSON body, and `file`. */
+export const formFieldNames = [
+  "name",
+  "tag",
+  "image",
+  "app_hostname",
+  "container_port",
+  "min_instances",
+  "max_instances",
+  "desired_instances",
+  "cpu_limit",
+  "memory_limit",
+  "env",
+  "health_check",
+] as const;
+
+type FormFieldName = (typeof formFieldNames)[number];
+
+export type FormFields = ReadonlyMap<string, readonly string[]>;
+
+function isFormField(name: string): name is FormFieldName {
+  return (formFieldNames as readonly string[]).includes(name);
+}
+
+/**
+ * `env` as a JSON object (`{"LOG_LEVEL":"info"}`), or as `KEY=VALUE` entries: one per field
+ * sent, or one per line.
+ */
+function parseEnv(values: readonly string[]): { value?: unknown; error?: string } {
+  const only = values[0]?.trim() ?? "";
+  if (values.length === 1 && only.startsWith("{")) {
+    try {
+      return { value: JSON.parse(only) };
+    } catch (error) {
+      return { error: `is not valid JSON: ${(error as Error).message}` };
+    }
+  }
+  const env: Record<string, string> = {};
+  for (const line of values.flatMap((value) => value.split(/\r?\n/))) {
+    if (line.trim() === "") continue;
+    const equals = line.indexOf("=");
+    if (equals <= 0) {
+      return { error: "must be a JSON object or KEY=VALUE entries (one per field or line)" };
+    }
+    env[line.slice(0, equals).trim()] = line.slice(equals + 1);
+  }
+  return { value: env };
+}
+
+/**
+ * The fields of a multipart upload as the JSON body would carry them (strings for numbers,
+ * which the schema accepts), with what cannot be read: unknown or repeated fields, bad JSON.
+ * Pure; the spec schema validates the values.
+ */
+export function specInputOfForm(fields: FormFields): {
+  readonly input: Record<string, unknown>;
+  readonly errors: FieldError[];
+} {
+  const input: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const [name, values] of fields) {
+    if (!isFormField(name)) {
+      errors.push({ path: name, message: "unknown field" });
+      continue;
+    }
+    if (name === "env") {
+      const env = parseEnv(values);
+      if (env.error !== undefined) errors.push({ path: "env", message: env.error });
+      else input.env = env.value;
+      continue;
+    }
+    if (values.length > 1) {
+      errors.push({ path: name, message: "given more than once" });
+      continue;
+    }
+    const value = values[0] ?? "";
+    if (name === "health_check") {
+      try {
+        input.health_check =
+          value.trim() === "" || value.trim() === "null" ? null : JSON.parse(value);
+      } catch (error) {
+        errors.push({ path: name, message: `is not valid JSON: ${(error as Error).message}` });
+      }
+      continue;
+    }
+    if (name === "app_hostname" && value.trim() === "") {
+      input.app_hostname = null;
+      continue;
+    }
+    input[name] = value;
+  }
+  return { input, errors };
+}
+
+/**
+ * What is wrong with the fields sent so far, each on its own: checked before the file's bytes
+ * are read, so a bad field fails fast. Fields still missing are not an error here. Pure.
+ */
+export function presentFieldErrors(fields: FormFields): FieldError[] {
+  const { input, errors } = specInputOfForm(fields);
+  for (const [name, value] of Object.entries(input)) {
+    const schema = name === "name" ? imageName : specFields[name as Exclude<FormFieldName, "name">];
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      errors.push(
+        ...zodFieldErrors(parsed.error).map((error) => ({
+          path: error.path === "" ? name : `${name}.${error.path}`,
+          message: error.message,
+        })),
+      );
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,99 @@
+import { packContext } from "../archive/pack-context.ts";
+import type { Config } from "../config.ts";
+import { createImageBuilder } from "../docker/build.ts";
+import type { DockerClient } from "../docker/connection.ts";
+import type { Logger } from "../logger.ts";
+import type { ImageCleanup } from "../reconcilers/image/reconciler.ts";
+import type { BuiltImageResolver } from "../reconcilers/image/resolve-image.ts";
+import type { Db } from "../store/database.ts";
+import type { ImageRecord } from "../store/records.ts";
+import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
+import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
+import { type BuildQueue, createBuildQueue } from "./build-queue.ts";
+import { createBuildCleanup } from "./cleanup.ts";
+import { builtReferenceOf, createBuiltResolver } from "./resolve-built.ts";
+import { createBuildRunner } from "./run-build.ts";
+import { createSourceService, type SourceService } from "./source-service.ts";
+
+export type BuildPipeline = {
+  readonly paths: BuildPaths;
+  readonly logs: BuildLogFiles;
+  readonly queue: BuildQueue;
+  readonly sources: SourceService;
+  readonly limits: {
+    readonly uploadMaxBytes: number;
+    readonly extractMaxBytes: number;
+    readonly extractMaxEntries: number;
+  };
+  /** Controller hooks. */
+  readonly resolveBuilt: BuiltImageResolver;
+  readonly builtReference: (image: ImageRecord) => string;
+  readonly cleanupImage: ImageCleanup;
+  /** Aborts running builds (they resume at the next start) and starts no more. */
+  stop(): Promise<void>;
+};
+
+/** Decides (and prepares) the folders of sources and build logs, once at start. */
+export async function prepareBuildFolders(config: Config, logger: Logger): Promise<BuildPaths> {
+  const paths = await resolveBuildPaths(config, logger);
+  logger.info({ contextBase: paths.contextBase, logs: paths.logs }, "build folders ready");
+  return paths;
+}
+
+/** Builds of uploaded sources: where they are kept, the build queue, and the controller hooks. */
+export function createBuildPipeline(deps: {
+  readonly db: Db;
+  readonly docker: DockerClient;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly paths: BuildPaths;
+}): BuildPipeline {
+  const { config, paths } = deps;
+  const log = deps.logger.child({ component: "builds" });
+  const builder = createImageBuilder(deps.docker);
+  const logs = createBuildLogFiles(paths.logs);
+  const builtReference = builtReferenceOf(config.imageNamePrefix);
+  const runBuild = createBuildRunner({
+    db: deps.db,
+    builder,
+    logs,
+    packContext,
+    referenceOf: builtReference,
+    orchestratorId: config.orchestratorId,
+    timeoutSeconds: config.buildTimeoutSeconds,
+    logger: log,
+  });
+  const queue = createBuildQueue({
+    concurrency: config.buildConcurrency,
+    run: runBuild,
+    onError: (imageId, error) =>
+      log.error({ imageId, err: error }, "build crashed; it is retried at the next reconcile"),
+  });
+  return {
+    paths,
+    logs,
+    queue,
+    sources: createSourceService(deps.db, paths),
+    limits: {
+      uploadMaxBytes: config.uploadMaxBytes,
+      extractMaxBytes: config.extractMaxBytes,
+      extractMaxEntries: config.extractMaxEntries,
+    },
+    resolveBuilt: createBuiltResolver({
+      db: deps.db,
+      queue,
+      imageNamePrefix: config.imageNamePrefix,
+      imageId: (reference) => builder.imageId(reference),
+    }),
+    builtReference,
+    cleanupImage: createBuildCleanup({
+      queue,
+      builder,
+      logs,
+      paths,
+      orchestratorId: config.orchestratorId,
+      logger: log,
+    }),
+    stop: () => queue.stop(),
+  };
+}

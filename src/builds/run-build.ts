@@ -1,0 +1,189 @@
+import type { Readable } from "node:stream";
+import type { ImageBuilder } from "../docker/build.ts";
+import { imageLabels } from "../domain/labels.ts";
+import type { Logger } from "../logger.ts";
+import type { Db } from "../store/database.ts";
+import type { ImageRecord } from "../store/records.ts";
+import type { BuildLogFiles } from "./build-log-files.ts";
+import { type BuildFailure, createBuildProgress, describeFailure } from "./build-progress.ts";
+import { BuildAborted, type BuildJob } from "./build-queue.ts";
+import {
+  type BuildResult,
+  claimBuild,
+  finishBuild,
+  saveBuildProgress,
+} from "./build-repository.ts";
+import { createLogKeeper } from "./log-keeper.ts";
+
+export type BuildRunnerDependencies = {
+  readonly db: Db;
+  readonly builder: ImageBuilder;
+  readonly logs: BuildLogFiles;
+  readonly packContext: (dir: string) => Readable;
+  readonly referenceOf: (image: ImageRecord) => string;
+  readonly orchestratorId: string;
+  readonly timeoutSeconds: number;
+  readonly logger: Logger;
+  /** How often the log so far is copied to the database while building. */
+  readonly progressIntervalMs?: number;
+};
+
+type Outcome =
+  | { readonly kind: "built"; readonly dockerImageId: string }
+  | { readonly kind: "failed"; readonly failure: BuildFailure }
+  | { readonly kind: "aborted"; readonly cause: BuildAborted }
+  | { readonly kind: "unreachable"; readonly error: unknown };
+
+/** The engine could not be reached at all: not the build's fault, so not a failed build. */
+function engineUnreachable(error: unknown): boolean {
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  return syscall === "connect" || code === "ECONNREFUSED";
+}
+
+const abortNotes = {
+  superseded: "build stopped: a newer build of this image was requested",
+  cancelled: "build stopped: the image is being deleted",
+  shutdown: "build stopped: the service is shutting down; it starts again at the next start",
+} as const;
+
+/**
+ * Runs one queued build: claims it, streams the context to the engine with the timeout, keeps
+ * the full log in a file and its head and tail in the database, and records the result with its
+ * event. A superseded, cancelled or shut-down build records nothing: what comes next does.
+ */
+export function createBuildRunner(deps: BuildRunnerDependencies) {
+  const timeoutMs = deps.timeoutSeconds * 1000;
+
+  return async function runBuild(job: BuildJob): Promise<void> {
+    const claimed = await claimBuild(deps.db, job.imageId, job.generation, deps.referenceOf);
+    if (claimed === undefined) return;
+    const { image } = claimed;
+    const sourcePath = image.source_path ?? "";
+    const reference = deps.referenceOf(image);
+    const log = deps.logger.child({ imageId: image.id, generation: job.generation });
+    log.info({ reference, trigger: claimed.trigger, resumed: claimed.resumed }, "build started");
+
+    const file = await deps.logs.create(image.id, job.generation);
+    const keeper = createLogKeeper();
+    const progress = createBuildProgress();
+    const append = (text: string) => {
+      file.write(text);
+      keeper.append(text);
+    };
+    let saving = Promise.resolve();
+    const saver = setInterval(() => {
+      saving = saving
+        .then(() => saveBuildProgress(deps.db, image.id, job.generation, keeper.snapshot()))
+        .catch((error: unknown) => log.warn({ err: error }, "could not save the build log"));
+    }, deps.progressIntervalMs ?? 2_000);
+
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([job.signal, timeout]);
+    let outcome: Outcome;
+    try {
+      await deps.builder.build({
+        context: deps.packContext(sourcePath),
+        tag: reference,
+        labels: imageLabels(deps.orchestratorId, image.id),
+        noCache: claimed.trigger === "rebuild",
+        signal,
+        onEvent: (event) => append(progress.add(event)),
+      });
+      const dockerImageId =
+        progress.error === undefined ? await deps.builder.imageId(reference) : undefined;
+      outcome =
+        progress.error !== undefined
+          ? {
+              kind: "failed",
+              failure: describeFailure({ kind: "error", message: progress.error }, progress.step),
+            }
+          : dockerImageId === undefined
+            ? {
+                kind: "failed",
+                failure: {
+                  reason: "build_error",
+                  message: `the engine finished the build but ${reference} is missing`,
+                },
+              }
+            : { kind: "built", dockerImageId };
+    } catch (error) {
+      if (job.signal.aborted && job.signal.reason instanceof BuildAborted) {
+        outcome = { kind: "aborted", cause: job.signal.reason };
+      } else if (timeout.aborted) {
+        outcome = {
+          kind: "failed",
+          failure: describeFailure(
+            { kind: "timeout", seconds: deps.timeoutSeconds },
+            progress.step,
+          ),
+        };
+      } else if (engineUnreachable(error)) {
+        outcome = { kind: "unreachable", error };
+      } else {
+        const message = (error as Error).message ?? String(error);
+        outcome = {
+          kind: "failed",
+          failure: describeFailure({ kind: "error", message }, progress.step),
+        };
+      }
+    } finally {
+      clearInterval(saver);
+    }
+
+    if (outcome.kind === "failed" && progress.error === undefined) {
+      append(`ERROR: ${outcome.failure.message}\n`);
+    } else if (outcome.kind === "aborted") {
+      append(`${abortNotes[outcome.cause.abortCause]}\n`);
+    } else if (outcome.kind === "unreachable") {
+      append("build stopped: the Docker engine is unreachable; it starts again when it is back\n");
+    }
+    await file.close();
+    await saving;
+
+    if (outcome.kind === "aborted") {
+      log.info({ cause: outcome.cause.abortCause }, "build stopped");
+      return;
+    }
+    if (outcome.kind === "unreachable") {
+      log.warn({ err: outcome.error }, "build stopped: Docker engine unreachable");
+      return;
+    }
+    const result: BuildResult =
+      outcome.kind === "built"
+        ? { ok: true, dockerImageId: outcome.dockerImageId, logs: keeper.snapshot() }
+        : { ok: false, ...outcome.failure, logs: keeper.snapshot() };
+    const written = await finishBuild(deps.db, image.id, job.generation, reference, result);
+    if (!written) {
+      log.info("build result dropped: a newer build was requested or the image is being deleted");
+      return;
+    }
+    if (outcome.kind === "built") {
+      log.info({ reference, dockerImageId: outcome.dockerImageId }, "build succeeded");
+      await cleanUpAfterSuccess(image, job.generation, outcome.dockerImageId, log);
+    } else {
+      log.info(
+        { reason: outcome.failure.reason, message: outcome.failure.message },
+        "build failed",
+      );
+    }
+  };
+
+  /** Earlier builds of the image no container uses any more, and their logs. Best effort. */
+  async function cleanUpAfterSuccess(
+    image: ImageRecord,
+    generation: number,
+    dockerImageId: string,
+    log: Logger,
+  ): Promise<void> {
+    try {
+      const removed = await deps.builder.removeBuilt(deps.orchestratorId, image.id, {
+        keep: dockerImageId,
+        force: false,
+      });
+      if (removed > 0) log.info({ removed }, "earlier builds removed");
+      await deps.logs.removeOlder(image.id, generation);
+    } catch (error) {
+      log.warn({ err: error }, "could not remove earlier builds");
+    }
+  }
+}

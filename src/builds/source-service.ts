@@ -1,0 +1,173 @@
+import { rm } from "node:fs/promises";
+import type { Transaction } from "kysely";
+import { DesiredStateError } from "../desired/errors.ts";
+import type { Scope } from "../desired/image-service.ts";
+import type { NewImage } from "../domain/image-spec.ts";
+import { parseCpu, parseMemory } from "../domain/quantity.ts";
+import type { Db } from "../store/database.ts";
+import { findImageForUpdate, insertImage } from "../store/images-repository.ts";
+import type { ImageRecord } from "../store/records.ts";
+import type { Database } from "../store/schema.ts";
+import { type BuildPaths, contextDir, imageFolder } from "./build-paths.ts";
+import { type BuildTrigger, requestBuild } from "./build-repository.ts";
+import { type InstalledSource, installSource, type StagedSource } from "./source-staging.ts";
+
+function quantity(
+  parsed: { ok: true; value: number } | { ok: false; message: string },
+  path: string,
+) {
+  if (!parsed.ok) {
+    throw new DesiredStateError("validation_failed", `${path}: ${parsed.message}`, {
+      errors: [{ path, message: parsed.message }],
+    });
+  }
+  return parsed.value;
+}
+
+/**
+ * Sources of upload images: a new image from an upload, a new source for an existing one, a
+ * rebuild. Each is one transaction holding the image's row lock, in which the checked source
+ * is moved into place (renames only) and a build requested; a failed commit puts back what
+ * was there. Nothing here builds: the controller queues the build it is told about.
+ */
+export function createSourceService(db: Db, paths: BuildPaths) {
+  async function lockVisible(
+    trx: Transaction<Database>,
+    scope: Scope,
+    imageId: number,
+  ): Promise<ImageRecord> {
+    const image = await findImageForUpdate(trx, imageId);
+    if (image === undefined || (scope.userId !== undefined && image.user_id !== scope.userId)) {
+      throw new DesiredStateError("not_found", `image ${imageId} not found`);
+    }
+    if (image.status === "deleting") {
+      throw new DesiredStateError("conflict", `image ${imageId} is being deleted`);
+    }
+    if (image.source_type !== "upload") {
+      throw new DesiredStateError(
+        "conflict",
+        `image ${imageId} runs the existing image ${image.image_reference}; it is not built from source`,
+      );
+    }
+    return image;
+  }
+
+  /** Runs `change` with the source installed; puts the old one back if it does not commit. */
+  async function withInstalled(
+    staged: StagedSource,
+    change: (install: (target: string) => Promise<void>) => Promise<ImageRecord>,
+  ): Promise<ImageRecord> {
+    let installed: InstalledSource | undefined;
+    try {
+      const image = await change(async (target) => {
+        installed = await installSource(staged, target);
+      });
+      await installed?.commit();
+      return image;
+    } catch (error) {
+      await installed?.restore();
+      throw error;
+    } finally {
+      await staged.staging.discard();
+    }
+  }
+
+  return {
+    /** A new image built from `staged`: status `pending`, its build requested. */
+    async createImage(userId: number, input: NewImage, staged: StagedSource): Promise<ImageRecord> {
+      const nanoCpus = quantity(parseCpu(input.cpu_limit), "cpu_limit");
+      const memoryBytes = quantity(parseMemory(input.memory_limit), "memory_limit");
+      let folder: string | undefined;
+      try {
+        return await withInstalled(staged, (install) =>
+          db.transaction().execute(async (trx) => {
+            const existing = await trx
+              .selectFrom("images")
+              .select("id")
+              .where("user_id", "=", userId)
+              .where("name", "=", input.name)
+              .executeTakeFirst();
+            if (existing !== undefined) {
+              throw new DesiredStateError(
+                "name_taken",
+                `an image named ${input.name} already exists (id ${existing.id})`,
+                { extensions: { image_id: existing.id } },
+              );
+            }
+            const image = await insertImage(trx, {
+              user_id: userId,
+              name: input.name,
+              source_type: "upload",
+              image_reference: null,
+              tag: input.tag,
+              status: "pending",
+              app_hostname: input.app_hostname,
+              container_port: input.container_port,
+              min_instances: input.min_instances,
+              max_instances: input.max_instances,
+              desired_instances: input.desired_instances,
+              cpu_limit: input.cpu_limit,
+              nano_cpus: nanoCpus,
+              memory_limit: input.memory_limit,
+              memory_bytes: memoryBytes,
+              env: input.env,
+              health_check: input.health_check,
+            });
+            // Ids are never reused, but a folder may survive a database that was reset.
+            folder = imageFolder(paths, userId, image.id);
+            await rm(folder, { recursive: true, force: true });
+            const target = contextDir(paths, userId, image.id);
+            await install(target);
+            return requestBuild(trx, image, "upload", {
+              source: { path: target, digest: staged.digest },
+              bumpGeneration: false,
+            });
+          }),
+        );
+      } catch (error) {
+        if (folder !== undefined) await rm(folder, { recursive: true, force: true });
+        // Two uploads of one new name at once: the second meets the unique constraint.
+        if ((error as { code?: unknown }).code === "23505") {
+          throw new DesiredStateError("name_taken", `an image named ${input.name} already exists`);
+        }
+        throw error;
+      }
+    },
+
+    /** Replaces the source of an upload image (made by an upload or by apply) and rebuilds. */
+    async replaceSource(
+      scope: Scope,
+      imageId: number,
+      staged: StagedSource,
+      trigger: Extract<BuildTrigger, "upload" | "source">,
+    ): Promise<ImageRecord> {
+      return withInstalled(staged, (install) =>
+        db.transaction().execute(async (trx) => {
+          const image = await lockVisible(trx, scope, imageId);
+          const target = contextDir(paths, image.user_id, image.id);
+          await install(target);
+          return requestBuild(trx, image, trigger, {
+            source: { path: target, digest: staged.digest },
+            bumpGeneration: true,
+          });
+        }),
+      );
+    },
+
+    /** Builds again from the kept source, without the build cache. */
+    async rebuild(scope: Scope, imageId: number): Promise<ImageRecord> {
+      return db.transaction().execute(async (trx) => {
+        const image = await lockVisible(trx, scope, imageId);
+        if (image.source_path === null) {
+          throw new DesiredStateError(
+            "conflict",
+            `image ${imageId} has no source yet: upload it with PUT /api/images/${imageId}/source`,
+          );
+        }
+        return requestBuild(trx, image, "rebuild", { bumpGeneration: true });
+      });
+    },
+  };
+}
+
+export type SourceService = ReturnType<typeof createSourceService>;

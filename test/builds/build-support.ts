@@ -1,0 +1,173 @@
+/**
+ * Helpers of the build suites: apps made in the test (a busybox httpd serving an index.html
+ * copied by their Dockerfile), archives of them in every format, uploads through the API.
+ */
+import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type TarFixtureEntry, tarBuffer, zipBuffer } from "../archive/archive-fixtures.ts";
+import { testBaseImage } from "../support/base-image.ts";
+import {
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+} from "../support/test-server.ts";
+import { waitFor } from "../support/wait.ts";
+
+export type ArchiveFormat = "zip" | "tar" | "tar.gz";
+
+export type AppFile = { readonly name: string; readonly content: string };
+
+/** A web app: `GET /index.html` answers `body`. `steps` go before CMD (RUN lines). */
+export function webApp(body: string, steps = ""): AppFile[] {
+  return [
+    {
+      name: "Dockerfile",
+      content: `FROM ${testBaseImage}\nCOPY index.html /www/index.html\n${steps}CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+    },
+    { name: "index.html", content: body },
+  ];
+}
+
+/** The files as a zip, tar or tar.gz, optionally inside one top-level folder (as GitHub does). */
+export async function archiveOf(
+  format: ArchiveFormat,
+  files: readonly AppFile[],
+  folder?: string,
+): Promise<Buffer> {
+  const named = files.map((file) => ({
+    name: folder === undefined ? file.name : `${folder}/${file.name}`,
+    content: file.content,
+  }));
+  if (format === "zip") return zipBuffer(named);
+  const entries: TarFixtureEntry[] = [
+    ...(folder === undefined ? [] : [{ name: `${folder}/`, type: "directory" as const }]),
+    ...named,
+  ];
+  return tarBuffer(entries, { gzip: format === "tar.gz" });
+}
+
+export const contentTypes: Record<ArchiveFormat, string> = {
+  zip: "application/zip",
+  tar: "application/x-tar",
+  "tar.gz": "application/gzip",
+};
+
+/** A test server whose built tags cannot collide with another suite's (ids restart at 1). */
+export async function startBuildServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const suffix = randomBytes(4).toString("hex");
+  return startTestServer({
+    orchestratorId: `bt-${suffix}`,
+    ...options,
+    env: { IMAGE_NAME_PREFIX: `bt-${suffix}`, ...options.env },
+  });
+}
+
+export type ApiAnswer = { status: number; headers: Headers; body: any };
+
+async function answer(response: Response): Promise<ApiAnswer> {
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** `POST /api/images` as multipart/form-data: the fields, then the archive as `file`. */
+export async function uploadImage(
+  server: TestServer,
+  fields: Readonly<Record<string, string>>,
+  archive: Buffer | undefined,
+  options: { filename?: string; token?: string; query?: string } = {},
+): Promise<ApiAnswer> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  if (archive !== undefined) {
+    form.append("file", new Blob([new Uint8Array(archive)]), options.filename ?? "app.tar.gz");
+  }
+  return answer(
+    await fetch(`${server.url}/api/images${options.query ?? ""}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${options.token ?? server.adminToken}` },
+      body: form,
+    }),
+  );
+}
+
+/** `PUT /api/images/{id}/source` with the archive as the body. */
+export async function putSource(
+  server: TestServer,
+  imageId: number,
+  archive: Buffer,
+  contentType: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<ApiAnswer> {
+  return answer(
+    await fetch(`${server.url}/api/images/${imageId}/source`, {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${server.adminToken}`,
+        "content-type": contentType,
+        ...headers,
+      },
+      body: new Uint8Array(archive),
+    }),
+  );
+}
+
+export async function getImage(server: TestServer, imageId: number): Promise<any> {
+  return (await server.request("GET", `/api/images/${imageId}`)).body;
+}
+
+/** Waits until the image's status is one of `statuses`; fails at once on an unexpected end. */
+export async function waitForStatus(
+  server: TestServer,
+  imageId: number,
+  status: string,
+  timeoutMs = 90_000,
+): Promise<any> {
+  return waitFor(
+    () => getImage(server, imageId),
+    (image) => {
+      if (
+        image?.status !== status &&
+        (image?.status === "build_failed" || image?.status === "ready")
+      ) {
+        throw new Error(
+          `image ${imageId} ended ${image.status}, not ${status}: ${JSON.stringify(image.conditions)}\n${image.build_logs}`,
+        );
+      }
+      return image?.status === status;
+    },
+    { timeoutMs, what: `image ${imageId} ${status}` },
+  );
+}
+
+export async function instancesOf(server: TestServer, imageId: number): Promise<any[]> {
+  return (await server.request("GET", `/api/images/${imageId}/containers`)).body.items;
+}
+
+export async function eventsOf(server: TestServer, imageId: number): Promise<any[]> {
+  return (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body.items;
+}
+
+/** Every path below `dir`, relative and sorted (symlinks listed, not followed). */
+export async function treeOf(dir: string, prefix = ""): Promise<string[]> {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(join(dir, prefix), { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const paths: string[] = [];
+  for (const entry of entries) {
+    const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    paths.push(path);
+    if (entry.isDirectory()) paths.push(...(await treeOf(dir, path)));
+  }
+  return paths.sort();
+}

@@ -40,6 +40,7 @@ export type RawBody = {
   readonly stream: ReadableStream<Uint8Array>;
   readonly contentType: string;
   readonly contentLength?: number;
+  readonly headers?: Readonly<Record<string, string>>;
 };
 
 async function send<Body>(
@@ -99,7 +100,7 @@ export async function callApiWithBody<Body>(
   body: RawBody,
   options: CallOptions = {},
 ): Promise<ApiResponse<Body>> {
-  const headers: Record<string, string> = { "content-type": body.contentType };
+  const headers: Record<string, string> = { ...body.headers, "content-type": body.contentType };
   if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength);
   return send(settings, method, path, { headers, body: body.stream, duplex: "half" }, options);
 }

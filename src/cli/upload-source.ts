@@ -3,7 +3,10 @@ import { Readable } from "node:stream";
 import type { PackedSource } from "../gitops/pack-source.ts";
 import { type ClientSettings, callApiWithBody } from "./client.ts";
 
-/** `PUT /api/images/{id}/source`: the packed build context, streamed from its file. */
+/**
+ * `PUT /api/images/{id}/source`: the packed build context, streamed from its file, with its
+ * digest in `x-source-digest` so that the server refuses bytes changed on the way.
+ */
 export async function uploadSource(
   settings: ClientSettings,
   imageId: number,
@@ -14,6 +17,7 @@ export async function uploadSource(
     stream,
     contentType: "application/gzip",
     contentLength: packed.bytes,
+    headers: { "x-source-digest": packed.digest },
   });
 }
 

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpGet } from "../support/docker-helpers.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
-import { waitFor } from "../support/wait.ts";
 import { cliInProcess } from "./cli-harness.ts";
 import { removeTree, tempTree } from "./temp-tree.ts";
 
@@ -79,7 +78,8 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     expect(first.stdout).toMatch(
       /^\+ site \(create\)\n1 to create, 0 to change, 0 to delete\n↑ site \(source uploaded: .+, sha256 [0-9a-f]{12}\)\n/,
     );
-    expect(await waitFor(served, (body) => body === "v1\n", { what: "v1 served" })).toBe("v1\n");
+    // --wait returned once the built image runs: it serves the folder's content already.
+    expect(await served()).toBe("v1\n");
     expect((await site()).source_digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -105,7 +105,8 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     const applied = await cli("apply", "-f", apps, "--wait", "--timeout", "3m");
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain("↑ site (source uploaded:");
-    expect(await waitFor(served, (body) => body === "v2\n", { what: "v2 served" })).toBe("v2\n");
+    // The upload bumped the generation: --wait waited for the rebuild and the replacement.
+    expect(await served()).toBe("v2\n");
     expect(await cli("diff", "-f", apps)).toMatchObject({ code: 0, stdout: "No changes.\n" });
   });
 

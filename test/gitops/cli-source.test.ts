@@ -110,6 +110,24 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     expect(await cli("diff", "-f", apps)).toMatchObject({ code: 0, stdout: "No changes.\n" });
   });
 
+  it("gives up after --timeout, naming what it waited for", async (context) => {
+    if (!uploadRoute) context.skip("PUT /api/images/{id}/source is not implemented yet");
+    const slow = await tempTree({
+      "slow/slow.yaml": siteFile.replace("name: site", "name: slow"),
+      "slow/site/Dockerfile": `FROM ${testImages.httpd}\nRUN sleep 8\n`,
+    });
+    try {
+      const started = Date.now();
+      const result = await cli("apply", "-f", join(slow, "slow"), "--wait", "--timeout", "2s");
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain("↑ slow (source uploaded:");
+      expect(result.stderr).toMatch(/^orchestrator: timed out after 2s waiting for slow \(.+\)\n$/);
+      expect(Date.now() - started).toBeLessThan(6_000);
+    } finally {
+      await removeTree(slow);
+    }
+  });
+
   it("refuses a source folder without a Dockerfile before sending anything", async () => {
     const bad = await tempTree({
       "apps/site.yaml": siteFile,

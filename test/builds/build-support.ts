@@ -171,3 +171,54 @@ export async function treeOf(dir: string, prefix = ""): Promise<string[]> {
   }
   return paths.sort();
 }
+
+export type SseEvent = { readonly event: string; readonly data: string };
+
+/** Reads Server-Sent Events until `until` says stop or the stream ends (or the time is up). */
+export async function readSse(
+  url: string,
+  token: string,
+  until: (event: SseEvent) => boolean,
+  timeoutMs = 90_000,
+): Promise<SseEvent[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const events: SseEvent[] = [];
+  try {
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: controller.signal,
+    });
+    if (response.status !== 200) throw new Error(`SSE answered ${response.status}`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = "message";
+        const data: string[] = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length === 0 && event === "message") continue;
+        const parsed = { event, data: data.join("\n") };
+        events.push(parsed);
+        if (until(parsed)) return events;
+      }
+    }
+    return events;
+  } catch (error) {
+    if (controller.signal.aborted) {
+      throw new Error(
+        `SSE still open after ${timeoutMs} ms; got ${JSON.stringify(events).slice(-2000)}`,
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}

@@ -18,6 +18,8 @@ import { connectDocker, type DockerClient, describeDockerHost } from "./docker/c
 import { EngineWatch } from "./docker/engine-watch.ts";
 import { createObservability } from "./docker/observability.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import { startKafkaRelay } from "./events/kafka-relay.ts";
+import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
@@ -34,6 +36,8 @@ export type Service = {
   readonly adminToken: AdminToken;
   readonly metrics: Metrics;
   readonly controller: ControllerLoop;
+  /** The outbox relay to Kafka; undefined without KAFKA_BROKERS. */
+  readonly relay: Relay | undefined;
   /** Graceful stop: no new requests, in-flight ones finish, then everything is closed. */
   stop(): Promise<void>;
 };
@@ -129,6 +133,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     },
   });
 
+  const relay = await startKafkaRelay(config, { store, logger, metrics });
   const fleetMetrics = createFleetMetrics(metrics, store.db);
   const controller = runControllerLoop({
     store,
@@ -149,6 +154,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     server = await listen(app, config.host, config.port);
   } catch (error) {
     await Promise.all([controller.stop(1_000), builds.stop()]);
+    await relay?.stop({ timeoutMs: 1_000 });
     engine.stop();
     await eventNotifier.close();
     await store.close();
@@ -167,6 +173,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     adminToken,
     metrics,
     controller,
+    relay,
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down");
@@ -174,6 +181,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         shutdown.abort();
         // Running builds are abandoned: left `building`, they start again at the next start.
         await Promise.all([server.close(graceMs), controller.stop(graceMs), builds.stop()]);
+        // Events the controller just wrote go out before the connections close.
+        await relay?.stop({ timeoutMs: Math.min(3_000, graceMs) });
         engine.stop();
         await eventNotifier.close();
         await store.close();

@@ -27,11 +27,9 @@ const applyQuery = z.strictObject({
 });
 
 const applyBody = z.strictObject({
-  set: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, {
-      message: "must be 1-128 letters, digits, '.', '_', '/' or '-'",
-    }),
+  set: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, {
+    message: "must be 1-128 letters, digits, '.', '_', '/' or '-'",
+  }),
   documents: z.array(z.record(z.string(), z.unknown())).max(5_000),
   allow_empty: z.boolean().optional(),
 });

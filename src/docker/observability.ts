@@ -53,14 +53,12 @@ export function createObservability(docker: DockerClient) {
       containerId: string,
       options: { tail: number; signal: AbortSignal },
     ): Promise<Readable> {
-      const raw = (await docker
-        .getContainer(containerId)
-        .logs({
-          stdout: true,
-          stderr: true,
-          tail: options.tail,
-          follow: true,
-        })) as unknown as Readable;
+      const raw = (await docker.getContainer(containerId).logs({
+        stdout: true,
+        stderr: true,
+        tail: options.tail,
+        follow: true,
+      })) as unknown as Readable;
       const out = new PassThrough();
       docker.modem.demuxStream(raw, out, out);
       raw.on("end", () => out.end());

@@ -30,7 +30,11 @@ async function readEvents(
           ]),
       );
       if (fields.data !== undefined)
-        events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
+        events.push({
+          id: fields.id ?? "",
+          event: fields.event ?? "",
+          data: JSON.parse(fields.data),
+        });
     }
   }
   await reader.cancel();

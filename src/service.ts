@@ -19,6 +19,7 @@ import { EngineWatch } from "./docker/engine-watch.ts";
 import { createObservability } from "./docker/observability.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
 import { startKafkaRelay } from "./events/kafka-relay.ts";
+import { startLocalEventRetention } from "./events/local-retention.ts";
 import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
@@ -134,6 +135,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
 
   const relay = await startKafkaRelay(config, { store, logger, metrics });
+  const localRetention =
+    relay === undefined
+      ? startLocalEventRetention(store, config.eventRetentionDays, logger)
+      : undefined;
   const fleetMetrics = createFleetMetrics(metrics, store.db);
   const controller = runControllerLoop({
     store,
@@ -155,6 +160,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   } catch (error) {
     await Promise.all([controller.stop(1_000), builds.stop()]);
     await relay?.stop({ timeoutMs: 1_000 });
+    localRetention?.stop();
     engine.stop();
     await eventNotifier.close();
     await store.close();
@@ -183,6 +189,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         await Promise.all([server.close(graceMs), controller.stop(graceMs), builds.stop()]);
         // Events the controller just wrote go out before the connections close.
         await relay?.stop({ timeoutMs: Math.min(3_000, graceMs) });
+        localRetention?.stop();
         engine.stop();
         await eventNotifier.close();
         await store.close();

@@ -14,26 +14,21 @@ create table image_builds (
   updated_at timestamptz not null default now()
 );
 
--- The status of an image built from source belongs to the build pipeline: unless a new build
--- was requested (build_requested_at moves on every request) it only moves forward, pending →
--- building → ready | build_failed, or to deleting. And nothing ever leaves deleting. A write
--- that would move it otherwise (a status copied from a read made before a build started or
--- ended, or before a deletion) keeps the current status.
+-- The status of an image built from source belongs to the build pipeline, which changes it
+-- only together with build_requested_at (a new build is wanted), build_started_at (one started)
+-- or build_finished_at (one ended). A write that changes it without them copies a status read
+-- before a build was requested, started or ended: the current status is kept. And nothing ever
+-- leaves `deleting`, whatever the image.
 create function images_guard_status() returns trigger language plpgsql as $$
-declare
-  rank_old integer := case old.status
-    when 'pending' then 0 when 'registered' then 0 when 'building' then 1
-    when 'ready' then 2 when 'build_failed' then 2 else 3 end;
-  rank_new integer := case new.status
-    when 'pending' then 0 when 'registered' then 0 when 'building' then 1
-    when 'ready' then 2 when 'build_failed' then 2 else 3 end;
 begin
   if new.status is distinct from old.status and old.status = 'deleting' then
     new.status := old.status;
   elsif new.status is distinct from old.status
+    and new.status <> 'deleting'
     and old.source_type = 'upload' and new.source_type = 'upload'
     and new.build_requested_at is not distinct from old.build_requested_at
-    and (rank_new < rank_old or (rank_new = 2 and rank_old = 2)) then
+    and new.build_started_at is not distinct from old.build_started_at
+    and new.build_finished_at is not distinct from old.build_finished_at then
     new.status := old.status;
   end if;
   return new;

@@ -11,6 +11,7 @@ import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
 import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
 import { type BuildQueue, createBuildQueue } from "./build-queue.ts";
 import { createBuildCleanup } from "./cleanup.ts";
+import { createBuildPruner } from "./prune-builds.ts";
 import { builtReferenceOf, createBuiltResolver } from "./resolve-built.ts";
 import { createBuildRunner } from "./run-build.ts";
 import { createSourceService, type SourceService } from "./source-service.ts";
@@ -53,10 +54,12 @@ export function createBuildPipeline(deps: {
   const builder = createImageBuilder(deps.docker);
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = builtReferenceOf(config.imageNamePrefix);
+  const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
   const runBuild = createBuildRunner({
     db: deps.db,
     builder,
     logs,
+    pruner,
     packContext,
     referenceOf: builtReference,
     orchestratorId: config.orchestratorId,
@@ -82,12 +85,14 @@ export function createBuildPipeline(deps: {
     resolveBuilt: createBuiltResolver({
       db: deps.db,
       queue,
+      pruner,
       imageNamePrefix: config.imageNamePrefix,
       imageId: (reference) => builder.imageId(reference),
     }),
     builtReference,
     cleanupImage: createBuildCleanup({
       queue,
+      pruner,
       builder,
       logs,
       paths,

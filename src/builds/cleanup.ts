@@ -6,9 +6,11 @@ import type { ImageCleanup } from "../reconcilers/image/reconciler.ts";
 import type { BuildLogFiles } from "./build-log-files.ts";
 import { type BuildPaths, imageFolder } from "./build-paths.ts";
 import type { BuildQueue } from "./build-queue.ts";
+import type { BuildPruner } from "./prune-builds.ts";
 
 export type BuildCleanupDependencies = {
   readonly queue: BuildQueue;
+  readonly pruner: BuildPruner;
   readonly builder: ImageBuilder;
   readonly logs: BuildLogFiles;
   readonly paths: BuildPaths;
@@ -23,9 +25,12 @@ export type BuildCleanupDependencies = {
 export function createBuildCleanup(deps: BuildCleanupDependencies): ImageCleanup {
   return async (image) => {
     await deps.queue.cancel(image.id);
-    const removedImages = await deps.builder.removeBuilt(deps.orchestratorId, image.id, {
-      force: true,
-    });
+    deps.pruner.forget(image.id);
+    const { removed: removedImages } = await deps.builder.removeBuilt(
+      deps.orchestratorId,
+      image.id,
+      { force: true },
+    );
     const folder = imageFolder(deps.paths, image.user_id, image.id);
     await rm(folder, { recursive: true, force: true });
     // A source kept under another base (BUILD_CONTEXT_BASE_DIR changed since): only its own folder.

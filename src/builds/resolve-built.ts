@@ -5,10 +5,12 @@ import type { Db } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { BuildQueue } from "./build-queue.ts";
 import { findBuild, requestBuild } from "./build-repository.ts";
+import type { BuildPruner } from "./prune-builds.ts";
 
 export type BuiltResolverDependencies = {
   readonly db: Db;
   readonly queue: BuildQueue;
+  readonly pruner: BuildPruner;
   readonly imageNamePrefix: string;
   /** The local id of a reference, or undefined. */
   readonly imageId: (reference: string) => Promise<string | undefined>;
@@ -38,7 +40,10 @@ export function createBuiltResolver(deps: BuiltResolverDependencies): BuiltImage
     const reference = referenceOf(image);
     if (image.status === "ready") {
       const dockerImageId = await deps.imageId(reference);
-      if (dockerImageId !== undefined) return { ok: true, reference, dockerImageId };
+      if (dockerImageId !== undefined) {
+        deps.pruner.sweep(image.id, dockerImageId);
+        return { ok: true, reference, dockerImageId };
+      }
       if (image.source_path === null) {
         return {
           ok: false,

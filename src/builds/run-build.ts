@@ -14,11 +14,13 @@ import {
   saveBuildProgress,
 } from "./build-repository.ts";
 import { createLogKeeper } from "./log-keeper.ts";
+import type { BuildPruner } from "./prune-builds.ts";
 
 export type BuildRunnerDependencies = {
   readonly db: Db;
   readonly builder: ImageBuilder;
   readonly logs: BuildLogFiles;
+  readonly pruner: BuildPruner;
   readonly packContext: (dir: string) => Readable;
   readonly referenceOf: (image: ImageRecord) => string;
   readonly orchestratorId: string;
@@ -168,22 +170,19 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     }
   };
 
-  /** Earlier builds of the image no container uses any more, and their logs. Best effort. */
+  /** Earlier builds go once no container runs them, their logs at once. Best effort. */
   async function cleanUpAfterSuccess(
     image: ImageRecord,
     generation: number,
     dockerImageId: string,
     log: Logger,
   ): Promise<void> {
+    deps.pruner.mark(image.id);
+    deps.pruner.sweep(image.id, dockerImageId);
     try {
-      const removed = await deps.builder.removeBuilt(deps.orchestratorId, image.id, {
-        keep: dockerImageId,
-        force: false,
-      });
-      if (removed > 0) log.info({ removed }, "earlier builds removed");
       await deps.logs.removeOlder(image.id, generation);
     } catch (error) {
-      log.warn({ err: error }, "could not remove earlier builds");
+      log.warn({ err: error }, "could not remove the logs of earlier builds");
     }
   }
 }

@@ -30,13 +30,13 @@ export type ImageBuilder = {
   imageId(reference: string): Promise<string | undefined>;
   /**
    * Removes the images labelled as built for `imageId` by this controller, but `keep`. Without
-   * `force`, an image a container still uses stays (and is not counted).
+   * `force`, an image a container still uses stays: `inUse` counts those.
    */
   removeBuilt(
     orchestratorId: string,
     imageId: number,
     options: { readonly keep?: string | undefined; readonly force: boolean },
-  ): Promise<number>;
+  ): Promise<{ readonly removed: number; readonly inUse: number }>;
 };
 
 function lineEvent(line: string): BuildStreamEvent | undefined {
@@ -130,6 +130,7 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
         }),
       );
       let removed = 0;
+      let inUse = 0;
       for (const image of images) {
         if (image.Id === options.keep) continue;
         try {
@@ -138,11 +139,14 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
         } catch (error) {
           const { status } = dockerStatus(error);
           if (status === 404) continue;
-          if (status === 409 && !options.force) continue;
+          if (status === 409 && !options.force) {
+            inUse += 1;
+            continue;
+          }
           throw error;
         }
       }
-      return removed;
+      return { removed, inUse };
     },
   };
 }

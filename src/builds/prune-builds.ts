@@ -1,0 +1,45 @@
+import type { ImageBuilder } from "../docker/build.ts";
+import type { Logger } from "../logger.ts";
+
+/**
+ * Earlier builds of an image, once nothing runs them any more. After a build succeeds the
+ * image is marked; each later look at the ready image (the controller resolving it, as it does
+ * while the instances roll over) tries to remove the earlier builds, until none is left. An
+ * image still used by a container is never removed. In memory: a restart forgets the marks,
+ * and what is left goes with the image, or after its next build.
+ */
+export function createBuildPruner(deps: {
+  readonly builder: ImageBuilder;
+  readonly orchestratorId: string;
+  readonly logger: Logger;
+}) {
+  const marked = new Set<number>();
+  const sweeping = new Set<number>();
+
+  return {
+    mark(imageId: number): void {
+      marked.add(imageId);
+    },
+    forget(imageId: number): void {
+      marked.delete(imageId);
+    },
+    /** Starts a sweep in the background (never waited for) when the image is marked. */
+    sweep(imageId: number, keep: string): void {
+      if (!marked.has(imageId) || sweeping.has(imageId)) return;
+      sweeping.add(imageId);
+      deps.builder
+        .removeBuilt(deps.orchestratorId, imageId, { keep, force: false })
+        .then(
+          ({ removed, inUse }) => {
+            if (removed > 0) deps.logger.info({ imageId, removed }, "earlier builds removed");
+            if (inUse === 0) marked.delete(imageId);
+          },
+          (error: unknown) =>
+            deps.logger.warn({ imageId, err: error }, "could not remove earlier builds"),
+        )
+        .finally(() => sweeping.delete(imageId));
+    },
+  };
+}
+
+export type BuildPruner = ReturnType<typeof createBuildPruner>;

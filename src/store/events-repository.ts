@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
 import { jsonb } from "./json.ts";
@@ -29,6 +29,20 @@ export async function appendEvents(
   events: readonly NewEvent[],
 ): Promise<void> {
   if (events.length === 0) return;
+  if (!executor.isTransaction) {
+    await executor.transaction().execute((trx) => appendEvents(trx, events));
+    return;
+  }
+  // One writer of an image's events at a time, until commit: an image's events then commit in
+  // the order of their seq, which is the order the relay publishes them in (per Kafka key).
+  const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
+    (left, right) => left - right,
+  );
+  for (const imageId of imageIds) {
+    await sql`select pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`.execute(
+      executor,
+    );
+  }
   await executor
     .insertInto("events")
     .values(
@@ -44,6 +58,9 @@ export async function appendEvents(
     )
     .execute();
 }
+
+/** First key of the per-image event-writer lock (any constant; the second key is the image id). */
+const eventLockNamespace = 724_602;
 
 export type EventFilter = {
   /** Only this user's events; undefined for everyone (admin). */

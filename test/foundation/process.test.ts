@@ -51,6 +51,45 @@ describe("the service as a process", () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
+  it("finishes a request in flight and ends open event streams on SIGTERM", async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
+    const headers = { authorization: `Bearer ${token}` };
+    const stream = await fetch(`${server.url}/api/events?follow=1`, { headers });
+    expect(stream.status).toBe(200);
+    const streamEnded = stream.text().then(
+      () => "ended",
+      (error: Error) => `failed: ${error.message}`,
+    );
+    // A request whose body is still arriving when the signal comes: it must complete.
+    const body = JSON.stringify({ user: "late" });
+    let sendRest: () => void = () => {};
+    const slowBody = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(body.slice(0, 5)));
+        sendRest = () => {
+          controller.enqueue(new TextEncoder().encode(body.slice(5)));
+          controller.close();
+        };
+      },
+    });
+    const inFlight = fetch(`${server.url}/api/tokens`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: slowBody,
+      duplex: "half",
+    } as RequestInit);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    sendRest();
+    const response = await inFlight;
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { token: string }).token).toMatch(/^orc_/);
+    expect(await streamEnded).toBe("ended");
+    expect((await server.exited).code).toBe(0);
+  });
+
   it.each([
     [{ PORT: "abc" }, /^invalid configuration: PORT="abc" must be a whole number/],
     [

@@ -10,12 +10,18 @@ export type PendingEvent = OutboxEventJson & { readonly seq: number };
  * The relay's queries on the events table (the outbox). "Pending" means neither published nor
  * failed; the partial index events_unpublished serves the lookups.
  */
+/**
+ * The oldest pending rows in seq order, leaving out `inFlight` (a batch sent but not yet
+ * marked). No high-water mark: a transaction that commits late with a lower seq is read by
+ * the next batch, never skipped, and it cannot belong to a key with a later row already sent
+ * (each image's events are written one transaction at a time; see appendEvents).
+ */
 export async function selectPendingEvents(
   executor: Executor,
   limit: number,
-  afterSeq = 0,
+  inFlight: readonly number[] = [],
 ): Promise<PendingEvent[]> {
-  const rows = await executor
+  let query = executor
     .selectFrom("events")
     .select([
       "seq",
@@ -28,10 +34,10 @@ export async function selectPendingEvents(
     ])
     .where("published_at", "is", null)
     .where("failed_at", "is", null)
-    .where("seq", ">", afterSeq)
     .orderBy("seq", "asc")
-    .limit(limit)
-    .execute();
+    .limit(limit);
+  if (inFlight.length > 0) query = query.where("seq", "not in", [...inFlight]);
+  const rows = await query.execute();
   return rows;
 }
 

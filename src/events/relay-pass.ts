@@ -92,11 +92,11 @@ export function relayPass(options: PassOptions) {
       let events = await selectPendingEvents(executor, batchSize);
       while (events.length > 0) {
         const sending = deliverBatch(events, sink, source, signal);
-        const lastSeq = events[events.length - 1]?.seq ?? 0;
+        const inFlight = events.map((event) => event.seq);
         const next =
           events.length < batchSize
             ? Promise.resolve([])
-            : marking.then(() => selectPendingEvents(executor, batchSize, lastSeq));
+            : marking.then(() => selectPendingEvents(executor, batchSize, inFlight));
         next.catch(() => {}); // awaited below; a failure must not count as unhandled meanwhile
         const delivery = await sending;
         await marking;

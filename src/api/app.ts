@@ -39,6 +39,14 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     }),
   );
   api.route("/tokens", tokensRoutes(deps.tokens));
+  api.get("/whoami", (c) => {
+    const principal = c.get("principal");
+    return c.json({
+      user: principal.userName,
+      user_id: String(principal.userId),
+      admin: principal.isAdmin,
+    });
+  });
   for (const [path, routes] of Object.entries(deps.apiRoutes ?? {})) api.route(path, routes);
   app.route("/api", api);
 

@@ -62,13 +62,21 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
     return c.json(presentImage(image), 201, { location: `/api/images/${image.id}` });
   });
 
+  /** The admin sees everyone's images, or one user's with `?user=NAME`; a user only their own. */
+  const listedOwner = async (c: import("hono").Context<AppEnv>) => {
+    const query = queryParams(c, userQuery);
+    const principal = c.get("principal");
+    if (query.user === undefined) return scopeOf(principal).userId;
+    return actingUserId(principal, query.user, options.tokens);
+  };
+
   app.get("/", async (c) => {
-    const images = await listImages(options.db, scopeOf(c.get("principal")).userId);
+    const images = await listImages(options.db, await listedOwner(c));
     return c.json({ items: images.map((image) => presentImage(image)) });
   });
 
   app.get("/with-containers", async (c) => {
-    const userId = scopeOf(c.get("principal")).userId;
+    const userId = await listedOwner(c);
     const [images, instances] = await Promise.all([
       listImages(options.db, userId),
       listInstances(options.db, { userId }),

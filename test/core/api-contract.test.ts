@@ -240,6 +240,32 @@ describe("tenancy", () => {
     expect(image.status).not.toBe("deleting");
   });
 
+  it("says who a token belongs to, and lets the admin list one user's images", async () => {
+    expect((await server.request("GET", "/api/whoami", { token: alice })).body).toEqual({
+      user: "alice",
+      user_id: expect.any(String),
+      admin: false,
+    });
+    expect((await server.request("GET", "/api/whoami")).body).toMatchObject({
+      user: "admin",
+      admin: true,
+    });
+    const mine = (await server.request("GET", "/api/images?user=alice")).body.items.map(
+      (item: any) => item.name,
+    );
+    expect(mine).toEqual(["secret-app"]);
+    const withCounts = (
+      await server.request("GET", "/api/images/with-containers", { token: alice })
+    ).body.items;
+    expect(withCounts[0]).toMatchObject({
+      name: "secret-app",
+      containers: { total: 0, running: 0 },
+    });
+    expect((await server.request("GET", "/api/images?user=alice", { token: bob })).status).toBe(
+      403,
+    );
+  });
+
   it("lets the admin act for a user", async () => {
     const created = await server.request("POST", "/api/images?user=bob", {
       body: { ...valid, name: "for-bob" },

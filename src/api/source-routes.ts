@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { BuildPipeline } from "../builds/build-pipeline.ts";
@@ -12,6 +13,7 @@ import { presentImage } from "./presenters.ts";
 import { ProblemError, validationProblem } from "./problem.ts";
 import { actingUserId, scopeOf } from "./tenant.ts";
 import {
+  type BodySource,
   type ReceivedFile,
   receiveMultipart,
   receiveRawBody,
@@ -36,6 +38,15 @@ const rawArchiveTypes =
   /^application\/(gzip|x-gzip|x-tar|tar|x-gtar|tar\+gzip|zip|x-zip-compressed|octet-stream)\s*(;|$)/i;
 
 const fileRequired = "required: a .zip, .tar or .tar.gz holding a Dockerfile";
+
+/** The body, and the Node request under it when the Node server runs the app. */
+function bodyOf(c: Context<AppEnv>): BodySource {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return {
+    request: c.req.raw,
+    incoming: incoming instanceof Readable ? incoming : undefined,
+  };
+}
 
 function digestHeader(c: Context<AppEnv>): string | undefined {
   const value = c.req.header("x-source-digest")?.trim().toLowerCase();
@@ -95,7 +106,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
       return refuseUpload(c, error, false);
     }
     return staged(c, async (staging, bodyRead) => {
-      const form = await receiveMultipart(c.req.raw, staging.uploadFile, {
+      const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
         maxBytes: builds.limits.uploadMaxBytes,
         fileField: "file",
         beforeFile: (fields) => {
@@ -200,7 +211,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
       return staged(c, async (staging, bodyRead) => {
         let file: ReceivedFile | undefined;
         if (/^multipart\/form-data/i.test(contentType)) {
-          const form = await receiveMultipart(c.req.raw, staging.uploadFile, {
+          const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
             maxBytes: builds.limits.uploadMaxBytes,
             fileField: "file",
             beforeFile: (fields) => {
@@ -230,7 +241,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
           if (file === undefined)
             throw validationProblem([{ path: "file", message: fileRequired }]);
         } else {
-          file = await receiveRawBody(c.req.raw, staging.uploadFile, builds.limits.uploadMaxBytes);
+          file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
           bodyRead();
         }
         if (expectedDigest !== undefined && expectedDigest !== file.digest) {

@@ -49,13 +49,25 @@ export function refuseDeclaredLength(request: Request, maxBytes: number): void {
   if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes);
 }
 
-function bodyStream(request: Request): Readable {
+/**
+ * Where the body comes from: the Node request itself when the server hands it over (no web
+ * stream in between: less copying and garbage), else the web body (`app.request()` in tests).
+ */
+export type BodySource = { readonly request: Request; readonly incoming?: Readable | undefined };
+
+function bodyStream(source: BodySource): { readonly stream: Readable; stop(): void } {
+  const { request, incoming } = source;
+  if (incoming !== undefined && !request.bodyUsed && !incoming.readableDidRead) {
+    // Not destroyed on a refusal: the answer must still get out (with `connection: close`).
+    return { stream: incoming, stop: () => incoming.pause() };
+  }
   if (request.body === null) {
     throw new ProblemError("validation_failed", "the request has no body: send the archive", {
       errors: [{ path: "file", message: "required" }],
     });
   }
-  return Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
+  const stream = Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
+  return { stream, stop: () => stream.destroy() };
 }
 
 /** Counts, digests and limits the bytes passing through. */
@@ -78,22 +90,35 @@ function meter(maxBytes: number) {
 
 /** The whole body (an archive sent as application/gzip, x-tar or zip) into `target`. */
 export async function receiveRawBody(
-  request: Request,
+  source: BodySource,
   target: string,
   maxBytes: number,
 ): Promise<ReceivedFile> {
-  refuseDeclaredLength(request, maxBytes);
-  const input = bodyStream(request);
+  refuseDeclaredLength(source.request, maxBytes);
+  const input = bodyStream(source);
   const metered = meter(maxBytes);
+  const sink = createWriteStream(target, { flags: "wx" });
+  // Piped by hand: a refusal stops the input instead of destroying it (the answer must get out).
+  const onError = (error: Error) => metered.stream.destroy(error);
+  const onClose = () => {
+    if (!input.stream.readableEnded) metered.stream.destroy(new Error("the client went away"));
+  };
+  input.stream.once("error", onError);
+  input.stream.once("close", onClose);
+  input.stream.pipe(metered.stream);
   try {
-    await pipeline(input, metered.stream, createWriteStream(target, { flags: "wx" }));
+    await pipeline(metered.stream, sink);
   } catch (error) {
-    input.destroy();
+    input.stream.unpipe(metered.stream);
+    input.stop();
     if (error instanceof ProblemError) throw error;
     throw new ProblemError(
       "bad_request",
       `the upload was interrupted: ${(error as Error).message}`,
     );
+  } finally {
+    input.stream.off("error", onError);
+    input.stream.off("close", onClose);
   }
   return { ...metered.result(), filename: undefined };
 }
@@ -104,10 +129,11 @@ export async function receiveRawBody(
  * `beforeFile`), without reading the rest of the body.
  */
 export async function receiveMultipart(
-  request: Request,
+  source: BodySource,
   target: string,
   options: MultipartOptions,
 ): Promise<ReceivedForm> {
+  const { request } = source;
   refuseDeclaredLength(request, options.maxBytes + multipartOverheadBytes);
   let parser: busboy.Busboy;
   try {
@@ -127,7 +153,7 @@ export async function receiveMultipart(
       `malformed multipart request: ${(error as Error).message}`,
     );
   }
-  const input = bodyStream(request);
+  const input = bodyStream(source);
   const fields = new Map<string, string[]>();
 
   return new Promise<ReceivedForm>((resolve, reject) => {
@@ -136,8 +162,8 @@ export async function receiveMultipart(
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
-      input.unpipe(parser);
-      input.destroy();
+      input.stream.unpipe(parser);
+      input.stop();
       reject(
         error instanceof ProblemError
           ? error
@@ -185,7 +211,10 @@ export async function receiveMultipart(
     parser.on("fieldsLimit", () => refuse("too many fields (at most 100)", ""));
     parser.on("partsLimit", () => refuse("too many parts (at most 101)", ""));
     parser.on("error", fail);
-    input.on("error", fail);
+    input.stream.on("error", fail);
+    input.stream.once("close", () => {
+      if (!input.stream.readableEnded) fail(new Error("the client went away"));
+    });
     parser.on("close", () => {
       (file ?? Promise.resolve(undefined)).then((received) => {
         if (settled) return;
@@ -193,6 +222,6 @@ export async function receiveMultipart(
         resolve({ fields, file: received });
       }, fail);
     });
-    input.pipe(parser);
+    input.stream.pipe(parser);
   });
 }

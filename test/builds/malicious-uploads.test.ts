@@ -403,6 +403,36 @@ describe.runIf(hasDocker())("hostile and broken uploads", () => {
     await expectNothingWritten("huge");
   });
 
+  it("forgets an upload whose client goes away halfway, and goes on serving", async () => {
+    const boundary = `----gone${nonce}`;
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(new URL("/api/images", server.url), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${server.adminToken}`,
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+          "content-length": String(uploadMaxBytes - 1024),
+        },
+      });
+      req.on("error", () => resolve());
+      req.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ngone\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.tar"\r\n\r\n`,
+      );
+      req.write(randomBytes(512 * 1024), () => {
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+    });
+    await waitFor(snapshot, (paths) => JSON.stringify(paths) === JSON.stringify(baseline), {
+      what: "the staged upload removed",
+      timeoutMs: 10_000,
+    });
+    await expectNothingWritten("gone");
+    expect((await server.request("GET", "/api/images")).status).toBe(200);
+  });
+
   it("refuses at once a body whose declared length is over the limit", async () => {
     const created = await uploadImage(
       server,

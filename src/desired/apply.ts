@@ -1,7 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import { sql } from "kysely";
 import type { ImageSpec, NewImage } from "../domain/image-spec.ts";
-import { parseCpu, parseMemory } from "../domain/quantity.ts";
 import { imageEvent } from "../reconcilers/image/event-data.ts";
 import { appendEvents } from "../store/events-repository.ts";
 import { insertImage, notifyImageChanged } from "../store/images-repository.ts";
@@ -9,6 +8,7 @@ import { jsonb } from "../store/json.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Database } from "../store/schema.ts";
 import { DesiredStateError } from "./errors.ts";
+import { specColumns } from "./spec-columns.ts";
 import { diffSpec, replacesContainers, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
 /** One desired-state document as the API receives it: a complete spec (defaults filled). */
@@ -135,13 +135,6 @@ function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
     unchanged: items.filter((item) => item.action === "unchanged").length,
   };
 }
-
-const numbers = (spec: ImageSpec) => {
-  const cpu = parseCpu(spec.cpu_limit);
-  const memory = parseMemory(spec.memory_limit);
-  if (!cpu.ok || !memory.ok) throw new DesiredStateError("validation_failed", "invalid limits");
-  return { nano_cpus: cpu.value, memory_bytes: memory.value };
-};
 
 /**
  * Applies a set of documents for one user in one transaction: all or nothing. Images named by
@@ -277,18 +270,8 @@ export async function applyDocuments(
           name: document.name,
           source_type: sourceTypeOf(document),
           image_reference: document.image ?? null,
-          tag: spec.tag,
           status: "pending",
-          app_hostname: spec.app_hostname,
-          container_port: spec.container_port,
-          min_instances: spec.min_instances,
-          max_instances: spec.max_instances,
-          desired_instances: spec.desired_instances,
-          cpu_limit: spec.cpu_limit,
-          memory_limit: spec.memory_limit,
-          ...numbers(spec),
-          env: spec.env,
-          health_check: spec.health_check,
+          ...specColumns(spec),
           apply_set: request.set,
         });
         await notifyImageChanged(trx, created.id);
@@ -299,22 +282,15 @@ export async function applyDocuments(
         applied.push(item);
         continue;
       }
+      const columns = specColumns(spec);
       const updated = await trx
         .updateTable("images")
         .set({
           source_type: sourceTypeOf(document),
           image_reference: document.image ?? null,
-          tag: spec.tag,
-          app_hostname: spec.app_hostname,
-          container_port: spec.container_port,
-          min_instances: spec.min_instances,
-          max_instances: spec.max_instances,
-          desired_instances: spec.desired_instances,
-          cpu_limit: spec.cpu_limit,
-          memory_limit: spec.memory_limit,
-          ...numbers(spec),
-          env: jsonb(spec.env),
-          health_check: jsonb(spec.health_check),
+          ...columns,
+          env: jsonb(columns.env),
+          health_check: jsonb(columns.health_check),
           ...(current.source_type !== sourceTypeOf(document)
             ? { status: "pending" as const, docker_image_id: null }
             : {}),

@@ -24,6 +24,7 @@ import { jsonb } from "../store/json.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { Database, DesiredState, ImagesTable } from "../store/schema.ts";
 import { DesiredStateError } from "./errors.ts";
+import { specColumns } from "./spec-columns.ts";
 import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
 /** Whose resources a caller may touch: one user, or everyone (admin). */
@@ -164,19 +165,8 @@ export function createImageService(
           name: input.name,
           source_type: input.source_type,
           image_reference: input.image ?? null,
-          tag: input.tag,
           status,
-          app_hostname: input.app_hostname,
-          container_port: input.container_port,
-          min_instances: input.min_instances,
-          max_instances: input.max_instances,
-          desired_instances: input.desired_instances,
-          cpu_limit: input.cpu_limit,
-          nano_cpus: nanoCpus(input.cpu_limit),
-          memory_limit: input.memory_limit,
-          memory_bytes: memoryBytes(input.memory_limit),
-          env: input.env,
-          health_check: input.health_check,
+          ...specColumns(input),
           apply_set: input.apply_set ?? null,
         });
         await notifyImageChanged(trx, image.id);

@@ -1,0 +1,48 @@
+import type { ImageSpec } from "../domain/image-spec.ts";
+import { parseCpu, parseMemory } from "../domain/quantity.ts";
+import { DesiredStateError } from "./errors.ts";
+
+/** The images columns that hold a spec (env and health_check as plain values). */
+export type SpecColumns = {
+  readonly tag: string;
+  readonly app_hostname: string | null;
+  readonly container_port: number;
+  readonly min_instances: number;
+  readonly max_instances: number;
+  readonly desired_instances: number;
+  readonly cpu_limit: string;
+  readonly nano_cpus: number;
+  readonly memory_limit: string;
+  readonly memory_bytes: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly health_check: ImageSpec["health_check"];
+};
+
+/** A canonical spec as table columns, with the limits also in Docker's units. */
+export function specColumns(spec: ImageSpec): SpecColumns {
+  const cpu = parseCpu(spec.cpu_limit);
+  const memory = parseMemory(spec.memory_limit);
+  if (!cpu.ok)
+    throw new DesiredStateError("validation_failed", cpu.message, {
+      errors: [{ path: "cpu_limit", message: cpu.message }],
+    });
+  if (!memory.ok) {
+    throw new DesiredStateError("validation_failed", memory.message, {
+      errors: [{ path: "memory_limit", message: memory.message }],
+    });
+  }
+  return {
+    tag: spec.tag,
+    app_hostname: spec.app_hostname,
+    container_port: spec.container_port,
+    min_instances: spec.min_instances,
+    max_instances: spec.max_instances,
+    desired_instances: spec.desired_instances,
+    cpu_limit: spec.cpu_limit,
+    nano_cpus: cpu.value,
+    memory_limit: spec.memory_limit,
+    memory_bytes: memory.value,
+    env: spec.env,
+    health_check: spec.health_check,
+  };
+}

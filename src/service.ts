@@ -73,7 +73,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const eventNotifier = await createEventNotifier(store);
   const shutdown = new AbortController();
   const images = createImageService(store.db, { maxInstancesCap: config.maxInstancesCap });
-  const builds = createBuildPipeline({ db: store.db, docker, config, logger, paths: buildFolders });
+  const builds = createBuildPipeline({
+    db: store.db,
+    docker,
+    config,
+    logger,
+    metrics,
+    paths: buildFolders,
+  });
   const sources = sourceRoutes({
     db: store.db,
     images,

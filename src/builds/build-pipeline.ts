@@ -3,11 +3,13 @@ import type { Config } from "../config.ts";
 import { createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics/registry.ts";
 import type { ImageCleanup } from "../reconcilers/image/reconciler.ts";
 import type { BuiltImageResolver } from "../reconcilers/image/resolve-image.ts";
 import type { Db } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
+import { createBuildMetrics } from "./build-metrics.ts";
 import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
 import { type BuildQueue, createBuildQueue } from "./build-queue.ts";
 import { createBuildCleanup } from "./cleanup.ts";
@@ -47,6 +49,7 @@ export function createBuildPipeline(deps: {
   readonly docker: DockerClient;
   readonly config: Config;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly paths: BuildPaths;
 }): BuildPipeline {
   const { config, paths } = deps;
@@ -55,6 +58,8 @@ export function createBuildPipeline(deps: {
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = builtReferenceOf(config.imageNamePrefix);
   const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
+  // Its gauges read the queue when scraped, once everything below exists.
+  const buildMetrics = createBuildMetrics(deps.metrics, () => builds);
   const runBuild = createBuildRunner({
     db: deps.db,
     builder,
@@ -65,8 +70,9 @@ export function createBuildPipeline(deps: {
     orchestratorId: config.orchestratorId,
     timeoutSeconds: config.buildTimeoutSeconds,
     logger: log,
+    onEnded: buildMetrics.ended,
   });
-  const queue = createBuildQueue({
+  const builds = createBuildQueue({
     concurrency: config.buildConcurrency,
     run: runBuild,
     onError: (imageId, error) =>
@@ -75,7 +81,7 @@ export function createBuildPipeline(deps: {
   return {
     paths,
     logs,
-    queue,
+    queue: builds,
     sources: createSourceService(deps.db, paths),
     limits: {
       uploadMaxBytes: config.uploadMaxBytes,
@@ -84,14 +90,14 @@ export function createBuildPipeline(deps: {
     },
     resolveBuilt: createBuiltResolver({
       db: deps.db,
-      queue,
+      queue: builds,
       pruner,
       imageNamePrefix: config.imageNamePrefix,
       imageId: (reference) => builder.imageId(reference),
     }),
     builtReference,
     cleanupImage: createBuildCleanup({
-      queue,
+      queue: builds,
       pruner,
       builder,
       logs,
@@ -99,6 +105,6 @@ export function createBuildPipeline(deps: {
       orchestratorId: config.orchestratorId,
       logger: log,
     }),
-    stop: () => queue.stop(),
+    stop: () => builds.stop(),
   };
 }

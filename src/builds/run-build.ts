@@ -26,6 +26,8 @@ export type BuildRunnerDependencies = {
   readonly orchestratorId: string;
   readonly timeoutSeconds: number;
   readonly logger: Logger;
+  /** Told how each build ended ("ready", a failure reason, or "stopped") and how long it took. */
+  readonly onEnded?: (result: string, seconds: number) => void;
   /** How often the log so far is copied to the database while building. */
   readonly progressIntervalMs?: number;
 };
@@ -79,6 +81,9 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
         .catch((error: unknown) => log.warn({ err: error }, "could not save the build log"));
     }, deps.progressIntervalMs ?? 2_000);
 
+    const startedAt = performance.now();
+    const ended = (result: string) =>
+      deps.onEnded?.(result, (performance.now() - startedAt) / 1000);
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([job.signal, timeout]);
     let outcome: Outcome;
@@ -144,12 +149,15 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
 
     if (outcome.kind === "aborted") {
       log.info({ cause: outcome.cause.abortCause }, "build stopped");
+      ended("stopped");
       return;
     }
     if (outcome.kind === "unreachable") {
       log.warn({ err: outcome.error }, "build stopped: Docker engine unreachable");
+      ended("stopped");
       return;
     }
+    ended(outcome.kind === "built" ? "ready" : outcome.failure.reason);
     const result: BuildResult =
       outcome.kind === "built"
         ? { ok: true, dockerImageId: outcome.dockerImageId, logs: keeper.snapshot() }

@@ -121,4 +121,11 @@ describe.runIf(hasDocker()).each(backends())("uploads built and run on %s", (bac
       expect(firstCreated.seq).toBeGreaterThan(buildEvents[1].seq);
     },
   );
+
+  it("counts builds in /metrics", async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(Number(/^orchestrator_builds_total\{result="ready"\} (\d+)$/m.exec(text)?.[1])).toBe(3);
+    expect(text).toMatch(/^orchestrator_build_queue_depth 0$/m);
+    expect(text).toMatch(/^orchestrator_build_duration_seconds_count\{result="ready"\} 3$/m);
+  });
 });

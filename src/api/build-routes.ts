@@ -3,6 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import type { BuildPipeline } from "../builds/build-pipeline.ts";
 import { findBuild } from "../builds/build-repository.ts";
+import { isTruncatedLog } from "../builds/log-keeper.ts";
 import type { ImageService } from "../desired/image-service.ts";
 import type { Db } from "../store/database.ts";
 import { findImage } from "../store/images-repository.ts";
@@ -69,7 +70,7 @@ export function buildRoutes(options: BuildRoutesOptions) {
           finished_at: image.build_finished_at?.toISOString() ?? null,
           // The file holds the whole log; the database only its head and tail.
           logs: file?.text ?? image.build_logs ?? "",
-          truncated: file?.truncated ?? (image.build_logs ?? "").includes("characters omitted"),
+          truncated: file?.truncated ?? isTruncatedLog(image.build_logs ?? ""),
         });
       }
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createLogKeeper, maxStoredLogChars, truncateLog } from "./log-keeper.ts";
+import { createLogKeeper, isTruncatedLog, maxStoredLogChars, truncateLog } from "./log-keeper.ts";
 
 describe("truncateLog", () => {
   it("keeps a short log as it is", () => {
@@ -18,6 +18,8 @@ describe("truncateLog", () => {
     const omitted = Number(/\[\.\.\. (\d+) characters omitted/.exec(kept)?.[1]);
     const markerLength = /\n\[\.\.\. .*? \.\.\.\]\n/.exec(kept)?.[0].length ?? 0;
     expect(kept.length - markerLength + omitted).toBe(log.length);
+    expect(isTruncatedLog(kept)).toBe(true);
+    expect(isTruncatedLog(log)).toBe(false);
   });
 
   it("never exceeds the limit, and the end of the log is always its last characters", () => {

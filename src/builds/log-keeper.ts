@@ -7,6 +7,13 @@ function marker(omitted: number): string {
   return `\n[... ${omitted} characters omitted: the full log is at GET /api/images/{id}/build-logs ...]\n`;
 }
 
+/** Whether a kept log lost its middle to `truncateLog`. */
+export function isTruncatedLog(text: string): boolean {
+  return /\n\[\.\.\. \d+ characters omitted: the full log is at GET \/api\/images\/\{id\}\/build-logs \.\.\.\]\n/.test(
+    text,
+  );
+}
+
 /**
  * The head and the tail of a log with a marker between, at most `max` characters, so that the
  * error at the end of a failed build always survives. Short logs come back unchanged. Pure.

@@ -44,9 +44,8 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
   ) {
     await waitForStatus(server, imageId, "ready");
     // What the tag names in the engine is the truth; the API says so once observed.
-    const built = (
-      await docker.getImage(`${server.orchestratorId}-u1-i${imageId}:${tag}`).inspect()
-    ).Id;
+    const reference = `${server.orchestratorId}-u1-i${imageId}:${tag}`;
+    const built = (await docker.getImage(reference).inspect()).Id;
     const image = await waitFor(
       () => getImage(server, imageId),
       (current) => current.docker_image_id === built,
@@ -56,18 +55,18 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
       async () => {
         const items = await instancesOf(server, imageId);
         const images = await Promise.all(
-          items.map(async (item) =>
-            item.container_id === null
-              ? undefined
-              : (await docker.getContainer(item.container_id).inspect()).Image,
-          ),
+          items.map(async (item) => {
+            if (item.container_id === null) return undefined;
+            const info = await docker.getContainer(item.container_id).inspect();
+            return { id: info.Image, reference: info.Config.Image };
+          }),
         );
         return { items, images };
       },
       ({ items, images }) =>
         items.length === count &&
         items.every((item) => item.observed_state === "running") &&
-        images.every((id) => id === image.docker_image_id),
+        images.every((run) => run?.id === image.docker_image_id && run?.reference === reference),
       { what: `${count} instances of the current build`, timeoutMs: 60_000 },
     );
     for (const instance of instances.items) {
@@ -152,6 +151,33 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
     expect(again.status, JSON.stringify(again.body)).toBe(202);
     expect(again.body).toMatchObject({ id: imageId, desired_instances: 1, max_instances: 4 });
     await servingFromCurrentBuild(imageId, 1, `three ${nonce}\n`);
+  });
+
+  it("a new tag builds the kept source under it, and the instances move to it", async () => {
+    const nonce = Math.random().toString(36).slice(2);
+    const uploaded = await uploadImage(
+      server,
+      { name: "retagged", tag: "v1", desired_instances: "1" },
+      await archiveOf("tar", webApp(`tagged ${nonce}\n`)),
+    );
+    const imageId = uploaded.body.id;
+    await servingFromCurrentBuild(imageId, 1, `tagged ${nonce}\n`, "v1");
+    const patched = await server.request("PATCH", `/api/images/${imageId}`, {
+      body: { tag: "v2" },
+    });
+    expect(patched.status).toBe(200);
+    await waitFor(
+      async () => (await eventsOf(server, imageId)).filter((event) => event.type === "image.ready"),
+      (ready) => ready.length === 2,
+      { what: "a second build", timeoutMs: 60_000 },
+    );
+    const { instances } = await servingFromCurrentBuild(imageId, 1, `tagged ${nonce}\n`, "v2");
+    const info = await docker.getContainer(instances[0].container_id).inspect();
+    expect(info.Config.Image).toBe(`${server.orchestratorId}-u1-i${imageId}:v2`);
+    const building = (await eventsOf(server, imageId)).filter(
+      (event) => event.type === "image.building",
+    );
+    expect(building.map((event) => event.data.reason)).toEqual(["upload", "image_missing"]);
   });
 
   it("an image made by apply with a source_digest waits for its source, then builds from a PUT", async () => {

@@ -79,6 +79,8 @@ export async function requestBuild(
       build_requested_at: sql<Date>`clock_timestamp()`,
       build_started_at: null,
       build_finished_at: null,
+      // The logs shown are the wanted build's: none until it starts.
+      build_logs: null,
       ...(options.source === undefined
         ? {}
         : { source_path: options.source.path, source_digest: options.source.digest }),

@@ -133,7 +133,7 @@ describe.each(backends())("build records on %s", (backend) => {
       ok: false,
       reason: "step_failed",
       message: "step 2/2 : RUN false failed",
-      logs: "",
+      logs: "ERROR: failed\n",
     });
     for (const stale of ["pending", "building", "ready"] as const) {
       await staleStatusWrite(image, stale);
@@ -143,9 +143,12 @@ describe.each(backends())("build records on %s", (backend) => {
       failure_reason: "step_failed",
       error: "step 2/2 : RUN false failed",
     });
-    // A new request moves it back, and clears the failure.
+    // A new request moves it back, and clears the failure and the old build's log.
     await request(image, "rebuild");
-    expect(await statusOf(image)).toBe("pending");
+    expect(await findImage(store.db, image.id)).toMatchObject({
+      status: "pending",
+      build_logs: null,
+    });
     expect(await findBuild(store.db, image.id)).toMatchObject({
       generation: 2,
       trigger: "rebuild",

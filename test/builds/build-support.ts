@@ -5,8 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { labelKeys } from "../../src/domain/labels.ts";
 import { type TarFixtureEntry, tarBuffer, zipBuffer } from "../archive/archive-fixtures.ts";
 import { testBaseImage } from "../support/base-image.ts";
+import { docker } from "../support/docker-helpers.ts";
 import {
   startTestServer,
   type TestServer,
@@ -53,14 +55,37 @@ export const contentTypes: Record<ArchiveFormat, string> = {
   "tar.gz": "application/gzip",
 };
 
-/** A test server whose built tags cannot collide with another suite's (ids restart at 1). */
+/**
+ * A test server whose built tags cannot collide with another suite's (ids restart at 1); its
+ * stop also removes the images it built.
+ */
 export async function startBuildServer(options: TestServerOptions = {}): Promise<TestServer> {
   const suffix = randomBytes(4).toString("hex");
-  return startTestServer({
+  const server = await startTestServer({
     orchestratorId: `bt-${suffix}`,
     ...options,
     env: { IMAGE_NAME_PREFIX: `bt-${suffix}`, ...options.env },
   });
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      await removeBuiltImages(server.orchestratorId);
+    },
+  };
+}
+
+/** Removes every image labelled managed-by=<id>: the builds a suite leaves behind. */
+export async function removeBuiltImages(orchestratorId: string): Promise<void> {
+  const images = await docker.listImages({
+    filters: { label: [`${labelKeys.managedBy}=${orchestratorId}`] },
+  });
+  for (const image of images) {
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
 }
 
 export type ApiAnswer = { status: number; headers: Headers; body: any };

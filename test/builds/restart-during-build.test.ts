@@ -9,7 +9,7 @@ import { backends, hasDocker } from "../support/services.ts";
 import { type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-import { archiveOf, webApp } from "./build-support.ts";
+import { archiveOf, removeBuiltImages, webApp } from "./build-support.ts";
 
 type Stop = { readonly signal: "SIGKILL" | "SIGTERM"; readonly backend: "pglite" | "postgres" };
 
@@ -25,6 +25,7 @@ describe.runIf(hasDocker()).each(stops)(
     const cleanups: Array<() => Promise<void>> = [];
     afterAll(async () => {
       await removeManagedContainers(orchestratorId);
+      await removeBuiltImages(orchestratorId);
       for (const cleanup of cleanups.reverse()) await cleanup();
     });
 

@@ -29,6 +29,7 @@ const maxLogResponseBytes = 4 * 1024 * 1024;
 const minPollMs = 100;
 const maxPollMs = 1_000;
 const keepAliveMs = 15_000;
+const maxPartialChars = 64 * 1024;
 
 /** Whether the image's current build (if any) has ended, so there is nothing more to follow. */
 function buildOver(image: ImageRecord): boolean {
@@ -89,6 +90,11 @@ export function buildRoutes(options: BuildRoutesOptions) {
         const sendLines = async (text: string, final: boolean) => {
           const lines = (partial + text).split("\n");
           partial = final ? "" : (lines.pop() ?? "");
+          // A line that never ends is sent in pieces rather than held without bound.
+          if (partial.length > maxPartialChars) {
+            lines.push(partial);
+            partial = "";
+          }
           for (const line of final && lines.at(-1) === "" ? lines.slice(0, -1) : lines) {
             await stream.writeSSE({ event: "log", data: line.replace(/\r/g, "") });
           }

@@ -42,6 +42,15 @@ describe("createBuildProgress", () => {
     expect(withLine.imageId).toBe("0123456789ab");
   });
 
+  it("keeps bounded memory for output without line breaks", () => {
+    const progress = createBuildProgress();
+    progress.add({ stream: "Step 2/2 : RUN yes | tr -d '\\n'\n" });
+    for (let index = 0; index < 100; index += 1) progress.add({ stream: "y".repeat(100_000) });
+    progress.add({ stream: "\nSuccessfully built 0123456789ab\n" });
+    expect(progress.step).toBe("step 2/2 : RUN yes | tr -d '\\n'");
+    expect(progress.imageId).toBe("0123456789ab");
+  });
+
   it("sees the step while its line is still incomplete", () => {
     const progress = createBuildProgress();
     progress.add({ stream: "Step 2/2 : RUN sleep 30" });

@@ -9,6 +9,8 @@ export type BuildEvent = {
 };
 
 const stepPattern = /^Step (\d+)\/(\d+) : (.*)$/;
+/** The longest line looked at; the step and image lines are far shorter. */
+const maxLineChars = 4_096;
 
 function oneLine(text: string, max = 300): string {
   const line = text.replace(/\s+/g, " ").trim();
@@ -28,7 +30,8 @@ export function createBuildProgress() {
 
   function noteLines(text: string): void {
     const lines = (partialLine + text).split("\n");
-    partialLine = lines.pop() ?? "";
+    // Output without line breaks must not grow without bound: only a line's start matters.
+    partialLine = (lines.pop() ?? "").slice(0, maxLineChars);
     for (const line of lines) noteLine(line);
   }
 

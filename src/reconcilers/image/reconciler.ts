@@ -27,7 +27,7 @@ import { containerEvent, type EventContext, imageEvent, strayRemovedEvent } from
 import type { ImageRecord, InstanceRecord, ObservedPatch } from "./model.ts";
 import { type ObserveContext, observeInstance } from "./observe.ts";
 import { type Action, planImage } from "./plan.ts";
-import { imageConditions, type Runnability, sameConditions } from "./status.ts";
+import { imageConditions, msUntilReady, type Runnability, sameConditions } from "./status.ts";
 
 export type ReconcilerSettings = {
   readonly orchestratorId: string;
@@ -121,7 +121,12 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         { cause: first },
       );
     }
-    return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
+    // Look again when a young instance has run long enough to count as ready.
+    const readyIn = msUntilReady(records, now());
+    const requeue = [plan.requeueAfterMs, readyIn === undefined ? undefined : readyIn + 50].filter(
+      (value): value is number => value !== undefined,
+    );
+    return requeue.length === 0 ? {} : { requeueAfterMs: Math.min(...requeue) };
   }
 
   async function removeStrays(

@@ -21,7 +21,30 @@ export type StatusInput = {
   readonly runnability: Runnability;
   readonly desiredHash: string | undefined;
   readonly now: Date;
+  /** How long an instance must have been running to count (Kubernetes' minReadySeconds). */
+  readonly minReadyMs?: number;
 };
+
+/** Default minimum run time before an instance counts as ready: a crash at start is not "ready". */
+export const defaultMinReadyMs = 3_000;
+
+/**
+ * When the youngest running instance will have run long enough to count, if one has not yet:
+ * the controller looks again then, so that Ready turns true without another event.
+ */
+export function msUntilReady(
+  records: readonly InstanceRecord[],
+  now: Date,
+  minReadyMs = defaultMinReadyMs,
+): number | undefined {
+  let wait: number | undefined;
+  for (const record of records) {
+    if (record.observed_state !== "running" || record.started_at === null) continue;
+    const remaining = record.started_at.getTime() + minReadyMs - now.getTime();
+    if (remaining > 0) wait = Math.min(wait ?? Number.POSITIVE_INFINITY, remaining);
+  }
+  return wait;
+}
 
 type ConditionValue = Omit<Condition, "last_transition_time">;
 
@@ -35,10 +58,13 @@ export function imageConditions(input: StatusInput): Condition[] {
   const live = records.filter((record) => record.deletion_requested_at === null);
   const shouldRun = live.filter((record) => record.desired_state === "running");
   const probed = image.health_check !== null;
+  const minReadyMs = input.minReadyMs ?? defaultMinReadyMs;
   const current = shouldRun.filter((record) => {
     const container = containerOf(record);
     return (
       isUp(container) &&
+      record.started_at !== null &&
+      input.now.getTime() - record.started_at.getTime() >= minReadyMs &&
       (desiredHash === undefined || container?.labels[labelKeys.specHash] === desiredHash) &&
       // With a health check, an instance counts once it has passed it.
       (!probed || record.health === "healthy")

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { labelKeys } from "../../domain/labels.ts";
+import type { ImageRecord, InstanceRecord } from "./model.ts";
+import { imageConditions, msUntilReady } from "./status.ts";
+
+const now = new Date("2026-01-01T00:00:10Z");
+const image = {
+  id: 1,
+  desired_instances: 1,
+  health_check: null,
+  conditions: [],
+} as unknown as ImageRecord;
+const running = (startedAt: Date) =>
+  ({
+    id: "a",
+    desired_state: "running",
+    deletion_requested_at: null,
+    observed_state: "running",
+    started_at: startedAt,
+    health: "unknown",
+    last_error: null,
+  }) as unknown as InstanceRecord;
+const container = {
+  state: "running",
+  labels: { [labelKeys.specHash]: "h" },
+} as unknown as ContainerSnapshot;
+const runnable = { ok: true as const, reference: "x", dockerImageId: "sha256:x" };
+
+const ready = (record: InstanceRecord) =>
+  imageConditions({
+    image,
+    records: [record],
+    containerOf: () => container,
+    runnability: runnable,
+    desiredHash: "h",
+    now,
+  }).find((condition) => condition.type === "Ready")?.status;
+
+describe("readiness", () => {
+  it("does not count an instance that has only just started (a crash at start is not ready)", () => {
+    expect(ready(running(new Date(now.getTime() - 1_000)))).toBe("False");
+    expect(ready(running(new Date(now.getTime() - 3_000)))).toBe("True");
+  });
+
+  it("says when to look again", () => {
+    expect(msUntilReady([running(new Date(now.getTime() - 1_000))], now)).toBe(2_000);
+    expect(msUntilReady([running(new Date(now.getTime() - 5_000))], now)).toBeUndefined();
+  });
+});

@@ -14,6 +14,7 @@ import { ProblemError, validationProblem } from "./problem.ts";
 import { actingUserId, scopeOf } from "./tenant.ts";
 import {
   type BodySource,
+  multipartOverheadBytes,
   type ReceivedFile,
   receiveMultipart,
   receiveRawBody,
@@ -100,7 +101,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
     const principal = c.get("principal");
     let userId: number;
     try {
-      refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + 1024 * 1024);
+      refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
       userId = await actingUserId(principal, queryParams(c, userQuery).user, options.tokens);
     } catch (error) {
       return refuseUpload(c, error, false);

@@ -484,9 +484,12 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         desiredHash,
         now: now(),
       });
-      const status =
-        image.source_type === "reference" ? (runnability.ok ? "ready" : "pending") : image.status;
-      const dockerImageId = runnability.ok ? runnability.dockerImageId : image.docker_image_id;
+      // A reference image's status and Docker image id are this controller's to write; an
+      // upload's belong to the build pipeline, which may have moved on since this pass read them.
+      const reference = image.source_type === "reference";
+      const status = reference ? (runnability.ok ? "ready" : "pending") : image.status;
+      const dockerImageId =
+        reference && runnability.ok ? runnability.dockerImageId : image.docker_image_id;
       if (
         sameConditions(conditions, image.conditions) &&
         image.observed_generation === image.generation &&
@@ -495,17 +498,17 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       ) {
         return;
       }
-      // observed_generation only moves forward, and only to what this pass read.
       await db
         .updateTable("images")
         .set({
           conditions: jsonb(conditions),
-          status,
-          docker_image_id: dockerImageId,
           observed_generation: image.generation,
+          ...(reference ? { status, docker_image_id: dockerImageId } : {}),
         })
         .where("id", "=", image.id)
-        .where("generation", ">=", image.generation)
+        // Never over a deletion requested while this pass ran, nor back over a newer pass.
+        .where("status", "<>", "deleting")
+        .where("observed_generation", "<=", image.generation)
         .execute();
       const wasReady =
         image.conditions.find((condition) => condition.type === "Ready")?.status === "True";

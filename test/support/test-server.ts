@@ -50,6 +50,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
     ORCHESTRATOR_ID: orchestratorId,
+    // Built tags are per server, so that suites running side by side never share one.
+    IMAGE_NAME_PREFIX: orchestratorId.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "build-contexts"),
     // busybox httpd ignores SIGTERM as PID 1: do not wait 10 s for every stop in tests.
@@ -105,7 +107,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** Removes every container labelled managed-by=<id>: what a test suite leaves behind. */
+/** Removes every container and built image labelled managed-by=<id>: what a suite leaves behind. */
 export async function removeManagedContainers(orchestratorId: string): Promise<void> {
   const docker = connectDocker(process.env.DOCKER_HOST);
   try {
@@ -117,6 +119,15 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
       containers.map((container) =>
         docker
           .getContainer(container.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
+    const images = await docker.listImages({ filters: { label: [`managed-by=${orchestratorId}`] } });
+    await Promise.all(
+      images.map((image) =>
+        docker
+          .getImage(image.Id)
           .remove({ force: true })
           .catch(() => {}),
       ),

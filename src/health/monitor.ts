@@ -48,7 +48,6 @@ async function diskUsagePercent(path: string | undefined): Promise<number | null
  */
 export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
   const previous = new Map<string, StatsSample>();
-  const concurrency = options.concurrency ?? 4;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let rootDir: string | undefined;
@@ -78,6 +77,11 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
       .where("instances.container_id", "is not", null)
       .execute();
     const spacingMs = spread && rows.length > 0 ? (options.intervalMs * 0.8) / rows.length : 0;
+    // The engine answers a stats request at its next collection tick (about 1 s): enough
+    // requests in flight to cover every container within the interval, and never more than 64.
+    const concurrency =
+      options.concurrency ??
+      Math.min(64, Math.max(4, Math.ceil((rows.length * 1_200) / (options.intervalMs * 0.8))));
     const snapshots: Array<Insertable<HealthSnapshotsTable>> = [];
     const running = new Set<Promise<void>>();
     for (const [index, row] of rows.entries()) {
@@ -129,6 +133,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
     await Promise.all(running);
     const live = new Set(rows.map((row) => row.container_id));
     for (const id of previous.keys()) if (!live.has(id)) previous.delete(id);
+    if (stopped) return 0;
     if (snapshots.length > 0) {
       for (let offset = 0; offset < snapshots.length; offset += 500) {
         await options.db
@@ -158,10 +163,11 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
     return snapshots.length;
   }
 
+  let inProgress: Promise<unknown> = Promise.resolve();
   const loop = () => {
     if (stopped) return;
     const started = Date.now();
-    void sampleAll(true)
+    inProgress = sampleAll(true)
       .catch((error: unknown) => options.logger.warn({ err: error }, "health sampling failed"))
       .finally(() => {
         if (stopped) return;
@@ -172,9 +178,10 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
   timer = setTimeout(loop, 1_000);
   timer.unref();
   return {
-    stop() {
+    async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      await inProgress;
     },
     sampleAll: () => sampleAll(false),
   };

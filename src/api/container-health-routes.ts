@@ -1,10 +1,12 @@
 import { Readable } from "node:stream";
 import type { Hono } from "hono";
 import { stream } from "hono/streaming";
+import type { Selectable } from "kysely";
 import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import type { Observability } from "../docker/observability.ts";
 import type { Db } from "../store/database.ts";
+import type { HealthSnapshotsTable } from "../store/schema.ts";
 import type { AppEnv } from "./env.ts";
 import { validationProblem } from "./problem.ts";
 import { scopeOf } from "./tenant.ts";
@@ -47,18 +49,7 @@ function instanceId(raw: string | undefined): string {
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
-function presentSnapshot(row: {
-  sampled_at: Date;
-  cpu_usage: number | null;
-  memory_usage: number | null;
-  memory_bytes: number | null;
-  disk_usage: number | null;
-  network_rx_bytes: number | null;
-  network_tx_bytes: number | null;
-  block_read_bytes: number | null;
-  block_write_bytes: number | null;
-  status: string;
-}) {
+function presentSnapshot(row: Selectable<HealthSnapshotsTable>) {
   return {
     sampled_at: iso(row.sampled_at),
     status: row.status,

@@ -2,27 +2,15 @@ import { rm } from "node:fs/promises";
 import type { Transaction } from "kysely";
 import { DesiredStateError } from "../desired/errors.ts";
 import type { Scope } from "../desired/image-service.ts";
+import { insertNamedImage } from "../desired/insert-named-image.ts";
 import type { NewImage } from "../domain/image-spec.ts";
-import { parseCpu, parseMemory } from "../domain/quantity.ts";
 import type { Db } from "../store/database.ts";
-import { findImageForUpdate, insertImage } from "../store/images-repository.ts";
+import { findImageForUpdate } from "../store/images-repository.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Database } from "../store/schema.ts";
 import { type BuildPaths, contextDir, imageFolder } from "./build-paths.ts";
 import { type BuildTrigger, requestBuild } from "./build-repository.ts";
 import { type InstalledSource, installSource, type StagedSource } from "./source-staging.ts";
-
-function quantity(
-  parsed: { ok: true; value: number } | { ok: false; message: string },
-  path: string,
-) {
-  if (!parsed.ok) {
-    throw new DesiredStateError("validation_failed", `${path}: ${parsed.message}`, {
-      errors: [{ path, message: parsed.message }],
-    });
-  }
-  return parsed.value;
-}
 
 /**
  * Sources of upload images: a new image from an upload, a new source for an existing one, a
@@ -75,44 +63,16 @@ export function createSourceService(db: Db, paths: BuildPaths) {
   return {
     /** A new image built from `staged`: status `pending`, its build requested. */
     async createImage(userId: number, input: NewImage, staged: StagedSource): Promise<ImageRecord> {
-      const nanoCpus = quantity(parseCpu(input.cpu_limit), "cpu_limit");
-      const memoryBytes = quantity(parseMemory(input.memory_limit), "memory_limit");
       let folder: string | undefined;
       try {
         return await withInstalled(staged, (install) =>
           db.transaction().execute(async (trx) => {
-            const existing = await trx
-              .selectFrom("images")
-              .select("id")
-              .where("user_id", "=", userId)
-              .where("name", "=", input.name)
-              .executeTakeFirst();
-            if (existing !== undefined) {
-              throw new DesiredStateError(
-                "name_taken",
-                `an image named ${input.name} already exists (id ${existing.id})`,
-                { extensions: { image_id: existing.id } },
-              );
-            }
-            const image = await insertImage(trx, {
-              user_id: userId,
-              name: input.name,
-              source_type: "upload",
-              image_reference: null,
-              tag: input.tag,
-              status: "pending",
-              app_hostname: input.app_hostname,
-              container_port: input.container_port,
-              min_instances: input.min_instances,
-              max_instances: input.max_instances,
-              desired_instances: input.desired_instances,
-              cpu_limit: input.cpu_limit,
-              nano_cpus: nanoCpus,
-              memory_limit: input.memory_limit,
-              memory_bytes: memoryBytes,
-              env: input.env,
-              health_check: input.health_check,
-            });
+            const image = await insertNamedImage(
+              trx,
+              userId,
+              { ...input, source_type: "upload" },
+              "pending",
+            );
             // Ids are never reused, but a folder may survive a database that was reset.
             folder = imageFolder(paths, userId, image.id);
             await rm(folder, { recursive: true, force: true });

@@ -9,12 +9,7 @@ import {
 import { parseCpu, parseMemory } from "../domain/quantity.ts";
 import { imageEvent } from "../reconcilers/image/event-data.ts";
 import { appendEvents } from "../store/events-repository.ts";
-import {
-  findImage,
-  findImageForUpdate,
-  insertImage,
-  notifyImageChanged,
-} from "../store/images-repository.ts";
+import { findImage, findImageForUpdate, notifyImageChanged } from "../store/images-repository.ts";
 import {
   findInstance,
   markInstancesForDeletion,
@@ -24,7 +19,7 @@ import { jsonb } from "../store/json.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { Database, DesiredState, ImagesTable } from "../store/schema.ts";
 import { DesiredStateError } from "./errors.ts";
-import { specColumns } from "./spec-columns.ts";
+import { insertNamedImage } from "./insert-named-image.ts";
 import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
 /** Whose resources a caller may touch: one user, or everyone (admin). */
@@ -145,30 +140,7 @@ export function createImageService(
           { errors: issues },
         );
       return db.transaction().execute(async (trx) => {
-        const existing = await trx
-          .selectFrom("images")
-          .select("id")
-          .where("user_id", "=", userId)
-          .where("name", "=", input.name)
-          .executeTakeFirst();
-        if (existing !== undefined) {
-          throw new DesiredStateError(
-            "name_taken",
-            `an image named ${input.name} already exists (id ${existing.id})`,
-            {
-              extensions: { image_id: existing.id },
-            },
-          );
-        }
-        const image = await insertImage(trx, {
-          user_id: userId,
-          name: input.name,
-          source_type: input.source_type,
-          image_reference: input.image ?? null,
-          status,
-          ...specColumns(input),
-          apply_set: input.apply_set ?? null,
-        });
+        const image = await insertNamedImage(trx, userId, input, status);
         await notifyImageChanged(trx, image.id);
         return image;
       });

@@ -28,6 +28,20 @@ export type HealthMonitor = {
   sampleAll(): Promise<number>;
 };
 
+/** Waits, or less when the signal aborts. */
+function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, milliseconds);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
+
 async function diskUsagePercent(path: string | undefined): Promise<number | null> {
   if (path === undefined) return null;
   try {
@@ -49,6 +63,7 @@ async function diskUsagePercent(path: string | undefined): Promise<number | null
 export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
   const previous = new Map<string, StatsSample>();
   let stopped = false;
+  const stopping = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let rootDir: string | undefined;
   let rootDirKnown = false;
@@ -87,7 +102,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
     for (const [index, row] of rows.entries()) {
       if (stopped) break;
       const due = started + index * spacingMs;
-      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      if (due > Date.now()) await sleep(due - Date.now(), stopping.signal);
       while (running.size >= concurrency) await Promise.race(running);
       const task = (async () => {
         const containerId = row.container_id as string;
@@ -180,6 +195,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
   return {
     async stop() {
       stopped = true;
+      stopping.abort();
       if (timer !== undefined) clearTimeout(timer);
       await inProgress;
     },

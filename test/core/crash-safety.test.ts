@@ -16,8 +16,9 @@ describe.each(backends())("kill -9 in the middle of scaling 0 → 20 (%s)", (bac
   const orchestratorId = `crash-${randomBytes(3).toString("hex")}`;
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
-    await removeManagedContainers(orchestratorId);
+    // The server first (it would recreate what we remove), then its containers.
     for (const cleanup of cleanups.reverse()) await cleanup();
+    await removeManagedContainers(orchestratorId);
   });
 
   it("converges to exactly 20 after a restart: no duplicate, no orphan, every event recorded", async () => {

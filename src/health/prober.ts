@@ -160,7 +160,23 @@ export function startProber(options: ProberOptions): { stop(): void } {
     }
   }
 
+  // Whether any image has a health check at all, looked up every few seconds: an idle fleet
+  // without checks costs one small query per 5 s, not a join per second.
+  let probedImagesKnownAt = 0;
+  let anyProbedImage = true;
+
   async function tick(): Promise<void> {
+    if (Date.now() - probedImagesKnownAt >= 5_000) {
+      const probed = await options.db
+        .selectFrom("images")
+        .select("id")
+        .where("health_check", "is not", null)
+        .limit(1)
+        .executeTakeFirst();
+      anyProbedImage = probed !== undefined;
+      probedImagesKnownAt = Date.now();
+    }
+    if (!anyProbedImage) return;
     const rows = await options.db
       .selectFrom("instances")
       .innerJoin("images", "images.id", "instances.image_id")

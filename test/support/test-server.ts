@@ -123,7 +123,9 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
           .catch(() => {}),
       ),
     );
-    const images = await docker.listImages({ filters: { label: [`managed-by=${orchestratorId}`] } });
+    const images = await docker.listImages({
+      filters: { label: [`managed-by=${orchestratorId}`] },
+    });
     await Promise.all(
       images.map((image) =>
         docker

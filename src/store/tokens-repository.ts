@@ -6,7 +6,7 @@ export type CreatedToken = TokenOwner & { readonly tokenId: number; readonly nam
 
 export function createTokensRepository(db: Db) {
   return {
-    /** The user a token hash belongs to, and marks the token used (at most once a minute). */
+    /** The user a token hash belongs to, or undefined for an unknown token. */
     async findOwnerByHash(tokenHash: string): Promise<TokenOwner | undefined> {
       const row = await db
         .selectFrom("api_tokens")

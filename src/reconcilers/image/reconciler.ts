@@ -6,7 +6,6 @@ import {
   ImageNotFoundError,
 } from "../../docker/runtime.ts";
 import { parseDuration } from "../../domain/duration.ts";
-import type { NewEvent } from "../../domain/events.ts";
 import { containerLabels, labelKeys } from "../../domain/labels.ts";
 import { containerName, newInstanceId } from "../../domain/names.ts";
 import { type ContainerSpec, specHash } from "../../domain/spec-hash.ts";
@@ -562,4 +561,3 @@ export function containerSpec(
 }
 
 export type ImageReconciler = ReturnType<typeof createImageReconciler>;
-export type { NewEvent };

@@ -1,0 +1,277 @@
+import pMap from "p-map";
+import {
+  ContainerNameConflictError,
+  type ContainerSnapshot,
+  ImageNotFoundError,
+} from "../../docker/runtime.ts";
+import { containerLabels, labelKeys } from "../../domain/labels.ts";
+import { containerName, newInstanceId } from "../../domain/names.ts";
+import type { Logger } from "../../logger.ts";
+import { appendEvents } from "../../store/events-repository.ts";
+import { deleteImageRow } from "../../store/images-repository.ts";
+import {
+  deleteInstanceRow,
+  insertInstances,
+  markInstancesForDeletion,
+} from "../../store/instances-repository.ts";
+import { dockerHealthcheck } from "./container-spec.ts";
+import { ReconcileError, type ReconcilerDependencies } from "./dependencies.ts";
+import { imageEvent } from "./event-data.ts";
+import type { ImageRecord, InstanceRecord } from "./model.ts";
+import type { Action } from "./plan.ts";
+import type { Recorder } from "./recorder.ts";
+import type { Runnability } from "./status.ts";
+import { removeStrays } from "./strays.ts";
+
+/** Carries out a plan's actions against Docker, recording every outcome through the recorder. */
+export function createActionRunner(
+  deps: ReconcilerDependencies,
+  image: ImageRecord,
+  recorder: Recorder,
+  log: Logger,
+) {
+  const { db, runtime, settings } = deps;
+  const now = deps.now ?? (() => new Date());
+  const { record, find } = recorder;
+
+  async function createAndStart(
+    instance: InstanceRecord,
+    desiredHash: string,
+    runnability: Runnability,
+    reason: string,
+  ) {
+    if (!runnability.ok) return;
+    const labels = containerLabels({
+      orchestratorId: settings.orchestratorId,
+      imageId: image.id,
+      instanceId: instance.id,
+      userId: image.user_id,
+      specHash: desiredHash,
+    });
+    let containerId: string;
+    try {
+      containerId = await runtime.create({
+        name: instance.container_name,
+        image: runnability.reference,
+        env: image.env,
+        labels,
+        containerPort: image.container_port,
+        publishIp: settings.publishIp,
+        nanoCpus: image.nano_cpus,
+        memoryBytes: image.memory_bytes,
+        healthcheck: dockerHealthcheck(image),
+      });
+    } catch (error) {
+      if (!(error instanceof ContainerNameConflictError)) {
+        await record(
+          instance,
+          undefined,
+          {},
+          { last_error: `create failed: ${(error as Error).message}` },
+        );
+        if (error instanceof ImageNotFoundError)
+          throw new ReconcileError("ImageMissing", error.message);
+        throw error;
+      }
+      // Created before a crash, not recorded: adopt it if it is ours, else refuse.
+      const existing = await runtime.inspect(instance.container_name);
+      if (
+        existing?.labels[labelKeys.instanceId] !== instance.id ||
+        existing.labels[labelKeys.managedBy] !== settings.orchestratorId
+      ) {
+        const message = `container name ${instance.container_name} is taken by a container this controller does not manage`;
+        await record(instance, undefined, {}, { last_error: message });
+        throw new ReconcileError("NameConflict", message);
+      }
+      containerId = existing.id;
+    }
+    let current = await record(
+      instance,
+      {
+        id: containerId,
+        name: instance.container_name,
+        labels,
+        state: "created",
+        createdAt: now(),
+        ports: {},
+      },
+      { reason },
+    );
+    try {
+      await runtime.start(containerId);
+    } catch (error) {
+      log.warn({ instanceId: instance.id, err: error }, "container start failed");
+      const inspected = await runtime.inspect(containerId);
+      await record(
+        current,
+        inspected,
+        { reason },
+        { last_error: `start failed: ${(error as Error).message}` },
+      );
+      throw error;
+    }
+    current = find(instance.id);
+    await record(current, await runtime.inspect(containerId), { reason });
+  }
+
+  async function stopAndRemove(instance: InstanceRecord, containerId: string, reason: string) {
+    await runtime.stop(containerId, settings.stopTimeoutSeconds);
+    const stopped = await runtime.inspect(containerId);
+    const current = await record(instance, stopped, { reason, expectedStop: true });
+    await runtime.remove(containerId);
+    return record(current, undefined, { reason, expectedStop: true });
+  }
+
+  async function perform(
+    action: Action,
+    desiredHash: string | undefined,
+    runnability: Runnability,
+    containers: readonly ContainerSnapshot[],
+  ) {
+    switch (action.kind) {
+      case "removeStray": {
+        const stray = containers.find((container) => container.id === action.containerId);
+        if (stray !== undefined) await removeStrays(deps, image, [stray], action.reason, log);
+        return;
+      }
+      case "addInstances": {
+        const created = await db.transaction().execute(async (trx) => {
+          const rows = await insertInstances(
+            trx,
+            Array.from({ length: action.count }, () => {
+              const id = newInstanceId();
+              return {
+                id,
+                image_id: image.id,
+                user_id: image.user_id,
+                container_name: containerName(settings.orchestratorId, image.name, id),
+              };
+            }),
+          );
+          return rows;
+        });
+        for (const row of created) recorder.track(row);
+        log.info({ count: action.count }, "instances added");
+        if (desiredHash === undefined) return;
+        const results = await pMap(
+          created,
+          (row) =>
+            createAndStart(row, desiredHash, runnability, "scale_up").then(
+              () => undefined,
+              (error: unknown) => error,
+            ),
+          { concurrency: settings.actionConcurrency },
+        );
+        const failed = results.find((result) => result !== undefined);
+        if (failed !== undefined) throw failed;
+        return;
+      }
+      case "createContainer":
+        if (desiredHash !== undefined)
+          await createAndStart(find(action.instanceId), desiredHash, runnability, action.reason);
+        return;
+      case "replaceContainer": {
+        if (desiredHash === undefined) return;
+        const removed = await stopAndRemove(
+          find(action.instanceId),
+          action.containerId,
+          action.reason,
+        );
+        const reason = action.reason === "unhealthy" ? "replace_unhealthy" : "replace";
+        await createAndStart(removed, desiredHash, runnability, reason);
+        return;
+      }
+      case "startContainer": {
+        const instance = find(action.instanceId);
+        await runtime.start(action.containerId);
+        await record(
+          instance,
+          await runtime.inspect(action.containerId),
+          { reason: action.reason },
+          {
+            restart_count: instance.restart_count + (action.reason === "restart" ? 1 : 0),
+          },
+        );
+        return;
+      }
+      case "stopContainer": {
+        const instance = find(action.instanceId);
+        await runtime.stop(action.containerId, settings.stopTimeoutSeconds);
+        await record(instance, await runtime.inspect(action.containerId), {
+          reason: "stop",
+          expectedStop: true,
+        });
+        return;
+      }
+      case "removeInstance": {
+        let instance = find(action.instanceId);
+        if (action.mark) {
+          await markInstancesForDeletion(db, [instance.id], action.reason);
+          instance = {
+            ...instance,
+            deletion_requested_at: now(),
+            deletion_reason: action.reason,
+          };
+        }
+        if (action.containerId !== null) {
+          const current = await stopAndRemove(instance, action.containerId, action.reason);
+          instance = current;
+        } else if (instance.container_id !== null) {
+          instance = await record(instance, undefined, {
+            reason: action.reason,
+            expectedStop: true,
+          });
+        }
+        await deleteInstanceRow(db, instance.id);
+        recorder.forget(instance.id);
+        log.info({ instanceId: instance.id, reason: action.reason }, "instance removed");
+        return;
+      }
+      case "finishImageDeletion": {
+        await deps.cleanupImage?.(image);
+        await db.transaction().execute(async (trx) => {
+          await deleteImageRow(trx, image.id);
+          await appendEvents(trx, [imageEvent("image.deleted", image, "deleted")]);
+        });
+        log.info("image deleted");
+        return;
+      }
+    }
+  }
+
+  /** Removals first (they free names, ports and max_instances room), then the rest, then rollouts. */
+  async function execute(
+    actions: readonly Action[],
+    current: readonly InstanceRecord[],
+    containers: readonly ContainerSnapshot[],
+    desiredHash: string | undefined,
+    runnability: Runnability,
+  ): Promise<unknown[]> {
+    for (const instance of current) recorder.track(instance);
+    const phases: Array<Array<Action["kind"]>> = [
+      ["removeStray", "removeInstance"],
+      ["addInstances", "createContainer", "startContainer", "stopContainer"],
+      ["replaceContainer"],
+      ["finishImageDeletion"],
+    ];
+    const failures: unknown[] = [];
+    for (const kinds of phases) {
+      const batch = actions.filter((action) => kinds.includes(action.kind));
+      await pMap(
+        batch,
+        async (action) => {
+          try {
+            await perform(action, desiredHash, runnability, containers);
+          } catch (error) {
+            log.warn({ action: action.kind, err: error }, "action failed");
+            failures.push(error);
+          }
+        },
+        { concurrency: settings.actionConcurrency },
+      );
+    }
+    return failures;
+  }
+
+  return { execute };
+}

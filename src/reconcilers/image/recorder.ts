@@ -1,0 +1,112 @@
+import pMap from "p-map";
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import type { Logger } from "../../logger.ts";
+import { appendEvents } from "../../store/events-repository.ts";
+import { patchObserved } from "../../store/instances-repository.ts";
+import { assignContainers } from "./assign.ts";
+import type { ReconcilerDependencies } from "./dependencies.ts";
+import { containerEvent, type EventContext } from "./event-data.ts";
+import type { ImageRecord, InstanceRecord, ObservedPatch } from "./model.ts";
+import { type ObserveContext, observeInstance } from "./observe.ts";
+
+/**
+ * The instances of one image during one pass, and the one way their observed state is written:
+ * an observation (pure `observeInstance`) becomes the row's new columns and its events, in one
+ * transaction.
+ */
+export function createRecorder(
+  deps: ReconcilerDependencies,
+  image: ImageRecord,
+  eventContext: EventContext,
+  log: Logger,
+) {
+  const { db, runtime, settings } = deps;
+  const now = deps.now ?? (() => new Date());
+  const records = new Map<string, InstanceRecord>();
+
+  /** Applies an observation to a record: status and its events in one transaction. */
+  async function record(
+    instance: InstanceRecord,
+    container: ContainerSnapshot | undefined,
+    context: Omit<ObserveContext, "now" | "containerPort">,
+    extra: ObservedPatch = {},
+  ): Promise<InstanceRecord> {
+    const observation = observeInstance(instance, container, {
+      ...context,
+      now: now(),
+      containerPort: image.container_port,
+    });
+    const patch: ObservedPatch = { ...observation.patch, ...extra };
+    const died = observation.events.some(
+      (event) =>
+        event.type === "container.failed" ||
+        (event.type === "container.stopped" && event.reason === "exited"),
+    );
+    if (died && container !== undefined && deps.logTail !== undefined) {
+      const logs = await deps.logTail(container.id, 20).catch(() => "");
+      if (logs.length > 0) patch.last_logs = logs.slice(-4_000);
+    }
+    if (Object.keys(patch).length === 0 && observation.events.length === 0) return instance;
+    const updated: InstanceRecord = { ...instance, ...patch };
+    const containerId = container?.id ?? instance.container_id;
+    const events = observation.events.map((event) =>
+      containerEvent(image, updated, containerId, event, eventContext),
+    );
+    await db.transaction().execute(async (trx) => {
+      await patchObserved(trx, instance.id, patch);
+      await appendEvents(trx, events);
+    });
+    for (const event of observation.events) {
+      log.info(
+        { instanceId: instance.id, containerId, event: event.type, reason: event.reason },
+        "container changed",
+      );
+    }
+    records.set(updated.id, updated);
+    return updated;
+  }
+
+  /** Inspects exited containers whose exit is news (exit code, OOM, times), then records. */
+  async function syncAll(
+    current: readonly InstanceRecord[],
+    containers: readonly ContainerSnapshot[],
+  ): Promise<InstanceRecord[]> {
+    const assignment = assignContainers(current, containers);
+    return pMap(
+      current,
+      async (instance) => {
+        let container = assignment.byInstance.get(instance.id);
+        if (
+          container !== undefined &&
+          (container.state === "exited" || container.state === "dead") &&
+          !["exited", "crash_loop", "stopped"].includes(instance.observed_state)
+        ) {
+          container = (await runtime.inspect(container.id)) ?? container;
+        }
+        records.set(instance.id, instance);
+        return record(instance, container, {});
+      },
+      { concurrency: settings.actionConcurrency },
+    );
+  }
+
+  const find = (instanceId: string) => {
+    const found = records.get(instanceId);
+    if (found === undefined) throw new Error(`instance ${instanceId} vanished during reconcile`);
+    return found;
+  };
+
+  return {
+    record,
+    syncAll,
+    find,
+    track(instance: InstanceRecord): void {
+      records.set(instance.id, instance);
+    },
+    forget(instanceId: string): void {
+      records.delete(instanceId);
+    },
+  };
+}
+
+export type Recorder = ReturnType<typeof createRecorder>;

@@ -101,7 +101,7 @@ export function createActionRunner(
       await runtime.start(containerId);
     } catch (error) {
       log.warn({ instanceId: instance.id, err: error }, "container start failed");
-      const inspected = await runtime.inspect(containerId);
+      const inspected = await recorder.inspect(containerId);
       await record(
         current,
         inspected,
@@ -111,11 +111,12 @@ export function createActionRunner(
       throw error;
     }
     current = find(instance.id);
-    await record(current, await runtime.inspect(containerId), { reason });
+    await record(current, await recorder.inspect(containerId), { reason });
   }
 
   async function stopAndRemove(instance: InstanceRecord, containerId: string, reason: string) {
     await runtime.stop(containerId, settings.stopTimeoutSeconds);
+    // Stopped on purpose: a SIGKILL after the grace period is expected, not an OOM to wait for.
     const stopped = await runtime.inspect(containerId);
     const current = await record(instance, stopped, { reason, expectedStop: true });
     await runtime.remove(containerId);
@@ -186,7 +187,7 @@ export function createActionRunner(
         await runtime.start(action.containerId);
         await record(
           instance,
-          await runtime.inspect(action.containerId),
+          await recorder.inspect(action.containerId),
           { reason: action.reason },
           {
             restart_count: instance.restart_count + (action.reason === "restart" ? 1 : 0),

@@ -9,6 +9,9 @@ import { containerEvent, type EventContext } from "./event-data.ts";
 import type { ImageRecord, InstanceRecord, ObservedPatch } from "./model.ts";
 import { type ObserveContext, observeInstance } from "./observe.ts";
 
+const oomSettleWindowMs = 2_000;
+const oomSettleDelayMs = 500;
+
 /**
  * The instances of one image during one pass, and the one way their observed state is written:
  * an observation (pure `observeInstance`) becomes the row's new columns and its events, in one
@@ -23,6 +26,23 @@ export function createRecorder(
   const { db, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
   const records = new Map<string, InstanceRecord>();
+
+  /**
+   * Inspects a container. Docker can flag an OOM kill a moment after it reports the exit: a
+   * fresh SIGKILL exit (137) not flagged yet is inspected once more after a short wait, so the
+   * death is recorded as what it was.
+   */
+  async function inspect(containerId: string): Promise<ContainerSnapshot | undefined> {
+    const first = await runtime.inspect(containerId);
+    const details = first?.details;
+    const fresh =
+      details?.finishedAt != null &&
+      now().getTime() - details.finishedAt.getTime() < oomSettleWindowMs;
+    if (first?.state !== "exited" || details?.exitCode !== 137 || details.oomKilled || !fresh)
+      return first;
+    await new Promise((resolve) => setTimeout(resolve, oomSettleDelayMs));
+    return (await runtime.inspect(containerId)) ?? first;
+  }
 
   /** Applies an observation to a record: status and its events in one transaction. */
   async function record(
@@ -81,7 +101,7 @@ export function createRecorder(
           (container.state === "exited" || container.state === "dead") &&
           !["exited", "crash_loop", "stopped"].includes(instance.observed_state)
         ) {
-          container = (await runtime.inspect(container.id)) ?? container;
+          container = (await inspect(container.id)) ?? container;
         }
         records.set(instance.id, instance);
         return record(instance, container, {});
@@ -98,6 +118,7 @@ export function createRecorder(
 
   return {
     record,
+    inspect,
     syncAll,
     find,
     track(instance: InstanceRecord): void {

@@ -81,16 +81,13 @@ export function sourceRoutes(options: SourceRoutesOptions) {
   /** Runs `handle` with a staging folder that is always removed, refusing problems cleanly. */
   async function staged(
     c: Context<AppEnv>,
-    handle: (staging: Staging, bodyRead: () => void) => Promise<Response>,
+    handle: (staging: Staging) => Promise<Response>,
   ): Promise<Response> {
-    let bodyRead = false;
     const staging = await createStaging(builds.paths);
     try {
-      return await handle(staging, () => {
-        bodyRead = true;
-      });
+      return await handle(staging);
     } catch (error) {
-      return refuseUpload(c, error, bodyRead);
+      return refuseUpload(c, error);
     } finally {
       await staging.discard();
     }
@@ -104,9 +101,9 @@ export function sourceRoutes(options: SourceRoutesOptions) {
       refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
       userId = await actingUserId(principal, queryParams(c, userQuery).user, options.tokens);
     } catch (error) {
-      return refuseUpload(c, error, false);
+      return refuseUpload(c, error);
     }
-    return staged(c, async (staging, bodyRead) => {
+    return staged(c, async (staging) => {
       const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
         maxBytes: builds.limits.uploadMaxBytes,
         fileField: "file",
@@ -115,7 +112,6 @@ export function sourceRoutes(options: SourceRoutesOptions) {
           if (errors.length > 0) throw validationProblem(errors);
         },
       });
-      bodyRead();
       const { input, errors } = specInputOfForm(form.fields);
       if (errors.length > 0) throw validationProblem(errors);
       const log = c.get("log");
@@ -206,10 +202,10 @@ export function sourceRoutes(options: SourceRoutesOptions) {
           );
         }
       } catch (error) {
-        return refuseUpload(c, error, false);
+        return refuseUpload(c, error);
       }
       const imageId = Number(c.req.param("id"));
-      return staged(c, async (staging, bodyRead) => {
+      return staged(c, async (staging) => {
         let file: ReceivedFile | undefined;
         if (/^multipart\/form-data/i.test(contentType)) {
           const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
@@ -228,7 +224,6 @@ export function sourceRoutes(options: SourceRoutesOptions) {
               }
             },
           });
-          bodyRead();
           const extra = [...form.fields.keys()];
           if (extra.length > 0) {
             throw validationProblem(
@@ -243,7 +238,6 @@ export function sourceRoutes(options: SourceRoutesOptions) {
             throw validationProblem([{ path: "file", message: fileRequired }]);
         } else {
           file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
-          bodyRead();
         }
         if (expectedDigest !== undefined && expectedDigest !== file.digest) {
           throw validationProblem([

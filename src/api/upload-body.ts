@@ -58,8 +58,8 @@ export type BodySource = { readonly request: Request; readonly incoming?: Readab
 function bodyStream(source: BodySource): { readonly stream: Readable; stop(): void } {
   const { request, incoming } = source;
   if (incoming !== undefined && !request.bodyUsed && !incoming.readableDidRead) {
-    // Not destroyed on a refusal: the answer must still get out (with `connection: close`).
-    return { stream: incoming, stop: () => incoming.pause() };
+    // Not destroyed on a refusal: the answer must still get out (the rest is read and dropped).
+    return { stream: incoming, stop: () => linger(incoming) };
   }
   if (request.body === null) {
     throw new ProblemError("validation_failed", "the request has no body: send the archive", {
@@ -68,6 +68,26 @@ function bodyStream(source: BodySource): { readonly stream: Readable; stop(): vo
   }
   const stream = Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
   return { stream, stop: () => stream.destroy() };
+}
+
+/**
+ * After an early refusal, reads and discards what the client still sends for a short while
+ * ("lingering close", as HTTP servers do): closing a socket with unread bytes makes the kernel
+ * reset the connection, and the client would lose the answer that explains why.
+ */
+function linger(incoming: Readable, maxMs = 10_000, maxBytes = 64 * 1024 * 1024): void {
+  let discarded = 0;
+  const stop = () => {
+    incoming.off("data", discard);
+    incoming.destroy();
+  };
+  const discard = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) stop();
+  };
+  incoming.on("data", discard);
+  incoming.resume();
+  setTimeout(stop, maxMs).unref();
 }
 
 /** Counts, digests and limits the bytes passing through. */

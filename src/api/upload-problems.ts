@@ -13,14 +13,14 @@ export function archiveProblem(error: ArchiveError): ProblemError {
 }
 
 /**
- * Answers a problem met before the request body was read to its end with `connection: close`,
- * so the client stops sending the rest instead of the server reading it for nothing.
+ * Answers a problem met before the request body was read to its end. The answer goes out at
+ * once; the rest of the body is read and discarded for a bounded while (see `linger` in
+ * upload-body.ts) rather than cut off with `connection: close`: closing a socket with unread
+ * bytes resets the connection, and the client would lose the answer.
  * Anything that is no problem is thrown on, to the one error handler.
  */
-export function refuseUpload(c: Context<AppEnv>, error: unknown, bodyRead: boolean): Response {
+export function refuseUpload(c: Context<AppEnv>, error: unknown): Response {
   const problem = error instanceof ArchiveError ? archiveProblem(error) : toProblem(error);
   if (problem === undefined) throw error;
-  const response = problemResponse(c, problem);
-  if (!bodyRead) response.headers.set("connection", "close");
-  return response;
+  return problemResponse(c, problem);
 }

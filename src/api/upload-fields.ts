@@ -1,22 +1,9 @@
-import { imageName, specFields } from "../domain/image-spec.ts";
+import { imageName, specFieldNames, specFields } from "../domain/image-spec.ts";
 import type { FieldError } from "./problem.ts";
 import { zodFieldErrors } from "./validation.ts";
 
 /** The form fields an upload takes: the same names as the JSON body, and `file`. */
-export const formFieldNames = [
-  "name",
-  "tag",
-  "image",
-  "app_hostname",
-  "container_port",
-  "min_instances",
-  "max_instances",
-  "desired_instances",
-  "cpu_limit",
-  "memory_limit",
-  "env",
-  "health_check",
-] as const;
+export const formFieldNames = ["name", ...specFieldNames] as const;
 
 type FormFieldName = (typeof formFieldNames)[number];
 

@@ -1,22 +1,24 @@
 import type { ImageSpec } from "../domain/image-spec.ts";
 import { parseCpu, parseMemory } from "../domain/quantity.ts";
+import type { ImageInsert } from "../store/images-repository.ts";
 import { DesiredStateError } from "./errors.ts";
 
 /** The images columns that hold a spec (env and health_check as plain values). */
-export type SpecColumns = {
-  readonly tag: string;
-  readonly app_hostname: string | null;
-  readonly container_port: number;
-  readonly min_instances: number;
-  readonly max_instances: number;
-  readonly desired_instances: number;
-  readonly cpu_limit: string;
-  readonly nano_cpus: number;
-  readonly memory_limit: string;
-  readonly memory_bytes: number;
-  readonly env: Readonly<Record<string, string>>;
-  readonly health_check: ImageSpec["health_check"];
-};
+export type SpecColumns = Pick<
+  ImageInsert,
+  | "tag"
+  | "app_hostname"
+  | "container_port"
+  | "min_instances"
+  | "max_instances"
+  | "desired_instances"
+  | "cpu_limit"
+  | "nano_cpus"
+  | "memory_limit"
+  | "memory_bytes"
+  | "env"
+  | "health_check"
+>;
 
 /** A canonical spec as table columns, with the limits also in Docker's units. */
 export function specColumns(spec: ImageSpec): SpecColumns {

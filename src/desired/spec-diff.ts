@@ -1,4 +1,4 @@
-import { containerSpecFields, type ImageSpec } from "../domain/image-spec.ts";
+import { containerSpecFields, type ImageSpec, specFieldNames } from "../domain/image-spec.ts";
 import { canonicalJson } from "../domain/spec-hash.ts";
 import type { ImageRecord } from "../store/records.ts";
 
@@ -25,24 +25,10 @@ export type SpecChange = {
   readonly to: unknown;
 };
 
-const specKeys: ReadonlyArray<keyof ImageSpec> = [
-  "tag",
-  "image",
-  "app_hostname",
-  "container_port",
-  "min_instances",
-  "max_instances",
-  "desired_instances",
-  "cpu_limit",
-  "memory_limit",
-  "env",
-  "health_check",
-];
-
 /** Field-by-field differences between two canonical specs (only fields present in `next`). */
 export function diffSpec(current: ImageSpec, next: Partial<ImageSpec>): SpecChange[] {
   const changes: SpecChange[] = [];
-  for (const field of specKeys) {
+  for (const field of specFieldNames) {
     if (!(field in next)) continue;
     const to = next[field];
     const from = current[field];

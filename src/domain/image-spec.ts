@@ -128,6 +128,9 @@ export const specFields = {
   health_check: healthCheckSchema.nullable(),
 } as const;
 
+/** The names of a spec's fields, in the order users see them. */
+export const specFieldNames = Object.keys(specFields) as ReadonlyArray<keyof typeof specFields>;
+
 export const specDefaults = {
   tag: "latest",
   app_hostname: null,

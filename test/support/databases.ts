@@ -14,9 +14,23 @@ export async function createScratchDatabase(): Promise<{ url: string; drop(): Pr
   return {
     url: url.toString(),
     drop: async () => {
+      // Best effort: a scratch database left behind is harmless, a failed cleanup is not a
+      // failed test (e.g. an autovacuum worker on it may not be ours to terminate).
       const client = postgres(baseUrl, { max: 1, onnotice: () => {} });
-      await client.unsafe(`drop database if exists ${name} with (force)`);
-      await client.end();
+      try {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          try {
+            await client.unsafe(`drop database if exists ${name} with (force)`);
+            return;
+          } catch (error) {
+            if (attempt === 2)
+              console.warn(`[test] could not drop ${name}: ${(error as Error).message}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+        }
+      } finally {
+        await client.end();
+      }
     },
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runningContainers } from "../support/docker-helpers.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { services } from "../support/services.ts";
 import { spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
@@ -17,24 +17,19 @@ import { waitFor } from "../support/wait.ts";
 const kafkaMock = services().kafkaMock;
 
 describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    if (!kafkaMock.ok) return;
-    broker = await startKafkaBroker(kafkaMock.binary);
-  });
-  afterAll(() => broker?.stop());
+  const broker = useKafkaBroker();
 
   describe("scale 0 → 3 → 1", () => {
     let server: TestServer;
     beforeAll(async () => {
       server = await startTestServer({
-        env: { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "lifecycle-e2e" },
+        env: { KAFKA_BROKERS: broker().bootstrap, KAFKA_TOPIC: "lifecycle-e2e" },
       });
     });
     afterAll(() => server?.stop());
 
     it("publishes exactly the expected events per container, in order, with the contract's fields", async () => {
-      const consumption = await broker.consume("lifecycle-e2e", { fromBeginning: true });
+      const consumption = await broker().consume("lifecycle-e2e", { fromBeginning: true });
       const created = await server.request("POST", "/api/images", {
         body: {
           name: "shop",
@@ -142,14 +137,14 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
     const env = {
       DATA_DIR: dataDir,
       ORCHESTRATOR_ID: orchestratorId,
-      KAFKA_BROKERS: broker.bootstrap,
+      KAFKA_BROKERS: broker().bootstrap,
       KAFKA_TOPIC: "lifecycle-crash",
       LOG_LEVEL: "warn",
       STOP_TIMEOUT_SECONDS: "1",
     };
     let server = await spawnServer(env);
     try {
-      const consumption = await broker.consume("lifecycle-crash", { fromBeginning: true });
+      const consumption = await broker().consume("lifecycle-crash", { fromBeginning: true });
       const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
       const call = async (method: string, urlPath: string, body?: unknown) => {
         const response = await fetch(`${server.url}${urlPath}`, {
@@ -162,7 +157,7 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
         });
         return (await response.json()) as any;
       };
-      await broker.down();
+      await broker().down();
       const image = await call("POST", "/api/images", {
         name: "crashy",
         image: testImages.httpd,
@@ -179,7 +174,7 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
       server.kill("SIGKILL");
       await server.exited;
 
-      await broker.up();
+      await broker().up();
       server = await spawnServer(env);
       const messages = await consumption.waitFor(written.length, 60_000);
       expect(messages.map((message) => message.event.id).slice(0, written.length)).toEqual(

@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { startKafkaRelay } from "../../src/events/kafka-relay.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics/registry.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { hasKafkaMock, services } from "../support/services.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { hasKafkaMock } from "../support/services.ts";
 import { freePort } from "../support/spawn-server.ts";
 import {
   allEvents,
@@ -29,15 +29,7 @@ function capturedLogger() {
 }
 
 describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   it("does nothing without KAFKA_BROKERS, and says so", async () => {
     const database = await openTestDatabase("pglite");
@@ -56,7 +48,7 @@ describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
     const topic = uniqueTopic();
     const { logger } = capturedLogger();
     const config = loadConfig({
-      KAFKA_BROKERS: broker.bootstrap,
+      KAFKA_BROKERS: broker().bootstrap,
       KAFKA_TOPIC: topic,
       ORCHESTRATOR_ID: "orch-7",
     });
@@ -68,7 +60,7 @@ describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
     try {
       await writeEvents(database.store, [containerEvent(77, 1)]);
       await relay?.flush();
-      const consumption = await broker.consume(topic);
+      const consumption = await broker().consume(topic);
       const [message] = await consumption.waitFor(1);
       await consumption.stop();
       expect(message?.event.source).toBe("orchestrator/orch-7");

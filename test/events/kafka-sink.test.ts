@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PublishError } from "../../src/events/event-sink.ts";
 import { createKafkaSink } from "../../src/events/kafka-sink.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { hasKafkaMock, services } from "../support/services.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { hasKafkaMock } from "../support/services.ts";
 import { testLogger, uniqueTopic } from "./relay-support.ts";
 
 const message = (key: string, value: string) => ({ key, value, headers: { ce_id: key } });
 
 describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   const sinkFor = (topic: string, maxMessageBytes?: number) =>
     createKafkaSink({
-      brokers: broker.brokers,
+      brokers: broker().brokers,
       topic,
       clientId: "sink-test",
       logger: testLogger,
@@ -41,7 +33,7 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
       expect(
         report.rejected.map(({ index, error }) => [index, error.code, error.retriable]),
       ).toEqual([[1, "MESSAGE_TOO_LARGE", false]]);
-      const consumption = await broker.consume(topic);
+      const consumption = await broker().consume(topic);
       const received = await consumption.waitFor(2);
       await consumption.stop();
       expect(received.map((item) => [item.key, item.value, item.headers.ce_id])).toEqual(
@@ -59,7 +51,7 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
     const sink = sinkFor(uniqueTopic());
     try {
       await sink.publish([message("1", "warm-up")]);
-      await broker.produceErrors(1, 10);
+      await broker().produceErrors(1, 10);
       const error = await sink.publish([message("1", "x")]).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(PublishError);
       expect(error).toMatchObject({ retriable: false, code: "MESSAGE_TOO_LARGE" });
@@ -69,7 +61,7 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
   });
 
   it("fails retriably while the broker is down, even when it never connected, and recovers", async () => {
-    await broker.down();
+    await broker().down();
     const sink = sinkFor(uniqueTopic());
     try {
       await expect(sink.connect()).rejects.toMatchObject({ retriable: true });
@@ -77,10 +69,10 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
       const error = await sink.publish([message("1", "x")]).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ retriable: true, code: "KafkaJSConnectionError" });
       expect(Date.now() - started).toBeLessThan(10_000);
-      await broker.up();
+      await broker().up();
       await expect(sink.publish([message("1", "y")])).resolves.toEqual({ rejected: [] });
     } finally {
-      await broker.up();
+      await broker().up();
       await sink.disconnect();
     }
   });
@@ -89,13 +81,13 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
     const sink = sinkFor(uniqueTopic());
     try {
       await sink.publish([message("1", "warm-up")]);
-      await broker.down();
+      await broker().down();
       const controller = new AbortController();
       const publishing = sink.publish([message("1", "x")], { signal: controller.signal });
       controller.abort();
       await expect(publishing).rejects.toMatchObject({ retriable: true, code: "ABORTED" });
     } finally {
-      await broker.up();
+      await broker().up();
       await sink.disconnect();
     }
   });

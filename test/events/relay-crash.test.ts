@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { createScratchDatabase } from "../support/databases.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { backends, hasKafkaMock, services } from "../support/services.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasKafkaMock } from "../support/services.ts";
 import { runProject } from "../support/spawn-server.ts";
 import {
   allEvents,
@@ -60,15 +60,7 @@ async function startChild(env: Record<string, string>, ready: RegExp) {
 }
 
 describe.runIf(hasKafkaMock())("event relay: crash safety", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   describe.each(backends())("on %s", (backend) => {
     it("delivers every event after the relay process is killed with SIGKILL mid-flight", async () => {
@@ -89,7 +81,7 @@ describe.runIf(hasKafkaMock())("event relay: crash safety", () => {
         const child = await startChild(
           {
             ...place.env,
-            KAFKA_BROKERS: broker.bootstrap,
+            KAFKA_BROKERS: broker().bootstrap,
             KAFKA_TOPIC: topic,
             RELAY_BATCH_SIZE: "20",
           },
@@ -101,14 +93,14 @@ describe.runIf(hasKafkaMock())("event relay: crash safety", () => {
         store = await place.open();
         const left = (await allEvents(store)).filter((row) => row.published_at === null).length;
         expect(left).toBeGreaterThan(0);
-        const relay = await startTestRelay(store, broker.brokers, topic);
+        const relay = await startTestRelay(store, broker().brokers, topic);
         await relay.flush({ timeoutMs: 60_000 });
         await relay.stop();
         const rows = await allEvents(store);
         await store.close();
         expect(rows.every((row) => row.published_at !== null)).toBe(true);
 
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         await waitForDistinct(consumption, rows.length);
         await consumption.stop();
         // At least once, and every image's events in order of their first delivery.
@@ -127,31 +119,31 @@ describe.runIf(hasKafkaMock())("event relay: crash safety", () => {
           await writeEvents(writer, [containerEvent(500 + (step % 2), step)]);
         }
         await writer.close();
-        await broker.down();
+        await broker().down();
         const child = await startChild(
-          { ...place.env, KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: topic },
+          { ...place.env, KAFKA_BROKERS: broker().bootstrap, KAFKA_TOPIC: topic },
           /"msg":"event publishing failed; events wait in the database and will be retried"/,
         );
         child.kill("SIGKILL");
         await child.exited;
-        await broker.up();
+        await broker().up();
 
         const store = await place.open();
-        const relay = await startTestRelay(store, broker.brokers, topic);
+        const relay = await startTestRelay(store, broker().brokers, topic);
         await relay.flush({ timeoutMs: 60_000 });
         await relay.stop();
         const rows = await allEvents(store);
         await store.close();
         expect(rows).toHaveLength(10);
         expect(rows.every((row) => row.published_at !== null)).toBe(true);
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         await consumption.waitFor(10);
         await new Promise((resolve) => setTimeout(resolve, 300));
         await consumption.stop();
         expect(consumption.messages).toHaveLength(10);
         expect(idsByKey(consumption.messages)).toEqual(expectedIdsByKey(rows));
       } finally {
-        await broker.up();
+        await broker().up();
         await place.drop();
       }
     });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/metrics/registry.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { backends, hasKafkaMock, services } from "../support/services.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasKafkaMock } from "../support/services.ts";
 import {
   allEvents,
   containerEvent,
@@ -14,23 +14,15 @@ import {
 } from "./relay-support.ts";
 
 describe.runIf(hasKafkaMock())("event relay: delivery", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   describe.each(backends())("on %s", (backend) => {
     it("delivers each event once with the contract's value, key and headers", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
-      const consumption = await broker.consume(topic);
+      const consumption = await broker().consume(topic);
       const metrics = createMetrics();
-      const relay = await startTestRelay(database.store, broker.brokers, topic, { metrics });
+      const relay = await startTestRelay(database.store, broker().brokers, topic, { metrics });
       try {
         await writeEvents(database.store, [containerEvent(42, 1), containerEvent(42, 2)]);
         await writeEvents(database.store, [
@@ -112,8 +104,8 @@ describe.runIf(hasKafkaMock())("event relay: delivery", () => {
     it("keeps every image's order while many writers commit concurrently", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
-      const consumption = await broker.consume(topic);
-      const relay = await startTestRelay(database.store, broker.brokers, topic, { batchSize: 7 });
+      const consumption = await broker().consume(topic);
+      const relay = await startTestRelay(database.store, broker().brokers, topic, { batchSize: 7 });
       try {
         const images = Array.from({ length: 8 }, (_, index) => 100 + index);
         const perImage = 25;

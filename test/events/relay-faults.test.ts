@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/metrics/registry.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { backends, hasKafkaMock, services } from "../support/services.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasKafkaMock } from "../support/services.ts";
 import {
   allEvents,
   containerEvent,
@@ -20,27 +20,19 @@ const invalidRecord = 87;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.runIf(hasKafkaMock())("event relay: faults", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   describe.each(backends())("on %s", (backend) => {
     it("keeps events while the broker is down and delivers all of them, in order and once, when it returns", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
       const metrics = createMetrics();
-      const relay = await startTestRelay(database.store, broker.brokers, topic, { metrics });
+      const relay = await startTestRelay(database.store, broker().brokers, topic, { metrics });
       try {
         await writeEvents(database.store, [containerEvent(1, 0)]);
         await relay.flush();
 
-        await broker.down();
+        await broker().down();
         const started = Date.now();
         for (let step = 1; step <= 10; step++) {
           await writeEvents(database.store, [containerEvent(step % 2 === 0 ? 1 : 2, step)]);
@@ -60,9 +52,9 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
         );
         expect(age).toBeGreaterThan(1);
 
-        await broker.up();
+        await broker().up();
         await relay.flush({ timeoutMs: 30_000 });
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         const messages = await consumption.waitFor(11);
         await sleep(500);
         await consumption.stop();
@@ -71,7 +63,7 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
         expect(rows.every((row) => row.published_at !== null && row.failed_at === null)).toBe(true);
         expect(idsByKey(messages)).toEqual(expectedIdsByKey(rows));
       } finally {
-        await broker.up();
+        await broker().up();
         await relay.stop();
         await database.close();
       }
@@ -80,18 +72,18 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
     it("rides out retriable broker errors without losing or reordering events", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
-      const relay = await startTestRelay(database.store, broker.brokers, topic);
+      const relay = await startTestRelay(database.store, broker().brokers, topic);
       try {
         await writeEvents(database.store, [containerEvent(5, 0)]);
         await relay.flush();
         // More failures than kafkajs retries by itself: the relay has to back off and retry.
-        await broker.produceErrors(8, leaderNotAvailable);
+        await broker().produceErrors(8, leaderNotAvailable);
         await writeEvents(database.store, [containerEvent(5, 1), containerEvent(5, 2)]);
         await writeEvents(database.store, [containerEvent(5, 3)]);
         await relay.flush({ timeoutMs: 30_000 });
         const rows = await allEvents(database.store);
         expect(rows.slice(1).every((row) => row.publish_attempts >= 2)).toBe(true);
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         const messages = await consumption.waitFor(4);
         await consumption.stop();
         expect(idsByKey(messages)).toEqual(expectedIdsByKey(rows));
@@ -105,7 +97,7 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
       const metrics = createMetrics();
-      const relay = await startTestRelay(database.store, broker.brokers, topic, {
+      const relay = await startTestRelay(database.store, broker().brokers, topic, {
         metrics,
         maxMessageBytes: 4_000,
       });
@@ -123,7 +115,7 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
           [true, false],
         ]);
         expect(rows[1]?.publish_error).toMatch(/^MESSAGE_TOO_LARGE: message of \d+ bytes/);
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         const messages = await consumption.waitFor(2);
         await sleep(300);
         await consumption.stop();
@@ -140,12 +132,12 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
     it("narrows a batch the broker rejects down to the message it rejects on its own", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();
-      const relay = await startTestRelay(database.store, broker.brokers, topic);
+      const relay = await startTestRelay(database.store, broker().brokers, topic);
       try {
         await writeEvents(database.store, [containerEvent(11, 0)]);
         await relay.flush();
         // The batch of three fails, then the first message alone fails too: only it is poison.
-        await broker.produceErrors(2, messageTooLarge);
+        await broker().produceErrors(2, messageTooLarge);
         await writeEvents(database.store, [
           containerEvent(11, 1),
           containerEvent(11, 2),
@@ -153,7 +145,7 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
         ]);
         await relay.flush();
         // A batch rejected once but accepted message by message loses nothing.
-        await broker.produceErrors(1, invalidRecord);
+        await broker().produceErrors(1, invalidRecord);
         await writeEvents(database.store, [containerEvent(11, 4), containerEvent(11, 5)]);
         await relay.flush();
         await writeEvents(database.store, [containerEvent(11, 6)]);
@@ -170,7 +162,7 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
           false,
         ]);
         expect(rows[1]?.publish_error).toMatch(/^MESSAGE_TOO_LARGE: /);
-        const consumption = await broker.consume(topic);
+        const consumption = await broker().consume(topic);
         const messages = await consumption.waitFor(6);
         await sleep(300);
         await consumption.stop();

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
-import { backends, hasKafkaMock, services } from "../support/services.ts";
+import { describe, expect, it } from "vitest";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasKafkaMock } from "../support/services.ts";
 import {
   allEvents,
   containerEvent,
@@ -12,22 +12,14 @@ import {
 } from "./relay-support.ts";
 
 describe.runIf(hasKafkaMock())("event relay: retention", () => {
-  let broker: KafkaBroker;
-  beforeAll(async () => {
-    const mock = services().kafkaMock;
-    if (!mock.ok) throw new Error(mock.reason);
-    broker = await startKafkaBroker(mock.binary);
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useKafkaBroker();
 
   describe.each(backends())("on %s", (backend) => {
     it("prunes published events past the retention and never an unpublished or failed one", async () => {
       const database = await openTestDatabase(backend);
       const { store } = database;
       const topic = uniqueTopic();
-      const relay = await startTestRelay(store, broker.brokers, topic, {
+      const relay = await startTestRelay(store, broker().brokers, topic, {
         retentionDays: 7,
         pruneIntervalMs: 200,
       });
@@ -37,7 +29,7 @@ describe.runIf(hasKafkaMock())("event relay: retention", () => {
           [1, 2, 3, 4, 5].map((step) => containerEvent(21, step)),
         );
         await relay.flush();
-        await broker.down();
+        await broker().down();
         await writeEvents(store, [containerEvent(21, 6), containerEvent(21, 7)]);
         const rows = await allEvents(store);
         const old = rows.filter((row) => row.seq !== rows[4]?.seq).map((row) => row.seq);
@@ -63,11 +55,11 @@ describe.runIf(hasKafkaMock())("event relay: retention", () => {
         );
         expect(await relay.prune()).toBe(0);
 
-        await broker.up();
+        await broker().up();
         await relay.flush({ timeoutMs: 30_000 });
         expect((await allEvents(store)).filter((row) => row.published_at !== null)).toHaveLength(3);
       } finally {
-        await broker.up();
+        await broker().up();
         await relay.stop();
         await database.close();
       }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/metrics/registry.ts";
-import { type KafkaBroker, startKafkaBroker } from "../support/kafka-broker.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { hasKafkaMock, services } from "../support/services.ts";
 import {
   allEvents,
@@ -16,30 +16,22 @@ import {
 describe.runIf(hasKafkaMock() && services().postgres.ok)(
   "event relay: two processes, one Postgres",
   () => {
-    let broker: KafkaBroker;
-    beforeAll(async () => {
-      const mock = services().kafkaMock;
-      if (!mock.ok) throw new Error(mock.reason);
-      broker = await startKafkaBroker(mock.binary);
-    });
-    afterAll(async () => {
-      await broker?.stop();
-    });
+    const broker = useKafkaBroker();
 
     it("delivers each event once and keeps every image's order", async () => {
       const database = await openTestDatabase("postgres");
       const other = await database.openAnother();
       const topic = uniqueTopic();
-      const consumption = await broker.consume(topic);
+      const consumption = await broker().consume(topic);
       // Two relays with their own pools and producers, as two service processes would have.
       const metrics = [createMetrics(), createMetrics()] as const;
       const relays = await Promise.all([
-        startTestRelay(database.store, broker.brokers, topic, {
+        startTestRelay(database.store, broker().brokers, topic, {
           batchSize: 10,
           busyRetryMs: 10,
           metrics: metrics[0],
         }),
-        startTestRelay(other, broker.brokers, topic, {
+        startTestRelay(other, broker().brokers, topic, {
           batchSize: 10,
           busyRetryMs: 10,
           metrics: metrics[1],

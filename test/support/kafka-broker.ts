@@ -4,6 +4,8 @@ import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type Consumer, Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll } from "vitest";
+import { services } from "./services.ts";
 
 /**
  * librdkafka's mock cluster (test/support/kafka-mock.c) as a Kafka broker for tests: the real
@@ -204,5 +206,25 @@ export async function startKafkaBroker(binary: string): Promise<KafkaBroker> {
       await exited;
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * A mock broker for the enclosing suite: started before its tests, stopped after them. The
+ * returned function gives the broker inside the tests.
+ */
+export function useKafkaBroker(): () => KafkaBroker {
+  let broker: KafkaBroker | undefined;
+  beforeAll(async () => {
+    const mock = services().kafkaMock;
+    if (!mock.ok) throw new Error(mock.reason);
+    broker = await startKafkaBroker(mock.binary);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  return () => {
+    if (broker === undefined) throw new Error("the Kafka mock broker is not started");
+    return broker;
   };
 }

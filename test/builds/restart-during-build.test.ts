@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
 import { docker, httpGet } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
-import { type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { archiveOf, removeBuiltImages, webApp } from "./build-support.ts";
@@ -51,13 +51,7 @@ describe.runIf(hasDocker()).each(stops)(
         await server.exited;
       });
       const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
-      const call = async (method: string, urlPath: string) => {
-        const response = await fetch(`${server.url}${urlPath}`, {
-          method,
-          headers: { authorization: `Bearer ${token}` },
-        });
-        return { status: response.status, body: (await response.json()) as any };
-      };
+      const call = apiCaller(() => server.url, token);
 
       // A step no earlier run has cached, slow enough to be caught in the middle.
       const nonce = randomBytes(4).toString("hex");

@@ -7,7 +7,7 @@ import { labelKeys } from "../../src/domain/labels.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers, runningContainers } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
-import { type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
+import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -41,17 +41,7 @@ describe.each(backends())("kill -9 in the middle of scaling 0 → 20 (%s)", (bac
       await server.exited;
     });
     const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
-    const call = async (method: string, urlPath: string, body?: unknown) => {
-      const response = await fetch(`${server.url}${urlPath}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const call = apiCaller(() => server.url, token);
 
     const image = await call("POST", "/api/images", {
       name: "many",

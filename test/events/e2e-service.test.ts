@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runningContainers } from "../support/docker-helpers.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { services } from "../support/services.ts";
-import { spawnServer } from "../support/spawn-server.ts";
+import { apiCaller, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import {
   removeManagedContainers,
@@ -146,30 +146,22 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
     try {
       const consumption = await broker().consume("lifecycle-crash", { fromBeginning: true });
       const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
-      const call = async (method: string, urlPath: string, body?: unknown) => {
-        const response = await fetch(`${server.url}${urlPath}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body ? { "content-type": "application/json" } : {}),
-          },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-        });
-        return (await response.json()) as any;
-      };
+      const call = apiCaller(() => server.url, token);
       await broker().down();
-      const image = await call("POST", "/api/images", {
-        name: "crashy",
-        image: testImages.httpd,
-        desired_instances: 2,
-        memory_limit: "16m",
-      });
+      const image = (
+        await call("POST", "/api/images", {
+          name: "crashy",
+          image: testImages.httpd,
+          desired_instances: 2,
+          memory_limit: "16m",
+        })
+      ).body;
       await waitFor(
-        async () => (await call("GET", `/api/events?image_id=${image.id}`)).items as any[],
+        async () => (await call("GET", `/api/events?image_id=${image.id}`)).body.items as any[],
         (items) => items.filter((item: any) => item.type === "container.started").length === 2,
         { what: "events written while the broker is down" },
       );
-      const written = (await call("GET", `/api/events?image_id=${image.id}`)).items as any[];
+      const written = (await call("GET", `/api/events?image_id=${image.id}`)).body.items as any[];
       expect(written.every((item) => item.published_at === null)).toBe(true);
       server.kill("SIGKILL");
       await server.exited;

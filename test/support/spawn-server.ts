@@ -85,3 +85,27 @@ export async function spawnServer(
   running.kill("SIGKILL");
   throw new Error(`server did not answer /healthz in time:\n${running.output().stderr}`);
 }
+
+export type ApiCall = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: any }>;
+
+/**
+ * Calls the API of a server process with a token; `baseUrl` is read at each call, because a
+ * restarted process listens on a new port.
+ */
+export function apiCaller(baseUrl: () => string, token: string): ApiCall {
+  return async (method, urlPath, body) => {
+    const response = await fetch(`${baseUrl()}${urlPath}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+}

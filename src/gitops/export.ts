@@ -1,22 +1,12 @@
 import { Document, isScalar } from "yaml";
-import type { HealthCheck } from "../domain/image-spec.ts";
+import type { ImageSpec } from "../domain/image-spec.ts";
 import { documentApiVersion, documentKind } from "./validate-document.ts";
 
-/** An image as the API returns it (the fields export needs). */
-export type ExportableImage = {
+/** An image as the API returns it (the fields export needs): its spec, name and origin. */
+export type ExportableImage = Omit<ImageSpec, "image"> & {
   readonly name: string;
-  readonly tag: string;
   /** The reference of an existing image; uploads have none (or the built one, ignored). */
   readonly image?: string | null | undefined;
-  readonly app_hostname: string | null;
-  readonly container_port: number;
-  readonly min_instances: number;
-  readonly max_instances: number;
-  readonly desired_instances: number;
-  readonly cpu_limit: string;
-  readonly memory_limit: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly health_check: HealthCheck | null;
   readonly source_type: "reference" | "upload";
 };
 

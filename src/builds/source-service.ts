@@ -1,11 +1,10 @@
 import { rm } from "node:fs/promises";
 import type { Transaction } from "kysely";
 import { DesiredStateError } from "../desired/errors.ts";
-import type { Scope } from "../desired/image-service.ts";
+import { lockVisibleImage, type Scope } from "../desired/image-service.ts";
 import { insertNamedImage } from "../desired/insert-named-image.ts";
 import type { NewImage } from "../domain/image-spec.ts";
 import type { Db } from "../store/database.ts";
-import { findImageForUpdate } from "../store/images-repository.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Database } from "../store/schema.ts";
 import { type BuildPaths, contextDir, imageFolder } from "./build-paths.ts";
@@ -24,10 +23,7 @@ export function createSourceService(db: Db, paths: BuildPaths) {
     scope: Scope,
     imageId: number,
   ): Promise<ImageRecord> {
-    const image = await findImageForUpdate(trx, imageId);
-    if (image === undefined || (scope.userId !== undefined && image.user_id !== scope.userId)) {
-      throw new DesiredStateError("not_found", `image ${imageId} not found`);
-    }
+    const image = await lockVisibleImage(trx, scope, imageId);
     if (image.status === "deleting") {
       throw new DesiredStateError("conflict", `image ${imageId} is being deleted`);
     }

@@ -60,6 +60,18 @@ async function findVisibleInstance(
   return instance;
 }
 
+/** The image row, locked for the rest of the transaction, when the caller may see it; else 404. */
+export async function lockVisibleImage(
+  trx: Transaction<Database>,
+  scope: Scope,
+  imageId: number,
+): Promise<ImageRecord> {
+  const image = await findImageForUpdate(trx, imageId);
+  if (!visible(scope, image))
+    throw new DesiredStateError("not_found", `image ${imageId} not found`);
+  return image;
+}
+
 function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
   return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
 }
@@ -73,17 +85,6 @@ export function createImageService(
   db: Kysely<Database>,
   options: { readonly maxInstancesCap: number },
 ) {
-  async function lockVisible(
-    trx: Transaction<Database>,
-    scope: Scope,
-    imageId: number,
-  ): Promise<ImageRecord> {
-    const image = await findImageForUpdate(trx, imageId);
-    if (!visible(scope, image))
-      throw new DesiredStateError("not_found", `image ${imageId} not found`);
-    return image;
-  }
-
   function refuseWhenDeleting(image: ImageRecord) {
     if (image.status === "deleting")
       throw new DesiredStateError("conflict", `image ${image.id} is being deleted`);
@@ -153,7 +154,7 @@ export function createImageService(
       patch: ImagePatch,
     ): Promise<{ image: ImageRecord; changes: SpecChange[] }> {
       return db.transaction().execute(async (trx) => {
-        const image = await lockVisible(trx, scope, imageId);
+        const image = await lockVisibleImage(trx, scope, imageId);
         refuseWhenDeleting(image);
         if (
           patch.resource_version !== undefined &&
@@ -209,7 +210,7 @@ export function createImageService(
     /** Marks the image for deletion; the controller removes its containers, then the image. */
     async delete(scope: Scope, imageId: number): Promise<ImageRecord> {
       return db.transaction().execute(async (trx) => {
-        const image = await lockVisible(trx, scope, imageId);
+        const image = await lockVisibleImage(trx, scope, imageId);
         if (image.status === "deleting") return image;
         return commitChange(
           trx,
@@ -223,7 +224,7 @@ export function createImageService(
     /** `POST /api/containers/{image_id}`: n more instances, never past max_instances. */
     async addInstances(scope: Scope, imageId: number, count: number): Promise<ImageRecord> {
       return db.transaction().execute(async (trx) => {
-        const image = await lockVisible(trx, scope, imageId);
+        const image = await lockVisibleImage(trx, scope, imageId);
         refuseWhenDeleting(image);
         const desired = image.desired_instances + count;
         if (desired > image.max_instances) {
@@ -255,7 +256,7 @@ export function createImageService(
     ): Promise<InstanceRecord> {
       return db.transaction().execute(async (trx) => {
         const instance = await findVisibleInstance(trx, scope, instanceId);
-        const image = await lockVisible(trx, scope, instance.image_id);
+        const image = await lockVisibleImage(trx, scope, instance.image_id);
         refuseWhenDeleting(image);
         if (instance.deletion_requested_at !== null) {
           throw new DesiredStateError("conflict", `container ${instanceId} is being removed`);
@@ -272,7 +273,7 @@ export function createImageService(
     async deleteInstance(scope: Scope, instanceId: string): Promise<InstanceRecord> {
       return db.transaction().execute(async (trx) => {
         const instance = await findVisibleInstance(trx, scope, instanceId);
-        const image = await lockVisible(trx, scope, instance.image_id);
+        const image = await lockVisibleImage(trx, scope, instance.image_id);
         if (instance.deletion_requested_at !== null || image.status === "deleting") return instance;
         const desired = image.desired_instances - 1;
         if (desired < image.min_instances) {

@@ -12,7 +12,7 @@ describe("the service as a process", () => {
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   it("starts on embedded defaults, prints the admin token once, and keeps data across restarts", async () => {
-    const first = await spawnServer({ DATA_DIR: dataDir }, { timeoutMs: 15_000 });
+    const first = await spawnServer({ DATA_DIR: dataDir });
     const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
     expect((await stat(path.join(dataDir, "admin-token"))).mode & 0o777).toBe(0o600);
     expect(first.output().stderr).toContain(token);
@@ -28,7 +28,7 @@ describe("the service as a process", () => {
     first.kill("SIGTERM");
     expect((await first.exited).code).toBe(0);
 
-    const second = await spawnServer({ DATA_DIR: dataDir }, { timeoutMs: 15_000 });
+    const second = await spawnServer({ DATA_DIR: dataDir });
     try {
       expect(second.output().stderr).not.toContain(token);
       const probe = await fetch(`${second.url}/api/nothing`, {

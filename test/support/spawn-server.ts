@@ -63,7 +63,9 @@ export async function spawnServer(
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const running = runProject(["src/main.ts"], { HOST: "127.0.0.1", ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  // Generous: a test waits for the server, it does not time it (a 2-core machine under load
+  // can take many seconds to open a fresh embedded database).
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   let exitedEarly = false;
   void running.exited.then(() => {
     exitedEarly = true;

@@ -1,32 +1,33 @@
 import type { Hono } from "hono";
 import { createApp } from "./api/app.ts";
+import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
-import { buildRoutes } from "./api/build-routes.ts";
-import { addContainerHealthRoutes } from "./api/container-health-routes.ts";
+import { containerHealthRoutes } from "./api/container-health-routes.ts";
+import { containerLogsRoutes } from "./api/container-logs-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
-import type { AppEnv } from "./api/env.ts";
 import { eventsRoutes } from "./api/events-routes.ts";
 import { type HttpServer, listen } from "./api/http-server.ts";
+import { imageBuildRoutes } from "./api/image-build-routes.ts";
+import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
-import { sourceRoutes } from "./api/source-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
 import type { Config } from "./config.ts";
 import { type ControllerLoop, runControllerLoop } from "./controller/run-controller.ts";
 import { createImageService } from "./desired/image-service.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
+import { createContainerLogs } from "./docker/container-logs.ts";
+import { createContainerStats } from "./docker/container-stats.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
-import { createObservability } from "./docker/observability.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import { openEventLog } from "./events/event-log.ts";
 import { startKafkaRelay } from "./events/kafka-relay.ts";
 import { startLocalEventRetention } from "./events/local-retention.ts";
 import type { Relay } from "./events/relay.ts";
-import { createFleetMetrics } from "./health/metrics.ts";
+import { createFleetMetrics } from "./health/fleet-metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
-import { createEventNotifier } from "./store/event-notifier.ts";
-import { createTokensRepository } from "./store/tokens-repository.ts";
 
 export type Service = {
   readonly url: string;
@@ -43,7 +44,11 @@ export type Service = {
   stop(): Promise<void>;
 };
 
-/** Wires configuration to adapters, the controller and the API, and starts listening. */
+/**
+ * The composition root: the one place that builds the adapters (database, Docker, Kafka),
+ * hands them to the services, the controller and the API, and starts listening. Everything
+ * else receives what it needs; nothing else constructs an adapter.
+ */
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   const buildFolders = await prepareBuildFolders(config, logger);
@@ -59,42 +64,40 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ? { kind: "pglite", dataDir: embeddedDatabaseDir(config.dataDir) }
       : { kind: "postgres", url: config.databaseUrl },
   );
-  const tokens = createTokensRepository(store.db);
-  const admin = await tokens.findUserByName("admin");
+  const admin = await store.tokens.findUserByName("admin");
   if (admin === undefined) throw new Error("the admin user is missing: migrations did not run");
 
   const docker = connectDocker(config.dockerHost);
   const runtime = createContainerRuntime(docker);
-  const observability = createObservability(docker);
+  const containerLogs = createContainerLogs(docker);
   const engine = new EngineWatch(docker, config.dockerHost, logger);
   engine.start();
 
   const metrics = createMetrics();
-  const eventNotifier = await createEventNotifier(store);
+  const eventLog = await openEventLog(store);
   const shutdown = new AbortController();
-  const images = createImageService(store.db, { maxInstancesCap: config.maxInstancesCap });
+  const writeSettings = { builtImagePrefix: config.imageNamePrefix };
+  const images = createImageService(store, {
+    ...writeSettings,
+    maxInstancesCap: config.maxInstancesCap,
+  });
   const builds = createBuildPipeline({
-    db: store.db,
+    store,
     docker,
     config,
     logger,
     metrics,
     paths: buildFolders,
   });
-  const sources = sourceRoutes({
-    db: store.db,
-    images,
-    tokens,
-    builds,
-    maxInstancesCap: config.maxInstancesCap,
-  });
 
+  const imageRoutes = { images, tokens: store.tokens, maxInstancesCap: config.maxInstancesCap };
+  const host = config.advertiseHost;
   const app = createApp({
     logger,
     metrics,
     adminToken: adminToken.token,
     adminUserId: admin.userId,
-    tokens,
+    tokens: store.tokens,
     readiness: {
       database: async () => {
         await store.ping();
@@ -107,38 +110,20 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           : { ok: false, error: state.error };
       },
     },
-    apiRoutes: {
-      "/images": imagesRoutes({
-        db: store.db,
-        images,
-        tokens,
-        maxInstancesCap: config.maxInstancesCap,
-        advertiseHost: config.advertiseHost,
-        upload: sources.upload,
-        extend: (routes) => {
-          sources.extend(routes);
-          buildRoutes({ db: store.db, images, builds, shutdown: shutdown.signal })(routes);
-        },
-      }),
-      "/containers": containersRoutes({
-        db: store.db,
-        images,
-        advertiseHost: config.advertiseHost,
-        extend: (routes) =>
-          addContainerHealthRoutes(routes, {
-            db: store.db,
-            images,
-            observability,
-            shutdown: shutdown.signal,
-          }),
-      }),
-      "/apply": applyRoutes({ db: store.db, tokens, maxInstancesCap: config.maxInstancesCap }),
-      "/events": eventsRoutes({
-        db: store.db,
-        onEventsWritten: (callback) => eventNotifier.subscribe(callback),
-        shutdown: shutdown.signal,
-      }),
-    },
+    apiRoutes: [
+      // Multipart uploads first: JSON to POST /images falls through to imagesRoutes.
+      ["/images", imageUploadRoutes({ ...imageRoutes, builds })],
+      ["/images", imagesRoutes({ ...imageRoutes, advertiseHost: host })],
+      ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
+      ["/containers", containersRoutes({ images, advertiseHost: host })],
+      ["/containers", containerHealthRoutes({ images, snapshots: store.healthSnapshots })],
+      [
+        "/containers",
+        containerLogsRoutes({ images, logs: containerLogs, shutdown: shutdown.signal }),
+      ],
+      ["/apply", applyRoutes(imageRoutes)],
+      ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
+    ],
   });
 
   const relay = await startKafkaRelay(config, { store, logger, metrics });
@@ -146,7 +131,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     relay === undefined
       ? startLocalEventRetention(store, config.eventRetentionDays, logger)
       : undefined;
-  const fleetMetrics = createFleetMetrics(metrics, store.db);
+  const fleetMetrics = createFleetMetrics(metrics, store);
   const controller = runControllerLoop({
     store,
     docker,
@@ -155,10 +140,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     config,
     logger,
     metrics,
+    builtImages: builds.builtImages,
+    containerStats: createContainerStats(docker),
+    logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
-    resolveBuilt: builds.resolveBuilt,
-    builtReference: builds.builtReference,
-    cleanupImage: builds.cleanupImage,
   });
 
   let server: HttpServer;
@@ -169,7 +154,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await relay?.stop({ timeoutMs: 1_000 });
     localRetention?.stop();
     engine.stop();
-    await eventNotifier.close();
+    await eventLog.close();
     await store.close();
     throw error;
   }
@@ -198,7 +183,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         await relay?.stop({ timeoutMs: Math.min(3_000, graceMs) });
         localRetention?.stop();
         engine.stop();
-        await eventNotifier.close();
+        await eventLog.close();
         await store.close();
         logger.info("stopped");
       })();

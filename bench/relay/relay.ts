@@ -24,7 +24,6 @@ import { startRelay } from "../../src/events/relay.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { createMetrics, type Registry } from "../../src/metrics/registry.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
-import { appendEvents } from "../../src/store/events-repository.ts";
 import { ensureKafkaMockBinary, startKafkaBroker } from "../../test/support/kafka-broker.ts";
 
 const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -173,9 +172,9 @@ async function runBackend(
   try {
     // Throughput: 20,000 events become visible at once (one commit); the relay drains them.
     const events = Array.from({ length: totalEvents }, (_, index) => benchEvent(index));
-    await store.db.transaction().execute(async (transaction) => {
+    await store.transaction(async (tx) => {
       for (let offset = 0; offset < events.length; offset += 1_000) {
-        await appendEvents(transaction, events.slice(offset, offset + 1_000));
+        await tx.events.append(events.slice(offset, offset + 1_000));
       }
     });
     const committed = performance.now();
@@ -206,7 +205,7 @@ async function runBackend(
       const batch = Array.from({ length: perTransaction }, (_, offset) =>
         benchEvent(index * perTransaction + offset),
       );
-      await store.db.transaction().execute((transaction) => appendEvents(transaction, batch));
+      await store.transaction((tx) => tx.events.append(batch));
     }
     const offered = (transactions * perTransaction) / ((performance.now() - streamStart) / 1000);
     await waitUntilPublished(

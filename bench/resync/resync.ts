@@ -7,7 +7,7 @@
  */
 import type { KyselyPlugin } from "kysely";
 import pMap from "p-map";
-import { findKeysNeedingWork } from "../../src/controller/resync.ts";
+import { findKeysNeedingWork } from "../../src/controller/sources/resync.ts";
 import { createImageService } from "../../src/desired/image-service.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { type ContainerRuntime, createContainerRuntime } from "../../src/docker/runtime.ts";
@@ -15,6 +15,7 @@ import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createImageReconciler } from "../../src/reconcilers/image/reconciler.ts";
 import { createImageResolver } from "../../src/reconcilers/image/resolve-image.ts";
+import { withQueryPlugin } from "../../src/store/database.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { startTestServer } from "../../test/support/test-server.ts";
@@ -57,8 +58,9 @@ export async function main() {
   await ensureTestImages(docker);
   const server = await startTestServer({ env: { LOG_LEVEL: "warn", MAX_INSTANCES_CAP: "10" } });
   try {
-    const db = server.service.store.db;
-    const images = createImageService(db, { maxInstancesCap: 10 });
+    const store = server.service.store;
+    const db = store.db;
+    const images = createImageService(store, { maxInstancesCap: 10, builtImagePrefix: "bench" });
     const schema = newImageSchema(10);
     const seedStarted = performance.now();
     for (let index = 0; index < imageCount; index += 1) {
@@ -106,10 +108,10 @@ export async function main() {
     const oursDocker = countingRuntime(runtime);
     const oursStarted = performance.now();
     const result = await findKeysNeedingWork({
-      db: db.withPlugin(oursQueries.plugin),
+      store: withQueryPlugin(store, oursQueries.plugin),
       runtime: oursDocker.runtime,
       orchestratorId,
-      referenceOf: (image) => image.image_reference ?? undefined,
+      builtImagePrefix: "bench",
     });
     const oursMs = performance.now() - oursStarted;
 
@@ -118,13 +120,14 @@ export async function main() {
     const naiveDocker = countingRuntime(runtime);
     const logger = createLogger("silent");
     const reconciler = createImageReconciler({
-      db: db.withPlugin(naiveQueries.plugin),
+      store: withQueryPlugin(store, naiveQueries.plugin),
       runtime: naiveDocker.runtime,
       logger,
       settings: {
         orchestratorId,
         advertiseHost: "127.0.0.1",
         publishIp: "0.0.0.0",
+        builtImagePrefix: "bench",
         stopTimeoutSeconds: 1,
         actionConcurrency: 4,
       },

@@ -3,9 +3,9 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
+import type { AppEnv } from "./app-env.ts";
 import { requireToken } from "./auth.ts";
-import { toProblem } from "./desired-errors.ts";
-import type { AppEnv } from "./env.ts";
+import { toProblem } from "./error-mapping.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import { requestLog } from "./request-log.ts";
@@ -18,8 +18,11 @@ export type AppDependencies = {
   readonly adminToken: string;
   readonly adminUserId: number;
   readonly tokens: TokensRepository;
-  /** Resource routers mounted under /api, behind authentication. */
-  readonly apiRoutes?: Readonly<Record<string, Hono<AppEnv>>>;
+  /**
+   * Resource routers mounted under /api, behind authentication, in order: several may share a
+   * path (the first whose handler answers wins; a handler may pass with `next()`).
+   */
+  readonly apiRoutes?: ReadonlyArray<readonly [path: string, routes: Hono<AppEnv>]>;
 };
 
 /** The HTTP application: probes, then every /api route behind a bearer token. */
@@ -47,7 +50,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       admin: principal.isAdmin,
     });
   });
-  for (const [path, routes] of Object.entries(deps.apiRoutes ?? {})) api.route(path, routes);
+  for (const [path, routes] of deps.apiRoutes ?? []) api.route(path, routes);
   app.route("/api", api);
 
   app.notFound((c) =>

@@ -1,16 +1,16 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { type ApplyDocument, applyDocuments } from "../desired/apply.ts";
+import type { ApplyDocument } from "../desired/apply.ts";
+import type { ImageService } from "../desired/image-service.ts";
 import { newImageSchema } from "../domain/image-spec.ts";
-import type { Db } from "../store/database.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
 import { type FieldError, validationProblem } from "./problem.ts";
 import { actingUserId } from "./tenant.ts";
 import { jsonBody, queryParams, zodFieldErrors } from "./validation.ts";
 
 export type ApplyRoutesOptions = {
-  readonly db: Db;
+  readonly images: ImageService;
   readonly tokens: TokensRepository;
   readonly maxInstancesCap: number;
 };
@@ -86,7 +86,7 @@ export function applyRoutes(options: ApplyRoutesOptions) {
     }
     if (errors.length > 0) throw validationProblem(errors);
     const userId = await actingUserId(c.get("principal"), query.user, options.tokens);
-    const result = await applyDocuments(options.db, userId, {
+    const result = await options.images.apply(userId, {
       set: body.set,
       documents,
       prune: query.prune ?? false,

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { hashToken, tokensEqual } from "../auth/tokens.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
-import type { AppEnv, Principal } from "./env.ts";
+import type { AppEnv, Principal } from "./app-env.ts";
 import { ProblemError } from "./problem.ts";
 
 export type AuthOptions = {

@@ -1,22 +1,18 @@
-import { Readable } from "node:stream";
-import type { Hono } from "hono";
-import { stream } from "hono/streaming";
-import type { Selectable } from "kysely";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
-import type { Observability } from "../docker/observability.ts";
-import type { Db } from "../store/database.ts";
-import type { HealthSnapshotsTable } from "../store/schema.ts";
-import type { AppEnv } from "./env.ts";
-import { validationProblem } from "./problem.ts";
+import { isoOrNull as iso } from "../domain/time.ts";
+import type {
+  HealthSnapshot,
+  HealthSnapshotsRepository,
+} from "../store/health-snapshots-repository.ts";
+import type { AppEnv } from "./app-env.ts";
 import { scopeOf } from "./tenant.ts";
-import { queryParams } from "./validation.ts";
+import { instanceIdParam, queryParams } from "./validation.ts";
 
 export type ContainerHealthOptions = {
-  readonly db: Db;
   readonly images: ImageService;
-  readonly observability: Observability;
-  readonly shutdown: AbortSignal;
+  readonly snapshots: Pick<HealthSnapshotsRepository, "latest" | "history">;
 };
 
 const historyQuery = z.strictObject({
@@ -32,24 +28,7 @@ const historyQuery = z.strictObject({
     .optional(),
 });
 
-const logsQuery = z.strictObject({
-  tail: z
-    .string()
-    .regex(/^\d{1,6}$/, { message: "must be a number of lines" })
-    .transform(Number)
-    .optional(),
-  follow: z.enum(["0", "1", "true", "false"]).optional(),
-});
-
-function instanceId(raw: string | undefined): string {
-  if (raw === undefined || !/^[0-9a-z]{1,64}$/.test(raw))
-    throw validationProblem([{ path: "id", message: "must be a container (instance) id" }]);
-  return raw;
-}
-
-const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
-
-function presentSnapshot(row: Selectable<HealthSnapshotsTable>) {
+function presentSnapshot(row: HealthSnapshot) {
   return {
     sampled_at: iso(row.sampled_at),
     status: row.status,
@@ -64,20 +43,16 @@ function presentSnapshot(row: Selectable<HealthSnapshotsTable>) {
   };
 }
 
-/** `/api/containers/{id}/health`, `/health/history` and `/logs` (streamed with `?follow=1`). */
-export function addContainerHealthRoutes(app: Hono<AppEnv>, options: ContainerHealthOptions): void {
+/** `/api/containers/{id}/health` (the latest sample and probe) and `/health/history`. */
+export function containerHealthRoutes(options: ContainerHealthOptions) {
+  const app = new Hono<AppEnv>();
+
   app.get("/:id/health", async (c) => {
-    const instance = await options.images.getInstance(
+    const { instance } = await options.images.getInstance(
       scopeOf(c.get("principal")),
-      instanceId(c.req.param("id")),
+      instanceIdParam(c, "id"),
     );
-    const latest = await options.db
-      .selectFrom("health_snapshots")
-      .selectAll()
-      .where("instance_id", "=", instance.id)
-      .orderBy("sampled_at", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const latest = await options.snapshots.latest(instance.id);
     const running = instance.observed_state === "running";
     return c.json({
       instance_id: instance.id,
@@ -100,50 +75,16 @@ export function addContainerHealthRoutes(app: Hono<AppEnv>, options: ContainerHe
 
   app.get("/:id/health/history", async (c) => {
     const query = queryParams(c, historyQuery);
-    const instance = await options.images.getInstance(
+    const { instance } = await options.images.getInstance(
       scopeOf(c.get("principal")),
-      instanceId(c.req.param("id")),
+      instanceIdParam(c, "id"),
     );
-    let select = options.db
-      .selectFrom("health_snapshots")
-      .selectAll()
-      .where("instance_id", "=", instance.id)
-      .orderBy("sampled_at", "asc")
-      .limit(query.limit ?? 1_000);
-    if (query.since !== undefined) select = select.where("sampled_at", ">=", query.since);
-    const rows = await select.execute();
+    const rows = await options.snapshots.history(instance.id, {
+      since: query.since,
+      limit: query.limit ?? 1_000,
+    });
     return c.json({ instance_id: instance.id, items: rows.map(presentSnapshot) });
   });
 
-  app.get("/:id/logs", async (c) => {
-    const query = queryParams(c, logsQuery);
-    const instance = await options.images.getInstance(
-      scopeOf(c.get("principal")),
-      instanceId(c.req.param("id")),
-    );
-    const tail = query.tail ?? 200;
-    if (instance.container_id === null) return c.text("", 200);
-    if (query.follow !== "1" && query.follow !== "true") {
-      return c.text(await options.observability.logTail(instance.container_id, tail), 200);
-    }
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    options.shutdown.addEventListener("abort", stop);
-    const logs = await options.observability.followLogs(instance.container_id, {
-      tail,
-      signal: abort.signal,
-    });
-    c.header("content-type", "text/plain; charset=utf-8");
-    return stream(c, async (output) => {
-      output.onAbort(stop);
-      try {
-        for await (const chunk of Readable.from(logs)) {
-          await output.write(chunk as Uint8Array);
-        }
-      } finally {
-        options.shutdown.removeEventListener("abort", stop);
-        stop();
-      }
-    });
-  });
+  return app;
 }

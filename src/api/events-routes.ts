@@ -2,17 +2,15 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { eventTypes } from "../domain/events.ts";
-import type { Db } from "../store/database.ts";
-import { type EventFilter, listEvents } from "../store/events-repository.ts";
-import type { AppEnv } from "./env.ts";
+import type { EventLog } from "../events/event-log.ts";
+import type { EventFilter } from "../store/events-repository.ts";
+import type { AppEnv } from "./app-env.ts";
 import { presentEvent } from "./presenters.ts";
 import { scopeOf } from "./tenant.ts";
 import { queryParams } from "./validation.ts";
 
 export type EventsRoutesOptions = {
-  readonly db: Db;
-  /** Calls back whenever events were committed; returns the unsubscribe function. */
-  readonly onEventsWritten: (callback: () => void) => () => void;
+  readonly events: Pick<EventLog, "list" | "onWritten">;
   /** Aborted at shutdown: open streams end. */
   readonly shutdown: AbortSignal;
 };
@@ -59,7 +57,7 @@ export function eventsRoutes(options: EventsRoutesOptions) {
     };
 
     if (query.follow !== "1" && query.follow !== "true") {
-      const events = await listEvents(options.db, filter);
+      const events = await options.events.list(filter);
       const last = events[events.length - 1];
       return c.json({
         items: events.map(presentEvent),
@@ -71,7 +69,7 @@ export function eventsRoutes(options: EventsRoutesOptions) {
       let cursor = filter.afterSeq;
       let wake: (() => void) | undefined;
       let pending = true;
-      const unsubscribe = options.onEventsWritten(() => {
+      const unsubscribe = options.events.onWritten(() => {
         pending = true;
         wake?.();
       });
@@ -83,7 +81,7 @@ export function eventsRoutes(options: EventsRoutesOptions) {
           if (pending) {
             pending = false;
             for (;;) {
-              const batch = await listEvents(options.db, {
+              const batch = await options.events.list({
                 ...filter,
                 afterSeq: cursor,
                 limit: 500,

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Metrics } from "../metrics/registry.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
 
 export type ReadinessCheck = () => Promise<
   { ok: true; [detail: string]: unknown } | { ok: false; error: string }

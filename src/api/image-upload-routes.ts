@@ -1,17 +1,15 @@
 import { Readable } from "node:stream";
-import type { Context, Hono } from "hono";
-import { z } from "zod";
+import { type Context, Hono, type Next } from "hono";
 import type { BuildPipeline } from "../builds/build-pipeline.ts";
 import { createStaging, extractStaged, type Staging } from "../builds/source-staging.ts";
 import type { ImageService } from "../desired/image-service.ts";
 import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
-import type { Db } from "../store/database.ts";
-import { findImageByName } from "../store/images-repository.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
 import { presentImage } from "./presenters.ts";
 import { ProblemError, validationProblem } from "./problem.ts";
-import { actingUserId, scopeOf } from "./tenant.ts";
+import { registerReference } from "./register-reference.ts";
+import { actingUserOf, scopeOf } from "./tenant.ts";
 import {
   type BodySource,
   multipartOverheadBytes,
@@ -22,17 +20,14 @@ import {
 } from "./upload-body.ts";
 import { presentFieldErrors, specInputOfForm } from "./upload-fields.ts";
 import { refuseUpload } from "./upload-problems.ts";
-import { idParam, parseWith, queryParams } from "./validation.ts";
+import { idParam, parseWith } from "./validation.ts";
 
-export type SourceRoutesOptions = {
-  readonly db: Db;
+export type UploadRoutesOptions = {
   readonly images: ImageService;
   readonly tokens: TokensRepository;
   readonly builds: BuildPipeline;
   readonly maxInstancesCap: number;
 };
-
-const userQuery = z.strictObject({ user: z.string().optional() });
 
 /** Content types of an archive sent as the whole body; its format is told by its bytes. */
 const rawArchiveTypes =
@@ -60,11 +55,13 @@ function digestHeader(c: Context<AppEnv>): string | undefined {
 
 /**
  * Uploads of source: `POST /api/images` as multipart/form-data (a new image, or a new source
- * for an existing one of that name) and `PUT /api/images/{id}/source`. The body streams to a
- * staging folder, is checked and extracted there, and only then touches the database and the
- * image's folder, so a refused upload leaves nothing behind.
+ * for an existing one of that name; JSON falls through to images-routes.ts) and
+ * `PUT /api/images/{id}/source`. The body streams to a staging folder, is checked and
+ * extracted there, and only then touches the database and the image's folder, so a refused
+ * upload leaves nothing behind.
  */
-export function sourceRoutes(options: SourceRoutesOptions) {
+export function imageUploadRoutes(options: UploadRoutesOptions) {
+  const app = new Hono<AppEnv>();
   const { builds } = options;
   const createSchema = newImageSchema(options.maxInstancesCap);
   const extractLimits = {
@@ -93,13 +90,13 @@ export function sourceRoutes(options: SourceRoutesOptions) {
     }
   }
 
-  /** `POST /api/images` with multipart/form-data. */
-  async function upload(c: Context<AppEnv>): Promise<Response> {
-    const principal = c.get("principal");
+  /** `POST /api/images` with multipart/form-data; anything else is for the JSON route. */
+  app.post("/", async (c: Context<AppEnv>, next: Next) => {
+    if (!/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) return next();
     let userId: number;
     try {
       refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
-      userId = await actingUserId(principal, queryParams(c, userQuery).user, options.tokens);
+      userId = await actingUserOf(c, options.tokens);
     } catch (error) {
       return refuseUpload(c, error);
     }
@@ -124,14 +121,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
             { errors: [{ path: "file", message: fileRequired }] },
           );
         }
-        const spec = parseWith(createSchema, input);
-        const image = await options.images.create(
-          userId,
-          { ...spec, source_type: "reference" },
-          "pending",
-        );
-        log.info({ imageId: image.id, name: image.name }, "image registered");
-        return c.json(presentImage(image), 201, { location: `/api/images/${image.id}` });
+        return registerReference(c, options.images, userId, parseWith(createSchema, input));
       }
       if (input.image !== undefined) {
         throw validationProblem([
@@ -141,7 +131,7 @@ export function sourceRoutes(options: SourceRoutesOptions) {
 
       const existing =
         typeof input.name === "string"
-          ? await findImageByName(options.db, userId, input.name)
+          ? await options.images.findByName(userId, input.name)
           : undefined;
       if (existing === undefined) {
         const spec = parseWith(createSchema, input);
@@ -173,90 +163,87 @@ export function sourceRoutes(options: SourceRoutesOptions) {
       );
       return c.json(presentImage(image), 202, { location: `/api/images/${image.id}` });
     });
-  }
+  });
 
   /** `PUT /api/images/{id}/source`: multipart (`file`) or the archive as the body. */
-  function extend(app: Hono<AppEnv>): void {
-    app.put("/:id/source", async (c) => {
-      const scope = scopeOf(c.get("principal"));
-      const contentType = c.req.header("content-type") ?? "";
-      let expectedDigest: string | undefined;
-      try {
-        const imageId = idParam(c, "id");
-        expectedDigest = digestHeader(c);
-        const image = await options.images.get(scope, imageId);
-        if (image.source_type !== "upload") {
-          throw new ProblemError(
-            "conflict",
-            `image ${image.id} runs the existing image ${image.image_reference}; it is not built from source`,
-          );
-        }
-        if (image.status === "deleting") {
-          throw new ProblemError("conflict", `image ${image.id} is being deleted`);
-        }
-        const multipart = /^multipart\/form-data/i.test(contentType);
-        if (!multipart && !rawArchiveTypes.test(contentType)) {
-          throw new ProblemError(
-            "unsupported_media_type",
-            "send the archive as multipart/form-data (field `file`), or as the body with content-type application/gzip, application/x-tar or application/zip",
-          );
-        }
-      } catch (error) {
-        return refuseUpload(c, error);
-      }
-      const imageId = Number(c.req.param("id"));
-      return staged(c, async (staging) => {
-        let file: ReceivedFile | undefined;
-        if (/^multipart\/form-data/i.test(contentType)) {
-          const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
-            maxBytes: builds.limits.uploadMaxBytes,
-            fileField: "file",
-            beforeFile: (fields) => {
-              const unknown = [...fields.keys()];
-              if (unknown.length > 0) {
-                throw validationProblem(
-                  unknown.map((name) => ({
-                    path: name,
-                    message:
-                      "unknown field: this route takes only `file` (change the spec with PATCH)",
-                  })),
-                );
-              }
-            },
-          });
-          const extra = [...form.fields.keys()];
-          if (extra.length > 0) {
-            throw validationProblem(
-              extra.map((name) => ({
-                path: name,
-                message: "unknown field: this route takes only `file`",
-              })),
-            );
-          }
-          file = form.file;
-          if (file === undefined)
-            throw validationProblem([{ path: "file", message: fileRequired }]);
-        } else {
-          file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
-        }
-        if (expectedDigest !== undefined && expectedDigest !== file.digest) {
-          throw validationProblem([
-            {
-              path: "x-source-digest",
-              message: `the upload's sha256 is ${file.digest}, not ${expectedDigest}: it was changed on the way`,
-            },
-          ]);
-        }
-        const source = await extract(staging, file);
-        const image = await builds.sources.replaceSource(scope, imageId, source, "source");
-        c.get("log").info(
-          { imageId: image.id, bytes: source.bytes, format: source.format },
-          "source replaced",
+  app.put("/:id/source", async (c) => {
+    const scope = scopeOf(c.get("principal"));
+    const contentType = c.req.header("content-type") ?? "";
+    let expectedDigest: string | undefined;
+    try {
+      const imageId = idParam(c, "id");
+      expectedDigest = digestHeader(c);
+      const image = await options.images.get(scope, imageId);
+      if (image.source_type !== "upload") {
+        throw new ProblemError(
+          "conflict",
+          `image ${image.id} runs the existing image ${image.image_reference}; it is not built from source`,
         );
-        return c.json(presentImage(image), 202);
-      });
+      }
+      if (image.status === "deleting") {
+        throw new ProblemError("conflict", `image ${image.id} is being deleted`);
+      }
+      const multipart = /^multipart\/form-data/i.test(contentType);
+      if (!multipart && !rawArchiveTypes.test(contentType)) {
+        throw new ProblemError(
+          "unsupported_media_type",
+          "send the archive as multipart/form-data (field `file`), or as the body with content-type application/gzip, application/x-tar or application/zip",
+        );
+      }
+    } catch (error) {
+      return refuseUpload(c, error);
+    }
+    const imageId = Number(c.req.param("id"));
+    return staged(c, async (staging) => {
+      let file: ReceivedFile | undefined;
+      if (/^multipart\/form-data/i.test(contentType)) {
+        const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
+          maxBytes: builds.limits.uploadMaxBytes,
+          fileField: "file",
+          beforeFile: (fields) => {
+            const unknown = [...fields.keys()];
+            if (unknown.length > 0) {
+              throw validationProblem(
+                unknown.map((name) => ({
+                  path: name,
+                  message:
+                    "unknown field: this route takes only `file` (change the spec with PATCH)",
+                })),
+              );
+            }
+          },
+        });
+        const extra = [...form.fields.keys()];
+        if (extra.length > 0) {
+          throw validationProblem(
+            extra.map((name) => ({
+              path: name,
+              message: "unknown field: this route takes only `file`",
+            })),
+          );
+        }
+        file = form.file;
+        if (file === undefined) throw validationProblem([{ path: "file", message: fileRequired }]);
+      } else {
+        file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
+      }
+      if (expectedDigest !== undefined && expectedDigest !== file.digest) {
+        throw validationProblem([
+          {
+            path: "x-source-digest",
+            message: `the upload's sha256 is ${file.digest}, not ${expectedDigest}: it was changed on the way`,
+          },
+        ]);
+      }
+      const source = await extract(staging, file);
+      const image = await builds.sources.replaceSource(scope, imageId, source, "source");
+      c.get("log").info(
+        { imageId: image.id, bytes: source.bytes, format: source.format },
+        "source replaced",
+      );
+      return c.json(presentImage(image), 202);
     });
-  }
+  });
 
-  return { upload, extend };
+  return app;
 }

@@ -1,43 +1,31 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
-import type { Db } from "../store/database.ts";
-import { listImages } from "../store/images-repository.ts";
-import { listInstances } from "../store/instances-repository.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
 import { presentImage, presentInstance } from "./presenters.ts";
 import { ProblemError } from "./problem.ts";
-import { actingUserId, scopeOf } from "./tenant.ts";
+import { registerReference } from "./register-reference.ts";
+import { actingUserId, actingUserOf, scopeOf, userQuery } from "./tenant.ts";
 import { idParam, jsonBody, parseWith, queryParams } from "./validation.ts";
 
 export type ImagesRoutesOptions = {
-  readonly db: Db;
   readonly images: ImageService;
   readonly tokens: TokensRepository;
   readonly maxInstancesCap: number;
   readonly advertiseHost: string;
-  /** Handles multipart uploads (the build pipeline); JSON registers an existing image. */
-  readonly upload?: (c: import("hono").Context<AppEnv>) => Promise<Response>;
-  /** Extra routes under /api/images (rebuild, build logs, source). */
-  readonly extend?: (app: Hono<AppEnv>) => void;
 };
 
-const userQuery = z.strictObject({ user: z.string().optional() });
-
-/** `/api/images`: desired state in, status out. Every write only touches Postgres. */
+/**
+ * `/api/images`: desired state in (JSON), status out. Every write only touches Postgres.
+ * Multipart uploads to `POST /api/images` are served by image-upload-routes.ts, mounted first.
+ */
 export function imagesRoutes(options: ImagesRoutesOptions) {
   const app = new Hono<AppEnv>();
   const createSchema = newImageSchema(options.maxInstancesCap);
 
   app.post("/", async (c) => {
-    const contentType = c.req.header("content-type") ?? "";
-    if (/^multipart\/form-data/i.test(contentType)) {
-      if (options.upload === undefined)
-        throw new ProblemError("unsupported_media_type", "uploads are not enabled");
-      return options.upload(c);
-    }
     const body = await jsonBody(c, z.unknown());
     const input = parseWith(createSchema, body);
     if (input.image === undefined) {
@@ -51,19 +39,11 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
         },
       );
     }
-    const query = queryParams(c, userQuery);
-    const userId = await actingUserId(c.get("principal"), query.user, options.tokens);
-    const image = await options.images.create(
-      userId,
-      { ...input, source_type: "reference" },
-      "pending",
-    );
-    c.get("log").info({ imageId: image.id, name: image.name }, "image registered");
-    return c.json(presentImage(image), 201, { location: `/api/images/${image.id}` });
+    return registerReference(c, options.images, await actingUserOf(c, options.tokens), input);
   });
 
   /** The admin sees everyone's images, or one user's with `?user=NAME`; a user only their own. */
-  const listedOwner = async (c: import("hono").Context<AppEnv>) => {
+  const listedOwner = async (c: Context<AppEnv>) => {
     const query = queryParams(c, userQuery);
     const principal = c.get("principal");
     if (query.user === undefined) return scopeOf(principal).userId;
@@ -71,32 +51,25 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
   };
 
   app.get("/", async (c) => {
-    const images = await listImages(options.db, await listedOwner(c));
+    const images = await options.images.list(await listedOwner(c));
     return c.json({ items: images.map((image) => presentImage(image)) });
   });
 
   app.get("/with-containers", async (c) => {
-    const userId = await listedOwner(c);
-    const [images, instances] = await Promise.all([
-      listImages(options.db, userId),
-      listInstances(options.db, { userId }),
-    ]);
+    const listed = await options.images.listWithInstances(await listedOwner(c));
     return c.json({
-      items: images.map((image) => {
-        const own = instances.filter((instance) => instance.image_id === image.id);
-        return {
-          ...presentImage(image),
-          containers: {
-            total: own.length,
-            running: own.filter((instance) => instance.observed_state === "running").length,
-            stopped: own.filter((instance) => instance.observed_state === "stopped").length,
-            failing: own.filter(
-              (instance) =>
-                instance.observed_state === "crash_loop" || instance.observed_state === "exited",
-            ).length,
-          },
-        };
-      }),
+      items: listed.map(({ image, instances }) => ({
+        ...presentImage(image),
+        containers: {
+          total: instances.length,
+          running: instances.filter((instance) => instance.observed_state === "running").length,
+          stopped: instances.filter((instance) => instance.observed_state === "stopped").length,
+          failing: instances.filter(
+            (instance) =>
+              instance.observed_state === "crash_loop" || instance.observed_state === "exited",
+          ).length,
+        },
+      })),
     });
   });
 
@@ -127,8 +100,10 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
   });
 
   app.get("/:id/containers", async (c) => {
-    const image = await options.images.get(scopeOf(c.get("principal")), idParam(c, "id"));
-    const instances = await listInstances(options.db, { imageId: image.id });
+    const { image, instances } = await options.images.instancesOf(
+      scopeOf(c.get("principal")),
+      idParam(c, "id"),
+    );
     return c.json({
       items: instances.map((instance) =>
         presentInstance(instance, {
@@ -139,6 +114,5 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
     });
   });
 
-  options.extend?.(app);
   return app;
 }

@@ -1,7 +1,7 @@
+import type { InstanceOfImage } from "../desired/image-service.ts";
+import { isoOrNull as iso } from "../domain/time.ts";
 import type { EventRow } from "../store/events-repository.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
-
-const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
 /** An image as the API shows it (snake_case, the contract's fields). */
 export function presentImage(
@@ -69,6 +69,14 @@ export function presentInstance(
     stopped_at: iso(instance.stopped_at),
     created_at: iso(instance.created_at),
   };
+}
+
+/** An instance with its image's primary port. */
+export function presentInstanceOf({ instance, image }: InstanceOfImage, host: string) {
+  return presentInstance(instance, {
+    host,
+    ...(image === undefined ? {} : { containerPort: image.container_port }),
+  });
 }
 
 export function presentEvent(event: EventRow) {

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
 
 /**
  * One log line per request (constant message, variable fields) with its request id, and the

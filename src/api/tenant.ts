@@ -1,7 +1,13 @@
-import type { Scope } from "../desired/image-service.ts";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Scope } from "../desired/image-writes.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
-import type { Principal } from "./env.ts";
+import type { AppEnv, Principal } from "./app-env.ts";
 import { ProblemError } from "./problem.ts";
+import { queryParams } from "./validation.ts";
+
+/** `?user=NAME`: the admin acting for a user. */
+export const userQuery = z.strictObject({ user: z.string().optional() });
 
 /** What a caller may see and change: their own resources, or everyone's for the admin. */
 export function scopeOf(principal: Principal): Scope {
@@ -27,4 +33,9 @@ export async function actingUserId(
     });
   }
   return user.userId;
+}
+
+/** The user named by `?user=` (admin), or the caller. */
+export function actingUserOf(c: Context<AppEnv>, tokens: TokensRepository): Promise<number> {
+  return actingUserId(c.get("principal"), queryParams(c, userQuery).user, tokens);
 }

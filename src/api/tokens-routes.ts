@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { generateToken, hashToken } from "../auth/tokens.ts";
 import type { TokensRepository } from "../store/tokens-repository.ts";
+import type { AppEnv } from "./app-env.ts";
 import { requireAdmin } from "./auth.ts";
-import type { AppEnv } from "./env.ts";
 import { jsonBody } from "./validation.ts";
 
 export const userNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, {

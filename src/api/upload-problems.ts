@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { ArchiveError } from "../archive/archive-error.ts";
-import { toProblem } from "./desired-errors.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./app-env.ts";
+import { toProblem } from "./error-mapping.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 /** A refused archive is the uploader's doing: 422, at the `file` field, saying what was found. */

@@ -68,3 +68,12 @@ export function idParam(c: Context, name: string): number {
   }
   return Number(raw);
 }
+
+/** Validates a path parameter as an instance (container) id. */
+export function instanceIdParam(c: Context, name: string): string {
+  const raw = c.req.param(name);
+  if (raw === undefined || !/^[0-9a-z]{1,64}$/.test(raw)) {
+    throw validationProblem([{ path: name, message: "must be a container (instance) id" }]);
+  }
+  return raw;
+}

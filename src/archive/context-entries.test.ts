@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dockerignoreMatcher } from "./pack-context.ts";
+import { dockerignoreMatcher } from "./context-entries.ts";
 
 describe("dockerignoreMatcher", () => {
   it("keeps everything without patterns", () => {

@@ -2,11 +2,12 @@ import { packContext } from "../archive/pack-context.ts";
 import type { Config } from "../config.ts";
 import { createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
+import { runnableReference } from "../domain/names.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
-import type { ImageCleanup } from "../reconcilers/image/reconciler.ts";
-import type { BuiltImageResolver } from "../reconcilers/image/resolve-image.ts";
-import type { Db } from "../store/database.ts";
+import type { BuiltImages } from "../reconcilers/image/ports.ts";
+import type { BuildRecord } from "../store/builds-repository.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
 import { createBuildMetrics } from "./build-metrics.ts";
@@ -14,9 +15,14 @@ import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
 import { type BuildQueue, createBuildQueue } from "./build-queue.ts";
 import { createBuildCleanup } from "./cleanup.ts";
 import { createBuildPruner } from "./prune-builds.ts";
-import { builtReferenceOf, createBuiltResolver } from "./resolve-built.ts";
+import { createBuiltResolver } from "./resolve-built.ts";
 import { createBuildRunner } from "./run-build.ts";
 import { createSourceService, type SourceService } from "./source-service.ts";
+
+export type BuildState = {
+  readonly image: ImageRecord | undefined;
+  readonly build: BuildRecord | undefined;
+};
 
 export type BuildPipeline = {
   readonly paths: BuildPaths;
@@ -28,10 +34,10 @@ export type BuildPipeline = {
     readonly extractMaxBytes: number;
     readonly extractMaxEntries: number;
   };
-  /** Controller hooks. */
-  readonly resolveBuilt: BuiltImageResolver;
-  readonly builtReference: (image: ImageRecord) => string;
-  readonly cleanupImage: ImageCleanup;
+  /** An image's row and its build bookkeeping as they are now (for following a build). */
+  current(imageId: number): Promise<BuildState>;
+  /** What the controller asks of the pipeline: what an upload runs, and cleaning up after it. */
+  readonly builtImages: BuiltImages;
   /** Aborts running builds (they resume at the next start) and starts no more. */
   stop(): Promise<void>;
 };
@@ -45,7 +51,7 @@ export async function prepareBuildFolders(config: Config, logger: Logger): Promi
 
 /** Builds of uploaded sources: where they are kept, the build queue, and the controller hooks. */
 export function createBuildPipeline(deps: {
-  readonly db: Db;
+  readonly store: Store;
   readonly docker: DockerClient;
   readonly config: Config;
   readonly logger: Logger;
@@ -56,12 +62,13 @@ export function createBuildPipeline(deps: {
   const log = deps.logger.child({ component: "builds" });
   const builder = createImageBuilder(deps.docker);
   const logs = createBuildLogFiles(paths.logs);
-  const builtReference = builtReferenceOf(config.imageNamePrefix);
+  const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
+  const settings = { builtImagePrefix: config.imageNamePrefix };
   const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
   // Its gauges read the queue when scraped, once everything below exists.
   const buildMetrics = createBuildMetrics(deps.metrics, () => builds);
   const runBuild = createBuildRunner({
-    db: deps.db,
+    store: deps.store,
     builder,
     logs,
     pruner,
@@ -82,29 +89,37 @@ export function createBuildPipeline(deps: {
     paths,
     logs,
     queue: builds,
-    sources: createSourceService(deps.db, paths),
+    sources: createSourceService(deps.store, paths, settings),
     limits: {
       uploadMaxBytes: config.uploadMaxBytes,
       extractMaxBytes: config.extractMaxBytes,
       extractMaxEntries: config.extractMaxEntries,
     },
-    resolveBuilt: createBuiltResolver({
-      db: deps.db,
-      queue: builds,
-      pruner,
-      imageNamePrefix: config.imageNamePrefix,
-      imageId: (reference) => builder.imageId(reference),
-    }),
-    builtReference,
-    cleanupImage: createBuildCleanup({
-      queue: builds,
-      pruner,
-      builder,
-      logs,
-      paths,
-      orchestratorId: config.orchestratorId,
-      logger: log,
-    }),
+    current: async (imageId) => {
+      const [image, build] = await Promise.all([
+        deps.store.images.find(imageId),
+        deps.store.builds.find(imageId),
+      ]);
+      return { image, build };
+    },
+    builtImages: {
+      resolve: createBuiltResolver({
+        store: deps.store,
+        queue: builds,
+        pruner,
+        builtImagePrefix: config.imageNamePrefix,
+        imageId: (reference) => builder.imageId(reference),
+      }),
+      cleanup: createBuildCleanup({
+        queue: builds,
+        pruner,
+        builder,
+        logs,
+        paths,
+        orchestratorId: config.orchestratorId,
+        logger: log,
+      }),
+    },
     stop: () => builds.stop(),
   };
 }

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { dirname, sep } from "node:path";
 import type { ImageBuilder } from "../docker/build.ts";
 import type { Logger } from "../logger.ts";
-import type { ImageCleanup } from "../reconcilers/image/reconciler.ts";
+import type { ImageCleanup } from "../reconcilers/image/ports.ts";
 import type { BuildLogFiles } from "./build-log-files.ts";
 import { type BuildPaths, imageFolder } from "./build-paths.ts";
 import type { BuildQueue } from "./build-queue.ts";

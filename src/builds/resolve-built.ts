@@ -1,25 +1,18 @@
-import { builtImageReference } from "../domain/names.ts";
-import type { BuiltImageResolver } from "../reconcilers/image/resolve-image.ts";
-import type { Runnability } from "../reconcilers/image/status.ts";
-import type { Db } from "../store/database.ts";
-import type { ImageRecord } from "../store/records.ts";
+import { runnableReference } from "../domain/names.ts";
+import type { ImageResolver, Runnability } from "../reconcilers/image/ports.ts";
+import type { Store } from "../store/database.ts";
 import type { BuildQueue } from "./build-queue.ts";
-import { findBuild, requestBuild } from "./build-repository.ts";
+import { requestBuild } from "./build-records.ts";
 import type { BuildPruner } from "./prune-builds.ts";
 
 export type BuiltResolverDependencies = {
-  readonly db: Db;
+  readonly store: Store;
   readonly queue: BuildQueue;
   readonly pruner: BuildPruner;
-  readonly imageNamePrefix: string;
+  readonly builtImagePrefix: string;
   /** The local id of a reference, or undefined. */
   readonly imageId: (reference: string) => Promise<string | undefined>;
 };
-
-export function builtReferenceOf(prefix: string) {
-  return (image: ImageRecord): string =>
-    builtImageReference(prefix, image.user_id, image.id, image.tag);
-}
 
 const waiting = (reason: string, message: string): Runnability => ({
   ok: false,
@@ -33,11 +26,11 @@ const waiting = (reason: string, message: string): Runnability => ({
  * is queued, and the answer is "Building" until the image is `ready`. A ready image whose built
  * image is gone (removed by hand, or its tag changed) is built again.
  */
-export function createBuiltResolver(deps: BuiltResolverDependencies): BuiltImageResolver {
-  const referenceOf = builtReferenceOf(deps.imageNamePrefix);
+export function createBuiltResolver(deps: BuiltResolverDependencies): ImageResolver {
+  const settings = { builtImagePrefix: deps.builtImagePrefix };
 
   return async (image) => {
-    const reference = referenceOf(image);
+    const reference = runnableReference(image, deps.builtImagePrefix);
     if (image.status === "ready") {
       const dockerImageId = await deps.imageId(reference);
       if (dockerImageId !== undefined) {
@@ -52,21 +45,16 @@ export function createBuiltResolver(deps: BuiltResolverDependencies): BuiltImage
           degraded: true,
         };
       }
-      await deps.db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom("images")
-          .selectAll()
-          .where("id", "=", image.id)
-          .forUpdate()
-          .executeTakeFirst();
+      await deps.store.transaction(async (tx) => {
+        const current = await tx.images.findForUpdate(image.id);
         if (current?.status === "ready" && current.tag === image.tag) {
-          await requestBuild(trx, current, "image_missing", { bumpGeneration: false });
+          await requestBuild(tx, current, "image_missing", { bumpGeneration: false }, settings);
         }
       });
       return waiting("Building", `${reference} is missing: building it again`);
     }
     if (image.status === "build_failed") {
-      const build = await findBuild(deps.db, image.id);
+      const build = await deps.store.builds.find(image.id);
       return {
         ok: false,
         reason: "BuildFailed",
@@ -80,7 +68,7 @@ export function createBuiltResolver(deps: BuiltResolverDependencies): BuiltImage
         `no source uploaded yet: PUT /api/images/${image.id}/source`,
       );
     }
-    const build = await findBuild(deps.db, image.id);
+    const build = await deps.store.builds.find(image.id);
     deps.queue.enqueue(image.id, build?.generation ?? 0);
     return waiting(
       "Building",

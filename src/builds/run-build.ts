@@ -2,22 +2,18 @@ import type { Readable } from "node:stream";
 import type { ImageBuilder } from "../docker/build.ts";
 import { imageLabels } from "../domain/labels.ts";
 import type { Logger } from "../logger.ts";
-import type { Db } from "../store/database.ts";
+import type { BuildOutcome } from "../store/builds-repository.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { BuildLogFiles } from "./build-log-files.ts";
 import { type BuildFailure, createBuildProgress, describeFailure } from "./build-progress.ts";
 import { BuildAborted, type BuildJob } from "./build-queue.ts";
-import {
-  type BuildResult,
-  claimBuild,
-  finishBuild,
-  saveBuildProgress,
-} from "./build-repository.ts";
+import { claimBuild, finishBuild } from "./build-records.ts";
 import { createLogKeeper } from "./log-keeper.ts";
 import type { BuildPruner } from "./prune-builds.ts";
 
 export type BuildRunnerDependencies = {
-  readonly db: Db;
+  readonly store: Store;
   readonly builder: ImageBuilder;
   readonly logs: BuildLogFiles;
   readonly pruner: BuildPruner;
@@ -59,7 +55,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
   const timeoutMs = deps.timeoutSeconds * 1000;
 
   return async function runBuild(job: BuildJob): Promise<void> {
-    const claimed = await claimBuild(deps.db, job.imageId, job.generation, deps.referenceOf);
+    const claimed = await claimBuild(deps.store, job.imageId, job.generation, deps.referenceOf);
     if (claimed === undefined) return;
     const { image } = claimed;
     const sourcePath = image.source_path ?? "";
@@ -77,7 +73,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     let saving = Promise.resolve();
     const saver = setInterval(() => {
       saving = saving
-        .then(() => saveBuildProgress(deps.db, image.id, job.generation, keeper.snapshot()))
+        .then(() => deps.store.builds.saveProgress(image.id, job.generation, keeper.snapshot()))
         .catch((error: unknown) => log.warn({ err: error }, "could not save the build log"));
     }, deps.progressIntervalMs ?? 2_000);
 
@@ -158,11 +154,11 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
       return;
     }
     ended(outcome.kind === "built" ? "ready" : outcome.failure.reason);
-    const result: BuildResult =
+    const result: BuildOutcome =
       outcome.kind === "built"
         ? { ok: true, dockerImageId: outcome.dockerImageId, logs: keeper.snapshot() }
         : { ok: false, ...outcome.failure, logs: keeper.snapshot() };
-    const written = await finishBuild(deps.db, image.id, job.generation, reference, result);
+    const written = await finishBuild(deps.store, image.id, job.generation, reference, result);
     if (!written) {
       log.info("build result dropped: a newer build was requested or the image is being deleted");
       return;

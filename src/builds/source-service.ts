@@ -1,14 +1,18 @@
 import { rm } from "node:fs/promises";
-import type { Transaction } from "kysely";
 import { DesiredStateError } from "../desired/errors.ts";
-import { lockVisibleImage, type Scope } from "../desired/image-service.ts";
-import { insertNamedImage } from "../desired/insert-named-image.ts";
+import {
+  createImage,
+  lockVisibleImage,
+  refuseWhenDeleting,
+  type Scope,
+  type WriteSettings,
+} from "../desired/image-writes.ts";
 import type { NewImage } from "../domain/image-spec.ts";
-import type { Db } from "../store/database.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
-import type { Database } from "../store/schema.ts";
+import type { Repositories } from "../store/repositories.ts";
 import { type BuildPaths, contextDir, imageFolder } from "./build-paths.ts";
-import { type BuildTrigger, requestBuild } from "./build-repository.ts";
+import { type BuildTrigger, requestBuild } from "./build-records.ts";
 import { type InstalledSource, installSource, type StagedSource } from "./source-staging.ts";
 
 /**
@@ -17,16 +21,14 @@ import { type InstalledSource, installSource, type StagedSource } from "./source
  * is moved into place (renames only) and a build requested; a failed commit puts back what
  * was there. Nothing here builds: the controller queues the build it is told about.
  */
-export function createSourceService(db: Db, paths: BuildPaths) {
+export function createSourceService(store: Store, paths: BuildPaths, settings: WriteSettings) {
   async function lockVisible(
-    trx: Transaction<Database>,
+    tx: Repositories,
     scope: Scope,
     imageId: number,
   ): Promise<ImageRecord> {
-    const image = await lockVisibleImage(trx, scope, imageId);
-    if (image.status === "deleting") {
-      throw new DesiredStateError("conflict", `image ${imageId} is being deleted`);
-    }
+    const image = await lockVisibleImage(tx, scope, imageId);
+    refuseWhenDeleting(image);
     if (image.source_type !== "upload") {
       throw new DesiredStateError(
         "conflict",
@@ -62,9 +64,9 @@ export function createSourceService(db: Db, paths: BuildPaths) {
       let folder: string | undefined;
       try {
         return await withInstalled(staged, (install) =>
-          db.transaction().execute(async (trx) => {
-            const image = await insertNamedImage(
-              trx,
+          store.transaction(async (tx) => {
+            const image = await createImage(
+              tx,
               userId,
               { ...input, source_type: "upload" },
               "pending",
@@ -74,18 +76,17 @@ export function createSourceService(db: Db, paths: BuildPaths) {
             await rm(folder, { recursive: true, force: true });
             const target = contextDir(paths, userId, image.id);
             await install(target);
-            return requestBuild(trx, image, "upload", {
-              source: { path: target, digest: staged.digest },
-              bumpGeneration: false,
-            });
+            return requestBuild(
+              tx,
+              image,
+              "upload",
+              { source: { path: target, digest: staged.digest }, bumpGeneration: false },
+              settings,
+            );
           }),
         );
       } catch (error) {
         if (folder !== undefined) await rm(folder, { recursive: true, force: true });
-        // Two uploads of one new name at once: the second meets the unique constraint.
-        if ((error as { code?: unknown }).code === "23505") {
-          throw new DesiredStateError("name_taken", `an image named ${input.name} already exists`);
-        }
         throw error;
       }
     },
@@ -98,29 +99,32 @@ export function createSourceService(db: Db, paths: BuildPaths) {
       trigger: Extract<BuildTrigger, "upload" | "source">,
     ): Promise<ImageRecord> {
       return withInstalled(staged, (install) =>
-        db.transaction().execute(async (trx) => {
-          const image = await lockVisible(trx, scope, imageId);
+        store.transaction(async (tx) => {
+          const image = await lockVisible(tx, scope, imageId);
           const target = contextDir(paths, image.user_id, image.id);
           await install(target);
-          return requestBuild(trx, image, trigger, {
-            source: { path: target, digest: staged.digest },
-            bumpGeneration: true,
-          });
+          return requestBuild(
+            tx,
+            image,
+            trigger,
+            { source: { path: target, digest: staged.digest }, bumpGeneration: true },
+            settings,
+          );
         }),
       );
     },
 
     /** Builds again from the kept source, without the build cache. */
     async rebuild(scope: Scope, imageId: number): Promise<ImageRecord> {
-      return db.transaction().execute(async (trx) => {
-        const image = await lockVisible(trx, scope, imageId);
+      return store.transaction(async (tx) => {
+        const image = await lockVisible(tx, scope, imageId);
         if (image.source_path === null) {
           throw new DesiredStateError(
             "conflict",
             `image ${imageId} has no source yet: upload it with PUT /api/images/${imageId}/source`,
           );
         }
-        return requestBuild(trx, image, "rebuild", { bumpGeneration: true });
+        return requestBuild(tx, image, "rebuild", { bumpGeneration: true }, settings);
       });
     },
   };

@@ -1,6 +1,6 @@
+import { type Service, startService } from "../composition-root.ts";
 import { ConfigError, loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
-import { type Service, startService } from "../service.ts";
 import type { WatchReport } from "./watch-apply.ts";
 import { watchApply } from "./watch-apply.ts";
 

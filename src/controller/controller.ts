@@ -1,7 +1,8 @@
 import type { Logger } from "../logger.ts";
-import { ReconcileError, type ReconcileResult } from "../reconcilers/image/reconciler.ts";
-import type { ControllerMetrics } from "./metrics.ts";
-import type { ResyncResult } from "./resync.ts";
+import { ReconcileError, type ReconcileResult } from "../reconcilers/image/reconcile-error.ts";
+import type { ControllerMetrics } from "./controller-metrics.ts";
+import type { KeySink } from "./sources/key-sink.ts";
+import type { ResyncResult } from "./sources/resync.ts";
 import type { WorkQueue } from "./workqueue.ts";
 
 export type ControllerOptions = {
@@ -14,18 +15,13 @@ export type ControllerOptions = {
   readonly resync: () => Promise<ResyncResult>;
   /** Removes containers that carry our label but belong to no image. */
   readonly removeUnowned: (containerIds: readonly string[]) => Promise<void>;
-  readonly resyncIntervalMs: number;
   readonly logger: Logger;
   readonly metrics: ControllerMetrics;
 };
 
-export type Controller = {
-  /** Lists everything once, queues it, then starts the workers and the periodic resync. */
+export type Controller = KeySink & {
+  /** Lists everything once, queues it, then starts the workers. */
   start(): Promise<void>;
-  enqueue(imageId: number): void;
-  enqueueAfter(imageId: number, delayMs: number): void;
-  /** Asks for a full resync soon (coalesced). */
-  requestResync(): void;
   /** Stops taking work and waits for in-flight keys (up to the deadline). */
   stop(deadlineMs: number): Promise<void>;
   /** Resolves when no key is queued, delayed work aside, and no worker is busy. */
@@ -33,15 +29,14 @@ export type Controller = {
 };
 
 /**
- * The manager: a workqueue, N workers calling reconcile(key), and the periodic resync. No
- * worker starts before the first full list has completed, so an empty cache can never look
- * like "delete everything".
+ * The manager: a workqueue, N workers calling reconcile(key), and resyncs on request (sources
+ * in ./sources/ ask for them and add keys). No worker starts before the first full list has
+ * completed, so an empty cache can never look like "delete everything".
  */
 export function createController(options: ControllerOptions): Controller {
   const { queue, logger, metrics } = options;
   let started = false;
   let stopping = false;
-  let resyncTimer: NodeJS.Timeout | undefined;
   let resyncRunning: Promise<void> | undefined;
   let resyncAgain = false;
   const workers: Array<Promise<void>> = [];
@@ -118,23 +113,12 @@ export function createController(options: ControllerOptions): Controller {
       });
   }
 
-  function schedulePeriodicResync(): void {
-    if (stopping) return;
-    const jitter = 1 + (Math.random() * 0.2 - 0.1);
-    resyncTimer = setTimeout(() => {
-      requestResync();
-      schedulePeriodicResync();
-    }, options.resyncIntervalMs * jitter);
-    resyncTimer.unref();
-  }
-
   return {
     async start() {
       const keys = await options.listAllKeys();
       for (const key of keys) queue.add(key);
       started = true;
       for (let index = 0; index < options.workers; index++) workers.push(work());
-      schedulePeriodicResync();
       logger.info({ keys: keys.length, workers: options.workers }, "controller started");
     },
     enqueue(imageId) {
@@ -146,7 +130,6 @@ export function createController(options: ControllerOptions): Controller {
     requestResync,
     async stop(deadlineMs) {
       stopping = true;
-      if (resyncTimer !== undefined) clearTimeout(resyncTimer);
       queue.shutDown();
       const deadline = new Promise<"timeout">((resolve) =>
         setTimeout(() => resolve("timeout"), deadlineMs).unref(),

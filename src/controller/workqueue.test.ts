@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffDelayMs, createWorkQueue, defaultBackoff } from "./workqueue.ts";
+import { createWorkQueue } from "./workqueue.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -34,12 +34,15 @@ describe("workqueue", () => {
   });
 
   it("backs a failing key off exponentially with jitter, capped at 5 minutes", () => {
-    expect(backoffDelayMs(1, defaultBackoff, () => 0.5)).toBe(1_000);
-    expect(backoffDelayMs(2, defaultBackoff, () => 0.5)).toBe(2_000);
-    expect(backoffDelayMs(4, defaultBackoff, () => 0.5)).toBe(8_000);
-    expect(backoffDelayMs(30, defaultBackoff, () => 0.5)).toBe(300_000);
-    expect(backoffDelayMs(1, defaultBackoff, () => 1)).toBe(1_100);
-    expect(backoffDelayMs(1, defaultBackoff, () => 0)).toBe(900);
+    vi.useFakeTimers();
+    const delays = (random: number, failures: number) => {
+      const queue = createWorkQueue<string>({ random: () => random });
+      return Array.from({ length: failures }, () => queue.addRateLimited("a"));
+    };
+    expect(delays(0.5, 4)).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(delays(0.5, 30).at(-1)).toBe(300_000);
+    expect(delays(1, 1)).toEqual([1_100]);
+    expect(delays(0, 1)).toEqual([900]);
   });
 
   it("requeues rate-limited keys after their delay and forgets on success", async () => {

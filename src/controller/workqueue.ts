@@ -1,3 +1,5 @@
+import { type BackoffPolicy, backoffDelay } from "../domain/backoff.ts";
+
 /**
  * A work queue of keys, after client-go's: a key waits in the queue at most once (duplicates
  * collapse), is handed to one worker at a time, and when it is added while being processed it
@@ -5,24 +7,12 @@
  * and jitter; delayed keys (requeue-after) wait on timers.
  */
 
-export type BackoffPolicy = {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  /** 0.1 = ±10% */
-  readonly jitter: number;
+/** Failed keys: 1 s doubling to 5 min, ±10%. */
+export const reconcileBackoff: BackoffPolicy = {
+  initialMs: 1_000,
+  maxMs: 300_000,
+  jitter: { low: 0.9, high: 1.1 },
 };
-
-export const defaultBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 300_000, jitter: 0.1 };
-
-export function backoffDelayMs(
-  failures: number,
-  policy: BackoffPolicy,
-  random: () => number = Math.random,
-): number {
-  const exponential = Math.min(policy.baseMs * 2 ** Math.max(0, failures - 1), policy.maxMs);
-  const spread = exponential * policy.jitter * (random() * 2 - 1);
-  return Math.max(0, Math.round(exponential + spread));
-}
 
 export type WorkQueue<Key> = {
   add(key: Key): void;
@@ -48,7 +38,7 @@ export type WorkQueue<Key> = {
 export function createWorkQueue<Key>(
   options: { backoff?: BackoffPolicy; random?: () => number; now?: () => number } = {},
 ): WorkQueue<Key> {
-  const backoff = options.backoff ?? defaultBackoff;
+  const backoff = options.backoff ?? reconcileBackoff;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const queue: Key[] = [];
@@ -107,7 +97,7 @@ export function createWorkQueue<Key>(
     addRateLimited(key) {
       const failures = (failureCounts.get(key) ?? 0) + 1;
       failureCounts.set(key, failures);
-      const delay = backoffDelayMs(failures, backoff, random);
+      const delay = backoffDelay(failures, backoff, random);
       addAfter(key, delay);
       return delay;
     },

@@ -1,13 +1,14 @@
-import type { Kysely, Transaction } from "kysely";
-import { sql } from "kysely";
 import type { ImageSpec, NewImage } from "../domain/image-spec.ts";
-import { imageEvent } from "../reconcilers/image/event-data.ts";
-import { appendEvents } from "../store/events-repository.ts";
-import { insertImage, notifyImageChanged } from "../store/images-repository.ts";
-import { jsonb } from "../store/json.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
-import type { Database } from "../store/schema.ts";
+import type { Repositories } from "../store/repositories.ts";
 import { DesiredStateError } from "./errors.ts";
+import {
+  commitImageChange,
+  createImage,
+  refuseStaleVersion,
+  type WriteSettings,
+} from "./image-writes.ts";
 import { specColumns } from "./spec-columns.ts";
 import { diffSpec, replacesContainers, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
@@ -142,7 +143,8 @@ function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
  * names are marked for deletion. Images made by hand are updated but never adopted or pruned.
  */
 export async function applyDocuments(
-  db: Kysely<Database>,
+  store: Store,
+  settings: WriteSettings,
   userId: number,
   request: ApplyRequest,
 ): Promise<ApplyResult> {
@@ -160,14 +162,8 @@ export async function applyDocuments(
     names.add(document.name);
   }
 
-  const work = async (trx: Transaction<Database>): Promise<ApplyResult> => {
-    const existing = await trx
-      .selectFrom("images")
-      .selectAll()
-      .where("user_id", "=", userId)
-      .orderBy("name")
-      .forUpdate()
-      .execute();
+  const work = async (tx: Repositories): Promise<ApplyResult> => {
+    const existing = await tx.images.listOwnedForUpdate(userId);
     const byName = new Map(existing.map((image) => [image.name, image]));
     const items: PlanItem[] = [];
 
@@ -197,16 +193,7 @@ export async function applyDocuments(
           `image ${document.name} is being deleted; apply again once it is gone`,
         );
       }
-      if (
-        current !== undefined &&
-        document.resource_version !== undefined &&
-        document.resource_version !== current.resource_version
-      ) {
-        throw new DesiredStateError(
-          "stale_resource_version",
-          `image ${document.name} is at resource_version ${current.resource_version}, not ${document.resource_version}`,
-        );
-      }
+      if (current !== undefined) refuseStaleVersion(current, document.resource_version);
       items.push(planDocument(current, document));
     }
 
@@ -247,34 +234,23 @@ export async function applyDocuments(
       const document = request.documents.find((candidate) => candidate.name === item.name);
       const current = byName.get(item.name);
       if (item.action === "delete" && current !== undefined) {
-        await trx
-          .updateTable("images")
-          .set({
-            status: "deleting",
-            deletion_requested_at: sql`now()`,
-            generation: sql<number>`generation + 1`,
-            resource_version: sql<number>`resource_version + 1`,
-            updated_at: sql<Date>`now()`,
-          })
-          .where("id", "=", current.id)
-          .execute();
-        await notifyImageChanged(trx, current.id);
+        await commitImageChange(
+          tx,
+          current,
+          { markDeleting: true, bumpGeneration: true, reason: "pruned" },
+          settings,
+        );
         applied.push(item);
         continue;
       }
       if (document === undefined) continue;
-      const spec = specOfDocument(document);
       if (item.action === "create") {
-        const created = await insertImage(trx, {
-          user_id: userId,
-          name: document.name,
-          source_type: sourceTypeOf(document),
-          image_reference: document.image ?? null,
-          status: "pending",
-          ...specColumns(spec),
-          apply_set: request.set,
-        });
-        await notifyImageChanged(trx, created.id);
+        const created = await createImage(
+          tx,
+          userId,
+          { ...document, source_type: sourceTypeOf(document), apply_set: request.set },
+          "pending",
+        );
         applied.push({ ...item, image_id: created.id });
         continue;
       }
@@ -282,38 +258,26 @@ export async function applyDocuments(
         applied.push(item);
         continue;
       }
-      const columns = specColumns(spec);
-      const updated = await trx
-        .updateTable("images")
-        .set({
-          source_type: sourceTypeOf(document),
-          image_reference: document.image ?? null,
-          ...columns,
-          env: jsonb(columns.env),
-          health_check: jsonb(columns.health_check),
-          ...(current.source_type !== sourceTypeOf(document)
-            ? { status: "pending" as const, docker_image_id: null }
-            : {}),
-          generation: sql<number>`generation + 1`,
-          resource_version: sql<number>`resource_version + 1`,
-          updated_at: sql<Date>`now()`,
-        })
-        .where("id", "=", current.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      if (updated.desired_instances !== current.desired_instances) {
-        await appendEvents(trx, [
-          imageEvent("image.scaled", updated, "applied", {
-            desired_instances: updated.desired_instances,
-            previous_desired_instances: current.desired_instances,
-          }),
-        ]);
-      }
-      await notifyImageChanged(trx, current.id);
+      const sourceChanged = current.source_type !== sourceTypeOf(document);
+      await commitImageChange(
+        tx,
+        current,
+        {
+          columns: {
+            source_type: sourceTypeOf(document),
+            image_reference: document.image ?? null,
+            ...specColumns(specOfDocument(document)),
+            ...(sourceChanged ? { status: "pending" as const, docker_image_id: null } : {}),
+          },
+          bumpGeneration: true,
+          reason: "applied",
+        },
+        settings,
+      );
       applied.push(item);
     }
     return { set: request.set, dry_run: false, items: applied, summary: summarize(applied) };
   };
 
-  return db.transaction().execute(work);
+  return store.transaction(work);
 }

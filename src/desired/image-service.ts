@@ -1,150 +1,134 @@
-import type { Kysely, Transaction } from "kysely";
-import { sql } from "kysely";
 import {
   type ImagePatch,
   type ImageSpec,
   instanceBoundIssues,
-  type NewImage,
+  type SpecIssue,
 } from "../domain/image-spec.ts";
-import { parseCpu, parseMemory } from "../domain/quantity.ts";
-import { imageEvent } from "../reconcilers/image/event-data.ts";
-import { appendEvents } from "../store/events-repository.ts";
-import { findImage, findImageForUpdate, notifyImageChanged } from "../store/images-repository.ts";
-import {
-  findInstance,
-  markInstancesForDeletion,
-  setDesiredState,
-} from "../store/instances-repository.ts";
-import { jsonb } from "../store/json.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
-import type { Database, DesiredState, ImagesTable } from "../store/schema.ts";
+import type { Repositories } from "../store/repositories.ts";
+import type { DesiredState } from "../store/schema.ts";
+import { type ApplyRequest, type ApplyResult, applyDocuments } from "./apply.ts";
 import { DesiredStateError } from "./errors.ts";
-import { insertNamedImage } from "./insert-named-image.ts";
+import {
+  type CreateImageInput,
+  commitImageChange,
+  createImage,
+  findVisibleImage,
+  lockVisibleImage,
+  refuseStaleVersion,
+  refuseWhenDeleting,
+  type Scope,
+  type WriteSettings,
+} from "./image-writes.ts";
+import { specColumns } from "./spec-columns.ts";
 import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
-/** Whose resources a caller may touch: one user, or everyone (admin). */
-export type Scope = { readonly userId: number | undefined };
+export type { Scope } from "./image-writes.ts";
 
-export type CreateImageInput = NewImage & {
-  readonly source_type: "reference" | "upload";
-  readonly apply_set?: string | null;
+export type ImageServiceOptions = WriteSettings & { readonly maxInstancesCap: number };
+
+/** An instance with the image it belongs to (undefined when that image is already gone). */
+export type InstanceOfImage = {
+  readonly instance: InstanceRecord;
+  readonly image: ImageRecord | undefined;
 };
 
-const nanoCpus = (cpu: string) => {
-  const parsed = parseCpu(cpu);
-  if (!parsed.ok)
-    throw new DesiredStateError("validation_failed", parsed.message, {
-      errors: [{ path: "cpu_limit", message: parsed.message }],
-    });
-  return parsed.value;
-};
-const memoryBytes = (memory: string) => {
-  const parsed = parseMemory(memory);
-  if (!parsed.ok)
-    throw new DesiredStateError("validation_failed", parsed.message, {
-      errors: [{ path: "memory_limit", message: parsed.message }],
-    });
-  return parsed.value;
-};
+function refuseIssues(issues: readonly SpecIssue[]): void {
+  if (issues.length === 0) return;
+  throw new DesiredStateError(
+    "validation_failed",
+    issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
+    { errors: issues },
+  );
+}
 
-/** Inside a transaction, pass the transaction: the embedded database has one connection. */
 async function findVisibleInstance(
-  executor: Kysely<Database>,
+  repositories: Pick<Repositories, "instances">,
   scope: Scope,
   instanceId: string,
 ): Promise<InstanceRecord> {
-  const instance = await findInstance(executor, instanceId);
-  if (instance === undefined || (scope.userId !== undefined && instance.user_id !== scope.userId)) {
+  const instance = await repositories.instances.find(instanceId);
+  if (instance === undefined || (scope.userId !== undefined && instance.user_id !== scope.userId))
     throw new DesiredStateError("not_found", `container ${instanceId} not found`);
-  }
   return instance;
-}
-
-/** The image row, locked for the rest of the transaction, when the caller may see it; else 404. */
-export async function lockVisibleImage(
-  trx: Transaction<Database>,
-  scope: Scope,
-  imageId: number,
-): Promise<ImageRecord> {
-  const image = await findImageForUpdate(trx, imageId);
-  if (!visible(scope, image))
-    throw new DesiredStateError("not_found", `image ${imageId} not found`);
-  return image;
-}
-
-function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
-  return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
 }
 
 /**
  * The API's decisions about desired state: every write is one transaction holding the image
- * row lock, validated against the whole spec, with its events, then a NOTIFY for the
- * controller. Nothing here talks to Docker.
+ * row lock, validated against the whole spec, and committed through `commitImageChange`.
+ * Nothing here talks to Docker.
  */
-export function createImageService(
-  db: Kysely<Database>,
-  options: { readonly maxInstancesCap: number },
-) {
-  function refuseWhenDeleting(image: ImageRecord) {
-    if (image.status === "deleting")
-      throw new DesiredStateError("conflict", `image ${image.id} is being deleted`);
-  }
-
-  async function commitChange(
-    trx: Transaction<Database>,
-    image: ImageRecord,
-    values: Partial<Record<keyof ImagesTable, unknown>>,
-    changes: readonly SpecChange[],
+export function createImageService(store: Store, options: ImageServiceOptions) {
+  /** Locks the image, lets `decide` say what changes, and commits it. */
+  function change(
+    scope: Scope,
+    imageId: number,
+    decide: (image: ImageRecord, tx: Repositories) => Promise<ImageChangeDecision>,
   ): Promise<ImageRecord> {
-    const updated = await trx
-      .updateTable("images")
-      .set({
-        ...(values as object),
-        generation: sql<number>`generation + 1`,
-        resource_version: sql<number>`resource_version + 1`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where("id", "=", image.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const scaled = changes.find((change) => change.field === "desired_instances");
-    if (scaled !== undefined) {
-      await appendEvents(trx, [
-        imageEvent("image.scaled", updated, "desired_instances_changed", {
-          desired_instances: updated.desired_instances,
-          previous_desired_instances: image.desired_instances,
-        }),
-      ]);
-    }
-    await notifyImageChanged(trx, image.id);
-    return updated;
+    return store.transaction(async (tx) => {
+      const image = await lockVisibleImage(tx, scope, imageId);
+      const decision = await decide(image, tx);
+      return decision === "unchanged" ? image : commitImageChange(tx, image, decision, options);
+    });
   }
 
   return {
-    async get(scope: Scope, imageId: number): Promise<ImageRecord> {
-      const image = await findImage(db, imageId);
-      if (!visible(scope, image))
-        throw new DesiredStateError("not_found", `image ${imageId} not found`);
-      return image;
+    get: (scope: Scope, imageId: number) => findVisibleImage(store.images, scope, imageId),
+
+    list: (userId: number | undefined) => store.images.list(userId),
+
+    /** A user's image by name, if any (uploads decide between a new image and a new source). */
+    findByName: (userId: number, name: string) => store.images.findByName(userId, name),
+
+    /** Images with their instances (`/api/images/with-containers`). */
+    async listWithInstances(
+      userId: number | undefined,
+    ): Promise<Array<{ image: ImageRecord; instances: InstanceRecord[] }>> {
+      const [images, instances] = await Promise.all([
+        store.images.list(userId),
+        store.instances.list({ userId }),
+      ]);
+      const byImage = new Map<number, InstanceRecord[]>();
+      for (const instance of instances) {
+        const own = byImage.get(instance.image_id);
+        if (own === undefined) byImage.set(instance.image_id, [instance]);
+        else own.push(instance);
+      }
+      return images.map((image) => ({ image, instances: byImage.get(image.id) ?? [] }));
     },
 
-    async create(
-      userId: number,
-      input: CreateImageInput,
-      status: ImageRecord["status"],
-    ): Promise<ImageRecord> {
-      const issues = instanceBoundIssues(input, options.maxInstancesCap);
-      if (issues.length > 0)
-        throw new DesiredStateError(
-          "validation_failed",
-          issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-          { errors: issues },
-        );
-      return db.transaction().execute(async (trx) => {
-        const image = await insertNamedImage(trx, userId, input, status);
-        await notifyImageChanged(trx, image.id);
-        return image;
-      });
+    /** An image the caller may see, with its instances. */
+    async instancesOf(
+      scope: Scope,
+      imageId: number,
+    ): Promise<{ image: ImageRecord; instances: InstanceRecord[] }> {
+      const image = await findVisibleImage(store.images, scope, imageId);
+      return { image, instances: await store.instances.listOfImage(image.id) };
+    },
+
+    /** Instances the caller may see, optionally of one image, each with its image. */
+    async listInstances(scope: Scope, imageId?: number): Promise<InstanceOfImage[]> {
+      const [instances, images] = await Promise.all([
+        store.instances.list({ userId: scope.userId, imageId }),
+        store.images.list(scope.userId),
+      ]);
+      const byId = new Map(images.map((image) => [image.id, image]));
+      return instances.map((instance) => ({ instance, image: byId.get(instance.image_id) }));
+    },
+
+    async getInstance(scope: Scope, instanceId: string): Promise<InstanceOfImage> {
+      const instance = await findVisibleInstance(store, scope, instanceId);
+      return { instance, image: await store.images.find(instance.image_id) };
+    },
+
+    /** A whole set of desired-state documents, in one transaction (see apply.ts). */
+    apply: (userId: number, request: ApplyRequest): Promise<ApplyResult> =>
+      applyDocuments(store, options, userId, request),
+
+    create(userId: number, input: CreateImageInput, status: ImageRecord["status"]) {
+      refuseIssues(instanceBoundIssues(input, options.maxInstancesCap));
+      return store.transaction((tx) => createImage(tx, userId, input, status));
     },
 
     /** Applies a partial change; a stale resource_version is refused, an empty change is a no-op. */
@@ -153,20 +137,11 @@ export function createImageService(
       imageId: number,
       patch: ImagePatch,
     ): Promise<{ image: ImageRecord; changes: SpecChange[] }> {
-      return db.transaction().execute(async (trx) => {
-        const image = await lockVisibleImage(trx, scope, imageId);
+      let changes: SpecChange[] = [];
+      const image = await change(scope, imageId, async (image) => {
         refuseWhenDeleting(image);
-        if (
-          patch.resource_version !== undefined &&
-          patch.resource_version !== image.resource_version
-        ) {
-          throw new DesiredStateError(
-            "stale_resource_version",
-            `image ${imageId} is at resource_version ${image.resource_version}, not ${patch.resource_version}: read it again and retry`,
-            { extensions: { resource_version: image.resource_version } },
-          );
-        }
-        const { resource_version: _, ...given } = patch;
+        const { resource_version: expectedResourceVersion, ...given } = patch;
+        refuseStaleVersion(image, expectedResourceVersion);
         const fields = Object.fromEntries(
           Object.entries(given).filter(([, value]) => value !== undefined),
         ) as Partial<ImageSpec>;
@@ -183,48 +158,33 @@ export function createImageService(
         }
         const current = specOfRecord(image);
         const merged: ImageSpec = { ...current, ...fields };
-        const issues = instanceBoundIssues(merged, options.maxInstancesCap);
-        if (issues.length > 0) {
-          throw new DesiredStateError(
-            "validation_failed",
-            issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-            { errors: issues },
-          );
-        }
-        const changes = diffSpec(current, fields);
-        if (changes.length === 0) return { image, changes };
-        const values: Partial<Record<keyof ImagesTable, unknown>> = {};
-        for (const change of changes) {
-          if (change.field === "image") values.image_reference = change.to;
-          else if (change.field === "env" || change.field === "health_check")
-            values[change.field] = jsonb(change.to);
-          else values[change.field] = change.to;
-        }
-        if (values.cpu_limit !== undefined) values.nano_cpus = nanoCpus(values.cpu_limit as string);
-        if (values.memory_limit !== undefined)
-          values.memory_bytes = memoryBytes(values.memory_limit as string);
-        return { image: await commitChange(trx, image, values, changes), changes };
+        refuseIssues(instanceBoundIssues(merged, options.maxInstancesCap));
+        changes = diffSpec(current, fields);
+        if (changes.length === 0) return "unchanged";
+        return {
+          columns: {
+            ...specColumns(merged),
+            ...(fields.image === undefined ? {} : { image_reference: fields.image }),
+          },
+          bumpGeneration: true,
+          reason: "desired_instances_changed",
+          expectedResourceVersion,
+        };
       });
+      return { image, changes };
     },
 
     /** Marks the image for deletion; the controller removes its containers, then the image. */
-    async delete(scope: Scope, imageId: number): Promise<ImageRecord> {
-      return db.transaction().execute(async (trx) => {
-        const image = await lockVisibleImage(trx, scope, imageId);
-        if (image.status === "deleting") return image;
-        return commitChange(
-          trx,
-          image,
-          { status: "deleting", deletion_requested_at: sql`now()` },
-          [],
-        );
-      });
-    },
+    delete: (scope: Scope, imageId: number) =>
+      change(scope, imageId, async (image) =>
+        image.status === "deleting"
+          ? "unchanged"
+          : { markDeleting: true, bumpGeneration: true, reason: "deleted" },
+      ),
 
     /** `POST /api/containers/{image_id}`: n more instances, never past max_instances. */
-    async addInstances(scope: Scope, imageId: number, count: number): Promise<ImageRecord> {
-      return db.transaction().execute(async (trx) => {
-        const image = await lockVisibleImage(trx, scope, imageId);
+    addInstances: (scope: Scope, imageId: number, count: number) =>
+      change(scope, imageId, async (image) => {
         refuseWhenDeleting(image);
         const desired = image.desired_instances + count;
         if (desired > image.max_instances) {
@@ -239,42 +199,41 @@ export function createImageService(
             },
           );
         }
-        const changes: SpecChange[] = [
-          { field: "desired_instances", from: image.desired_instances, to: desired },
-        ];
-        return commitChange(trx, image, { desired_instances: desired }, changes);
-      });
-    },
-
-    getInstance: (scope: Scope, instanceId: string) => findVisibleInstance(db, scope, instanceId),
+        return {
+          columns: { desired_instances: desired },
+          bumpGeneration: true,
+          reason: "desired_instances_changed",
+        };
+      }),
 
     /** Start or stop one instance (its desired state). */
     async setInstanceState(
       scope: Scope,
       instanceId: string,
       state: DesiredState,
-    ): Promise<InstanceRecord> {
-      return db.transaction().execute(async (trx) => {
-        const instance = await findVisibleInstance(trx, scope, instanceId);
-        const image = await lockVisibleImage(trx, scope, instance.image_id);
+    ): Promise<InstanceOfImage> {
+      let instance = await findVisibleInstance(store, scope, instanceId);
+      const image = await change(scope, instance.image_id, async (image, tx) => {
+        instance = await findVisibleInstance(tx, scope, instanceId);
         refuseWhenDeleting(image);
         if (instance.deletion_requested_at !== null) {
           throw new DesiredStateError("conflict", `container ${instanceId} is being removed`);
         }
-        if (instance.desired_state !== state) {
-          await setDesiredState(trx, instanceId, state);
-          await commitChange(trx, image, {}, []);
-        }
-        return { ...instance, desired_state: state };
+        if (instance.desired_state === state) return "unchanged";
+        await tx.instances.setDesiredState(instanceId, state);
+        return { bumpGeneration: true, reason: state === "running" ? "start" : "stop" };
       });
+      return { instance: { ...instance, desired_state: state }, image };
     },
 
     /** Removes one instance: one fewer desired, never below min_instances. */
-    async deleteInstance(scope: Scope, instanceId: string): Promise<InstanceRecord> {
-      return db.transaction().execute(async (trx) => {
-        const instance = await findVisibleInstance(trx, scope, instanceId);
-        const image = await lockVisibleImage(trx, scope, instance.image_id);
-        if (instance.deletion_requested_at !== null || image.status === "deleting") return instance;
+    async deleteInstance(scope: Scope, instanceId: string): Promise<InstanceOfImage> {
+      let instance = await findVisibleInstance(store, scope, instanceId);
+      let marked = false;
+      const image = await change(scope, instance.image_id, async (image, tx) => {
+        instance = await findVisibleInstance(tx, scope, instanceId);
+        if (instance.deletion_requested_at !== null || image.status === "deleting")
+          return "unchanged";
         const desired = image.desired_instances - 1;
         if (desired < image.min_instances) {
           throw new DesiredStateError(
@@ -282,15 +241,24 @@ export function createImageService(
             `removing it would leave ${desired} instances; min_instances is ${image.min_instances}`,
           );
         }
-        await markInstancesForDeletion(trx, [instanceId], "deleted");
-        const changes: SpecChange[] = [
-          { field: "desired_instances", from: image.desired_instances, to: desired },
-        ];
-        await commitChange(trx, image, { desired_instances: desired }, changes);
-        return { ...instance, deletion_requested_at: new Date(), deletion_reason: "deleted" };
+        await tx.instances.markForDeletion([instanceId], "deleted");
+        marked = true;
+        return {
+          columns: { desired_instances: desired },
+          bumpGeneration: true,
+          reason: "desired_instances_changed",
+        };
       });
+      return {
+        instance: marked
+          ? { ...instance, deletion_requested_at: new Date(), deletion_reason: "deleted" }
+          : instance,
+        image,
+      };
     },
   };
 }
+
+type ImageChangeDecision = Parameters<typeof commitImageChange>[2] | "unchanged";
 
 export type ImageService = ReturnType<typeof createImageService>;

@@ -1,38 +1,20 @@
 import type { ImageSpec } from "../domain/image-spec.ts";
 import { parseCpu, parseMemory } from "../domain/quantity.ts";
-import type { ImageInsert } from "../store/images-repository.ts";
+import type { SpecColumns } from "../store/images-repository.ts";
 import { DesiredStateError } from "./errors.ts";
-
-/** The images columns that hold a spec (env and health_check as plain values). */
-export type SpecColumns = Pick<
-  ImageInsert,
-  | "tag"
-  | "app_hostname"
-  | "container_port"
-  | "min_instances"
-  | "max_instances"
-  | "desired_instances"
-  | "cpu_limit"
-  | "nano_cpus"
-  | "memory_limit"
-  | "memory_bytes"
-  | "env"
-  | "health_check"
->;
 
 /** A canonical spec as table columns, with the limits also in Docker's units. */
 export function specColumns(spec: ImageSpec): SpecColumns {
   const cpu = parseCpu(spec.cpu_limit);
-  const memory = parseMemory(spec.memory_limit);
   if (!cpu.ok)
     throw new DesiredStateError("validation_failed", cpu.message, {
       errors: [{ path: "cpu_limit", message: cpu.message }],
     });
-  if (!memory.ok) {
+  const memory = parseMemory(spec.memory_limit);
+  if (!memory.ok)
     throw new DesiredStateError("validation_failed", memory.message, {
       errors: [{ path: "memory_limit", message: memory.message }],
     });
-  }
   return {
     tag: spec.tag,
     app_hostname: spec.app_hostname,

@@ -1,5 +1,4 @@
 import { PassThrough, type Readable } from "node:stream";
-import type { StatsSample } from "../health/usage.ts";
 import type { DockerClient } from "./connection.ts";
 import { dockerStatus } from "./retry.ts";
 
@@ -19,24 +18,11 @@ export function demuxLogs(buffer: Buffer): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Stats, logs and disk facts for the health monitor and the logs API. */
-export function createObservability(docker: DockerClient) {
+/** What containers wrote (stdout and stderr), as plain text. */
+export function createContainerLogs(docker: DockerClient) {
   return {
-    /** One stats sample, without the engine's 1 s wait for a second one (`one-shot`). */
-    async stats(containerId: string): Promise<StatsSample | undefined> {
-      try {
-        const container = docker.getContainer(containerId) as unknown as {
-          stats(options: Record<string, unknown>): Promise<StatsSample>;
-        };
-        return await container.stats({ stream: false, "one-shot": true });
-      } catch (error) {
-        if (dockerStatus(error).status === 404) return undefined;
-        throw error;
-      }
-    },
-
-    /** The last lines a container wrote (stdout and stderr), or "" when it is gone. */
-    async logTail(containerId: string, lines: number): Promise<string> {
+    /** The last lines a container wrote, or "" when it is gone. */
+    async tail(containerId: string, lines: number): Promise<string> {
       try {
         const buffer = (await docker
           .getContainer(containerId)
@@ -48,10 +34,10 @@ export function createObservability(docker: DockerClient) {
       }
     },
 
-    /** Follows a container's logs as plain text until the signal aborts or the container ends. */
-    async followLogs(
+    /** Follows a container's logs until the signal aborts or the container ends. */
+    async follow(
       containerId: string,
-      options: { tail: number; signal: AbortSignal },
+      options: { readonly tail: number; readonly signal: AbortSignal },
     ): Promise<Readable> {
       const raw = (await docker.getContainer(containerId).logs({
         stdout: true,
@@ -69,13 +55,7 @@ export function createObservability(docker: DockerClient) {
       });
       return out;
     },
-
-    /** Where the engine keeps its data (images, containers): the disk the monitor watches. */
-    async dockerRootDir(): Promise<string | undefined> {
-      const info = (await docker.info()) as { DockerRootDir?: string };
-      return info.DockerRootDir;
-    },
   };
 }
 
-export type Observability = ReturnType<typeof createObservability>;
+export type ContainerLogs = ReturnType<typeof createContainerLogs>;

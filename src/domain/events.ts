@@ -53,6 +53,14 @@ export type ImageEventData = {
   readonly message?: string;
 };
 
+/** A transition of one container, as the controller or the prober saw it. */
+export type ContainerTransition = {
+  readonly type: Extract<EventType, `container.${string}`>;
+  readonly reason: string;
+  readonly exitCode?: number | null;
+  readonly error?: string | null;
+};
+
 /** An event about to be written: the row is completed (id, time) by the repository. */
 export type NewEvent = {
   readonly type: EventType;

@@ -9,7 +9,6 @@ export const imageNameRule =
 export const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 const instanceIdAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
-export const instanceIdPattern = /^[0-9a-hjkmnp-tv-z]{10}$/;
 
 /** A short random instance id: 10 characters of Crockford base32 (50 bits). */
 export function newInstanceId(): string {
@@ -35,4 +34,23 @@ export function builtImageReference(
   tag: string,
 ): string {
   return `${prefix}-u${userId}-i${imageId}:${tag}`;
+}
+
+/**
+ * What an image's containers run: the tag of its build for an upload, the user's reference for
+ * an existing image. Every event's `image` field is this.
+ */
+export function runnableReference(
+  image: {
+    readonly source_type: "reference" | "upload";
+    readonly image_reference: string | null;
+    readonly user_id: number;
+    readonly id: number;
+    readonly tag: string;
+  },
+  builtImagePrefix: string,
+): string {
+  return image.source_type === "upload"
+    ? builtImageReference(builtImagePrefix, image.user_id, image.id, image.tag)
+    : (image.image_reference ?? "");
 }

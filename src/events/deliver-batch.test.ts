@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { PendingEvent } from "../store/events-repository.ts";
 import { deliverBatch } from "./deliver-batch.ts";
 import { type EventSink, PublishError, type SinkMessage } from "./event-sink.ts";
-import type { PendingEvent } from "./outbox-repository.ts";
 
 function pending(seq: number): PendingEvent {
   return {

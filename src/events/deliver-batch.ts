@@ -1,6 +1,6 @@
+import type { PendingEvent } from "../store/events-repository.ts";
 import { toKafkaMessage } from "./cloudevent.ts";
 import { asPublishError, type EventSink, type PublishError } from "./event-sink.ts";
-import type { PendingEvent } from "./outbox-repository.ts";
 
 export type Delivery = {
   /** Acknowledged by the broker (at `ackedAt`). */

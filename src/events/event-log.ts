@@ -1,19 +1,21 @@
-import type { Store } from "./database.ts";
-
-/** The channel a trigger notifies once per transaction that inserted events. */
-export const eventsChannel = "orchestrator_events";
+import { eventsChannel } from "../store/channels.ts";
+import type { Store } from "../store/database.ts";
+import type { EventFilter, EventRow } from "../store/events-repository.ts";
 
 /**
- * One LISTEN per process for "events were written", shared by every subscriber (event streams,
- * the relay); subscribers get a call, never the payload.
+ * The event log as its readers see it (the events API and its streams): filtered pages, and a
+ * call whenever events were committed. One LISTEN per process serves every subscriber;
+ * subscribers get a call, never the payload, and read the rows again.
  */
-export async function createEventNotifier(store: Store) {
+export async function openEventLog(store: Pick<Store, "events" | "listen">) {
   const subscribers = new Set<() => void>();
   const unlisten = await store.listen(eventsChannel, () => {
     for (const subscriber of subscribers) subscriber();
   });
   return {
-    subscribe(callback: () => void): () => void {
+    list: (filter: EventFilter): Promise<EventRow[]> => store.events.list(filter),
+    /** Calls back whenever events were committed; returns the unsubscribe function. */
+    onWritten(callback: () => void): () => void {
       subscribers.add(callback);
       return () => subscribers.delete(callback);
     },
@@ -21,4 +23,4 @@ export async function createEventNotifier(store: Store) {
   };
 }
 
-export type EventNotifier = Awaited<ReturnType<typeof createEventNotifier>>;
+export type EventLog = Awaited<ReturnType<typeof openEventLog>>;

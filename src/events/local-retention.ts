@@ -7,34 +7,15 @@ import type { Store } from "../store/database.ts";
  * Runs hourly (and once shortly after start), deleting in chunks.
  */
 export function startLocalEventRetention(
-  store: Store,
+  store: Pick<Store, "events">,
   retentionDays: number,
   logger: Logger,
 ): { stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const prune = async () => {
-    const cutoff = new Date(Date.now() - retentionDays * 86_400_000);
-    let total = 0;
-    for (;;) {
-      const result = await store.db
-        .deleteFrom("events")
-        .where(
-          "seq",
-          "in",
-          store.db
-            .selectFrom("events")
-            .select("seq")
-            .where("time", "<", cutoff)
-            .orderBy("seq")
-            .limit(5_000),
-        )
-        .executeTakeFirst();
-      const count = Number(result.numDeletedRows ?? 0);
-      total += count;
-      if (count < 5_000 || stopped) break;
-    }
-    if (total > 0) logger.info({ count: total, retentionDays }, "old events pruned");
+    const count = await store.events.pruneAll(new Date(Date.now() - retentionDays * 86_400_000));
+    if (count > 0) logger.info({ count, retentionDays }, "old events pruned");
   };
   const loop = (delayMs: number) => {
     timer = setTimeout(() => {

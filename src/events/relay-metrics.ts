@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "../metrics/registry.ts";
-import type { Backlog } from "./outbox-repository.ts";
+import type { Backlog } from "../store/events-repository.ts";
 
 const names = {
   unpublished: "orchestrator_events_unpublished",

@@ -1,14 +1,7 @@
-import type { Kysely } from "kysely";
 import type { Logger } from "../logger.ts";
-import type { Database } from "../store/schema.ts";
+import type { EventsRepository } from "../store/events-repository.ts";
 import { type Delivery, deliverBatch } from "./deliver-batch.ts";
 import type { EventSink, PublishError } from "./event-sink.ts";
-import {
-  markFailed,
-  markPublished,
-  recordAttempt,
-  selectPendingEvents,
-} from "./outbox-repository.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
 
 export type PassResult =
@@ -27,9 +20,8 @@ export type PassOptions = {
 };
 
 /** Writes what became of a batch: published, failed for good, or one more attempt. */
-async function writeOutcome(delivery: Delivery, executor: Kysely<Database>, logger: Logger) {
-  await markPublished(
-    executor,
+async function writeOutcome(delivery: Delivery, events: EventsRepository, logger: Logger) {
+  await events.markPublished(
     delivery.published.map((event) => event.seq),
     delivery.ackedAt,
   );
@@ -45,11 +37,10 @@ async function writeOutcome(delivery: Delivery, executor: Kysely<Database>, logg
       },
       "event rejected by the broker for good; marked failed",
     );
-    await markFailed(executor, event.seq, `${error.code}: ${error.message}`, delivery.ackedAt);
+    await events.markFailed(event.seq, `${error.code}: ${error.message}`, delivery.ackedAt);
   }
   if (delivery.retry !== undefined) {
-    await recordAttempt(
-      executor,
+    await events.recordAttempt(
       delivery.retry.events.map((event) => event.seq),
       `${delivery.retry.error.code}: ${delivery.retry.error.message}`,
     );
@@ -75,8 +66,8 @@ function observe(delivery: Delivery, metrics: RelayMetrics | undefined) {
 export function relayPass(options: PassOptions) {
   const { sink, source, batchSize, logger, metrics, signal } = options;
 
-  const record = async (delivery: Delivery, executor: Kysely<Database>) => {
-    await writeOutcome(delivery, executor, logger);
+  const record = async (delivery: Delivery, events: EventsRepository) => {
+    await writeOutcome(delivery, events, logger);
     observe(delivery, metrics);
     if (delivery.published.length > 0) {
       logger.debug(
@@ -86,21 +77,21 @@ export function relayPass(options: PassOptions) {
     }
   };
 
-  return async (executor: Kysely<Database>): Promise<PassResult> => {
+  return async (outbox: EventsRepository): Promise<PassResult> => {
     let marking: Promise<void> = Promise.resolve();
     try {
-      let events = await selectPendingEvents(executor, batchSize);
+      let events = await outbox.selectPending(batchSize);
       while (events.length > 0) {
         const sending = deliverBatch(events, sink, source, signal);
         const inFlight = events.map((event) => event.seq);
         const next =
           events.length < batchSize
             ? Promise.resolve([])
-            : marking.then(() => selectPendingEvents(executor, batchSize, inFlight));
+            : marking.then(() => outbox.selectPending(batchSize, inFlight));
         next.catch(() => {}); // awaited below; a failure must not count as unhandled meanwhile
         const delivery = await sending;
         await marking;
-        marking = record(delivery, executor);
+        marking = record(delivery, outbox);
         marking.catch(() => {});
         if (delivery.retry !== undefined) {
           await marking;

@@ -1,23 +1,17 @@
+import { type BackoffPolicy, backoffDelay } from "../domain/backoff.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
+import { eventsChannel } from "../store/channels.ts";
 import type { Store } from "../store/database.ts";
-import { type BackoffPolicy, backoffDelay, defaultRelayBackoff } from "./backoff.ts";
 import type { EventSink } from "./event-sink.ts";
-import {
-  countPendingUpTo,
-  maxEventSeq,
-  prunePublishedEvents,
-  readBacklog,
-} from "./outbox-repository.ts";
-import { claimFor } from "./relay-claim.ts";
 import { createRelayMetrics, type RelayMetrics } from "./relay-metrics.ts";
 import { type PassResult, relayPass } from "./relay-pass.ts";
 
-/** Sent by a statement trigger on every insert into events (sql/0002). */
-export const eventsChannel = "orchestrator_events";
+/** Publishing failed: 0.5 s doubling to 30 s, half to all of it (equal jitter). */
+const relayBackoff: BackoffPolicy = { initialMs: 500, maxMs: 30_000 };
 
 export type RelayOptions = {
-  readonly store: Store;
+  readonly store: Pick<Store, "events" | "claimPublisher" | "listen">;
   readonly sink: EventSink;
   readonly logger: Logger;
   /** The CloudEvents `source`, see eventSource(orchestratorId). */
@@ -76,13 +70,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { store, sink, source } = options;
   const logger = options.logger.child({ component: "event-relay" });
   const batchSize = options.batchSize ?? 500;
-  const backoff = options.backoff ?? defaultRelayBackoff;
+  const backoff = options.backoff ?? relayBackoff;
   const busyRetryMs = options.busyRetryMs ?? 1_000;
-  const claim = claimFor(store);
   const metrics: RelayMetrics | undefined =
     options.metrics === undefined
       ? undefined
-      : createRelayMetrics(options.metrics.registry, () => readBacklog(store.db));
+      : createRelayMetrics(options.metrics.registry, () => store.events.backlog());
   const abort = new AbortController();
 
   let dirty = true;
@@ -113,7 +106,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   /** Runs a pass; "busy" when another relay holds the claim. */
   const drain = async (): Promise<PassResult> => {
     try {
-      const result = await claim(pass);
+      const result = await store.claimPublisher(pass);
       return result.claimed ? result.value : { kind: "busy" };
     } catch (error) {
       // The database (not Kafka) failed: same treatment, the rows are still there.
@@ -136,7 +129,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         dirty = true;
       } else if (result.kind === "retry") {
         if (stopRequested) break;
-        const wait = backoffDelay(failures, backoff);
+        const wait = backoffDelay(failures + 1, backoff);
         const fields = {
           error: result.error.message,
           code: "code" in result.error ? result.error.code : result.error.name,
@@ -170,7 +163,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const prune = async () => {
     if (options.retentionDays === undefined) return 0;
     const cutoff = new Date(Date.now() - options.retentionDays * 86_400_000);
-    const deleted = await prunePublishedEvents(store.db, cutoff);
+    const deleted = await store.events.prunePublished(cutoff);
     if (deleted > 0)
       logger.info({ deleted, cutoff: cutoff.toISOString() }, "published events pruned");
     return deleted;
@@ -202,11 +195,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   let stopping: Promise<void> | undefined;
   return {
     flush: async ({ timeoutMs = 30_000 } = {}) => {
-      const target = await maxEventSeq(store.db);
+      const target = await store.events.maxSeq();
       const deadline = Date.now() + timeoutMs;
       wake(true);
       for (;;) {
-        const pending = await countPendingUpTo(store.db, target);
+        const pending = await store.events.countPendingUpTo(target);
         if (pending === 0) return;
         if (stopping !== undefined)
           throw new Error(`event relay stopped with ${pending} events unpublished`);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import tar, { type Pack } from "tar-stream";
-import { listSourceEntries, type SourceEntry } from "./source-entries.ts";
+import { type ContextEntry, listContextEntries } from "../archive/context-entries.ts";
 
 export type PackedSource = {
   /** A temporary .tar.gz; the caller removes it after the upload. */
@@ -25,7 +25,7 @@ export type PackedSource = {
 const fixedHeader = { mtime: new Date(0), uid: 0, gid: 0, uname: "", gname: "" } as const;
 const gzipLevel = 6;
 
-async function addEntry(pack: Pack, entry: SourceEntry): Promise<void> {
+async function addEntry(pack: Pack, entry: ContextEntry): Promise<void> {
   const { promise, resolve, reject } = Promise.withResolvers<void>();
   const done = (error?: Error | null) => (error ? reject(error) : resolve(undefined));
   if (entry.type === "directory") {
@@ -52,7 +52,7 @@ export async function packSource(
   folder: string,
   options: { readonly directory?: string } = {},
 ): Promise<PackedSource> {
-  const entries = await listSourceEntries(folder);
+  const entries = await listContextEntries(folder);
   const file = join(options.directory ?? tmpdir(), `orchestrator-source-${randomUUID()}.tar.gz`);
   const hash = createHash("sha256");
   let bytes = 0;

@@ -1,12 +1,12 @@
 import { Gauge, type Metrics } from "../metrics/registry.ts";
-import type { Db } from "../store/database.ts";
-import type { HealthSample } from "./monitor.ts";
+import type { Store } from "../store/database.ts";
+import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 
 /**
  * Fleet metrics: instances by desired and observed state per image (counted on scrape with one
  * query), and each container's CPU and memory from its last health sample.
  */
-export function createFleetMetrics(metrics: Metrics, db: Db) {
+export function createFleetMetrics(metrics: Metrics, store: Pick<Store, "instances">) {
   const registers = [metrics.registry];
   new Gauge({
     name: "orchestrator_instances",
@@ -14,16 +14,7 @@ export function createFleetMetrics(metrics: Metrics, db: Db) {
     labelNames: ["image_id", "desired_state", "observed_state"] as const,
     registers,
     async collect() {
-      const rows = await db
-        .selectFrom("instances")
-        .select([
-          "image_id",
-          "desired_state",
-          "observed_state",
-          (eb) => eb.fn.countAll<number>().as("count"),
-        ])
-        .groupBy(["image_id", "desired_state", "observed_state"])
-        .execute();
+      const rows = await store.instances.countByState();
       this.reset();
       for (const row of rows) {
         this.set(
@@ -32,7 +23,7 @@ export function createFleetMetrics(metrics: Metrics, db: Db) {
             desired_state: row.desired_state,
             observed_state: row.observed_state,
           },
-          Number(row.count),
+          row.count,
         );
       }
     },
@@ -56,7 +47,7 @@ export function createFleetMetrics(metrics: Metrics, db: Db) {
     registers,
   });
   return {
-    onSample(sample: HealthSample): void {
+    onSample(sample: NewHealthSnapshot): void {
       const labels = { image_id: String(sample.image_id), instance_id: sample.instance_id };
       if (sample.status === "stopped") {
         cpu.remove(labels);

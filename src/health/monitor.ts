@@ -1,26 +1,22 @@
 import { statfs } from "node:fs/promises";
-import type { Insertable } from "kysely";
-import { sql } from "kysely";
-import type { Observability } from "../docker/observability.ts";
 import type { Logger } from "../logger.ts";
-import type { Db } from "../store/database.ts";
-import type { HealthSnapshotsTable } from "../store/schema.ts";
+import type { Store } from "../store/database.ts";
+import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 import { classify } from "./classify.ts";
+import type { ContainerStats } from "./stats-port.ts";
 import type { StatsSample } from "./usage.ts";
 import { usageOf } from "./usage.ts";
 
-export type HealthSample = Insertable<HealthSnapshotsTable>;
-
 export type MonitorOptions = {
-  readonly db: Db;
-  readonly observability: Observability;
+  readonly store: Pick<Store, "instances" | "healthSnapshots">;
+  readonly stats: ContainerStats;
   readonly logger: Logger;
   readonly intervalMs: number;
   readonly retentionDays: number;
   /** Docker calls in flight at once; samples are also spread over the interval. */
   readonly concurrency?: number;
   /** Called with every sample, e.g. to export the latest figures as metrics. */
-  readonly onSample?: (sample: HealthSample) => void;
+  readonly onSample?: (sample: NewHealthSnapshot) => void;
 };
 
 export type HealthMonitor = {
@@ -72,32 +68,18 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
   async function sampleAll(spread = false): Promise<number> {
     const started = Date.now();
     if (!rootDirKnown) {
-      rootDir = await options.observability.dockerRootDir().catch(() => undefined);
+      rootDir = await options.stats.dockerRootDir().catch(() => undefined);
       rootDirKnown = true;
     }
     const disk = await diskUsagePercent(rootDir);
-    const rows = await options.db
-      .selectFrom("instances")
-      .innerJoin("images", "images.id", "instances.image_id")
-      .select([
-        "instances.id",
-        "instances.image_id",
-        "instances.user_id",
-        "instances.container_id",
-        "instances.observed_state",
-        "instances.health",
-        "images.nano_cpus",
-        "images.memory_bytes",
-      ])
-      .where("instances.container_id", "is not", null)
-      .execute();
+    const rows = await options.store.instances.listSampleTargets();
     const spacingMs = spread && rows.length > 0 ? (options.intervalMs * 0.8) / rows.length : 0;
     // The engine answers a stats request at its next collection tick (about 1 s): enough
     // requests in flight to cover every container within the interval, and never more than 64.
     const concurrency =
       options.concurrency ??
       Math.min(64, Math.max(4, Math.ceil((rows.length * 1_200) / (options.intervalMs * 0.8))));
-    const snapshots: Array<Insertable<HealthSnapshotsTable>> = [];
+    const snapshots: NewHealthSnapshot[] = [];
     const running = new Set<Promise<void>>();
     for (const [index, row] of rows.entries()) {
       if (stopped) break;
@@ -105,7 +87,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
       if (due > Date.now()) await sleep(due - Date.now(), stopping.signal);
       while (running.size >= concurrency) await Promise.race(running);
       const task = (async () => {
-        const containerId = row.container_id as string;
+        const containerId = row.container_id;
         const base = {
           instance_id: row.id,
           image_id: row.image_id,
@@ -118,7 +100,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
           snapshots.push({ ...base, status: "stopped" });
           return;
         }
-        const stats = await options.observability.stats(containerId).catch(() => undefined);
+        const stats = await options.stats.sample(containerId).catch(() => undefined);
         if (stats === undefined) return;
         const usage = usageOf(previous.get(containerId), stats, row.nano_cpus, row.memory_bytes);
         previous.set(containerId, stats);
@@ -150,30 +132,13 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
     for (const id of previous.keys()) if (!live.has(id)) previous.delete(id);
     if (stopped) return 0;
     if (snapshots.length > 0) {
-      for (let offset = 0; offset < snapshots.length; offset += 500) {
-        await options.db
-          .insertInto("health_snapshots")
-          .values(snapshots.slice(offset, offset + 500))
-          .execute();
-      }
+      await options.store.healthSnapshots.insertMany(snapshots);
       for (const snapshot of snapshots) options.onSample?.(snapshot);
     }
     if (Date.now() - lastPrune > 3_600_000) {
       lastPrune = Date.now();
-      const pruned = await options.db
-        .deleteFrom("health_snapshots")
-        .where(
-          "sampled_at",
-          "<",
-          sql<Date>`now() - make_interval(days => ${options.retentionDays})`,
-        )
-        .executeTakeFirst();
-      if (Number(pruned.numDeletedRows ?? 0) > 0) {
-        options.logger.info(
-          { count: Number(pruned.numDeletedRows) },
-          "old health snapshots pruned",
-        );
-      }
+      const pruned = await options.store.healthSnapshots.pruneOlderThan(options.retentionDays);
+      if (pruned > 0) options.logger.info({ count: pruned }, "old health snapshots pruned");
     }
     return snapshots.length;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { restartDelayMs } from "../reconcilers/image/backoff.ts";
+import { restartDelayMs } from "../domain/crash-backoff.ts";
 import type { InstanceRecord } from "../store/records.ts";
 import { probeTransition } from "./probe-transition.ts";
 

@@ -1,5 +1,5 @@
+import { restartDelayMs } from "../domain/crash-backoff.ts";
 import type { HealthCheck } from "../domain/image-spec.ts";
-import { restartDelayMs } from "../reconcilers/image/backoff.ts";
 import type { InstanceRecord, ObservedPatch } from "../store/records.ts";
 import type { ProbeResult } from "../store/schema.ts";
 

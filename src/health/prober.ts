@@ -1,24 +1,23 @@
 import pMap from "p-map";
 import type { ContainerRuntime } from "../docker/runtime.ts";
 import { parseDuration } from "../domain/duration.ts";
+import { containerEvent } from "../domain/event-builders.ts";
+import { runnableReference } from "../domain/names.ts";
 import type { Logger } from "../logger.ts";
-import { containerEvent } from "../reconcilers/image/event-data.ts";
-import type { Db } from "../store/database.ts";
-import { appendEvents } from "../store/events-repository.ts";
-import { notifyImageChanged } from "../store/images-repository.ts";
-import { patchObserved } from "../store/instances-repository.ts";
-import { jsonb } from "../store/json.ts";
+import type { Store } from "../store/database.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { ProbeResult } from "../store/schema.ts";
 import { probeTransition } from "./probe-transition.ts";
 
 export type ProberOptions = {
-  readonly db: Db;
+  readonly store: Store;
   readonly runtime: ContainerRuntime;
   readonly logger: Logger;
   /** Where published ports answer, seen from this process. */
   readonly probeHost: string;
   readonly advertiseHost: string;
+  /** The prefix of built tags: events name what an image's containers run. */
+  readonly builtImagePrefix: string;
   readonly tickMs?: number;
   readonly concurrency?: number;
 };
@@ -113,26 +112,13 @@ export function startProber(options: ProberOptions): { stop(): void } {
       now,
       dockerVerdict,
     });
-    const { last_probe: probe, ...rest } = transition.patch;
-    await options.db.transaction().execute(async (trx) => {
+    await options.store.transaction(async (tx) => {
       // Only if the instance still runs the container that was probed.
-      const current = await trx
-        .selectFrom("instances")
-        .select("container_id")
-        .where("id", "=", instance.id)
-        .executeTakeFirst();
-      if (current?.container_id !== instance.container_id) return;
-      await patchObserved(trx, instance.id, rest);
-      if (probe !== undefined) {
-        await trx
-          .updateTable("instances")
-          .set({ last_probe: jsonb(probe) })
-          .where("id", "=", instance.id)
-          .execute();
-      }
+      if ((await tx.instances.containerIdOf(instance.id)) !== instance.container_id) return;
+      await tx.instances.patchObserved(instance.id, transition.patch);
       if (transition.event !== undefined) {
         const updated = { ...instance, ...transition.patch };
-        await appendEvents(trx, [
+        await tx.events.append([
           containerEvent(
             image,
             updated,
@@ -140,11 +126,11 @@ export function startProber(options: ProberOptions): { stop(): void } {
             { type: transition.event, reason: result.error ?? "probe_passed" },
             {
               advertiseHost: options.advertiseHost,
-              imageReference: image.image_reference ?? image.name,
+              reference: runnableReference(image, options.builtImagePrefix),
             },
           ),
         ]);
-        await notifyImageChanged(trx, image.id);
+        await tx.images.notifyChanged(image.id);
       }
     });
     if (transition.event !== undefined) {
@@ -167,36 +153,18 @@ export function startProber(options: ProberOptions): { stop(): void } {
 
   async function tick(): Promise<void> {
     if (Date.now() - probedImagesKnownAt >= 5_000) {
-      const probed = await options.db
-        .selectFrom("images")
-        .select("id")
-        .where("health_check", "is not", null)
-        .limit(1)
-        .executeTakeFirst();
-      anyProbedImage = probed !== undefined;
+      anyProbedImage = await options.store.images.anyWithHealthCheck();
       probedImagesKnownAt = Date.now();
     }
     if (!anyProbedImage) return;
-    const rows = await options.db
-      .selectFrom("instances")
-      .innerJoin("images", "images.id", "instances.image_id")
-      .selectAll("instances")
-      .select(["images.health_check as image_health_check"])
-      .where("images.health_check", "is not", null)
-      .where("instances.observed_state", "=", "running")
-      .where("instances.deletion_requested_at", "is", null)
-      .where("instances.container_id", "is not", null)
-      .execute();
+    const rows = await options.store.instances.listProbeCandidates();
     const now = Date.now();
     const due = rows.filter((row) => {
       const interval = ms(row.image_health_check?.interval ?? "10s", 10_000);
       return !inFlight.has(row.id) && now - (lastProbe.get(row.id) ?? 0) >= interval;
     });
     const imageIds = [...new Set(due.map((row) => row.image_id))];
-    const images =
-      imageIds.length === 0
-        ? []
-        : await options.db.selectFrom("images").selectAll().where("id", "in", imageIds).execute();
+    const images = await options.store.images.listByIds(imageIds);
     const byId = new Map(images.map((image) => [image.id, image]));
     for (const row of due) {
       lastProbe.set(row.id, now);

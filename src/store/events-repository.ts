@@ -1,8 +1,8 @@
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
+import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
-import type { Database } from "./schema.ts";
 
 export type EventRow = {
   readonly seq: number;
@@ -20,47 +20,13 @@ export type EventRow = {
   readonly failed_at: Date | null;
 };
 
-/**
- * Appends events in the caller's transaction (the transactional outbox): they commit or vanish
- * together with the change they describe. Ids are UUID v7, so they sort by time too.
- */
-export async function appendEvents(
-  executor: Kysely<Database>,
-  events: readonly NewEvent[],
-): Promise<void> {
-  if (events.length === 0) return;
-  if (!executor.isTransaction) {
-    await executor.transaction().execute((trx) => appendEvents(trx, events));
-    return;
-  }
-  // One writer of an image's events at a time, until commit: an image's events then commit in
-  // the order of their seq, which is the order the relay publishes them in (per Kafka key).
-  const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
-    (left, right) => left - right,
-  );
-  for (const imageId of imageIds) {
-    await sql`select pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`.execute(
-      executor,
-    );
-  }
-  await executor
-    .insertInto("events")
-    .values(
-      events.map((event) => ({
-        id: uuidv7(),
-        type: event.type,
-        subject: eventSubject(event),
-        image_id: event.imageId,
-        instance_id: event.instanceId ?? null,
-        user_id: event.userId,
-        data: jsonb(event.data as Record<string, unknown>),
-      })),
-    )
-    .execute();
-}
-
-/** First key of the per-image event-writer lock (any constant; the second key is the image id). */
-const eventLockNamespace = 724_602;
+/** A pending row as the relay sends it: `data` as the JSON text the database gave. */
+export type PendingEvent = Pick<
+  EventRow,
+  "seq" | "id" | "type" | "subject" | "image_id" | "time"
+> & {
+  readonly dataJson: string;
+};
 
 export type EventFilter = {
   /** Only this user's events; undefined for everyone (admin). */
@@ -74,14 +40,194 @@ export type EventFilter = {
   readonly limit: number;
 };
 
-export async function listEvents(db: Kysely<Database>, filter: EventFilter): Promise<EventRow[]> {
-  let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
-  if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);
-  if (filter.imageId !== undefined) query = query.where("image_id", "=", filter.imageId);
-  if (filter.instanceId !== undefined) query = query.where("instance_id", "=", filter.instanceId);
-  if (filter.types !== undefined && filter.types.length > 0)
-    query = query.where("type", "in", [...filter.types]);
-  if (filter.since !== undefined) query = query.where("time", ">=", filter.since);
-  if (filter.afterSeq !== undefined) query = query.where("seq", ">", filter.afterSeq);
-  return (await query.execute()) as EventRow[];
+export type Backlog = { readonly count: number; readonly oldest: Date | null };
+
+/** First key of the per-image event-writer lock (any constant; the second key is the image id). */
+const eventLockNamespace = 724_602;
+
+/** Rows deleted per statement when pruning, so no statement runs long. */
+const pruneChunk = 5_000;
+
+/**
+ * The events table: the event log and the transactional outbox at once. "Pending" means
+ * neither published nor failed; the partial index events_unpublished serves those lookups.
+ */
+export function createEventsRepository(db: Executor) {
+  /** Deletes, chunk by chunk, the oldest rows `published` (or all) written before `cutoff`. */
+  async function pruneBefore(cutoff: Date, onlyPublished: boolean): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      let chunk = db
+        .selectFrom("events")
+        .select("seq")
+        .where("time", "<", cutoff)
+        .orderBy("seq")
+        .limit(pruneChunk);
+      if (onlyPublished) chunk = chunk.where("published_at", "is not", null);
+      const result = await db.deleteFrom("events").where("seq", "in", chunk).executeTakeFirst();
+      const count = Number(result.numDeletedRows ?? 0);
+      deleted += count;
+      if (count < pruneChunk) return deleted;
+    }
+  }
+
+  const repository = {
+    /**
+     * Appends events in the caller's transaction (the transactional outbox): they commit or
+     * vanish together with the change they describe. Ids are UUID v7, so they sort by time too.
+     */
+    async append(events: readonly NewEvent[]): Promise<void> {
+      if (events.length === 0) return;
+      if (!db.isTransaction) {
+        await db.transaction().execute((trx) => createEventsRepository(trx).append(events));
+        return;
+      }
+      // One writer of an image's events at a time, until commit: an image's events then commit
+      // in the order of their seq, which is the order the relay publishes them in (per key).
+      const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
+        (left, right) => left - right,
+      );
+      for (const imageId of imageIds) {
+        await sql`select pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`.execute(
+          db,
+        );
+      }
+      await db
+        .insertInto("events")
+        .values(
+          events.map((event) => ({
+            id: uuidv7(),
+            type: event.type,
+            subject: eventSubject(event),
+            image_id: event.imageId,
+            instance_id: event.instanceId ?? null,
+            user_id: event.userId,
+            data: jsonb(event.data as Record<string, unknown>),
+          })),
+        )
+        .execute();
+    },
+
+    async list(filter: EventFilter): Promise<EventRow[]> {
+      let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
+      if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);
+      if (filter.imageId !== undefined) query = query.where("image_id", "=", filter.imageId);
+      if (filter.instanceId !== undefined)
+        query = query.where("instance_id", "=", filter.instanceId);
+      if (filter.types !== undefined && filter.types.length > 0)
+        query = query.where("type", "in", [...filter.types]);
+      if (filter.since !== undefined) query = query.where("time", ">=", filter.since);
+      if (filter.afterSeq !== undefined) query = query.where("seq", ">", filter.afterSeq);
+      return (await query.execute()) as EventRow[];
+    },
+
+    /**
+     * The oldest pending rows in seq order, leaving out `inFlight` (a batch sent but not yet
+     * marked). No high-water mark: a transaction that commits late with a lower seq is read by
+     * the next batch, never skipped, and it cannot belong to a key with a later row already
+     * sent (each image's events are written one transaction at a time; see append).
+     */
+    async selectPending(limit: number, inFlight: readonly number[] = []): Promise<PendingEvent[]> {
+      let query = db
+        .selectFrom("events")
+        .select([
+          "seq",
+          "id",
+          "type",
+          "subject",
+          "image_id",
+          "time",
+          sql<string>`data::text`.as("dataJson"),
+        ])
+        .where("published_at", "is", null)
+        .where("failed_at", "is", null)
+        .orderBy("seq", "asc")
+        .limit(limit);
+      if (inFlight.length > 0) query = query.where("seq", "not in", [...inFlight]);
+      return query.execute();
+    },
+
+    /** Marks rows published at the broker's acknowledgement time. */
+    async markPublished(seqs: readonly number[], ackedAt: Date): Promise<void> {
+      if (seqs.length === 0) return;
+      await db
+        .updateTable("events")
+        .set((eb) => ({
+          published_at: ackedAt,
+          publish_attempts: eb("publish_attempts", "+", 1),
+          publish_error: null,
+        }))
+        .where("seq", "in", [...seqs])
+        .execute();
+    },
+
+    /** A row the broker will never accept: out of the queue for good, with the reason. */
+    async markFailed(seq: number, error: string, failedAt: Date): Promise<void> {
+      await db
+        .updateTable("events")
+        .set((eb) => ({
+          failed_at: failedAt,
+          publish_error: error,
+          publish_attempts: eb("publish_attempts", "+", 1),
+        }))
+        .where("seq", "=", seq)
+        .execute();
+    },
+
+    /** Counts a retriable failure on the rows that were tried; they stay pending. */
+    async recordAttempt(seqs: readonly number[], error: string): Promise<void> {
+      if (seqs.length === 0) return;
+      await db
+        .updateTable("events")
+        .set((eb) => ({ publish_attempts: eb("publish_attempts", "+", 1), publish_error: error }))
+        .where("seq", "in", [...seqs])
+        .execute();
+    },
+
+    /** How many events wait, and since when: one scan of the partial index. */
+    async backlog(): Promise<Backlog> {
+      const row = await db
+        .selectFrom("events")
+        .select([sql<number>`count(*)::int`.as("count"), sql<Date | null>`min(time)`.as("oldest")])
+        .where("published_at", "is", null)
+        .where("failed_at", "is", null)
+        .executeTakeFirstOrThrow();
+      return {
+        count: Number(row.count),
+        oldest: row.oldest === null ? null : new Date(row.oldest),
+      };
+    },
+
+    /** Events still pending up to (and including) `seq`: what a flush waits for. */
+    async countPendingUpTo(seq: number): Promise<number> {
+      const row = await db
+        .selectFrom("events")
+        .select(sql<number>`count(*)::int`.as("count"))
+        .where("published_at", "is", null)
+        .where("failed_at", "is", null)
+        .where("seq", "<=", seq)
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    async maxSeq(): Promise<number> {
+      const row = await db
+        .selectFrom("events")
+        .select(sql<number | null>`max(seq)`.as("seq"))
+        .executeTakeFirstOrThrow();
+      return row.seq === null ? 0 : Number(row.seq);
+    },
+
+    /**
+     * Deletes published events written before `cutoff`. Pending and failed rows are never
+     * deleted: they are the only copy of an undelivered event.
+     */
+    prunePublished: (cutoff: Date) => pruneBefore(cutoff, true),
+
+    /** Deletes every event written before `cutoff` (when nothing publishes them). */
+    pruneAll: (cutoff: Date) => pruneBefore(cutoff, false),
+  };
+  return repository;
 }
+
+export type EventsRepository = ReturnType<typeof createEventsRepository>;

@@ -1,119 +1,234 @@
-import { type Kysely, sql, type Transaction, type Updateable } from "kysely";
+import { sql } from "kysely";
+import { imagesChannel } from "./channels.ts";
+import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
 import type { ImageRecord } from "./records.ts";
-import type { Database, ImageStatus, ImagesTable } from "./schema.ts";
+import type { Condition, ImageStatus, SourceType } from "./schema.ts";
+import { isUniqueViolation } from "./unique-violation.ts";
 
+/** The columns of a new image row; the rest take their defaults. */
 export type ImageInsert = {
   readonly user_id: number;
   readonly name: string;
-  readonly source_type: "reference" | "upload";
+  readonly source_type: SourceType;
   readonly image_reference: string | null;
-  readonly tag: string;
   readonly status: ImageStatus;
-  readonly app_hostname: string | null;
-  readonly container_port: number;
-  readonly min_instances: number;
-  readonly max_instances: number;
-  readonly desired_instances: number;
-  readonly cpu_limit: string;
-  readonly nano_cpus: number;
-  readonly memory_limit: string;
-  readonly memory_bytes: number;
-  readonly env: Readonly<Record<string, string>>;
-  readonly health_check: ImageRecord["health_check"];
   readonly apply_set?: string | null;
+} & SpecColumns;
+
+/** The columns that hold an image's spec (env and health_check as plain values). */
+export type SpecColumns = Pick<
+  ImageRecord,
+  | "tag"
+  | "app_hostname"
+  | "container_port"
+  | "min_instances"
+  | "max_instances"
+  | "desired_instances"
+  | "cpu_limit"
+  | "nano_cpus"
+  | "memory_limit"
+  | "memory_bytes"
+  | "env"
+  | "health_check"
+>;
+
+/**
+ * One write of an image's desired state: columns, and what goes with them. The repository turns
+ * the flags into SQL (database time, counters); the caller decides which to set.
+ */
+export type DesiredWrite = {
+  readonly columns?: Partial<
+    SpecColumns &
+      Pick<ImageRecord, "source_type" | "image_reference" | "status" | "docker_image_id">
+  >;
+  /** The spec changed: `generation` moves on, so observed_generation tells when it is done. */
+  readonly bumpGeneration: boolean;
+  /** Status `deleting`, with the time it was asked. */
+  readonly markDeleting?: boolean;
+  /** A new build is wanted: status `pending`, build times and logs cleared, the source recorded. */
+  readonly requestBuild?: { readonly source?: { readonly path: string; readonly digest: string } };
 };
 
-/** Channel the API notifies after every desired-state write (payload: image id). */
-export const imagesChannel = "orchestrator_images";
+/** The observed status a reconcile pass writes about an image. */
+export type ObservedImageStatus = {
+  readonly conditions: readonly Condition[];
+  readonly observedGeneration: number;
+  /** Reference images only: their status and Docker image id are the controller's to write. */
+  readonly resolved?: { readonly status: ImageStatus; readonly dockerImageId: string | null };
+};
 
-export async function notifyImageChanged(
-  executor: Kysely<Database>,
-  imageId: number,
-): Promise<void> {
-  await sql`select pg_notify(${imagesChannel}, ${String(imageId)})`.execute(executor);
+/** Two creates of one name raced: the unique constraint refused the second. */
+export class ImageNameTakenError extends Error {
+  override name = "ImageNameTakenError";
 }
 
-export async function insertImage(
-  trx: Transaction<Database>,
-  values: ImageInsert,
-): Promise<ImageRecord> {
-  return trx
-    .insertInto("images")
-    .values({ ...values, env: jsonb({ ...values.env }), health_check: jsonb(values.health_check) })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+/** Queries on `images`: the desired state the API writes and the status the controller writes. */
+export function createImagesRepository(db: Executor) {
+  return {
+    async find(id: number): Promise<ImageRecord | undefined> {
+      return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+
+    /** The row locked for the rest of the transaction (read-modify-write of desired state). */
+    async findForUpdate(id: number): Promise<ImageRecord | undefined> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where("id", "=", id)
+        .forUpdate()
+        .executeTakeFirst();
+    },
+
+    async findByName(userId: number, name: string): Promise<ImageRecord | undefined> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .where("name", "=", name)
+        .executeTakeFirst();
+    },
+
+    /** Everyone's images (admin), or one user's, by id. */
+    async list(userId: number | undefined): Promise<ImageRecord[]> {
+      let query = db.selectFrom("images").selectAll().orderBy("id");
+      if (userId !== undefined) query = query.where("user_id", "=", userId);
+      return query.execute();
+    },
+
+    /** A user's images by name, locked for the rest of the transaction (an apply of a set). */
+    async listOwnedForUpdate(userId: number): Promise<ImageRecord[]> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("name")
+        .forUpdate()
+        .execute();
+    },
+
+    async listByIds(ids: readonly number[]): Promise<ImageRecord[]> {
+      if (ids.length === 0) return [];
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where("id", "in", [...ids])
+        .execute();
+    },
+
+    /** A page of images after `afterId` (keyset pagination: one query per page). */
+    async listAfter(afterId: number, limit: number): Promise<ImageRecord[]> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where("id", ">", afterId)
+        .orderBy("id")
+        .limit(limit)
+        .execute();
+    },
+
+    async listIds(): Promise<number[]> {
+      return (await db.selectFrom("images").select("id").execute()).map((row) => row.id);
+    },
+
+    async anyWithHealthCheck(): Promise<boolean> {
+      const row = await db
+        .selectFrom("images")
+        .select("id")
+        .where("health_check", "is not", null)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** Inserts a new image; a name the user already has is an ImageNameTakenError. */
+    async insert(values: ImageInsert): Promise<ImageRecord> {
+      try {
+        return await db
+          .insertInto("images")
+          .values({
+            ...values,
+            env: jsonb({ ...values.env }),
+            health_check: jsonb(values.health_check),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      } catch (error) {
+        if (isUniqueViolation(error, "images_user_id_name_key")) {
+          throw new ImageNameTakenError(`an image named ${values.name} already exists`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    },
+
+    /** Writes desired state: `resource_version` always moves on, `generation` when asked. */
+    async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
+      const { env, health_check, ...plain } = write.columns ?? {};
+      const source = write.requestBuild?.source;
+      return db
+        .updateTable("images")
+        .set({
+          ...plain,
+          ...(env === undefined ? {} : { env: jsonb(env) }),
+          ...(health_check === undefined ? {} : { health_check: jsonb(health_check) }),
+          ...(write.markDeleting
+            ? { status: "deleting" as const, deletion_requested_at: sql<Date>`now()` }
+            : {}),
+          ...(write.requestBuild === undefined
+            ? {}
+            : {
+                status: "pending" as const,
+                // Moves on every request: the status guard (sql/0003) lets the status go back
+                // only then.
+                build_requested_at: sql<Date>`clock_timestamp()`,
+                build_started_at: null,
+                build_finished_at: null,
+                // The logs shown are the wanted build's: none until it starts.
+                build_logs: null,
+                ...(source === undefined
+                  ? {}
+                  : { source_path: source.path, source_digest: source.digest }),
+              }),
+          ...(write.bumpGeneration ? { generation: sql<number>`generation + 1` } : {}),
+          resource_version: sql<number>`resource_version + 1`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    /**
+     * The controller's status after a pass; never over a deletion asked for while the pass ran,
+     * nor back over a newer pass.
+     */
+    async writeObservedStatus(id: number, status: ObservedImageStatus): Promise<void> {
+      await db
+        .updateTable("images")
+        .set({
+          conditions: jsonb([...status.conditions]),
+          observed_generation: status.observedGeneration,
+          ...(status.resolved === undefined
+            ? {}
+            : { status: status.resolved.status, docker_image_id: status.resolved.dockerImageId }),
+        })
+        .where("id", "=", id)
+        .where("status", "<>", "deleting")
+        .where("observed_generation", "<=", status.observedGeneration)
+        .execute();
+    },
+
+    async delete(id: number): Promise<void> {
+      await db.deleteFrom("images").where("id", "=", id).execute();
+    },
+
+    /** Tells the controller the image changed; inside a transaction it is sent at commit. */
+    async notifyChanged(id: number): Promise<void> {
+      await sql`select pg_notify(${imagesChannel}, ${String(id)})`.execute(db);
+    },
+  };
 }
 
-export async function findImage(
-  db: Kysely<Database>,
-  id: number,
-): Promise<ImageRecord | undefined> {
-  return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
-}
-
-/** The row locked for the rest of the transaction: the API's read-modify-write of desired state. */
-export async function findImageForUpdate(
-  trx: Transaction<Database>,
-  id: number,
-): Promise<ImageRecord | undefined> {
-  return trx.selectFrom("images").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
-}
-
-export async function findImageByName(
-  db: Kysely<Database>,
-  userId: number,
-  name: string,
-): Promise<ImageRecord | undefined> {
-  return db
-    .selectFrom("images")
-    .selectAll()
-    .where("user_id", "=", userId)
-    .where("name", "=", name)
-    .executeTakeFirst();
-}
-
-export async function listImages(
-  db: Kysely<Database>,
-  userId: number | undefined,
-): Promise<ImageRecord[]> {
-  let query = db.selectFrom("images").selectAll().orderBy("id");
-  if (userId !== undefined) query = query.where("user_id", "=", userId);
-  return query.execute();
-}
-
-/** A page of images for a full resync, by id (keyset pagination: O(1) queries per page). */
-export async function listImagesAfter(
-  db: Kysely<Database>,
-  afterId: number,
-  limit: number,
-): Promise<ImageRecord[]> {
-  return db
-    .selectFrom("images")
-    .selectAll()
-    .where("id", ">", afterId)
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-}
-
-export async function listImageIds(db: Kysely<Database>): Promise<number[]> {
-  return (await db.selectFrom("images").select("id").execute()).map((row) => row.id);
-}
-
-/** Writes columns and bumps updated_at. */
-export async function updateImage(
-  executor: Kysely<Database>,
-  id: number,
-  values: Updateable<ImagesTable>,
-): Promise<void> {
-  await executor
-    .updateTable("images")
-    .set({ ...values, updated_at: sql<Date>`now()` })
-    .where("id", "=", id)
-    .execute();
-}
-
-export async function deleteImageRow(executor: Kysely<Database>, id: number): Promise<void> {
-  await executor.deleteFrom("images").where("id", "=", id).execute();
-}
+export type ImagesRepository = ReturnType<typeof createImagesRepository>;

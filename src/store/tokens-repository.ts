@@ -1,10 +1,11 @@
-import type { Db } from "./database.ts";
+import type { Executor } from "./executor.ts";
 
 export type TokenOwner = { readonly userId: number; readonly userName: string };
 
 export type CreatedToken = TokenOwner & { readonly tokenId: number; readonly name: string };
 
-export function createTokensRepository(db: Db) {
+/** Queries on `users` and `api_tokens`. */
+export function createTokensRepository(db: Executor) {
   return {
     /** The user a token hash belongs to, or undefined for an unknown token. */
     async findOwnerByHash(tokenHash: string): Promise<TokenOwner | undefined> {
@@ -19,7 +20,7 @@ export function createTokensRepository(db: Db) {
 
     /** Creates the user when it does not exist yet, then a token for it. */
     async create(userName: string, tokenName: string, tokenHash: string): Promise<CreatedToken> {
-      return db.transaction().execute(async (trx) => {
+      const work = async (trx: Executor): Promise<CreatedToken> => {
         const user = await trx
           .insertInto("users")
           .values({ name: userName })
@@ -34,7 +35,8 @@ export function createTokensRepository(db: Db) {
           .returning(["id", "name"])
           .executeTakeFirstOrThrow();
         return { userId: user.id, userName: user.name, tokenId: token.id, name: token.name };
-      });
+      };
+      return db.isTransaction ? work(db) : db.transaction().execute(work);
     },
 
     async findUserByName(userName: string): Promise<TokenOwner | undefined> {

@@ -4,14 +4,8 @@
  */
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  claimBuild,
-  findBuild,
-  finishBuild,
-  requestBuild,
-} from "../../src/builds/build-repository.ts";
+import { claimBuild, finishBuild, requestBuild } from "../../src/builds/build-records.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
-import { findImage, insertImage } from "../../src/store/images-repository.ts";
 import type { ImageRecord } from "../../src/store/records.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { type Backend, backends } from "../support/services.ts";
@@ -43,8 +37,8 @@ describe.each(backends())("build records on %s", (backend) => {
   async function newImage(sourceType: "upload" | "reference"): Promise<ImageRecord> {
     if (store === undefined) store = await freshStore(backend);
     serial += 1;
-    return store.db.transaction().execute((trx) =>
-      insertImage(trx, {
+    return store.transaction((tx) =>
+      tx.images.insert({
         user_id: 1,
         name: `image-${serial}`,
         source_type: sourceType,
@@ -67,17 +61,23 @@ describe.each(backends())("build records on %s", (backend) => {
   }
 
   const request = (image: ImageRecord, trigger: "upload" | "rebuild" = "upload") =>
-    store.db.transaction().execute(async (trx) => {
-      const current = (await findImage(trx, image.id)) as ImageRecord;
-      return requestBuild(trx, current, trigger, {
-        source: { path: `/contexts/1/${image.id}/context`, digest: "ab".repeat(32) },
-        bumpGeneration: true,
-      });
+    store.transaction(async (tx) => {
+      const current = (await tx.images.findForUpdate(image.id)) as ImageRecord;
+      return requestBuild(
+        tx,
+        current,
+        trigger,
+        {
+          source: { path: `/contexts/1/${image.id}/context`, digest: "ab".repeat(32) },
+          bumpGeneration: true,
+        },
+        { builtImagePrefix: "app" },
+      );
     });
   /** What a reconcile pass does with the status it read earlier: writes it back as it was. */
   const staleStatusWrite = (image: ImageRecord, status: ImageRecord["status"]) =>
     store.db.updateTable("images").set({ status }).where("id", "=", image.id).execute();
-  const statusOf = async (image: ImageRecord) => (await findImage(store.db, image.id))?.status;
+  const statusOf = async (image: ImageRecord) => (await store.images.find(image.id))?.status;
   const eventTypes = async (image: ImageRecord) =>
     (
       await store.db
@@ -96,22 +96,22 @@ describe.each(backends())("build records on %s", (backend) => {
       source_path: `/contexts/1/${image.id}/context`,
       generation: image.generation + 1,
     });
-    expect(await findBuild(store.db, image.id)).toMatchObject({ generation: 1, trigger: "upload" });
+    expect(await store.builds.find(image.id)).toMatchObject({ generation: 1, trigger: "upload" });
 
-    expect(await claimBuild(store.db, image.id, 0, reference)).toBeUndefined();
-    const claimed = await claimBuild(store.db, image.id, 1, reference);
+    expect(await claimBuild(store, image.id, 0, reference)).toBeUndefined();
+    const claimed = await claimBuild(store, image.id, 1, reference);
     expect(claimed).toMatchObject({ resumed: false, trigger: "upload" });
     expect(claimed?.image.status).toBe("building");
     // Claimed again after a restart: resumed.
-    expect(await claimBuild(store.db, image.id, 1, reference)).toMatchObject({ resumed: true });
+    expect(await claimBuild(store, image.id, 1, reference)).toMatchObject({ resumed: true });
 
-    const written = await finishBuild(store.db, image.id, 1, "app:latest", {
+    const written = await finishBuild(store, image.id, 1, "app:latest", {
       ok: true,
       dockerImageId: "sha256:new",
       logs: "Successfully built\n",
     });
     expect(written).toBe(true);
-    expect(await findImage(store.db, image.id)).toMatchObject({
+    expect(await store.images.find(image.id)).toMatchObject({
       status: "ready",
       docker_image_id: "sha256:new",
       build_logs: "Successfully built\n",
@@ -126,10 +126,10 @@ describe.each(backends())("build records on %s", (backend) => {
   it("keeps stale status writes out, whichever way they point", async () => {
     const image = await newImage("upload");
     await request(image);
-    await claimBuild(store.db, image.id, 1, reference);
+    await claimBuild(store, image.id, 1, reference);
     await staleStatusWrite(image, "pending");
     expect(await statusOf(image)).toBe("building");
-    await finishBuild(store.db, image.id, 1, "app:latest", {
+    await finishBuild(store, image.id, 1, "app:latest", {
       ok: false,
       reason: "step_failed",
       message: "step 2/2 : RUN false failed",
@@ -139,17 +139,17 @@ describe.each(backends())("build records on %s", (backend) => {
       await staleStatusWrite(image, stale);
       expect(await statusOf(image)).toBe("build_failed");
     }
-    expect(await findBuild(store.db, image.id)).toMatchObject({
+    expect(await store.builds.find(image.id)).toMatchObject({
       failure_reason: "step_failed",
       error: "step 2/2 : RUN false failed",
     });
     // A new request moves it back, and clears the failure and the old build's log.
     await request(image, "rebuild");
-    expect(await findImage(store.db, image.id)).toMatchObject({
+    expect(await store.images.find(image.id)).toMatchObject({
       status: "pending",
       build_logs: null,
     });
-    expect(await findBuild(store.db, image.id)).toMatchObject({
+    expect(await store.builds.find(image.id)).toMatchObject({
       generation: 2,
       trigger: "rebuild",
       failure_reason: null,
@@ -160,20 +160,20 @@ describe.each(backends())("build records on %s", (backend) => {
   it("drops the result of a superseded build", async () => {
     const image = await newImage("upload");
     await request(image);
-    await claimBuild(store.db, image.id, 1, reference);
+    await claimBuild(store, image.id, 1, reference);
     await request(image);
-    const written = await finishBuild(store.db, image.id, 1, "app:latest", {
+    const written = await finishBuild(store, image.id, 1, "app:latest", {
       ok: true,
       dockerImageId: "sha256:old",
       logs: "",
     });
     expect(written).toBe(false);
-    expect(await findImage(store.db, image.id)).toMatchObject({
+    expect(await store.images.find(image.id)).toMatchObject({
       status: "pending",
       docker_image_id: null,
     });
-    expect(await claimBuild(store.db, image.id, 1, reference)).toBeUndefined();
-    expect(await claimBuild(store.db, image.id, 2, reference)).toBeDefined();
+    expect(await claimBuild(store, image.id, 1, reference)).toBeUndefined();
+    expect(await claimBuild(store, image.id, 2, reference)).toBeDefined();
   });
 
   it("never lets any image leave deleting, and leaves reference images to the controller", async () => {
@@ -194,7 +194,7 @@ describe.each(backends())("build records on %s", (backend) => {
       .values({ image_id: upload.id, generation: 1, trigger: "upload" })
       .execute();
     expect(
-      await finishBuild(store.db, upload.id, 1, "app:latest", {
+      await finishBuild(store, upload.id, 1, "app:latest", {
         ok: true,
         dockerImageId: "sha256:x",
         logs: "",

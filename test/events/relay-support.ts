@@ -4,7 +4,7 @@ import { createKafkaSink } from "../../src/events/kafka-sink.ts";
 import { type Relay, type RelayOptions, startRelay } from "../../src/events/relay.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
-import { appendEvents, type EventRow } from "../../src/store/events-repository.ts";
+import type { EventRow } from "../../src/store/events-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import type { ConsumedMessage, Consumption } from "../support/kafka-broker.ts";
 import type { Backend } from "../support/services.ts";
@@ -88,7 +88,7 @@ export function containerEvent(
 
 /** Writes events in one transaction per call, like the reconcile loop does. */
 export async function writeEvents(store: Store, events: readonly NewEvent[]): Promise<void> {
-  await store.db.transaction().execute((transaction) => appendEvents(transaction, events));
+  await store.transaction((tx) => tx.events.append(events));
 }
 
 export async function allEvents(store: Store): Promise<EventRow[]> {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/auth/tokens.ts";
+import { imagesChannel } from "../../src/store/channels.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { migrate, readMigrations } from "../../src/store/migrate.ts";
-import { notify } from "../../src/store/notify.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
 import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
@@ -54,9 +54,9 @@ describe.each(backends())("store on %s", (backend) => {
   it("delivers NOTIFY to a listener, on commit", async () => {
     const { store } = await freshStore(backend);
     const received: string[] = [];
-    const unlisten = await store.listen("test_channel", (payload) => received.push(payload));
-    await store.db.transaction().execute(async (trx) => {
-      await notify(trx, "test_channel", "42");
+    const unlisten = await store.listen(imagesChannel, (payload) => received.push(payload));
+    await store.transaction(async (tx) => {
+      await tx.images.notifyChanged(42);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received).toEqual([]);
     });

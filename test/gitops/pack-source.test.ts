@@ -8,7 +8,7 @@ import tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { digestFile } from "../../src/archive/digest-file.ts";
 import { packSource } from "../../src/gitops/pack-source.ts";
-import { listSourceEntries } from "../../src/gitops/source-entries.ts";
+import { listContextEntries } from "../../src/archive/context-entries.ts";
 import { link, removeTree, tempTree } from "./temp-tree.ts";
 
 const roots: string[] = [];
@@ -141,7 +141,7 @@ describe("packSource", () => {
   });
 });
 
-describe("listSourceEntries: .dockerignore", () => {
+describe("listContextEntries: .dockerignore", () => {
   it("leaves out what .dockerignore names, keeping Dockerfile, .dockerignore and exceptions", async () => {
     const folder = await tree({
       ...context,
@@ -155,7 +155,7 @@ describe("listSourceEntries: .dockerignore", () => {
       "src/lib/secret.env": "",
       ".git/HEAD": "",
     });
-    const entries = await listSourceEntries(folder);
+    const entries = await listContextEntries(folder);
     expect(entries.map((entry) => entry.path)).toEqual([
       ".dockerignore",
       ".git",

@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { type Service, startService } from "../../src/composition-root.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { createLogger } from "../../src/logger.ts";
-import { type Service, startService } from "../../src/service.ts";
 import { createScratchDatabase } from "./databases.ts";
 import type { Backend } from "./services.ts";
 

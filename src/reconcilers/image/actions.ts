@@ -4,21 +4,15 @@ import {
   type ContainerSnapshot,
   ImageNotFoundError,
 } from "../../docker/runtime.ts";
+import { imageEvent } from "../../domain/event-builders.ts";
 import { containerLabels, labelKeys } from "../../domain/labels.ts";
-import { containerName, newInstanceId } from "../../domain/names.ts";
+import { containerName, newInstanceId, runnableReference } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { appendEvents } from "../../store/events-repository.ts";
-import { deleteImageRow } from "../../store/images-repository.ts";
-import {
-  deleteInstanceRow,
-  insertInstances,
-  markInstancesForDeletion,
-} from "../../store/instances-repository.ts";
 import { dockerHealthcheck } from "./container-spec.ts";
-import { ReconcileError, type ReconcilerDependencies } from "./dependencies.ts";
-import { imageEvent } from "./event-data.ts";
+import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import type { Action } from "./plan.ts";
+import { ReconcileError } from "./reconcile-error.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Runnability } from "./status.ts";
 import { removeStrays } from "./strays.ts";
@@ -30,7 +24,7 @@ export function createActionRunner(
   recorder: Recorder,
   log: Logger,
 ) {
-  const { db, runtime, settings } = deps;
+  const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
   const { record, find } = recorder;
 
@@ -136,21 +130,17 @@ export function createActionRunner(
         return;
       }
       case "addInstances": {
-        const created = await db.transaction().execute(async (trx) => {
-          const rows = await insertInstances(
-            trx,
-            Array.from({ length: action.count }, () => {
-              const id = newInstanceId();
-              return {
-                id,
-                image_id: image.id,
-                user_id: image.user_id,
-                container_name: containerName(settings.orchestratorId, image.name, id),
-              };
-            }),
-          );
-          return rows;
-        });
+        const created = await store.instances.insert(
+          Array.from({ length: action.count }, () => {
+            const id = newInstanceId();
+            return {
+              id,
+              image_id: image.id,
+              user_id: image.user_id,
+              container_name: containerName(settings.orchestratorId, image.name, id),
+            };
+          }),
+        );
         for (const row of created) recorder.track(row);
         log.info({ count: action.count }, "instances added");
         if (desiredHash === undefined) return;
@@ -207,7 +197,7 @@ export function createActionRunner(
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
-          await markInstancesForDeletion(db, [instance.id], action.reason);
+          await store.instances.markForDeletion([instance.id], action.reason);
           instance = {
             ...instance,
             deletion_requested_at: now(),
@@ -223,16 +213,17 @@ export function createActionRunner(
             expectedStop: true,
           });
         }
-        await deleteInstanceRow(db, instance.id);
+        await store.instances.delete(instance.id);
         recorder.forget(instance.id);
         log.info({ instanceId: instance.id, reason: action.reason }, "instance removed");
         return;
       }
       case "finishImageDeletion": {
         await deps.cleanupImage?.(image);
-        await db.transaction().execute(async (trx) => {
-          await deleteImageRow(trx, image.id);
-          await appendEvents(trx, [imageEvent("image.deleted", image, "deleted")]);
+        const reference = runnableReference(image, settings.builtImagePrefix);
+        await store.transaction(async (tx) => {
+          await tx.images.delete(image.id);
+          await tx.events.append([imageEvent("image.deleted", image, reference, "deleted")]);
         });
         log.info("image deleted");
         return;

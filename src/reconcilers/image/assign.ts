@@ -34,7 +34,9 @@ export function assignContainers(
       orphans.push(container);
       continue;
     }
-    grouped.set(instanceId, [...(grouped.get(instanceId) ?? []), container]);
+    const group = grouped.get(instanceId);
+    if (group === undefined) grouped.set(instanceId, [container]);
+    else group.push(container);
   }
   const byInstance = new Map<string, ContainerSnapshot>();
   const duplicates: ContainerSnapshot[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { restartDelayMs } from "../../domain/crash-backoff.ts";
 import { labelKeys } from "../../domain/labels.ts";
-import { restartDelayMs } from "./backoff.ts";
 import type { InstanceRecord } from "./model.ts";
 import { observeInstance } from "./observe.ts";
 
@@ -192,6 +192,17 @@ describe("observeInstance", () => {
       observed_state: "pending",
       stopped_at: now,
     });
+  });
+
+  it("still records the stop of a running container seen half-removed before it vanished", () => {
+    const running = record({ container_id: "c1", observed_state: "running", started_at: now });
+    const removing = observeInstance(running, container({ id: "c1", state: "removing" }), context);
+    expect(removing.events).toEqual([]);
+    const gone = observeInstance({ ...running, ...removing.patch }, undefined, context);
+    expect(gone.events.map((e) => [e.type, e.reason])).toEqual([
+      ["container.stopped", "removed_externally"],
+      ["container.removed", "removed_externally"],
+    ]);
   });
 });
 

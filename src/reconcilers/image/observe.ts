@@ -1,21 +1,8 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { crashBackoff, restartDelayMs } from "../../domain/crash-backoff.ts";
+import type { ContainerTransition } from "../../domain/events.ts";
 import { labelKeys } from "../../domain/labels.ts";
-import { crashBackoff, restartDelayMs } from "./backoff.ts";
 import type { InstanceRecord, ObservedPatch } from "./model.ts";
-
-export type ObservedEvent = {
-  readonly type:
-    | "container.created"
-    | "container.started"
-    | "container.stopped"
-    | "container.removed"
-    | "container.failed"
-    | "container.healthy"
-    | "container.unhealthy";
-  readonly reason: string;
-  readonly exitCode?: number | null;
-  readonly error?: string | null;
-};
 
 export type ObserveContext = {
   readonly now: Date;
@@ -28,7 +15,7 @@ export type ObserveContext = {
 
 export type Observation = {
   readonly patch: ObservedPatch;
-  readonly events: readonly ObservedEvent[];
+  readonly events: readonly ContainerTransition[];
 };
 
 const noChange: Observation = { patch: {}, events: [] };
@@ -50,12 +37,19 @@ export function observeInstance(
     record.deletion_requested_at !== null ||
     record.desired_state === "stopped";
   const patch: ObservedPatch = {};
-  const events: ObservedEvent[] = [];
+  const events: ContainerTransition[] = [];
 
   if (container === undefined) {
     if (record.container_id === null) return noChange;
     const reason = context.reason ?? (expectedStop ? stopReason(record) : "removed_externally");
-    if (record.observed_state === "running") {
+    // A running container removed behind our back may have been seen half-removed first
+    // ("removing"): it still ran until then, and its stop is news.
+    const wasRunning =
+      record.observed_state === "running" ||
+      (record.observed_state === "removing" &&
+        record.started_at !== null &&
+        record.stopped_at === null);
+    if (wasRunning) {
       events.push({ type: "container.stopped", reason });
       patch.stopped_at = now;
     }

@@ -1,29 +1,15 @@
+import type { EventContext } from "../../domain/event-builders.ts";
+import { runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
-import { findImage } from "../../store/images-repository.ts";
-import { listInstancesOfImage } from "../../store/instances-repository.ts";
 import { createActionRunner } from "./actions.ts";
 import { containerSpec } from "./container-spec.ts";
-import {
-  ReconcileError,
-  type ReconcileResult,
-  type ReconcilerDependencies,
-} from "./dependencies.ts";
-import type { EventContext } from "./event-data.ts";
+import type { ReconcilerDependencies } from "./dependencies.ts";
 import { planImage } from "./plan.ts";
+import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
 import { msUntilReady, type Runnability } from "./status.ts";
 import { writeStatus } from "./status-writer.ts";
 import { removeStrays } from "./strays.ts";
-
-export { containerSpec } from "./container-spec.ts";
-export {
-  type ImageCleanup,
-  type ImageResolver,
-  ReconcileError,
-  type ReconcileResult,
-  type ReconcilerDependencies,
-  type ReconcilerSettings,
-} from "./dependencies.ts";
 
 const notNeeded: Runnability = {
   ok: false,
@@ -37,12 +23,12 @@ const notNeeded: Runnability = {
  * records every change with its events. Level-triggered: it never trusts what triggered it.
  */
 export function createImageReconciler(deps: ReconcilerDependencies) {
-  const { db, runtime, settings } = deps;
+  const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
 
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
-    const image = await findImage(db, imageId);
+    const image = await store.images.find(imageId);
     const containers = await runtime.listManaged(settings.orchestratorId, imageId);
     if (image === undefined) {
       await removeStrays(deps, undefined, containers, "orphan", log);
@@ -50,16 +36,17 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     }
 
     const runnability = image.status === "deleting" ? notNeeded : await deps.resolveImage(image);
-    const reference = runnability.ok ? runnability.reference : (image.image_reference ?? "");
     const eventContext: EventContext = {
       advertiseHost: settings.advertiseHost,
-      imageReference: reference,
+      reference: runnability.ok
+        ? runnability.reference
+        : runnableReference(image, settings.builtImagePrefix),
     };
     const desiredHash = runnability.ok ? specHash(containerSpec(image, runnability)) : undefined;
 
     const recorder = createRecorder(deps, image, eventContext, log);
     const actions = createActionRunner(deps, image, recorder, log);
-    let records = await recorder.syncAll(await listInstancesOfImage(db, imageId), containers);
+    let records = await recorder.syncAll(await store.instances.listOfImage(imageId), containers);
 
     const plan = planImage({ image, records, containers, desiredHash, now: now() });
     let failures: unknown[] = [];
@@ -68,10 +55,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       failures = await actions.execute(plan.actions, records, containers, desiredHash, runnability);
       if (plan.actions.some((action) => action.kind === "finishImageDeletion")) return {};
       const refreshed = await runtime.listManaged(settings.orchestratorId, imageId);
-      records = await recorder.syncAll(await listInstancesOfImage(db, imageId), refreshed);
-      await writeStatus(db, image, log, now(), records, refreshed, runnability, desiredHash);
+      records = await recorder.syncAll(await store.instances.listOfImage(imageId), refreshed);
+      await writeStatus(store, image, log, now(), records, refreshed, runnability, desiredHash);
     } else {
-      await writeStatus(db, image, log, now(), records, containers, runnability, desiredHash);
+      await writeStatus(store, image, log, now(), records, containers, runnability, desiredHash);
     }
 
     if (!runnability.ok && runnability.degraded) {

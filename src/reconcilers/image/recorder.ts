@@ -1,11 +1,9 @@
 import pMap from "p-map";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { containerEvent, type EventContext } from "../../domain/event-builders.ts";
 import type { Logger } from "../../logger.ts";
-import { appendEvents } from "../../store/events-repository.ts";
-import { patchObserved } from "../../store/instances-repository.ts";
 import { assignContainers } from "./assign.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
-import { containerEvent, type EventContext } from "./event-data.ts";
 import type { ImageRecord, InstanceRecord, ObservedPatch } from "./model.ts";
 import { type ObserveContext, observeInstance } from "./observe.ts";
 
@@ -23,7 +21,7 @@ export function createRecorder(
   eventContext: EventContext,
   log: Logger,
 ) {
-  const { db, runtime, settings } = deps;
+  const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
   const records = new Map<string, InstanceRecord>();
 
@@ -72,9 +70,9 @@ export function createRecorder(
     const events = observation.events.map((event) =>
       containerEvent(image, updated, containerId, event, eventContext),
     );
-    await db.transaction().execute(async (trx) => {
-      await patchObserved(trx, instance.id, patch);
-      await appendEvents(trx, events);
+    await store.transaction(async (tx) => {
+      await tx.instances.patchObserved(instance.id, patch);
+      await tx.events.append(events);
     });
     for (const event of observation.events) {
       log.info(

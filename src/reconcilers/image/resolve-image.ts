@@ -1,13 +1,8 @@
 import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
-import type { ImageRecord } from "./model.ts";
-import type { ImageResolver } from "./reconciler.ts";
-import type { Runnability } from "./status.ts";
+import type { ImageResolver } from "./ports.ts";
 
-/** How upload images become runnable; the build pipeline provides it. */
-export type BuiltImageResolver = (image: ImageRecord) => Promise<Runnability>;
-
-const waitingForBuild: BuiltImageResolver = async (image) => ({
+const waitingForBuild: ImageResolver = async (image) => ({
   ok: false,
   reason: "Building",
   message: `image is ${image.status}`,
@@ -16,12 +11,13 @@ const waitingForBuild: BuiltImageResolver = async (image) => ({
 
 /**
  * A reference must exist locally or be pullable; the Docker error is the message when it is
- * neither (the workqueue then retries with back-off). Uploads are answered by the build pipeline.
+ * neither (the workqueue then retries with back-off). Uploads are answered by `resolveBuilt`
+ * (the build pipeline).
  */
 export function createImageResolver(
   runtime: ContainerRuntime,
   logger: Logger,
-  resolveBuilt: BuiltImageResolver = waitingForBuild,
+  resolveBuilt: ImageResolver = waitingForBuild,
 ): ImageResolver {
   return async (image) => {
     if (image.source_type === "upload") return resolveBuilt(image);

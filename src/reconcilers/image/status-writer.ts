@@ -1,14 +1,13 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
-import type { Db } from "../../store/database.ts";
-import { jsonb } from "../../store/json.ts";
+import type { Store } from "../../store/database.ts";
 import { assignContainers } from "./assign.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { imageConditions, type Runnability, sameConditions } from "./status.ts";
 
 /** Writes an image's conditions and observed generation (and a reference's status) after a pass. */
 export async function writeStatus(
-  db: Db,
+  store: Store,
   image: ImageRecord,
   log: Logger,
   now: Date,
@@ -41,18 +40,11 @@ export async function writeStatus(
   ) {
     return;
   }
-  await db
-    .updateTable("images")
-    .set({
-      conditions: jsonb(conditions),
-      observed_generation: image.generation,
-      ...(reference ? { status, docker_image_id: dockerImageId } : {}),
-    })
-    .where("id", "=", image.id)
-    // Never over a deletion requested while this pass ran, nor back over a newer pass.
-    .where("status", "<>", "deleting")
-    .where("observed_generation", "<=", image.generation)
-    .execute();
+  await store.images.writeObservedStatus(image.id, {
+    conditions,
+    observedGeneration: image.generation,
+    ...(reference ? { resolved: { status, dockerImageId } } : {}),
+  });
   const wasReady =
     image.conditions.find((condition) => condition.type === "Ready")?.status === "True";
   const isReady = conditions.find((condition) => condition.type === "Ready")?.status === "True";

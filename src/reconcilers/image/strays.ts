@@ -1,9 +1,9 @@
 import pMap from "p-map";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { strayRemovedEvent } from "../../domain/event-builders.ts";
+import { runnableReference } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { appendEvents } from "../../store/events-repository.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
-import { strayRemovedEvent } from "./event-data.ts";
 import type { ImageRecord } from "./model.ts";
 
 /** Removes containers no instance owns (orphans, duplicates), each with its `container.removed`. */
@@ -14,7 +14,7 @@ export async function removeStrays(
   reason: string,
   log: Logger,
 ): Promise<void> {
-  const { db, runtime, settings } = deps;
+  const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
   await pMap(
     strays,
@@ -26,10 +26,10 @@ export async function removeStrays(
       );
       const event = strayRemovedEvent(image, container, reason, {
         advertiseHost: settings.advertiseHost,
-        imageReference: image?.image_reference ?? "",
+        reference: image === undefined ? "" : runnableReference(image, settings.builtImagePrefix),
         now: now(),
       });
-      if (event !== undefined) await appendEvents(db, [event]);
+      if (event !== undefined) await store.events.append([event]);
     },
     { concurrency: settings.actionConcurrency },
   );

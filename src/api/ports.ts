@@ -1,0 +1,15 @@
+import type { Readable } from "node:stream";
+
+/**
+ * What the API reads from the engine, handed to it like the store (the Docker adapter
+ * implements it); the API never imports the adapter.
+ */
+export type ContainerLogs = {
+  /** The last lines a container wrote, or "" when it is gone. */
+  tail(containerId: string, lines: number): Promise<string>;
+  /** Follows a container's logs until the signal aborts or the container ends. */
+  follow(
+    containerId: string,
+    options: { readonly tail: number; readonly signal: AbortSignal },
+  ): Promise<Readable>;
+};

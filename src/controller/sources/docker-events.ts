@@ -1,0 +1,37 @@
+import type { DockerClient } from "../../docker/connection.ts";
+import { watchContainerEvents } from "../../docker/event-stream.ts";
+import { imageIdOf } from "../../domain/labels.ts";
+import type { Logger } from "../../logger.ts";
+import type { KeySink, StopSource } from "./key-sink.ts";
+
+/**
+ * Docker's events about our containers: the image a container belongs to needs a look. A
+ * container without a valid image id, or a (re)connection of the stream (events may have been
+ * missed), asks for a full resync.
+ */
+export function watchDockerEvents(
+  docker: DockerClient,
+  orchestratorId: string,
+  sink: KeySink,
+  logger: Logger,
+): StopSource {
+  return watchContainerEvents(
+    docker,
+    orchestratorId,
+    {
+      onEvent: (event) => {
+        const imageId = imageIdOf(event.labels);
+        if (imageId === undefined) {
+          sink.requestResync();
+          return;
+        }
+        sink.enqueue(imageId);
+        // Docker announces a death before its container list shows it (the list is an
+        // eventually consistent view): look again once it has settled.
+        sink.enqueueAfter(imageId, 1_000);
+      },
+      onConnected: () => sink.requestResync(),
+    },
+    logger,
+  );
+}

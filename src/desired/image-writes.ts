@@ -1,0 +1,151 @@
+import { imageEvent } from "../domain/event-builders.ts";
+import type { NewImage } from "../domain/image-spec.ts";
+import { runnableReference } from "../domain/names.ts";
+import {
+  type DesiredWrite,
+  ImageNameTakenError,
+  type ImagesRepository,
+} from "../store/images-repository.ts";
+import type { ImageRecord } from "../store/records.ts";
+import type { Repositories } from "../store/repositories.ts";
+import type { ImageStatus } from "../store/schema.ts";
+import { DesiredStateError } from "./errors.ts";
+import { specColumns } from "./spec-columns.ts";
+
+/** Whose resources a caller may touch: one user, or everyone (admin). */
+export type Scope = { readonly userId: number | undefined };
+
+/** What every desired-state write needs to know beyond the rows. */
+export type WriteSettings = {
+  /** The prefix of built tags: events name what an image's containers run. */
+  readonly builtImagePrefix: string;
+};
+
+/** One change of an image's desired state, decided by the caller. */
+export type ImageChange = DesiredWrite & {
+  /** Why: the reason an `image.scaled` event gives. */
+  readonly reason: string;
+  /** Optimistic concurrency: the resource_version the client last saw, when it sent one. */
+  readonly expectedResourceVersion?: number | undefined;
+};
+
+function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
+  return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
+}
+
+/** The image row, locked for the rest of the transaction, when the caller may see it; else 404. */
+export async function lockVisibleImage(
+  tx: Repositories,
+  scope: Scope,
+  imageId: number,
+): Promise<ImageRecord> {
+  const image = await tx.images.findForUpdate(imageId);
+  if (!visible(scope, image))
+    throw new DesiredStateError("not_found", `image ${imageId} not found`);
+  return image;
+}
+
+/** The image when the caller may see it (no lock); else 404. */
+export async function findVisibleImage(
+  images: Pick<ImagesRepository, "find">,
+  scope: Scope,
+  imageId: number,
+): Promise<ImageRecord> {
+  const image = await images.find(imageId);
+  if (!visible(scope, image))
+    throw new DesiredStateError("not_found", `image ${imageId} not found`);
+  return image;
+}
+
+export function refuseWhenDeleting(image: ImageRecord): void {
+  if (image.status === "deleting")
+    throw new DesiredStateError("conflict", `image ${image.id} is being deleted`);
+}
+
+/** Optimistic concurrency: a client that read an older resource_version must read again. */
+export function refuseStaleVersion(image: ImageRecord, expected: number | undefined): void {
+  if (expected === undefined || expected === image.resource_version) return;
+  throw new DesiredStateError(
+    "stale_resource_version",
+    `image ${image.name} (${image.id}) is at resource_version ${image.resource_version}, not ${expected}: read it again and retry`,
+    { extensions: { resource_version: image.resource_version } },
+  );
+}
+
+/**
+ * The one way an existing image's desired state is written (PATCH, instances added, started,
+ * stopped or removed, DELETE, apply, uploads, rebuilds). The caller holds the row lock and
+ * passes what it read; this checks the resource_version, writes the change (bumping
+ * `resource_version`, and `generation` when the spec changed), appends `image.scaled` when the
+ * desired count moved, and NOTIFYs the controller, all in the caller's transaction.
+ */
+export async function commitImageChange(
+  tx: Repositories,
+  image: ImageRecord,
+  change: ImageChange,
+  settings: WriteSettings,
+): Promise<ImageRecord> {
+  refuseStaleVersion(image, change.expectedResourceVersion);
+  const updated = await tx.images.writeDesired(image.id, change);
+  if (updated.desired_instances !== image.desired_instances) {
+    await tx.events.append([
+      imageEvent(
+        "image.scaled",
+        updated,
+        runnableReference(updated, settings.builtImagePrefix),
+        change.reason,
+        {
+          desired_instances: updated.desired_instances,
+          previous_desired_instances: image.desired_instances,
+        },
+      ),
+    ]);
+  }
+  await tx.images.notifyChanged(image.id);
+  return updated;
+}
+
+export type CreateImageInput = NewImage & {
+  readonly source_type: "reference" | "upload";
+  readonly apply_set?: string | null;
+};
+
+/**
+ * The one way an image is created: a name the user already has is refused with 409
+ * `name_taken`, also when two creates of one name race (the unique constraint decides), and the
+ * controller is told, in the caller's transaction.
+ */
+export async function createImage(
+  tx: Repositories,
+  userId: number,
+  input: CreateImageInput,
+  status: ImageStatus,
+): Promise<ImageRecord> {
+  const existing = await tx.images.findByName(userId, input.name);
+  if (existing !== undefined) {
+    throw new DesiredStateError(
+      "name_taken",
+      `an image named ${input.name} already exists (id ${existing.id})`,
+      { extensions: { image_id: existing.id } },
+    );
+  }
+  let image: ImageRecord;
+  try {
+    image = await tx.images.insert({
+      user_id: userId,
+      name: input.name,
+      source_type: input.source_type,
+      image_reference: input.source_type === "reference" ? (input.image ?? null) : null,
+      status,
+      ...specColumns(input),
+      apply_set: input.apply_set ?? null,
+    });
+  } catch (error) {
+    if (error instanceof ImageNameTakenError) {
+      throw new DesiredStateError("name_taken", `an image named ${input.name} already exists`);
+    }
+    throw error;
+  }
+  await tx.images.notifyChanged(image.id);
+  return image;
+}

@@ -1,0 +1,41 @@
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { runnableReference } from "../../domain/names.ts";
+import { specHash } from "../../domain/spec-hash.ts";
+import { assignContainers } from "./assign.ts";
+import { containerSpec } from "./container-spec.ts";
+import type { ImageRecord, InstanceRecord } from "./model.ts";
+import { observeInstance } from "./observe.ts";
+import { planImage } from "./plan.ts";
+
+/** One consistent read of an image: its row, its instance rows and its containers. */
+export type ImageSnapshot = {
+  readonly image: ImageRecord;
+  readonly records: readonly InstanceRecord[];
+  readonly containers: readonly ContainerSnapshot[];
+  readonly now: Date;
+};
+
+/**
+ * Whether an image needs a reconcile pass, judged from a snapshot without any Docker call: not
+ * converged, not observed, or status that does not match what runs. Pure.
+ */
+export function needsReconcile(snapshot: ImageSnapshot, builtImagePrefix: string): boolean {
+  const { image, records, containers, now } = snapshot;
+  if (image.status !== "ready" || image.observed_generation !== image.generation) return true;
+  if (image.conditions.find((condition) => condition.type === "Ready")?.status !== "True")
+    return true;
+  const reference = runnableReference(image, builtImagePrefix);
+  if (reference === "" || image.docker_image_id === null) return true;
+  const desiredHash = specHash(
+    containerSpec(image, { ok: true, reference, dockerImageId: image.docker_image_id }),
+  );
+  if (planImage({ image, records, containers, desiredHash, now }).actions.length > 0) return true;
+  const assignment = assignContainers(records, containers);
+  return records.some((record) => {
+    const observation = observeInstance(record, assignment.byInstance.get(record.id), {
+      now,
+      containerPort: image.container_port,
+    });
+    return observation.events.length > 0 || Object.keys(observation.patch).length > 0;
+  });
+}

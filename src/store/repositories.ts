@@ -1,0 +1,28 @@
+import { createBuildsRepository } from "./builds-repository.ts";
+import { createEventsRepository } from "./events-repository.ts";
+import type { Executor } from "./executor.ts";
+import { createHealthSnapshotsRepository } from "./health-snapshots-repository.ts";
+import { createImagesRepository } from "./images-repository.ts";
+import { createInstancesRepository } from "./instances-repository.ts";
+import { createTokensRepository } from "./tokens-repository.ts";
+
+/** One repository per table, all on the same executor (the pool, or one transaction). */
+export type Repositories = {
+  readonly images: ReturnType<typeof createImagesRepository>;
+  readonly instances: ReturnType<typeof createInstancesRepository>;
+  readonly builds: ReturnType<typeof createBuildsRepository>;
+  readonly events: ReturnType<typeof createEventsRepository>;
+  readonly healthSnapshots: ReturnType<typeof createHealthSnapshotsRepository>;
+  readonly tokens: ReturnType<typeof createTokensRepository>;
+};
+
+export function repositoriesOf(executor: Executor): Repositories {
+  return {
+    images: createImagesRepository(executor),
+    instances: createInstancesRepository(executor),
+    builds: createBuildsRepository(executor),
+    events: createEventsRepository(executor),
+    healthSnapshots: createHealthSnapshotsRepository(executor),
+    tokens: createTokensRepository(executor),
+  };
+}

@@ -6,9 +6,9 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { listContextEntries } from "../../src/archive/context-entries.ts";
 import { digestFile } from "../../src/archive/digest-file.ts";
 import { packSource } from "../../src/gitops/pack-source.ts";
-import { listContextEntries } from "../../src/archive/context-entries.ts";
 import { link, removeTree, tempTree } from "./temp-tree.ts";
 
 const roots: string[] = [];

@@ -7,7 +7,13 @@ const dockerignoreName = ".dockerignore";
 
 /** One entry of a build context: relative POSIX path, normalised mode, where it is on disk. */
 export type ContextEntry =
-  | { readonly type: "directory"; readonly path: string; readonly mode: number }
+  | {
+      readonly type: "directory";
+      readonly path: string;
+      readonly mode: number;
+      /** Ignored itself, listed only because an exception keeps something inside. */
+      readonly ignored: boolean;
+    }
   | {
       readonly type: "file";
       readonly path: string;
@@ -81,7 +87,7 @@ export async function listContextEntries(dir: string): Promise<ContextEntry[]> {
         if (decision === "skip") continue;
         const inside = await walk(path);
         if (decision === "keep" || inside.length > 0)
-          entries.push({ type: "directory", path, mode: 0o755 });
+          entries.push({ type: "directory", path, mode: 0o755, ignored: decision === "descend" });
         entries.push(...inside);
       } else if (verdict(path, false) !== "keep") {
         // Left out of the context.

@@ -54,6 +54,31 @@ const brokerList = z
       .min(1, { message: "must name at least one broker as host:port" }),
   );
 
+/** Comma-separated image patterns (`*` matches anything), e.g. `nginx:*,registry.local/team/*`. */
+const imagePatterns = z
+  .string()
+  .trim()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((pattern) => pattern.trim())
+      .filter((pattern) => pattern.length > 0),
+  )
+  .pipe(
+    z.array(
+      z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9*._:/@-]*$/, {
+        message: "each pattern must be an image reference, with * as a wildcard",
+      }),
+    ),
+  );
+
+/** A size like 10g or 512m (what Docker's storage-opt size takes). */
+const sizeLimit = z
+  .string()
+  .trim()
+  .regex(/^(0|\d+[kmgt]?)$/i, { message: "must be a size like 10g or 512m, or 0 for none" })
+  .transform((value) => value.toLowerCase());
+
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 const environmentSchema = z.object({
@@ -98,6 +123,14 @@ const environmentSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).default(10),
   /** Seconds a container gets between SIGTERM and SIGKILL when the controller stops it. */
   STOP_TIMEOUT_SECONDS: integer(0, 600).default(10),
+  /** Local images (not built here, not pulled for the tenant) that every tenant may run. */
+  ALLOWED_LOCAL_IMAGES: imagePatterns.default([]),
+  /** Processes (threads) one container may have. */
+  CONTAINER_PIDS_LIMIT: integer(16, 1_000_000).default(512),
+  /** Open files per process in a container (at most the engine's own hard limit). */
+  CONTAINER_NOFILE_LIMIT: integer(64, 1_048_576).default(4096),
+  /** Writable-layer size of one container, where the storage driver supports a limit. */
+  CONTAINER_DISK_LIMIT: sizeLimit.default("10g"),
 });
 
 export type Config = Readonly<{
@@ -129,6 +162,11 @@ export type Config = Readonly<{
   eventRetentionDays: number;
   shutdownTimeoutSeconds: number;
   stopTimeoutSeconds: number;
+  allowedLocalImages: readonly string[];
+  containerPidsLimit: number;
+  containerNofileLimit: number;
+  /** Undefined for no limit. */
+  containerDiskLimit: string | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -180,5 +218,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     eventRetentionDays: env.EVENT_RETENTION_DAYS,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     stopTimeoutSeconds: env.STOP_TIMEOUT_SECONDS,
+    allowedLocalImages: env.ALLOWED_LOCAL_IMAGES,
+    containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
+    containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
+    containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,
   };
 }

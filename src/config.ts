@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseCpu, parseMemory } from "./domain/quantity.ts";
 
 /**
  * Every environment variable the service reads, parsed once at start.
@@ -123,6 +124,9 @@ const environmentSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).default(10),
   /** Seconds a container gets between SIGTERM and SIGKILL when the controller stops it. */
   STOP_TIMEOUT_SECONDS: integer(0, 600).default(10),
+  /** Memory and CPU of a build's steps. */
+  BUILD_MEMORY_LIMIT: z.string().trim().min(1).default("2g"),
+  BUILD_CPU_LIMIT: z.string().trim().min(1).default("1"),
   /** Local images (not built here, not pulled for the tenant) that every tenant may run. */
   ALLOWED_LOCAL_IMAGES: imagePatterns.default([]),
   /** Processes (threads) one container may have. */
@@ -163,6 +167,8 @@ export type Config = Readonly<{
   shutdownTimeoutSeconds: number;
   stopTimeoutSeconds: number;
   allowedLocalImages: readonly string[];
+  buildMemoryBytes: number;
+  buildNanoCpus: number;
   containerPidsLimit: number;
   containerNofileLimit: number;
   /** Undefined for no limit. */
@@ -171,6 +177,20 @@ export type Config = Readonly<{
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** A quantity (memory, CPU) in its unit, or the configuration error naming the variable. */
+function quantity(
+  parse: (value: string) => { ok: true; value: number } | { ok: false; message: string },
+  value: string,
+  variable: string,
+): number {
+  const parsed = parse(value);
+  if (!parsed.ok)
+    throw new ConfigError(
+      `invalid configuration: ${variable}=${JSON.stringify(value)} ${parsed.message}`,
+    );
+  return parsed.value;
 }
 
 /** Parses the environment; throws a ConfigError whose message is one line per bad variable. */
@@ -219,6 +239,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     stopTimeoutSeconds: env.STOP_TIMEOUT_SECONDS,
     allowedLocalImages: env.ALLOWED_LOCAL_IMAGES,
+    buildMemoryBytes: quantity(parseMemory, env.BUILD_MEMORY_LIMIT, "BUILD_MEMORY_LIMIT"),
+    buildNanoCpus: quantity(parseCpu, env.BUILD_CPU_LIMIT, "BUILD_CPU_LIMIT"),
     containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
     containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
     containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,

@@ -63,7 +63,13 @@ export function createBuildPipeline(deps: {
 }): BuildPipeline {
   const { config, paths } = deps;
   const log = deps.logger.child({ component: "builds" });
-  const builder = createImageBuilder(deps.docker);
+  const builder = createImageBuilder(deps.docker, {
+    onLimitsUnavailable: (reason) =>
+      log.warn(
+        { reason },
+        "cannot limit the memory and CPU of BuildKit's build steps; builds keep their time limit",
+      ),
+  });
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
   const settings = deps.access;
@@ -79,6 +85,7 @@ export function createBuildPipeline(deps: {
     referenceOf: builtReference,
     orchestratorId: config.orchestratorId,
     access: deps.access,
+    limits: { memoryBytes: config.buildMemoryBytes, nanoCpus: config.buildNanoCpus },
     timeoutSeconds: config.buildTimeoutSeconds,
     logger: log,
     onEnded: buildMetrics.ended,

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { ImageBuilder } from "../docker/build.ts";
+import type { BuildLimits } from "../docker/build-limits.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageLabels } from "../domain/labels.ts";
 import type { Logger } from "../logger.ts";
@@ -24,6 +25,8 @@ export type BuildRunnerDependencies = {
   readonly orchestratorId: string;
   /** Which images an owner may build from (domain/image-access.ts). */
   readonly access: ReferenceAccess;
+  /** Memory and CPU of a build's steps. */
+  readonly limits: BuildLimits;
   readonly timeoutSeconds: number;
   readonly logger: Logger;
   /** Told how each build ended ("ready", a failure reason, or "stopped") and how long it took. */
@@ -99,6 +102,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
         tag: reference,
         labels: imageLabels(deps.orchestratorId, image.id, image.user_id),
         buildArgs,
+        limits: deps.limits,
         noCache: claimed.trigger === "rebuild",
         signal,
         onEvent: (event) => append(progress.add(event)),

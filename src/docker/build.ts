@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { labelKeys } from "../domain/labels.ts";
+import { type BuildLimits, limitBuildKitSteps } from "./build-limits.ts";
 import {
   type BuildStreamEvent,
   createBuildKitStreamParser,
@@ -23,6 +24,8 @@ export type BuildRequest = {
   /** Set on the image over whatever the Dockerfile's LABELs say. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs?: Readonly<Record<string, string>>;
+  /** Memory and CPU of the build's steps. */
+  readonly limits: BuildLimits;
   readonly noCache: boolean;
   /** Aborting closes the connection, and the engine cancels the build (and its RUN steps). */
   readonly signal: AbortSignal;
@@ -76,8 +79,27 @@ function lineEvent(line: string): RawBuildEvent | undefined {
   return { stream: `${line}\n` };
 }
 
-export function createImageBuilder(docker: DockerClient): ImageBuilder {
+export function createImageBuilder(
+  docker: DockerClient,
+  options: {
+    /** Told once when BuildKit's steps cannot be limited (a remote engine, no root). */
+    readonly onLimitsUnavailable?: (reason: string) => void;
+  } = {},
+): ImageBuilder {
   let known: Promise<BuilderKind> | undefined;
+  let limitsUnavailable = false;
+  const local = typeof (docker.modem as { socketPath?: unknown }).socketPath === "string";
+  /** BuildKit's steps get their limits through the engine's cgroup, when it is on this host. */
+  async function limitBuildKit(limits: BuildLimits): Promise<void> {
+    if (limitsUnavailable) return;
+    try {
+      if (!local) throw new Error("the engine is not on this host");
+      await limitBuildKitSteps(limits);
+    } catch (error) {
+      limitsUnavailable = true;
+      options.onLimitsUnavailable?.((error as Error).message);
+    }
+  }
   const kindOf = () => {
     known ??= detectBuilder(docker).catch((error: unknown) => {
       known = undefined; // the engine is away: ask again next time
@@ -89,6 +111,7 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
     kind: kindOf,
     async build(request) {
       const kind = await kindOf();
+      if (kind === "buildkit") await limitBuildKit(request.limits);
       const { signal } = request;
       signal.throwIfAborted();
       let contextError: unknown;
@@ -115,6 +138,11 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
               forcerm: true,
               nocache: request.noCache,
               abortSignal: signal,
+              // The classic builder limits each step's container itself (BuildKit ignores these).
+              memory: request.limits.memoryBytes,
+              memswap: request.limits.memoryBytes,
+              cpuperiod: 100_000,
+              cpuquota: Math.round((request.limits.nanoCpus / 1e9) * 100_000),
               // The number, not the string "2": dockerode opens a session for "2", which only
               // serves registry logins; the context goes in the request body either way.
               ...(kind === "buildkit" ? { version: 2 } : {}),

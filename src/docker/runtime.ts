@@ -171,11 +171,17 @@ export function createContainerRuntime(
     },
 
     async start(id) {
+      const attempt = () => withDockerRetry(() => docker.getContainer(id).start());
       try {
-        await withDockerRetry(() => docker.getContainer(id).start());
+        await attempt();
       } catch (error) {
-        if (dockerStatus(error).status === 304) return; // already started
-        throw error;
+        const { status, message } = dockerStatus(error);
+        if (status === 304) return; // already started
+        // Two networks of the tenant's name (a race of two processes): keep one, start again.
+        const ambiguous = /network (\S+) is ambiguous/i.exec(message);
+        if (ambiguous?.[1] === undefined) throw error;
+        await networks.removeDuplicates(ambiguous[1]);
+        await attempt();
       }
     },
 

@@ -36,42 +36,35 @@ const dockerHost = z
     message: "must be unix:///path/docker.sock, tcp://host:port or ssh://user@host",
   });
 
-const brokerList = z
+/** `a, b,c` → ["a", "b", "c"]. */
+const commaSeparated = z
   .string()
   .trim()
   .transform((value) =>
     value
       .split(",")
-      .map((broker) => broker.trim())
-      .filter((broker) => broker.length > 0),
-  )
-  .pipe(
-    z
-      .array(
-        z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
-          message: "each broker must be host:port",
-        }),
-      )
-      .min(1, { message: "must name at least one broker as host:port" }),
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
   );
 
-/** Comma-separated image patterns (`*` matches anything), e.g. `nginx:*,registry.local/team/*`. */
-const imagePatterns = z
-  .string()
-  .trim()
-  .transform((value) =>
-    value
-      .split(",")
-      .map((pattern) => pattern.trim())
-      .filter((pattern) => pattern.length > 0),
-  )
-  .pipe(
-    z.array(
-      z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9*._:/@-]*$/, {
-        message: "each pattern must be an image reference, with * as a wildcard",
+const brokerList = commaSeparated.pipe(
+  z
+    .array(
+      z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
+        message: "each broker must be host:port",
       }),
-    ),
-  );
+    )
+    .min(1, { message: "must name at least one broker as host:port" }),
+);
+
+/** Comma-separated image patterns (`*` matches anything), e.g. `nginx:*,registry.local/team/*`. */
+const imagePatterns = commaSeparated.pipe(
+  z.array(
+    z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9*._:/@-]*$/, {
+      message: "each pattern must be an image reference, with * as a wildcard",
+    }),
+  ),
+);
 
 /** A size like 10g or 512m (what Docker's storage-opt size takes). */
 const sizeLimit = z

@@ -1,10 +1,10 @@
-import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import {
   type BuildStreamEvent,
   createBuildKitStreamParser,
   createClassicStreamParser,
 } from "./build-stream.ts";
+import { statusResponse } from "./buildkit-trace.ts";
 
 const logOf = (events: readonly BuildStreamEvent[]) =>
   events.map((event) => (event.kind === "log" ? event.text : "")).join("");
@@ -77,36 +77,7 @@ function trace(status: {
   vertexes?: Array<Record<string, unknown>>;
   logs?: Array<Record<string, unknown>>;
 }): Record<string, unknown> {
-  const root = protobuf.Root.fromJSON({
-    nested: {
-      StatusResponse: {
-        fields: {
-          vertexes: { rule: "repeated", type: "Vertex", id: 1 },
-          logs: { rule: "repeated", type: "VertexLog", id: 3 },
-        },
-      },
-      Vertex: {
-        fields: {
-          digest: { type: "string", id: 1 },
-          name: { type: "string", id: 3 },
-          cached: { type: "bool", id: 4 },
-          started: { type: "Timestamp", id: 5 },
-          completed: { type: "Timestamp", id: 6 },
-          error: { type: "string", id: 7 },
-        },
-      },
-      VertexLog: {
-        fields: {
-          vertex: { type: "string", id: 1 },
-          stream: { type: "int64", id: 3 },
-          msg: { type: "bytes", id: 4 },
-        },
-      },
-      Timestamp: { fields: { seconds: { type: "int64", id: 1 } } },
-    },
-  });
-  const type = root.lookupType("StatusResponse");
-  const bytes = type.encode(type.fromObject(status)).finish();
+  const bytes = statusResponse.encode(statusResponse.fromObject(status)).finish();
   return { id: "moby.buildkit.trace", aux: Buffer.from(bytes).toString("base64") };
 }
 

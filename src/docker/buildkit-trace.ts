@@ -33,7 +33,8 @@ const root = protobuf.Root.fromJSON({
     Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } },
   },
 });
-const statusResponse = root.lookupType("StatusResponse");
+/** The protobuf type of a trace message (the tests encode with it too). */
+export const statusResponse = root.lookupType("StatusResponse");
 
 export type TraceVertex = {
   readonly digest: string;

@@ -8,7 +8,13 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tenantCapabilities } from "../../src/docker/create-container.ts";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { archiveOf, builtTag, startBuildServer, webApp } from "../builds/build-support.ts";
+import {
+  type AppFile,
+  archiveOf,
+  builtTag,
+  startBuildServer,
+  webApp,
+} from "../builds/build-support.ts";
 import { testBaseImage } from "../support/base-image.ts";
 import { docker, httpGet } from "../support/docker-helpers.ts";
 import { hasDocker } from "../support/services.ts";
@@ -46,29 +52,13 @@ describe.skipIf(!hasDocker())("tenants on one engine", () => {
   const as = (tenant: Tenant, method: string, path: string, body?: unknown) =>
     server.request(method, path, { token: tenant.token, ...(body === undefined ? {} : { body }) });
 
-  async function upload(tenant: Tenant, name: string, dockerfileSteps: string, body = name) {
+  /** Uploads a source (its files) as `tenant`, with no instance to run yet. */
+  async function uploadFiles(tenant: Tenant, name: string, files: readonly AppFile[]) {
     const form = new FormData();
     form.append("name", name);
     form.append("desired_instances", "0");
     form.append("min_instances", "0");
-    const files = webApp(`${body}\n`, dockerfileSteps);
-    form.append("file", new Blob([new Uint8Array(await archiveOf("tar.gz", files))]), "app.tgz");
-    const response = await fetch(`${server.url}/api/images`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tenant.token}` },
-      body: form,
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as { id: number }).id;
-  }
-
-  /** Uploads a source whose Dockerfile is exactly `dockerfile`. */
-  async function uploadDockerfile(tenant: Tenant, name: string, dockerfile: string) {
-    const form = new FormData();
-    form.append("name", name);
-    form.append("desired_instances", "0");
-    form.append("min_instances", "0");
-    const archive = await archiveOf("tar.gz", [{ name: "Dockerfile", content: dockerfile }]);
+    const archive = await archiveOf("tar.gz", files);
     form.append("file", new Blob([new Uint8Array(archive)]), "app.tgz");
     const response = await fetch(`${server.url}/api/images`, {
       method: "POST",
@@ -78,6 +68,14 @@ describe.skipIf(!hasDocker())("tenants on one engine", () => {
     expect(response.status).toBe(202);
     return ((await response.json()) as { id: number }).id;
   }
+
+  /** The test web app, with `steps` before its CMD, answering `body`. */
+  const upload = (tenant: Tenant, name: string, steps: string, body = name) =>
+    uploadFiles(tenant, name, webApp(`${body}\n`, steps));
+
+  /** A source whose Dockerfile is exactly `dockerfile`. */
+  const uploadDockerfile = (tenant: Tenant, name: string, dockerfile: string) =>
+    uploadFiles(tenant, name, [{ name: "Dockerfile", content: dockerfile }]);
 
   async function buildEnd(tenant: Tenant, imageId: number) {
     return waitFor(

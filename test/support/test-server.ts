@@ -116,38 +116,22 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 export async function removeManagedContainers(orchestratorId: string): Promise<void> {
   const docker = connectDocker(process.env.DOCKER_HOST);
   try {
-    const containers = await docker.listContainers({
-      all: true,
-      filters: { label: [`managed-by=${orchestratorId}`] },
-    });
-    await Promise.all(
-      containers.map((container) =>
-        docker
-          .getContainer(container.Id)
-          .remove({ force: true })
-          .catch(() => {}),
+    const filters = { label: [`managed-by=${orchestratorId}`] };
+    const removeAll = (removals: ReadonlyArray<Promise<unknown>>) =>
+      Promise.all(removals.map((removal) => removal.catch(() => {})));
+    await removeAll(
+      (await docker.listContainers({ all: true, filters })).map((container) =>
+        docker.getContainer(container.Id).remove({ force: true }),
       ),
     );
-    const networks = await docker.listNetworks({
-      filters: { label: [`managed-by=${orchestratorId}`] },
-    });
-    await Promise.all(
-      networks.map((network) =>
-        docker
-          .getNetwork(network.Id)
-          .remove()
-          .catch(() => {}),
+    await removeAll(
+      (await docker.listNetworks({ filters })).map((network) =>
+        docker.getNetwork(network.Id).remove(),
       ),
     );
-    const images = await docker.listImages({
-      filters: { label: [`managed-by=${orchestratorId}`] },
-    });
-    await Promise.all(
-      images.map((image) =>
-        docker
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => {}),
+    await removeAll(
+      (await docker.listImages({ filters })).map((image) =>
+        docker.getImage(image.Id).remove({ force: true }),
       ),
     );
   } catch {

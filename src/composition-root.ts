@@ -68,7 +68,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   if (admin === undefined) throw new Error("the admin user is missing: migrations did not run");
 
   const docker = connectDocker(config.dockerHost);
-  const runtime = createContainerRuntime(docker);
+  const runtime = createContainerRuntime(docker, {
+    onNoDiskQuota: (message) =>
+      logger.warn(
+        { limit: config.containerDiskLimit, engine: message },
+        "the storage driver cannot limit a container's disk; CONTAINER_DISK_LIMIT is not applied",
+      ),
+  });
   const containerLogs = createContainerLogs(docker);
   const engine = new EngineWatch(docker, config.dockerHost, logger);
   engine.start();
@@ -76,9 +82,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const metrics = createMetrics();
   const eventLog = await openEventLog(store);
   const shutdown = new AbortController();
-  const writeSettings = { builtImagePrefix: config.imageNamePrefix };
+  // Which images an owner may run or build from; every desired-state write needs part of it.
+  const access = {
+    orchestratorId: config.orchestratorId,
+    builtImagePrefix: config.imageNamePrefix,
+    allowedLocalImages: config.allowedLocalImages,
+    adminUserId: admin.userId,
+  };
   const images = createImageService(store, {
-    ...writeSettings,
+    ...access,
     maxInstancesCap: config.maxInstancesCap,
   });
   const builds = createBuildPipeline({
@@ -88,6 +100,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger,
     metrics,
     paths: buildFolders,
+    access,
   });
 
   const imageRoutes = { images, tokens: store.tokens, maxInstancesCap: config.maxInstancesCap };
@@ -140,6 +153,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     config,
     logger,
     metrics,
+    access,
     builtImages: builds.builtImages,
     containerStats: createContainerStats(docker),
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),

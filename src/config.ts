@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseCpu, parseMemory } from "./domain/quantity.ts";
 
 /**
  * Every environment variable the service reads, parsed once at start.
@@ -35,24 +36,42 @@ const dockerHost = z
     message: "must be unix:///path/docker.sock, tcp://host:port or ssh://user@host",
   });
 
-const brokerList = z
+/** `a, b,c` → ["a", "b", "c"]. */
+const commaSeparated = z
   .string()
   .trim()
   .transform((value) =>
     value
       .split(",")
-      .map((broker) => broker.trim())
-      .filter((broker) => broker.length > 0),
-  )
-  .pipe(
-    z
-      .array(
-        z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
-          message: "each broker must be host:port",
-        }),
-      )
-      .min(1, { message: "must name at least one broker as host:port" }),
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
   );
+
+const brokerList = commaSeparated.pipe(
+  z
+    .array(
+      z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
+        message: "each broker must be host:port",
+      }),
+    )
+    .min(1, { message: "must name at least one broker as host:port" }),
+);
+
+/** Comma-separated image patterns (`*` matches anything), e.g. `nginx:*,registry.local/team/*`. */
+const imagePatterns = commaSeparated.pipe(
+  z.array(
+    z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9*._:/@-]*$/, {
+      message: "each pattern must be an image reference, with * as a wildcard",
+    }),
+  ),
+);
+
+/** A size like 10g or 512m (what Docker's storage-opt size takes). */
+const sizeLimit = z
+  .string()
+  .trim()
+  .regex(/^(0|\d+[kmgt]?)$/i, { message: "must be a size like 10g or 512m, or 0 for none" })
+  .transform((value) => value.toLowerCase());
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
@@ -98,6 +117,17 @@ const environmentSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).default(10),
   /** Seconds a container gets between SIGTERM and SIGKILL when the controller stops it. */
   STOP_TIMEOUT_SECONDS: integer(0, 600).default(10),
+  /** Memory and CPU of a build's steps. */
+  BUILD_MEMORY_LIMIT: z.string().trim().min(1).default("2g"),
+  BUILD_CPU_LIMIT: z.string().trim().min(1).default("1"),
+  /** Local images (not built here, not pulled for the tenant) that every tenant may run. */
+  ALLOWED_LOCAL_IMAGES: imagePatterns.default([]),
+  /** Processes (threads) one container may have. */
+  CONTAINER_PIDS_LIMIT: integer(16, 1_000_000).default(512),
+  /** Open files per process in a container (at most the engine's own hard limit). */
+  CONTAINER_NOFILE_LIMIT: integer(64, 1_048_576).default(4096),
+  /** Writable-layer size of one container, where the storage driver supports a limit. */
+  CONTAINER_DISK_LIMIT: sizeLimit.default("10g"),
 });
 
 export type Config = Readonly<{
@@ -129,10 +159,31 @@ export type Config = Readonly<{
   eventRetentionDays: number;
   shutdownTimeoutSeconds: number;
   stopTimeoutSeconds: number;
+  allowedLocalImages: readonly string[];
+  buildMemoryBytes: number;
+  buildNanoCpus: number;
+  containerPidsLimit: number;
+  containerNofileLimit: number;
+  /** Undefined for no limit. */
+  containerDiskLimit: string | undefined;
 }>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** A quantity (memory, CPU) in its unit, or the configuration error naming the variable. */
+function quantity(
+  parse: (value: string) => { ok: true; value: number } | { ok: false; message: string },
+  value: string,
+  variable: string,
+): number {
+  const parsed = parse(value);
+  if (!parsed.ok)
+    throw new ConfigError(
+      `invalid configuration: ${variable}=${JSON.stringify(value)} ${parsed.message}`,
+    );
+  return parsed.value;
 }
 
 /** Parses the environment; throws a ConfigError whose message is one line per bad variable. */
@@ -180,5 +231,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     eventRetentionDays: env.EVENT_RETENTION_DAYS,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     stopTimeoutSeconds: env.STOP_TIMEOUT_SECONDS,
+    allowedLocalImages: env.ALLOWED_LOCAL_IMAGES,
+    buildMemoryBytes: quantity(parseMemory, env.BUILD_MEMORY_LIMIT, "BUILD_MEMORY_LIMIT"),
+    buildNanoCpus: quantity(parseCpu, env.BUILD_CPU_LIMIT, "BUILD_CPU_LIMIT"),
+    containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
+    containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
+    containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,
   };
 }

@@ -39,7 +39,7 @@ function queryCounter() {
 
 function countingRuntime(runtime: ContainerRuntime) {
   const counts = { reads: 0, writes: 0 };
-  const reads = new Set(["listManaged", "inspect", "imageId"]);
+  const reads = new Set(["listManaged", "inspect", "describeImage"]);
   const wrapped = Object.fromEntries(
     Object.entries(runtime).map(([name, call]) => [
       name,
@@ -60,7 +60,11 @@ export async function main() {
   try {
     const store = server.service.store;
     const db = store.db;
-    const images = createImageService(store, { maxInstancesCap: 10, builtImagePrefix: "bench" });
+    const images = createImageService(store, {
+      maxInstancesCap: 10,
+      builtImagePrefix: "bench",
+      adminUserId: 1,
+    });
     const schema = newImageSchema(10);
     const seedStarted = performance.now();
     for (let index = 0; index < imageCount; index += 1) {
@@ -130,8 +134,16 @@ export async function main() {
         builtImagePrefix: "bench",
         stopTimeoutSeconds: 1,
         actionConcurrency: 4,
+        pidsLimit: 512,
+        openFilesLimit: 4096,
+        diskLimit: undefined,
       },
-      resolveImage: createImageResolver(naiveDocker.runtime, logger),
+      resolveImage: createImageResolver(naiveDocker.runtime, logger, {
+        orchestratorId,
+        builtImagePrefix: "bench",
+        allowedLocalImages: [],
+        adminUserId: 1,
+      }),
     });
     const ids = (await db.selectFrom("images").select("id").execute()).map((row) => row.id);
     const naiveStarted = performance.now();

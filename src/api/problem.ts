@@ -8,6 +8,8 @@ export const problemCodes = {
   unauthorized: { status: 401, title: "Missing or invalid bearer token" },
   forbidden: { status: 403, title: "Not allowed for this token" },
   not_found: { status: 404, title: "Not found" },
+  image_not_found: { status: 404, title: "Image not found" },
+  image_not_allowed: { status: 403, title: "Image not allowed for this user" },
   conflict: { status: 409, title: "Conflict" },
   name_taken: { status: 409, title: "Name already in use" },
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },

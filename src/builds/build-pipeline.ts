@@ -2,6 +2,7 @@ import { packContext } from "../archive/pack-context.ts";
 import type { Config } from "../config.ts";
 import { createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
+import type { ReferenceAccess } from "../domain/image-access.ts";
 import { runnableReference } from "../domain/names.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
@@ -57,13 +58,21 @@ export function createBuildPipeline(deps: {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly paths: BuildPaths;
+  /** Which images an owner may build from; also what every desired-state write needs. */
+  readonly access: ReferenceAccess;
 }): BuildPipeline {
   const { config, paths } = deps;
   const log = deps.logger.child({ component: "builds" });
-  const builder = createImageBuilder(deps.docker);
+  const builder = createImageBuilder(deps.docker, {
+    onLimitsUnavailable: (reason) =>
+      log.warn(
+        { reason },
+        "cannot limit the memory and CPU of BuildKit's build steps; builds keep their time limit",
+      ),
+  });
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
-  const settings = { builtImagePrefix: config.imageNamePrefix };
+  const settings = deps.access;
   const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
   // Its gauges read the queue when scraped, once everything below exists.
   const buildMetrics = createBuildMetrics(deps.metrics, () => builds);
@@ -75,6 +84,8 @@ export function createBuildPipeline(deps: {
     packContext,
     referenceOf: builtReference,
     orchestratorId: config.orchestratorId,
+    access: deps.access,
+    limits: { memoryBytes: config.buildMemoryBytes, nanoCpus: config.buildNanoCpus },
     timeoutSeconds: config.buildTimeoutSeconds,
     logger: log,
     onEnded: buildMetrics.ended,
@@ -107,7 +118,7 @@ export function createBuildPipeline(deps: {
         store: deps.store,
         queue: builds,
         pruner,
-        builtImagePrefix: config.imageNamePrefix,
+        writeSettings: settings,
         imageId: (reference) => builder.imageId(reference),
       }),
       cleanup: createBuildCleanup({

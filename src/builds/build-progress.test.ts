@@ -2,59 +2,21 @@ import { describe, expect, it } from "vitest";
 import { createBuildProgress, describeFailure } from "./build-progress.ts";
 
 describe("createBuildProgress", () => {
-  it("follows the steps of a build that fails at a RUN, split across events as the engine sends them", () => {
+  it("keeps the log, the last step, the first error and the image id", () => {
     const progress = createBuildProgress();
-    const events = [
-      { stream: "Step 1/3 : FROM orchestrator-test/busybox:latest" },
-      { stream: "\n" },
-      { stream: " ---> 9e4a51fba62f\n" },
-      { stream: "Step 2/3 : RUN echo building && false" },
-      { stream: "\n" },
-      { stream: " ---> Running in fd4b19e66778\n" },
-      { stream: "building\n" },
-      {
-        errorDetail: {
-          code: 1,
-          message: "The command '/bin/sh -c echo building && false' returned a non-zero code: 1",
-        },
-        error: "The command '/bin/sh -c echo building && false' returned a non-zero code: 1",
-      },
-    ];
-    const log = events.map((event) => progress.add(event)).join("");
-    expect(log).toContain("Step 2/3 : RUN echo building && false\n");
-    expect(
-      log.endsWith(
-        "ERROR: The command '/bin/sh -c echo building && false' returned a non-zero code: 1\n",
-      ),
-    ).toBe(true);
-    expect(progress.step).toBe("step 2/3 : RUN echo building && false");
-    expect(progress.error).toMatch(/returned a non-zero code: 1$/);
+    const log = [
+      progress.add({ kind: "log", text: "#1 [1/2] FROM base\n" }),
+      progress.add({ kind: "step", index: 1, total: 2, instruction: "FROM base" }),
+      progress.add({ kind: "step", index: 2, total: 2, instruction: "RUN  false\n  && true" }),
+      progress.add({ kind: "error", message: "exit code: 1" }),
+      progress.add({ kind: "error", message: "a later error" }),
+    ].join("");
+    expect(log).toBe("#1 [1/2] FROM base\nERROR: exit code: 1\nERROR: a later error\n");
+    expect(progress.step).toBe("step 2/2 : RUN false && true");
+    expect(progress.error).toBe("exit code: 1");
     expect(progress.imageId).toBeUndefined();
-  });
-
-  it("knows the built image id from aux or from the last line", () => {
-    const withAux = createBuildProgress();
-    withAux.add({ aux: { ID: "sha256:abc" } });
-    withAux.add({ stream: "Successfully built 0123456789ab\n" });
-    expect(withAux.imageId).toBe("sha256:abc");
-    const withLine = createBuildProgress();
-    withLine.add({ stream: "Successfully built 0123456789ab\n" });
-    expect(withLine.imageId).toBe("0123456789ab");
-  });
-
-  it("keeps bounded memory for output without line breaks", () => {
-    const progress = createBuildProgress();
-    progress.add({ stream: "Step 2/2 : RUN yes | tr -d '\\n'\n" });
-    for (let index = 0; index < 100; index += 1) progress.add({ stream: "y".repeat(100_000) });
-    progress.add({ stream: "\nSuccessfully built 0123456789ab\n" });
-    expect(progress.step).toBe("step 2/2 : RUN yes | tr -d '\\n'");
-    expect(progress.imageId).toBe("0123456789ab");
-  });
-
-  it("sees the step while its line is still incomplete", () => {
-    const progress = createBuildProgress();
-    progress.add({ stream: "Step 2/2 : RUN sleep 30" });
-    expect(progress.step).toBe("step 2/2 : RUN sleep 30");
+    progress.add({ kind: "image", id: "sha256:abc" });
+    expect(progress.imageId).toBe("sha256:abc");
   });
 });
 

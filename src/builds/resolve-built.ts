@@ -1,3 +1,4 @@
+import type { WriteSettings } from "../desired/image-writes.ts";
 import { runnableReference } from "../domain/names.ts";
 import type { ImageResolver, Runnability } from "../reconcilers/image/ports.ts";
 import type { Store } from "../store/database.ts";
@@ -9,7 +10,7 @@ export type BuiltResolverDependencies = {
   readonly store: Store;
   readonly queue: BuildQueue;
   readonly pruner: BuildPruner;
-  readonly builtImagePrefix: string;
+  readonly writeSettings: WriteSettings;
   /** The local id of a reference, or undefined. */
   readonly imageId: (reference: string) => Promise<string | undefined>;
 };
@@ -27,10 +28,10 @@ const waiting = (reason: string, message: string): Runnability => ({
  * image is gone (removed by hand, or its tag changed) is built again.
  */
 export function createBuiltResolver(deps: BuiltResolverDependencies): ImageResolver {
-  const settings = { builtImagePrefix: deps.builtImagePrefix };
+  const settings = deps.writeSettings;
 
   return async (image) => {
-    const reference = runnableReference(image, deps.builtImagePrefix);
+    const reference = runnableReference(image, settings.builtImagePrefix);
     if (image.status === "ready") {
       const dockerImageId = await deps.imageId(reference);
       if (dockerImageId !== undefined) {

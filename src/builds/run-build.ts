@@ -1,11 +1,14 @@
 import type { Readable } from "node:stream";
 import type { ImageBuilder } from "../docker/build.ts";
+import type { BuildLimits } from "../docker/build-limits.ts";
+import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageLabels } from "../domain/labels.ts";
 import type { Logger } from "../logger.ts";
 import type { BuildOutcome } from "../store/builds-repository.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { BuildLogFiles } from "./build-log-files.ts";
+import { BuildRefused, preflightBuild } from "./build-preflight.ts";
 import { type BuildFailure, createBuildProgress, describeFailure } from "./build-progress.ts";
 import { BuildAborted, type BuildJob } from "./build-queue.ts";
 import { claimBuild, finishBuild } from "./build-records.ts";
@@ -20,6 +23,10 @@ export type BuildRunnerDependencies = {
   readonly packContext: (dir: string) => Readable;
   readonly referenceOf: (image: ImageRecord) => string;
   readonly orchestratorId: string;
+  /** Which images an owner may build from (domain/image-access.ts). */
+  readonly access: ReferenceAccess;
+  /** Memory and CPU of a build's steps. */
+  readonly limits: BuildLimits;
   readonly timeoutSeconds: number;
   readonly logger: Logger;
   /** Told how each build ended ("ready", a failure reason, or "stopped") and how long it took. */
@@ -84,10 +91,18 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     const signal = AbortSignal.any([job.signal, timeout]);
     let outcome: Outcome;
     try {
+      const { buildArgs } = await preflightBuild({
+        contextDir: sourcePath,
+        userId: image.user_id,
+        access: deps.access,
+        builder: deps.builder,
+      });
       await deps.builder.build({
         context: deps.packContext(sourcePath),
         tag: reference,
-        labels: imageLabels(deps.orchestratorId, image.id),
+        labels: imageLabels(deps.orchestratorId, image.id, image.user_id),
+        buildArgs,
+        limits: deps.limits,
         noCache: claimed.trigger === "rebuild",
         signal,
         onEvent: (event) => append(progress.add(event)),
@@ -110,7 +125,9 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
               }
             : { kind: "built", dockerImageId };
     } catch (error) {
-      if (job.signal.aborted && job.signal.reason instanceof BuildAborted) {
+      if (error instanceof BuildRefused) {
+        outcome = { kind: "failed", failure: { reason: "build_error", message: error.message } };
+      } else if (job.signal.aborted && job.signal.reason instanceof BuildAborted) {
         outcome = { kind: "aborted", cause: job.signal.reason };
       } else if (timeout.aborted) {
         outcome = {

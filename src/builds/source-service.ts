@@ -70,6 +70,7 @@ export function createSourceService(store: Store, paths: BuildPaths, settings: W
               userId,
               { ...input, source_type: "upload" },
               "pending",
+              settings,
             );
             // Ids are never reused, but a folder may survive a database that was reset.
             folder = imageFolder(paths, userId, image.id);

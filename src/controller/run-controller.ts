@@ -4,12 +4,14 @@ import type { Config } from "../config.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
 import type { ContainerRuntime } from "../docker/runtime.ts";
+import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageIdOf } from "../domain/labels.ts";
 import { startHealthMonitor } from "../health/monitor.ts";
 import { startProber } from "../health/prober.ts";
 import type { ContainerStats } from "../health/stats-port.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
+import { hasOurName } from "../reconcilers/image/ownership.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "../reconcilers/image/ports.ts";
 import { createImageReconciler } from "../reconcilers/image/reconciler.ts";
 import { createImageResolver } from "../reconcilers/image/resolve-image.ts";
@@ -33,6 +35,8 @@ export type ControllerLoopDependencies = {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Which images an owner may run (domain/image-access.ts). */
+  readonly access: ReferenceAccess;
   /** Upload images: the build pipeline says when and what they run, and cleans up after them. */
   readonly builtImages?: { readonly resolve: ImageResolver; readonly cleanup: ImageCleanup };
   readonly containerStats: ContainerStats;
@@ -77,8 +81,11 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       builtImagePrefix: config.imageNamePrefix,
       stopTimeoutSeconds: config.stopTimeoutSeconds,
       actionConcurrency: 4,
+      pidsLimit: config.containerPidsLimit,
+      openFilesLimit: config.containerNofileLimit,
+      diskLimit: config.containerDiskLimit,
     },
-    resolveImage: createImageResolver(deps.runtime, log, deps.builtImages?.resolve),
+    resolveImage: createImageResolver(deps.runtime, log, deps.access, deps.builtImages?.resolve),
     ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
     logTail: deps.logTail,
   });
@@ -96,6 +103,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           const containers = await deps.runtime.listManaged(config.orchestratorId);
           const keys = new Set(await store.images.listIds());
           for (const container of containers) {
+            if (!hasOurName(container, config.orchestratorId)) continue;
             const imageId = imageIdOf(container.labels);
             if (imageId !== undefined) keys.add(imageId);
           }

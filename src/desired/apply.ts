@@ -250,6 +250,7 @@ export async function applyDocuments(
           userId,
           { ...document, source_type: sourceTypeOf(document), apply_set: request.set },
           "pending",
+          settings,
         );
         applied.push({ ...item, image_id: created.id });
         continue;

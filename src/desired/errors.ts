@@ -6,6 +6,8 @@ export type DesiredStateErrorCode =
   | "max_instances_exceeded"
   | "min_instances_violated"
   | "stale_resource_version"
+  | "image_not_found"
+  | "image_not_allowed"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

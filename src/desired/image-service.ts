@@ -128,7 +128,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
 
     create(userId: number, input: CreateImageInput, status: ImageRecord["status"]) {
       refuseIssues(instanceBoundIssues(input, options.maxInstancesCap));
-      return store.transaction((tx) => createImage(tx, userId, input, status));
+      return store.transaction((tx) => createImage(tx, userId, input, status, options));
     },
 
     /** Applies a partial change; a stale resource_version is refused, an empty change is a no-op. */

@@ -1,4 +1,5 @@
 import { imageEvent } from "../domain/event-builders.ts";
+import { type ReferenceAccess, referencePolicy } from "../domain/image-access.ts";
 import type { NewImage } from "../domain/image-spec.ts";
 import { runnableReference } from "../domain/names.ts";
 import {
@@ -15,11 +16,31 @@ import { specColumns } from "./spec-columns.ts";
 /** Whose resources a caller may touch: one user, or everyone (admin). */
 export type Scope = { readonly userId: number | undefined };
 
-/** What every desired-state write needs to know beyond the rows. */
-export type WriteSettings = {
-  /** The prefix of built tags: events name what an image's containers run. */
-  readonly builtImagePrefix: string;
-};
+/**
+ * What every desired-state write needs beyond the rows: the prefix of built tags (events name
+ * what an image's containers run), and who the admin is (the admin's images may name any
+ * image; tenants' may not name ids or others' builds).
+ */
+export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUserId">;
+
+/**
+ * A tenant may not name an image id or another tenant's build as the image to run (404, so
+ * that nobody learns whether it exists); the engine-side checks happen again at every
+ * reconcile (reconcilers/image/resolve-image.ts).
+ */
+function refuseForbiddenReference(
+  reference: string | null | undefined,
+  userId: number,
+  settings: WriteSettings,
+): void {
+  if (reference === null || reference === undefined) return;
+  const owner = { userId, isAdmin: userId === settings.adminUserId };
+  const policy = referencePolicy(reference, owner, settings);
+  if (policy.kind !== "deny") return;
+  throw new DesiredStateError(policy.code, policy.message, {
+    errors: [{ path: "image", message: policy.message }],
+  });
+}
 
 /** One change of an image's desired state, decided by the caller. */
 export type ImageChange = DesiredWrite & {
@@ -86,6 +107,7 @@ export async function commitImageChange(
   settings: WriteSettings,
 ): Promise<ImageRecord> {
   refuseStaleVersion(image, change.expectedResourceVersion);
+  refuseForbiddenReference(change.columns?.image_reference, image.user_id, settings);
   const updated = await tx.images.writeDesired(image.id, change);
   if (updated.desired_instances !== image.desired_instances) {
     await tx.events.append([
@@ -120,7 +142,9 @@ export async function createImage(
   userId: number,
   input: CreateImageInput,
   status: ImageStatus,
+  settings: WriteSettings,
 ): Promise<ImageRecord> {
+  if (input.source_type === "reference") refuseForbiddenReference(input.image, userId, settings);
   const existing = await tx.images.findByName(userId, input.name);
   if (existing !== undefined) {
     throw new DesiredStateError(

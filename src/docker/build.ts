@@ -1,25 +1,41 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { labelKeys } from "../domain/labels.ts";
+import { type BuildLimits, limitBuildKitSteps } from "./build-limits.ts";
+import {
+  type BuildStreamEvent,
+  createBuildKitStreamParser,
+  createClassicStreamParser,
+  type RawBuildEvent,
+} from "./build-stream.ts";
 import type { DockerClient } from "./connection.ts";
+import { describeImage, type LocalImage, pullImage } from "./images.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
-/** One JSON object of the engine's build stream, as it sends it. */
-export type BuildStreamEvent = Readonly<Record<string, unknown>>;
+export type { BuildStreamEvent } from "./build-stream.ts";
+
+/** BuildKit (the engine's own, through the build API: no buildx, no session) or the classic one. */
+export type BuilderKind = "buildkit" | "classic";
 
 export type BuildRequest = {
   /** A tar stream of the build context. */
   readonly context: Readable;
   readonly tag: string;
+  /** Set on the image over whatever the Dockerfile's LABELs say. */
   readonly labels: Readonly<Record<string, string>>;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  /** Memory and CPU of the build's steps. */
+  readonly limits: BuildLimits;
   readonly noCache: boolean;
-  /** Aborting closes the connection, and the engine cancels the build (and its RUN container). */
+  /** Aborting closes the connection, and the engine cancels the build (and its RUN steps). */
   readonly signal: AbortSignal;
   readonly onEvent: (event: BuildStreamEvent) => void;
 };
 
-/** Builds images from a context with the legacy builder, and removes the ones it built. */
+/** Builds images from a context, and removes the ones it built. */
 export type ImageBuilder = {
+  /** BuildKit where the engine has it (Linux, API ≥ 1.39), asked once; the classic one elsewhere. */
+  kind(): Promise<BuilderKind>;
   /**
    * Streams a build, handing every event of the engine to `onEvent`, and resolves when the
    * stream ends. A failing step does not reject: it arrives as an event with `error`. Rejects
@@ -28,6 +44,10 @@ export type ImageBuilder = {
   build(request: BuildRequest): Promise<void>;
   /** The id of the image a reference names locally, or undefined. */
   imageId(reference: string): Promise<string | undefined>;
+  /** What the engine knows of an image a reference names by name (never by id), or undefined. */
+  describe(reference: string): Promise<LocalImage | undefined>;
+  /** Pulls a reference; rejects with the engine's message when it cannot. */
+  pull(reference: string): Promise<void>;
   /**
    * Removes the images labelled as built for `imageId` by this controller, but `keep`. Without
    * `force`, an image a container still uses stays: `inUse` counts those.
@@ -39,21 +59,59 @@ export type ImageBuilder = {
   ): Promise<{ readonly removed: number; readonly inUse: number }>;
 };
 
-function lineEvent(line: string): BuildStreamEvent | undefined {
+/** BuildKit runs in every Linux engine since 18.09 (API 1.39); Windows engines have none. */
+async function detectBuilder(docker: DockerClient): Promise<BuilderKind> {
+  const version = (await docker.version()) as { ApiVersion?: string; Os?: string };
+  const [major = 0, minor = 0] = (version.ApiVersion ?? "0.0").split(".").map(Number);
+  const recent = major > 1 || (major === 1 && minor >= 39);
+  return recent && (version.Os ?? "linux") === "linux" ? "buildkit" : "classic";
+}
+
+function lineEvent(line: string): RawBuildEvent | undefined {
   const trimmed = line.trim();
   if (trimmed === "") return undefined;
   try {
     const parsed: unknown = JSON.parse(trimmed);
-    if (typeof parsed === "object" && parsed !== null) return parsed as BuildStreamEvent;
+    if (typeof parsed === "object" && parsed !== null) return parsed as RawBuildEvent;
   } catch {
     // not JSON: keep it as text
   }
   return { stream: `${line}\n` };
 }
 
-export function createImageBuilder(docker: DockerClient): ImageBuilder {
+export function createImageBuilder(
+  docker: DockerClient,
+  options: {
+    /** Told once when BuildKit's steps cannot be limited (a remote engine, no root). */
+    readonly onLimitsUnavailable?: (reason: string) => void;
+  } = {},
+): ImageBuilder {
+  let known: Promise<BuilderKind> | undefined;
+  let limitsUnavailable = false;
+  const local = typeof (docker.modem as { socketPath?: unknown }).socketPath === "string";
+  /** BuildKit's steps get their limits through the engine's cgroup, when it is on this host. */
+  async function limitBuildKit(limits: BuildLimits): Promise<void> {
+    if (limitsUnavailable) return;
+    try {
+      if (!local) throw new Error("the engine is not on this host");
+      await limitBuildKitSteps(limits);
+    } catch (error) {
+      limitsUnavailable = true;
+      options.onLimitsUnavailable?.((error as Error).message);
+    }
+  }
+  const kindOf = () => {
+    known ??= detectBuilder(docker).catch((error: unknown) => {
+      known = undefined; // the engine is away: ask again next time
+      throw error;
+    });
+    return known;
+  };
   return {
+    kind: kindOf,
     async build(request) {
+      const kind = await kindOf();
+      if (kind === "buildkit") await limitBuildKit(request.limits);
       const { signal } = request;
       signal.throwIfAborted();
       let contextError: unknown;
@@ -75,10 +133,19 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
             {
               t: request.tag,
               labels: { ...request.labels },
+              buildargs: { ...request.buildArgs },
               rm: true,
               forcerm: true,
               nocache: request.noCache,
               abortSignal: signal,
+              // The classic builder limits each step's container itself (BuildKit ignores these).
+              memory: request.limits.memoryBytes,
+              memswap: request.limits.memoryBytes,
+              cpuperiod: 100_000,
+              cpuquota: Math.round((request.limits.nanoCpus / 1e9) * 100_000),
+              // The number, not the string "2": dockerode opens a session for "2", which only
+              // serves registry logins; the context goes in the request body either way.
+              ...(kind === "buildkit" ? { version: 2 } : {}),
             } as never,
           )) as unknown as Readable;
         } catch (error) {
@@ -87,13 +154,16 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
         }
         signal.throwIfAborted();
         const decoder = new StringDecoder("utf8");
+        const parser =
+          kind === "buildkit" ? createBuildKitStreamParser() : createClassicStreamParser();
         let pending = "";
         const emit = (text: string) => {
           const lines = (pending + text).split("\n");
           pending = lines.pop() ?? "";
           for (const line of lines) {
             const event = lineEvent(line);
-            if (event !== undefined) request.onEvent(event);
+            if (event === undefined) continue;
+            for (const parsed of parser.parse(event)) request.onEvent(parsed);
           }
         };
         try {
@@ -112,13 +182,11 @@ export function createImageBuilder(docker: DockerClient): ImageBuilder {
     },
 
     async imageId(reference) {
-      try {
-        return (await withDockerRetry(() => docker.getImage(reference).inspect())).Id;
-      } catch (error) {
-        if (dockerStatus(error).status === 404) return undefined;
-        throw error;
-      }
+      return (await describeImage(docker, reference))?.id;
     },
+
+    describe: (reference) => describeImage(docker, reference),
+    pull: (reference) => pullImage(docker, reference),
 
     async removeBuilt(orchestratorId, imageId, options) {
       const images = await withDockerRetry(() =>

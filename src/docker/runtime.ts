@@ -1,7 +1,13 @@
 import type Dockerode from "dockerode";
 import { labelKeys } from "../domain/labels.ts";
 import type { DockerClient } from "./connection.ts";
+import { type CreateContainerRequest, createContainerCreator } from "./create-container.ts";
+import { describeImage, type LocalImage, pullImage } from "./images.ts";
+import { createNetworks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
+
+export type { CreateContainerRequest } from "./create-container.ts";
+export type { LocalImage } from "./images.ts";
 
 export type ContainerState =
   | "created"
@@ -33,26 +39,6 @@ export type ContainerSnapshot = {
   };
 };
 
-export type CreateContainerRequest = {
-  readonly name: string;
-  readonly image: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly containerPort: number;
-  readonly publishIp: string;
-  readonly nanoCpus: number;
-  readonly memoryBytes: number;
-  readonly healthcheck?:
-    | {
-        readonly test: readonly string[];
-        readonly intervalMs: number;
-        readonly timeoutMs: number;
-        readonly retries: number;
-        readonly startPeriodMs: number;
-      }
-    | undefined;
-};
-
 export class ContainerNameConflictError extends Error {
   override name = "ContainerNameConflictError";
 }
@@ -72,11 +58,13 @@ export type ContainerRuntime = {
   stop(id: string, timeoutSeconds: number): Promise<void>;
   /** Removes a container (forcefully); a container already gone is fine. */
   remove(id: string): Promise<void>;
-  /** The image id a reference resolves to locally, or undefined. */
-  imageId(reference: string): Promise<string | undefined>;
+  /** The local image a reference names (by name, never by id prefix), or undefined. */
+  describeImage(reference: string): Promise<LocalImage | undefined>;
   /** Pulls a reference; rejects with the engine's message when it cannot. */
   pull(reference: string): Promise<void>;
   removeImage(reference: string): Promise<void>;
+  /** Removes a network the controller made; one still in use or gone is left alone. */
+  removeNetwork(name: string): Promise<void>;
 };
 
 function toDate(value: string | undefined): Date | null {
@@ -133,7 +121,16 @@ function snapshotFromInspect(info: Dockerode.ContainerInspectInfo): ContainerSna
   };
 }
 
-export function createContainerRuntime(docker: DockerClient): ContainerRuntime {
+export function createContainerRuntime(
+  docker: DockerClient,
+  options: { readonly onNoDiskQuota?: (message: string) => void } = {},
+): ContainerRuntime {
+  const networks = createNetworks(docker);
+  const createContainer = createContainerCreator(
+    docker,
+    networks,
+    options.onNoDiskQuota ?? (() => {}),
+  );
   return {
     async listManaged(orchestratorId, imageId) {
       const label = [`${labelKeys.managedBy}=${orchestratorId}`];
@@ -163,38 +160,8 @@ export function createContainerRuntime(docker: DockerClient): ContainerRuntime {
     },
 
     async create(request) {
-      const portKey = `${request.containerPort}/tcp`;
       try {
-        const container = await withDockerRetry(() =>
-          docker.createContainer({
-            name: request.name,
-            Image: request.image,
-            Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
-            Labels: { ...request.labels },
-            ExposedPorts: { [portKey]: {} },
-            ...(request.healthcheck === undefined
-              ? {}
-              : {
-                  Healthcheck: {
-                    Test: [...request.healthcheck.test],
-                    Interval: request.healthcheck.intervalMs * 1_000_000,
-                    Timeout: request.healthcheck.timeoutMs * 1_000_000,
-                    Retries: request.healthcheck.retries,
-                    StartPeriod: request.healthcheck.startPeriodMs * 1_000_000,
-                  },
-                }),
-            HostConfig: {
-              PortBindings: { [portKey]: [{ HostIp: request.publishIp, HostPort: "" }] },
-              NanoCpus: request.nanoCpus,
-              Memory: request.memoryBytes,
-              // The controller restarts containers itself, with back-off and events.
-              RestartPolicy: { Name: "no" },
-              LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
-              Init: false,
-            },
-          }),
-        );
-        return container.id;
+        return await createContainer(request);
       } catch (error) {
         const { status, message } = dockerStatus(error);
         if (status === 409) throw new ContainerNameConflictError(message);
@@ -204,11 +171,17 @@ export function createContainerRuntime(docker: DockerClient): ContainerRuntime {
     },
 
     async start(id) {
+      const attempt = () => withDockerRetry(() => docker.getContainer(id).start());
       try {
-        await withDockerRetry(() => docker.getContainer(id).start());
+        await attempt();
       } catch (error) {
-        if (dockerStatus(error).status === 304) return; // already started
-        throw error;
+        const { status, message } = dockerStatus(error);
+        if (status === 304) return; // already started
+        // Two networks of the tenant's name (a race of two processes): keep one, start again.
+        const ambiguous = /network (\S+) is ambiguous/i.exec(message);
+        if (ambiguous?.[1] === undefined) throw error;
+        await networks.removeDuplicates(ambiguous[1]);
+        await attempt();
       }
     },
 
@@ -231,29 +204,11 @@ export function createContainerRuntime(docker: DockerClient): ContainerRuntime {
       }
     },
 
-    async imageId(reference) {
-      try {
-        return (await withDockerRetry(() => docker.getImage(reference).inspect())).Id;
-      } catch (error) {
-        if (dockerStatus(error).status === 404) return undefined;
-        throw error;
-      }
-    },
+    describeImage: (reference) => describeImage(docker, reference),
 
-    async pull(reference) {
-      const stream = await docker.pull(reference);
-      await new Promise<void>((resolve, reject) => {
-        docker.modem.followProgress(
-          stream,
-          (error: Error | null, events: Array<{ error?: string }> | undefined) => {
-            const failed = events?.find((event) => typeof event.error === "string");
-            if (error !== null) reject(error);
-            else if (failed?.error !== undefined) reject(new Error(failed.error));
-            else resolve();
-          },
-        );
-      });
-    },
+    pull: (reference) => pullImage(docker, reference),
+
+    removeNetwork: (name) => networks.remove(name),
 
     async removeImage(reference) {
       try {

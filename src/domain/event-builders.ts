@@ -40,7 +40,7 @@ export type EventContext = {
  * host_port), who pays (user_id, limits), what it runs (image).
  */
 function containerData(
-  image: EventImage | undefined,
+  image: EventImage,
   context: EventContext,
 ): Pick<
   ContainerEventData,
@@ -48,11 +48,11 @@ function containerData(
 > {
   return {
     image: context.reference,
-    app_hostname: image?.app_hostname ?? null,
+    app_hostname: image.app_hostname,
     host: context.advertiseHost,
-    container_port: image?.container_port ?? 0,
-    cpu_limit: image?.cpu_limit ?? "",
-    memory_limit: image?.memory_limit ?? "",
+    container_port: image.container_port,
+    cpu_limit: image.cpu_limit,
+    memory_limit: image.memory_limit,
   };
 }
 
@@ -90,9 +90,12 @@ export function containerEvent(
   };
 }
 
-/** A `container.removed` for a container no record owns (orphan or duplicate). */
+/**
+ * A `container.removed` for a container no record owns (orphan or duplicate) of `image`: the
+ * image and user come from its row; the instance id is the one in the container's name.
+ */
 export function strayRemovedEvent(
-  image: EventImage | undefined,
+  image: EventImage,
   container: {
     readonly id: string;
     readonly name: string;
@@ -100,10 +103,9 @@ export function strayRemovedEvent(
   },
   reason: string,
   context: EventContext & { readonly now: Date },
-): NewEvent | undefined {
-  const imageId = Number(container.labels[labelKeys.imageId]);
-  const userId = Number(container.labels[labelKeys.owner] ?? image?.user_id);
-  if (!Number.isInteger(imageId) || !Number.isInteger(userId)) return undefined;
+): NewEvent {
+  const imageId = image.id;
+  const userId = image.user_id;
   const instanceId = container.labels[labelKeys.instanceId] ?? null;
   const data: ContainerEventData = {
     container_id: container.id,

@@ -25,8 +25,17 @@ export function containerLabels(input: {
   };
 }
 
-export function imageLabels(orchestratorId: string, imageId: number): ContainerLabels {
-  return { [labelKeys.managedBy]: orchestratorId, [labelKeys.imageId]: String(imageId) };
+/** The labels of a built image: whose build it is (set over any LABEL of the Dockerfile). */
+export function imageLabels(
+  orchestratorId: string,
+  imageId: number,
+  userId: number,
+): ContainerLabels {
+  return {
+    [labelKeys.managedBy]: orchestratorId,
+    [labelKeys.imageId]: String(imageId),
+    [labelKeys.owner]: String(userId),
+  };
 }
 
 /** The image id a managed container belongs to, or undefined when the label is missing or bad. */
@@ -34,4 +43,9 @@ export function imageIdOf(labels: ContainerLabels | undefined): number | undefin
   const raw = labels?.[labelKeys.imageId];
   if (raw === undefined || !/^[1-9]\d{0,15}$/.test(raw)) return undefined;
   return Number(raw);
+}
+
+/** The labels of a tenant's network. */
+export function networkLabels(orchestratorId: string, userId: number): ContainerLabels {
+  return { [labelKeys.managedBy]: orchestratorId, [labelKeys.owner]: String(userId) };
 }

@@ -26,14 +26,25 @@ export function containerName(prefix: string, imageName: string, instanceId: str
   return `${prefix}-${imageName}-${instanceId}`;
 }
 
-/** `{prefix}-u{user_id}-i{image_id}:{tag}`: the tag of an image built from an upload. */
+/**
+ * `{prefix}-u{user_id}-i{image_id}-{build token}:{tag}`: the tag of an image built from an
+ * upload. The token is random and kept secret from other tenants, so that nobody else can name
+ * the build (in `FROM`, or as an image to run).
+ */
 export function builtImageReference(
   prefix: string,
   userId: number,
   imageId: number,
+  buildToken: string,
   tag: string,
 ): string {
-  return `${prefix}-u${userId}-i${imageId}:${tag}`;
+  return `${prefix}-u${userId}-i${imageId}-${buildToken}:${tag}`;
+}
+
+/** Whether a reference is in the namespace of built images (`{prefix}-u…-i…`), anyone's. */
+export function isBuiltImageReference(reference: string, prefix: string): boolean {
+  const name = reference.replace(/^docker\.io\/(library\/)?/, "");
+  return name.startsWith(`${prefix}-u`) && /^-u\d+-i\d+/.test(name.slice(prefix.length));
 }
 
 /**
@@ -47,10 +58,16 @@ export function runnableReference(
     readonly user_id: number;
     readonly id: number;
     readonly tag: string;
+    readonly build_token: string;
   },
   builtImagePrefix: string,
 ): string {
   return image.source_type === "upload"
-    ? builtImageReference(builtImagePrefix, image.user_id, image.id, image.tag)
+    ? builtImageReference(builtImagePrefix, image.user_id, image.id, image.build_token, image.tag)
     : (image.image_reference ?? "");
+}
+
+/** The bridge network of one tenant's instances: `{orchestratorId}-u{user_id}`. */
+export function tenantNetworkName(orchestratorId: string, userId: number): string {
+  return `${orchestratorId}-u${userId}`;
 }

@@ -76,6 +76,8 @@ export type ImagesTable = {
   build_started_at: NullableTimestamp;
   build_finished_at: NullableTimestamp;
   apply_set: string | null;
+  /** Random, part of built tags (sql/0006): nobody else can name this image's builds. */
+  build_token: Generated<string>;
   deletion_requested_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -71,7 +71,7 @@ describe.each(backends())("build records on %s", (backend) => {
           source: { path: `/contexts/1/${image.id}/context`, digest: "ab".repeat(32) },
           bumpGeneration: true,
         },
-        { builtImagePrefix: "app" },
+        { builtImagePrefix: "app", adminUserId: 1 },
       );
     });
   /** What a reconcile pass does with the status it read earlier: writes it back as it was. */

@@ -75,6 +75,29 @@ export async function startBuildServer(options: TestServerOptions = {}): Promise
   };
 }
 
+/**
+ * The tag the server gave the build of `imageId` with `tag`: `{prefix}-u{user}-i{image}-{token}`
+ * where the token is random (nobody else may name the build), found by the image's labels.
+ */
+export async function builtTag(
+  server: TestServer,
+  imageId: number,
+  tag: string,
+  userId = 1,
+): Promise<string> {
+  const images = await docker.listImages({
+    filters: {
+      label: [`${labelKeys.managedBy}=${server.orchestratorId}`, `${labelKeys.imageId}=${imageId}`],
+    },
+  });
+  const pattern = new RegExp(
+    `^${server.orchestratorId}-u${userId}-i${imageId}-[0-9a-f]{32}:${tag}$`,
+  );
+  const found = images.flatMap((image) => image.RepoTags ?? []).find((name) => pattern.test(name));
+  if (found === undefined) throw new Error(`no build of image ${imageId} tagged ${tag}`);
+  return found;
+}
+
 /** Removes every image labelled managed-by=<id>: the builds a suite leaves behind. */
 export async function removeBuiltImages(orchestratorId: string): Promise<void> {
   const images = await docker.listImages({

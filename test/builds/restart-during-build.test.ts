@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
-import { docker, httpGet } from "../support/docker-helpers.ts";
+import { hostProcessesRunning, httpGet } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
@@ -88,11 +88,11 @@ describe.runIf(hasDocker()).each(stops)(
       expect(signal === "SIGKILL" ? exit.signal : exit.code).toBe(
         signal === "SIGKILL" ? "SIGKILL" : 0,
       );
-      // The engine drops a build whose client went away.
+      // The engine drops a build whose client went away: the RUN step's process ends.
       await waitFor(
-        () => docker.listContainers({ all: true }),
-        (containers) => !containers.some((container) => container.Command.includes(nonce)),
-        { what: "the interrupted RUN container gone", timeoutMs: 30_000 },
+        () => hostProcessesRunning(nonce),
+        (processes) => processes.length === 0,
+        { what: "the interrupted RUN step gone", timeoutMs: 30_000 },
       );
 
       server = await spawnServer(env);

@@ -10,6 +10,7 @@ import type { TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import {
   archiveOf,
+  builtTag,
   contentTypes,
   eventsOf,
   getImage,
@@ -44,7 +45,7 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
   ) {
     await waitForStatus(server, imageId, "ready");
     // What the tag names in the engine is the truth; the API says so once observed.
-    const reference = `${server.orchestratorId}-u1-i${imageId}:${tag}`;
+    const reference = await builtTag(server, imageId, tag);
     const built = (await docker.getImage(reference).inspect()).Id;
     const image = await waitFor(
       () => getImage(server, imageId),
@@ -173,7 +174,7 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
     );
     const { instances } = await servingFromCurrentBuild(imageId, 1, `tagged ${nonce}\n`, "v2");
     const info = await docker.getContainer(instances[0].container_id).inspect();
-    expect(info.Config.Image).toBe(`${server.orchestratorId}-u1-i${imageId}:v2`);
+    expect(info.Config.Image).toBe(await builtTag(server, imageId, "v2"));
     const building = (await eventsOf(server, imageId)).filter(
       (event) => event.type === "image.building",
     );
@@ -284,7 +285,7 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
     const logs = join(server.dataDir, "build-logs", String(imageId));
     expect(await readdir(folder)).toEqual(["context"]);
     expect((await readdir(logs)).length).toBe(1);
-    const tag = `${server.orchestratorId}-u1-i${imageId}:v7`;
+    const tag = await builtTag(server, imageId, "v7");
     await docker.getImage(tag).inspect();
 
     const deleted = await server.request("DELETE", `/api/images/${imageId}`);

@@ -10,6 +10,7 @@ import { waitFor } from "../support/wait.ts";
 import {
   type ArchiveFormat,
   archiveOf,
+  builtTag,
   eventsOf,
   getImage,
   instancesOf,
@@ -92,7 +93,7 @@ describe.runIf(hasDocker()).each(backends())("uploads built and run on %s", (bac
       }
 
       // The built image: the contract's tag and labels.
-      const tag = `${server.orchestratorId}-u1-i${imageId}:v1`;
+      const tag = await builtTag(server, imageId, "v1");
       const built = await docker.getImage(tag).inspect();
       expect(built.Id).toBe(ready.docker_image_id);
       expect(built.Config.Labels).toMatchObject({
@@ -105,7 +106,7 @@ describe.runIf(hasDocker()).each(backends())("uploads built and run on %s", (bac
       expect(logs.body).toMatchObject({ image_id: imageId, status: "ready", failure_reason: null });
       expect(logs.body.logs).toContain("COPY index.html /www/index.html");
       expect(logs.body.logs).toContain("Successfully tagged");
-      expect((await getImage(server, imageId)).build_logs).toContain("Successfully built");
+      expect((await getImage(server, imageId)).build_logs).toContain("Successfully tagged");
 
       const events = await eventsOf(server, imageId);
       const buildEvents = events.filter((event) => event.type.startsWith("image."));

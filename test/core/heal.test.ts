@@ -93,18 +93,28 @@ describe("self-healing", () => {
     );
   });
 
-  it("removes orphans carrying its label, and never touches other containers", async () => {
-    const make = async (labels: Record<string, string>) => {
-      const container = await docker.createContainer({ Image: testImages.httpd, Labels: labels });
+  it("removes orphans with its names, and never touches other containers, whatever their labels", async () => {
+    const make = async (labels: Record<string, string>, name?: string) => {
+      const container = await docker.createContainer({
+        Image: testImages.httpd,
+        Labels: labels,
+        ...(name === undefined ? {} : { name }),
+      });
       // The controller may remove an orphan between our create and start: that is the point.
       await container.start().catch(() => {});
       return container.id;
     };
-    const orphan = await make({
+    const ours = {
       [labelKeys.managedBy]: server.orchestratorId,
       [labelKeys.imageId]: String(imageId),
-      [labelKeys.instanceId]: "zzzzzzzzzz",
-    });
+    };
+    // Left by a crash between "create" and "record": our name, our labels, no instance row.
+    const orphan = await make(
+      { ...ours, [labelKeys.instanceId]: "zzzzzzzzzz" },
+      `${server.orchestratorId}-heal-zzzzzzzzzz`,
+    );
+    // Our labels on a container we did not name (a Dockerfile LABEL does this): not ours.
+    const labelled = await make({ ...ours, [labelKeys.instanceId]: "xxxxxxxxxx" });
     const labelOnly = await make({ [labelKeys.managedBy]: server.orchestratorId });
     const otherController = await make({
       [labelKeys.managedBy]: "someone-else",
@@ -112,18 +122,23 @@ describe("self-healing", () => {
       [labelKeys.instanceId]: "yyyyyyyyyy",
     });
     const unlabelled = await make({});
-    foreign.push(otherController, unlabelled);
+    foreign.push(labelled, labelOnly, otherController, unlabelled);
 
     await waitFor(
       async () => (await managedContainers(server.orchestratorId)).map((container) => container.Id),
-      (ids) => !ids.includes(orphan) && !ids.includes(labelOnly),
-      { what: "orphans removed" },
+      (ids) => !ids.includes(orphan),
+      { what: "the orphan removed" },
     );
-    // Several resyncs later, the other two are still there and running.
+    // Several resyncs later, the others are still there and running.
     await new Promise((resolve) => setTimeout(resolve, 7_000));
-    expect((await docker.getContainer(otherController).inspect()).State.Running).toBe(true);
-    expect((await docker.getContainer(unlabelled).inspect()).State.Running).toBe(true);
-    expect(await runningContainers(server.orchestratorId, imageId)).toHaveLength(3);
+    for (const id of [labelled, labelOnly, otherController, unlabelled]) {
+      expect((await docker.getContainer(id).inspect()).State.Running, id).toBe(true);
+    }
+    const named = (await instances()).map((instance) => instance.container_id);
+    expect(named).toHaveLength(3);
+    expect(named).not.toContain(labelled);
+    // Gone before the next tests count the image's containers by label.
+    for (const id of [labelled, labelOnly]) await docker.getContainer(id).remove({ force: true });
   });
 
   it("replaces containers whose spec drifted, a few at a time, until all run the new spec", async () => {

@@ -26,3 +26,20 @@ export async function httpGet(
   });
   return { status: response.status, body: await response.text() };
 }
+
+/**
+ * Command lines of the host's processes that contain `text`: a build step's process under
+ * BuildKit (which runs RUN steps itself, not as engine containers). Tests run as root on the
+ * engine's host, so /proc shows them.
+ */
+export async function hostProcessesRunning(text: string): Promise<string[]> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const found: string[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const commandLine = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const shown = commandLine.replaceAll("\0", " ").trim();
+    if (shown.includes(text)) found.push(shown);
+  }
+  return found;
+}

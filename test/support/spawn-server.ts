@@ -61,7 +61,12 @@ export async function spawnServer(
   options: { timeoutMs?: number } = {},
 ): Promise<SpawnedServer> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
-  const running = runProject(["src/main.ts"], { HOST: "127.0.0.1", ...env, PORT: String(port) });
+  const running = runProject(["src/main.ts"], {
+    HOST: "127.0.0.1",
+    ALLOWED_LOCAL_IMAGES: "orchestrator-test/*",
+    ...env,
+    PORT: String(port),
+  });
   const url = `http://127.0.0.1:${port}`;
   // Generous: a test waits for the server, it does not time it (a 2-core machine under load
   // can take many seconds to open a fresh embedded database).

@@ -56,6 +56,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "build-contexts"),
     // busybox httpd ignores SIGTERM as PID 1: do not wait 10 s for every stop in tests.
     STOP_TIMEOUT_SECONDS: "1",
+    // What an operator allows tenants to run from the engine's own images: the test apps.
+    ALLOWED_LOCAL_IMAGES: "orchestrator-test/*",
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });
@@ -107,31 +109,29 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** Removes every container and built image labelled managed-by=<id>: what a suite leaves behind. */
+/**
+ * Removes every container, network and built image labelled managed-by=<id>: what a suite
+ * leaves behind.
+ */
 export async function removeManagedContainers(orchestratorId: string): Promise<void> {
   const docker = connectDocker(process.env.DOCKER_HOST);
   try {
-    const containers = await docker.listContainers({
-      all: true,
-      filters: { label: [`managed-by=${orchestratorId}`] },
-    });
-    await Promise.all(
-      containers.map((container) =>
-        docker
-          .getContainer(container.Id)
-          .remove({ force: true })
-          .catch(() => {}),
+    const filters = { label: [`managed-by=${orchestratorId}`] };
+    const removeAll = (removals: ReadonlyArray<Promise<unknown>>) =>
+      Promise.all(removals.map((removal) => removal.catch(() => {})));
+    await removeAll(
+      (await docker.listContainers({ all: true, filters })).map((container) =>
+        docker.getContainer(container.Id).remove({ force: true }),
       ),
     );
-    const images = await docker.listImages({
-      filters: { label: [`managed-by=${orchestratorId}`] },
-    });
-    await Promise.all(
-      images.map((image) =>
-        docker
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => {}),
+    await removeAll(
+      (await docker.listNetworks({ filters })).map((network) =>
+        docker.getNetwork(network.Id).remove(),
+      ),
+    );
+    await removeAll(
+      (await docker.listImages({ filters })).map((image) =>
+        docker.getImage(image.Id).remove({ force: true }),
       ),
     );
   } catch {

@@ -2,6 +2,7 @@ import type { DockerClient } from "../../docker/connection.ts";
 import { watchContainerEvents } from "../../docker/event-stream.ts";
 import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
+import { hasOurName } from "../../reconcilers/image/ownership.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
 /**
@@ -20,6 +21,9 @@ export function watchDockerEvents(
     orchestratorId,
     {
       onEvent: (event) => {
+        // Labels are claims: a build step's container may carry ours (a Dockerfile LABEL).
+        if (!hasOurName({ name: event.labels.name ?? "", labels: event.labels }, orchestratorId))
+          return;
         const imageId = imageIdOf(event.labels);
         if (imageId === undefined) {
           sink.requestResync();

@@ -2,6 +2,7 @@ import type { ContainerRuntime, ContainerSnapshot } from "../../docker/runtime.t
 import { imageIdOf } from "../../domain/labels.ts";
 import type { InstanceRecord } from "../../reconcilers/image/model.ts";
 import { needsReconcile } from "../../reconcilers/image/needs-reconcile.ts";
+import { hasOurName } from "../../reconcilers/image/ownership.ts";
 import type { Store } from "../../store/database.ts";
 
 export type ResyncSource = {
@@ -41,6 +42,8 @@ export async function findKeysNeedingWork(source: ResyncSource): Promise<ResyncR
   const byImage = new Map<number, ContainerSnapshot[]>();
   const unknownImage: ContainerSnapshot[] = [];
   for (const container of containers) {
+    // Labels are claims: a container is ours only with a name we give (reconcilers/image/ownership.ts).
+    if (!hasOurName(container, source.orchestratorId)) continue;
     const imageId = imageIdOf(container.labels);
     if (imageId === undefined) unknownImage.push(container);
     else push(byImage, imageId, container);
@@ -66,7 +69,8 @@ export async function findKeysNeedingWork(source: ResyncSource): Promise<ResyncR
         containers: byImage.get(image.id) ?? [],
         now,
       };
-      if (needsReconcile(snapshot, source.builtImagePrefix)) keys.push(image.id);
+      if (needsReconcile(snapshot, source.orchestratorId, source.builtImagePrefix))
+        keys.push(image.id);
     }
     images += page.length;
     afterId = page[page.length - 1]?.id ?? afterId;

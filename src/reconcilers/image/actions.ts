@@ -5,8 +5,13 @@ import {
   ImageNotFoundError,
 } from "../../docker/runtime.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
-import { containerLabels, labelKeys } from "../../domain/labels.ts";
-import { containerName, newInstanceId, runnableReference } from "../../domain/names.ts";
+import { containerLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
+import {
+  containerName,
+  newInstanceId,
+  runnableReference,
+  tenantNetworkName,
+} from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
 import { dockerHealthcheck } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
@@ -53,6 +58,13 @@ export function createActionRunner(
         publishIp: settings.publishIp,
         nanoCpus: image.nano_cpus,
         memoryBytes: image.memory_bytes,
+        network: {
+          name: tenantNetworkName(settings.orchestratorId, image.user_id),
+          labels: networkLabels(settings.orchestratorId, image.user_id),
+        },
+        pidsLimit: settings.pidsLimit,
+        openFilesLimit: settings.openFilesLimit,
+        diskLimit: settings.diskLimit,
         healthcheck: dockerHealthcheck(image),
       });
     } catch (error) {
@@ -226,6 +238,10 @@ export function createActionRunner(
           await tx.events.append([imageEvent("image.deleted", image, reference, "deleted")]);
         });
         log.info("image deleted");
+        // The tenant's network goes with its last image (one still in use stays).
+        if ((await store.images.list(image.user_id)).length === 0) {
+          await runtime.removeNetwork(tenantNetworkName(settings.orchestratorId, image.user_id));
+        }
         return;
       }
     }

@@ -13,6 +13,12 @@ export type ReconcilerSettings = {
   readonly stopTimeoutSeconds: number;
   /** Docker calls in flight at once for one image. */
   readonly actionConcurrency: number;
+  /** Processes one container may have. */
+  readonly pidsLimit: number;
+  /** Open files per process in one container. */
+  readonly openFilesLimit: number;
+  /** Writable-layer size of one container ("10g"), where the storage driver can limit it. */
+  readonly diskLimit: string | undefined;
 };
 
 /** Everything one reconcile pass reads from and writes to. */

@@ -5,6 +5,7 @@ import { assignContainers } from "./assign.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { observeInstance } from "./observe.ts";
+import { isOwnedContainer } from "./ownership.ts";
 import { planImage } from "./plan.ts";
 
 /** One consistent read of an image: its row, its instance rows and its containers. */
@@ -19,8 +20,15 @@ export type ImageSnapshot = {
  * Whether an image needs a reconcile pass, judged from a snapshot without any Docker call: not
  * converged, not observed, or status that does not match what runs. Pure.
  */
-export function needsReconcile(snapshot: ImageSnapshot, builtImagePrefix: string): boolean {
-  const { image, records, containers, now } = snapshot;
+export function needsReconcile(
+  snapshot: ImageSnapshot,
+  orchestratorId: string,
+  builtImagePrefix: string,
+): boolean {
+  const { image, records, now } = snapshot;
+  const containers = snapshot.containers.filter((container) =>
+    isOwnedContainer(container, orchestratorId, image.name),
+  );
   if (image.status !== "ready" || image.observed_generation !== image.generation) return true;
   if (image.conditions.find((condition) => condition.type === "Ready")?.status !== "True")
     return true;

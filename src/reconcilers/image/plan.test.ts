@@ -40,6 +40,7 @@ function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
     build_started_at: null,
     build_finished_at: null,
     apply_set: null,
+    build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     created_at: now,
     updated_at: now,

@@ -1,9 +1,11 @@
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { EventContext } from "../../domain/event-builders.ts";
 import { runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
 import { containerSpec } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
+import { hasOurName, isOwnedContainer } from "./ownership.ts";
 import { planImage } from "./plan.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
@@ -29,11 +31,21 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
     const image = await store.images.find(imageId);
-    const containers = await runtime.listManaged(settings.orchestratorId, imageId);
+    const labelled = await runtime.listManaged(settings.orchestratorId, imageId);
     if (image === undefined) {
-      await removeStrays(deps, undefined, containers, "orphan", log);
+      // Left by a crash or a deletion: ours by name only; no row, so no event to write.
+      const leftovers = labelled.filter((container) =>
+        hasOurName(container, settings.orchestratorId),
+      );
+      await removeStrays(deps, undefined, leftovers, "orphan", log);
       return {};
     }
+    /** Labels are claims: only containers with the name we gave them are ours to touch. */
+    const ours = (listed: readonly ContainerSnapshot[]) =>
+      listed.filter((container) =>
+        isOwnedContainer(container, settings.orchestratorId, image.name),
+      );
+    const containers = ours(labelled);
 
     const runnability = image.status === "deleting" ? notNeeded : await deps.resolveImage(image);
     const eventContext: EventContext = {
@@ -54,7 +66,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       log.debug({ actions: plan.actions.map((action) => action.kind) }, "executing plan");
       failures = await actions.execute(plan.actions, records, containers, desiredHash, runnability);
       if (plan.actions.some((action) => action.kind === "finishImageDeletion")) return {};
-      const refreshed = await runtime.listManaged(settings.orchestratorId, imageId);
+      const refreshed = ours(await runtime.listManaged(settings.orchestratorId, imageId));
       records = await recorder.syncAll(await store.instances.listOfImage(imageId), refreshed);
       await writeStatus(store, image, log, now(), records, refreshed, runnability, desiredHash);
     } else {

@@ -24,12 +24,16 @@ export async function removeStrays(
         { containerId: container.id, name: container.name, reason },
         "stray container removed",
       );
-      const event = strayRemovedEvent(image, container, reason, {
-        advertiseHost: settings.advertiseHost,
-        reference: image === undefined ? "" : runnableReference(image, settings.builtImagePrefix),
-        now: now(),
-      });
-      if (event !== undefined) await store.events.append([event]);
+      // Every field of an event comes from rows, never from labels: without the image's row
+      // there is nothing trustworthy to say (its deletion was evented when it happened).
+      if (image === undefined) return;
+      await store.events.append([
+        strayRemovedEvent(image, container, reason, {
+          advertiseHost: settings.advertiseHost,
+          reference: runnableReference(image, settings.builtImagePrefix),
+          now: now(),
+        }),
+      ]);
     },
     { concurrency: settings.actionConcurrency },
   );

@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ImageBuilder } from "../docker/build.ts";
+import { decideImageAccess, ownerOf, type ReferenceAccess } from "../domain/image-access.ts";
+import { readDockerfile } from "./dockerfile-images.ts";
+
+export type BuildInputs = {
+  /** Build args the controller sets; a tenant never chooses these. */
+  readonly buildArgs: Readonly<Record<string, string>>;
+};
+
+/** What stops a build before it starts; the message says which line and why. */
+export class BuildRefused extends Error {
+  override name = "BuildRefused";
+}
+
+/**
+ * BuildKit keys `RUN --mount=type=cache` by id unless a namespace is set: without it, one
+ * tenant's build could read what another's left in a shared cache. An opaque value per tenant.
+ */
+export function cacheNamespace(orchestratorId: string, userId: number): string {
+  return createHash("sha256").update(`${orchestratorId}:${userId}`).digest("hex").slice(0, 24);
+}
+
+/**
+ * Checks an upload's Dockerfile before the engine sees it: no `# syntax=` (it would run an image
+ * of its choice as the Dockerfile frontend), and every image it reads is one its owner may use
+ * (domain/image-access.ts): public images, allowed local ones, its own builds. A local image that
+ * is none of these must be given by a registry now (pulled first). Returns the build args to
+ * build with; throws BuildRefused.
+ */
+export async function preflightBuild(input: {
+  readonly contextDir: string;
+  readonly userId: number;
+  readonly access: ReferenceAccess;
+  readonly builder: Pick<ImageBuilder, "describe" | "pull">;
+}): Promise<BuildInputs> {
+  const buildArgs = {
+    BUILDKIT_CACHE_MOUNT_NS: cacheNamespace(input.access.orchestratorId, input.userId),
+  };
+  let text: string;
+  try {
+    text = await readFile(join(input.contextDir, "Dockerfile"), "utf8");
+  } catch (error) {
+    throw new BuildRefused(`cannot read the Dockerfile: ${(error as Error).message}`);
+  }
+  const facts = readDockerfile(text, buildArgs);
+  if (facts.directives.syntax !== undefined) {
+    throw new BuildRefused(
+      `Dockerfile line 1: the parser directive "# syntax=${facts.directives.syntax}" is not allowed: builds use the engine's own Dockerfile frontend`,
+    );
+  }
+  const unreadable = facts.unreadable[0];
+  if (unreadable !== undefined) {
+    throw new BuildRefused(
+      `Dockerfile line ${unreadable.line}: cannot tell which image "${unreadable.reference}" names (an ARG without a value?)`,
+    );
+  }
+  const owner = ownerOf(input.userId, input.access);
+  for (const image of facts.images) {
+    const local = await input.builder.describe(image.reference);
+    const access = decideImageAccess(image.reference, owner, local, input.access);
+    if (access.kind === "deny") {
+      throw new BuildRefused(`Dockerfile line ${image.line}: ${access.message}`);
+    }
+    if (access.kind === "pull" && local !== undefined) {
+      try {
+        await input.builder.pull(image.reference);
+      } catch (error) {
+        throw new BuildRefused(
+          `Dockerfile line ${image.line}: ${image.reference} is a local image that is neither allowed (ALLOWED_LOCAL_IMAGES) nor given by a registry: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+  return { buildArgs };
+}

@@ -6,6 +6,7 @@ export type DesiredStateErrorCode =
   | "max_instances_exceeded"
   | "min_instances_violated"
   | "stale_resource_version"
+  | "quota_exceeded"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -1,4 +1,10 @@
-/** Driver codes of a connection that could not be made or was lost (postgres.js, Node). */
+/**
+ * Whether a database error means "the server is not there right now" (restarting, unreachable,
+ * our session was ended), as opposed to a query that is wrong. Callers answer the first with
+ * 503 and retry it; the second is a bug.
+ */
+
+/** The driver's own codes for a connection that could not be made or was lost. */
 const connectionCodes = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
@@ -6,34 +12,26 @@ const connectionCodes = new Set([
   "CONNECT_TIMEOUT",
   "ECONNREFUSED",
   "ECONNRESET",
-  "ETIMEDOUT",
   "EPIPE",
-  "ENOTFOUND",
+  "ETIMEDOUT",
   "EHOSTUNREACH",
   "ENETUNREACH",
+  "ENOTFOUND",
   "EAI_AGAIN",
 ]);
 
-/** SQLSTATEs of a server that is going away, refusing connections, or lost the database. */
-const unavailableStates = new Set([
-  "57P01", // admin_shutdown (a terminated session, a server stopping)
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now
-  "53300", // too_many_connections
-  "3D000", // invalid_catalog_name: the database is gone
-]);
-
 /**
- * Whether a driver error means the database cannot be reached right now (the request may
- * succeed later: 503), rather than that the query itself was wrong.
+ * SQLSTATEs of a server going away or not accepting us yet: connection exceptions (class 08),
+ * admin/crash shutdown and "starting up" (57P01–57P03), too many connections (53300).
  */
+const unavailableStates = /^(08...|57P0[123]|53300)$/;
+
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current !== undefined && depth < 5; depth++) {
-    const code = (current as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && (connectionCodes.has(code) || unavailableStates.has(code)))
+  for (let current = error, depth = 0; current != null && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && (connectionCodes.has(code) || unavailableStates.test(code)))
       return true;
-    if (typeof code === "string" && code.startsWith("08")) return true; // connection_exception
-    current = (current as { cause?: unknown } | null)?.cause;
+    current = (current as { cause?: unknown }).cause;
   }
   return false;
 }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { TokensService } from "../accounts/tokens-service.ts";
 import { tokensEqual } from "../auth/tokens.ts";
 import { isReadMethod } from "../domain/token-scope.ts";
@@ -22,6 +22,30 @@ export function presentedToken(header: string | undefined): string | undefined {
   return header === undefined ? undefined : (bearer.exec(header)?.[1] ?? undefined);
 }
 
+const guessing = (seconds: number) =>
+  `too many failed authentications from this address; retry after ${seconds} s`;
+
+/**
+ * The client's address, unless it is refused (429) for too many failed attempts: checked before
+ * a presented token is, so that guessing gets nowhere, a right guess included.
+ */
+export async function refuseGuesser(c: Context, failures: Limiter): Promise<string> {
+  const address = clientAddress(c);
+  const refused = await failures.refusedFor(address);
+  if (refused !== undefined) throw tooManyRequests(c, refused, "rate_limited", guessing(refused));
+  return address;
+}
+
+/** A token that is not valid: counted against the address, and answered 401 (or 429 past the limit). */
+export async function refuseToken(c: Context, failures: Limiter, address: string): Promise<never> {
+  const retryAfter = await failures.hit(address);
+  if (retryAfter !== undefined) {
+    throw tooManyRequests(c, retryAfter, "rate_limited", guessing(retryAfter));
+  }
+  c.header("www-authenticate", 'Bearer realm="orchestrator", error="invalid_token"');
+  throw new ProblemError("unauthorized", "the bearer token is not valid");
+}
+
 /**
  * Requires `Authorization: Bearer <token>`: the admin token, or a user token that exists (not
  * revoked) and has not expired. A read-only token may only read. Failed attempts count per client
@@ -35,30 +59,9 @@ export function requireToken(options: AuthOptions): MiddlewareHandler<AppEnv> {
       c.header("www-authenticate", 'Bearer realm="orchestrator"');
       throw new ProblemError("unauthorized", "send Authorization: Bearer <token>");
     }
-    const address = clientAddress(c);
-    const refused = await options.failures.refusedFor(address);
-    if (refused !== undefined) {
-      throw tooManyRequests(
-        c,
-        refused,
-        "rate_limited",
-        `too many failed authentications from this address; retry after ${refused} s`,
-      );
-    }
+    const address = await refuseGuesser(c, options.failures);
     const principal = await authenticate(options, presented, c.get("requestId"));
-    if (principal === undefined) {
-      const retryAfter = await options.failures.hit(address);
-      if (retryAfter !== undefined) {
-        throw tooManyRequests(
-          c,
-          retryAfter,
-          "rate_limited",
-          `too many failed authentications from this address; retry after ${retryAfter} s`,
-        );
-      }
-      c.header("www-authenticate", 'Bearer realm="orchestrator", error="invalid_token"');
-      throw new ProblemError("unauthorized", "the bearer token is not valid");
-    }
+    if (principal === undefined) return refuseToken(c, options.failures, address);
     if (principal.scope === "read" && !isReadMethod(c.req.method)) {
       throw new ProblemError("forbidden", "this token is read-only");
     }

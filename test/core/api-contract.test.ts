@@ -249,6 +249,8 @@ describe("tenancy", () => {
       user: "alice",
       user_id: expect.any(String),
       admin: false,
+      scope: "write",
+      token_id: expect.any(Number),
     });
     expect((await server.request("GET", "/api/whoami")).body).toMatchObject({
       user: "admin",

@@ -129,7 +129,7 @@ const environmentVariables = z.object({
   /** The largest JSON or text body of any route (uploads have UPLOAD_MAX_BYTES). */
   BODY_MAX_BYTES: integer(1, 1024 * 1024 * 1024).default(1024 * 1024),
   /** Uploads received at once; more answer 429 with Retry-After. */
-  UPLOAD_MAX_CONCURRENT: integer(1, 1024).default(4),
+  UPLOAD_MAX_CONCURRENT: integer(1, 1024).default(8),
   /** Writes per token per minute; more answer 429 with Retry-After. */
   RATE_LIMIT_WRITES_PER_MINUTE: integer(1, 10_000_000).default(600),
   /** Failed authentications per client address per minute before it is refused for a while. */

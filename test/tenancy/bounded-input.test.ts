@@ -93,7 +93,13 @@ describe("limits on bodies, uploads and NUL", () => {
   });
   afterAll(() => server?.stop());
 
-  const image = async () => (await server.request("GET", `/api/images/${imageId}`)).body;
+  /** The image's desired state (the controller writes its status meanwhile). */
+  const image = async () => {
+    const { env, desired_instances, generation, resource_version } = (
+      await server.request("GET", `/api/images/${imageId}`)
+    ).body;
+    return { env, desired_instances, generation, resource_version };
+  };
 
   it("refuses JSON and text bodies past BODY_MAX_BYTES, and lets uploads through", async () => {
     const before = await image();

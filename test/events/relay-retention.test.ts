@@ -34,15 +34,17 @@ describe.runIf(hasKafkaMock())("event relay: retention", () => {
         const rows = await allEvents(store);
         const old = rows.filter((row) => row.seq !== rows[4]?.seq).map((row) => row.seq);
         // Ten days old: four published, two pending; one of the published ones stays recent.
-        await store.db
-          .updateTable("events")
-          .set({ time: sql`now() - interval '10 days'` })
-          .where("seq", "in", old)
-          .execute();
+        // Failed first, aged after: the pruner runs meanwhile and must never see the
+        // failed event as old and published.
         await store.db
           .updateTable("events")
           .set({ published_at: null, failed_at: new Date(), publish_error: "MESSAGE_TOO_LARGE: x" })
           .where("seq", "=", rows[3]!.seq)
+          .execute();
+        await store.db
+          .updateTable("events")
+          .set({ time: sql`now() - interval '10 days'` })
+          .where("seq", "in", old)
           .execute();
 
         const deadline = Date.now() + 10_000;

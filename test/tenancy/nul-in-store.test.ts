@@ -5,6 +5,7 @@
  * database refuses for any reason is recorded as a failure after a few tries, never built again
  * and again. On both backends, on the real engine.
  */
+import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -60,7 +61,7 @@ describe.each(backends())("NUL in what the service writes, on %s", (backend) => 
     const archive = await archiveOf("tar", [
       {
         name: "Dockerfile",
-        content: `FROM ${testBaseImage}\nRUN printf 'before\\000after\\n'\nCMD ["sh", "-c", "printf 'boom\\\\000bang\\\\n'; exit 3"]\n`,
+        content: `FROM ${testBaseImage}\nRUN printf 'before\\000after\\n' # ${randomUUID()}\nCMD ["sh", "-c", "printf 'boom\\\\000bang\\\\n'; exit 3"]\n`,
       },
     ]);
     const uploaded = await uploadImage(server, { name: "noisy", desired_instances: "1" }, archive, {

@@ -1,0 +1,289 @@
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * How the service connects to Kafka beyond the broker list: TLS, SASL and the client id, as a
+ * managed cluster (Confluent Cloud, MSK, Aiven, Redpanda Cloud) needs them. The variables are
+ * parsed with the rest of the environment (config.ts spreads `kafkaConnectionVariables` into its
+ * schema); `resolveKafkaConnection` then checks how they combine and reads the files they name,
+ * so that a bad setting stops the start with one line naming the variable.
+ */
+
+export type KafkaSaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
+
+/**
+ * A value that must never be written anywhere: JSON (so pino), `util.inspect` and string
+ * conversion all give `[redacted]`; only `reveal()` gives the value, to the Kafka adapter.
+ */
+export type Secret = {
+  reveal(): string;
+  toJSON(): string;
+  toString(): string;
+};
+
+export function secret(value: string): Secret {
+  const shown = () => "[redacted]";
+  return Object.freeze({
+    reveal: () => value,
+    toJSON: shown,
+    toString: shown,
+    [Symbol.for("nodejs.util.inspect.custom")]: shown,
+  });
+}
+
+export type KafkaConnection = Readonly<{
+  clientId: string;
+  /** TLS to the brokers; undefined: plaintext. */
+  tls:
+    | Readonly<{
+        /** PEM certificates to trust instead of Node's bundled roots; undefined: the bundled roots. */
+        ca: string | undefined;
+        /** A client certificate (mutual TLS): PEM certificate (chain) and its private key. */
+        clientCertificate: Readonly<{ cert: string; key: Secret }> | undefined;
+      }>
+    | undefined;
+  sasl: Readonly<{ mechanism: KafkaSaslMechanism; username: string; password: Secret }> | undefined;
+}>;
+
+const filePath = z.string().trim().min(1);
+
+/** The variables' own shapes; how they combine is checked by `resolveKafkaConnection`. */
+export const kafkaConnectionVariables = {
+  KAFKA_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, {
+      message: "must be 1-249 letters, digits, '.', '_' or '-'",
+    })
+    .optional(),
+  KAFKA_SSL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["true", "false"], { message: "must be true or false" }))
+    .transform((value) => value === "true")
+    .optional(),
+  KAFKA_SSL_CA_FILE: filePath.optional(),
+  KAFKA_SSL_CERT_FILE: filePath.optional(),
+  KAFKA_SSL_KEY_FILE: filePath.optional(),
+  KAFKA_SASL_MECHANISM: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.enum(["plain", "scram-sha-256", "scram-sha-512"], {
+        message: "must be plain, scram-sha-256 or scram-sha-512",
+      }),
+    )
+    .optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_USERNAME_FILE: filePath.optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: filePath.optional(),
+} as const;
+
+/** Variables whose value is never echoed in an error. */
+export const secretKafkaVariables: ReadonlySet<string> = new Set(["KAFKA_SASL_PASSWORD"]);
+
+type Parsed<Key extends keyof typeof kafkaConnectionVariables> = z.output<
+  (typeof kafkaConnectionVariables)[Key]
+>;
+
+export type KafkaConnectionVariables = {
+  readonly [Key in keyof typeof kafkaConnectionVariables]?: Parsed<Key> | undefined;
+};
+
+/** One bad setting: the variable to fix and what is wrong, for config.ts to print. */
+export type SettingProblem = { readonly variable: string; readonly message: string };
+
+type Files = { read(path: string): string };
+
+const nodeFiles: Files = { read: (path) => readFileSync(path, "utf8") };
+
+/**
+ * Checks how the Kafka connection variables combine and reads the files they name. Returns the
+ * connection, or every problem found (each naming its variable).
+ */
+export function resolveKafkaConnection(
+  variables: KafkaConnectionVariables & {
+    readonly brokersSet: boolean;
+    readonly orchestratorId: string;
+  },
+  files: Files = nodeFiles,
+): { connection: KafkaConnection } | { problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  const problem = (variable: string, message: string) => {
+    problems.push({ variable, message });
+    return undefined;
+  };
+  const shown = (variable: keyof KafkaConnectionVariables) =>
+    `${variable}=${JSON.stringify(variables[variable])}`;
+  /** A file's text, or undefined after recording why it cannot be used. */
+  const readSetting = (variable: keyof KafkaConnectionVariables): string | undefined => {
+    const path = variables[variable];
+    if (typeof path !== "string") return undefined;
+    try {
+      const text = files.read(path);
+      return text.trim().length > 0
+        ? text
+        : problem(variable, `${shown(variable)} is an empty file`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      return problem(variable, `${shown(variable)} cannot be read (${code})`);
+    }
+  };
+
+  const tls =
+    variables.KAFKA_SSL === true ? resolveTls(variables, readSetting, problem, shown) : undefined;
+  if (variables.KAFKA_SSL !== true) {
+    for (const variable of [
+      "KAFKA_SSL_CA_FILE",
+      "KAFKA_SSL_CERT_FILE",
+      "KAFKA_SSL_KEY_FILE",
+    ] as const) {
+      if (variables[variable] !== undefined) {
+        problem(
+          variable,
+          `${shown(variable)} is set but KAFKA_SSL is not true: set KAFKA_SSL=true to use TLS`,
+        );
+      }
+    }
+  }
+  const sasl = resolveSasl(variables, readSetting, problem);
+
+  const securitySet = variables.KAFKA_SSL === true || variables.KAFKA_SASL_MECHANISM !== undefined;
+  if (securitySet && !variables.brokersSet) {
+    problem(
+      "KAFKA_BROKERS",
+      "KAFKA_BROKERS is not set, but KAFKA_SSL or KAFKA_SASL_MECHANISM is: name the brokers to connect to",
+    );
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    connection: {
+      clientId: variables.KAFKA_CLIENT_ID ?? `orchestrator-${variables.orchestratorId}`,
+      tls,
+      sasl,
+    },
+  };
+}
+
+type Problem = (variable: string, message: string) => undefined;
+type ReadSetting = (variable: keyof KafkaConnectionVariables) => string | undefined;
+
+function resolveTls(
+  variables: KafkaConnectionVariables,
+  readSetting: ReadSetting,
+  problem: Problem,
+  shown: (variable: keyof KafkaConnectionVariables) => string,
+): KafkaConnection["tls"] {
+  const caText = readSetting("KAFKA_SSL_CA_FILE");
+  const ca =
+    caText === undefined
+      ? undefined
+      : certificatesIn(caText) > 0
+        ? caText
+        : problem("KAFKA_SSL_CA_FILE", `${shown("KAFKA_SSL_CA_FILE")} holds no PEM certificate`);
+
+  const certSet = variables.KAFKA_SSL_CERT_FILE !== undefined;
+  const keySet = variables.KAFKA_SSL_KEY_FILE !== undefined;
+  if (certSet !== keySet) {
+    const [missing, present] = certSet
+      ? (["KAFKA_SSL_KEY_FILE", "KAFKA_SSL_CERT_FILE"] as const)
+      : (["KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE"] as const);
+    problem(missing, `${missing} is not set, but ${present} is: a client certificate needs both`);
+    return { ca, clientCertificate: undefined };
+  }
+  if (!certSet) return { ca, clientCertificate: undefined };
+  const cert = readSetting("KAFKA_SSL_CERT_FILE");
+  const key = readSetting("KAFKA_SSL_KEY_FILE");
+  if (cert === undefined || key === undefined) return { ca, clientCertificate: undefined };
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    problem("KAFKA_SSL_CERT_FILE", `${shown("KAFKA_SSL_CERT_FILE")} holds no PEM certificate`);
+    return { ca, clientCertificate: undefined };
+  }
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(key))) {
+      problem(
+        "KAFKA_SSL_KEY_FILE",
+        `${shown("KAFKA_SSL_KEY_FILE")} is not the private key of the certificate in KAFKA_SSL_CERT_FILE`,
+      );
+    }
+  } catch {
+    problem(
+      "KAFKA_SSL_KEY_FILE",
+      `${shown("KAFKA_SSL_KEY_FILE")} holds no unencrypted PEM private key`,
+    );
+  }
+  return { ca, clientCertificate: { cert, key: secret(key) } };
+}
+
+/** How many PEM certificates a bundle holds that parse. */
+function certificatesIn(text: string): number {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.filter((block) => {
+    try {
+      new X509Certificate(block);
+      return true;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+/** A value given either directly or as a file (Docker secrets), never both. */
+function oneOf(
+  variables: KafkaConnectionVariables,
+  direct: "KAFKA_SASL_USERNAME" | "KAFKA_SASL_PASSWORD",
+  readSetting: ReadSetting,
+  problem: Problem,
+): string | undefined {
+  const fromFile = `${direct}_FILE` as const;
+  if (variables[direct] !== undefined && variables[fromFile] !== undefined) {
+    return problem(direct, `${direct} and ${fromFile} are both set: set one of them`);
+  }
+  if (variables[direct] !== undefined) return variables[direct];
+  const text = readSetting(fromFile);
+  // Files from `echo secret > file` end with a newline that is not part of the secret.
+  return text?.replace(/(\r?\n)+$/, "");
+}
+
+function resolveSasl(
+  variables: KafkaConnectionVariables,
+  readSetting: ReadSetting,
+  problem: Problem,
+): KafkaConnection["sasl"] {
+  const mechanism = variables.KAFKA_SASL_MECHANISM;
+  const credentials = [
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_USERNAME_FILE",
+    "KAFKA_SASL_PASSWORD",
+    "KAFKA_SASL_PASSWORD_FILE",
+  ] as const;
+  if (mechanism === undefined) {
+    const given = credentials.find((variable) => variables[variable] !== undefined);
+    if (given !== undefined) {
+      problem(
+        "KAFKA_SASL_MECHANISM",
+        `KAFKA_SASL_MECHANISM is not set, but ${given} is: set plain, scram-sha-256 or scram-sha-512`,
+      );
+    }
+    return undefined;
+  }
+  const username = oneOf(variables, "KAFKA_SASL_USERNAME", readSetting, problem);
+  const password = oneOf(variables, "KAFKA_SASL_PASSWORD", readSetting, problem);
+  const missing = (variable: string) =>
+    problem(
+      variable,
+      `${variable} is not set (nor ${variable}_FILE), but KAFKA_SASL_MECHANISM=${mechanism} needs it`,
+    );
+  const bothUnset = (direct: "KAFKA_SASL_USERNAME" | "KAFKA_SASL_PASSWORD") =>
+    variables[direct] === undefined && variables[`${direct}_FILE`] === undefined;
+  if (bothUnset("KAFKA_SASL_USERNAME")) missing("KAFKA_SASL_USERNAME");
+  if (bothUnset("KAFKA_SASL_PASSWORD")) missing("KAFKA_SASL_PASSWORD");
+  if (username === undefined || password === undefined) return undefined;
+  return { mechanism, username, password: secret(password) };
+}

@@ -77,7 +77,28 @@ describe("classifyKafkaError", () => {
     );
   });
 
+  it.each([
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "CERT_HAS_EXPIRED",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+  ])("names the CA setting for the verification failure %s", (code) => {
+    const error = kafkaError("KafkaJSConnectionError", "Connection error: x", { code });
+    expect(classifyKafkaError(error)).toMatchObject({
+      retriable: true,
+      code,
+      message: expect.stringMatching(/KAFKA_SSL_CA_FILE/),
+    });
+  });
+
   it("names the client certificate settings when the broker asks for one", () => {
+    const error = kafkaError("KafkaJSConnectionError", "Connection error: alert", {
+      code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    });
+    expect(classifyKafkaError(error)).toMatchObject({ code: "TLS_CLIENT_CERTIFICATE_REQUIRED" });
+  });
+
+  it("recognises the broker's alert by its message when the code is missing", () => {
     const error = kafkaError(
       "KafkaJSConnectionError",
       "Connection error: 40:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required",

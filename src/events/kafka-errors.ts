@@ -30,24 +30,32 @@ function securityFailure(chain: readonly ErrorLike[]): { code: string; hint: str
       hint: "Kafka refused the SASL credentials (check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)",
     };
   }
-  const tlsCode = chain
-    .map((link) => link.code)
-    .find(
-      (code): code is string => typeof code === "string" && /CERT|SELF_SIGNED|ISSUER/.test(code),
-    );
-  if (tlsCode !== undefined) {
-    return {
-      code: tlsCode,
-      hint: "the broker's TLS certificate is not trusted or does not name the broker (check KAFKA_SSL_CA_FILE and the broker address)",
-    };
-  }
+  const codes = chain.map((link) => link.code).filter((code) => typeof code === "string");
   const messages = chain.map((link) => (typeof link.message === "string" ? link.message : ""));
+  // The broker's alert after our certificate (none, or one it does not trust).
   if (
-    messages.some((message) => /alert certificate required|alert handshake failure/i.test(message))
+    codes.some((code) =>
+      /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)$/.test(code),
+    ) ||
+    messages.some((message) =>
+      /alert (certificate required|bad certificate|unknown ca)/i.test(message),
+    )
   ) {
     return {
       code: "TLS_CLIENT_CERTIFICATE_REQUIRED",
       hint: "the broker wants a client certificate it trusts (check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE)",
+    };
+  }
+  // Node's verification of the broker's certificate (OpenSSL's X509 verify results).
+  const untrusted = codes.find((code) =>
+    /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME|HOSTNAME_MISMATCH)/.test(
+      code,
+    ),
+  );
+  if (untrusted !== undefined) {
+    return {
+      code: untrusted,
+      hint: "the broker's TLS certificate is not trusted or does not name the broker (check KAFKA_SSL_CA_FILE and the broker address)",
     };
   }
   return undefined;

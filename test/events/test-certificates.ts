@@ -31,21 +31,63 @@ export async function makeCertificates(): Promise<Certificates> {
   const dir = await mkdtemp(path.join(tmpdir(), "orch-kafka-tls-"));
   const at = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => run("openssl", args, { cwd: dir });
-  const key = (name: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", at(name));
+  const key = (name: string) =>
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", at(name));
   const selfSigned = async (name: string, subject: string) => {
     await key(`${name}.key`);
-    await openssl("req", "-x509", "-new", "-key", at(`${name}.key`), "-subj", subject, "-days", "2", "-out", at(`${name}.pem`));
+    await openssl(
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      at(`${name}.key`),
+      "-subj",
+      subject,
+      "-days",
+      "2",
+      "-out",
+      at(`${name}.pem`),
+    );
   };
   const signed = async (name: string, subject: string, extensions: string) => {
     await key(`${name}.key`);
-    await openssl("req", "-new", "-key", at(`${name}.key`), "-subj", subject, "-out", at(`${name}.csr`));
+    await openssl(
+      "req",
+      "-new",
+      "-key",
+      at(`${name}.key`),
+      "-subj",
+      subject,
+      "-out",
+      at(`${name}.csr`),
+    );
     await writeFile(at(`${name}.ext`), extensions);
-    await openssl("x509", "-req", "-in", at(`${name}.csr`), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at(`${name}.ext`), "-out", at(`${name}.pem`));
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      at(`${name}.csr`),
+      "-CA",
+      at("ca.pem"),
+      "-CAkey",
+      at("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      at(`${name}.ext`),
+      "-out",
+      at(`${name}.pem`),
+    );
   };
   try {
     await selfSigned("ca", "/CN=Test Kafka CA");
     await selfSigned("other-ca", "/CN=Some Other CA");
-    await signed("server", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    await signed(
+      "server",
+      "/CN=localhost",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    );
     await signed("client", "/CN=orchestrator-client", "extendedKeyUsage=clientAuth\n");
     await key("other.key");
   } catch (error) {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { kafkaClientConfig } from "../../src/events/kafka-sink.ts";
 import { createLogger } from "../../src/logger.ts";
+import { runProject } from "../support/spawn-server.ts";
 import { type Certificates, makeCertificates } from "./test-certificates.ts";
 
 /**
@@ -166,5 +167,19 @@ describe("Kafka connection settings from the environment", () => {
       KAFKA_SSL_CA_FILE: bundle,
     });
     expect(settings.ssl).toEqual({ rejectUnauthorized: true, ca: [text] });
+  });
+
+  it("stops `npm start` before anything else with one line naming the variable (exit 2)", async () => {
+    const running = runProject(["src/main.ts"], {
+      DATA_DIR: path.join(certificates.dir, "never-created"),
+      KAFKA_BROKERS: "k:9093",
+      KAFKA_SASL_MECHANISM: "scram-sha-256",
+      KAFKA_SASL_USERNAME: "svc",
+    });
+    const exit = await running.exited;
+    expect(exit.code).toBe(2);
+    expect(running.output().stderr.trim()).toBe(
+      "invalid configuration: KAFKA_SASL_PASSWORD is not set (nor KAFKA_SASL_PASSWORD_FILE), but KAFKA_SASL_MECHANISM=scram-sha-256 needs it",
+    );
   });
 });

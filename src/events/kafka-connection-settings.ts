@@ -100,6 +100,17 @@ type Files = { read(path: string): string };
 
 const nodeFiles: Files = { read: (path) => readFileSync(path, "utf8") };
 
+/** What the checks below share: the variables, the problems found so far, and the files. */
+type Checking = {
+  readonly variables: KafkaConnectionVariables;
+  /** Records a problem; returns undefined, for `return checking.problem(…)`. */
+  problem(variable: string, message: string): undefined;
+  /** `VARIABLE="value"`, for messages. */
+  shown(variable: keyof KafkaConnectionVariables): string;
+  /** The text of the file a variable names, or undefined (with the problem recorded). */
+  readFile(variable: keyof KafkaConnectionVariables): string | undefined;
+};
+
 /**
  * Checks how the Kafka connection variables combine and reads the files they name. Returns the
  * connection, or every problem found (each naming its variable).
@@ -112,48 +123,41 @@ export function resolveKafkaConnection(
   files: Files = nodeFiles,
 ): { connection: KafkaConnection } | { problems: SettingProblem[] } {
   const problems: SettingProblem[] = [];
-  const problem = (variable: string, message: string) => {
-    problems.push({ variable, message });
-    return undefined;
-  };
-  const shown = (variable: keyof KafkaConnectionVariables) =>
-    `${variable}=${JSON.stringify(variables[variable])}`;
-  /** A file's text, or undefined after recording why it cannot be used. */
-  const readSetting = (variable: keyof KafkaConnectionVariables): string | undefined => {
-    const path = variables[variable];
-    if (typeof path !== "string") return undefined;
-    try {
-      const text = files.read(path);
-      return text.trim().length > 0
-        ? text
-        : problem(variable, `${shown(variable)} is an empty file`);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      return problem(variable, `${shown(variable)} cannot be read (${code})`);
-    }
+  const checking: Checking = {
+    variables,
+    problem: (variable, message) => {
+      problems.push({ variable, message });
+      return undefined;
+    },
+    shown: (variable) => `${variable}=${JSON.stringify(variables[variable])}`,
+    readFile: (variable) => {
+      const path = variables[variable];
+      if (typeof path !== "string") return undefined;
+      try {
+        const text = files.read(path);
+        if (text.trim().length > 0) return text;
+        return checking.problem(variable, `${checking.shown(variable)} is an empty file`);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        return checking.problem(variable, `${checking.shown(variable)} cannot be read (${code})`);
+      }
+    },
   };
 
-  const tls =
-    variables.KAFKA_SSL === true ? resolveTls(variables, readSetting, problem, shown) : undefined;
+  const tls = variables.KAFKA_SSL === true ? resolveTls(checking) : undefined;
   if (variables.KAFKA_SSL !== true) {
-    for (const variable of [
-      "KAFKA_SSL_CA_FILE",
-      "KAFKA_SSL_CERT_FILE",
-      "KAFKA_SSL_KEY_FILE",
-    ] as const) {
-      if (variables[variable] !== undefined) {
-        problem(
-          variable,
-          `${shown(variable)} is set but KAFKA_SSL is not true: set KAFKA_SSL=true to use TLS`,
-        );
-      }
+    const tlsFiles = ["KAFKA_SSL_CA_FILE", "KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE"] as const;
+    for (const variable of tlsFiles.filter((name) => variables[name] !== undefined)) {
+      checking.problem(
+        variable,
+        `${checking.shown(variable)} is set but KAFKA_SSL is not true: set KAFKA_SSL=true to use TLS`,
+      );
     }
   }
-  const sasl = resolveSasl(variables, readSetting, problem);
-
+  const sasl = resolveSasl(checking);
   const securitySet = variables.KAFKA_SSL === true || variables.KAFKA_SASL_MECHANISM !== undefined;
   if (securitySet && !variables.brokersSet) {
-    problem(
+    checking.problem(
       "KAFKA_BROKERS",
       "KAFKA_BROKERS is not set, but KAFKA_SSL or KAFKA_SASL_MECHANISM is: name the brokers to connect to",
     );
@@ -168,25 +172,17 @@ export function resolveKafkaConnection(
   };
 }
 
-type Problem = (variable: string, message: string) => undefined;
-type ReadSetting = (variable: keyof KafkaConnectionVariables) => string | undefined;
-
-function resolveTls(
-  variables: KafkaConnectionVariables,
-  readSetting: ReadSetting,
-  problem: Problem,
-  shown: (variable: keyof KafkaConnectionVariables) => string,
-): KafkaConnection["tls"] {
-  const caText = readSetting("KAFKA_SSL_CA_FILE");
+function resolveTls(checking: Checking): KafkaConnection["tls"] {
+  const { variables, problem, shown, readFile } = checking;
+  const caText = readFile("KAFKA_SSL_CA_FILE");
   const ca =
-    caText === undefined
-      ? undefined
-      : certificatesIn(caText) > 0
-        ? caText
-        : problem("KAFKA_SSL_CA_FILE", `${shown("KAFKA_SSL_CA_FILE")} holds no PEM certificate`);
+    caText === undefined || certificatesIn(caText) > 0
+      ? caText
+      : problem("KAFKA_SSL_CA_FILE", `${shown("KAFKA_SSL_CA_FILE")} holds no PEM certificate`);
 
   const certSet = variables.KAFKA_SSL_CERT_FILE !== undefined;
   const keySet = variables.KAFKA_SSL_KEY_FILE !== undefined;
+  if (!certSet && !keySet) return { ca, clientCertificate: undefined };
   if (certSet !== keySet) {
     const [missing, present] = certSet
       ? (["KAFKA_SSL_KEY_FILE", "KAFKA_SSL_CERT_FILE"] as const)
@@ -194,9 +190,8 @@ function resolveTls(
     problem(missing, `${missing} is not set, but ${present} is: a client certificate needs both`);
     return { ca, clientCertificate: undefined };
   }
-  if (!certSet) return { ca, clientCertificate: undefined };
-  const cert = readSetting("KAFKA_SSL_CERT_FILE");
-  const key = readSetting("KAFKA_SSL_KEY_FILE");
+  const cert = readFile("KAFKA_SSL_CERT_FILE");
+  const key = readFile("KAFKA_SSL_KEY_FILE");
   if (cert === undefined || key === undefined) return { ca, clientCertificate: undefined };
   let certificate: X509Certificate;
   try {
@@ -234,56 +229,50 @@ function certificatesIn(text: string): number {
   }).length;
 }
 
-/** A value given either directly or as a file (Docker secrets), never both. */
-function oneOf(
-  variables: KafkaConnectionVariables,
-  direct: "KAFKA_SASL_USERNAME" | "KAFKA_SASL_PASSWORD",
-  readSetting: ReadSetting,
-  problem: Problem,
-): string | undefined {
-  const fromFile = `${direct}_FILE` as const;
-  if (variables[direct] !== undefined && variables[fromFile] !== undefined) {
-    return problem(direct, `${direct} and ${fromFile} are both set: set one of them`);
-  }
-  if (variables[direct] !== undefined) return variables[direct];
-  const text = readSetting(fromFile);
-  // Files from `echo secret > file` end with a newline that is not part of the secret.
-  return text?.replace(/(\r?\n)+$/, "");
-}
+const saslCredentials = [
+  "KAFKA_SASL_USERNAME",
+  "KAFKA_SASL_USERNAME_FILE",
+  "KAFKA_SASL_PASSWORD",
+  "KAFKA_SASL_PASSWORD_FILE",
+] as const;
 
-function resolveSasl(
-  variables: KafkaConnectionVariables,
-  readSetting: ReadSetting,
-  problem: Problem,
-): KafkaConnection["sasl"] {
-  const mechanism = variables.KAFKA_SASL_MECHANISM;
-  const credentials = [
-    "KAFKA_SASL_USERNAME",
-    "KAFKA_SASL_USERNAME_FILE",
-    "KAFKA_SASL_PASSWORD",
-    "KAFKA_SASL_PASSWORD_FILE",
-  ] as const;
+function resolveSasl(checking: Checking): KafkaConnection["sasl"] {
+  const mechanism = checking.variables.KAFKA_SASL_MECHANISM;
   if (mechanism === undefined) {
-    const given = credentials.find((variable) => variables[variable] !== undefined);
+    const given = saslCredentials.find((variable) => checking.variables[variable] !== undefined);
     if (given !== undefined) {
-      problem(
+      checking.problem(
         "KAFKA_SASL_MECHANISM",
         `KAFKA_SASL_MECHANISM is not set, but ${given} is: set plain, scram-sha-256 or scram-sha-512`,
       );
     }
     return undefined;
   }
-  const username = oneOf(variables, "KAFKA_SASL_USERNAME", readSetting, problem);
-  const password = oneOf(variables, "KAFKA_SASL_PASSWORD", readSetting, problem);
-  const missing = (variable: string) =>
-    problem(
-      variable,
-      `${variable} is not set (nor ${variable}_FILE), but KAFKA_SASL_MECHANISM=${mechanism} needs it`,
-    );
-  const bothUnset = (direct: "KAFKA_SASL_USERNAME" | "KAFKA_SASL_PASSWORD") =>
-    variables[direct] === undefined && variables[`${direct}_FILE`] === undefined;
-  if (bothUnset("KAFKA_SASL_USERNAME")) missing("KAFKA_SASL_USERNAME");
-  if (bothUnset("KAFKA_SASL_PASSWORD")) missing("KAFKA_SASL_PASSWORD");
+  const username = credential(checking, "KAFKA_SASL_USERNAME", mechanism);
+  const password = credential(checking, "KAFKA_SASL_PASSWORD", mechanism);
   if (username === undefined || password === undefined) return undefined;
   return { mechanism, username, password: secret(password) };
+}
+
+/** A credential given either directly or as a file (Docker secrets): exactly one of them. */
+function credential(
+  checking: Checking,
+  direct: "KAFKA_SASL_USERNAME" | "KAFKA_SASL_PASSWORD",
+  mechanism: KafkaSaslMechanism,
+): string | undefined {
+  const fromFile = `${direct}_FILE` as const;
+  const value = checking.variables[direct];
+  const file = checking.variables[fromFile];
+  if (value !== undefined && file !== undefined) {
+    return checking.problem(direct, `${direct} and ${fromFile} are both set: set one of them`);
+  }
+  if (value !== undefined) return value;
+  if (file === undefined) {
+    return checking.problem(
+      direct,
+      `${direct} is not set (nor ${fromFile}), but KAFKA_SASL_MECHANISM=${mechanism} needs it`,
+    );
+  }
+  // Files from `echo secret > file` end with a newline that is not part of the secret.
+  return checking.readFile(fromFile)?.replace(/(\r?\n)+$/, "");
 }

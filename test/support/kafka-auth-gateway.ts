@@ -253,7 +253,10 @@ export async function startKafkaAuthGateway(
 
     const session = options.sasl === undefined ? undefined : saslSession(options.sasl);
     let authenticated = session === undefined;
-    /** Answers in request order: a local answer may not overtake an upstream one. */
+    /**
+     * Answers in request order: a local answer may not overtake an upstream one. Every request
+     * forwarded is answered (the clients here never produce with acks=0).
+     */
     const slots: {
       correlationId: number;
       apiKey: number;

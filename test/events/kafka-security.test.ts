@@ -1,11 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { startKafkaRelay } from "../../src/events/kafka-relay.ts";
 import type { Relay } from "../../src/events/relay.ts";
-import { createLogger } from "../../src/logger.ts";
 import {
   type KafkaAuthGateway,
   type KafkaAuthGatewayOptions,
@@ -15,6 +13,7 @@ import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { backends, hasKafkaMock } from "../support/services.ts";
 import {
   allEvents,
+  capturedLogger,
   containerEvent,
   openTestDatabase,
   type TestDatabase,
@@ -34,8 +33,6 @@ import { type Certificates, makeCertificates } from "./test-certificates.ts";
  */
 
 const user = "svc-orchestrator";
-
-type LogLine = { level: number; msg: string; [field: string]: unknown };
 
 describe.runIf(hasKafkaMock())(
   "Kafka over TLS and SASL (auth gateway in front of the mock)",
@@ -77,43 +74,21 @@ describe.runIf(hasKafkaMock())(
 
     /**
      * The service's relay from environment variables (KAFKA_BROKERS is the gateway), on a fresh
-     * database, logging everything (kafkajs included: LOG_LEVEL debug) into `lines`.
+     * database, logging everything (kafkajs included: LOG_LEVEL debug) where the test can read it.
      */
     async function relayFrom(target: KafkaAuthGateway, env: Record<string, string>) {
       // The database is not what these tests are about: the server when there is one, because a
       // fresh one opens in a moment where PGlite's start takes long on a busy machine.
       const database: TestDatabase = await openTestDatabase(backends().at(-1) ?? "pglite");
       const topic = uniqueTopic();
-      let written = "";
-      const destination = new Writable({
-        write(chunk, _encoding, callback) {
-          written += chunk.toString();
-          callback();
-        },
-      });
-      const logger = createLogger("debug", destination);
+      const { logger, text, lines } = capturedLogger("debug");
       const config = loadConfig({ KAFKA_BROKERS: target.bootstrap, KAFKA_TOPIC: topic, ...env });
       const relay = (await startKafkaRelay(config, { store: database.store, logger })) as Relay;
-      let stopped = false;
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
+      cleanups.push(async () => {
         await relay.stop({ timeoutMs: 2_000 });
         await database.close();
-      };
-      cleanups.push(stop);
-      return {
-        relay,
-        topic,
-        store: database.store,
-        written: () => written,
-        lines: (): LogLine[] =>
-          written
-            .split("\n")
-            .filter((line) => line.trim().length > 0)
-            .map((line) => JSON.parse(line) as LogLine),
-        stop,
-      };
+      });
+      return { relay, topic, store: database.store, written: text, lines };
     }
 
     /** Writes one event and waits until the consumer of the mock broker (no gateway) has it. */

@@ -40,6 +40,18 @@ describe("loadConfig", () => {
     ["IMAGE_NAME_PREFIX", "Bad Prefix", /IMAGE_NAME_PREFIX=/],
     ["DOCKER_HOST", "nowhere", /DOCKER_HOST="nowhere" must be unix:\/\//],
     ["HEALTH_INTERVAL_SECONDS", "0", /HEALTH_INTERVAL_SECONDS="0"/],
+    ["KAFKA_SSL", "yes", /KAFKA_SSL="yes" must be true or false/],
+    [
+      "KAFKA_SASL_MECHANISM",
+      "gssapi",
+      /KAFKA_SASL_MECHANISM="gssapi" must be plain, scram-sha-256 or scram-sha-512/,
+    ],
+    ["KAFKA_CLIENT_ID", "a b", /KAFKA_CLIENT_ID="a b" must be 1-249 letters/],
+    [
+      "KAFKA_SSL_CA_FILE",
+      "/ca.pem",
+      /KAFKA_SSL_CA_FILE="\/ca.pem" is set but KAFKA_SSL is not true/,
+    ],
   ])("rejects %s=%s with one line naming it", (variable, value, message) => {
     let error: unknown;
     try {
@@ -60,5 +72,42 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ORCHESTRATOR_ADMIN_TOKEN: "short" })).toThrow(
       'ORCHESTRATOR_ADMIN_TOKEN="<hidden>" must be at least 16 characters',
     );
+  });
+
+  it("reads the Kafka connection settings: client id, TLS, SASL (case-insensitive mechanism)", () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: "broker.example:9093",
+      KAFKA_CLIENT_ID: "orchestrator-eu",
+      KAFKA_SSL: "TRUE",
+      KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+      KAFKA_SASL_USERNAME: "svc",
+      KAFKA_SASL_PASSWORD: "hunter2",
+    });
+    expect(config.kafkaConnection.clientId).toBe("orchestrator-eu");
+    expect(config.kafkaConnection.tls).toEqual({ ca: undefined, clientCertificate: undefined });
+    expect(config.kafkaConnection.sasl).toMatchObject({
+      mechanism: "scram-sha-512",
+      username: "svc",
+    });
+    expect(config.kafkaConnection.sasl?.password.reveal()).toBe("hunter2");
+    expect(JSON.stringify(config)).not.toContain("hunter2");
+    expect(loadConfig({ ORCHESTRATOR_ID: "orch-7" }).kafkaConnection.clientId).toBe(
+      "orchestrator-orch-7",
+    );
+  });
+
+  it("stops on a bad combination with one line naming the variable, never the password", () => {
+    let error: unknown;
+    try {
+      loadConfig({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "hunter2" });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message.split("\n")).toEqual([
+      "invalid configuration: KAFKA_SASL_USERNAME is not set (nor KAFKA_SASL_USERNAME_FILE), but KAFKA_SASL_MECHANISM=plain needs it",
+      "invalid configuration: KAFKA_BROKERS is not set, but KAFKA_SSL or KAFKA_SASL_MECHANISM is: name the brokers to connect to",
+    ]);
+    expect((error as Error).message).not.toContain("hunter2");
   });
 });

@@ -2,6 +2,12 @@ import path from "node:path";
 import { z } from "zod";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
 import type { QuotaLimits } from "./domain/quota.ts";
+import {
+  type KafkaConnection,
+  kafkaConnectionVariables,
+  resolveKafkaConnection,
+  secretKafkaVariables,
+} from "./events/kafka-connection-settings.ts";
 
 /**
  * Every environment variable the service reads, parsed once at start.
@@ -112,6 +118,8 @@ const environmentVariables = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: "must be a valid Kafka topic name" })
     .default("container-lifecycle"),
+  /** KAFKA_CLIENT_ID, KAFKA_SSL*, KAFKA_SASL*: see src/events/kafka-connection-settings.ts. */
+  ...kafkaConnectionVariables,
   BUILD_CONTEXT_BASE_DIR: z.string().trim().min(1).optional(),
   IMAGE_NAME_PREFIX: dockerName.default("nvidia-app"),
   ORCHESTRATOR_ID: z
@@ -191,6 +199,8 @@ export type Config = Readonly<{
   dockerHost: string | undefined;
   kafkaBrokers: readonly string[] | undefined;
   kafkaTopic: string;
+  /** Client id, TLS and SASL for the brokers (files already read, secrets wrapped). */
+  kafkaConnection: KafkaConnection;
   /** Explicitly configured build context base, or undefined to use the contract default. */
   buildContextBaseDir: string | undefined;
   imageNamePrefix: string;
@@ -261,12 +271,25 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? "environment");
-      const shown = secretVariables.has(variable) ? "<hidden>" : present[variable];
+      const shown =
+        secretVariables.has(variable) || secretKafkaVariables.has(variable)
+          ? "<hidden>"
+          : present[variable];
       return `invalid configuration: ${variable}=${JSON.stringify(shown)} ${issue.message}`;
     });
     throw new ConfigError(lines.join("\n"));
   }
   const env = parsed.data;
+  const kafka = resolveKafkaConnection({
+    ...env,
+    brokersSet: env.KAFKA_BROKERS !== undefined,
+    orchestratorId: env.ORCHESTRATOR_ID,
+  });
+  if ("problems" in kafka) {
+    throw new ConfigError(
+      kafka.problems.map(({ message }) => `invalid configuration: ${message}`).join("\n"),
+    );
+  }
   return {
     port: env.PORT,
     host: env.HOST,
@@ -275,6 +298,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     dockerHost: env.DOCKER_HOST,
     kafkaBrokers: env.KAFKA_BROKERS,
     kafkaTopic: env.KAFKA_TOPIC,
+    kafkaConnection: kafka.connection,
     buildContextBaseDir: env.BUILD_CONTEXT_BASE_DIR,
     imageNamePrefix: env.IMAGE_NAME_PREFIX,
     orchestratorId: env.ORCHESTRATOR_ID,

@@ -16,6 +16,11 @@ const redactedPaths = [
   "*.password",
   "databaseUrl",
   "*.databaseUrl",
+  // kafkajs's client settings (src/events/kafka-sink.ts), should they ever be logged.
+  "sasl.password",
+  "*.sasl.password",
+  "ssl.key",
+  "*.ssl.key",
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

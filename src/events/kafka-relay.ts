@@ -8,7 +8,7 @@ import { type Relay, startRelay } from "./relay.ts";
 
 export type KafkaRelayConfig = Pick<
   Config,
-  "kafkaBrokers" | "kafkaTopic" | "orchestratorId" | "eventRetentionDays"
+  "kafkaBrokers" | "kafkaTopic" | "kafkaConnection" | "orchestratorId" | "eventRetentionDays"
 >;
 
 /**
@@ -29,14 +29,31 @@ export async function startKafkaRelay(
     logger.info("KAFKA_BROKERS is not set: events stay in the database and are not published");
     return undefined;
   }
+  const { clientId, tls, sasl } = config.kafkaConnection;
   logger.info(
-    { brokers: config.kafkaBrokers, topic: config.kafkaTopic },
+    {
+      brokers: config.kafkaBrokers,
+      topic: config.kafkaTopic,
+      clientId,
+      tls: tls !== undefined,
+      clientCertificate: tls?.clientCertificate !== undefined,
+      sasl: sasl?.mechanism ?? null,
+      saslUsername: sasl?.username,
+    },
     "publishing events to Kafka",
   );
+  if (sasl !== undefined && tls === undefined) {
+    logger.warn(
+      { sasl: sasl.mechanism },
+      "SASL without TLS (KAFKA_SSL is not true): credentials and events cross the network unencrypted",
+    );
+  }
   const sink = createKafkaSink({
     brokers: config.kafkaBrokers,
     topic: config.kafkaTopic,
-    clientId: `orchestrator-${config.orchestratorId}`,
+    clientId,
+    tls,
+    sasl,
     logger,
   });
   return startRelay({

@@ -1,4 +1,12 @@
-import { Kafka, type LogEntry, logLevel, Partitioners, type Producer } from "kafkajs";
+import {
+  Kafka,
+  type KafkaConfig,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import type { Logger } from "../logger.ts";
 import {
   type EventSink,
@@ -7,12 +15,16 @@ import {
   type PublishReport,
   type SinkMessage,
 } from "./event-sink.ts";
+import type { KafkaConnection } from "./kafka-connection-settings.ts";
 import { classifyKafkaError } from "./kafka-errors.ts";
 
 export type KafkaSinkOptions = {
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly clientId: string;
+  /** TLS and SASL (KAFKA_SSL*, KAFKA_SASL*); both unset: plaintext without authentication. */
+  readonly tls?: KafkaConnection["tls"];
+  readonly sasl?: KafkaConnection["sasl"];
   readonly logger: Logger;
   /** Larger messages are rejected here, as the broker would (Kafka's default is ~1 MiB). */
   readonly maxMessageBytes?: number;
@@ -77,6 +89,51 @@ function deadline(signal: AbortSignal | undefined, timeoutMs: number) {
   };
 }
 
+const retry = { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 };
+
+/**
+ * The kafkajs client settings for the sink's options: the one place where TLS and SASL settings
+ * become kafkajs's, and where secrets are revealed (to kafkajs only). Certificates are always
+ * verified against `tls.ca`, or Node's bundled roots without it; there is deliberately no switch
+ * to skip verification (trust a private CA with KAFKA_SSL_CA_FILE instead).
+ */
+export function kafkaClientConfig(options: KafkaSinkOptions): KafkaConfig {
+  const { tls, sasl } = options;
+  return {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    retry,
+    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.INFO : logLevel.WARN,
+    logCreator: kafkaLogCreator(options.logger),
+    ...(tls === undefined
+      ? {}
+      : {
+          ssl: {
+            rejectUnauthorized: true,
+            ...(tls.ca === undefined ? {} : { ca: [tls.ca] }),
+            ...(tls.clientCertificate === undefined
+              ? {}
+              : { cert: tls.clientCertificate.cert, key: tls.clientCertificate.key.reveal() }),
+          },
+        }),
+    ...(sasl === undefined ? {} : { sasl: saslOptions(sasl) }),
+  };
+}
+
+function saslOptions(sasl: NonNullable<KafkaConnection["sasl"]>): SASLOptions {
+  const credentials = { username: sasl.username, password: sasl.password.reveal() };
+  switch (sasl.mechanism) {
+    case "plain":
+      return { mechanism: "plain", ...credentials };
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", ...credentials };
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", ...credentials };
+  }
+}
+
 /**
  * The Kafka adapter, and the only importer of kafkajs. acks=all (-1): a publish resolves only
  * once every in-sync replica has the messages. Not idempotent (the mock broker and some managed
@@ -88,16 +145,7 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const sendTimeoutMs = options.sendTimeoutMs ?? 6 * requestTimeoutMs;
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
-  const retry = { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 };
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: requestTimeoutMs,
-    retry,
-    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.INFO : logLevel.WARN,
-    logCreator: kafkaLogCreator(options.logger),
-  });
+  const kafka = new Kafka(kafkaClientConfig(options));
   const producer: Producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: false,

@@ -6,7 +6,7 @@ const names = {
   oldestAge: "orchestrator_events_oldest_unpublished_age_seconds",
   published: "orchestrator_events_published_total",
   failed: "orchestrator_events_failed_total",
-  publishDuration: "orchestrator_event_publish_duration_seconds",
+  publishLag: "orchestrator_event_publish_lag_seconds",
 } as const;
 
 export type RelayMetrics = {
@@ -64,9 +64,9 @@ export function createRelayMetrics(
     help: "Events Kafka rejected for good (marked failed, see publish_error)",
     registers: [registry],
   });
-  const publishDuration = new Histogram({
-    name: names.publishDuration,
-    help: "Time from an event's commit to Kafka's acknowledgement",
+  const publishLag = new Histogram({
+    name: names.publishLag,
+    help: "Lag from an event's commit to Kafka's acknowledgement of it",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers: [registry],
   });
@@ -74,7 +74,7 @@ export function createRelayMetrics(
     published: (lags) => {
       if (lags.length === 0) return;
       published.inc(lags.length);
-      for (const lag of lags) publishDuration.observe(lag);
+      for (const lag of lags) publishLag.observe(lag);
     },
     failed: (count) => {
       if (count > 0) failed.inc(count);

@@ -1,32 +1,18 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { startKafkaRelay } from "../../src/events/kafka-relay.ts";
-import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics/registry.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { hasKafkaMock } from "../support/services.ts";
 import { freePort } from "../support/spawn-server.ts";
 import {
   allEvents,
+  capturedLogger,
   containerEvent,
   openTestDatabase,
   uniqueTopic,
   writeEvents,
 } from "./relay-support.ts";
-
-/** A logger whose JSON lines land in an array. */
-function capturedLogger() {
-  const lines: any[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of chunk.toString().split("\n"))
-        if (line.trim()) lines.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return { logger: createLogger("info", destination), lines };
-}
 
 describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
   const broker = useKafkaBroker();
@@ -37,7 +23,7 @@ describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
     try {
       const relay = await startKafkaRelay(loadConfig({}), { store: database.store, logger });
       expect(relay).toBeUndefined();
-      expect(lines.some((line) => /KAFKA_BROKERS is not set/.test(line.msg))).toBe(true);
+      expect(lines().some((line) => /KAFKA_BROKERS is not set/.test(line.msg))).toBe(true);
     } finally {
       await database.close();
     }
@@ -84,16 +70,16 @@ describe.runIf(hasKafkaMock())("startKafkaRelay (the service's wiring)", () => {
       await expect(relay?.flush({ timeoutMs: 2_000 })).rejects.toThrow(
         /flush timed out with 1 events unpublished/,
       );
-      const messages = lines.map((line) => line.msg);
+      const messages = lines().map((line) => line.msg);
       expect(messages).toContain(
         "event broker unreachable at start; events wait in the database and will be retried",
       );
       expect(messages).toContain(
         "event publishing failed; events wait in the database and will be retried",
       );
-      const failure = lines.find((line) => line.msg.startsWith("event publishing failed"));
+      const failure = lines().find((line) => line.msg.startsWith("event publishing failed"));
       expect(failure).toMatchObject({ level: 50, component: "event-relay" });
-      expect(failure.error).toMatch(new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+      expect(failure?.error).toMatch(new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
       expect((await allEvents(database.store))[0]?.published_at).toBeNull();
     } finally {
       await relay?.stop();

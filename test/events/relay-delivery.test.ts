@@ -93,7 +93,7 @@ describe.runIf(hasKafkaMock())("event relay: delivery", () => {
         expect(text).toMatch(/^orchestrator_events_published_total 3$/m);
         expect(text).toMatch(/^orchestrator_events_unpublished 0$/m);
         expect(text).toMatch(/^orchestrator_events_oldest_unpublished_age_seconds 0$/m);
-        expect(text).toMatch(/^orchestrator_event_publish_duration_seconds_count 3$/m);
+        expect(text).toMatch(/^orchestrator_event_publish_lag_seconds_count 3$/m);
       } finally {
         await consumption.stop();
         await relay.stop();

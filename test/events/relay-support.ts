@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import type { NewEvent } from "../../src/domain/events.ts";
 import { createKafkaSink } from "../../src/events/kafka-sink.ts";
 import { type Relay, type RelayOptions, startRelay } from "../../src/events/relay.ts";
@@ -10,6 +11,28 @@ import type { ConsumedMessage, Consumption } from "../support/kafka-broker.ts";
 import type { Backend } from "../support/services.ts";
 
 export const testLogger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
+
+export type LogLine = { level: number; msg: string; [field: string]: any };
+
+/** A logger at `level` whose output is kept: as written (`text`) and as parsed JSON lines. */
+export function capturedLogger(level = "info") {
+  let written = "";
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      written += chunk.toString();
+      callback();
+    },
+  });
+  return {
+    logger: createLogger(level, destination),
+    text: () => written,
+    lines: (): LogLine[] =>
+      written
+        .split("\n")
+        .filter((line) => line.trim().length > 0)
+        .map((line) => JSON.parse(line) as LogLine),
+  };
+}
 
 export type TestDatabase = {
   readonly store: Store;

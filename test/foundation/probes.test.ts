@@ -68,7 +68,7 @@ describe("probes", () => {
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
       const text = await metrics.text();
-      expect(text).toContain("orchestrator_process_cpu_seconds_total");
+      expect(text).toMatch(/^process_cpu_seconds_total \S+$/m);
       expect(text).toMatch(
         /orchestrator_http_request_duration_seconds_bucket\{[^}]*route="\/api\/\*"[^}]*status="401"/,
       );

@@ -47,7 +47,13 @@ export function createControllerMetrics(metrics: Metrics, currentQueue: () => Wo
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  return { reconcileDuration, reconcileErrors, resyncDuration };
+  const leading = new Gauge({
+    name: "orchestrator_controller_leader",
+    help: "1 while this process leads (runs the controller), 0 otherwise",
+    registers,
+  });
+  leading.set(0);
+  return { reconcileDuration, reconcileErrors, resyncDuration, leading };
 }
 
 export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

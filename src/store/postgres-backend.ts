@@ -1,10 +1,14 @@
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
+import { createLeaderSession, type LeaderSession } from "./postgres-leader-lock.ts";
 import type { SqlBackend } from "./sql-backend.ts";
 
 export type PostgresBackendOptions = {
   readonly maxConnections?: number;
   readonly onNotice?: (message: string) => void;
+  /** The leader session's check timeout and probe interval (tests shorten them). */
+  readonly leaderCheckTimeoutMs?: number;
+  readonly leaderProbeIntervalMs?: number;
 };
 
 /** A Postgres server reached through postgres.js. int8 values come back as numbers, as on PGlite. */
@@ -28,6 +32,7 @@ export async function openPostgresBackend(
   });
   // Fail at start, with the driver's own reason, when the server cannot be reached.
   await client`select 1`;
+  let leaderSession: LeaderSession | undefined;
   return {
     kind: "postgres",
     dialect: new PostgresJSDialect({ postgres: client }),
@@ -41,47 +46,34 @@ export async function openPostgresBackend(
             (await transaction.unsafe(text, parameters as never[])) as unknown as Row[],
         }),
       )) as never,
-    listen: async (channel, handler) => {
-      const subscription = await client.listen(channel, (payload) => handler(payload));
+    listen: async (channel, handler, onResubscribed) => {
+      // postgres.js listens again by itself after a lost connection (retrying until the server
+      // answers) and calls `onlisten` each time: every call after the first is a comeback.
+      let listening = false;
+      const subscription = await client.listen(
+        channel,
+        (payload) => handler(payload),
+        () => {
+          if (listening) onResubscribed?.();
+          listening = true;
+        },
+      );
       return () => subscription.unlisten();
     },
-    tryLeaderLock: async (key) => {
-      const session = await client.reserve();
-      let rows: Array<{ locked: boolean }>;
-      try {
-        rows = await session`select pg_try_advisory_lock(${key}) as locked`;
-      } catch (error) {
-        session.release();
-        throw error;
-      }
-      if (rows[0]?.locked !== true) {
-        session.release();
-        return undefined;
-      }
-      let released = false;
-      let markLost: () => void = () => {};
-      const lost = new Promise<void>((resolve) => {
-        markLost = resolve;
+    tryLeaderLock: (lease) => {
+      leaderSession ??= createLeaderSession(url, {
+        ...(options.leaderCheckTimeoutMs === undefined
+          ? {}
+          : { checkTimeoutMs: options.leaderCheckTimeoutMs }),
+        ...(options.leaderProbeIntervalMs === undefined
+          ? {}
+          : { probeIntervalMs: options.leaderProbeIntervalMs }),
       });
-      // A lock lives as long as its session: probe the connection, and report when it is gone.
-      const probe = setInterval(() => {
-        session`select 1`.catch(() => {
-          clearInterval(probe);
-          if (!released) markLost();
-        });
-      }, 5_000);
-      probe.unref();
-      return {
-        lost,
-        release: async () => {
-          if (released) return;
-          released = true;
-          clearInterval(probe);
-          await session`select pg_advisory_unlock(${key})`.catch(() => {});
-          session.release();
-        },
-      };
+      return leaderSession.tryLock(lease);
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await leaderSession?.close();
+      await client.end({ timeout: 5 });
+    },
   };
 }

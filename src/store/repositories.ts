@@ -4,6 +4,7 @@ import type { Executor } from "./executor.ts";
 import { createHealthSnapshotsRepository } from "./health-snapshots-repository.ts";
 import { createImagesRepository } from "./images-repository.ts";
 import { createInstancesRepository } from "./instances-repository.ts";
+import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 
 /** One repository per table, all on the same executor (the pool, or one transaction). */
@@ -14,6 +15,7 @@ export type Repositories = {
   readonly events: ReturnType<typeof createEventsRepository>;
   readonly healthSnapshots: ReturnType<typeof createHealthSnapshotsRepository>;
   readonly tokens: ReturnType<typeof createTokensRepository>;
+  readonly leaderLeases: ReturnType<typeof createLeaderLeasesRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -24,5 +26,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     events: createEventsRepository(executor),
     healthSnapshots: createHealthSnapshotsRepository(executor),
     tokens: createTokensRepository(executor),
+    leaderLeases: createLeaderLeasesRepository(executor),
   };
 }

@@ -130,17 +130,16 @@ export function createActionRunner(
         return;
       }
       case "addInstances": {
-        const created = await store.instances.insert(
-          Array.from({ length: action.count }, () => {
-            const id = newInstanceId();
-            return {
-              id,
-              image_id: image.id,
-              user_id: image.user_id,
-              container_name: containerName(settings.orchestratorId, image.name, id),
-            };
-          }),
-        );
+        const rows = Array.from({ length: action.count }, () => {
+          const id = newInstanceId();
+          return {
+            id,
+            image_id: image.id,
+            user_id: image.user_id,
+            container_name: containerName(settings.orchestratorId, image.name, id),
+          };
+        });
+        const created = await store.transaction((tx) => tx.instances.insert(rows));
         for (const row of created) recorder.track(row);
         log.info({ count: action.count }, "instances added");
         if (desiredHash === undefined) return;
@@ -197,7 +196,9 @@ export function createActionRunner(
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
-          await store.instances.markForDeletion([instance.id], action.reason);
+          await store.transaction((tx) =>
+            tx.instances.markForDeletion([action.instanceId], action.reason),
+          );
           instance = {
             ...instance,
             deletion_requested_at: now(),
@@ -213,7 +214,7 @@ export function createActionRunner(
             expectedStop: true,
           });
         }
-        await store.instances.delete(instance.id);
+        await store.transaction((tx) => tx.instances.delete(action.instanceId));
         recorder.forget(instance.id);
         log.info({ instanceId: instance.id, reason: action.reason }, "instance removed");
         return;

@@ -29,7 +29,7 @@ export async function removeStrays(
         reference: image === undefined ? "" : runnableReference(image, settings.builtImagePrefix),
         now: now(),
       });
-      if (event !== undefined) await store.events.append([event]);
+      if (event !== undefined) await store.transaction((tx) => tx.events.append([event]));
     },
     { concurrency: settings.actionConcurrency },
   );

@@ -1,8 +1,15 @@
 import { Counter, Gauge, Histogram, type Metrics } from "../metrics/registry.ts";
 import type { WorkQueue } from "./workqueue.ts";
 
-/** The controller's Prometheus metrics: reconcile durations and errors, workqueue depth and age. */
-export function createControllerMetrics(metrics: Metrics, currentQueue: () => WorkQueue<number>) {
+/**
+ * The controller's Prometheus metrics: reconcile durations and errors, workqueue depth and age,
+ * whether this process leads, and whether the engine answers.
+ */
+export function createControllerMetrics(
+  metrics: Metrics,
+  currentQueue: () => WorkQueue<number>,
+  engineReachable: () => boolean,
+) {
   const registers = [metrics.registry];
   const reconcileDuration = new Histogram({
     name: "orchestrator_reconcile_duration_seconds",
@@ -46,6 +53,14 @@ export function createControllerMetrics(metrics: Metrics, currentQueue: () => Wo
     help: "Time of one full resync (listing Docker and the database)",
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
+  });
+  new Gauge({
+    name: "orchestrator_docker_engine_up",
+    help: "1 while the Docker engine answers, 0 while it is away (work waits for it)",
+    registers,
+    collect() {
+      this.set(engineReachable() ? 1 : 0);
+    },
   });
   const leading = new Gauge({
     name: "orchestrator_controller_leader",

@@ -54,9 +54,14 @@ export function createController(options: ControllerOptions): Controller {
 
   async function work(): Promise<void> {
     for (;;) {
-      await options.engineReachable?.(stopSignal.signal);
       const key = await queue.get();
       if (key === undefined) return;
+      // A key taken while the engine is away waits here (holding only itself) until it is back.
+      await options.engineReachable?.(stopSignal.signal);
+      if (stopping) {
+        queue.done(key);
+        continue;
+      }
       const started = performance.now();
       logger.debug({ imageId: key }, "reconcile started");
       try {

@@ -67,7 +67,11 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
   const log = deps.logger.child({ component: "controller" });
   let controller: Controller | undefined;
   let queue = createWorkQueue<number>();
-  const controllerMetrics = createControllerMetrics(deps.metrics, () => queue);
+  const controllerMetrics = createControllerMetrics(
+    deps.metrics,
+    () => queue,
+    () => deps.engine.state.reachable,
+  );
 
   const leaseName = `controller:${config.orchestratorId}`;
   const leadership = runWhileLeading({

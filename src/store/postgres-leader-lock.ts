@@ -121,6 +121,7 @@ export function createLeaderSession(url: string, options: LeaderSessionOptions =
     onSessionClosed = () => lose("the leader session closed");
 
     const check = async () => {
+      if (released) throw new LeadershipLostError("the lock was released");
       if (lostReason !== undefined) throw new LeadershipLostError(lostReason);
       let row: { held: boolean; epoch: string | null } | undefined;
       try {

@@ -51,7 +51,14 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   async function stepDown(deadlineMs: number): Promise<void> {
     const wasLeading = term.active;
     term.active = false;
-    for (const undo of undos.splice(0).reverse()) await undo(deadlineMs);
+    for (const undo of undos.splice(0).reverse()) {
+      // One piece failing to stop (its database connection is gone) must not keep the rest up.
+      try {
+        await undo(deadlineMs);
+      } catch (error) {
+        logger.warn({ err: error }, "stopping part of the controller failed");
+      }
+    }
     await lock?.release();
     lock = undefined;
     if (wasLeading) options.onLeading?.(false);

@@ -90,6 +90,9 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     close: async () => {
       if (closed) return;
       closed = true;
+      // On a server, the backend ends its connections first, with a deadline (kysely's destroy
+      // would wait without one for a connection that died mid-query), and the leader session.
+      if (backend.kind === "postgres") await backend.close();
       await db.destroy();
       await unlock();
     },

@@ -1,3 +1,4 @@
+import { CompiledQuery, type Dialect } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import { createLeaderSession, type LeaderSession } from "./postgres-leader-lock.ts";
@@ -35,7 +36,7 @@ export async function openPostgresBackend(
   let leaderSession: LeaderSession | undefined;
   return {
     kind: "postgres",
-    dialect: new PostgresJSDialect({ postgres: client }),
+    dialect: rollbackKeepsItsError(new PostgresJSDialect({ postgres: client })),
     scriptTransaction: async (work) =>
       (await client.begin((transaction) =>
         work({
@@ -58,7 +59,8 @@ export async function openPostgresBackend(
           listening = true;
         },
       );
-      return () => subscription.unlisten();
+      // The listen connection may be gone or poisoned by then: stopping never waits on it long.
+      return () => settleWithin(subscription.unlisten(), 2_000);
     },
     tryLeaderLock: (lease) => {
       leaderSession ??= createLeaderSession(url, {
@@ -74,6 +76,39 @@ export async function openPostgresBackend(
     close: async () => {
       await leaderSession?.close();
       await client.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Waits for `promise` at most `ms`; never rejects. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
+ * kysely 0.29's Postgres driver marks a connection for discard when ROLLBACK fails, through a
+ * private method that kysely-postgres-js's connection lacks: the TypeError it throws replaces
+ * the real error (a lost connection, which the API answers with 503) and a 500 follows. A
+ * failed ROLLBACK here just reports its own error; postgres.js drops the dead connection.
+ */
+function rollbackKeepsItsError(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      driver.rollbackTransaction = async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw("rollback"));
+      };
+      return driver;
     },
   };
 }

@@ -169,7 +169,12 @@ export function createLeaderSession(url: string, options: LeaderSessionOptions =
 
   return {
     tryLock,
-    close: () => client.end({ timeout: 2 }),
+    close: async () => {
+      await Promise.race([
+        client.end({ timeout: 2 }).catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 3_000).unref()),
+      ]);
+    },
   };
 }
 

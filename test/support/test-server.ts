@@ -14,6 +14,8 @@ export type TestServer = {
   readonly adminToken: string;
   readonly orchestratorId: string;
   readonly dataDir: string;
+  /** The Postgres database it runs on; undefined on PGlite. */
+  readonly databaseUrl: string | undefined;
   readonly service: Service;
   /** Calls the API with a token (the admin token by default); JSON in, parsed JSON out. */
   request(
@@ -89,6 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     adminToken,
     orchestratorId,
     dataDir,
+    databaseUrl,
     service,
     request,
     createUser: async (name) => {

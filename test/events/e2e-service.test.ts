@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runningContainers } from "../support/docker-helpers.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { apiCaller, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
@@ -133,7 +134,7 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
   it("delivers every event after a kill -9 while they were unpublished (broker down)", async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), "orch-kafka-crash-"));
-    const orchestratorId = `kcrash-${Date.now().toString(36)}`;
+    const orchestratorId = testOrchestratorId("kcrash");
     const env = {
       DATA_DIR: dataDir,
       ORCHESTRATOR_ID: orchestratorId,

@@ -7,6 +7,7 @@ import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers } from "../support/docker-helpers.ts";
 import { expectConverged, metricValue, transitionsByInstance } from "../support/fleet-checks.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
@@ -19,7 +20,7 @@ const ready = services().postgres.ok && services().kafkaMock.ok;
 describe.runIf(ready)("two service processes on one Postgres", () => {
   const broker = useKafkaBroker();
   const suffix = randomBytes(3).toString("hex");
-  const orchestratorId = `failover-${suffix}`;
+  const orchestratorId = testOrchestratorId("failover");
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

@@ -7,6 +7,7 @@ import { openStore, type Store } from "../../src/store/database.ts";
 import { type LeaderLock, LeadershipLostError } from "../../src/store/sql-backend.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { docker } from "../support/docker-helpers.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { type SocketProxy, startSocketProxy } from "../support/socket-proxy.ts";
 import { testImages } from "../support/test-images.ts";
@@ -18,7 +19,7 @@ import { waitFor } from "../support/wait.ts";
  * controller's leadership rests on, each shown failing the way production fails.
  */
 describe.runIf(services().postgres.ok)("the leader lock on a Postgres server", () => {
-  const orchestratorId = `lease-${randomBytes(3).toString("hex")}`;
+  const orchestratorId = testOrchestratorId("lease");
   const lease = { key: 424_242, name: `controller:${orchestratorId}`, holder: "test" };
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {

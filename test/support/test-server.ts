@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,6 +6,7 @@ import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createScratchDatabase } from "./databases.ts";
+import { testOrchestratorId } from "./run-id.ts";
 import type { Backend } from "./services.ts";
 
 export type TestServer = {
@@ -40,7 +40,7 @@ export type TestServerOptions = {
 /** Starts the real service in this process on a free port, against PGlite or a scratch database. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "orch-test-")));
-  const orchestratorId = options.orchestratorId ?? `test-${randomBytes(4).toString("hex")}`;
+  const orchestratorId = options.orchestratorId ?? testOrchestratorId("test");
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
   let databaseUrl = options.databaseUrl;
   if (options.backend === "postgres" && databaseUrl === undefined) {

@@ -146,6 +146,6 @@ describe.each(backends())(
         { timeoutMs: 60_000, what: "the container killed after the return to be restarted" },
       );
       expect(await managedContainers(server.orchestratorId, imageId)).toHaveLength(12);
-    });
+    }, 300_000);
   },
 );

@@ -112,5 +112,5 @@ describe.runIf(ready)("two service processes on one Postgres", () => {
 
     // The relay failed over too: every event of the database reached Kafka, in order.
     await expectOnKafka(consumption, imageId, converged.events);
-  });
+  }, 300_000);
 });

@@ -100,6 +100,6 @@ describe.runIf(ready)(
       // The outbox: every event once in the database, all of them on Kafka in order.
       await expectOnKafka(consumption, imageId, final.events);
       await consumption.stop();
-    });
+    }, 300_000);
   },
 );

@@ -58,6 +58,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "build-contexts"),
     // busybox httpd ignores SIGTERM as PID 1: do not wait 10 s for every stop in tests.
     STOP_TIMEOUT_SECONDS: "1",
+    // The engine the suite itself talks to.
+    ...(process.env.DOCKER_HOST === undefined ? {} : { DOCKER_HOST: process.env.DOCKER_HOST }),
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });

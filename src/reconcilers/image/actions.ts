@@ -3,6 +3,7 @@ import {
   ContainerNameConflictError,
   type ContainerSnapshot,
   ImageNotFoundError,
+  StaleTaskError,
 } from "../../docker/runtime.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
 import { containerLabels, labelKeys } from "../../domain/labels.ts";
@@ -173,7 +174,17 @@ export function createActionRunner(
       }
       case "startContainer": {
         const instance = find(action.instanceId);
-        await runtime.start(action.containerId);
+        try {
+          await runtime.start(action.containerId);
+        } catch (error) {
+          if (!(error instanceof StaleTaskError) || desiredHash === undefined) throw error;
+          // The engine restarted and its runtime kept the container's old task: it will never
+          // start again. Replace it (removed, then created anew under the same name).
+          log.warn({ instanceId: instance.id, err: error }, "container cannot start; replacing it");
+          const removed = await stopAndRemove(instance, action.containerId, "replace_stale");
+          await createAndStart(removed, desiredHash, runnability, "replace_stale");
+          return;
+        }
         await record(
           instance,
           await recorder.inspect(action.containerId),

@@ -50,33 +50,48 @@ export function hammer(baseUrl: string, token: string, imageId: number) {
   };
 }
 
-/** Follows `/api/events?follow=1` (Server-Sent Events) for one image, collecting the events. */
+/**
+ * Follows `/api/events?follow=1` (Server-Sent Events) for one image as a browser's EventSource
+ * does: when the stream ends (the database went away under it), it connects again with
+ * Last-Event-ID and goes on from there. Collects the events.
+ */
 export async function followEvents(baseUrl: string, token: string, imageId: number) {
   const abort = new AbortController();
-  const response = await fetch(`${baseUrl}/api/events?follow=1&image_id=${imageId}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: abort.signal,
-  });
-  if (response.status !== 200 || response.body === null)
-    throw new Error(`event stream: ${response.status}`);
   const events: any[] = [];
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
+  let lastId: string | undefined;
+  const readOnce = async () => {
+    const response = await fetch(`${baseUrl}/api/events?follow=1&image_id=${imageId}`, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(lastId === undefined ? {} : { "last-event-id": lastId }),
+      },
+      signal: abort.signal,
+    });
+    if (response.status !== 200 || response.body === null) return;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffered = "";
     for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: "" }));
+      const { done, value } = await reader.read();
       if (done) return;
       buffered += value;
       for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
-        const block = buffered.slice(0, end);
+        const block = buffered.slice(0, end).split("\n");
         buffered = buffered.slice(end + 2);
         const data = block
-          .split("\n")
           .filter((line) => line.startsWith("data: "))
           .map((line) => line.slice(6))
           .join("\n");
-        if (data.length > 0) events.push(JSON.parse(data));
+        const id = block.find((line) => line.startsWith("id: "))?.slice(4);
+        if (data.length === 0) continue;
+        events.push(JSON.parse(data));
+        if (id !== undefined) lastId = id;
       }
+    }
+  };
+  void (async () => {
+    while (!abort.signal.aborted) {
+      await readOnce().catch(() => {});
+      if (!abort.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   })();
   return {

@@ -96,6 +96,9 @@ describe.runIf(ready)(
         ),
       );
       stream.close();
+      // Across the outage the stream lost nothing and repeated nothing.
+      const streamed = stream.events.map((event) => event.seq as number);
+      expect(streamed).toEqual([...new Set(streamed)].sort((a, b) => a - b));
 
       // The outbox: every event once in the database, all of them on Kafka in order.
       await expectOnKafka(consumption, imageId, final.events);

@@ -48,12 +48,11 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
         (list) => list.length === 3,
         { what: "3 running" },
       );
-      const three = (await server.request("GET", `/api/images/${imageId}/containers`)).body
-        .items as any[];
       await waitFor(
-        async () => three,
-        () => three.every((item) => item.observed_state === "running"),
-        { what: "recorded" },
+        async () =>
+          (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[],
+        (items) => items.length === 3 && items.every((item) => item.observed_state === "running"),
+        { what: "3 recorded running" },
       );
       await server.request("PATCH", `/api/images/${imageId}`, { body: { desired_instances: 1 } });
       await waitFor(
@@ -66,7 +65,6 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
       // 3 × (created, started) + 2 × (stopped, removed) + 2 × image.scaled = 12.
       const messages = await consumption.waitFor(12);
-      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(consumption.messages).toHaveLength(12);
       await consumption.stop();
 

@@ -1,8 +1,10 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, runProject, spawnServer } from "../support/spawn-server.ts";
+import { waitFor } from "../support/wait.ts";
 
 describe("the service as a process", () => {
   let dataDir: string;
@@ -61,31 +63,41 @@ describe("the service as a process", () => {
       () => "ended",
       (error: Error) => `failed: ${error.message}`,
     );
-    // A request whose body is still arriving when the signal comes: it must complete.
+    // A request whose body is still arriving when the signal comes: it must complete. Raw
+    // HTTP, to know (not guess) where the server is: "100 Continue" says it has the headers and
+    // waits for the body; its log says when it got the signal.
     const body = JSON.stringify({ user: "late" });
-    let sendRest: () => void = () => {};
-    const slowBody = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode(body.slice(0, 5)));
-        sendRest = () => {
-          controller.enqueue(new TextEncoder().encode(body.slice(5)));
-          controller.close();
-        };
-      },
+    const socket = connect({ host: "127.0.0.1", port: server.port });
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
     });
-    const inFlight = fetch(`${server.url}/api/tokens`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json" },
-      body: slowBody,
-      duplex: "half",
-    } as RequestInit);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(
+      `POST /api/tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    await waitFor(
+      async () => answer,
+      (text) => text.startsWith("HTTP/1.1 100 Continue"),
+      {
+        what: "the server to wait for the body",
+      },
+    );
     server.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    sendRest();
-    const response = await inFlight;
-    expect(response.status).toBe(201);
-    expect(((await response.json()) as { token: string }).token).toMatch(/^orc_/);
+    await waitFor(
+      async () => server.output().stdout,
+      (out) => out.includes("signal received"),
+      {
+        what: "the server to get the signal",
+      },
+    );
+    socket.end(body);
+    await closed;
+    const final = answer.slice(answer.indexOf("\r\n\r\n") + 4);
+    expect(final).toMatch(/^HTTP\/1\.1 201 /);
+    expect(JSON.parse(final.slice(final.indexOf("\r\n\r\n") + 4)).token).toMatch(/^orc_/);
     expect(await streamEnded).toBe("ended");
     expect((await server.exited).code).toBe(0);
   });

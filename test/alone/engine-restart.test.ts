@@ -5,11 +5,11 @@ import {
   callerOf,
   expectConverged,
   metricValue,
+  registerHttpd,
   transitionsByInstance,
 } from "../support/fleet-checks.ts";
 import { stopDockerEngine } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
-import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -33,16 +33,7 @@ describe("the Docker engine restarts under 10 running instances", () => {
     const fleets = await Promise.all(
       servers.map(async (server) => {
         const call = callerOf(server);
-        const created = await call("POST", "/api/images", {
-          name: "steady",
-          image: testImages.httpd,
-          desired_instances: 10,
-          max_instances: 20,
-          memory_limit: "16m",
-          cpu_limit: "0.1",
-        });
-        expect(created.status).toBe(201);
-        const imageId = created.body.id as number;
+        const imageId = await registerHttpd(call, "steady", { desired: 10, max: 20 });
         const before = await expectConverged(call, server.orchestratorId, imageId, 10);
         return { server, call, imageId, before };
       }),

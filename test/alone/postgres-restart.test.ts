@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectOnKafka, followEvents, hammer } from "../faults/fault-support.ts";
 import { managedContainers } from "../support/docker-helpers.ts";
-import { callerOf, expectConverged, transitionsByInstance } from "../support/fleet-checks.ts";
+import {
+  callerOf,
+  expectConverged,
+  registerHttpd,
+  transitionsByInstance,
+} from "../support/fleet-checks.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { stopPostgresServer } from "../support/service-control.ts";
 import { postgresUrl, services } from "../support/services.ts";
-import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -33,16 +37,7 @@ describe.runIf(ready)("the Postgres server restarts in the middle of scaling 0 â
   it("answers 503 problem+json while it is down, recovers by itself, and loses or duplicates no event and no container", async () => {
     const call = callerOf(server);
     const consumption = await broker().consume("postgres-restart");
-    const image = await call("POST", "/api/images", {
-      name: "twenty",
-      image: testImages.httpd,
-      desired_instances: 0,
-      max_instances: 22,
-      memory_limit: "16m",
-      cpu_limit: "0.1",
-    });
-    expect(image.status).toBe(201);
-    const imageId = image.body.id as number;
+    const imageId = await registerHttpd(call, "twenty", { desired: 0, max: 22 });
     const stream = await followEvents(server.url, server.adminToken, imageId);
     const load = hammer(server.url, server.adminToken, imageId);
     expect((await call("PATCH", `/api/images/${imageId}`, { desired_instances: 20 })).status).toBe(

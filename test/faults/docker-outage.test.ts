@@ -5,12 +5,12 @@ import {
   callerOf,
   expectConverged,
   metricValue,
+  registerHttpd,
   transitionsByInstance,
 } from "../support/fleet-checks.ts";
 import { dockerSocketPath } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
 import { type SocketProxy, startSocketProxy } from "../support/socket-proxy.ts";
-import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -38,16 +38,7 @@ describe.each(backends())(
     it("keeps the API up, says Docker is down, waits calmly, and on return heals to exactly the desired count with every transition recorded", async () => {
       const call = callerOf(server);
       const metrics = async () => server.service.metrics.registry.metrics();
-      const created = await call("POST", "/api/images", {
-        name: "steady",
-        image: testImages.httpd,
-        desired_instances: 10,
-        max_instances: 20,
-        memory_limit: "16m",
-        cpu_limit: "0.1",
-      });
-      expect(created.status).toBe(201);
-      const imageId = created.body.id as number;
+      const imageId = await registerHttpd(call, "steady", { desired: 10, max: 20 });
       const before = await expectConverged(call, server.orchestratorId, imageId, 10);
 
       const errorsBeforeCut = metricValue(await metrics(), "orchestrator_reconcile_errors_total");

@@ -5,12 +5,16 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers } from "../support/docker-helpers.ts";
-import { expectConverged, metricValue, transitionsByInstance } from "../support/fleet-checks.ts";
+import {
+  expectConverged,
+  metricValue,
+  registerHttpd,
+  transitionsByInstance,
+} from "../support/fleet-checks.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
-import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { expectOnKafka } from "./fault-support.ts";
@@ -74,16 +78,7 @@ describe.runIf(ready)("two service processes on one Postgres", () => {
     expect((await viaLeader("GET", "/api/images")).status).toBe(200);
 
     // The scale-up is asked of the follower: its NOTIFY reaches the leader's controller.
-    const image = await call("POST", "/api/images", {
-      name: "fleet",
-      image: testImages.httpd,
-      desired_instances: 0,
-      max_instances: 10,
-      memory_limit: "16m",
-      cpu_limit: "0.1",
-    });
-    expect(image.status).toBe(201);
-    const imageId = image.body.id as number;
+    const imageId = await registerHttpd(call, "fleet", { desired: 0, max: 10 });
     expect((await call("PATCH", `/api/images/${imageId}`, { desired_instances: 10 })).status).toBe(
       200,
     );

@@ -1,10 +1,14 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { managedContainers } from "../support/docker-helpers.ts";
-import { callerOf, expectConverged, transitionsByInstance } from "../support/fleet-checks.ts";
+import {
+  callerOf,
+  expectConverged,
+  registerHttpd,
+  transitionsByInstance,
+} from "../support/fleet-checks.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
 import { services } from "../support/services.ts";
-import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { expectOnKafka, followEvents, hammer } from "./fault-support.ts";
@@ -40,16 +44,7 @@ describe.runIf(ready)(
     it("answers 503 (never 500) meanwhile, recovers controller, relay and LISTENs by itself, and loses or duplicates no event and no container", async () => {
       const call = callerOf(server);
       const consumption = await broker().consume("sessions-terminated");
-      const image = await call("POST", "/api/images", {
-        name: "twenty",
-        image: testImages.httpd,
-        desired_instances: 0,
-        max_instances: 22,
-        memory_limit: "16m",
-        cpu_limit: "0.1",
-      });
-      expect(image.status).toBe(201);
-      const imageId = image.body.id as number;
+      const imageId = await registerHttpd(call, "twenty", { desired: 0, max: 22 });
       const stream = await followEvents(server.url, server.adminToken, imageId);
       const load = hammer(server.url, server.adminToken, imageId);
 

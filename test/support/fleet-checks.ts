@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
 import { managedContainers } from "./docker-helpers.ts";
 import type { ApiCall } from "./spawn-server.ts";
+import { testImages } from "./test-images.ts";
 import type { TestServer } from "./test-server.ts";
 import { waitFor } from "./wait.ts";
 
@@ -11,6 +12,24 @@ export function callerOf(server: TestServer): ApiCall {
     const response = await server.request(method, path, body === undefined ? {} : { body });
     return { status: response.status, body: response.body };
   };
+}
+
+/** Registers an image of the httpd test app (small limits); returns its id. */
+export async function registerHttpd(
+  call: ApiCall,
+  name: string,
+  counts: { desired: number; max: number },
+): Promise<number> {
+  const created = await call("POST", "/api/images", {
+    name,
+    image: testImages.httpd,
+    desired_instances: counts.desired,
+    max_instances: counts.max,
+    memory_limit: "16m",
+    cpu_limit: "0.1",
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id as number;
 }
 
 /** Every event of an image, oldest first (the API pages by 1000). */

@@ -13,7 +13,7 @@ import { findLeftovers } from "./leftovers.ts";
 import { ciIsSet } from "./run-id.ts";
 import { ensureTestImages } from "./test-images.ts";
 
-const run = promisify(execFile);
+const execute = promisify(execFile);
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -76,7 +76,7 @@ async function checkKafkaMock(): Promise<TestServices["kafkaMock"]> {
       stat(binary).catch(() => undefined),
     ]);
     if (built === undefined || built.mtimeMs < source.mtimeMs) {
-      await run("gcc", [mockSource, "-o", binary, "-lrdkafka"]);
+      await execute("gcc", [mockSource, "-o", binary, "-lrdkafka"]);
     }
     return { ok: true, binary };
   } catch (error) {
@@ -87,9 +87,13 @@ async function checkKafkaMock(): Promise<TestServices["kafkaMock"]> {
   }
 }
 
-/** Checks once per run, whichever project asks first (the projects share this process). */
-let checked: Promise<TestServices> | undefined;
-let teardowns = 0;
+/**
+ * Checks once per run, whichever project asks first: the projects share this process, but each
+ * may load this module anew, so the run's state lives on the process.
+ */
+const run = globalThis as typeof globalThis & {
+  orchestratorTestRun?: { checked: Promise<TestServices>; teardowns: number };
+};
 
 /**
  * Finds (and prepares) the real services the integration suites run against. With CI set a
@@ -102,10 +106,10 @@ let teardowns = 0;
  * containers, images, networks, volumes, or files in that folder.
  */
 export default async function setup(project: TestProject) {
-  if (checked === undefined) {
+  if (run.orchestratorTestRun === undefined) {
     process.env.ORCH_TEST_RUN ??= randomBytes(2).toString("hex");
     process.env.TMPDIR = mkdtempSync(path.join(tmpdir(), `orch-run-${process.env.ORCH_TEST_RUN}-`));
-    checked = (async () => {
+    const checked = (async () => {
       const [docker, postgres, kafkaMock] = await Promise.all([
         checkDocker(),
         checkPostgres(),
@@ -121,13 +125,15 @@ export default async function setup(project: TestProject) {
       for (const reason of missing) console.warn(`[integration] skipping what needs: ${reason}`);
       return services;
     })();
+    run.orchestratorTestRun = { checked, teardowns: 0 };
   }
-  project.provide("services", await checked);
-  teardowns += 1;
+  const state = run.orchestratorTestRun;
+  project.provide("services", await state.checked);
+  state.teardowns += 1;
 
   return async function teardown() {
-    teardowns -= 1;
-    if (teardowns > 0) return; // the last project to finish checks for the whole run
+    state.teardowns -= 1;
+    if (state.teardowns > 0) return; // the last project to finish checks for the whole run
     const leftovers = await findLeftovers(
       process.env.ORCH_TEST_RUN ?? "",
       process.env.TMPDIR ?? "",

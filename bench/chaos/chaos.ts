@@ -215,6 +215,24 @@ for (;;) {
 }
 const convergedIn = Date.now() - convergeStarted;
 
+// The relay may still be backing off after the last broker outage: wait until every event of
+// the database is on Kafka (or two minutes pass), then check.
+const scratch = postgres(databaseUrl.toString(), { max: 1, onnotice: () => {} });
+const relayStarted = Date.now();
+let pending = 0;
+for (;;) {
+  const [row] = await scratch<Array<{ ids: string[] | null; pending: number }>>`
+    select array_agg(id::text) as ids,
+           count(*) filter (where published_at is null and failed_at is null)::int as pending
+    from events`;
+  pending = row?.pending ?? 0;
+  const onKafka = new Set(consumption.messages.map((message) => message.event?.id));
+  if ((row?.ids ?? []).every((id) => onKafka.has(id)) || Date.now() - relayStarted > 120_000) break;
+  await sleep(1_000);
+}
+await scratch.end();
+const relayedIn = Date.now() - relayStarted;
+
 const containers = await ourContainers();
 const instanceCounts = new Map<string, number>();
 for (const container of containers) {
@@ -298,6 +316,7 @@ const lines = [
   `events in the database: ${databaseEvents}; on Kafka (unique): ${
     new Set(consumption.messages.map((message) => message.event?.id)).size
   } of ${consumption.messages.length} messages`,
+  `relay caught up ${(relayedIn / 1000).toFixed(1)} s after convergence; rows still unpublished: ${pending}`,
   `event ids lost on the way to Kafka: ${lost} ${verdict(lost === 0)}`,
   `images whose Kafka order differs from the database: ${outOfOrder} ${verdict(outOfOrder === 0)}`,
 ];

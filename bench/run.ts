@@ -10,8 +10,14 @@ import { fileURLToPath } from "node:url";
 const benchDir = fileURLToPath(new URL("./", import.meta.url));
 const only = process.argv.slice(2);
 
+/** Long soaks run only when named: `npm run bench -- chaos`. */
+const onlyWhenNamed = new Set(["chaos"]);
 const folders = (await readdir(benchDir, { withFileTypes: true }))
-  .filter((entry) => entry.isDirectory() && (only.length === 0 || only.includes(entry.name)))
+  .filter(
+    (entry) =>
+      entry.isDirectory() &&
+      (only.length === 0 ? !onlyWhenNamed.has(entry.name) : only.includes(entry.name)),
+  )
   .map((entry) => entry.name)
   .sort();
 

@@ -81,6 +81,16 @@ describe("layering", () => {
     ).toEqual([]);
   });
 
+  it("lets the controller's reconciler write only through store.transaction (fenced per term)", () => {
+    const directWrite =
+      /\bstore\.(?:images|instances|events|builds|healthSnapshots|leaderLeases)\.(?:insert|delete|mark|patch|write|append|update|save|record|prune|create)\w*\(/;
+    expect(
+      files
+        .filter((file) => file.path.startsWith("reconcilers/") && directWrite.test(file.text))
+        .map((file) => file.path),
+    ).toEqual([]);
+  });
+
   it("keeps domain/ pure: it imports only itself and zod", () => {
     const domain = files.filter((file) => file.path.startsWith("domain/"));
     const foreign = domain.flatMap((file) =>

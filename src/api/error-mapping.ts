@@ -9,6 +9,12 @@ import { ProblemError } from "./problem.ts";
  */
 export function toProblem(error: unknown): ProblemError | undefined {
   if (error instanceof ProblemError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new ProblemError(
+      "unavailable",
+      "the database is unavailable right now; try again shortly",
+    );
+  }
   if (error instanceof DesiredStateError) {
     return new ProblemError(error.code, error.message, {
       ...(error.errors === undefined ? {} : { errors: error.errors }),

@@ -1,8 +1,15 @@
 import { Counter, Gauge, Histogram, type Metrics } from "../metrics/registry.ts";
 import type { WorkQueue } from "./workqueue.ts";
 
-/** The controller's Prometheus metrics: reconcile durations and errors, workqueue depth and age. */
-export function createControllerMetrics(metrics: Metrics, currentQueue: () => WorkQueue<number>) {
+/**
+ * The controller's Prometheus metrics: reconcile durations and errors, workqueue depth and age,
+ * whether this process leads, and whether the engine answers.
+ */
+export function createControllerMetrics(
+  metrics: Metrics,
+  currentQueue: () => WorkQueue<number>,
+  engineReachable: () => boolean,
+) {
   const registers = [metrics.registry];
   const reconcileDuration = new Histogram({
     name: "orchestrator_reconcile_duration_seconds",
@@ -47,7 +54,21 @@ export function createControllerMetrics(metrics: Metrics, currentQueue: () => Wo
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  return { reconcileDuration, reconcileErrors, resyncDuration };
+  new Gauge({
+    name: "orchestrator_docker_engine_up",
+    help: "1 while the Docker engine answers, 0 while it is away (work waits for it)",
+    registers,
+    collect() {
+      this.set(engineReachable() ? 1 : 0);
+    },
+  });
+  const leading = new Gauge({
+    name: "orchestrator_controller_leader",
+    help: "1 while this process leads (runs the controller), 0 otherwise",
+    registers,
+  });
+  leading.set(0);
+  return { reconcileDuration, reconcileErrors, resyncDuration, leading };
 }
 
 export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

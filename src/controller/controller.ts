@@ -17,6 +17,16 @@ export type ControllerOptions = {
   readonly removeUnowned: (containerIds: readonly string[]) => Promise<void>;
   readonly logger: Logger;
   readonly metrics: ControllerMetrics;
+  /**
+   * Resolves at once while the Docker engine answers; while it is away, once it is back (or the
+   * signal aborts). Workers wait here instead of failing every key against a missing engine.
+   */
+  readonly engineReachable?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Whether a failed reconcile failed only because the engine is away: then the key waits for
+   * the engine without counting a failure of its own (no growing back-off for the image).
+   */
+  readonly engineAway?: (error: unknown) => Promise<boolean>;
 };
 
 export type Controller = KeySink & {
@@ -40,11 +50,18 @@ export function createController(options: ControllerOptions): Controller {
   let resyncRunning: Promise<void> | undefined;
   let resyncAgain = false;
   const workers: Array<Promise<void>> = [];
+  const stopSignal = new AbortController();
 
   async function work(): Promise<void> {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      // A key taken while the engine is away waits here (holding only itself) until it is back.
+      await options.engineReachable?.(stopSignal.signal);
+      if (stopping) {
+        queue.done(key);
+        continue;
+      }
       const started = performance.now();
       logger.debug({ imageId: key }, "reconcile started");
       try {
@@ -60,13 +77,22 @@ export function createController(options: ControllerOptions): Controller {
         );
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       } catch (error) {
-        const reason = error instanceof ReconcileError ? error.reason : "Error";
+        const engineAway = !stopping && (await options.engineAway?.(error)) === true;
+        const reason = engineAway
+          ? "EngineUnreachable"
+          : error instanceof ReconcileError
+            ? error.reason
+            : "Error";
         metrics.reconcileDuration.observe(
           { result: "error" },
           (performance.now() - started) / 1000,
         );
         metrics.reconcileErrors.inc({ reason });
-        if (!stopping) {
+        if (engineAway) {
+          // The engine watch said it once; the key runs again as soon as the engine is back.
+          logger.debug({ imageId: key, err: error }, "reconcile waits for the docker engine");
+          queue.add(key);
+        } else if (!stopping) {
           const delayMs = queue.addRateLimited(key);
           logger.warn(
             { imageId: key, reason, err: error, retryInMs: delayMs, failures: queue.failures(key) },
@@ -130,6 +156,7 @@ export function createController(options: ControllerOptions): Controller {
     requestResync,
     async stop(deadlineMs) {
       stopping = true;
+      stopSignal.abort();
       queue.shutDown();
       const deadline = new Promise<"timeout">((resolve) =>
         setTimeout(() => resolve("timeout"), deadlineMs).unref(),

@@ -7,6 +7,13 @@ export type LeaderTerm = {
   defer(undo: (deadlineMs: number) => void | Promise<void>): void;
   /** False once the term ended (stop, or the lock was lost). */
   readonly active: boolean;
+  /** The lease's fencing token for this term. */
+  readonly epoch: number;
+  /**
+   * Resolves when a fresh check proves this process still leads in this term; rejects with
+   * LeadershipLostError otherwise. Every Docker write of the term waits for it (fencing.ts).
+   */
+  confirm(): Promise<void>;
 };
 
 export type LeaderElectionOptions = {
@@ -16,6 +23,8 @@ export type LeaderElectionOptions = {
   readonly logger: Logger;
   /** How soon to try again when another process leads, or leading failed to start. */
   readonly retryMs?: number;
+  /** Told when this process starts and stops leading (a metric). */
+  readonly onLeading?: (leading: boolean) => void;
 };
 
 /**
@@ -27,7 +36,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   stop(deadlineMs: number): Promise<void>;
 } {
   const { logger } = options;
-  const retryMs = options.retryMs ?? 5_000;
+  const retryMs = options.retryMs ?? 2_000;
   let stopped = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let lock: LeaderLock | undefined;
@@ -40,10 +49,19 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   };
 
   async function stepDown(deadlineMs: number): Promise<void> {
+    const wasLeading = term.active;
     term.active = false;
-    for (const undo of undos.splice(0).reverse()) await undo(deadlineMs);
+    for (const undo of undos.splice(0).reverse()) {
+      // One piece failing to stop (its database connection is gone) must not keep the rest up.
+      try {
+        await undo(deadlineMs);
+      } catch (error) {
+        logger.warn({ err: error }, "stopping part of the controller failed");
+      }
+    }
     await lock?.release();
     lock = undefined;
+    if (wasLeading) options.onLeading?.(false);
   }
 
   async function campaign(): Promise<void> {
@@ -57,13 +75,15 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       retryLater();
       return;
     }
-    logger.info("leading: starting the controller");
+    const held = lock;
+    logger.info({ epoch: held.epoch }, "leading: starting the controller");
     const current = { active: true };
     term = current;
     undos = [];
-    void lock.lost.then(async () => {
+    options.onLeading?.(true);
+    void held.lost.then(async () => {
       if (stopped || !current.active) return;
-      logger.error("leader lock lost (database session ended): stopping the controller");
+      logger.error({ epoch: held.epoch }, "leader lock lost: stopping the controller");
       await stepDown(5_000);
       void campaign();
     });
@@ -73,6 +93,8 @@ export function runWhileLeading(options: LeaderElectionOptions): {
         get active() {
           return current.active && !stopped;
         },
+        epoch: held.epoch,
+        confirm: () => held.confirm(),
       });
     } catch (error) {
       logger.error({ err: error }, "controller failed to start");

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import pMap from "p-map";
 import type { Config } from "../config.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
+import { isEngineUnreachable } from "../docker/retry.ts";
 import type { ContainerRuntime } from "../docker/runtime.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageIdOf } from "../domain/labels.ts";
@@ -19,6 +21,7 @@ import type { Store } from "../store/database.ts";
 import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 import { type Controller, createController } from "./controller.ts";
 import { createControllerMetrics } from "./controller-metrics.ts";
+import { fencedRuntime, fencedStore } from "./fencing.ts";
 import { runWhileLeading } from "./leader-election.ts";
 import { watchDockerEvents } from "./sources/docker-events.ts";
 import { watchEngineUp } from "./sources/engine-up.ts";
@@ -68,39 +71,53 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
   const log = deps.logger.child({ component: "controller" });
   let controller: Controller | undefined;
   let queue = createWorkQueue<number>();
-  const controllerMetrics = createControllerMetrics(deps.metrics, () => queue);
+  const controllerMetrics = createControllerMetrics(
+    deps.metrics,
+    () => queue,
+    () => deps.engine.state.reachable,
+  );
 
-  const reconciler = createImageReconciler({
-    store,
-    runtime: deps.runtime,
-    logger: log,
-    settings: {
-      orchestratorId: config.orchestratorId,
-      advertiseHost: config.advertiseHost,
-      publishIp: config.publishIp,
-      builtImagePrefix: config.imageNamePrefix,
-      stopTimeoutSeconds: config.stopTimeoutSeconds,
-      actionConcurrency: 4,
-      pidsLimit: config.containerPidsLimit,
-      openFilesLimit: config.containerNofileLimit,
-      diskLimit: config.containerDiskLimit,
-    },
-    resolveImage: createImageResolver(deps.runtime, log, deps.access, deps.builtImages?.resolve),
-    ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
-    logTail: deps.logTail,
-  });
-
+  const leaseName = `controller:${config.orchestratorId}`;
   const leadership = runWhileLeading({
-    tryLock: () => store.tryLeaderLock(leaderKey(config.orchestratorId)),
+    tryLock: () =>
+      store.tryLeaderLock({
+        key: leaderKey(config.orchestratorId),
+        name: leaseName,
+        holder: `${hostname()}:${process.pid}`,
+      }),
     logger: log,
+    onLeading: (leading) => controllerMetrics.leading.set(leading ? 1 : 0),
     lead: async (term) => {
+      // Everything this term writes is fenced by its epoch (fencing.ts): Docker writes wait
+      // for a fresh check of the lock, database writes hold the lease row at the epoch.
+      const runtime = fencedRuntime(deps.runtime, () => term.confirm());
+      const termStore = fencedStore(store, { name: leaseName, epoch: term.epoch });
+      const reconciler = createImageReconciler({
+        store: termStore,
+        runtime,
+        logger: log,
+        settings: {
+          orchestratorId: config.orchestratorId,
+          advertiseHost: config.advertiseHost,
+          publishIp: config.publishIp,
+          builtImagePrefix: config.imageNamePrefix,
+          stopTimeoutSeconds: config.stopTimeoutSeconds,
+          actionConcurrency: 4,
+          pidsLimit: config.containerPidsLimit,
+          openFilesLimit: config.containerNofileLimit,
+          diskLimit: config.containerDiskLimit,
+        },
+        resolveImage: createImageResolver(runtime, log, deps.access, deps.builtImages?.resolve),
+        ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
+        logTail: deps.logTail,
+      });
       queue = createWorkQueue<number>();
       const created = createController({
         queue,
         workers: config.reconcileWorkers,
         reconcile: (imageId) => reconciler.reconcile(imageId),
         listAllKeys: async () => {
-          const containers = await deps.runtime.listManaged(config.orchestratorId);
+          const containers = await runtime.listManaged(config.orchestratorId);
           const keys = new Set(await store.images.listIds());
           for (const container of containers) {
             if (!hasOurName(container, config.orchestratorId)) continue;
@@ -112,16 +129,19 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         resync: () =>
           findKeysNeedingWork({
             store,
-            runtime: deps.runtime,
+            runtime,
             orchestratorId: config.orchestratorId,
             builtImagePrefix: config.imageNamePrefix,
           }),
         removeUnowned: async (containerIds) => {
-          await pMap(containerIds, (id) => deps.runtime.remove(id), { concurrency: 4 });
+          await pMap(containerIds, (id) => runtime.remove(id), { concurrency: 4 });
           log.info({ count: containerIds.length }, "unowned containers removed");
         },
         logger: log,
         metrics: controllerMetrics,
+        engineReachable: (signal) => deps.engine.whenReachable(signal),
+        engineAway: async (error) =>
+          isEngineUnreachable(error) && !(await deps.engine.check()).reachable,
       });
       term.defer(async (deadlineMs) => {
         controller = undefined;
@@ -146,8 +166,8 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       term.defer(watchEngineUp(deps.engine, created));
       term.defer(resyncPeriodically(created, config.resyncIntervalSeconds * 1000));
       const prober = startProber({
-        store,
-        runtime: deps.runtime,
+        store: termStore,
+        runtime,
         logger: log,
         probeHost: config.advertiseHost,
         advertiseHost: config.advertiseHost,

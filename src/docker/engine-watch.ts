@@ -14,6 +14,7 @@ export class EngineWatch extends EventEmitter<{ up: []; down: [error: string] }>
   #state: EngineState = { reachable: false, error: "not checked yet", since: new Date() };
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #checking: Promise<EngineState> | undefined;
   readonly #docker: DockerClient;
   readonly #dockerHost: string | undefined;
   readonly #logger: Logger;
@@ -27,6 +28,8 @@ export class EngineWatch extends EventEmitter<{ up: []; down: [error: string] }>
     options: { upIntervalMs?: number; downIntervalMs?: number } = {},
   ) {
     super();
+    // Every waiting worker listens for "up": a broadcast, not a leak.
+    this.setMaxListeners(0);
     this.#docker = docker;
     this.#dockerHost = dockerHost;
     this.#logger = logger;
@@ -38,8 +41,29 @@ export class EngineWatch extends EventEmitter<{ up: []; down: [error: string] }>
     return this.#state;
   }
 
-  /** Checks now; never throws. */
-  async check(): Promise<EngineState> {
+  /** Checks now (checks asked for together share one ping); never throws. */
+  check(): Promise<EngineState> {
+    this.#checking ??= this.#ping().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  /** Resolves at once while the engine answers; otherwise once it answers again (or `signal` aborts). */
+  whenReachable(signal?: AbortSignal): Promise<void> {
+    if (this.#state.reachable || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.off("up", done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      this.on("up", done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  async #ping(): Promise<EngineState> {
     try {
       const version = await withTimeout(this.#docker.version(), 5_000);
       if (!this.#state.reachable) {

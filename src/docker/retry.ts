@@ -19,6 +19,31 @@ const transientCodes = new Set([
   "EHOSTUNREACH",
 ]);
 
+/** Codes of a connection to the engine that could not be made or broke. */
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+]);
+
+/**
+ * The call failed because the engine could not be reached (not because of what was asked),
+ * looking through `cause` chains: the engine may be restarting or its socket cut.
+ */
+export function isEngineUnreachable(error: unknown): boolean {
+  for (let current = error, depth = 0; current != null && depth < 5; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code !== undefined && unreachableCodes.has(code)) return true;
+    if (/socket hang up/i.test((current as Error).message ?? "")) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /**
  * Worth another try: the connection dropped, the engine answered 5xx, or it is busy with the
  * same container ("removal already in progress"). Never 4xx spec errors: retrying cannot fix them.

@@ -47,6 +47,14 @@ export class ImageNotFoundError extends Error {
   override name = "ImageNotFoundError";
 }
 
+/**
+ * The engine cannot start a container because its runtime kept a task of the container's last
+ * run (seen after an engine restart): the container can only be replaced.
+ */
+export class StaleTaskError extends Error {
+  override name = "StaleTaskError";
+}
+
 /** Docker as the controller sees it: labelled containers and the images they run. */
 export type ContainerRuntime = {
   /** Every container carrying managed-by={orchestratorId}, optionally of one image, running or not. */
@@ -177,6 +185,7 @@ export function createContainerRuntime(
       } catch (error) {
         const { status, message } = dockerStatus(error);
         if (status === 304) return; // already started
+        if (/task [0-9a-f]+: already exists/i.test(message)) throw new StaleTaskError(message);
         // Two networks of the tenant's name (a race of two processes): keep one, start again.
         const ambiguous = /network (\S+) is ambiguous/i.exec(message);
         if (ambiguous?.[1] === undefined) throw error;

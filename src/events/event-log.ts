@@ -9,9 +9,11 @@ import type { EventFilter, EventRow } from "../store/events-repository.ts";
  */
 export async function openEventLog(store: Pick<Store, "events" | "listen">) {
   const subscribers = new Set<() => void>();
-  const unlisten = await store.listen(eventsChannel, () => {
+  const notify = () => {
     for (const subscriber of subscribers) subscriber();
-  });
+  };
+  // After a lost connection, events may have been committed unheard: readers look again.
+  const unlisten = await store.listen(eventsChannel, notify, notify);
   return {
     list: (filter: EventFilter): Promise<EventRow[]> => store.events.list(filter),
     /** Calls back whenever events were committed; returns the unsubscribe function. */

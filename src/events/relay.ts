@@ -174,7 +174,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     );
   };
 
-  const unlisten = await store.listen(eventsChannel, () => wake());
+  // Back after a lost connection: the database answers again, so end a back-off sleep now.
+  const unlisten = await store.listen(
+    eventsChannel,
+    () => wake(),
+    () => wake(true),
+  );
   const poll = setInterval(() => wake(), options.pollIntervalMs ?? 10_000);
   const pruneInterval = options.pruneIntervalMs ?? 3_600_000;
   const firstPrune = setTimeout(pruneQuietly, Math.min(30_000, pruneInterval));

@@ -5,7 +5,7 @@ import type { Executor } from "./executor.ts";
 import { migrate, readMigrations } from "./migrate.ts";
 import { StripNulPlugin } from "./nul-bytes.ts";
 import { openPgliteBackend } from "./pglite-backend.ts";
-import { openPostgresBackend } from "./postgres-backend.ts";
+import { openPostgresBackend, type PostgresBackendOptions } from "./postgres-backend.ts";
 import { type PublisherClaim, publisherClaim } from "./publisher-claim.ts";
 import { type Repositories, repositoriesOf } from "./repositories.ts";
 import type { Database } from "./schema.ts";
@@ -27,8 +27,15 @@ export type Store = Repositories & {
    * connection, and a query through the pool would wait for it forever.
    */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
-  /** Subscribes to a NOTIFY channel on either backend. */
-  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel on either backend. `onResubscribed` is called when the
+   * subscription is back after a lost connection: notifications may have been missed.
+   */
+  listen(
+    channel: string,
+    handler: NotificationHandler,
+    onResubscribed?: () => void,
+  ): Promise<() => Promise<void>>;
   /** Leader election: a session lock held while this process runs the controller. */
   tryLeaderLock: SqlBackend["tryLeaderLock"];
   /** The sole right to publish events, for one relay pass. */
@@ -44,7 +51,7 @@ export type Store = Repositories & {
 };
 
 export type StoreLocation =
-  | { readonly kind: "postgres"; readonly url: string; readonly maxConnections?: number }
+  | ({ readonly kind: "postgres"; readonly url: string } & PostgresBackendOptions)
   | { readonly kind: "pglite"; readonly dataDir: string | undefined };
 
 /** Opens the database, applies pending migrations, and returns the store. */
@@ -52,10 +59,8 @@ export async function openStore(location: StoreLocation): Promise<Store> {
   let unlock = async () => {};
   let backend: SqlBackend;
   if (location.kind === "postgres") {
-    backend = await openPostgresBackend(
-      location.url,
-      location.maxConnections === undefined ? {} : { maxConnections: location.maxConnections },
-    );
+    const { kind: _, url, ...options } = location;
+    backend = await openPostgresBackend(url, options);
   } else {
     if (location.dataDir !== undefined) unlock = await lockDataDir(path.dirname(location.dataDir));
     try {
@@ -77,8 +82,8 @@ export async function openStore(location: StoreLocation): Promise<Store> {
   return {
     ...queriesOn(db),
     kind: backend.kind,
-    listen: (channel, handler) => backend.listen(channel, handler),
-    tryLeaderLock: (key) => backend.tryLeaderLock(key),
+    listen: (channel, handler, onResubscribed) => backend.listen(channel, handler, onResubscribed),
+    tryLeaderLock: (lease) => backend.tryLeaderLock(lease),
     claimPublisher: publisherClaim(db, backend.kind),
     ping: async () => {
       await sql`select 1`.execute(db);
@@ -86,6 +91,9 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     close: async () => {
       if (closed) return;
       closed = true;
+      // On a server, the backend ends its connections first, with a deadline (kysely's destroy
+      // would wait without one for a connection that died mid-query), and the leader session.
+      if (backend.kind === "postgres") await backend.close();
       await db.destroy();
       await unlock();
     },

@@ -30,8 +30,15 @@ export async function openPgliteBackend(dataDir: string | undefined): Promise<Sq
         if (!closed) await unsubscribe();
       };
     },
-    // One process per data folder (see data-dir-lock.ts): it is always the leader.
-    tryLeaderLock: async () => ({ lost: new Promise<void>(() => {}), release: async () => {} }),
+    // One process per data folder (see data-dir-lock.ts): it is always the leader, and there
+    // is nobody to fence off (epoch 0, every check passes). One connection never drops, so a
+    // subscription never needs to come back either.
+    tryLeaderLock: async () => ({
+      epoch: 0,
+      lost: new Promise<void>(() => {}),
+      confirm: async () => {},
+      release: async () => {},
+    }),
     close: async () => {
       if (closed) return;
       closed = true;

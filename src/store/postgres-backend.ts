@@ -1,10 +1,15 @@
+import { CompiledQuery, type Dialect } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
+import { createLeaderSession, type LeaderSession } from "./postgres-leader-lock.ts";
 import type { SqlBackend } from "./sql-backend.ts";
 
 export type PostgresBackendOptions = {
   readonly maxConnections?: number;
   readonly onNotice?: (message: string) => void;
+  /** The leader session's check timeout and probe interval (tests shorten them). */
+  readonly leaderCheckTimeoutMs?: number;
+  readonly leaderProbeIntervalMs?: number;
 };
 
 /** A Postgres server reached through postgres.js. int8 values come back as numbers, as on PGlite. */
@@ -28,9 +33,10 @@ export async function openPostgresBackend(
   });
   // Fail at start, with the driver's own reason, when the server cannot be reached.
   await client`select 1`;
+  let leaderSession: LeaderSession | undefined;
   return {
     kind: "postgres",
-    dialect: new PostgresJSDialect({ postgres: client }),
+    dialect: rollbackKeepsItsError(new PostgresJSDialect({ postgres: client })),
     scriptTransaction: async (work) =>
       (await client.begin((transaction) =>
         work({
@@ -41,47 +47,68 @@ export async function openPostgresBackend(
             (await transaction.unsafe(text, parameters as never[])) as unknown as Row[],
         }),
       )) as never,
-    listen: async (channel, handler) => {
-      const subscription = await client.listen(channel, (payload) => handler(payload));
-      return () => subscription.unlisten();
-    },
-    tryLeaderLock: async (key) => {
-      const session = await client.reserve();
-      let rows: Array<{ locked: boolean }>;
-      try {
-        rows = await session`select pg_try_advisory_lock(${key}) as locked`;
-      } catch (error) {
-        session.release();
-        throw error;
-      }
-      if (rows[0]?.locked !== true) {
-        session.release();
-        return undefined;
-      }
-      let released = false;
-      let markLost: () => void = () => {};
-      const lost = new Promise<void>((resolve) => {
-        markLost = resolve;
-      });
-      // A lock lives as long as its session: probe the connection, and report when it is gone.
-      const probe = setInterval(() => {
-        session`select 1`.catch(() => {
-          clearInterval(probe);
-          if (!released) markLost();
-        });
-      }, 5_000);
-      probe.unref();
-      return {
-        lost,
-        release: async () => {
-          if (released) return;
-          released = true;
-          clearInterval(probe);
-          await session`select pg_advisory_unlock(${key})`.catch(() => {});
-          session.release();
+    listen: async (channel, handler, onResubscribed) => {
+      // postgres.js listens again by itself after a lost connection (retrying until the server
+      // answers) and calls `onlisten` each time: every call after the first is a comeback.
+      let listening = false;
+      const subscription = await client.listen(
+        channel,
+        (payload) => handler(payload),
+        () => {
+          if (listening) onResubscribed?.();
+          listening = true;
         },
-      };
+      );
+      // The listen connection may be gone or poisoned by then: stopping never waits on it long.
+      return () => settleWithin(subscription.unlisten(), 2_000);
     },
-    close: () => client.end({ timeout: 5 }),
+    tryLeaderLock: (lease) => {
+      leaderSession ??= createLeaderSession(url, {
+        ...(options.leaderCheckTimeoutMs === undefined
+          ? {}
+          : { checkTimeoutMs: options.leaderCheckTimeoutMs }),
+        ...(options.leaderProbeIntervalMs === undefined
+          ? {}
+          : { probeIntervalMs: options.leaderProbeIntervalMs }),
+      });
+      return leaderSession.tryLock(lease);
+    },
+    close: async () => {
+      await leaderSession?.close();
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Waits for `promise` at most `ms`; never rejects. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
+ * kysely 0.29's Postgres driver marks a connection for discard when ROLLBACK fails, through a
+ * private method that kysely-postgres-js's connection lacks: the TypeError it throws replaces
+ * the real error (a lost connection, which the API answers with 503) and a 500 follows. A
+ * failed ROLLBACK here just reports its own error; postgres.js drops the dead connection.
+ */
+function rollbackKeepsItsError(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      driver.rollbackTransaction = async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw("rollback"));
+      };
+      return driver;
+    },
   };
 }

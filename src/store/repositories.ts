@@ -5,6 +5,7 @@ import type { Executor } from "./executor.ts";
 import { createHealthSnapshotsRepository } from "./health-snapshots-repository.ts";
 import { createImagesRepository } from "./images-repository.ts";
 import { createInstancesRepository } from "./instances-repository.ts";
+import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
 
@@ -18,6 +19,7 @@ export type Repositories = {
   readonly tokens: ReturnType<typeof createTokensRepository>;
   readonly users: ReturnType<typeof createUsersRepository>;
   readonly audit: ReturnType<typeof createAuditRepository>;
+  readonly leaderLeases: ReturnType<typeof createLeaderLeasesRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -30,5 +32,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     tokens: createTokensRepository(executor),
     users: createUsersRepository(executor),
     audit: createAuditRepository(executor),
+    leaderLeases: createLeaderLeasesRepository(executor),
   };
 }

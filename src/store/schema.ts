@@ -207,6 +207,13 @@ export type EventsTable = {
   failed_at: NullableTimestamp;
 };
 
+export type LeaderLeasesTable = {
+  name: string;
+  epoch: number;
+  holder: string;
+  acquired_at: Timestamp;
+};
+
 export type SchemaMigrationsTable = {
   name: string;
   applied_at: Timestamp;
@@ -221,5 +228,6 @@ export type Database = {
   instances: InstancesTable;
   events: EventsTable;
   health_snapshots: HealthSnapshotsTable;
+  leader_leases: LeaderLeasesTable;
   schema_migrations: SchemaMigrationsTable;
 };

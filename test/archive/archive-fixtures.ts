@@ -159,8 +159,18 @@ export type Sandbox = {
   readonly remove: () => Promise<void>;
 };
 
+/** Every sandbox made and not removed yet: removeSandboxes() removes them all. */
+const liveSandboxes = new Set<string>();
+
+/** Removes every sandbox still there (a test may make several); call it after each test. */
+export async function removeSandboxes(): Promise<void> {
+  for (const root of liveSandboxes) await rm(root, { recursive: true, force: true });
+  liveSandboxes.clear();
+}
+
 export async function createSandbox(): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "archive-test-"));
+  liveSandboxes.add(root);
   const archive = join(root, "upload", "archive");
   const target = join(root, "a", "b", "c", "context");
   await mkdir(join(root, "upload"));
@@ -178,7 +188,10 @@ export async function createSandbox(): Promise<Sandbox> {
       const all = await listTree(root);
       return all.filter((path) => !expected.has(path) && !`${path}/`.startsWith("a/b/c/context/"));
     },
-    remove: () => rm(root, { recursive: true, force: true }),
+    remove: async () => {
+      liveSandboxes.delete(root);
+      await rm(root, { recursive: true, force: true });
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import {
   listTree,
   modeOf,
   paxGlobalHeader,
+  removeSandboxes,
   type Sandbox,
   tarBuffer,
   zipBuffer,
@@ -20,7 +21,7 @@ const dockerfile = "FROM busybox\nCOPY . /app\n";
 
 let sandbox: Sandbox;
 afterEach(async () => {
-  await sandbox?.remove();
+  await removeSandboxes();
 });
 
 type Layout = { readonly name: string; readonly prefix: string };

@@ -11,6 +11,7 @@ import {
   createSandbox,
   listTree,
   rawZipBuffer,
+  removeSandboxes,
   type Sandbox,
   tarBuffer,
   zipBuffer,
@@ -21,7 +22,7 @@ const mib = 1024 * 1024;
 
 let sandbox: Sandbox;
 afterEach(async () => {
-  await sandbox?.remove();
+  await removeSandboxes();
 });
 
 /**

@@ -1,14 +1,10 @@
-/**
- * Helpers of the build suites: apps made in the test (a busybox httpd serving an index.html
- * copied by their Dockerfile), archives of them in every format, uploads through the API.
- */
-import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { labelKeys } from "../../src/domain/labels.ts";
 import { type TarFixtureEntry, tarBuffer, zipBuffer } from "../archive/archive-fixtures.ts";
 import { testBaseImage } from "../support/base-image.ts";
 import { docker } from "../support/docker-helpers.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import {
   startTestServer,
   type TestServer,
@@ -60,11 +56,11 @@ export const contentTypes: Record<ArchiveFormat, string> = {
  * stop also removes the images it built.
  */
 export async function startBuildServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const suffix = randomBytes(4).toString("hex");
+  const orchestratorId = testOrchestratorId("bt");
   const server = await startTestServer({
-    orchestratorId: `bt-${suffix}`,
+    orchestratorId,
     ...options,
-    env: { IMAGE_NAME_PREFIX: `bt-${suffix}`, ...options.env },
+    env: { IMAGE_NAME_PREFIX: orchestratorId, ...options.env },
   });
   return {
     ...server,

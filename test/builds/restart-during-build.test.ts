@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
-import { hostProcessesRunning, httpGet } from "../support/docker-helpers.ts";
+import { docker, hostProcessesRunning, httpGet } from "../support/docker-helpers.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
@@ -21,12 +22,13 @@ const stops: Stop[] = [
 describe.runIf(hasDocker()).each(stops)(
   "$signal in the middle of a build ($backend)",
   ({ signal, backend }) => {
-    const orchestratorId = `rb-${randomBytes(3).toString("hex")}`;
+    const orchestratorId = testOrchestratorId("rb");
     const cleanups: Array<() => Promise<void>> = [];
     afterAll(async () => {
+      // The server first (it would recreate what we remove), then what it made.
+      for (const cleanup of cleanups.reverse()) await cleanup();
       await removeManagedContainers(orchestratorId);
       await removeBuiltImages(orchestratorId);
-      for (const cleanup of cleanups.reverse()) await cleanup();
     });
 
     it("loses nothing: the build starts again at the next start and the image runs", async () => {

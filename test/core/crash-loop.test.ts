@@ -26,11 +26,33 @@ describe("a container that keeps dying", () => {
     expect(instance.consecutive_failures).toBeGreaterThanOrEqual(2);
     expect(Date.parse(instance.next_restart_at)).toBeGreaterThan(Date.now());
 
-    // 12 s later: at most one more restart (the back-off after the second failure is 10 s).
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    // The back-off grows and is kept: each restart waits at least its delay (10 s after the
+    // second failure, 20 s after the third), measured between the failures Docker recorded.
+    const failures = await waitFor(
+      async () =>
+        (
+          await server.request(
+            "GET",
+            `/api/events?instance_id=${instance.id}&type=container.failed&limit=10`,
+          )
+        ).body.items as any[],
+      (items) => items.length >= 3,
+      { timeoutMs: 90_000, what: "a third failure" },
+    );
+    const stoppedAt = failures.map((event) => Date.parse(event.data.stopped_at));
+    const startedAt = failures.map((event) => Date.parse(event.data.started_at));
+    const secondWait = (startedAt[2] ?? 0) - (stoppedAt[1] ?? 0);
+    const firstWait = (startedAt[1] ?? 0) - (stoppedAt[0] ?? 0);
+    expect(secondWait, "restart after the second failure: 10 s or more").toBeGreaterThanOrEqual(
+      10_000,
+    );
+    expect(secondWait).toBeGreaterThan(firstWait);
     const later = (await server.request("GET", `/api/containers/${instance.id}`)).body;
-    expect(later.restart_count - instance.restart_count).toBeLessThanOrEqual(1);
-    expect(later.consecutive_failures).toBeLessThanOrEqual(instance.consecutive_failures + 1);
+    expect(later.consecutive_failures).toBeGreaterThanOrEqual(3);
+    const pinned: Record<number, number> = { 3: 20_000, 4: 40_000, 5: 80_000, 6: 160_000 };
+    expect(Date.parse(later.next_restart_at) - Date.parse(later.stopped_at)).toBe(
+      pinned[later.consecutive_failures],
+    );
 
     const image = (await server.request("GET", `/api/images/${imageId}`)).body;
     const degraded = image.conditions.find((condition: any) => condition.type === "Degraded");

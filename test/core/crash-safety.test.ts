@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers, runningContainers } from "../support/docker-helpers.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { backends } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
@@ -13,7 +13,7 @@ import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
 describe.each(backends())("kill -9 in the middle of scaling 0 → 20 (%s)", (backend) => {
-  const orchestratorId = `crash-${randomBytes(3).toString("hex")}`;
+  const orchestratorId = testOrchestratorId("crash");
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
     // The server first (it would recreate what we remove), then its containers.

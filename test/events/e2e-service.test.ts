@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runningContainers } from "../support/docker-helpers.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { apiCaller, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
@@ -47,12 +48,11 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
         (list) => list.length === 3,
         { what: "3 running" },
       );
-      const three = (await server.request("GET", `/api/images/${imageId}/containers`)).body
-        .items as any[];
       await waitFor(
-        async () => three,
-        () => three.every((item) => item.observed_state === "running"),
-        { what: "recorded" },
+        async () =>
+          (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[],
+        (items) => items.length === 3 && items.every((item) => item.observed_state === "running"),
+        { what: "3 recorded running" },
       );
       await server.request("PATCH", `/api/images/${imageId}`, { body: { desired_instances: 1 } });
       await waitFor(
@@ -65,7 +65,6 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
       // 3 × (created, started) + 2 × (stopped, removed) + 2 × image.scaled = 12.
       const messages = await consumption.waitFor(12);
-      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(consumption.messages).toHaveLength(12);
       await consumption.stop();
 
@@ -133,7 +132,7 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
   it("delivers every event after a kill -9 while they were unpublished (broker down)", async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), "orch-kafka-crash-"));
-    const orchestratorId = `kcrash-${Date.now().toString(36)}`;
+    const orchestratorId = testOrchestratorId("kcrash");
     const env = {
       DATA_DIR: dataDir,
       ORCHESTRATOR_ID: orchestratorId,
@@ -168,7 +167,8 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
 
       await broker().up();
       server = await spawnServer(env);
-      const messages = await consumption.waitFor(written.length, 60_000);
+      // Generous: a fresh process opens its database and reconnects to the broker first.
+      const messages = await consumption.waitFor(written.length, 180_000);
       expect(messages.map((message) => message.event.id).slice(0, written.length)).toEqual(
         written.map((item) => item.id),
       );
@@ -179,5 +179,5 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
       await removeManagedContainers(orchestratorId);
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });

@@ -1,8 +1,10 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, runProject, spawnServer } from "../support/spawn-server.ts";
+import { waitFor } from "../support/wait.ts";
 
 describe("the service as a process", () => {
   let dataDir: string;
@@ -48,15 +50,19 @@ describe("the service as a process", () => {
     }
   });
 
-  it.each(["SIGTERM", "SIGINT"] as const)("exits 0 within 10 s on %s", async (signal) => {
-    const server = await spawnServer({ DATA_DIR: dataDir });
-    const started = Date.now();
-    server.kill(signal);
-    const exit = await server.exited;
-    expect(exit.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-  });
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "exits 0 on %s, within its shutdown deadline",
+    async (signal) => {
+      // The service measures its own deadline (it exits 1 past it): exit code 0 says it made it.
+      // The deadline is generous here, as every wait in a test is: this is not a benchmark.
+      const server = await spawnServer({ DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_SECONDS: "60" });
+      server.kill(signal);
+      const exit = await server.exited;
+      expect(exit.code).toBe(0);
+      expect(server.output().stdout).not.toContain("shutdown took too long");
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    },
+  );
 
   it("finishes a request in flight and ends open event streams on SIGTERM", async () => {
     const server = await spawnServer({ DATA_DIR: dataDir });
@@ -68,31 +74,41 @@ describe("the service as a process", () => {
       () => "ended",
       (error: Error) => `failed: ${error.message}`,
     );
-    // A request whose body is still arriving when the signal comes: it must complete.
+    // A request whose body is still arriving when the signal comes: it must complete. Raw
+    // HTTP, to know (not guess) where the server is: "100 Continue" says it has the headers and
+    // waits for the body; its log says when it got the signal.
     const body = JSON.stringify({ name: "late" });
-    let sendRest: () => void = () => {};
-    const slowBody = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode(body.slice(0, 5)));
-        sendRest = () => {
-          controller.enqueue(new TextEncoder().encode(body.slice(5)));
-          controller.close();
-        };
-      },
+    const socket = connect({ host: "127.0.0.1", port: server.port });
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
     });
-    const inFlight = fetch(`${server.url}/api/users`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json" },
-      body: slowBody,
-      duplex: "half",
-    } as RequestInit);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(
+      `POST /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    await waitFor(
+      async () => answer,
+      (text) => text.startsWith("HTTP/1.1 100 Continue"),
+      {
+        what: "the server to wait for the body",
+      },
+    );
     server.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    sendRest();
-    const response = await inFlight;
-    expect(response.status).toBe(201);
-    expect(((await response.json()) as { name: string }).name).toBe("late");
+    await waitFor(
+      async () => server.output().stdout,
+      (out) => out.includes("signal received"),
+      {
+        what: "the server to get the signal",
+      },
+    );
+    socket.end(body);
+    await closed;
+    const final = answer.slice(answer.indexOf("\r\n\r\n") + 4);
+    expect(final).toMatch(/^HTTP\/1\.1 201 /);
+    expect(JSON.parse(final.slice(final.indexOf("\r\n\r\n") + 4)).name).toBe("late");
     expect(await streamEnded).toBe("ended");
     expect((await server.exited).code).toBe(0);
   });

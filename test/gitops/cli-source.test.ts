@@ -26,8 +26,6 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
   let env: Record<string, string>;
   let root: string;
   let apps: string;
-  /** The build pipeline's upload route (PUT /api/images/{id}/source) is there. */
-  let uploadRoute = false;
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -40,13 +38,6 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
       "apps/site/notes.txt": "not part of the context\n",
     });
     apps = join(root, "apps");
-    const probe = await fetch(`${server.url}/api/images/999999/source`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/gzip" },
-      body: new Uint8Array(0),
-    });
-    const problem = (await probe.json()) as { detail?: string };
-    uploadRoute = !(probe.status === 404 && /^no route for/.test(problem.detail ?? ""));
   });
   afterAll(async () => {
     await server?.stop();
@@ -70,8 +61,7 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     return (await httpGet(running[0].host_port)).body;
   };
 
-  it("uploads the folder with the first apply, and the container serves it", async (context) => {
-    if (!uploadRoute) context.skip("PUT /api/images/{id}/source is not implemented yet");
+  it("uploads the folder with the first apply, and the container serves it", async () => {
     const first = await cli("apply", "-f", apps, "--wait", "--timeout", "3m");
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
@@ -83,8 +73,7 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     expect((await site()).source_digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("sends nothing again while the folder is unchanged", async (context) => {
-    if (!uploadRoute) context.skip("PUT /api/images/{id}/source is not implemented yet");
+  it("sends nothing again while the folder is unchanged", async () => {
     const digest = (await site()).source_digest;
     const again = await cli("apply", "-f", apps);
     expect(again).toMatchObject({ code: 0, stdout: "No changes.\n", stderr: "" });
@@ -94,8 +83,7 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     expect((await site()).source_digest).toBe(digest);
   });
 
-  it("uploads and rebuilds when a file of the folder changes", async (context) => {
-    if (!uploadRoute) context.skip("PUT /api/images/{id}/source is not implemented yet");
+  it("uploads and rebuilds when a file of the folder changes", async () => {
     await writeFile(join(apps, "site", "index.html"), "v2\n");
     const diff = await cli("diff", "-f", apps);
     expect(diff).toMatchObject({
@@ -110,8 +98,7 @@ describe("spec.source: packed, uploaded once, built, and uploaded again only whe
     expect(await cli("diff", "-f", apps)).toMatchObject({ code: 0, stdout: "No changes.\n" });
   });
 
-  it("gives up after --timeout, naming what it waited for", async (context) => {
-    if (!uploadRoute) context.skip("PUT /api/images/{id}/source is not implemented yet");
+  it("gives up after --timeout, naming what it waited for", async () => {
     const slow = await tempTree({
       "slow/slow.yaml": siteFile.replace("name: site", "name: slow"),
       "slow/site/Dockerfile": `FROM ${testImages.httpd}\nRUN sleep 8\n`,

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testOrchestratorId } from "../support/run-id.ts";
 import { freePort, runProject } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import {
@@ -132,7 +132,7 @@ describe("orchestrator apply --watch", () => {
 describe("orchestrator serve --watch", () => {
   let dataDir: string;
   let root: string;
-  const orchestratorId = `watch-${randomBytes(3).toString("hex")}`;
+  const orchestratorId = testOrchestratorId("watch");
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "orch-serve-watch-"));
     root = await tempTree({ "desired/shop.yaml": imageFile("shop", 0) });

@@ -1,21 +1,34 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { pack } from "tar-stream";
 import type { DockerClient } from "../../src/docker/connection.ts";
+import { buildTestImage, testBaseImage } from "./test-images.ts";
 
-/** A busybox image made from Debian's busybox-static: the FROM of every test app (no registry here). */
-export const testBaseImage = "orchestrator-test/busybox:latest";
+export { testBaseImage };
 
-const busyboxPath = "/bin/busybox";
+const applets = ["/bin", "/usr/bin"].map((dir) => path.join(dir, "busybox"));
 
-export async function ensureBaseImage(docker: DockerClient): Promise<void> {
+/** Whether an ELF file is statically linked (no PT_INTERP program header): runs in any rootfs. */
+function isStaticElf(file: string): boolean {
   try {
-    await docker.getImage(testBaseImage).inspect();
-    return;
+    const elf = readFileSync(file);
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false; // 64-bit ELF only
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    const phentsize = elf.readUInt16LE(0x36);
+    const phnum = elf.readUInt16LE(0x38);
+    for (let index = 0; index < phnum; index++) {
+      if (elf.readUInt32LE(phoff + index * phentsize) === 3) return false; // PT_INTERP
+    }
+    return true;
   } catch {
-    // not there yet: import it below
+    return false;
   }
-  const applets = execFileSync(busyboxPath, ["--list"], { encoding: "utf8" })
+}
+
+/** A rootfs of the host's static busybox, imported as the base image. */
+async function importHostBusybox(docker: DockerClient, busyboxPath: string): Promise<void> {
+  const names = execFileSync(busyboxPath, ["--list"], { encoding: "utf8" })
     .split("\n")
     .filter((applet) => applet.length > 0 && applet !== "busybox");
   const archive = pack();
@@ -23,7 +36,7 @@ export async function ensureBaseImage(docker: DockerClient): Promise<void> {
     archive.entry({ name: `${dir}/`, type: "directory", mode: dir === "tmp" ? 0o1777 : 0o755 });
   }
   archive.entry({ name: "bin/busybox", mode: 0o755 }, readFileSync(busyboxPath));
-  for (const applet of applets) {
+  for (const applet of names) {
     archive.entry({ name: `bin/${applet}`, type: "symlink", linkname: "busybox" });
   }
   archive.entry({ name: "etc/passwd" }, "root:x:0:0:root:/:/bin/sh\n");
@@ -35,7 +48,13 @@ export async function ensureBaseImage(docker: DockerClient): Promise<void> {
     source: unknown,
     options: Record<string, unknown>,
   ) => Promise<NodeJS.ReadableStream>;
-  const stream = await importImage(archive, { repo, tag, changes: ['CMD ["/bin/sh"]'] });
+  await followProgress(
+    docker,
+    await importImage(archive, { repo, tag, changes: ['CMD ["/bin/sh"]'] }),
+  );
+}
+
+async function followProgress(docker: DockerClient, stream: NodeJS.ReadableStream): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     docker.modem.followProgress(
       stream,
@@ -45,5 +64,52 @@ export async function ensureBaseImage(docker: DockerClient): Promise<void> {
         else resolve();
       },
     ),
+  );
+}
+
+/** `busybox:latest` from the engine, pulled when a registry is reachable. */
+async function localOrPulledBusybox(docker: DockerClient): Promise<string | undefined> {
+  const reference = "busybox:latest";
+  try {
+    await docker.getImage(reference).inspect();
+    return reference;
+  } catch {
+    // not there: try a pull
+  }
+  try {
+    await followProgress(docker, await docker.pull(reference));
+    return reference;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes the base image from what this machine offers, first found wins: the image itself, the
+ * host's static busybox (Debian's busybox-static), or a busybox image (local, or pulled where a
+ * registry answers). Throws with how to get one when there is none.
+ */
+export async function ensureBaseImage(docker: DockerClient): Promise<void> {
+  try {
+    await docker.getImage(testBaseImage).inspect();
+    return;
+  } catch {
+    // not there yet: make it below
+  }
+  const hostBusybox = applets.find(isStaticElf);
+  if (hostBusybox !== undefined) {
+    await importHostBusybox(docker, hostBusybox);
+    return;
+  }
+  const busybox = await localOrPulledBusybox(docker);
+  if (busybox === undefined) {
+    throw new Error(
+      "no busybox to make them from: `docker pull busybox` (or `apt-get install busybox-static`), then run again",
+    );
+  }
+  await buildTestImage(
+    docker,
+    testBaseImage,
+    `FROM ${busybox}\nRUN mkdir -p /www && echo ok > /www/index.html\nCMD ["/bin/sh"]\n`,
   );
 }

@@ -1,13 +1,19 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { ensureBaseImage, testBaseImage } from "./base-image.ts";
+import { findLeftovers } from "./leftovers.ts";
+import { ciIsSet } from "./run-id.ts";
 import { ensureTestImages } from "./test-images.ts";
 
-const run = promisify(execFile);
+const execute = promisify(execFile);
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -28,14 +34,21 @@ const mockSource = fileURLToPath(new URL("./kafka-mock.c", import.meta.url));
 const mockBinary = fileURLToPath(new URL("./kafka-mock", import.meta.url));
 
 async function checkDocker(): Promise<TestServices["docker"]> {
+  const docker = connectDocker(process.env.DOCKER_HOST);
   try {
-    const docker = connectDocker(process.env.DOCKER_HOST);
     await docker.ping();
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `no Docker engine (${(error as Error).message}): start dockerd, or set DOCKER_HOST`,
+    };
+  }
+  try {
     await ensureBaseImage(docker);
     await ensureTestImages(docker);
     return { ok: true, baseImage: testBaseImage };
   } catch (error) {
-    return { ok: false, reason: `Docker engine: ${(error as Error).message}` };
+    return { ok: false, reason: `test images: ${(error as Error).message}` };
   }
 }
 
@@ -50,7 +63,7 @@ async function checkPostgres(): Promise<TestServices["postgres"]> {
   } catch (error) {
     return {
       ok: false,
-      reason: `Postgres server at TEST_DATABASE_URL: ${(error as Error).message}`,
+      reason: `no Postgres server at TEST_DATABASE_URL (${(error as Error).message}): start one and create the role and database as .ci/run does`,
     };
   }
 }
@@ -63,34 +76,73 @@ async function checkKafkaMock(): Promise<TestServices["kafkaMock"]> {
       stat(binary).catch(() => undefined),
     ]);
     if (built === undefined || built.mtimeMs < source.mtimeMs) {
-      await run("gcc", [mockSource, "-o", binary, "-lrdkafka"]);
+      await execute("gcc", [mockSource, "-o", binary, "-lrdkafka"]);
     }
     return { ok: true, binary };
   } catch (error) {
     return {
       ok: false,
-      reason: `Kafka mock broker (needs gcc and librdkafka-dev): ${(error as Error).message}`,
+      reason: `no Kafka mock broker (${(error as Error).message.split("\n")[0]}): apt-get install gcc librdkafka-dev`,
     };
   }
 }
 
 /**
- * Finds (and prepares) the real services the integration suites run against. With CI=true a
- * missing service fails the run here, loudly; elsewhere the suites that need it are skipped.
+ * Checks once per run, whichever project asks first: the projects share this process, but each
+ * may load this module anew, so the run's state lives on the process.
  */
-export default async function setup(project: TestProject): Promise<void> {
-  const [docker, postgres, kafkaMock] = await Promise.all([
-    checkDocker(),
-    checkPostgres(),
-    checkKafkaMock(),
-  ]);
-  const services: TestServices = { docker, postgres, kafkaMock };
-  const missing = Object.values(services)
-    .filter((service): service is { ok: false; reason: string } => !service.ok)
-    .map((service) => service.reason);
-  if (missing.length > 0 && process.env.CI === "true") {
-    throw new Error(`CI=true and services are missing:\n  ${missing.join("\n  ")}`);
+const run = globalThis as typeof globalThis & {
+  orchestratorTestRun?: { checked: Promise<TestServices>; teardowns: number };
+};
+
+/**
+ * Finds (and prepares) the real services the integration suites run against. With CI set a
+ * missing service fails the run here, loudly; elsewhere the suites that need it skip, and one
+ * line per missing service says how to enable it.
+ *
+ * It also gives the run an id (ORCH_TEST_RUN, carried by every ORCHESTRATOR_ID the suites
+ * make) and a temporary folder of its own (TMPDIR), inherited by the workers and the servers
+ * they start. At the end, the teardown fails the run when anything of it is left behind:
+ * containers, images, networks, volumes, or files in that folder.
+ */
+export default async function setup(project: TestProject) {
+  if (run.orchestratorTestRun === undefined) {
+    process.env.ORCH_TEST_RUN ??= randomBytes(2).toString("hex");
+    process.env.TMPDIR = mkdtempSync(path.join(tmpdir(), `orch-run-${process.env.ORCH_TEST_RUN}-`));
+    const checked = (async () => {
+      const [docker, postgres, kafkaMock] = await Promise.all([
+        checkDocker(),
+        checkPostgres(),
+        checkKafkaMock(),
+      ]);
+      const services: TestServices = { docker, postgres, kafkaMock };
+      const missing = Object.values(services)
+        .filter((service): service is { ok: false; reason: string } => !service.ok)
+        .map((service) => service.reason);
+      if (missing.length > 0 && ciIsSet()) {
+        throw new Error(`CI is set and services are missing:\n  ${missing.join("\n  ")}`);
+      }
+      for (const reason of missing) console.warn(`[integration] skipping what needs: ${reason}`);
+      return services;
+    })();
+    run.orchestratorTestRun = { checked, teardowns: 0 };
   }
-  for (const reason of missing) console.warn(`[integration] skipping suites that need: ${reason}`);
-  project.provide("services", services);
+  const state = run.orchestratorTestRun;
+  project.provide("services", await state.checked);
+  state.teardowns += 1;
+
+  return async function teardown() {
+    state.teardowns -= 1;
+    if (state.teardowns > 0) return; // the last project to finish checks for the whole run
+    const leftovers = await findLeftovers(
+      process.env.ORCH_TEST_RUN ?? "",
+      process.env.TMPDIR ?? "",
+    );
+    if (leftovers.length > 0) {
+      process.exitCode = 1;
+      throw new Error(
+        `the test run left these behind (each suite must remove what it creates):\n  ${leftovers.join("\n  ")}`,
+      );
+    }
+  };
 }

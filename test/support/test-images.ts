@@ -1,6 +1,8 @@
 import { pack } from "tar-stream";
 import type { DockerClient } from "../../src/docker/connection.ts";
-import { testBaseImage } from "./base-image.ts";
+
+/** The busybox image every test app is built FROM (there is no registry on CI machines). */
+export const testBaseImage = "orchestrator-test/busybox:latest";
 
 /** Small apps made from the busybox base, for tests (no registry: built here, once). */
 export const testImages = {

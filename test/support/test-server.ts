@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,6 +6,7 @@ import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createScratchDatabase } from "./databases.ts";
+import { testOrchestratorId } from "./run-id.ts";
 import type { Backend } from "./services.ts";
 
 export type TestServer = {
@@ -14,6 +14,8 @@ export type TestServer = {
   readonly adminToken: string;
   readonly orchestratorId: string;
   readonly dataDir: string;
+  /** The Postgres database it runs on; undefined on PGlite. */
+  readonly databaseUrl: string | undefined;
   readonly service: Service;
   /** Calls the API with a token (the admin token by default); JSON in, parsed JSON out. */
   request(
@@ -38,7 +40,7 @@ export type TestServerOptions = {
 /** Starts the real service in this process on a free port, against PGlite or a scratch database. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "orch-test-")));
-  const orchestratorId = options.orchestratorId ?? `test-${randomBytes(4).toString("hex")}`;
+  const orchestratorId = options.orchestratorId ?? testOrchestratorId("test");
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
   let databaseUrl = options.databaseUrl;
   if (options.backend === "postgres" && databaseUrl === undefined) {
@@ -58,6 +60,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     STOP_TIMEOUT_SECONDS: "1",
     // What an operator allows tenants to run from the engine's own images: the test apps.
     ALLOWED_LOCAL_IMAGES: "orchestrator-test/*",
+    // The engine the suite itself talks to.
+    ...(process.env.DOCKER_HOST === undefined ? {} : { DOCKER_HOST: process.env.DOCKER_HOST }),
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });
@@ -91,6 +95,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     adminToken,
     orchestratorId,
     dataDir,
+    databaseUrl,
     service,
     request,
     createUser: async (name) => {

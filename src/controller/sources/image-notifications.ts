@@ -2,13 +2,20 @@ import { imagesChannel } from "../../store/channels.ts";
 import type { Store } from "../../store/database.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
-/** Every desired-state write NOTIFYs its image id: that image needs a look. */
+/**
+ * Every desired-state write NOTIFYs its image id: that image needs a look. When the
+ * subscription comes back after a lost connection, writes made meanwhile went unheard: resync.
+ */
 export async function watchImageNotifications(
   store: Pick<Store, "listen">,
   sink: KeySink,
 ): Promise<StopSource> {
-  return store.listen(imagesChannel, (payload) => {
-    const imageId = Number(payload);
-    if (Number.isInteger(imageId) && imageId > 0) sink.enqueue(imageId);
-  });
+  return store.listen(
+    imagesChannel,
+    (payload) => {
+      const imageId = Number(payload);
+      if (Number.isInteger(imageId) && imageId > 0) sink.enqueue(imageId);
+    },
+    () => sink.requestResync(),
+  );
 }

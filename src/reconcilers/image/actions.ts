@@ -3,6 +3,7 @@ import {
   ContainerNameConflictError,
   type ContainerSnapshot,
   ImageNotFoundError,
+  StaleTaskError,
 } from "../../docker/runtime.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
 import { containerLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
@@ -142,17 +143,16 @@ export function createActionRunner(
         return;
       }
       case "addInstances": {
-        const created = await store.instances.insert(
-          Array.from({ length: action.count }, () => {
-            const id = newInstanceId();
-            return {
-              id,
-              image_id: image.id,
-              user_id: image.user_id,
-              container_name: containerName(settings.orchestratorId, image.name, id),
-            };
-          }),
-        );
+        const rows = Array.from({ length: action.count }, () => {
+          const id = newInstanceId();
+          return {
+            id,
+            image_id: image.id,
+            user_id: image.user_id,
+            container_name: containerName(settings.orchestratorId, image.name, id),
+          };
+        });
+        const created = await store.transaction((tx) => tx.instances.insert(rows));
         for (const row of created) recorder.track(row);
         log.info({ count: action.count }, "instances added");
         if (desiredHash === undefined) return;
@@ -186,7 +186,17 @@ export function createActionRunner(
       }
       case "startContainer": {
         const instance = find(action.instanceId);
-        await runtime.start(action.containerId);
+        try {
+          await runtime.start(action.containerId);
+        } catch (error) {
+          if (!(error instanceof StaleTaskError) || desiredHash === undefined) throw error;
+          // The engine restarted and its runtime kept the container's old task: it will never
+          // start again. Replace it (removed, then created anew under the same name).
+          log.warn({ instanceId: instance.id, err: error }, "container cannot start; replacing it");
+          const removed = await stopAndRemove(instance, action.containerId, "replace_stale");
+          await createAndStart(removed, desiredHash, runnability, "replace_stale");
+          return;
+        }
         await record(
           instance,
           await recorder.inspect(action.containerId),
@@ -209,7 +219,9 @@ export function createActionRunner(
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
-          await store.instances.markForDeletion([instance.id], action.reason);
+          await store.transaction((tx) =>
+            tx.instances.markForDeletion([action.instanceId], action.reason),
+          );
           instance = {
             ...instance,
             deletion_requested_at: now(),
@@ -225,7 +237,7 @@ export function createActionRunner(
             expectedStop: true,
           });
         }
-        await store.instances.delete(instance.id);
+        await store.transaction((tx) => tx.instances.delete(action.instanceId));
         recorder.forget(instance.id);
         log.info({ instanceId: instance.id, reason: action.reason }, "instance removed");
         return;

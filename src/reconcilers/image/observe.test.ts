@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
-import { restartDelayMs } from "../../domain/crash-backoff.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { InstanceRecord } from "./model.ts";
 import { observeInstance } from "./observe.ts";
@@ -121,7 +120,7 @@ describe("observeInstance", () => {
     expect(again.patch).toMatchObject({
       observed_state: "crash_loop",
       consecutive_failures: 2,
-      next_restart_at: new Date(now.getTime() + restartDelayMs(2)),
+      next_restart_at: new Date(now.getTime() + 10_000), // second failure in a row: 10 s
     });
   });
 
@@ -137,6 +136,36 @@ describe("observeInstance", () => {
         .consecutive_failures,
     ).toBe(1);
     expect(observeInstance(running, container(), context).patch.consecutive_failures).toBe(0);
+  });
+
+  it("keeps counting (and backing off longer) when the container ran just under ten minutes", () => {
+    const running = record({
+      container_id: "c1",
+      observed_state: "running",
+      consecutive_failures: 5,
+      started_at: new Date(now.getTime() - 599_999),
+    });
+    expect(
+      observeInstance(running, exited(2, running.started_at as Date), context).patch,
+    ).toMatchObject({
+      consecutive_failures: 6,
+      next_restart_at: new Date(now.getTime() + 160_000), // sixth failure in a row: 160 s
+    });
+  });
+
+  it("restarts at once after the reset (a fresh count)", () => {
+    const running = record({
+      container_id: "c1",
+      observed_state: "running",
+      consecutive_failures: 7,
+      started_at: new Date(now.getTime() - 600_000),
+    });
+    expect(
+      observeInstance(running, exited(2, running.started_at as Date), context).patch,
+    ).toMatchObject({
+      consecutive_failures: 1,
+      next_restart_at: now,
+    });
   });
 
   it("records an OOM kill as such", () => {
@@ -224,7 +253,7 @@ describe("observeInstance after a restart", () => {
     expect({ ...crashLooping, ...observation.patch }).toMatchObject({
       consecutive_failures: 3,
       observed_state: "crash_loop",
-      next_restart_at: new Date(now.getTime() + restartDelayMs(3)),
+      next_restart_at: new Date(now.getTime() + 20_000), // third: 20 s
     });
   });
 

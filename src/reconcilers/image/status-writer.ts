@@ -40,11 +40,13 @@ export async function writeStatus(
   ) {
     return;
   }
-  await store.images.writeObservedStatus(image.id, {
-    conditions,
-    observedGeneration: image.generation,
-    ...(reference ? { resolved: { status, dockerImageId } } : {}),
-  });
+  await store.transaction((tx) =>
+    tx.images.writeObservedStatus(image.id, {
+      conditions,
+      observedGeneration: image.generation,
+      ...(reference ? { resolved: { status, dockerImageId } } : {}),
+    }),
+  );
   const wasReady =
     image.conditions.find((condition) => condition.type === "Ready")?.status === "True";
   const isReady = conditions.find((condition) => condition.type === "Ready")?.status === "True";

@@ -27,13 +27,15 @@ export async function removeStrays(
       // Every field of an event comes from rows, never from labels: without the image's row
       // there is nothing trustworthy to say (its deletion was evented when it happened).
       if (image === undefined) return;
-      await store.events.append([
-        strayRemovedEvent(image, container, reason, {
-          advertiseHost: settings.advertiseHost,
-          reference: runnableReference(image, settings.builtImagePrefix),
-          now: now(),
-        }),
-      ]);
+      await store.transaction((tx) =>
+        tx.events.append([
+          strayRemovedEvent(image, container, reason, {
+            advertiseHost: settings.advertiseHost,
+            reference: runnableReference(image, settings.builtImagePrefix),
+            now: now(),
+          }),
+        ]),
+      );
     },
     { concurrency: settings.actionConcurrency },
   );

@@ -1,0 +1,61 @@
+import type { ContainerRuntime } from "../docker/runtime.ts";
+import type { Store } from "../store/database.ts";
+import { LeadershipLostError } from "../store/sql-backend.ts";
+import type { LeaderTerm } from "./leader-election.ts";
+
+/**
+ * Fencing: a leader that was deposed (its lock session ended, or a successor took the lease)
+ * must not act on Docker or the database any more, even when it is slow or partitioned and has
+ * not noticed yet. See "Leadership and fencing" in docs/architecture.md.
+ */
+
+/**
+ * The runtime with every Docker write behind `confirm()`: a fresh round trip on the lock's
+ * own session that proves the lock is still held and the epoch still current. Reads pass.
+ */
+export function fencedRuntime(
+  runtime: ContainerRuntime,
+  confirm: LeaderTerm["confirm"],
+): ContainerRuntime {
+  const fenced =
+    <Args extends unknown[], Result>(write: (...args: Args) => Promise<Result>) =>
+    async (...args: Args): Promise<Result> => {
+      await confirm();
+      return write(...args);
+    };
+  return {
+    listManaged: (orchestratorId, imageId) => runtime.listManaged(orchestratorId, imageId),
+    inspect: (idOrName) => runtime.inspect(idOrName),
+    describeImage: (reference) => runtime.describeImage(reference),
+    create: fenced((request) => runtime.create(request)),
+    start: fenced((id) => runtime.start(id)),
+    stop: fenced((id, timeoutSeconds) => runtime.stop(id, timeoutSeconds)),
+    remove: fenced((id) => runtime.remove(id)),
+    pull: fenced((reference) => runtime.pull(reference)),
+    removeImage: fenced((reference) => runtime.removeImage(reference)),
+    removeNetwork: fenced((name) => runtime.removeNetwork(name)),
+  };
+}
+
+/**
+ * The store with every transaction opened by holding the lease row at this term's epoch
+ * (FOR SHARE): a successor's epoch bump waits for the transactions in flight, and every
+ * transaction after it fails, so a deposed leader commits nothing. The controller writes only
+ * through `transaction` (src/architecture.test.ts checks the reconciler). On the embedded
+ * database there is one process and nothing to fence.
+ */
+export function fencedStore(store: Store, lease: { name: string; epoch: number }): Store {
+  if (store.kind === "pglite") return store;
+  return {
+    ...store,
+    transaction: (work) =>
+      store.transaction(async (tx) => {
+        if (!(await tx.leaderLeases.holdEpoch(lease.name, lease.epoch))) {
+          throw new LeadershipLostError(
+            `lease ${lease.name} moved past epoch ${lease.epoch}: a newer leader took over`,
+          );
+        }
+        return work(tx);
+      }),
+  };
+}

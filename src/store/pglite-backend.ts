@@ -1,17 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
-import { PGliteDialect } from "kysely-pglite-dialect";
 import {
   type DataFolderOrigin,
   prepareDataFolder,
   removeDataFolder,
 } from "./pglite-data-folder.ts";
-import {
-  keepOnlyReturnedTypeParsers,
-  pgliteInitdbParams,
-  pgliteStartParams,
-} from "./pglite-settings.ts";
+import { pgliteDialect } from "./pglite-dialect.ts";
+import { pgliteInitdbParams, pgliteStartParams } from "./pglite-settings.ts";
 import type { PgliteTemplate } from "./pglite-template.ts";
 import type { SqlBackend } from "./sql-backend.ts";
 
@@ -43,13 +39,12 @@ export async function openPgliteBackend(
       ? await openInMemory(options.template)
       : await openFolder(dataDir, options.template);
   const { client } = opened;
-  keepOnlyReturnedTypeParsers(client);
   let closed = false;
   return {
     kind: "pglite",
     origin: opened.origin,
     ...(opened.templateRefused === undefined ? {} : { templateRefused: opened.templateRefused }),
-    dialect: new PGliteDialect(client),
+    dialect: pgliteDialect(client),
     scriptTransaction: (work) =>
       client.transaction((transaction) =>
         work({

@@ -11,4 +11,5 @@ ENV DATA_DIR=/var/lib/orchestrator/data \
     BUILD_CONTEXT_BASE_DIR=/var/lib/orchestrator/build-contexts
 VOLUME ["/var/lib/orchestrator"]
 EXPOSE 3003
-CMD ["node", "src/main.ts"]
+# --liftoff-only: see "The embedded database" in docs/architecture.md.
+CMD ["node", "--liftoff-only", "src/main.ts"]

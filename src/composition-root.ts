@@ -69,6 +69,17 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ? { kind: "pglite", dataDir: embeddedDatabaseDir(config.dataDir) }
       : { kind: "postgres", url: config.databaseUrl },
   );
+  if (store.embedded !== undefined) {
+    logger.info(
+      { origin: store.embedded.origin, templateUnused: store.embedded.templateUnused },
+      "embedded database opened",
+    );
+    if (!process.execArgv.includes("--liftoff-only")) {
+      logger.warn(
+        "node runs without --liftoff-only: optimising the embedded database's SQL parser takes seconds of CPU and several hundred MiB (npm start passes the flag)",
+      );
+    }
+  }
   const admin = await store.users.findByName("admin");
   if (admin === undefined) throw new Error("the admin user is missing: migrations did not run");
   // Quotas bound tenants; the admin user (the operator's own) has none unless the admin sets them.

@@ -2,7 +2,6 @@ import { type Service, startService } from "../composition-root.ts";
 import { ConfigError, loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import type { WatchReport } from "./watch-apply.ts";
-import { watchApply } from "./watch-apply.ts";
 
 export type ServeOptions = {
   /** Folders (or files) of desired state to apply, as the admin user, on every change. */
@@ -69,6 +68,8 @@ export async function serve(
     const { paths, set, prune, allowEmpty } = options.watch;
     const settings = { url: service.url, token: service.adminToken.token };
     logger.info({ paths, set, prune }, "watching desired-state files");
+    // Loaded only with --watch: the desired-state file readers are not needed to serve.
+    const { watchApply } = await import("./watch-apply.ts");
     watching = watchApply(
       settings,
       { paths, set, prune, allowEmpty, dryRun: false },

@@ -3,7 +3,6 @@ import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { Store } from "../store/database.ts";
 import { eventSource } from "./cloudevent.ts";
-import { createKafkaSink } from "./kafka-sink.ts";
 import { type Relay, startRelay } from "./relay.ts";
 
 export type KafkaRelayConfig = Pick<
@@ -48,6 +47,8 @@ export async function startKafkaRelay(
       "SASL without TLS (KAFKA_SSL is not true): credentials and events cross the network unencrypted",
     );
   }
+  // Loaded only when publishing: kafkajs is 140 modules a start without Kafka need not read.
+  const { createKafkaSink } = await import("./kafka-sink.ts");
   const sink = createKafkaSink({
     brokers: config.kafkaBrokers,
     topic: config.kafkaTopic,

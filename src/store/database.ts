@@ -2,9 +2,11 @@ import path from "node:path";
 import { Kysely, type KyselyPlugin, sql } from "kysely";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Executor } from "./executor.ts";
-import { migrate, readMigrations } from "./migrate.ts";
+import { type Migration, migrate, readMigrations } from "./migrate.ts";
 import { StripNulPlugin } from "./nul-bytes.ts";
 import { openPgliteBackend } from "./pglite-backend.ts";
+import type { DataFolderOrigin } from "./pglite-data-folder.ts";
+import { type PgliteTemplate, readTemplate, templateMismatch } from "./pglite-template.ts";
 import { openPostgresBackend, type PostgresBackendOptions } from "./postgres-backend.ts";
 import { type PublisherClaim, publisherClaim } from "./publisher-claim.ts";
 import { type Repositories, repositoriesOf } from "./repositories.ts";
@@ -40,6 +42,8 @@ export type Store = Repositories & {
   tryLeaderLock: SqlBackend["tryLeaderLock"];
   /** The sole right to publish events, for one relay pass. */
   claimPublisher: PublisherClaim;
+  /** How the embedded database was opened (undefined on a Postgres server), for the log. */
+  readonly embedded?: EmbeddedOpening;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -52,26 +56,54 @@ export type Store = Repositories & {
 
 export type StoreLocation =
   | ({ readonly kind: "postgres"; readonly url: string } & PostgresBackendOptions)
-  | { readonly kind: "pglite"; readonly dataDir: string | undefined };
+  | {
+      readonly kind: "pglite";
+      readonly dataDir: string | undefined;
+      /** Where the template for a new database is; null for none (initdb). Tests set it. */
+      readonly templateDirectory?: URL | null;
+    };
+
+export type EmbeddedOpening = {
+  readonly origin: DataFolderOrigin;
+  /** Why a new database did not start from the template, when it did not. */
+  readonly templateUnused?: string;
+};
+
+export type OpenOptions = {
+  /** The migrations to apply; those of sql/ by default. */
+  readonly migrations?: readonly Migration[];
+};
 
 /** Opens the database, applies pending migrations, and returns the store. */
-export async function openStore(location: StoreLocation): Promise<Store> {
+export async function openStore(
+  location: StoreLocation,
+  options: OpenOptions = {},
+): Promise<Store> {
+  const migrations = options.migrations ?? (await readMigrations());
   let unlock = async () => {};
   let backend: SqlBackend;
+  let embedded: EmbeddedOpening | undefined;
   if (location.kind === "postgres") {
     const { kind: _, url, ...options } = location;
     backend = await openPostgresBackend(url, options);
   } else {
     if (location.dataDir !== undefined) unlock = await lockDataDir(path.dirname(location.dataDir));
     try {
-      backend = await openPgliteBackend(location.dataDir);
+      const choice = await chooseTemplate(location.templateDirectory, migrations);
+      const pglite = await openPgliteBackend(location.dataDir, { template: choice.template });
+      backend = pglite;
+      const templateUnused = pglite.templateRefused ?? choice.unused;
+      embedded = {
+        origin: pglite.origin,
+        ...(pglite.origin === "existing" || templateUnused === undefined ? {} : { templateUnused }),
+      };
     } catch (error) {
       await unlock();
       throw error;
     }
   }
   try {
-    await migrate(backend, await readMigrations());
+    await migrate(backend, migrations);
   } catch (error) {
     await backend.close();
     await unlock();
@@ -85,6 +117,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     listen: (channel, handler, onResubscribed) => backend.listen(channel, handler, onResubscribed),
     tryLeaderLock: (lease) => backend.tryLeaderLock(lease),
     claimPublisher: publisherClaim(db, backend.kind),
+    ...(embedded === undefined ? {} : { embedded }),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -98,6 +131,18 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       await unlock();
     },
   };
+}
+
+/** The template a new embedded database starts from, or why there is none to use. */
+async function chooseTemplate(
+  directory: URL | null | undefined,
+  migrations: readonly Migration[],
+): Promise<{ template?: PgliteTemplate; unused?: string }> {
+  if (directory === null) return { unused: "no template asked for" };
+  const template = await readTemplate(directory);
+  if (template === undefined) return { unused: "there is no template (npm run pglite-template)" };
+  const mismatch = templateMismatch(template.manifest, migrations);
+  return mismatch === undefined ? { template } : { unused: mismatch };
 }
 
 /** The repositories, transactions and query builder of a store, on one executor. */

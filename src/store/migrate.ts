@@ -30,12 +30,19 @@ export async function migrate(
 ): Promise<string[]> {
   return backend.scriptTransaction(async (transaction) => {
     await transaction.query("select pg_advisory_xact_lock($1)", [migrationLockKey]);
-    await transaction.exec(
-      `create table if not exists schema_migrations (
-         name text primary key,
-         applied_at timestamptz not null default now()
-       )`,
+    // DDL only the first time: every start runs this, and on the embedded database a utility
+    // statement costs more than the lookup.
+    const [table] = await transaction.query<{ exists: boolean }>(
+      "select to_regclass('schema_migrations') is not null as exists",
     );
+    if (table?.exists !== true) {
+      await transaction.exec(
+        `create table if not exists schema_migrations (
+           name text primary key,
+           applied_at timestamptz not null default now()
+         )`,
+      );
+    }
     const applied = new Set(
       (await transaction.query<{ name: string }>("select name from schema_migrations")).map(
         (row) => row.name,

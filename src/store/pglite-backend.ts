@@ -1,19 +1,50 @@
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
-import { PGliteDialect } from "kysely-pglite-dialect";
+import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import {
+  type DataFolderOrigin,
+  prepareDataFolder,
+  removeDataFolder,
+} from "./pglite-data-folder.ts";
+import { pgliteDialect } from "./pglite-dialect.ts";
+import { pgliteInitdbParams, pgliteStartParams } from "./pglite-settings.ts";
+import type { PgliteTemplate } from "./pglite-template.ts";
 import type { SqlBackend } from "./sql-backend.ts";
+
+export type PgliteOpenOptions = {
+  /**
+   * What a new database starts from: a template (see pglite-template.ts), or undefined for
+   * PGlite's own initdb. A template PGlite refuses (one made by another Postgres major) falls
+   * back to initdb.
+   */
+  readonly template?: PgliteTemplate | undefined;
+};
+
+export type PgliteBackend = SqlBackend & {
+  /** Where the database came from at this open, and why a template went unused. */
+  readonly origin: DataFolderOrigin;
+  readonly templateRefused?: string;
+};
 
 /**
  * Embedded Postgres (WebAssembly) in a folder, or in memory when `dataDir` is undefined.
  * One process at a time per folder: callers hold a DataDirLock.
  */
-export async function openPgliteBackend(dataDir: string | undefined): Promise<SqlBackend> {
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir === undefined ? undefined : { dataDir });
+export async function openPgliteBackend(
+  dataDir: string | undefined,
+  options: PgliteOpenOptions = {},
+): Promise<PgliteBackend> {
+  const opened =
+    dataDir === undefined
+      ? await openInMemory(options.template)
+      : await openFolder(dataDir, options.template);
+  const { client } = opened;
   let closed = false;
   return {
     kind: "pglite",
-    dialect: new PGliteDialect(client),
+    origin: opened.origin,
+    ...(opened.templateRefused === undefined ? {} : { templateRefused: opened.templateRefused }),
+    dialect: pgliteDialect(client),
     scriptTransaction: (work) =>
       client.transaction((transaction) =>
         work({
@@ -45,4 +76,62 @@ export async function openPgliteBackend(dataDir: string | undefined): Promise<Sq
       await client.close();
     },
   };
+}
+
+type Opened = {
+  readonly client: PGlite;
+  readonly origin: DataFolderOrigin;
+  readonly templateRefused?: string;
+};
+
+async function openFolder(dataDir: string, template: PgliteTemplate | undefined): Promise<Opened> {
+  const origin = await prepareDataFolder(dataDir, template, initdbInto);
+  try {
+    return { client: await start({ dataDir }), origin };
+  } catch (error) {
+    if (origin !== "template") throw error;
+    // Postgres refused the copy (another major version, a damaged archive): start over the
+    // way PGlite always has. Nothing was ever written to this folder but the template.
+    await removeDataFolder(dataDir);
+    await prepareDataFolder(dataDir, undefined, initdbInto);
+    return {
+      client: await start({ dataDir }),
+      origin: "initdb",
+      templateRefused: (error as Error).message,
+    };
+  }
+}
+
+async function openInMemory(template: PgliteTemplate | undefined): Promise<Opened> {
+  if (template !== undefined) {
+    try {
+      // PGlite's tar reader runs in JavaScript; gunzip natively first.
+      const tar = gunzipSync(await readFile(template.archive));
+      return { client: await start({ loadDataDir: new Blob([tar]) }), origin: "template" };
+    } catch (error) {
+      return {
+        client: await start({ initDbStartParams: [...pgliteInitdbParams] }),
+        origin: "initdb",
+        templateRefused: (error as Error).message,
+      };
+    }
+  }
+  return { client: await start({ initDbStartParams: [...pgliteInitdbParams] }), origin: "initdb" };
+}
+
+/** Makes a new cluster in `folder` with PGlite's own initdb, and shuts it down cleanly. */
+async function initdbInto(folder: string): Promise<void> {
+  const client = await start({ dataDir: folder, initDbStartParams: [...pgliteInitdbParams] });
+  await client.close();
+}
+
+/** PGlite.create with our settings. A refused start leaves process.exitCode set by Postgres. */
+async function start(options: PGliteOptions): Promise<PGlite> {
+  const exitCode = process.exitCode;
+  try {
+    return await PGlite.create({ ...options, startParams: [...pgliteStartParams] });
+  } catch (error) {
+    process.exitCode = exitCode;
+    throw error;
+  }
 }

@@ -152,18 +152,6 @@ describe("embedded database", () => {
     }
   });
 
-  it("refuses a second process on the same folder", async () => {
-    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const dir = await mkdtemp(`${tmpdir()}/orch-pglite-`);
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    // The parent of this test process stands in for another live orchestrator.
-    await writeFile(`${dir}/orchestrator.pid`, String(process.ppid));
-    await expect(openStore({ kind: "pglite", dataDir: `${dir}/pglite` })).rejects.toThrow(
-      /is in use by process/,
-    );
-  });
-
   it("uses PGlite without a data folder when asked (in memory)", async () => {
     const backend = await openPgliteBackend(undefined);
     expect(backend.kind).toBe("pglite");

@@ -26,22 +26,29 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Runs a command of the project (e.g. `src/main.ts`) as its own process, like a user would. */
+/**
+ * Runs a command of the project (e.g. `src/main.ts`) as its own process, like a user would:
+ * with the node flags of `npm start` (--liftoff-only, see docs/architecture.md).
+ */
 export function runProject(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
 ): Omit<SpawnedServer, "url" | "port"> {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...args], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      // The run's own temporary folder (see global-setup.ts): what the process leaves is seen.
-      ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ["--liftoff-only", "--disable-warning=ExperimentalWarning", ...args],
+    {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        // The run's own temporary folder (see global-setup.ts): what the process leaves is seen.
+        ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {

@@ -1,0 +1,280 @@
+/**
+ * API speed at a fixed concurrency: `node bench/api/api.ts`.
+ *
+ * The service runs as `npm start` runs it (its own process, default log level, output read and
+ * dropped), on PGlite and on a Postgres server (BENCH_DATABASE_URL / TEST_DATABASE_URL), with a
+ * user's token. Before it starts, the database is seeded with that user and 32 images of theirs:
+ * uploads still waiting for their source, so the controller reconciles every change (instance
+ * rows, status, events) without Docker creating containers. Then, at concurrency 8, for
+ * BENCH_SECONDS (10) each:
+ * - reads: GET /api/images/{id};
+ * - writes: PATCH /api/images/{id} moving desired_instances between 1 and 2 (each worker on its
+ *   own images: a row lock, an image.scaled event, a NOTIFY and a reconcile per write).
+ * Baseline in the same run: a bare hono route (support-bare-server.ts) answering the same
+ * requests. Prints req/s, p50 and p99 of each, and ours / bare.
+ * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
+ * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
+ * (reads,writes), BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof, to see where a request's time goes).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { generateToken, hashToken } from "../../src/auth/tokens.ts";
+import { createImage } from "../../src/desired/image-writes.ts";
+import { newImageSchema } from "../../src/domain/image-spec.ts";
+import { openStore, type StoreLocation } from "../../src/store/database.ts";
+import { freePort } from "../../test/support/spawn-server.ts";
+import { report } from "../support.ts";
+
+const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const imageCount = 32;
+const backends = (process.env.BENCH_BACKENDS ?? "pglite,postgres").split(",") as Array<
+  "pglite" | "postgres"
+>;
+const phases = new Set((process.env.BENCH_PHASES ?? "reads,writes").split(","));
+const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+const none: Stats = { rate: Number.NaN, p50: Number.NaN, p99: Number.NaN };
+const serverUrl =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  "postgres://orchestrator_test:orchestrator_test@127.0.0.1:5432/orchestrator_test";
+
+type Stats = { readonly rate: number; readonly p50: number; readonly p99: number };
+
+function percentile(sorted: readonly number[], p: number): number {
+  return (
+    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+  );
+}
+
+/** `concurrency` workers send `request(worker, n)` back to back for `ms`; every answer must be 200. */
+async function load(
+  ms: number,
+  request: (worker: number, n: number) => Promise<Response>,
+): Promise<Stats> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const sent = performance.now();
+        const response = await request(worker, n);
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text}`);
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  latencies.sort((left, right) => left - right);
+  return {
+    rate: latencies.length / (elapsed / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+type Target = { readonly url: string; readonly token: string; readonly imageIds: number[] };
+
+/** Reads then writes against a target, after a short warm-up of each. */
+async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }> {
+  const headers = { authorization: `Bearer ${target.token}` };
+  const imageOf = (worker: number, n: number) =>
+    target.imageIds[(worker + concurrency * n) % target.imageIds.length] as number;
+  const read = (worker: number, n: number) =>
+    fetch(`${target.url}/api/images/${imageOf(worker, n)}`, { headers });
+  // Each worker owns the images worker, worker + 8, …: writes never wait on each other's locks.
+  const counts = new Map<number, number>();
+  const write = (worker: number, n: number) => {
+    const id = imageOf(worker, n);
+    const next = counts.get(id) === 2 ? 1 : 2;
+    counts.set(id, next);
+    return fetch(`${target.url}/api/images/${id}`, {
+      method: "PATCH",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ desired_instances: next }),
+    });
+  };
+  let reads = none;
+  let writes = none;
+  if (phases.has("reads")) {
+    await load(1_500, read);
+    reads = await load(seconds * 1000, read);
+  }
+  if (phases.has("writes")) {
+    await load(1_500, write);
+    writes = await load(seconds * 1000, write);
+  }
+  return { reads, writes };
+}
+
+function spawnAndWait(args: string[], env: Record<string, string>, ready: () => Promise<boolean>) {
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stdout?.resume(); // the service's log: read and dropped, as a log collector would
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return (async () => {
+    const deadline = Date.now() + 120_000;
+    while (!(await ready().catch(() => false))) {
+      if (child.exitCode !== null) throw new Error(`process exited during start:\n${stderr}`);
+      if (Date.now() > deadline) throw new Error(`not ready in 120 s:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return child;
+  })();
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** The user, their token and their images, written before the service starts. */
+async function seed(location: StoreLocation): Promise<{ token: string; imageIds: number[] }> {
+  const store = await openStore(location);
+  try {
+    const token = generateToken();
+    const owner = await store.users.create("bench");
+    await store.tokens.create({
+      userId: owner.id,
+      name: "bench",
+      scope: "write",
+      expiresAt: null,
+      tokenHash: hashToken(token),
+    });
+    const schema = newImageSchema(100);
+    const imageIds: number[] = [];
+    for (let index = 0; index < imageCount; index++) {
+      const input = schema.parse({ name: `bench-${index}`, desired_instances: 1 });
+      const image = await store.transaction((tx) =>
+        createImage(
+          tx,
+          {
+            userId: owner.id,
+            input: { ...input, source_type: "upload" },
+            status: "pending",
+            actor: { userId: owner.id, name: "bench", tokenId: null, tokenName: null },
+          },
+          { builtImagePrefix: "bench", adminUserId: 1 },
+        ),
+      );
+      imageIds.push(image.id);
+    }
+    return { token, imageIds };
+  } finally {
+    await store.close();
+  }
+}
+
+async function startArguments(): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  return [...serviceNodeArgs, ...manifest.scripts.start.split(/\s+/).slice(1)];
+}
+
+async function service(backend: "pglite" | "postgres"): Promise<{
+  result: { reads: Stats; writes: Stats };
+}> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "orch-bench-api-"));
+  let drop = async () => {};
+  let databaseEnv: Record<string, string> = {};
+  let location: StoreLocation = { kind: "pglite", dataDir: path.join(dataDir, "pglite") };
+  if (backend === "postgres") {
+    const name = `orch_bench_${randomBytes(4).toString("hex")}`;
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    databaseEnv = { DATABASE_URL: url.toString() };
+    location = { kind: "postgres", url: url.toString() };
+    drop = async () => {
+      const client = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await client.unsafe(`drop database if exists ${name} with (force)`);
+      await client.end();
+    };
+  }
+  try {
+    const { token, imageIds } = await seed(location);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = await spawnAndWait(
+      await startArguments(),
+      {
+        ...databaseEnv,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        ORCHESTRATOR_ID: `bench-api-${randomBytes(3).toString("hex")}`,
+        BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "contexts"),
+      },
+      async () => (await fetch(`${url}/healthz`)).ok,
+    );
+    try {
+      return { result: await measure({ url, token, imageIds }) };
+    } finally {
+      await stop(child);
+    }
+  } finally {
+    await drop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function bare(): Promise<{ reads: Stats; writes: Stats }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await spawnAndWait(
+    ["--disable-warning=ExperimentalWarning", "bench/api/support-bare-server.ts", String(port)],
+    {},
+    async () => (await fetch(`${url}/api/images/1`)).ok,
+  );
+  try {
+    return await measure({
+      url,
+      token: "bare",
+      imageIds: Array.from({ length: imageCount }, (_, index) => index + 1),
+    });
+  } finally {
+    await stop(child);
+  }
+}
+
+const fields = (stats: Stats, baseline: Stats) => ({
+  req_s: Math.round(stats.rate),
+  p50_ms: stats.p50.toFixed(1),
+  p99_ms: stats.p99.toFixed(1),
+  bare_req_s: Math.round(baseline.rate),
+  bare_p99_ms: baseline.p99.toFixed(1),
+  ratio: (stats.rate / baseline.rate).toFixed(3),
+});
+
+process.stdout.write(
+  `api bench: concurrency ${concurrency}, ${seconds} s per phase, ${imageCount} images; Postgres server ${new URL(serverUrl).host}\n`,
+);
+const baseline = await bare();
+for (const backend of backends) {
+  const { result } = await service(backend);
+  if (phases.has("reads")) report(`api ${backend} reads`, fields(result.reads, baseline.reads));
+  if (!phases.has("writes")) continue;
+  report(`api ${backend} writes`, {
+    ...fields(result.writes, baseline.writes),
+    goal: backend === "postgres" ? ">= 1000 req/s, p99 < 20 ms" : ">= 500 req/s",
+  });
+}

@@ -1,7 +1,7 @@
 import {
+  crossFieldIssues,
   type ImagePatch,
   type ImageSpec,
-  instanceBoundIssues,
   type SpecIssue,
 } from "../domain/image-spec.ts";
 import type { Store } from "../store/database.ts";
@@ -127,7 +127,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       applyDocuments(store, options, userId, request),
 
     create(userId: number, input: CreateImageInput, status: ImageRecord["status"]) {
-      refuseIssues(instanceBoundIssues(input, options.maxInstancesCap));
+      refuseIssues(crossFieldIssues(input, options.maxInstancesCap));
       return store.transaction((tx) => createImage(tx, userId, input, status, options));
     },
 
@@ -158,7 +158,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
         }
         const current = specOfRecord(image);
         const merged: ImageSpec = { ...current, ...fields };
-        refuseIssues(instanceBoundIssues(merged, options.maxInstancesCap));
+        refuseIssues(crossFieldIssues(merged, options.maxInstancesCap));
         changes = diffSpec(current, fields);
         if (changes.length === 0) return "unchanged";
         return {

@@ -31,6 +31,7 @@ export type SpecColumns = Pick<
   | "memory_bytes"
   | "env"
   | "health_check"
+  | "container_options"
 >;
 
 /**
@@ -150,6 +151,7 @@ export function createImagesRepository(db: Executor) {
             ...values,
             env: jsonb({ ...values.env }),
             health_check: jsonb(values.health_check),
+            container_options: jsonb({ ...values.container_options }),
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -165,7 +167,7 @@ export function createImagesRepository(db: Executor) {
 
     /** Writes desired state: `resource_version` always moves on, `generation` when asked. */
     async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
-      const { env, health_check, ...plain } = write.columns ?? {};
+      const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
       return db
         .updateTable("images")
@@ -173,6 +175,9 @@ export function createImagesRepository(db: Executor) {
           ...plain,
           ...(env === undefined ? {} : { env: jsonb(env) }),
           ...(health_check === undefined ? {} : { health_check: jsonb(health_check) }),
+          ...(container_options === undefined
+            ? {}
+            : { container_options: jsonb({ ...container_options }) }),
           ...(write.markDeleting
             ? { status: "deleting" as const, deletion_requested_at: sql<Date>`now()` }
             : {}),

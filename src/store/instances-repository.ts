@@ -88,12 +88,13 @@ export function createInstancesRepository(db: Executor) {
     /** The controller's write: observed columns only, never the API's desired ones. */
     async patchObserved(id: string, patch: ObservedPatch): Promise<void> {
       if (Object.keys(patch).length === 0) return;
-      const { last_probe, ...plain } = patch;
+      const { last_probe, host_ports, ...plain } = patch;
       await db
         .updateTable("instances")
         .set({
           ...plain,
           ...(last_probe === undefined ? {} : { last_probe: jsonb(last_probe) }),
+          ...(host_ports === undefined ? {} : { host_ports: jsonb(host_ports) }),
           updated_at: sql<Date>`now()`,
         })
         .where("id", "=", id)

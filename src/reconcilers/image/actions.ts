@@ -13,7 +13,7 @@ import {
   tenantNetworkName,
 } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { dockerHealthcheck } from "./container-spec.ts";
+import { dockerHealthcheck, runOptions, stopGraceSeconds } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import type { Action } from "./plan.ts";
@@ -66,6 +66,7 @@ export function createActionRunner(
         openFilesLimit: settings.openFilesLimit,
         diskLimit: settings.diskLimit,
         healthcheck: dockerHealthcheck(image),
+        run: runOptions(image, instance.container_name, settings.stopTimeoutSeconds),
       });
     } catch (error) {
       if (!(error instanceof ContainerNameConflictError)) {
@@ -121,7 +122,7 @@ export function createActionRunner(
   }
 
   async function stopAndRemove(instance: InstanceRecord, containerId: string, reason: string) {
-    await runtime.stop(containerId, settings.stopTimeoutSeconds);
+    await runtime.stop(containerId, stopGraceSeconds(image, settings.stopTimeoutSeconds));
     // Stopped on purpose: a SIGKILL after the grace period is expected, not an OOM to wait for.
     const stopped = await runtime.inspect(containerId);
     const current = await record(instance, stopped, { reason, expectedStop: true });
@@ -199,7 +200,10 @@ export function createActionRunner(
       }
       case "stopContainer": {
         const instance = find(action.instanceId);
-        await runtime.stop(action.containerId, settings.stopTimeoutSeconds);
+        await runtime.stop(
+          action.containerId,
+          stopGraceSeconds(image, settings.stopTimeoutSeconds),
+        );
         await record(instance, await runtime.inspect(action.containerId), {
           reason: "stop",
           expectedStop: true,

@@ -40,6 +40,7 @@ function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
     build_started_at: null,
     build_finished_at: null,
     apply_set: null,
+    container_options: {},
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     created_at: now,
@@ -71,6 +72,8 @@ function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRe
     last_logs: null,
     probe_failures: 0,
     last_probe: null,
+    host_ports: {},
+    restart_requested_at: null,
     started_at: now,
     stopped_at: null,
     created_at: now,
@@ -96,7 +99,7 @@ function container(
     },
     state: "running",
     createdAt: now,
-    ports: { 8080: 32768 },
+    ports: { "8080/tcp": 32768 },
     ...overrides,
   };
 }

@@ -1,6 +1,8 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { assignContainers, isUp } from "./assign.ts";
+import { hasFinished } from "./finished.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
 
 export type PlanInput = {
@@ -141,6 +143,7 @@ export function planImage(input: PlanInput): Plan {
   }
 
   // 5. Each live instance towards its desired state.
+  const { restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
   let waitMs: number | undefined;
   const outdated: Array<{ record: InstanceRecord; container: ContainerSnapshot }> = [];
   for (const record of active) {
@@ -180,6 +183,12 @@ export function planImage(input: PlanInput): Plan {
         });
       }
       continue;
+    }
+    if (
+      (container.state === "exited" || container.state === "dead") &&
+      hasFinished(record, restartPolicy)
+    ) {
+      continue; // ended for good under its restart policy
     }
     if (
       container.state === "created" ||

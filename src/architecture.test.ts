@@ -51,6 +51,7 @@ describe("layering", () => {
     ["kafkajs", /^kafkajs$/, ["events/kafka-sink.ts"]],
     ["the archive readers", /^(yauzl|tar-fs)$/, ["archive/"]],
     ["the HTTP server adapter", /^@hono\/node-server$/, ["api/http-server.ts"]],
+    ["the rate limiter", /^rate-limiter-flexible$/, ["api/rate-limit.ts"]],
   ] as const)("only its adapter imports %s", (_, module, allowed) => {
     expect(importersOutside(module, allowed)).toEqual([]);
   });

@@ -1,4 +1,6 @@
 import type { Hono } from "hono";
+import { createTokensService } from "./accounts/tokens-service.ts";
+import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
@@ -10,6 +12,7 @@ import { type HttpServer, listen } from "./api/http-server.ts";
 import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
+import type { ContainerLogs } from "./api/ports.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
 import type { Config } from "./config.ts";
@@ -19,7 +22,9 @@ import { connectDocker, type DockerClient, describeDockerHost } from "./docker/c
 import { createContainerLogs } from "./docker/container-logs.ts";
 import { createContainerStats } from "./docker/container-stats.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
+import { dockerStatus } from "./docker/retry.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import type { QuotaPolicy } from "./domain/quota.ts";
 import { openEventLog } from "./events/event-log.ts";
 import { startKafkaRelay } from "./events/kafka-relay.ts";
 import { startLocalEventRetention } from "./events/local-retention.ts";
@@ -64,8 +69,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ? { kind: "pglite", dataDir: embeddedDatabaseDir(config.dataDir) }
       : { kind: "postgres", url: config.databaseUrl },
   );
-  const admin = await store.tokens.findUserByName("admin");
+  const admin = await store.users.findByName("admin");
   if (admin === undefined) throw new Error("the admin user is missing: migrations did not run");
+  // Quotas bound tenants; the admin user (the operator's own) has none unless the admin sets them.
+  const quota: QuotaPolicy = { defaults: config.quota, unlimitedUsers: new Set([admin.id]) };
 
   const docker = connectDocker(config.dockerHost);
   const runtime = createContainerRuntime(docker, {
@@ -87,10 +94,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     orchestratorId: config.orchestratorId,
     builtImagePrefix: config.imageNamePrefix,
     allowedLocalImages: config.allowedLocalImages,
-    adminUserId: admin.userId,
+    adminUserId: admin.id,
   };
+  const writeSettings = { ...access, quota };
   const images = createImageService(store, {
-    ...access,
+    ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
   });
   const builds = createBuildPipeline({
@@ -101,16 +109,28 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     metrics,
     paths: buildFolders,
     access,
+    writeSettings,
   });
+  const tokens = createTokensService(store);
+  const users = createUsersService(store, quota);
 
-  const imageRoutes = { images, tokens: store.tokens, maxInstancesCap: config.maxInstancesCap };
+  const imageRoutes = { images, users: store.users, maxInstancesCap: config.maxInstancesCap };
   const host = config.advertiseHost;
   const app = createApp({
     logger,
     metrics,
     adminToken: adminToken.token,
-    adminUserId: admin.userId,
-    tokens: store.tokens,
+    adminUserId: admin.id,
+    metricsToken: config.metricsToken,
+    tokens,
+    users,
+    audit: store.audit,
+    limits: {
+      bodyMaxBytes: config.bodyMaxBytes,
+      uploadMaxConcurrent: config.uploadMaxConcurrent,
+      writesPerMinute: config.rateLimitWritesPerMinute,
+      authFailuresPerMinute: config.authFailuresPerMinute,
+    },
     readiness: {
       database: async () => {
         await store.ping();
@@ -132,7 +152,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ["/containers", containerHealthRoutes({ images, snapshots: store.healthSnapshots })],
       [
         "/containers",
-        containerLogsRoutes({ images, logs: containerLogs, shutdown: shutdown.signal }),
+        containerLogsRoutes({
+          images,
+          logs: logsPort(containerLogs),
+          shutdown: shutdown.signal,
+        }),
       ],
       ["/apply", applyRoutes(imageRoutes)],
       ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
@@ -162,7 +186,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 
   let server: HttpServer;
   try {
-    server = await listen(app, config.host, config.port);
+    server = await listen(app, config.host, config.port, config.tls);
   } catch (error) {
     await Promise.all([controller.stop(1_000), builds.stop()]);
     await relay?.stop({ timeoutMs: 1_000 });
@@ -172,7 +196,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await store.close();
     throw error;
   }
-  const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
+  const url = `${config.tls === undefined ? "http" : "https"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
   logger.info({ url, port: server.port }, "listening");
 
   let stopping: Promise<void> | undefined;
@@ -202,6 +226,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         logger.info("stopped");
       })();
       return stopping;
+    },
+  };
+}
+
+/** The engine's logs as the API reads them: a container gone from the engine is `undefined`. */
+function logsPort(logs: ReturnType<typeof createContainerLogs>): ContainerLogs {
+  return {
+    tail: (containerId, lines) => logs.tail(containerId, lines),
+    follow: async (containerId, options) => {
+      try {
+        return await logs.follow(containerId, options);
+      } catch (error) {
+        if (dockerStatus(error).status === 404) return undefined;
+        throw error;
+      }
     },
   };
 }

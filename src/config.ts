@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
+import type { QuotaLimits } from "./domain/quota.ts";
 
 /**
  * Every environment variable the service reads, parsed once at start.
@@ -72,10 +73,35 @@ const sizeLimit = z
   .trim()
   .regex(/^(0|\d+[kmgt]?)$/i, { message: "must be a size like 10g or 512m, or 0 for none" })
   .transform((value) => value.toLowerCase());
+/** A quota of CPU: cores, "0" to allow none. */
+const quotaCpu = z
+  .string()
+  .trim()
+  .transform((value, context) => {
+    if (/^0+(\.0+)?$/.test(value)) return 0;
+    const parsed = parseCpu(value, { minNano: 10_000_000, maxNano: 1_000_000 * 1_000_000_000 });
+    if (parsed.ok) return parsed.value;
+    context.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  });
+
+/** A quota of memory: "64g", "512m", "0" to allow none. */
+const quotaMemory = z
+  .string()
+  .trim()
+  .transform((value, context) => {
+    if (/^0+$/.test(value)) return 0;
+    const parsed = parseMemory(value, { minBytes: 1, maxBytes: 1024 ** 5 });
+    if (parsed.ok) return parsed.value;
+    context.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  });
+
+const filePath = z.string().trim().min(1);
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
-const environmentSchema = z.object({
+const environmentVariables = z.object({
   PORT: integer(0, 65535).default(3003),
   HOST: z.string().trim().min(1).default("0.0.0.0"),
   DATABASE_URL: databaseUrl.optional(),
@@ -128,6 +154,33 @@ const environmentSchema = z.object({
   CONTAINER_NOFILE_LIMIT: integer(64, 1_048_576).default(4096),
   /** Writable-layer size of one container, where the storage driver supports a limit. */
   CONTAINER_DISK_LIMIT: sizeLimit.default("10g"),
+  /** The largest JSON or text body of any route (uploads have UPLOAD_MAX_BYTES). */
+  BODY_MAX_BYTES: integer(1, 1024 * 1024 * 1024).default(1024 * 1024),
+  /** Uploads received at once; more answer 429 with Retry-After. */
+  UPLOAD_MAX_CONCURRENT: integer(1, 1024).default(8),
+  /** Writes per token per minute; more answer 429 with Retry-After. */
+  RATE_LIMIT_WRITES_PER_MINUTE: integer(1, 10_000_000).default(600),
+  /** Failed authentications per client address per minute before it is refused for a while. */
+  AUTH_FAILURES_PER_MINUTE: integer(1, 10_000_000).default(30),
+  /** A token that may read /metrics and the detailed /readyz (besides the admin token). */
+  METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+  TLS_CERT_FILE: filePath.optional(),
+  TLS_KEY_FILE: filePath.optional(),
+  QUOTA_IMAGES: integer(0, 10_000_000).default(50),
+  QUOTA_INSTANCES: integer(0, 10_000_000).default(100),
+  QUOTA_CPU: z.string().default("32").pipe(quotaCpu),
+  QUOTA_MEMORY: z.string().default("64g").pipe(quotaMemory),
+  QUOTA_CONCURRENT_BUILDS: integer(0, 1024).default(2),
+});
+
+const environmentSchema = environmentVariables.superRefine((env, context) => {
+  if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+    context.addIssue({
+      code: "custom",
+      path: [env.TLS_CERT_FILE === undefined ? "TLS_CERT_FILE" : "TLS_KEY_FILE"],
+      message: "must be set together with the other of TLS_CERT_FILE and TLS_KEY_FILE",
+    });
+  }
 });
 
 export type Config = Readonly<{
@@ -166,7 +219,18 @@ export type Config = Readonly<{
   containerNofileLimit: number;
   /** Undefined for no limit. */
   containerDiskLimit: string | undefined;
+  bodyMaxBytes: number;
+  uploadMaxConcurrent: number;
+  rateLimitWritesPerMinute: number;
+  authFailuresPerMinute: number;
+  metricsToken: string | undefined;
+  /** Both files, or undefined to serve plain HTTP. */
+  tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Default per-user quotas; the admin user has none unless the admin sets them. */
+  quota: QuotaLimits;
 }>;
+
+const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN"]);
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -189,7 +253,7 @@ function quantity(
 /** Parses the environment; throws a ConfigError whose message is one line per bad variable. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(
-    Object.keys(environmentSchema.shape)
+    Object.keys(environmentVariables.shape)
       .map((key) => [key, environment[key]])
       .filter(([, value]) => value !== undefined && value !== ""),
   );
@@ -197,7 +261,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? "environment");
-      const shown = variable === "ORCHESTRATOR_ADMIN_TOKEN" ? "<hidden>" : present[variable];
+      const shown = secretVariables.has(variable) ? "<hidden>" : present[variable];
       return `invalid configuration: ${variable}=${JSON.stringify(shown)} ${issue.message}`;
     });
     throw new ConfigError(lines.join("\n"));
@@ -237,5 +301,21 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
     containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
     containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,
+    bodyMaxBytes: env.BODY_MAX_BYTES,
+    uploadMaxConcurrent: env.UPLOAD_MAX_CONCURRENT,
+    rateLimitWritesPerMinute: env.RATE_LIMIT_WRITES_PER_MINUTE,
+    authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
+    metricsToken: env.METRICS_TOKEN,
+    tls:
+      env.TLS_CERT_FILE === undefined || env.TLS_KEY_FILE === undefined
+        ? undefined
+        : { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) },
+    quota: {
+      images: env.QUOTA_IMAGES,
+      instances: env.QUOTA_INSTANCES,
+      nanoCpus: env.QUOTA_CPU,
+      memoryBytes: env.QUOTA_MEMORY,
+      concurrentBuilds: env.QUOTA_CONCURRENT_BUILDS,
+    },
   };
 }

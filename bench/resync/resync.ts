@@ -7,6 +7,7 @@
  */
 import type { KyselyPlugin } from "kysely";
 import pMap from "p-map";
+import { loadConfig } from "../../src/config.ts";
 import { findKeysNeedingWork } from "../../src/controller/sources/resync.ts";
 import { createImageService } from "../../src/desired/image-service.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
@@ -60,11 +61,15 @@ export async function main() {
   try {
     const store = server.service.store;
     const db = store.db;
+    // User 1 is the admin user: no quota (as the service sets it up).
+    const quota = { defaults: loadConfig({}).quota, unlimitedUsers: new Set([1]) };
     const images = createImageService(store, {
       maxInstancesCap: 10,
       builtImagePrefix: "bench",
       adminUserId: 1,
+      quota,
     });
+    const actor = { userId: 1, name: "admin", tokenId: null, tokenName: "bench" };
     const schema = newImageSchema(10);
     const seedStarted = performance.now();
     for (let index = 0; index < imageCount; index += 1) {
@@ -75,7 +80,7 @@ export async function main() {
         cpu_limit: "0.05",
         memory_limit: "8m",
       });
-      await images.create(1, { ...input, source_type: "reference" }, "pending");
+      await images.create(1, actor, { ...input, source_type: "reference" }, "pending");
     }
     process.stdout.write(
       `[resync] seeded ${imageCount} images in ${seconds(performance.now() - seedStarted)}; converging…\n`,

@@ -1,15 +1,31 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import type { TokensService } from "../accounts/tokens-service.ts";
+import type { UsersService } from "../accounts/users-service.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
-import type { TokensRepository } from "../store/tokens-repository.ts";
+import type { AuditRepository } from "../store/audit-repository.ts";
 import type { AppEnv } from "./app-env.ts";
+import { auditRoutes } from "./audit-routes.ts";
 import { requireToken } from "./auth.ts";
+import { limitBodies, limitUploads, refuseNulInQuery } from "./bounded-input.ts";
 import { toProblem } from "./error-mapping.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
+import { createObserverCheck } from "./observer.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
+import { quotaRoutes } from "./quota-routes.ts";
+import { createLimiter, limitWrites } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { tokensRoutes } from "./tokens-routes.ts";
+import { usersRoutes } from "./users-routes.ts";
+
+/** What a request may bring and how often (see the configuration table in README.md). */
+export type RequestLimits = {
+  readonly bodyMaxBytes: number;
+  readonly uploadMaxConcurrent: number;
+  readonly writesPerMinute: number;
+  readonly authFailuresPerMinute: number;
+};
 
 export type AppDependencies = {
   readonly logger: Logger;
@@ -17,7 +33,12 @@ export type AppDependencies = {
   readonly readiness: HealthRoutesOptions["readiness"];
   readonly adminToken: string;
   readonly adminUserId: number;
-  readonly tokens: TokensRepository;
+  /** A token for scrapers: /metrics and the details of /readyz, nothing else. */
+  readonly metricsToken: string | undefined;
+  readonly tokens: TokensService;
+  readonly users: UsersService;
+  readonly audit: Pick<AuditRepository, "list">;
+  readonly limits: RequestLimits;
   /**
    * Resource routers mounted under /api, behind authentication, in order: several may share a
    * path (the first whose handler answers wins; a handler may pass with `next()`).
@@ -25,13 +46,29 @@ export type AppDependencies = {
   readonly apiRoutes?: ReadonlyArray<readonly [path: string, routes: Hono<AppEnv>]>;
 };
 
-/** The HTTP application: probes, then every /api route behind a bearer token. */
+/**
+ * The HTTP application: probes, then every /api route behind a bearer token, in this order:
+ * authentication (failed attempts throttled per address, read-only tokens only read), the
+ * per-token write budget, no NUL in the query, the body limit (uploads have their own), the
+ * cap on uploads at once, and the route.
+ */
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId({ limitLength: 64 }));
   app.use(requestLog(deps.logger, deps.metrics));
 
-  app.route("/", healthRoutes({ metrics: deps.metrics, readiness: deps.readiness }));
+  const failures = createLimiter({
+    points: deps.limits.authFailuresPerMinute,
+    durationSeconds: 60,
+    blockSeconds: 60,
+  });
+  const observer = createObserverCheck({
+    adminToken: deps.adminToken,
+    metricsToken: deps.metricsToken,
+    tokens: deps.tokens,
+    failures,
+  });
+  app.route("/", healthRoutes({ metrics: deps.metrics, readiness: deps.readiness, observer }));
 
   const api = new Hono<AppEnv>();
   api.use(
@@ -39,15 +76,25 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       adminToken: deps.adminToken,
       adminUserId: deps.adminUserId,
       tokens: deps.tokens,
+      failures,
     }),
   );
+  api.use(limitWrites(createLimiter({ points: deps.limits.writesPerMinute, durationSeconds: 60 })));
+  api.use(refuseNulInQuery());
+  api.use(limitBodies(deps.limits.bodyMaxBytes));
+  api.use(limitUploads(deps.limits.uploadMaxConcurrent));
   api.route("/tokens", tokensRoutes(deps.tokens));
+  api.route("/users", usersRoutes(deps.users));
+  api.route("/quota", quotaRoutes(deps.users));
+  api.route("/audit", auditRoutes({ audit: deps.audit, users: deps.users }));
   api.get("/whoami", (c) => {
     const principal = c.get("principal");
     return c.json({
       user: principal.userName,
       user_id: String(principal.userId),
       admin: principal.isAdmin,
+      scope: principal.scope,
+      token_id: principal.tokenId,
     });
   });
   for (const [path, routes] of deps.apiRoutes ?? []) api.route(path, routes);
@@ -58,7 +105,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   );
   app.onError((error, c) => {
     const problem = toProblem(error);
-    if (problem !== undefined) return problemResponse(c, problem);
+    if (problem !== undefined) {
+      if (problem.code === "unavailable") c.header("retry-after", "5");
+      return problemResponse(c, problem);
+    }
     const log = c.get("log") ?? deps.logger;
     log.error({ err: error }, "unhandled error in request");
     return problemResponse(

@@ -3,15 +3,14 @@ import { z } from "zod";
 import type { ApplyDocument } from "../desired/apply.ts";
 import type { ImageService } from "../desired/image-service.ts";
 import { newImageSchema } from "../domain/image-spec.ts";
-import type { TokensRepository } from "../store/tokens-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { type FieldError, validationProblem } from "./problem.ts";
-import { actingUserId } from "./tenant.ts";
+import { actingUserId, type UserLookup } from "./tenant.ts";
 import { jsonBody, queryParams, zodFieldErrors } from "./validation.ts";
 
 export type ApplyRoutesOptions = {
   readonly images: ImageService;
-  readonly tokens: TokensRepository;
+  readonly users: UserLookup;
   readonly maxInstancesCap: number;
 };
 
@@ -85,8 +84,8 @@ export function applyRoutes(options: ApplyRoutesOptions) {
       }
     }
     if (errors.length > 0) throw validationProblem(errors);
-    const userId = await actingUserId(c.get("principal"), query.user, options.tokens);
-    const result = await options.images.apply(userId, {
+    const userId = await actingUserId(c.get("principal"), query.user, options.users);
+    const result = await options.images.apply(userId, c.get("principal").actor, {
       set: body.set,
       documents,
       prune: query.prune ?? false,

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import type { AppEnv } from "./app-env.ts";
 import type { ContainerLogs } from "./ports.ts";
+import { ProblemError } from "./problem.ts";
 import { scopeOf } from "./tenant.ts";
 import { instanceIdParam, queryParams } from "./validation.ts";
 
@@ -43,6 +44,13 @@ export function containerLogsRoutes(options: ContainerLogsOptions) {
     const stop = () => abort.abort();
     options.shutdown.addEventListener("abort", stop);
     const logs = await options.logs.follow(instance.container_id, { tail, signal: abort.signal });
+    if (logs === undefined) {
+      options.shutdown.removeEventListener("abort", stop);
+      throw new ProblemError(
+        "not_found",
+        `container ${instance.id} is gone from the engine; the controller replaces it`,
+      );
+    }
     c.header("content-type", "text/plain; charset=utf-8");
     return stream(c, async (output) => {
       output.onAbort(stop);

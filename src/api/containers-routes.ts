@@ -3,9 +3,8 @@ import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import type { AppEnv } from "./app-env.ts";
 import { presentInstanceOf } from "./presenters.ts";
-import { validationProblem } from "./problem.ts";
 import { scopeOf } from "./tenant.ts";
-import { idParam, instanceIdParam, parseWith, queryParams } from "./validation.ts";
+import { idParam, instanceIdParam, parseJsonText, parseWith, queryParams } from "./validation.ts";
 
 export type ContainersRoutesOptions = {
   readonly images: ImageService;
@@ -34,14 +33,7 @@ export function containersRoutes(options: ContainersRoutesOptions) {
 
   app.post("/:imageId", async (c) => {
     const raw = await c.req.text();
-    let body: unknown = {};
-    if (raw.trim().length > 0) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        throw validationProblem([{ path: "", message: 'body must be JSON like {"count": 2}' }]);
-      }
-    }
+    const body: unknown = raw.trim().length > 0 ? parseJsonText(raw) : {};
     const { count } = parseWith(addSchema, body);
     const image = await options.images.addInstances(
       scopeOf(c.get("principal")),

@@ -1,24 +1,37 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Metrics } from "../metrics/registry.ts";
 import type { AppEnv } from "./app-env.ts";
+import { ProblemError } from "./problem.ts";
 
 export type ReadinessCheck = () => Promise<
   { ok: true; [detail: string]: unknown } | { ok: false; error: string }
 >;
 
+/**
+ * Who asks for the operator's view (metrics, readiness details): `observer` for the admin token
+ * or METRICS_TOKEN, `user` for any other valid token, `none` without one; an invalid token is
+ * refused (401, and counted as a failed authentication).
+ */
+export type ObserverCheck = (c: Context) => Promise<"observer" | "user" | "none">;
+
 export type HealthRoutesOptions = {
   readonly metrics: Metrics;
   /** Named checks that must all pass for /readyz, e.g. database and docker. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  readonly observer: ObserverCheck;
 };
 
-/** Unauthenticated probes for orchestrators and scrapers: liveness, readiness, Prometheus. */
+/**
+ * Probes: liveness for anyone, readiness for anyone as ready or not (the details of each check
+ * only for the operator), Prometheus only for the operator (the series name tenants' images).
+ */
 export function healthRoutes(options: HealthRoutesOptions) {
   const app = new Hono<AppEnv>();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", async (c) => {
+    const caller = await options.observer(c);
     const entries = await Promise.all(
       Object.entries(options.readiness).map(async ([name, check]) => {
         try {
@@ -28,15 +41,24 @@ export function healthRoutes(options: HealthRoutesOptions) {
         }
       }),
     );
-    const checks = Object.fromEntries(entries);
     const down = entries.filter(([, result]) => !result.ok).map(([name]) => name);
-    return c.json(
-      { status: down.length === 0 ? "ready" : "not_ready", down, checks },
-      down.length === 0 ? 200 : 503,
-    );
+    const status = down.length === 0 ? "ready" : "not_ready";
+    const code = down.length === 0 ? 200 : 503;
+    if (caller !== "observer") return c.json({ status }, code);
+    return c.json({ status, down, checks: Object.fromEntries(entries) }, code);
   });
 
   app.get("/metrics", async (c) => {
+    const caller = await options.observer(c);
+    if (caller === "none") {
+      c.header("www-authenticate", 'Bearer realm="orchestrator"');
+      throw new ProblemError(
+        "unauthorized",
+        "send the admin token or METRICS_TOKEN as a bearer token",
+      );
+    }
+    if (caller === "user")
+      throw new ProblemError("forbidden", "metrics need the admin token or METRICS_TOKEN");
     const text = await options.metrics.registry.metrics();
     return c.body(text, 200, { "content-type": options.metrics.registry.contentType });
   });

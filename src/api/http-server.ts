@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -10,9 +12,30 @@ export type HttpServer = {
   close(graceMs: number): Promise<void>;
 };
 
-/** Serves the app on host:port (port 0 picks a free one); the only importer of @hono/node-server. */
-export function listen(app: Hono<AppEnv>, host: string, port: number): Promise<HttpServer> {
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
+/** A certificate and its key (PEM files) to serve HTTPS with. */
+export type TlsFiles = { readonly certFile: string; readonly keyFile: string };
+
+/**
+ * Serves the app on host:port (port 0 picks a free one), over HTTPS when given TLS files; the
+ * only importer of @hono/node-server.
+ */
+export function listen(
+  app: Hono<AppEnv>,
+  host: string,
+  port: number,
+  tls?: TlsFiles | undefined,
+): Promise<HttpServer> {
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname: host,
+    port,
+    ...(tls === undefined
+      ? {}
+      : {
+          createServer: createHttpsServer,
+          serverOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+        }),
+  }) as Server;
   // Long-lived streams (SSE) must not keep a shutdown waiting beyond its grace period.
   server.keepAliveTimeout = 5_000;
   return new Promise((resolve, reject) => {

@@ -4,12 +4,11 @@ import type { BuildPipeline } from "../builds/build-pipeline.ts";
 import { createStaging, extractStaged, type Staging } from "../builds/source-staging.ts";
 import type { ImageService } from "../desired/image-service.ts";
 import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
-import type { TokensRepository } from "../store/tokens-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { presentImage } from "./presenters.ts";
 import { ProblemError, validationProblem } from "./problem.ts";
 import { registerReference } from "./register-reference.ts";
-import { actingUserOf, scopeOf } from "./tenant.ts";
+import { actingUserOf, scopeOf, type UserLookup } from "./tenant.ts";
 import {
   type BodySource,
   multipartOverheadBytes,
@@ -24,7 +23,7 @@ import { idParam, parseWith } from "./validation.ts";
 
 export type UploadRoutesOptions = {
   readonly images: ImageService;
-  readonly tokens: TokensRepository;
+  readonly users: UserLookup;
   readonly builds: BuildPipeline;
   readonly maxInstancesCap: number;
 };
@@ -96,7 +95,7 @@ export function imageUploadRoutes(options: UploadRoutesOptions) {
     let userId: number;
     try {
       refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
-      userId = await actingUserOf(c, options.tokens);
+      userId = await actingUserOf(c, options.users);
     } catch (error) {
       return refuseUpload(c, error);
     }
@@ -136,7 +135,12 @@ export function imageUploadRoutes(options: UploadRoutesOptions) {
       if (existing === undefined) {
         const spec = parseWith(createSchema, input);
         const source = await extract(staging, form.file);
-        const image = await builds.sources.createImage(userId, spec, source);
+        const image = await builds.sources.createImage(
+          userId,
+          c.get("principal").actor,
+          spec,
+          source,
+        );
         log.info(
           { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
           "source uploaded",
@@ -154,7 +158,7 @@ export function imageUploadRoutes(options: UploadRoutesOptions) {
       const { name: _name, ...fields } = input;
       const patch = parseWith(imagePatchSchema, fields);
       const source = await extract(staging, form.file);
-      const scope = { userId };
+      const scope = { userId, actor: c.get("principal").actor };
       if (Object.keys(patch).length > 0) await options.images.patch(scope, existing.id, patch);
       const image = await builds.sources.replaceSource(scope, existing.id, source, "upload");
       log.info(

@@ -2,17 +2,16 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
-import type { TokensRepository } from "../store/tokens-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { presentImage, presentInstance } from "./presenters.ts";
 import { ProblemError } from "./problem.ts";
 import { registerReference } from "./register-reference.ts";
-import { actingUserId, actingUserOf, scopeOf, userQuery } from "./tenant.ts";
+import { actingUserId, actingUserOf, scopeOf, type UserLookup, userQuery } from "./tenant.ts";
 import { idParam, jsonBody, parseWith, queryParams } from "./validation.ts";
 
 export type ImagesRoutesOptions = {
   readonly images: ImageService;
-  readonly tokens: TokensRepository;
+  readonly users: UserLookup;
   readonly maxInstancesCap: number;
   readonly advertiseHost: string;
 };
@@ -39,7 +38,7 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
         },
       );
     }
-    return registerReference(c, options.images, await actingUserOf(c, options.tokens), input);
+    return registerReference(c, options.images, await actingUserOf(c, options.users), input);
   });
 
   /** The admin sees everyone's images, or one user's with `?user=NAME`; a user only their own. */
@@ -47,7 +46,7 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
     const query = queryParams(c, userQuery);
     const principal = c.get("principal");
     if (query.user === undefined) return scopeOf(principal).userId;
-    return actingUserId(principal, query.user, options.tokens);
+    return actingUserId(principal, query.user, options.users);
   };
 
   app.get("/", async (c) => {

@@ -7,9 +7,12 @@ import type { Readable } from "node:stream";
 export type ContainerLogs = {
   /** The last lines a container wrote, or "" when it is gone. */
   tail(containerId: string, lines: number): Promise<string>;
-  /** Follows a container's logs until the signal aborts or the container ends. */
+  /**
+   * Follows a container's logs until the signal aborts or the container ends; undefined when
+   * the container is gone (removed between the database's answer and the engine's).
+   */
   follow(
     containerId: string,
     options: { readonly tail: number; readonly signal: AbortSignal },
-  ): Promise<Readable>;
+  ): Promise<Readable | undefined>;
 };

@@ -15,9 +15,12 @@ export const problemCodes = {
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },
   min_instances_violated: { status: 409, title: "Would go below min_instances" },
   stale_resource_version: { status: 409, title: "Resource was changed by someone else" },
+  quota_exceeded: { status: 403, title: "Would exceed a quota" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   validation_failed: { status: 422, title: "Request failed validation" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  too_many_uploads: { status: 429, title: "Too many uploads at once" },
   internal: { status: 500, title: "Internal server error" },
   unavailable: { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;

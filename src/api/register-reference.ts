@@ -14,7 +14,12 @@ export async function registerReference(
   userId: number,
   spec: NewImage,
 ): Promise<Response> {
-  const image = await images.create(userId, { ...spec, source_type: "reference" }, "pending");
+  const image = await images.create(
+    userId,
+    c.get("principal").actor,
+    { ...spec, source_type: "reference" },
+    "pending",
+  );
   c.get("log").info({ imageId: image.id, name: image.name }, "image registered");
   return c.json(presentImage(image), 201, { location: `/api/images/${image.id}` });
 }

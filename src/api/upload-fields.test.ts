@@ -59,6 +59,20 @@ describe("specInputOfForm", () => {
     expect(errors[0]?.message).toBe("unknown field");
     expect(errors[1]?.message).toBe("given more than once");
   });
+
+  it("refuses the NUL character in any field, also inside env JSON", () => {
+    const { input, errors } = specInputOfForm(
+      form([
+        ["name", "sh\u0000op"],
+        ["env", '{"A":"x\\u0000y"}'],
+        ["health_check", '{"http_path":"/\\u0000"}'],
+        ["tag", "v1"],
+      ]),
+    );
+    expect(errors.map((error) => error.path)).toEqual(["name", "env", "health_check"]);
+    expect(errors[0]?.message).toMatch(/NUL/);
+    expect(input).toEqual({ tag: "v1" });
+  });
 });
 
 describe("presentFieldErrors", () => {

@@ -1,4 +1,5 @@
 import { imageName, specFieldNames, specFields } from "../domain/image-spec.ts";
+import { findNul, nulMessage } from "../domain/nul.ts";
 import type { FieldError } from "./problem.ts";
 import { zodFieldErrors } from "./validation.ts";
 
@@ -50,6 +51,10 @@ export function specInputOfForm(fields: FormFields): {
   const input: Record<string, unknown> = {};
   const errors: FieldError[] = [];
   for (const [name, values] of fields) {
+    if (findNul([name, ...values]).length > 0) {
+      errors.push({ path: name, message: nulMessage });
+      continue;
+    }
     if (!isFormField(name)) {
       errors.push({ path: name, message: "unknown field" });
       continue;
@@ -57,6 +62,7 @@ export function specInputOfForm(fields: FormFields): {
     if (name === "env") {
       const env = parseEnv(values);
       if (env.error !== undefined) errors.push({ path: "env", message: env.error });
+      else if (findNul(env.value).length > 0) errors.push({ path: "env", message: nulMessage });
       else input.env = env.value;
       continue;
     }
@@ -69,6 +75,10 @@ export function specInputOfForm(fields: FormFields): {
       try {
         input.health_check =
           value.trim() === "" || value.trim() === "null" ? null : JSON.parse(value);
+        if (findNul(input.health_check).length > 0) {
+          errors.push({ path: name, message: nulMessage });
+          delete input.health_check;
+        }
       } catch (error) {
         errors.push({ path: name, message: `is not valid JSON: ${(error as Error).message}` });
       }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import { findNul, nulMessage } from "../domain/nul.ts";
 import { type FieldError, ProblemError, validationProblem } from "./problem.ts";
 
 /** `min_instances`, `env.LOG_LEVEL`, `items[2].name`: the way a client names a field. */
@@ -34,6 +35,30 @@ export function parseWith<Schema extends z.ZodType>(
   return parsed.data;
 }
 
+/** Refuses input holding the NUL character, naming each place (Postgres stores none). */
+export function refuseNul(value: unknown, prefix: readonly (string | number)[] = []): void {
+  const found = findNul(value);
+  if (found.length === 0) return;
+  throw validationProblem(
+    found.map((finding) => ({
+      path: fieldPath([...prefix, ...finding.path]),
+      message: finding.inKey ? `the name ${nulMessage}` : nulMessage,
+    })),
+  );
+}
+
+/** Parses JSON text (refusing NUL characters anywhere in it), or answers 400. */
+export function parseJsonText(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ProblemError("invalid_json", `body is not valid JSON: ${(error as Error).message}`);
+  }
+  refuseNul(value);
+  return value;
+}
+
 /** Reads a JSON body and validates it; any failure is a problem with the field path. */
 export async function jsonBody<Schema extends z.ZodType>(
   c: Context,
@@ -43,13 +68,7 @@ export async function jsonBody<Schema extends z.ZodType>(
   if (!/^application\/([a-z.+-]*\+)?json\b/i.test(contentType)) {
     throw new ProblemError("unsupported_media_type", "send the body as application/json");
   }
-  let value: unknown;
-  try {
-    value = await c.req.json();
-  } catch (error) {
-    throw new ProblemError("invalid_json", `body is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseWith(schema, value);
+  return parseWith(schema, parseJsonText(await c.req.text()));
 }
 
 /** Validates the query string against a schema of strings. */

@@ -1,19 +1,22 @@
 import { packContext } from "../archive/pack-context.ts";
 import type { Config } from "../config.ts";
+import type { WriteSettings } from "../desired/image-writes.ts";
 import { createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { runnableReference } from "../domain/names.ts";
+import { limitsOf } from "../domain/quota.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { BuiltImages } from "../reconcilers/image/ports.ts";
 import type { BuildRecord } from "../store/builds-repository.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
+import { overridesOf } from "../store/users-repository.ts";
 import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
 import { createBuildMetrics } from "./build-metrics.ts";
 import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
-import { type BuildQueue, createBuildQueue } from "./build-queue.ts";
+import { type BuildQueue, type BuildTenant, createBuildQueue } from "./build-queue.ts";
 import { createBuildCleanup } from "./cleanup.ts";
 import { createBuildPruner } from "./prune-builds.ts";
 import { createBuiltResolver } from "./resolve-built.ts";
@@ -58,8 +61,10 @@ export function createBuildPipeline(deps: {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly paths: BuildPaths;
-  /** Which images an owner may build from; also what every desired-state write needs. */
+  /** Which images an owner may build from. */
   readonly access: ReferenceAccess;
+  /** The desired-state write settings, quotas included (sources create and change images). */
+  readonly writeSettings: WriteSettings;
 }): BuildPipeline {
   const { config, paths } = deps;
   const log = deps.logger.child({ component: "builds" });
@@ -72,7 +77,17 @@ export function createBuildPipeline(deps: {
   });
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
-  const settings = deps.access;
+  const settings = deps.writeSettings;
+  /** An image's owner and their concurrent-builds quota, for the queue's per-user lanes. */
+  const tenantOf = async (imageId: number): Promise<BuildTenant | undefined> => {
+    const userId = await deps.store.images.ownerOf(imageId);
+    if (userId === undefined) return undefined;
+    const user = await deps.store.users.find(userId);
+    const overrides = user === undefined ? {} : overridesOf(user);
+    const limits =
+      settings.quota === undefined ? undefined : limitsOf(settings.quota, userId, overrides);
+    return { userId, maxConcurrent: limits?.concurrentBuilds ?? config.buildConcurrency };
+  };
   const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
   // Its gauges read the queue when scraped, once everything below exists.
   const buildMetrics = createBuildMetrics(deps.metrics, () => builds);
@@ -92,6 +107,7 @@ export function createBuildPipeline(deps: {
   });
   const builds = createBuildQueue({
     concurrency: config.buildConcurrency,
+    tenantOf,
     run: runBuild,
     onError: (imageId, error) =>
       log.error({ imageId, err: error }, "build crashed; it is retried at the next reconcile"),

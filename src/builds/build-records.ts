@@ -1,9 +1,12 @@
+import pRetry from "p-retry";
 import { commitImageChange, type WriteSettings } from "../desired/image-writes.ts";
+import { type Actor, controllerActor } from "../domain/actor.ts";
 import { imageEvent } from "../domain/event-builders.ts";
 import type { BuildOutcome } from "../store/builds-repository.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 
 /** What asked for a build. */
 export type BuildTrigger = "upload" | "source" | "rebuild" | "image_missing";
@@ -22,6 +25,8 @@ export async function requestBuild(
     readonly source?: { readonly path: string; readonly digest: string };
     /** A user's request changes the spec's generation, so "ready" means this build. */
     readonly bumpGeneration: boolean;
+    /** Who asks; the controller when not said (a built image gone missing). */
+    readonly actor?: Actor;
   },
   settings: WriteSettings,
 ): Promise<ImageRecord> {
@@ -33,6 +38,8 @@ export async function requestBuild(
       requestBuild: options.source === undefined ? {} : { source: options.source },
       bumpGeneration: options.bumpGeneration,
       reason: trigger,
+      action: `build.${trigger}`,
+      actor: options.actor ?? controllerActor,
     },
     settings,
   );
@@ -81,12 +88,46 @@ export async function claimBuild(
   });
 }
 
+/** Tries at writing a build's result before it is recorded as a failure that can be written. */
+const resultWriteTries = 3;
+
 /**
  * Records how the build of `generation` ended, with its event, and tells the controller (which
  * then creates or replaces instances). Nothing is written when a newer build was asked for or
  * the image is being deleted; returns whether it was written.
+ *
+ * A result the database refuses (a log it cannot store, a constraint) is tried a few times and
+ * then recorded as the failure `result_not_recorded`, without the log: a build whose result
+ * cannot be written must end, not stay `building` to be built again and again. Only a database
+ * that cannot be reached at all leaves it `building`, to resume once it is back.
  */
 export async function finishBuild(
+  store: Store,
+  imageId: number,
+  generation: number,
+  reference: string,
+  result: BuildOutcome,
+): Promise<boolean> {
+  try {
+    return await pRetry(() => writeOutcome(store, imageId, generation, reference, result), {
+      retries: resultWriteTries - 1,
+      minTimeout: 100,
+      factor: 2,
+      shouldRetry: ({ error }) => !isDatabaseUnavailable(error),
+    });
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
+    const message = (error as Error).message ?? String(error);
+    return writeOutcome(store, imageId, generation, reference, {
+      ok: false,
+      reason: "result_not_recorded",
+      message: `the build ended, but its result could not be recorded: ${message.slice(0, 500)}`,
+      logs: "[the log could not be stored: read it at GET /api/images/{id}/build-logs]\n",
+    });
+  }
+}
+
+async function writeOutcome(
   store: Store,
   imageId: number,
   generation: number,

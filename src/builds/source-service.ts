@@ -7,6 +7,7 @@ import {
   type Scope,
   type WriteSettings,
 } from "../desired/image-writes.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { NewImage } from "../domain/image-spec.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
@@ -60,16 +61,19 @@ export function createSourceService(store: Store, paths: BuildPaths, settings: W
 
   return {
     /** A new image built from `staged`: status `pending`, its build requested. */
-    async createImage(userId: number, input: NewImage, staged: StagedSource): Promise<ImageRecord> {
+    async createImage(
+      userId: number,
+      actor: Actor,
+      input: NewImage,
+      staged: StagedSource,
+    ): Promise<ImageRecord> {
       let folder: string | undefined;
       try {
         return await withInstalled(staged, (install) =>
           store.transaction(async (tx) => {
             const image = await createImage(
               tx,
-              userId,
-              { ...input, source_type: "upload" },
-              "pending",
+              { userId, input: { ...input, source_type: "upload" }, status: "pending", actor },
               settings,
             );
             // Ids are never reused, but a folder may survive a database that was reset.
@@ -81,7 +85,7 @@ export function createSourceService(store: Store, paths: BuildPaths, settings: W
               tx,
               image,
               "upload",
-              { source: { path: target, digest: staged.digest }, bumpGeneration: false },
+              { source: { path: target, digest: staged.digest }, bumpGeneration: false, actor },
               settings,
             );
           }),
@@ -108,7 +112,11 @@ export function createSourceService(store: Store, paths: BuildPaths, settings: W
             tx,
             image,
             trigger,
-            { source: { path: target, digest: staged.digest }, bumpGeneration: true },
+            {
+              source: { path: target, digest: staged.digest },
+              bumpGeneration: true,
+              actor: scope.actor,
+            },
             settings,
           );
         }),
@@ -125,7 +133,13 @@ export function createSourceService(store: Store, paths: BuildPaths, settings: W
             `image ${imageId} has no source yet: upload it with PUT /api/images/${imageId}/source`,
           );
         }
-        return requestBuild(tx, image, "rebuild", { bumpGeneration: true }, settings);
+        return requestBuild(
+          tx,
+          image,
+          "rebuild",
+          { bumpGeneration: true, actor: scope.actor },
+          settings,
+        );
       });
     },
   };

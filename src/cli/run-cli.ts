@@ -9,6 +9,7 @@ import { getCommand } from "./get-command.ts";
 import { serve } from "./serve.ts";
 import { resolveSetName } from "./set-name.ts";
 import { tokenCommand } from "./token-command.ts";
+import { userCommand } from "./user-command.ts";
 
 const mainHelp = `Usage: orchestrator <command> [options]
 
@@ -19,7 +20,8 @@ Commands:
   get            list images or containers (-o table|wide|json|yaml)
   delete         delete the images named by files (-f) or by name
   export         write your images as desired-state files that apply accepts
-  token create   create an API token for a user (admin)
+  user           create or list users (admin): user create NAME, user list
+  token          create, list or revoke API tokens: token create|list|revoke
 
 Run "orchestrator <command> --help" for a command's options.
 The client commands read ORCHESTRATOR_URL (default http://127.0.0.1:3003) and ORCHESTRATOR_TOKEN.`;
@@ -132,6 +134,8 @@ export async function runCli(
         return await exportCommand(rest, io);
       case "token":
         return await tokenCommand(rest, io.settings, out);
+      case "user":
+        return await userCommand(rest, io.settings, out);
       default:
         err(`orchestrator: unknown command "${command}"`);
         err(mainHelp);

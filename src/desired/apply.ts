@@ -1,4 +1,6 @@
+import type { Actor } from "../domain/actor.ts";
 import { type ImageSpec, type NewImage, specFieldNames } from "../domain/image-spec.ts";
+import { usageOfImage } from "../domain/quota.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
@@ -127,6 +129,36 @@ function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
   };
 }
 
+/** How much more (or less, negative) of the user's instances a plan item asks for. */
+function instanceDelta(
+  item: PlanItem,
+  current: ImageRecord | undefined,
+  document: ApplyDocument | undefined,
+): number {
+  const before = usageOfImage(current).instances;
+  if (item.action === "delete") return -before;
+  if (document === undefined) return 0;
+  return document.desired_instances - before;
+}
+
+/** The items in the order they are written: deletions first, then by what they ask for. */
+function executionOrder(
+  items: readonly PlanItem[],
+  byName: ReadonlyMap<string, ImageRecord>,
+  documents: readonly ApplyDocument[],
+): PlanItem[] {
+  const documentOf = new Map(documents.map((document) => [document.name, document]));
+  const delta = (item: PlanItem) =>
+    item.action === "delete"
+      ? Number.NEGATIVE_INFINITY
+      : instanceDelta(item, byName.get(item.name), documentOf.get(item.name));
+  const deltas = new Map(items.map((item) => [item, delta(item)]));
+  return [...items].sort((left, right) => {
+    const [first, second] = [deltas.get(left) ?? 0, deltas.get(right) ?? 0];
+    return first === second ? 0 : first < second ? -1 : 1;
+  });
+}
+
 /**
  * Applies a set of documents for one user in one transaction: all or nothing. Images named by
  * the set are created or updated; with prune, images this set created earlier and no longer
@@ -135,9 +167,10 @@ function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
 export async function applyDocuments(
   store: Store,
   settings: WriteSettings,
-  userId: number,
+  owner: { readonly userId: number; readonly actor: Actor },
   request: ApplyRequest,
 ): Promise<ApplyResult> {
+  const { userId, actor } = owner;
   const names = new Set<string>();
   for (const document of request.documents) {
     if (names.has(document.name)) {
@@ -219,15 +252,23 @@ export async function applyDocuments(
     if (request.dryRun)
       return { set: request.set, dry_run: true, items, summary: summarize(items) };
 
+    // What frees quota goes first (deletions, then the changes that ask for less), so a set
+    // that moves resources between its images is judged by where it ends, not by its order.
     const applied: PlanItem[] = [];
-    for (const item of items) {
+    for (const item of executionOrder(items, byName, request.documents)) {
       const document = request.documents.find((candidate) => candidate.name === item.name);
       const current = byName.get(item.name);
       if (item.action === "delete" && current !== undefined) {
         await commitImageChange(
           tx,
           current,
-          { markDeleting: true, bumpGeneration: true, reason: "pruned" },
+          {
+            markDeleting: true,
+            bumpGeneration: true,
+            reason: "pruned",
+            action: "apply.prune",
+            actor,
+          },
           settings,
         );
         applied.push(item);
@@ -237,9 +278,12 @@ export async function applyDocuments(
       if (item.action === "create") {
         const created = await createImage(
           tx,
-          userId,
-          { ...document, source_type: sourceTypeOf(document), apply_set: request.set },
-          "pending",
+          {
+            userId,
+            input: { ...document, source_type: sourceTypeOf(document), apply_set: request.set },
+            status: "pending",
+            actor,
+          },
           settings,
         );
         applied.push({ ...item, image_id: created.id });
@@ -262,11 +306,14 @@ export async function applyDocuments(
           },
           bumpGeneration: true,
           reason: "applied",
+          action: "apply.update",
+          actor,
         },
         settings,
       );
       applied.push(item);
     }
+    applied.sort((left, right) => items.indexOf(left) - items.indexOf(right));
     return { set: request.set, dry_run: false, items: applied, summary: summarize(applied) };
   };
 

@@ -8,6 +8,7 @@ export type DesiredStateErrorCode =
   | "stale_resource_version"
   | "image_not_found"
   | "image_not_allowed"
+  | "quota_exceeded"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -1,3 +1,4 @@
+import type { Actor } from "../domain/actor.ts";
 import {
   crossFieldIssues,
   type ImagePatch,
@@ -60,7 +61,7 @@ async function findVisibleInstance(
  * Nothing here talks to Docker.
  */
 export function createImageService(store: Store, options: ImageServiceOptions) {
-  /** Locks the image, lets `decide` say what changes, and commits it. */
+  /** Locks the image, lets `decide` say what changes, and commits it as the scope's actor. */
   function change(
     scope: Scope,
     imageId: number,
@@ -69,7 +70,9 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
     return store.transaction(async (tx) => {
       const image = await lockVisibleImage(tx, scope, imageId);
       const decision = await decide(image, tx);
-      return decision === "unchanged" ? image : commitImageChange(tx, image, decision, options);
+      return decision === "unchanged"
+        ? image
+        : commitImageChange(tx, image, { ...decision, actor: scope.actor }, options);
     });
   }
 
@@ -123,12 +126,12 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
     },
 
     /** A whole set of desired-state documents, in one transaction (see apply.ts). */
-    apply: (userId: number, request: ApplyRequest): Promise<ApplyResult> =>
-      applyDocuments(store, options, userId, request),
+    apply: (userId: number, actor: Actor, request: ApplyRequest): Promise<ApplyResult> =>
+      applyDocuments(store, options, { userId, actor }, request),
 
-    create(userId: number, input: CreateImageInput, status: ImageRecord["status"]) {
+    create(userId: number, actor: Actor, input: CreateImageInput, status: ImageRecord["status"]) {
       refuseIssues(crossFieldIssues(input, options.maxInstancesCap));
-      return store.transaction((tx) => createImage(tx, userId, input, status, options));
+      return store.transaction((tx) => createImage(tx, { userId, input, status, actor }, options));
     },
 
     /** Applies a partial change; a stale resource_version is refused, an empty change is a no-op. */
@@ -168,6 +171,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
           },
           bumpGeneration: true,
           reason: "desired_instances_changed",
+          action: "image.update",
           expectedResourceVersion,
         };
       });
@@ -179,7 +183,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       change(scope, imageId, async (image) =>
         image.status === "deleting"
           ? "unchanged"
-          : { markDeleting: true, bumpGeneration: true, reason: "deleted" },
+          : { markDeleting: true, bumpGeneration: true, reason: "deleted", action: "image.delete" },
       ),
 
     /** `POST /api/containers/{image_id}`: n more instances, never past max_instances. */
@@ -203,6 +207,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
           columns: { desired_instances: desired },
           bumpGeneration: true,
           reason: "desired_instances_changed",
+          action: "image.add_instances",
         };
       }),
 
@@ -221,7 +226,15 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
         }
         if (instance.desired_state === state) return "unchanged";
         await tx.instances.setDesiredState(instanceId, state);
-        return { bumpGeneration: true, reason: state === "running" ? "start" : "stop" };
+        return {
+          bumpGeneration: true,
+          reason: state === "running" ? "start" : "stop",
+          action: state === "running" ? "instance.start" : "instance.stop",
+          audit: {
+            old: { [`instances.${instanceId}.desired_state`]: instance.desired_state },
+            new: { [`instances.${instanceId}.desired_state`]: state },
+          },
+        };
       });
       return { instance: { ...instance, desired_state: state }, image };
     },
@@ -247,6 +260,11 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
           columns: { desired_instances: desired },
           bumpGeneration: true,
           reason: "desired_instances_changed",
+          action: "instance.delete",
+          audit: {
+            old: { [`instances.${instanceId}.deletion_requested`]: false },
+            new: { [`instances.${instanceId}.deletion_requested`]: true },
+          },
         };
       });
       return {
@@ -259,6 +277,6 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
   };
 }
 
-type ImageChangeDecision = Parameters<typeof commitImageChange>[2] | "unchanged";
+type ImageChangeDecision = Omit<Parameters<typeof commitImageChange>[2], "actor"> | "unchanged";
 
 export type ImageService = ReturnType<typeof createImageService>;

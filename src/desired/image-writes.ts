@@ -1,7 +1,17 @@
+import type { Actor } from "../domain/actor.ts";
+import { changedFields } from "../domain/audit.ts";
 import { imageEvent } from "../domain/event-builders.ts";
 import { type ReferenceAccess, referencePolicy } from "../domain/image-access.ts";
 import type { NewImage } from "../domain/image-spec.ts";
 import { runnableReference } from "../domain/names.ts";
+import {
+  growsUsage,
+  limitsOf,
+  type QuotaPolicy,
+  quotaExceeded,
+  subtractUsage,
+  usageOfImage,
+} from "../domain/quota.ts";
 import {
   type DesiredWrite,
   ImageNameTakenError,
@@ -10,18 +20,27 @@ import {
 import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
 import type { ImageStatus } from "../store/schema.ts";
+import { overridesOf } from "../store/users-repository.ts";
 import { DesiredStateError } from "./errors.ts";
 import { specColumns } from "./spec-columns.ts";
 
-/** Whose resources a caller may touch: one user, or everyone (admin). */
-export type Scope = { readonly userId: number | undefined };
+/**
+ * Whose resources a caller may touch (one user, or everyone for the admin), and who the caller
+ * is: every write it makes is audited under that actor.
+ */
+export type Scope = { readonly userId: number | undefined; readonly actor: Actor };
 
 /**
  * What every desired-state write needs beyond the rows: the prefix of built tags (events name
- * what an image's containers run), and who the admin is (the admin's images may name any
- * image; tenants' may not name ids or others' builds).
+ * what an image's containers run), who the admin is (the admin's images may name any image;
+ * tenants' may not name ids or others' builds), and the default per-user limits (QUOTA_*).
+ * Writers that never ask for more (the controller rebuilding a missing image) may leave the
+ * quota out; a write that asks for more without it is refused, so that a wiring mistake cannot
+ * switch quotas off.
  */
-export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUserId">;
+export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUserId"> & {
+  readonly quota?: QuotaPolicy | undefined;
+};
 
 /**
  * A tenant may not name an image id or another tenant's build as the image to run (404, so
@@ -46,9 +65,84 @@ function refuseForbiddenReference(
 export type ImageChange = DesiredWrite & {
   /** Why: the reason an `image.scaled` event gives. */
   readonly reason: string;
+  /** What the audit log calls it: `image.update`, `instance.stop`, `build.rebuild`, … */
+  readonly action: string;
+  readonly actor: Actor;
+  /** Changes beside the image's own columns (an instance's desired state), for the audit log. */
+  readonly audit?: {
+    readonly old: Readonly<Record<string, unknown>>;
+    readonly new: Readonly<Record<string, unknown>>;
+  };
   /** Optimistic concurrency: the resource_version the client last saw, when it sent one. */
   readonly expectedResourceVersion?: number | undefined;
 };
+
+/** The image columns the audit log shows when they change. */
+const auditedColumns = [
+  "source_type",
+  "image_reference",
+  "tag",
+  "status",
+  "app_hostname",
+  "container_port",
+  "min_instances",
+  "max_instances",
+  "desired_instances",
+  "cpu_limit",
+  "memory_limit",
+  "env",
+  "health_check",
+  "source_digest",
+  "generation",
+] as const;
+
+/**
+ * Refuses a write that makes the user ask for more than a quota allows. Called after the write,
+ * in its transaction: the per-user lock serialises every growing write of one user, so the
+ * usage measured after taking it includes every write that committed before, and two writes
+ * can never overshoot together. Refusing throws, and the transaction undoes the write.
+ */
+async function enforceQuota(
+  tx: Repositories,
+  userId: number,
+  before: ImageRecord | undefined,
+  after: ImageRecord,
+  settings: WriteSettings,
+): Promise<void> {
+  const delta = subtractUsage(usageOfImage(after), usageOfImage(before));
+  if (!growsUsage(delta)) return;
+  if (settings.quota === undefined) {
+    throw new Error("a desired-state write that asks for more needs the quota settings");
+  }
+  await tx.users.lockQuota(userId);
+  const [user, usage] = await Promise.all([tx.users.find(userId), tx.images.usageOf(userId)]);
+  const limits = limitsOf(settings.quota, userId, user === undefined ? {} : overridesOf(user));
+  const refusal = quotaExceeded(usage, delta, limits);
+  if (refusal === undefined) return;
+  throw new DesiredStateError(
+    "quota_exceeded",
+    `this would make ${describeAmount(refusal.key, refusal.requested)} of ${refusal.limit}; the quota is ${describeAmount(refusal.key, refusal.max)} (in use: ${describeAmount(refusal.key, refusal.used)})`,
+    {
+      extensions: {
+        limit: refusal.limit,
+        used: presentAmount(refusal.key, refusal.used),
+        requested: presentAmount(refusal.key, refusal.requested),
+        max: presentAmount(refusal.key, refusal.max),
+      },
+    },
+  );
+}
+
+/** Amounts as clients write them: cores, bytes, counts. */
+function presentAmount(key: "images" | "instances" | "nanoCpus" | "memoryBytes", value: number) {
+  return key === "nanoCpus" ? value / 1_000_000_000 : value;
+}
+
+function describeAmount(key: "images" | "instances" | "nanoCpus" | "memoryBytes", value: number) {
+  if (key === "nanoCpus") return `${value / 1_000_000_000} CPUs`;
+  if (key === "memoryBytes") return `${value} bytes`;
+  return String(value);
+}
 
 function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
   return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
@@ -109,6 +203,18 @@ export async function commitImageChange(
   refuseStaleVersion(image, change.expectedResourceVersion);
   refuseForbiddenReference(change.columns?.image_reference, image.user_id, settings);
   const updated = await tx.images.writeDesired(image.id, change);
+  await enforceQuota(tx, image.user_id, image, updated, settings);
+  const diff = changedFields(image, updated, auditedColumns);
+  await tx.audit.append(change.actor, [
+    {
+      action: change.action,
+      userId: image.user_id,
+      imageId: image.id,
+      target: `images/${image.id}`,
+      old: { ...diff.old, ...change.audit?.old },
+      new: { ...diff.new, ...change.audit?.new },
+    },
+  ]);
   if (updated.desired_instances !== image.desired_instances) {
     await tx.events.append([
       imageEvent(
@@ -139,11 +245,15 @@ export type CreateImageInput = NewImage & {
  */
 export async function createImage(
   tx: Repositories,
-  userId: number,
-  input: CreateImageInput,
-  status: ImageStatus,
+  request: {
+    readonly userId: number;
+    readonly input: CreateImageInput;
+    readonly status: ImageStatus;
+    readonly actor: Actor;
+  },
   settings: WriteSettings,
 ): Promise<ImageRecord> {
+  const { userId, input, status } = request;
   if (input.source_type === "reference") refuseForbiddenReference(input.image, userId, settings);
   const existing = await tx.images.findByName(userId, input.name);
   if (existing !== undefined) {
@@ -170,6 +280,18 @@ export async function createImage(
     }
     throw error;
   }
+  await enforceQuota(tx, userId, undefined, image, settings);
+  const created = changedFields({}, image, auditedColumns);
+  await tx.audit.append(request.actor, [
+    {
+      action: "image.create",
+      userId,
+      imageId: image.id,
+      target: `images/${image.id}`,
+      old: null,
+      new: { name: image.name, ...created.new },
+    },
+  ]);
   await tx.images.notifyChanged(image.id);
   return image;
 }

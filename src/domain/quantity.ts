@@ -8,8 +8,14 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: stri
 const nanoPerCore = 1_000_000_000;
 export const cpuBounds = { minNano: 10_000_000, maxNano: 256 * nanoPerCore } as const;
 
-/** "0.5", "500m", "1", 2 → NanoCpus. Docker's floor is 0.01 CPU; the ceiling is 256 cores. */
-export function parseCpu(input: string | number): ParseResult<number> {
+/**
+ * "0.5", "500m", "1", 2 → NanoCpus. Docker's floor is 0.01 CPU; a container's ceiling is 256
+ * cores (quotas, which sum many containers, pass their own bounds).
+ */
+export function parseCpu(
+  input: string | number,
+  bounds: { readonly minNano: number; readonly maxNano: number } = cpuBounds,
+): ParseResult<number> {
   const text = String(input).trim();
   const millicores = /^(\d+)m$/.exec(text);
   const cores = /^(\d+(?:\.\d{1,9})?|\.\d{1,9})$/.exec(text);
@@ -17,8 +23,13 @@ export function parseCpu(input: string | number): ParseResult<number> {
   if (millicores?.[1] !== undefined) nano = Number(millicores[1]) * 1_000_000;
   else if (cores?.[1] !== undefined) nano = Math.round(Number(cores[1]) * nanoPerCore);
   else return { ok: false, message: 'must be cores ("0.5", "2") or millicores ("500m")' };
-  if (nano < cpuBounds.minNano) return { ok: false, message: "must be at least 0.01 (10m)" };
-  if (nano > cpuBounds.maxNano) return { ok: false, message: "must be at most 256 cores" };
+  if (nano < bounds.minNano)
+    return {
+      ok: false,
+      message: `must be at least ${formatCpu(bounds.minNano)}${bounds === cpuBounds ? " (10m)" : ""}`,
+    };
+  if (nano > bounds.maxNano)
+    return { ok: false, message: `must be at most ${formatCpu(bounds.maxNano)} cores` };
   return { ok: true, value: nano };
 }
 
@@ -57,7 +68,10 @@ export const memoryBounds = { minBytes: 6 * 1024 ** 2, maxBytes: 1024 ** 4 } as 
  * "512m", "1g", "256Mi", "1Gi", 1073741824 → bytes. Units are binary, as in `docker run -m`
  * (m = MiB). Docker's floor is 6 MiB; the ceiling is 1 TiB.
  */
-export function parseMemory(input: string | number): ParseResult<number> {
+export function parseMemory(
+  input: string | number,
+  bounds: { readonly minBytes: number; readonly maxBytes: number } = memoryBounds,
+): ParseResult<number> {
   const text = String(input).trim().toLowerCase();
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text);
   const unit = match?.[2] ?? "";
@@ -66,9 +80,16 @@ export function parseMemory(input: string | number): ParseResult<number> {
     return { ok: false, message: 'must be bytes or a size like "512m", "1g", "256Mi", "1Gi"' };
   }
   const bytes = Math.round(Number(match[1]) * multiplier);
-  if (bytes < memoryBounds.minBytes)
-    return { ok: false, message: "must be at least 6m (Docker's minimum)" };
-  if (bytes > memoryBounds.maxBytes) return { ok: false, message: "must be at most 1t" };
+  if (bytes < bounds.minBytes)
+    return {
+      ok: false,
+      message:
+        bounds.minBytes === memoryBounds.minBytes
+          ? "must be at least 6m (Docker's minimum)"
+          : `must be at least ${formatMemory(bounds.minBytes)}`,
+    };
+  if (bytes > bounds.maxBytes)
+    return { ok: false, message: `must be at most ${formatMemory(bounds.maxBytes)}` };
   return { ok: true, value: bytes };
 }
 

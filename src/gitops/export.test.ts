@@ -48,6 +48,9 @@ function specOf(image: ExportableImage) {
   return source_type === "reference" ? { ...rest, image: reference } : rest;
 }
 
+/** Any text a stored image can hold: Postgres keeps no NUL in text or jsonb (input refuses it). */
+const storableText = fc.string({ unit: "binary" }).map((text) => text.replaceAll("\u0000", ""));
+
 describe("exportImageDocument", () => {
   it("writes an upload with source: ./<name> and a comment on what that folder must hold", () => {
     expect(exportImageDocument(shop)).toBe(`apiVersion: orchestrator/v1
@@ -111,13 +114,9 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       .map((counts) => counts.sort((left, right) => left - right)),
     nanoCpus: fc.integer({ min: 10_000_000, max: 256_000_000_000 }),
     memoryBytes: fc.integer({ min: 6 * 1024 ** 2, max: 1024 ** 4 }),
-    env: fc.dictionary(
-      fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/),
-      fc.string({ unit: "binary" }),
-      {
-        maxKeys: 5,
-      },
-    ),
+    env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/), storableText, {
+      maxKeys: 5,
+    }),
     health_check: fc.option(
       fc.record({
         probe: fc.oneof(
@@ -125,7 +124,7 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
           fc.record({
             test: fc.tuple(
               fc.constantFrom("CMD", "CMD-SHELL"),
-              fc.array(fc.string({ unit: "binary" }), { minLength: 1, maxLength: 3 }),
+              fc.array(storableText, { minLength: 1, maxLength: 3 }),
             ),
           }),
         ),

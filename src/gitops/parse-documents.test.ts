@@ -72,6 +72,15 @@ describe("parseDocuments: errors", () => {
     );
   });
 
+  it("refuses the NUL character, pointing at the value or key that holds it", () => {
+    expect(
+      errorLines(`${header}  image: nginx:1.27\n  env:\n    A: "x\\0y"\n    "B\\0": ok\n`),
+    ).toEqual([
+      "apps/shop.yaml:8:8: spec.env.A: must not contain the NUL character (\\u0000)",
+      "apps/shop.yaml:9:5: spec.env.B\u0000: the name must not contain the NUL character (\\u0000)",
+    ]);
+  });
+
   it("points at the key of an unknown field, at every level", () => {
     expect(
       errorLines(

@@ -1,6 +1,7 @@
 import type { Document, LineCounter } from "yaml";
 import { z } from "zod";
 import { imageName, type NewImage, newImageSchema, specFields } from "../domain/image-spec.ts";
+import { findNul, nulMessage } from "../domain/nul.ts";
 import { fieldPath } from "./file-error.ts";
 import { type Position, type PositionTarget, positionOf } from "./yaml-position.ts";
 
@@ -196,6 +197,21 @@ export function validateDocument(
     };
   }
 
+  const nul = findNul(root);
+  if (nul.length > 0) {
+    // Postgres stores no NUL: such a document could never be applied, whatever else it says.
+    return {
+      document: undefined,
+      name: undefined,
+      issues: issuesOf(
+        nul.map((finding) => ({
+          path: [...finding.path],
+          message: finding.inKey ? `the name ${nulMessage}` : nulMessage,
+          target: finding.inKey ? "key" : "value",
+        })),
+      ),
+    };
+  }
   const problems: Problem[] = [
     ...unknownFields(root, envelopeFields, []),
     ...checkConstant(root, "apiVersion", documentApiVersion),

@@ -3,6 +3,7 @@ import { Kysely, type KyselyPlugin, sql } from "kysely";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Executor } from "./executor.ts";
 import { migrate, readMigrations } from "./migrate.ts";
+import { StripNulPlugin } from "./nul-bytes.ts";
 import { openPgliteBackend } from "./pglite-backend.ts";
 import { openPostgresBackend } from "./postgres-backend.ts";
 import { type PublisherClaim, publisherClaim } from "./publisher-claim.ts";
@@ -71,7 +72,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     await unlock();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: backend.dialect });
+  const db = new Kysely<Database>({ dialect: backend.dialect, plugins: [new StripNulPlugin()] });
   let closed = false;
   return {
     ...queriesOn(db),

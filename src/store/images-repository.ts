@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { QuotaUsage } from "../domain/quota.ts";
 import { imagesChannel } from "./channels.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
@@ -130,6 +131,55 @@ export function createImagesRepository(db: Executor) {
 
     async listIds(): Promise<number[]> {
       return (await db.selectFrom("images").select("id").execute()).map((row) => row.id);
+    },
+
+    /**
+     * What a user's images ask for (those not being deleted): the usage quotas limit. Sums are
+     * computed as doubles, so that no total can overflow.
+     */
+    async usageOf(userId: number): Promise<QuotaUsage> {
+      const row = await db
+        .selectFrom("images")
+        .select([
+          sql<number>`count(*)::float8`.as("images"),
+          sql<number>`coalesce(sum(desired_instances), 0)::float8`.as("instances"),
+          sql<number>`coalesce(sum(desired_instances::numeric * nano_cpus), 0)::float8`.as(
+            "nanoCpus",
+          ),
+          sql<number>`coalesce(sum(desired_instances::numeric * memory_bytes), 0)::float8`.as(
+            "memoryBytes",
+          ),
+        ])
+        .where("user_id", "=", userId)
+        .where("status", "<>", "deleting")
+        .executeTakeFirstOrThrow();
+      return {
+        images: Number(row.images),
+        instances: Number(row.instances),
+        nanoCpus: Number(row.nanoCpus),
+        memoryBytes: Number(row.memoryBytes),
+      };
+    },
+
+    /** How many of a user's images are building now (the concurrent-builds quota). */
+    async countBuilding(userId: number): Promise<number> {
+      const row = await db
+        .selectFrom("images")
+        .select(sql<number>`count(*)::int`.as("count"))
+        .where("user_id", "=", userId)
+        .where("status", "=", "building")
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    /** Who owns an image, for the build queue's per-user lanes. */
+    async ownerOf(id: number): Promise<number | undefined> {
+      const row = await db
+        .selectFrom("images")
+        .select("user_id")
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row?.user_id;
     },
 
     async anyWithHealthCheck(): Promise<boolean> {

@@ -173,6 +173,17 @@ export function createInstancesRepository(db: Executor) {
     },
 
     /** How many instances each image has in each desired and observed state. */
+    /** Which of these instance ids still have a row (metrics drop the series of the others). */
+    async existing(ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .selectFrom("instances")
+        .select("id")
+        .where("id", "in", [...ids])
+        .execute();
+      return new Set(rows.map((row) => row.id));
+    },
+
     async countByState(): Promise<StateCount[]> {
       const rows = await db
         .selectFrom("instances")

@@ -1,3 +1,4 @@
+import { createAuditRepository } from "./audit-repository.ts";
 import { createBuildsRepository } from "./builds-repository.ts";
 import { createEventsRepository } from "./events-repository.ts";
 import type { Executor } from "./executor.ts";
@@ -5,6 +6,7 @@ import { createHealthSnapshotsRepository } from "./health-snapshots-repository.t
 import { createImagesRepository } from "./images-repository.ts";
 import { createInstancesRepository } from "./instances-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
+import { createUsersRepository } from "./users-repository.ts";
 
 /** One repository per table, all on the same executor (the pool, or one transaction). */
 export type Repositories = {
@@ -14,6 +16,8 @@ export type Repositories = {
   readonly events: ReturnType<typeof createEventsRepository>;
   readonly healthSnapshots: ReturnType<typeof createHealthSnapshotsRepository>;
   readonly tokens: ReturnType<typeof createTokensRepository>;
+  readonly users: ReturnType<typeof createUsersRepository>;
+  readonly audit: ReturnType<typeof createAuditRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -24,5 +28,7 @@ export function repositoriesOf(executor: Executor): Repositories {
     events: createEventsRepository(executor),
     healthSnapshots: createHealthSnapshotsRepository(executor),
     tokens: createTokensRepository(executor),
+    users: createUsersRepository(executor),
+    audit: createAuditRepository(executor),
   };
 }

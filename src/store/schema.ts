@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type { ContainerOptions } from "../domain/container-options.ts";
 import type { HealthCheck } from "../domain/image-spec.ts";
+import type { TokenScope } from "../domain/token-scope.ts";
 
 /** Kysely's view of the tables in sql/. One type per table; names match the SQL. */
 
@@ -18,15 +19,42 @@ export type UsersTable = {
   id: GeneratedId;
   name: string;
   created_at: Timestamp;
+  /** Quota overrides (sql/0007_tenancy.sql); null: the configured default. */
+  quota_images: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_instances: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_nano_cpus: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_memory_bytes: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_concurrent_builds: ColumnType<number | null, number | null | undefined, number | null>;
 };
+
+export type { TokenScope };
 
 export type ApiTokensTable = {
   id: GeneratedId;
   user_id: number;
   name: string;
   token_hash: string;
+  scope: Defaulted<TokenScope>;
+  expires_at: NullableTimestamp;
   created_at: Timestamp;
   last_used_at: NullableTimestamp;
+};
+
+/** Who changed what, when (sql/0007_tenancy.sql). */
+export type AuditLogTable = {
+  id: GeneratedId;
+  time: Timestamp;
+  actor_user_id: number | null;
+  actor: string;
+  token_id: number | null;
+  token_name: string | null;
+  request_id: string | null;
+  action: string;
+  user_id: number | null;
+  image_id: number | null;
+  target: string;
+  old_value: Json<Record<string, unknown> | null>;
+  new_value: Json<Record<string, unknown> | null>;
 };
 
 export type ImageStatus =
@@ -202,6 +230,7 @@ export type SchemaMigrationsTable = {
 export type Database = {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
   images: ImagesTable;
   image_builds: ImageBuildsTable;
   instances: InstancesTable;

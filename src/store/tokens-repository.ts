@@ -1,51 +1,95 @@
+import { sql } from "kysely";
 import type { Executor } from "./executor.ts";
+import type { TokenScope } from "./schema.ts";
 
-export type TokenOwner = { readonly userId: number; readonly userName: string };
+/** A token as listed (never its secret: only the hash is stored, and never read back). */
+export type TokenRecord = {
+  readonly id: number;
+  readonly user_id: number;
+  readonly user_name: string;
+  readonly name: string;
+  readonly scope: TokenScope;
+  readonly expires_at: Date | null;
+  readonly created_at: Date;
+  readonly last_used_at: Date | null;
+};
 
-export type CreatedToken = TokenOwner & { readonly tokenId: number; readonly name: string };
+export type NewToken = {
+  readonly userId: number;
+  readonly name: string;
+  readonly scope: TokenScope;
+  readonly expiresAt: Date | null;
+  readonly tokenHash: string;
+};
 
-/** Queries on `users` and `api_tokens`. */
+/** Queries on `api_tokens`. */
 export function createTokensRepository(db: Executor) {
+  const listed = () =>
+    db
+      .selectFrom("api_tokens")
+      .innerJoin("users", "users.id", "api_tokens.user_id")
+      .select([
+        "api_tokens.id",
+        "api_tokens.user_id",
+        "users.name as user_name",
+        "api_tokens.name",
+        "api_tokens.scope",
+        "api_tokens.expires_at",
+        "api_tokens.created_at",
+        "api_tokens.last_used_at",
+      ]);
+
   return {
-    /** The user a token hash belongs to, or undefined for an unknown token. */
-    async findOwnerByHash(tokenHash: string): Promise<TokenOwner | undefined> {
-      const row = await db
-        .selectFrom("api_tokens")
-        .innerJoin("users", "users.id", "api_tokens.user_id")
-        .select(["api_tokens.id as tokenId", "users.id as userId", "users.name as userName"])
+    /** The token with this hash if it has not expired (revoked tokens no longer exist). */
+    async findActiveByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+      return listed()
         .where("api_tokens.token_hash", "=", tokenHash)
+        .where((eb) =>
+          eb.or([
+            eb("api_tokens.expires_at", "is", null),
+            eb("api_tokens.expires_at", ">", sql<Date>`now()`),
+          ]),
+        )
         .executeTakeFirst();
-      return row === undefined ? undefined : { userId: row.userId, userName: row.userName };
     },
 
-    /** Creates the user when it does not exist yet, then a token for it. */
-    async create(userName: string, tokenName: string, tokenHash: string): Promise<CreatedToken> {
-      const work = async (trx: Executor): Promise<CreatedToken> => {
-        const user = await trx
-          .insertInto("users")
-          .values({ name: userName })
-          .onConflict((conflict) =>
-            conflict.column("name").doUpdateSet((eb) => ({ name: eb.ref("excluded.name") })),
-          )
-          .returning(["id", "name"])
-          .executeTakeFirstOrThrow();
-        const token = await trx
-          .insertInto("api_tokens")
-          .values({ user_id: user.id, name: tokenName, token_hash: tokenHash })
-          .returning(["id", "name"])
-          .executeTakeFirstOrThrow();
-        return { userId: user.id, userName: user.name, tokenId: token.id, name: token.name };
-      };
-      return db.isTransaction ? work(db) : db.transaction().execute(work);
-    },
-
-    async findUserByName(userName: string): Promise<TokenOwner | undefined> {
+    async create(token: NewToken): Promise<TokenRecord> {
       const row = await db
-        .selectFrom("users")
-        .select(["id", "name"])
-        .where("name", "=", userName)
-        .executeTakeFirst();
-      return row === undefined ? undefined : { userId: row.id, userName: row.name };
+        .insertInto("api_tokens")
+        .values({
+          user_id: token.userId,
+          name: token.name,
+          scope: token.scope,
+          expires_at: token.expiresAt,
+          token_hash: token.tokenHash,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      return listed().where("api_tokens.id", "=", row.id).executeTakeFirstOrThrow();
+    },
+
+    async find(id: number): Promise<TokenRecord | undefined> {
+      return listed().where("api_tokens.id", "=", id).executeTakeFirst();
+    },
+
+    /** Everyone's tokens (admin), or one user's, oldest first. */
+    async list(userId: number | undefined): Promise<TokenRecord[]> {
+      let query = listed().orderBy("api_tokens.id");
+      if (userId !== undefined) query = query.where("api_tokens.user_id", "=", userId);
+      return query.execute();
+    },
+
+    /** Revokes a token: its row goes, so it answers 401 from the next request on. */
+    async delete(id: number): Promise<void> {
+      await db.deleteFrom("api_tokens").where("id", "=", id).execute();
+    },
+
+    async touch(id: number): Promise<void> {
+      await db
+        .updateTable("api_tokens")
+        .set({ last_used_at: sql<Date>`now()` })
+        .where("id", "=", id)
+        .execute();
     },
   };
 }

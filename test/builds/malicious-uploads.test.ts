@@ -5,11 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawZipBuffer, tarBuffer, zipBuffer } from "../archive/archive-fixtures.ts";
+import { type StreamedAnswer, streamBody } from "../support/raw-http.ts";
 import { hasDocker } from "../support/services.ts";
 import type { TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -324,114 +324,27 @@ describe.runIf(hasDocker())("hostile and broken uploads", () => {
     path: string,
     fields: Readonly<Record<string, string>>,
     totalBytes: number,
-  ): Promise<{
-    status: number;
-    body: any;
-    sentWhenAnswered: number;
-  }> {
+  ): Promise<StreamedAnswer> {
     const boundary = `----orch${nonce}`;
-    const head = Buffer.from(
-      `${Object.entries(fields)
-        .map(
-          ([name, value]) =>
-            `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
-        )
-        .join(
-          "",
-        )}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.tar"\r\nContent-Type: application/x-tar\r\n\r\n`,
-    );
-    const url = new URL(path, server.url);
-    // A raw socket, not node:http: it shows exactly how much was sent when the answer came, and
-    // an answer that arrives while a write fails is not dropped.
-    return new Promise((resolve, reject) => {
-      let sent = 0;
-      let sentWhenAnswered: number | undefined;
-      let received = "";
-      const socket = connect(Number(url.port), url.hostname);
-      /** One chunk of the chunked body; false when the socket buffer is full (wait for drain). */
-      const writeChunk = (data: Buffer | string) => {
-        socket.write(`${Buffer.byteLength(data).toString(16)}\r\n`);
-        socket.write(data);
-        return socket.write("\r\n");
-      };
-      let settled = false;
-      /** Resolves once a whole answer is in (or the connection ends). */
-      const tryAnswer = (final: boolean) => {
-        if (settled) return;
-        const boundaryAt = received.indexOf("\r\n\r\n");
-        if (boundaryAt < 0) {
-          if (final) {
-            settled = true;
-            reject(new Error(`no answer (sent ${sent} bytes)`));
-          }
-          return;
-        }
-        const head = received.slice(0, boundaryAt);
-        let body = received.slice(boundaryAt + 4);
-        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? Number.NaN);
-        const chunked = /\r\ntransfer-encoding: chunked/i.test(head);
-        const complete = Number.isFinite(length)
-          ? Buffer.byteLength(body, "latin1") >= length
-          : chunked
-            ? body.endsWith("0\r\n\r\n")
-            : final;
-        if (!complete) return;
-        settled = true;
-        socket.destroy();
-        if (chunked) body = unchunk(body);
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
-        try {
-          resolve({
-            status,
-            body: JSON.parse(body),
-            sentWhenAnswered: sentWhenAnswered ?? sent,
-          });
-        } catch {
-          reject(new Error(`unreadable answer: ${JSON.stringify(received.slice(0, 600))}`));
-        }
-      };
-      socket.on("data", (chunk: Buffer) => {
-        sentWhenAnswered ??= sent;
-        received += chunk.toString("latin1");
-        tryAnswer(false);
-      });
-      socket.on("error", () => {}); // a write after the server stopped reading: expected here
-      socket.on("close", () => tryAnswer(true));
-      socket.write(
-        `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${server.adminToken}\r\n` +
-          `content-type: multipart/form-data; boundary=${boundary}\r\ntransfer-encoding: chunked\r\n\r\n`,
-      );
-      writeChunk(head);
-      sent += head.length;
-      const chunk = randomBytes(64 * 1024);
-      const pump = () => {
-        if (sentWhenAnswered !== undefined || socket.destroyed) return;
-        if (sent >= totalBytes) {
-          writeChunk(`\r\n--${boundary}--\r\n`);
-          socket.write("0\r\n\r\n");
-          return;
-        }
-        sent += chunk.length;
-        // Slowly enough that the answer can overtake the rest of the body.
-        if (writeChunk(chunk)) setTimeout(pump, 2);
-        else socket.once("drain", () => setTimeout(pump, 2));
-      };
-      pump();
+    const head = `${Object.entries(fields)
+      .map(
+        ([name, value]) =>
+          `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+      )
+      .join(
+        "",
+      )}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+    return streamBody(server.url, {
+      method: "POST",
+      path,
+      headers: {
+        authorization: `Bearer ${server.adminToken}`,
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+      },
+      head,
+      totalBytes,
+      tail: `\r\n--${boundary}--\r\n`,
     });
-  }
-
-  /** Decodes an HTTP chunked body. */
-  function unchunk(text: string): string {
-    let out = "";
-    let rest = text;
-    for (;;) {
-      const newline = rest.indexOf("\r\n");
-      if (newline < 0) return out;
-      const size = Number.parseInt(rest.slice(0, newline), 16);
-      if (!Number.isFinite(size) || size === 0) return out;
-      out += rest.slice(newline + 2, newline + 2 + size);
-      rest = rest.slice(newline + 2 + size + 2);
-    }
   }
 
   it("refuses an oversize upload with 413 while it streams, not after", async () => {

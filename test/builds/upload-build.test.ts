@@ -124,7 +124,11 @@ describe.runIf(hasDocker()).each(backends())("uploads built and run on %s", (bac
   );
 
   it("counts builds in /metrics", async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (
+      await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      })
+    ).text();
     expect(Number(/^orchestrator_builds_total\{result="ready"\} (\d+)$/m.exec(text)?.[1])).toBe(3);
     expect(text).toMatch(/^orchestrator_build_queue_depth 0$/m);
     expect(text).toMatch(/^orchestrator_build_duration_seconds_count\{result="ready"\} 3$/m);

@@ -147,7 +147,11 @@ describe("images API: bad input changes nothing", () => {
     );
     expect(image.status).toBe("pending");
     await new Promise((resolve) => setTimeout(resolve, 6_000));
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      })
+    ).text();
     const failures = Number(
       /orchestrator_reconcile_errors_total\{reason="ImagePullFailed"\} (\d+)/.exec(metrics)?.[1],
     );
@@ -245,6 +249,8 @@ describe("tenancy", () => {
       user: "alice",
       user_id: expect.any(String),
       admin: false,
+      scope: "write",
+      token_id: expect.any(Number),
     });
     expect((await server.request("GET", "/api/whoami")).body).toMatchObject({
       user: "admin",

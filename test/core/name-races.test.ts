@@ -15,7 +15,8 @@ describe.each(backends())("unique-name races on %s", (backend) => {
   let server: TestServer;
   let token: string;
   beforeAll(async () => {
-    server = await startBuildServer({ backend });
+    // Uploads race here too: room for all of them at once.
+    server = await startBuildServer({ backend, env: { UPLOAD_MAX_CONCURRENT: "16" } });
     token = await server.createUser("racer");
   });
   afterAll(() => server?.stop());

@@ -42,6 +42,9 @@ describe("authentication", () => {
   });
 
   it("lets the admin create a token that is shown once and then works", async () => {
+    expect((await server.request("POST", "/api/users", { body: { name: "bob" } })).status).toBe(
+      201,
+    );
     const created = await server.request("POST", "/api/tokens", {
       body: { user: "bob", name: "ci" },
     });

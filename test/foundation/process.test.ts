@@ -17,9 +17,16 @@ describe("the service as a process", () => {
     expect((await stat(path.join(dataDir, "admin-token"))).mode & 0o777).toBe(0o600);
     expect(first.output().stderr).toContain(token);
     expect(first.output().stdout).not.toContain(token);
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const user = await fetch(`${first.url}/api/users`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "erin" }),
+    });
+    expect(user.status).toBe(201);
     const created = await fetch(`${first.url}/api/tokens`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers,
       body: JSON.stringify({ user: "erin" }),
     });
     const userToken = ((await created.json()) as { token: string }).token;
@@ -62,7 +69,7 @@ describe("the service as a process", () => {
       (error: Error) => `failed: ${error.message}`,
     );
     // A request whose body is still arriving when the signal comes: it must complete.
-    const body = JSON.stringify({ user: "late" });
+    const body = JSON.stringify({ name: "late" });
     let sendRest: () => void = () => {};
     const slowBody = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -73,7 +80,7 @@ describe("the service as a process", () => {
         };
       },
     });
-    const inFlight = fetch(`${server.url}/api/tokens`, {
+    const inFlight = fetch(`${server.url}/api/users`, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },
       body: slowBody,
@@ -85,7 +92,7 @@ describe("the service as a process", () => {
     sendRest();
     const response = await inFlight;
     expect(response.status).toBe(201);
-    expect(((await response.json()) as { token: string }).token).toMatch(/^orc_/);
+    expect(((await response.json()) as { name: string }).name).toBe("late");
     expect(await streamEnded).toBe("ended");
     expect((await server.exited).code).toBe(0);
   });
@@ -142,8 +149,14 @@ describe("the orchestrator command", () => {
     return { code: exit.code, ...running.output() };
   }
 
-  it("creates a token with the admin token file of a local server", async () => {
-    const result = await cli(["token", "create", "--user", "frank"]);
+  it("creates a user, then a token for it, with the admin token file of a local server", async () => {
+    const unknown = await cli(["token", "create", "--user", "frank"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/failed \(422\): no such user frank/);
+    const user = await cli(["user", "create", "frank"]);
+    expect(user.stderr).toBe("");
+    expect(user.stdout).toMatch(/^user frank created/);
+    const result = await cli(["token", "create", "--user", "frank", "--name", "laptop"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const token = result.stdout.trim();
@@ -152,18 +165,36 @@ describe("the orchestrator command", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(probe.status).toBe(404);
+    const users = await cli(["user", "list"]);
+    expect(users.stdout).toMatch(/^ID\s+NAME\s+CREATED\n.*\badmin\b.*\n.*\bfrank\b/s);
   });
 
-  it("refuses a user token for token creation, with the server's reason", async () => {
+  it("lets a user list and revoke its own tokens, and refuses it other users", async () => {
+    await cli(["user", "create", "gina"]);
+    await cli(["user", "create", "hank"]);
     const userToken = (await cli(["token", "create", "--user", "gina"])).stdout.trim();
-    const result = await cli(["token", "create", "--user", "hank"], {
-      ORCHESTRATOR_TOKEN: userToken,
+    const asGina = { ORCHESTRATOR_TOKEN: userToken };
+    const forHank = await cli(["token", "create", "--user", "hank"], asGina);
+    expect(forHank.code).toBe(2);
+    expect(forHank.stderr).toMatch(
+      /failed \(403\): only the admin may create tokens for another user/,
+    );
+    const second = (
+      await cli(["token", "create", "--name", "ci", "--scope", "read"], asGina)
+    ).stdout.trim();
+    const listed = await cli(["token", "list"], asGina);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+USER\s+SCOPE\s+EXPIRES\s+LAST USED/);
+    const ciLine = listed.stdout.split("\n").find((line) => /\bci\b/.test(line)) ?? "";
+    expect(ciLine).toMatch(/\bgina\s+read\s+never/);
+    const ciId = ciLine.trim().split(/\s+/)[0] ?? "";
+    expect((await cli(["token", "revoke", ciId], asGina)).stdout).toBe(`token ${ciId} revoked\n`);
+    const revoked = await fetch(`${server.url}/api/whoami`, {
+      headers: { authorization: `Bearer ${second}` },
     });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/failed \(403\): this route needs the admin token/);
+    expect(revoked.status).toBe(401);
   });
 
-  it.each([["--help"], ["serve", "--help"], ["token", "--help"]])(
+  it.each([["--help"], ["serve", "--help"], ["token", "--help"], ["user", "--help"]])(
     "prints help for %s",
     async (...args) => {
       const result = await cli(args);
@@ -174,8 +205,8 @@ describe("the orchestrator command", () => {
 
   it("exits 2 on an unknown command or missing option", async () => {
     expect((await cli(["launch"])).code).toBe(2);
-    const missing = await cli(["token", "create"]);
+    const missing = await cli(["token", "revoke"]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/--user NAME is required/);
+    expect(missing.stderr).toMatch(/token revoke ID/);
   });
 });

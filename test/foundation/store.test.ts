@@ -6,6 +6,7 @@ import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
 import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
+import { createUsersRepository } from "../../src/store/users-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { type Backend, backends } from "../support/services.ts";
 
@@ -67,14 +68,29 @@ describe.each(backends())("store on %s", (backend) => {
   it("stores tokens only as hashes and finds their owner", async () => {
     const { store } = await freshStore(backend);
     const tokens = createTokensRepository(store.db);
-    const created = await tokens.create("carol", "ci", hashToken("orc_secret_value_123"));
-    const again = await tokens.create("carol", "laptop", hashToken("orc_other_value_456"));
-    expect(again.userId).toBe(created.userId);
-    expect(await tokens.findOwnerByHash(hashToken("orc_secret_value_123"))).toEqual({
-      userId: created.userId,
-      userName: "carol",
+    const carol = await createUsersRepository(store.db).create("carol");
+    const token = (name: string, secret: string, expiresAt: Date | null = null) =>
+      tokens.create({
+        userId: carol.id,
+        name,
+        scope: "write",
+        expiresAt,
+        tokenHash: hashToken(secret),
+      });
+    const created = await token("ci", "orc_secret_value_123");
+    await token("laptop", "orc_other_value_456");
+    await token("old", "orc_expired_value_789", new Date(Date.now() - 1_000));
+    expect(await tokens.findActiveByHash(hashToken("orc_secret_value_123"))).toMatchObject({
+      id: created.id,
+      user_id: carol.id,
+      user_name: "carol",
+      scope: "write",
     });
-    expect(await tokens.findOwnerByHash(hashToken("orc_unknown"))).toBeUndefined();
+    expect(await tokens.findActiveByHash(hashToken("orc_unknown"))).toBeUndefined();
+    expect(await tokens.findActiveByHash(hashToken("orc_expired_value_789"))).toBeUndefined();
+    await tokens.delete(created.id);
+    expect(await tokens.findActiveByHash(hashToken("orc_secret_value_123"))).toBeUndefined();
+    expect((await tokens.list(carol.id)).map((listed) => listed.name)).toEqual(["laptop", "old"]);
     const rows = await store.db.selectFrom("api_tokens").selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain("orc_secret_value_123");
   });
@@ -126,15 +142,11 @@ describe("embedded database", () => {
     const dir = await mkdtemp(`${tmpdir()}/orch-pglite-`);
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const first = await openStore({ kind: "pglite", dataDir: `${dir}/pglite` });
-    await createTokensRepository(first.db).create(
-      "dave",
-      "default",
-      hashToken("orc_persisted_1234"),
-    );
+    await createUsersRepository(first.db).create("dave");
     await first.close();
     const second = await openStore({ kind: "pglite", dataDir: `${dir}/pglite` });
     try {
-      expect(await createTokensRepository(second.db).findUserByName("dave")).toBeDefined();
+      expect(await createUsersRepository(second.db).findByName("dave")).toBeDefined();
     } finally {
       await second.close();
     }

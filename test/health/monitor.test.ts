@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker } from "../support/docker-helpers.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -84,7 +85,10 @@ describe("health monitor", () => {
 
   it("exposes fleet and controller metrics with Prometheus names", async () => {
     await waitFor(
-      async () => fetch(`${server.url}/metrics`).then((response) => response.text()),
+      async () =>
+        fetch(`${server.url}/metrics`, {
+          headers: { authorization: `Bearer ${server.adminToken}` },
+        }).then((response) => response.text()),
       (text) =>
         text.includes("orchestrator_container_cpu_usage_ratio{") &&
         text.includes(
@@ -92,7 +96,11 @@ describe("health monitor", () => {
         ),
       { what: "per-container metrics" },
     );
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (
+      await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      })
+    ).text();
     for (const name of [
       'orchestrator_instances{image_id="1",desired_state="running",observed_state="running"} 1',
       "orchestrator_reconcile_duration_seconds_bucket",
@@ -128,6 +136,47 @@ describe("health monitor", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     controller.abort();
+  });
+
+  const scrape = () =>
+    fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    }).then((response) => response.text());
+
+  it("drops an instance's series once the instance is gone", async () => {
+    const created = await server.request("POST", "/api/images", {
+      body: {
+        name: "ephemeral",
+        image: testImages.httpd,
+        desired_instances: 1,
+        memory_limit: "32m",
+      },
+    });
+    const [gone] = await waitFor(
+      async () =>
+        (await server.request("GET", `/api/images/${created.body.id}/containers`)).body
+          .items as any[],
+      (items) => items[0]?.observed_state === "running",
+      { what: "ephemeral running" },
+    );
+    const series = `instance_id="${gone.id}"`;
+    await waitFor(scrape, (text) => text.includes(series), { what: "its series" });
+    // The row goes without a last "stopped" sample: only the scrape can notice.
+    await server.service.store.db.deleteFrom("instances").where("id", "=", gone.id).execute();
+    await waitFor(scrape, (text) => !text.includes(series), { what: "its series gone" });
+    expect(await scrape()).toContain(`instance_id="${instance.id}"`);
+  });
+
+  it("answers 404 to following the logs of a container gone from the engine", async () => {
+    // No controller to put it back: the row still names the container the engine lost.
+    await server.service.controller.stop(5_000);
+    await docker.getContainer(instance.container_id).remove({ force: true });
+    const response = await fetch(`${server.url}/api/containers/${instance.id}/logs?follow=1`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { code: string }).code).toBe("not_found");
   });
 
   it("prunes snapshots older than the retention, and keeps recent ones", async () => {

@@ -21,7 +21,7 @@ export type TestServer = {
     path: string,
     options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  /** Creates a user through the API and returns their token. */
+  /** Creates a user through the API (the admin's POST /api/users) and returns a write token. */
   createUser(name: string): Promise<string>;
   stop(): Promise<void>;
 };
@@ -94,6 +94,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     service,
     request,
     createUser: async (name) => {
+      const user = await request("POST", "/api/users", { body: { name } });
+      if (user.status !== 201) throw new Error(`createUser: ${JSON.stringify(user.body)}`);
       const response = await request("POST", "/api/tokens", { body: { user: name } });
       if (response.status !== 201) throw new Error(`createUser: ${JSON.stringify(response.body)}`);
       return response.body.token as string;

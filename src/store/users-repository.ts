@@ -1,0 +1,97 @@
+import { type Selectable, sql } from "kysely";
+import type { QuotaOverrides } from "../domain/quota.ts";
+import type { Executor } from "./executor.ts";
+import type { UsersTable } from "./schema.ts";
+import { isUniqueViolation } from "./unique-violation.ts";
+
+export type UserRecord = Selectable<UsersTable>;
+
+/** Two creates of one user name raced, or the name exists: the unique constraint refused it. */
+export class UserNameTakenError extends Error {
+  override name = "UserNameTakenError";
+}
+
+/** First key of the per-user quota lock (any constant; the second key is the user id). */
+const quotaLockNamespace = 724_603;
+
+const overrideColumns = {
+  images: "quota_images",
+  instances: "quota_instances",
+  nanoCpus: "quota_nano_cpus",
+  memoryBytes: "quota_memory_bytes",
+  concurrentBuilds: "quota_concurrent_builds",
+} as const;
+
+/** A user's quota overrides as the domain names them. */
+export function overridesOf(user: UserRecord): QuotaOverrides {
+  return {
+    images: user.quota_images,
+    instances: user.quota_instances,
+    nanoCpus: user.quota_nano_cpus,
+    memoryBytes: user.quota_memory_bytes,
+    concurrentBuilds: user.quota_concurrent_builds,
+  };
+}
+
+/** Queries on `users`: tenants, created explicitly by the admin, and their quota overrides. */
+export function createUsersRepository(db: Executor) {
+  return {
+    /** A new user; a name that exists is a UserNameTakenError. */
+    async create(name: string): Promise<UserRecord> {
+      try {
+        return await db
+          .insertInto("users")
+          .values({ name })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      } catch (error) {
+        if (isUniqueViolation(error, "users_name_key")) {
+          throw new UserNameTakenError(`a user named ${name} already exists`, { cause: error });
+        }
+        throw error;
+      }
+    },
+
+    async list(): Promise<UserRecord[]> {
+      return db.selectFrom("users").selectAll().orderBy("id").execute();
+    },
+
+    async find(id: number): Promise<UserRecord | undefined> {
+      return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+
+    async findByName(name: string): Promise<UserRecord | undefined> {
+      return db.selectFrom("users").selectAll().where("name", "=", name).executeTakeFirst();
+    },
+
+    /** Sets the given overrides (null: back to the default), leaving the others. */
+    async setQuota(id: number, overrides: QuotaOverrides): Promise<UserRecord> {
+      const values = Object.fromEntries(
+        Object.entries(overrides)
+          .filter(([, value]) => value !== undefined)
+          .map(([key, value]) => [overrideColumns[key as keyof typeof overrideColumns], value]),
+      );
+      if (Object.keys(values).length === 0) {
+        return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      }
+      return db
+        .updateTable("users")
+        .set(values)
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    /**
+     * Serialises the quota-checked writes of one user until the transaction ends: the usage a
+     * writer measures after taking it includes every write that took it before.
+     */
+    async lockQuota(id: number): Promise<void> {
+      await sql`select pg_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`.execute(
+        db,
+      );
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

@@ -92,6 +92,7 @@ const auditedColumns = [
   "memory_limit",
   "env",
   "health_check",
+  "container_options",
   "source_digest",
   "generation",
 ] as const;

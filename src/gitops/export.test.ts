@@ -135,9 +135,9 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       }),
       { nil: null },
     ),
-    command: fc.option(fc.array(fc.string({ unit: "binary" }), { maxLength: 4 }), { nil: null }),
+    command: fc.option(fc.array(storableText, { maxLength: 4 }), { nil: null }),
     working_dir: fc.option(fc.stringMatching(/^\/[a-z0-9/_-]{0,20}$/), { nil: null }),
-    labels: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9._/-]{0,20}$/), fc.string(), {
+    labels: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9._/-]{0,20}$/), storableText, {
       maxKeys: 3,
     }),
     ports: fc.uniqueArray(

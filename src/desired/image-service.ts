@@ -239,6 +239,40 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       return { instance: { ...instance, desired_state: state }, image };
     },
 
+    /**
+     * Asks for one instance's container to be restarted (stop with its grace period, start):
+     * recorded on the instance, carried out by the controller once.
+     */
+    async restartInstance(scope: Scope, instanceId: string): Promise<InstanceOfImage> {
+      let instance = await findVisibleInstance(store, scope, instanceId);
+      const image = await change(scope, instance.image_id, async (image, tx) => {
+        instance = await findVisibleInstance(tx, scope, instanceId);
+        refuseWhenDeleting(image);
+        if (instance.deletion_requested_at !== null) {
+          throw new DesiredStateError("conflict", `container ${instanceId} is being removed`);
+        }
+        if (instance.desired_state !== "running") {
+          throw new DesiredStateError(
+            "conflict",
+            `container ${instanceId} is stopped: start it instead of restarting it`,
+          );
+        }
+        instance = await tx.instances.requestRestart(instanceId);
+        return {
+          bumpGeneration: false,
+          reason: "restart",
+          action: "instance.restart",
+          audit: {
+            old: {},
+            new: {
+              [`instances.${instanceId}.restart_requested_at`]: instance.restart_requested_at,
+            },
+          },
+        };
+      });
+      return { instance, image };
+    },
+
     /** Removes one instance: one fewer desired, never below min_instances. */
     async deleteInstance(scope: Scope, instanceId: string): Promise<InstanceOfImage> {
       let instance = await findVisibleInstance(store, scope, instanceId);

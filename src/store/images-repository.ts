@@ -182,6 +182,24 @@ export function createImagesRepository(db: Executor) {
       return row?.user_id;
     },
 
+    /** Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port. */
+    async usingHostPort(
+      port: number,
+      protocol: string,
+      exceptId: number | undefined,
+    ): Promise<boolean> {
+      let query = db
+        .selectFrom("images")
+        .select("id")
+        .where(
+          sql<boolean>`container_options -> 'ports' @> ${JSON.stringify([{ host: port, protocol }])}::jsonb`,
+        )
+        .where("status", "<>", "deleting")
+        .limit(1);
+      if (exceptId !== undefined) query = query.where("id", "<>", exceptId);
+      return (await query.executeTakeFirst()) !== undefined;
+    },
+
     async anyWithHealthCheck(): Promise<boolean> {
       const row = await db
         .selectFrom("images")

@@ -123,6 +123,26 @@ export function createInstancesRepository(db: Executor) {
         .execute();
     },
 
+    /** The API asks for a restart of the instance's container; returns the row. */
+    async requestRestart(id: string): Promise<InstanceRecord> {
+      return db
+        .updateTable("instances")
+        .set({ restart_requested_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    /** The controller restarted it: the request it acted on is done (a newer one stays). */
+    async clearRestartRequest(id: string, requestedAt: Date): Promise<void> {
+      await db
+        .updateTable("instances")
+        .set({ restart_requested_at: null })
+        .where("id", "=", id)
+        .where("restart_requested_at", "<=", requestedAt)
+        .execute();
+    },
+
     async delete(id: string): Promise<void> {
       await db.deleteFrom("instances").where("id", "=", id).execute();
     },

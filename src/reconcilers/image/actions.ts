@@ -108,17 +108,35 @@ export function createActionRunner(
       await runtime.start(containerId);
     } catch (error) {
       log.warn({ instanceId: instance.id, err: error }, "container start failed");
+      const named = startFailure(error);
       const inspected = await recorder.inspect(containerId);
       await record(
         current,
         inspected,
         { reason },
-        { last_error: `start failed: ${(error as Error).message}` },
+        { last_error: named?.message ?? `start failed: ${(error as Error).message}` },
       );
-      throw error;
+      throw named ?? error;
     }
     current = find(instance.id);
     await record(current, await recorder.inspect(containerId), { reason });
+    // A new container is a restart too: a request made before it is done.
+    await clearRestartRequest(current);
+  }
+
+  async function clearRestartRequest(instance: InstanceRecord) {
+    const requestedAt = instance.restart_requested_at;
+    if (requestedAt === null) return;
+    await store.transaction((tx) => tx.instances.clearRestartRequest(instance.id, requestedAt));
+  }
+
+  /** Start failures the user can fix, named so the status says so instead of retrying blindly. */
+  function startFailure(error: unknown): ReconcileError | undefined {
+    const message = (error as Error).message;
+    if (/port is already allocated|address already in use/i.test(message)) {
+      return new ReconcileError("PortInUse", `port_in_use: ${message}`, { cause: error });
+    }
+    return undefined;
   }
 
   async function stopAndRemove(instance: InstanceRecord, containerId: string, reason: string) {
@@ -210,6 +228,24 @@ export function createActionRunner(
         });
         return;
       }
+      case "restartContainer": {
+        const instance = find(action.instanceId);
+        await runtime.stop(
+          action.containerId,
+          stopGraceSeconds(image, settings.stopTimeoutSeconds),
+        );
+        const stopped = await record(instance, await runtime.inspect(action.containerId), {
+          reason: "restart_requested",
+          expectedStop: true,
+        });
+        await runtime.start(action.containerId);
+        await record(stopped, await recorder.inspect(action.containerId), {
+          reason: "restart_requested",
+        });
+        await clearRestartRequest(instance);
+        log.info({ instanceId: instance.id }, "instance restarted on request");
+        return;
+      }
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
@@ -262,7 +298,7 @@ export function createActionRunner(
     for (const instance of current) recorder.track(instance);
     const phases: Array<Array<Action["kind"]>> = [
       ["removeStray", "removeInstance"],
-      ["addInstances", "createContainer", "startContainer", "stopContainer"],
+      ["addInstances", "createContainer", "startContainer", "stopContainer", "restartContainer"],
       ["replaceContainer"],
       ["finishImageDeletion"],
     ];

@@ -267,6 +267,28 @@ describe("planImage", () => {
     expect(stopped.actions).toEqual([]);
   });
 
+  it("restarts an instance once when asked, and a drifted one is replaced instead", () => {
+    const asked = [record("a", { restart_requested_at: now }), record("b")];
+    const plan = planImage({
+      image: image({ desired_instances: 2 }),
+      records: asked,
+      containers: [container("c-a", "a"), container("c-b", "b")],
+      desiredHash,
+      now,
+    });
+    expect(plan.actions).toEqual([
+      { kind: "restartContainer", instanceId: "a", containerId: "c-a" },
+    ]);
+    const drifted = planImage({
+      image: image({ desired_instances: 1 }),
+      records: [record("a", { restart_requested_at: now })],
+      containers: [container("c-a", "a", {}, "h-old")],
+      desiredHash,
+      now,
+    });
+    expect(kinds(drifted.actions)).toEqual(["replaceContainer"]);
+  });
+
   it("deletes every instance of an image being deleted, then the image", () => {
     const records = [record("a"), record("b", { container_id: null })];
     const plan = planImage({

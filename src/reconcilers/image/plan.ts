@@ -48,6 +48,12 @@ export type Action =
       readonly reason: "start" | "restart";
     }
   | { readonly kind: "stopContainer"; readonly instanceId: string; readonly containerId: string }
+  | {
+      /** Asked for through the API: stop (with the grace period) and start the same container. */
+      readonly kind: "restartContainer";
+      readonly instanceId: string;
+      readonly containerId: string;
+    }
   | { readonly kind: "finishImageDeletion" };
 
 export type Plan = {
@@ -182,6 +188,10 @@ export function planImage(input: PlanInput): Plan {
           reason: "unhealthy",
         });
       }
+      continue;
+    }
+    if (record.restart_requested_at !== null) {
+      actions.push({ kind: "restartContainer", instanceId: record.id, containerId: container.id });
       continue;
     }
     if (

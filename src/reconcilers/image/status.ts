@@ -114,6 +114,14 @@ export function imageConditions(input: StatusInput): Condition[] {
         probe?.error ?? (probe?.status_code === undefined ? "failed" : `HTTP ${probe.status_code}`)
       })`,
     };
+  } else if (failing.some((record) => record.last_error?.startsWith("port_in_use") === true)) {
+    const taken = failing.filter((record) => record.last_error?.startsWith("port_in_use") === true);
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "PortInUse",
+      message: `${taken.length} of ${shouldRun.length} instances cannot start: a host port is taken (last: ${taken[0]?.last_error})`,
+    };
   } else if (failing.length > 0) {
     degraded = {
       type: "Degraded",

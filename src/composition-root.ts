@@ -107,7 +107,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     allowedLocalImages: config.allowedLocalImages,
     adminUserId: admin.id,
   };
-  const writeSettings = { ...access, quota };
+  const writeSettings = { ...access, quota, hostPortRange: config.hostPortRange };
   const images = createImageService(store, {
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,

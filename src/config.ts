@@ -156,6 +156,19 @@ const environmentVariables = z.object({
   BUILD_CPU_LIMIT: z.string().trim().min(1).default("1"),
   /** Local images (not built here, not pulled for the tenant) that every tenant may run. */
   ALLOWED_LOCAL_IMAGES: imagePatterns.default([]),
+  /** Host ports tenants may ask for by number (`ports[].host`), e.g. 30000-32767; none if unset. */
+  HOST_PORT_RANGE: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}-\d{1,5}$/, { message: "must be a range like 30000-32767" })
+    .transform((value) => {
+      const [min = 0, max = 0] = value.split("-").map(Number);
+      return { min, max };
+    })
+    .refine((range) => range.min >= 1 && range.min <= range.max && range.max <= 65535, {
+      message: "must be a range of ports between 1 and 65535, low-high",
+    })
+    .optional(),
   /** Processes (threads) one container may have. */
   CONTAINER_PIDS_LIMIT: integer(16, 1_000_000).default(512),
   /** Open files per process in a container (at most the engine's own hard limit). */
@@ -226,6 +239,8 @@ export type Config = Readonly<{
   buildMemoryBytes: number;
   buildNanoCpus: number;
   containerPidsLimit: number;
+  /** Host ports tenants may ask for by number; undefined: none. */
+  hostPortRange: { readonly min: number; readonly max: number } | undefined;
   containerNofileLimit: number;
   /** Undefined for no limit. */
   containerDiskLimit: string | undefined;
@@ -323,6 +338,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     buildMemoryBytes: quantity(parseMemory, env.BUILD_MEMORY_LIMIT, "BUILD_MEMORY_LIMIT"),
     buildNanoCpus: quantity(parseCpu, env.BUILD_CPU_LIMIT, "BUILD_CPU_LIMIT"),
     containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
+    hostPortRange: env.HOST_PORT_RANGE,
     containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
     containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,
     bodyMaxBytes: env.BODY_MAX_BYTES,

@@ -72,6 +72,14 @@ export function containersRoutes(options: ContainersRoutesOptions) {
     });
   }
 
+  app.post("/:id/restart", async (c) => {
+    const restarted = await options.images.restartInstance(
+      scopeOf(c.get("principal")),
+      instanceIdParam(c, "id"),
+    );
+    return c.json(presentInstanceOf(restarted, host), 202);
+  });
+
   app.delete("/:id", async (c) => {
     const removed = await options.images.deleteInstance(
       scopeOf(c.get("principal")),

@@ -1,4 +1,6 @@
 import type { InstanceOfImage } from "../desired/image-service.ts";
+import { specOfRecord } from "../desired/spec-diff.ts";
+import { publishedPorts } from "../domain/events.ts";
 import { isoOrNull as iso } from "../domain/time.ts";
 import type { EventRow } from "../store/events-repository.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
@@ -8,23 +10,15 @@ export function presentImage(
   image: ImageRecord,
   options: { readonly withBuildLogs?: boolean } = {},
 ) {
+  const { image: _reference, ...spec } = specOfRecord(image);
   return {
     id: image.id,
     user_id: String(image.user_id),
     name: image.name,
     source_type: image.source_type,
     image: image.image_reference,
-    tag: image.tag,
     status: image.status,
-    app_hostname: image.app_hostname,
-    container_port: image.container_port,
-    min_instances: image.min_instances,
-    max_instances: image.max_instances,
-    desired_instances: image.desired_instances,
-    cpu_limit: image.cpu_limit,
-    memory_limit: image.memory_limit,
-    env: image.env,
-    health_check: image.health_check,
+    ...spec,
     generation: image.generation,
     observed_generation: image.observed_generation,
     resource_version: image.resource_version,
@@ -56,6 +50,7 @@ export function presentInstance(
     host: context.host,
     host_port: instance.host_port,
     container_port: context.containerPort ?? null,
+    ports: publishedPorts(instance.host_ports),
     health: instance.health,
     restart_count: instance.restart_count,
     consecutive_failures: instance.consecutive_failures,

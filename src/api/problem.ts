@@ -12,6 +12,7 @@ export const problemCodes = {
   image_not_allowed: { status: 403, title: "Image not allowed for this user" },
   conflict: { status: 409, title: "Conflict" },
   name_taken: { status: 409, title: "Name already in use" },
+  port_in_use: { status: 409, title: "Host port already taken" },
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },
   min_instances_violated: { status: 409, title: "Would go below min_instances" },
   stale_resource_version: { status: 409, title: "Resource was changed by someone else" },

@@ -30,6 +30,37 @@ describe("specInputOfForm", () => {
     });
   });
 
+  it("reads the container options as JSON where they are lists, objects or booleans", () => {
+    const { input, errors } = specInputOfForm(
+      form([
+        ["command", '["node","server.js"]'],
+        ["ports", '[{"container":53,"protocol":"udp"}]'],
+        ["labels", '{"team":"web"}'],
+        ["init", "true"],
+        ["working_dir", "/app"],
+        ["user", ""],
+        ["stop_grace_period", "30s"],
+      ]),
+    );
+    expect(errors).toEqual([]);
+    expect(input).toEqual({
+      command: ["node", "server.js"],
+      ports: [{ container: 53, protocol: "udp" }],
+      labels: { team: "web" },
+      init: true,
+      working_dir: "/app",
+      user: null,
+      stop_grace_period: "30s",
+    });
+    expect(presentFieldErrors(form([["command", '["node","server.js"]']]))).toEqual([]);
+    expect(presentFieldErrors(form([["command", "node server.js"]]))).toEqual([
+      { path: "command", message: expect.stringContaining("is not valid JSON") },
+    ]);
+    expect(presentFieldErrors(form([["init", "yes"]]))).toEqual([
+      { path: "init", message: expect.stringContaining("is not valid JSON") },
+    ]);
+  });
+
   it("takes env as KEY=VALUE entries, per field or per line, values keeping their '='", () => {
     expect(
       specInputOfForm(

@@ -15,6 +15,35 @@ function isFormField(name: string): name is FormFieldName {
 }
 
 /**
+ * Fields whose values are lists, objects or booleans: sent as JSON text (`["npm","start"]`,
+ * `true`); an empty value or `null` is null.
+ */
+const jsonFormFields: ReadonlySet<string> = new Set([
+  "health_check",
+  "command",
+  "entrypoint",
+  "labels",
+  "tmpfs",
+  "ports",
+  "restart_policy",
+  "cap_add",
+  "devices",
+  "read_only_root_filesystem",
+  "init",
+  "privileged",
+]);
+
+/** Text fields where an empty value means "none" (null). */
+const nullableTextFields: ReadonlySet<string> = new Set([
+  "app_hostname",
+  "working_dir",
+  "user",
+  "hostname",
+  "stop_grace_period",
+  "stop_signal",
+]);
+
+/**
  * `env` as a JSON object (`{"LOG_LEVEL":"info"}`), or as `KEY=VALUE` entries: one per field
  * sent, or one per line.
  */
@@ -71,21 +100,18 @@ export function specInputOfForm(fields: FormFields): {
       continue;
     }
     const value = values[0] ?? "";
-    if (name === "health_check") {
+    if (jsonFormFields.has(name)) {
       try {
-        input.health_check =
-          value.trim() === "" || value.trim() === "null" ? null : JSON.parse(value);
-        if (findNul(input.health_check).length > 0) {
-          errors.push({ path: name, message: nulMessage });
-          delete input.health_check;
-        }
+        const parsed = value.trim() === "" || value.trim() === "null" ? null : JSON.parse(value);
+        if (findNul(parsed).length > 0) errors.push({ path: name, message: nulMessage });
+        else input[name] = parsed;
       } catch (error) {
         errors.push({ path: name, message: `is not valid JSON: ${(error as Error).message}` });
       }
       continue;
     }
-    if (name === "app_hostname" && value.trim() === "") {
-      input.app_hostname = null;
+    if (nullableTextFields.has(name) && value.trim() === "") {
+      input[name] = null;
       continue;
     }
     input[name] = value;

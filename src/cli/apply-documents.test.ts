@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { containerOptionDefaults } from "../domain/container-options.ts";
 import type { LoadedDocument } from "../gitops/load.ts";
 import { problemFileErrors, requestDocuments } from "./apply-documents.ts";
 
@@ -13,6 +14,7 @@ const spec = {
   memory_limit: "512m",
   env: {},
   health_check: null,
+  ...containerOptionDefaults,
 };
 
 const documents: LoadedDocument[] = [

@@ -1,5 +1,5 @@
 import type { Actor } from "../domain/actor.ts";
-import type { ImageSpec, NewImage } from "../domain/image-spec.ts";
+import { type ImageSpec, type NewImage, specFieldNames } from "../domain/image-spec.ts";
 import { usageOfImage } from "../domain/quota.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
@@ -54,19 +54,9 @@ function sourceTypeOf(document: ApplyDocument): "reference" | "upload" {
 }
 
 function specOfDocument(document: ApplyDocument): ImageSpec {
-  return {
-    tag: document.tag,
-    image: document.image,
-    app_hostname: document.app_hostname,
-    container_port: document.container_port,
-    min_instances: document.min_instances,
-    max_instances: document.max_instances,
-    desired_instances: document.desired_instances,
-    cpu_limit: document.cpu_limit,
-    memory_limit: document.memory_limit,
-    env: document.env,
-    health_check: document.health_check,
-  };
+  return Object.fromEntries(
+    specFieldNames.map((field) => [field, document[field]]),
+  ) as unknown as ImageSpec;
 }
 
 /** What applying one document to the current image would do. Pure. */

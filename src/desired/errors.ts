@@ -9,6 +9,8 @@ export type DesiredStateErrorCode =
   | "image_not_found"
   | "image_not_allowed"
   | "quota_exceeded"
+  | "forbidden"
+  | "port_in_use"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -1,8 +1,8 @@
 import type { Actor } from "../domain/actor.ts";
 import {
+  crossFieldIssues,
   type ImagePatch,
   type ImageSpec,
-  instanceBoundIssues,
   type SpecIssue,
 } from "../domain/image-spec.ts";
 import type { Store } from "../store/database.ts";
@@ -130,7 +130,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       applyDocuments(store, options, { userId, actor }, request),
 
     create(userId: number, actor: Actor, input: CreateImageInput, status: ImageRecord["status"]) {
-      refuseIssues(instanceBoundIssues(input, options.maxInstancesCap));
+      refuseIssues(crossFieldIssues(input, options.maxInstancesCap));
       return store.transaction((tx) => createImage(tx, { userId, input, status, actor }, options));
     },
 
@@ -161,7 +161,7 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
         }
         const current = specOfRecord(image);
         const merged: ImageSpec = { ...current, ...fields };
-        refuseIssues(instanceBoundIssues(merged, options.maxInstancesCap));
+        refuseIssues(crossFieldIssues(merged, options.maxInstancesCap));
         changes = diffSpec(current, fields);
         if (changes.length === 0) return "unchanged";
         return {
@@ -237,6 +237,40 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
         };
       });
       return { instance: { ...instance, desired_state: state }, image };
+    },
+
+    /**
+     * Asks for one instance's container to be restarted (stop with its grace period, start):
+     * recorded on the instance, carried out by the controller once.
+     */
+    async restartInstance(scope: Scope, instanceId: string): Promise<InstanceOfImage> {
+      let instance = await findVisibleInstance(store, scope, instanceId);
+      const image = await change(scope, instance.image_id, async (image, tx) => {
+        instance = await findVisibleInstance(tx, scope, instanceId);
+        refuseWhenDeleting(image);
+        if (instance.deletion_requested_at !== null) {
+          throw new DesiredStateError("conflict", `container ${instanceId} is being removed`);
+        }
+        if (instance.desired_state !== "running") {
+          throw new DesiredStateError(
+            "conflict",
+            `container ${instanceId} is stopped: start it instead of restarting it`,
+          );
+        }
+        instance = await tx.instances.requestRestart(instanceId);
+        return {
+          bumpGeneration: false,
+          reason: "restart",
+          action: "instance.restart",
+          audit: {
+            old: {},
+            new: {
+              [`instances.${instanceId}.restart_requested_at`]: instance.restart_requested_at,
+            },
+          },
+        };
+      });
+      return { instance, image };
     },
 
     /** Removes one instance: one fewer desired, never below min_instances. */

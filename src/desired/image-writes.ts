@@ -22,6 +22,7 @@ import type { Repositories } from "../store/repositories.ts";
 import type { ImageStatus } from "../store/schema.ts";
 import { overridesOf } from "../store/users-repository.ts";
 import { DesiredStateError } from "./errors.ts";
+import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
 import { specColumns } from "./spec-columns.ts";
 
 /**
@@ -40,6 +41,8 @@ export type Scope = { readonly userId: number | undefined; readonly actor: Actor
  */
 export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUserId"> & {
   readonly quota?: QuotaPolicy | undefined;
+  /** The host ports tenants may ask for by number (HOST_PORT_RANGE). */
+  readonly hostPortRange?: HostPortRange | undefined;
 };
 
 /**
@@ -92,6 +95,7 @@ const auditedColumns = [
   "memory_limit",
   "env",
   "health_check",
+  "container_options",
   "source_digest",
   "generation",
 ] as const;
@@ -202,6 +206,12 @@ export async function commitImageChange(
 ): Promise<ImageRecord> {
   refuseStaleVersion(image, change.expectedResourceVersion);
   refuseForbiddenReference(change.columns?.image_reference, image.user_id, settings);
+  await refuseForbiddenOptions(
+    tx,
+    change.columns?.container_options,
+    { id: image.id, userId: image.user_id },
+    settings,
+  );
   const updated = await tx.images.writeDesired(image.id, change);
   await enforceQuota(tx, image.user_id, image, updated, settings);
   const diff = changedFields(image, updated, auditedColumns);
@@ -255,6 +265,7 @@ export async function createImage(
 ): Promise<ImageRecord> {
   const { userId, input, status } = request;
   if (input.source_type === "reference") refuseForbiddenReference(input.image, userId, settings);
+  await refuseForbiddenOptions(tx, input, { id: undefined, userId }, settings);
   const existing = await tx.images.findByName(userId, input.name);
   if (existing !== undefined) {
     throw new DesiredStateError(

@@ -1,3 +1,4 @@
+import { containerOptionNames } from "../domain/container-options.ts";
 import type { ImageSpec } from "../domain/image-spec.ts";
 import { parseCpu, parseMemory } from "../domain/quantity.ts";
 import type { SpecColumns } from "../store/images-repository.ts";
@@ -28,5 +29,8 @@ export function specColumns(spec: ImageSpec): SpecColumns {
     memory_bytes: memory.value,
     env: spec.env,
     health_check: spec.health_check,
+    container_options: Object.fromEntries(
+      containerOptionNames.map((name) => [name, spec[name]]),
+    ) as SpecColumns["container_options"],
   };
 }

@@ -1,3 +1,4 @@
+import { containerOptionDefaults } from "../domain/container-options.ts";
 import { containerSpecFields, type ImageSpec, specFieldNames } from "../domain/image-spec.ts";
 import { canonicalJson } from "../domain/spec-hash.ts";
 import type { ImageRecord } from "../store/records.ts";
@@ -16,6 +17,8 @@ export function specOfRecord(image: ImageRecord): ImageSpec {
     memory_limit: image.memory_limit,
     env: image.env,
     health_check: image.health_check,
+    ...containerOptionDefaults,
+    ...image.container_options,
   };
 }
 

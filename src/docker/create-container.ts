@@ -1,4 +1,5 @@
 import type Dockerode from "dockerode";
+import type { PortMapping } from "../domain/container-options.ts";
 import type { DockerClient } from "./connection.ts";
 import type { Networks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
@@ -46,7 +47,40 @@ export type CreateContainerRequest = {
         readonly startPeriodMs: number;
       }
     | undefined;
+  /** How the container runs beyond the above (domain/container-options.ts). */
+  readonly run?: RunOptions | undefined;
 };
+
+export type RunOptions = {
+  readonly command: readonly string[] | null;
+  readonly entrypoint: readonly string[] | null;
+  readonly workingDir: string | null;
+  readonly user: string | null;
+  readonly hostname: string;
+  /** The user's labels; the controller's own are set over them. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stopSignal: string | null;
+  readonly stopTimeoutSeconds: number;
+  readonly readOnlyRootFilesystem: boolean;
+  readonly tmpfs: ReadonlyArray<{ readonly target: string; readonly size: string }>;
+  readonly init: boolean;
+  /** Ports besides the primary one, each published on a dynamic host port or a fixed one. */
+  readonly ports: readonly PortMapping[];
+  /** Admin only: these reach past the sandbox. */
+  readonly privileged: boolean;
+  readonly capAdd: readonly string[];
+  readonly devices: readonly string[];
+};
+
+/** `/dev/a`, `/dev/a:/dev/b`, `/dev/a:/dev/b:rw`: Docker's device mapping. */
+function deviceMapping(device: string) {
+  const [onHost = device, inContainer, permissions] = device.split(":");
+  return {
+    PathOnHost: onHost,
+    PathInContainer: inContainer ?? onHost,
+    CgroupPermissions: permissions ?? "rwm",
+  };
+}
 
 /** The engine's answer when its storage driver cannot limit a container's disk. */
 const noDiskQuota = /storage-?opt|quota|backingfs|not supported/i;
@@ -56,13 +90,34 @@ export function hardenedCreateOptions(
   request: CreateContainerRequest,
   options: { readonly diskLimit: boolean },
 ): Dockerode.ContainerCreateOptions {
-  const portKey = `${request.containerPort}/tcp`;
+  const run = request.run;
+  const ports = [
+    { key: `${request.containerPort}/tcp`, host: "" },
+    ...(run?.ports ?? []).map((mapping) => ({
+      key: `${mapping.container}/${mapping.protocol}`,
+      host: mapping.host === undefined ? "" : String(mapping.host),
+    })),
+  ];
+  const bindings = Object.fromEntries(
+    ports.map((port) => [port.key, [{ HostIp: request.publishIp, HostPort: port.host }]]),
+  );
   return {
     name: request.name,
     Image: request.image,
     Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...request.labels },
-    ExposedPorts: { [portKey]: {} },
+    Labels: { ...run?.labels, ...request.labels },
+    ExposedPorts: Object.fromEntries(ports.map((port) => [port.key, {}])),
+    ...(run === undefined
+      ? {}
+      : {
+          ...(run.command === null ? {} : { Cmd: [...run.command] }),
+          ...(run.entrypoint === null ? {} : { Entrypoint: [...run.entrypoint] }),
+          ...(run.workingDir === null ? {} : { WorkingDir: run.workingDir }),
+          ...(run.user === null ? {} : { User: run.user }),
+          Hostname: run.hostname,
+          ...(run.stopSignal === null ? {} : { StopSignal: run.stopSignal }),
+          StopTimeout: run.stopTimeoutSeconds,
+        }),
     ...(request.healthcheck === undefined
       ? {}
       : {
@@ -75,7 +130,7 @@ export function hardenedCreateOptions(
           },
         }),
     HostConfig: {
-      PortBindings: { [portKey]: [{ HostIp: request.publishIp, HostPort: "" }] },
+      PortBindings: bindings,
       NetworkMode: request.network.name,
       NanoCpus: request.nanoCpus,
       Memory: request.memoryBytes,
@@ -87,9 +142,18 @@ export function hardenedCreateOptions(
         { Name: "core", Soft: 0, Hard: 0 },
       ],
       CapDrop: ["ALL"],
-      CapAdd: [...tenantCapabilities],
+      CapAdd: [...new Set([...tenantCapabilities, ...(run?.capAdd ?? [])])],
       SecurityOpt: ["no-new-privileges:true"],
-      Privileged: false,
+      Privileged: run?.privileged ?? false,
+      ...(run === undefined
+        ? {}
+        : {
+            ReadonlyRootfs: run.readOnlyRootFilesystem,
+            Tmpfs: Object.fromEntries(
+              run.tmpfs.map((mount) => [mount.target, `size=${mount.size}`]),
+            ),
+            Devices: run.devices.map(deviceMapping),
+          }),
       IpcMode: "private",
       ...(options.diskLimit && request.diskLimit !== undefined
         ? { StorageOpt: { size: request.diskLimit } }
@@ -97,7 +161,7 @@ export function hardenedCreateOptions(
       // The controller restarts containers itself, with back-off and events.
       RestartPolicy: { Name: "no" },
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
-      Init: false,
+      Init: run?.init ?? false,
     },
   };
 }

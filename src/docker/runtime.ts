@@ -25,8 +25,8 @@ export type ContainerSnapshot = {
   readonly labels: Readonly<Record<string, string>>;
   readonly state: ContainerState;
   readonly createdAt: Date;
-  /** Published host ports by container port ("8080/tcp" → 32768). */
-  readonly ports: Readonly<Record<number, number>>;
+  /** Published host ports by container port and protocol ("8080/tcp" → 32768). */
+  readonly ports: Readonly<Record<string, number>>;
   /** Present when the snapshot came from an inspect. */
   readonly details?: {
     readonly exitCode: number;
@@ -81,15 +81,12 @@ function toDate(value: string | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-function portsFromList(ports: Dockerode.Port[]): Record<number, number> {
-  const published: Record<number, number> = {};
+function portsFromList(ports: Dockerode.Port[]): Record<string, number> {
+  const published: Record<string, number> = {};
   for (const port of ports) {
-    if (
-      port.PublicPort !== undefined &&
-      port.PublicPort > 0 &&
-      published[port.PrivatePort] === undefined
-    ) {
-      published[port.PrivatePort] = port.PublicPort;
+    const key = `${port.PrivatePort}/${port.Type ?? "tcp"}`;
+    if (port.PublicPort !== undefined && port.PublicPort > 0 && published[key] === undefined) {
+      published[key] = port.PublicPort;
     }
   }
   return published;
@@ -97,11 +94,11 @@ function portsFromList(ports: Dockerode.Port[]): Record<number, number> {
 
 function portsFromInspect(
   ports: Dockerode.ContainerInspectInfo["NetworkSettings"]["Ports"] | undefined,
-): Record<number, number> {
-  const published: Record<number, number> = {};
+): Record<string, number> {
+  const published: Record<string, number> = {};
   for (const [key, bindings] of Object.entries(ports ?? {})) {
     const hostPort = Number(bindings?.[0]?.HostPort);
-    if (Number.isInteger(hostPort) && hostPort > 0) published[Number.parseInt(key, 10)] = hostPort;
+    if (Number.isInteger(hostPort) && hostPort > 0) published[key] = hostPort;
   }
   return published;
 }

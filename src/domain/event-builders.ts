@@ -1,8 +1,9 @@
-import type {
-  ContainerEventData,
-  ContainerTransition,
-  ImageEventData,
-  NewEvent,
+import {
+  type ContainerEventData,
+  type ContainerTransition,
+  type ImageEventData,
+  type NewEvent,
+  publishedPorts,
 } from "./events.ts";
 import { labelKeys } from "./labels.ts";
 import { isoOrNull } from "./time.ts";
@@ -24,6 +25,7 @@ export type EventInstance = {
   readonly id: string;
   readonly container_name: string;
   readonly host_port: number | null;
+  readonly host_ports: Readonly<Record<string, number>>;
   readonly started_at: Date | null;
   readonly stopped_at: Date | null;
 };
@@ -72,6 +74,7 @@ export function containerEvent(
     user_id: String(image.user_id),
     ...containerData(image, context),
     host_port: instance.host_port,
+    ports: publishedPorts(instance.host_ports),
     started_at: isoOrNull(instance.started_at),
     stopped_at:
       transition.type === "container.created" || transition.type === "container.started"

@@ -31,6 +31,8 @@ export type ContainerEventData = {
   readonly host: string;
   readonly host_port: number | null;
   readonly container_port: number;
+  /** Every published port (the primary one too): where each answers on `host`. */
+  readonly ports?: readonly PublishedPort[];
   readonly cpu_limit: string;
   readonly memory_limit: string;
   readonly started_at: string | null;
@@ -39,6 +41,25 @@ export type ContainerEventData = {
   readonly exit_code?: number | null;
   readonly error?: string | null;
 };
+
+export type PublishedPort = {
+  readonly container_port: number;
+  readonly protocol: string;
+  readonly host_port: number;
+};
+
+/** "8080/tcp" → 32768, as instances record them, as a list. */
+export function publishedPorts(hostPorts: Readonly<Record<string, number>>): PublishedPort[] {
+  return Object.entries(hostPorts)
+    .map(([key, hostPort]) => {
+      const [port = "0", protocol = "tcp"] = key.split("/");
+      return { container_port: Number(port), protocol, host_port: hostPort };
+    })
+    .sort(
+      (left, right) =>
+        left.container_port - right.container_port || left.protocol.localeCompare(right.protocol),
+    );
+}
 
 export type ImageEventData = {
   readonly image_id: number;

@@ -1,4 +1,11 @@
 import { z } from "zod";
+import {
+  type ContainerOptions,
+  containerOptionDefaults,
+  containerOptionFields,
+  containerOptionNames,
+  controllerOnlyOptions,
+} from "./container-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
@@ -126,6 +133,7 @@ export const specFields = {
   memory_limit: memoryField,
   env: envField,
   health_check: healthCheckSchema.nullable(),
+  ...containerOptionFields,
 } as const;
 
 /** The names of a spec's fields, in the order users see them. */
@@ -142,6 +150,7 @@ export const specDefaults = {
   memory_limit: "512m",
   env: {},
   health_check: null,
+  ...containerOptionDefaults,
 } as const;
 
 /** A complete, canonical spec. `image` is set for existing images; uploads have none. */
@@ -157,16 +166,27 @@ export type ImageSpec = {
   readonly memory_limit: string;
   readonly env: Readonly<Record<string, string>>;
   readonly health_check: HealthCheck | null;
-};
+} & ContainerOptions;
 
 export type SpecIssue = { readonly path: string; readonly message: string };
 
-/** Checks that involve several fields: min ≤ desired ≤ max, 1 ≤ max ≤ cap. */
-export function instanceBoundIssues(
-  spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances">,
+/**
+ * Checks that involve several fields: min ≤ desired ≤ max, 1 ≤ max ≤ cap, and a fixed host
+ * port only for an image of one instance (two cannot bind one port).
+ */
+export function crossFieldIssues(
+  spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances"> &
+    Partial<Pick<ImageSpec, "ports">>,
   maxInstancesCap: number,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
+  const fixed = (spec.ports ?? []).findIndex((mapping) => mapping.host !== undefined);
+  if (fixed >= 0 && spec.max_instances > 1) {
+    issues.push({
+      path: `ports[${fixed}].host`,
+      message: "a fixed host port allows one instance: set max_instances to 1, or leave host out",
+    });
+  }
   if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });
   if (spec.max_instances > maxInstancesCap) {
     issues.push({
@@ -195,6 +215,23 @@ export function instanceBoundIssues(
   return issues;
 }
 
+/** The container options with their defaults (a new image). */
+function withDefaults() {
+  return Object.fromEntries(
+    containerOptionNames.map((name) => [
+      name,
+      (containerOptionFields[name] as z.ZodType).default(containerOptionDefaults[name] as never),
+    ]),
+  ) as { [Field in keyof ContainerOptions]: z.ZodDefault<(typeof containerOptionFields)[Field]> };
+}
+
+/** The container options, each optional (a change). */
+function optionalOptions() {
+  return Object.fromEntries(
+    containerOptionNames.map((name) => [name, containerOptionFields[name].optional()]),
+  ) as { [Field in keyof ContainerOptions]: z.ZodOptional<(typeof containerOptionFields)[Field]> };
+}
+
 /** Schema of a new image: name plus the spec, defaults filled in, bounds checked. */
 export function newImageSchema(maxInstancesCap: number) {
   return z
@@ -211,6 +248,7 @@ export function newImageSchema(maxInstancesCap: number) {
       memory_limit: specFields.memory_limit.default(specDefaults.memory_limit),
       env: specFields.env.default({}),
       health_check: specFields.health_check.default(null),
+      ...withDefaults(),
     })
     .transform((value) => ({
       ...value,
@@ -219,7 +257,7 @@ export function newImageSchema(maxInstancesCap: number) {
         value.desired_instances ?? Math.min(Math.max(value.min_instances, 1), value.max_instances),
     }))
     .superRefine((value, context) => {
-      for (const issue of instanceBoundIssues(value, maxInstancesCap)) {
+      for (const issue of crossFieldIssues(value, maxInstancesCap)) {
         context.addIssue({ code: "custom", path: [issue.path], message: issue.message });
       }
     });
@@ -240,6 +278,7 @@ export const imagePatchSchema = z.strictObject({
   memory_limit: specFields.memory_limit.optional(),
   env: specFields.env.optional(),
   health_check: specFields.health_check.optional(),
+  ...optionalOptions(),
   resource_version: z.number().int().min(1).optional(),
 });
 
@@ -254,4 +293,8 @@ export const containerSpecFields = [
   "memory_limit",
   "env",
   "health_check",
+  ...containerOptionNames.filter(
+    (name): name is Exclude<keyof ContainerOptions, (typeof controllerOnlyOptions)[number]> =>
+      !(controllerOnlyOptions as readonly string[]).includes(name),
+  ),
 ] as const satisfies ReadonlyArray<keyof ImageSpec>;

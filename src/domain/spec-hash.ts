@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ContainerOptions } from "./container-options.ts";
 
 /** Everything that, when changed, requires a container to be replaced. */
 export type ContainerSpec = {
@@ -12,6 +13,8 @@ export type ContainerSpec = {
   readonly memoryBytes: number;
   /** Docker HEALTHCHECK test, when the image asks for one. */
   readonly healthcheck?: readonly string[] | undefined;
+  /** The container options that differ from their defaults (see containerOptionsForHash). */
+  readonly options?: Partial<ContainerOptions> | undefined;
 };
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

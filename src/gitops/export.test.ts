@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { containerOptionDefaults } from "../domain/container-options.ts";
 import { formatDuration } from "../domain/duration.ts";
 import { imageNamePattern, tagPattern } from "../domain/names.ts";
 import { formatCpu, formatMemory } from "../domain/quantity.ts";
@@ -19,6 +20,7 @@ const shop: ExportableImage = {
   memory_limit: "256m",
   env: { LOG_LEVEL: "info" },
   health_check: null,
+  ...containerOptionDefaults,
   source_type: "upload",
 };
 
@@ -133,8 +135,35 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       }),
       { nil: null },
     ),
+    command: fc.option(fc.array(storableText, { maxLength: 4 }), { nil: null }),
+    working_dir: fc.option(fc.stringMatching(/^\/[a-z0-9/_-]{0,20}$/), { nil: null }),
+    labels: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9._/-]{0,20}$/), storableText, {
+      maxKeys: 3,
+    }),
+    ports: fc.uniqueArray(
+      fc.record({
+        container: fc.integer({ min: 1, max: 65535 }),
+        protocol: fc.constantFrom("tcp" as const, "udp" as const),
+      }),
+      { maxLength: 3, selector: (mapping) => `${mapping.container}/${mapping.protocol}` },
+    ),
+    restart_policy: fc.oneof(
+      fc.constant({ name: "always" as const }),
+      fc.constant({ name: "never" as const }),
+      fc.record({ name: fc.constant("on-failure" as const), max_retries: fc.nat(20) }),
+    ),
+    pull_policy: fc.constantFrom("always" as const, "missing" as const, "never" as const),
+    init: fc.boolean(),
   })
   .map((value) => ({
+    ...containerOptionDefaults,
+    command: value.command,
+    working_dir: value.working_dir,
+    labels: value.labels,
+    ports: value.ports,
+    restart_policy: value.restart_policy,
+    pull_policy: value.pull_policy,
+    init: value.init,
     name: value.name,
     tag: value.tag,
     image: value.reference,
@@ -172,5 +201,5 @@ describe("export → load", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 120_000);
 });

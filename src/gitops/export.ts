@@ -1,5 +1,7 @@
 import { Document, isScalar } from "yaml";
+import { containerOptionDefaults, containerOptionNames } from "../domain/container-options.ts";
 import type { ImageSpec } from "../domain/image-spec.ts";
+import { canonicalJson } from "../domain/spec-hash.ts";
 import { documentApiVersion, documentKind } from "./validate-document.ts";
 
 /** An image as the API returns it (the fields export needs): its spec, name and origin. */
@@ -40,6 +42,14 @@ export function exportImageDocument(image: ExportableImage): string {
     memory_limit: image.memory_limit,
     ...(Object.keys(image.env).length === 0 ? {} : { env: { ...image.env } }),
     ...(image.health_check === null ? {} : { health_check: image.health_check }),
+    // Container options only where they differ from what a container gets anyway.
+    ...Object.fromEntries(
+      containerOptionNames
+        .filter(
+          (name) => canonicalJson(image[name]) !== canonicalJson(containerOptionDefaults[name]),
+        )
+        .map((name) => [name, image[name]]),
+    ),
   };
   const document = new Document({
     apiVersion: documentApiVersion,

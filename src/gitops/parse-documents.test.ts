@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { containerOptionDefaults } from "../domain/container-options.ts";
 import { formatFileError } from "./file-error.ts";
 import { parseDocuments } from "./parse-documents.ts";
 
@@ -33,6 +34,7 @@ describe("parseDocuments: valid documents", () => {
           memory_limit: "256m",
           env: { DEBUG: "true", N: "3" },
           health_check: null,
+          ...containerOptionDefaults,
         },
         namePosition: { line: 4, column: 9 },
       },

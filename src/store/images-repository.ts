@@ -32,6 +32,7 @@ export type SpecColumns = Pick<
   | "memory_bytes"
   | "env"
   | "health_check"
+  | "container_options"
 >;
 
 /**
@@ -181,6 +182,24 @@ export function createImagesRepository(db: Executor) {
       return row?.user_id;
     },
 
+    /** Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port. */
+    async usingHostPort(
+      port: number,
+      protocol: string,
+      exceptId: number | undefined,
+    ): Promise<boolean> {
+      let query = db
+        .selectFrom("images")
+        .select("id")
+        .where(
+          sql<boolean>`container_options -> 'ports' @> ${JSON.stringify([{ host: port, protocol }])}::jsonb`,
+        )
+        .where("status", "<>", "deleting")
+        .limit(1);
+      if (exceptId !== undefined) query = query.where("id", "<>", exceptId);
+      return (await query.executeTakeFirst()) !== undefined;
+    },
+
     async anyWithHealthCheck(): Promise<boolean> {
       const row = await db
         .selectFrom("images")
@@ -200,6 +219,7 @@ export function createImagesRepository(db: Executor) {
             ...values,
             env: jsonb({ ...values.env }),
             health_check: jsonb(values.health_check),
+            container_options: jsonb({ ...values.container_options }),
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -215,7 +235,7 @@ export function createImagesRepository(db: Executor) {
 
     /** Writes desired state: `resource_version` always moves on, `generation` when asked. */
     async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
-      const { env, health_check, ...plain } = write.columns ?? {};
+      const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
       return db
         .updateTable("images")
@@ -223,6 +243,9 @@ export function createImagesRepository(db: Executor) {
           ...plain,
           ...(env === undefined ? {} : { env: jsonb(env) }),
           ...(health_check === undefined ? {} : { health_check: jsonb(health_check) }),
+          ...(container_options === undefined
+            ? {}
+            : { container_options: jsonb({ ...container_options }) }),
           ...(write.markDeleting
             ? { status: "deleting" as const, deletion_requested_at: sql<Date>`now()` }
             : {}),

@@ -88,12 +88,13 @@ export function createInstancesRepository(db: Executor) {
     /** The controller's write: observed columns only, never the API's desired ones. */
     async patchObserved(id: string, patch: ObservedPatch): Promise<void> {
       if (Object.keys(patch).length === 0) return;
-      const { last_probe, ...plain } = patch;
+      const { last_probe, host_ports, ...plain } = patch;
       await db
         .updateTable("instances")
         .set({
           ...plain,
           ...(last_probe === undefined ? {} : { last_probe: jsonb(last_probe) }),
+          ...(host_ports === undefined ? {} : { host_ports: jsonb(host_ports) }),
           updated_at: sql<Date>`now()`,
         })
         .where("id", "=", id)
@@ -119,6 +120,26 @@ export function createInstancesRepository(db: Executor) {
         .updateTable("instances")
         .set({ desired_state: state, updated_at: sql<Date>`now()` })
         .where("id", "=", id)
+        .execute();
+    },
+
+    /** The API asks for a restart of the instance's container; returns the row. */
+    async requestRestart(id: string): Promise<InstanceRecord> {
+      return db
+        .updateTable("instances")
+        .set({ restart_requested_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    /** The controller restarted it: the request it acted on is done (a newer one stays). */
+    async clearRestartRequest(id: string, requestedAt: Date): Promise<void> {
+      await db
+        .updateTable("instances")
+        .set({ restart_requested_at: null })
+        .where("id", "=", id)
+        .where("restart_requested_at", "<=", requestedAt)
         .execute();
     },
 

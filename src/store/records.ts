@@ -14,6 +14,7 @@ export type ObservedPatch = Partial<
     | "observed_state"
     | "container_id"
     | "host_port"
+    | "host_ports"
     | "spec_hash"
     | "restart_count"
     | "consecutive_failures"

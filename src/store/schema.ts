@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { ContainerOptions } from "../domain/container-options.ts";
 import type { HealthCheck } from "../domain/image-spec.ts";
 import type { TokenScope } from "../domain/token-scope.ts";
 
@@ -92,6 +93,12 @@ export type ImagesTable = {
   memory_bytes: number;
   env: Json<Record<string, string>>;
   health_check: Json<HealthCheck | null>;
+  /** Partial in rows written before sql/0010: read through specOfRecord, which fills defaults. */
+  container_options: ColumnType<
+    Partial<ContainerOptions>,
+    Partial<ContainerOptions> | undefined,
+    Partial<ContainerOptions>
+  >;
   generation: Defaulted<number>;
   observed_generation: Defaulted<number>;
   resource_version: Defaulted<number>;
@@ -143,6 +150,14 @@ export type InstancesTable = {
   observed_state: Defaulted<ObservedState>;
   container_id: string | null;
   host_port: number | null;
+  /** Every published port: "8080/tcp" → host port. */
+  host_ports: ColumnType<
+    Record<string, number>,
+    Record<string, number> | undefined,
+    Record<string, number>
+  >;
+  /** A restart asked for by the API; done once the container started after it. */
+  restart_requested_at: NullableTimestamp;
   spec_hash: string | null;
   restart_count: Defaulted<number>;
   consecutive_failures: Defaulted<number>;

@@ -56,6 +56,7 @@ describe.each(backends())("build records on %s", (backend) => {
         memory_bytes: 64 * 1024 * 1024,
         env: {},
         health_check: null,
+        container_options: {},
       }),
     );
   }

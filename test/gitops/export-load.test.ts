@@ -1,6 +1,7 @@
 import { realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { containerOptionDefaults } from "../../src/domain/container-options.ts";
 import {
   type ExportableImage,
   exportDocuments,
@@ -26,6 +27,7 @@ const base: Omit<ExportableImage, "name" | "source_type"> = {
   memory_limit: "512m",
   env: {},
   health_check: null,
+  ...containerOptionDefaults,
 };
 
 const images: ExportableImage[] = [

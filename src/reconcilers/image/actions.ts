@@ -14,7 +14,7 @@ import {
   tenantNetworkName,
 } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { dockerHealthcheck } from "./container-spec.ts";
+import { dockerHealthcheck, runOptions, stopGraceSeconds } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import type { Action } from "./plan.ts";
@@ -67,6 +67,7 @@ export function createActionRunner(
         openFilesLimit: settings.openFilesLimit,
         diskLimit: settings.diskLimit,
         healthcheck: dockerHealthcheck(image),
+        run: runOptions(image, instance.container_name, settings.stopTimeoutSeconds),
       });
     } catch (error) {
       if (!(error instanceof ContainerNameConflictError)) {
@@ -108,21 +109,39 @@ export function createActionRunner(
       await runtime.start(containerId);
     } catch (error) {
       log.warn({ instanceId: instance.id, err: error }, "container start failed");
+      const named = startFailure(error);
       const inspected = await recorder.inspect(containerId);
       await record(
         current,
         inspected,
         { reason },
-        { last_error: `start failed: ${(error as Error).message}` },
+        { last_error: named?.message ?? `start failed: ${(error as Error).message}` },
       );
-      throw error;
+      throw named ?? error;
     }
     current = find(instance.id);
     await record(current, await recorder.inspect(containerId), { reason });
+    // A new container is a restart too: a request made before it is done.
+    await clearRestartRequest(current);
+  }
+
+  async function clearRestartRequest(instance: InstanceRecord) {
+    const requestedAt = instance.restart_requested_at;
+    if (requestedAt === null) return;
+    await store.transaction((tx) => tx.instances.clearRestartRequest(instance.id, requestedAt));
+  }
+
+  /** Start failures the user can fix, named so the status says so instead of retrying blindly. */
+  function startFailure(error: unknown): ReconcileError | undefined {
+    const message = (error as Error).message;
+    if (/port is already allocated|address already in use/i.test(message)) {
+      return new ReconcileError("PortInUse", `port_in_use: ${message}`, { cause: error });
+    }
+    return undefined;
   }
 
   async function stopAndRemove(instance: InstanceRecord, containerId: string, reason: string) {
-    await runtime.stop(containerId, settings.stopTimeoutSeconds);
+    await runtime.stop(containerId, stopGraceSeconds(image, settings.stopTimeoutSeconds));
     // Stopped on purpose: a SIGKILL after the grace period is expected, not an OOM to wait for.
     const stopped = await runtime.inspect(containerId);
     const current = await record(instance, stopped, { reason, expectedStop: true });
@@ -209,11 +228,32 @@ export function createActionRunner(
       }
       case "stopContainer": {
         const instance = find(action.instanceId);
-        await runtime.stop(action.containerId, settings.stopTimeoutSeconds);
+        await runtime.stop(
+          action.containerId,
+          stopGraceSeconds(image, settings.stopTimeoutSeconds),
+        );
         await record(instance, await runtime.inspect(action.containerId), {
           reason: "stop",
           expectedStop: true,
         });
+        return;
+      }
+      case "restartContainer": {
+        const instance = find(action.instanceId);
+        await runtime.stop(
+          action.containerId,
+          stopGraceSeconds(image, settings.stopTimeoutSeconds),
+        );
+        const stopped = await record(instance, await runtime.inspect(action.containerId), {
+          reason: "restart_requested",
+          expectedStop: true,
+        });
+        await runtime.start(action.containerId);
+        await record(stopped, await recorder.inspect(action.containerId), {
+          reason: "restart_requested",
+        });
+        await clearRestartRequest(instance);
+        log.info({ instanceId: instance.id }, "instance restarted on request");
         return;
       }
       case "removeInstance": {
@@ -270,7 +310,7 @@ export function createActionRunner(
     for (const instance of current) recorder.track(instance);
     const phases: Array<Array<Action["kind"]>> = [
       ["removeStray", "removeInstance"],
-      ["addInstances", "createContainer", "startContainer", "stopContainer"],
+      ["addInstances", "createContainer", "startContainer", "stopContainer", "restartContainer"],
       ["replaceContainer"],
       ["finishImageDeletion"],
     ];

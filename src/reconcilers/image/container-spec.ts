@@ -1,3 +1,5 @@
+import type { RunOptions } from "../../docker/create-container.ts";
+import { containerOptionsForHash, withOptionDefaults } from "../../domain/container-options.ts";
 import { parseDuration } from "../../domain/duration.ts";
 import type { ContainerSpec } from "../../domain/spec-hash.ts";
 import type { ImageRecord } from "./model.ts";
@@ -33,5 +35,54 @@ export function containerSpec(
     nanoCpus: image.nano_cpus,
     memoryBytes: image.memory_bytes,
     healthcheck: image.health_check?.test,
+    options: optionsInHash(image),
+  };
+}
+
+function optionsInHash(image: ImageRecord) {
+  const options = containerOptionsForHash(withOptionDefaults(image.container_options));
+  return Object.keys(options).length === 0 ? undefined : options;
+}
+
+/** Seconds a container of this image gets between its stop signal and SIGKILL. */
+export function stopGraceSeconds(image: ImageRecord, fallbackSeconds: number): number {
+  const grace = withOptionDefaults(image.container_options).stop_grace_period;
+  if (grace === null) return fallbackSeconds;
+  const parsed = parseDuration(grace);
+  return parsed.ok ? Math.ceil(parsed.value / 1000) : fallbackSeconds;
+}
+
+/** A container's name as a hostname label: what `hostname` defaults to. */
+export function defaultHostname(containerName: string): string {
+  return containerName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, "");
+}
+
+/** How one instance's container runs, from its image's options. */
+export function runOptions(
+  image: ImageRecord,
+  containerName: string,
+  fallbackStopSeconds: number,
+): RunOptions {
+  const options = withOptionDefaults(image.container_options);
+  return {
+    command: options.command,
+    entrypoint: options.entrypoint,
+    workingDir: options.working_dir,
+    user: options.user,
+    hostname: options.hostname ?? defaultHostname(containerName),
+    labels: options.labels,
+    stopSignal: options.stop_signal,
+    stopTimeoutSeconds: stopGraceSeconds(image, fallbackStopSeconds),
+    readOnlyRootFilesystem: options.read_only_root_filesystem,
+    tmpfs: options.tmpfs,
+    init: options.init,
+    ports: options.ports,
+    privileged: options.privileged,
+    capAdd: options.cap_add,
+    devices: options.devices,
   };
 }

@@ -1,4 +1,5 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { assignContainers } from "./assign.ts";
@@ -43,6 +44,7 @@ export function needsReconcile(
     const observation = observeInstance(record, assignment.byInstance.get(record.id), {
       now,
       containerPort: image.container_port,
+      restartPolicy: withOptionDefaults(image.container_options).restart_policy,
     });
     return observation.events.length > 0 || Object.keys(observation.patch).length > 0;
   });

@@ -30,6 +30,8 @@ function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
     last_logs: null,
     probe_failures: 0,
     last_probe: null,
+    host_ports: {},
+    restart_requested_at: null,
     started_at: null,
     stopped_at: null,
     created_at: now,
@@ -45,7 +47,7 @@ function container(overrides: Partial<ContainerSnapshot> = {}): ContainerSnapsho
     labels: { [labelKeys.instanceId]: "a", [labelKeys.specHash]: "h1" },
     state: "running",
     createdAt: now,
-    ports: { 8080: 32768 },
+    ports: { "8080/tcp": 32768 },
     ...overrides,
   };
 }
@@ -81,6 +83,7 @@ describe("observeInstance", () => {
       container_id: "c1",
       observed_state: "running",
       host_port: 32768,
+      host_ports: { "8080/tcp": 32768 },
       spec_hash: "h1",
       started_at: now,
     });

@@ -1,7 +1,9 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import type { RestartPolicy } from "../../domain/container-options.ts";
 import { crashBackoff, restartDelayMs } from "../../domain/crash-backoff.ts";
 import type { ContainerTransition } from "../../domain/events.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { canonicalJson } from "../../domain/spec-hash.ts";
 import type { InstanceRecord, ObservedPatch } from "./model.ts";
 
 export type ObserveContext = {
@@ -11,6 +13,8 @@ export type ObserveContext = {
   readonly reason?: string | undefined;
   /** The controller is stopping or removing this container on purpose (not a failure). */
   readonly expectedStop?: boolean | undefined;
+  /** What an exit means (the controller restarts containers itself); `always` when left out. */
+  readonly restartPolicy?: RestartPolicy | undefined;
 };
 
 export type Observation = {
@@ -56,6 +60,7 @@ export function observeInstance(
     events.push({ type: "container.removed", reason });
     patch.container_id = null;
     patch.host_port = null;
+    patch.host_ports = {};
     patch.spec_hash = null;
     patch.observed_state = record.deletion_requested_at !== null ? "removing" : "pending";
     return { patch, events };
@@ -78,7 +83,7 @@ export function observeInstance(
     previousState = "pending";
   }
 
-  const hostPort = container.ports[context.containerPort] ?? null;
+  const hostPort = container.ports[`${context.containerPort}/tcp`] ?? null;
   switch (container.state) {
     case "running":
     case "restarting":
@@ -92,6 +97,7 @@ export function observeInstance(
         patch.last_error = null;
       }
       if (hostPort !== record.host_port || patch.host_port === null) patch.host_port = hostPort;
+      patch.host_ports = { ...container.ports };
       const startedAt = patch.started_at ?? record.started_at;
       if (
         record.consecutive_failures > 0 &&
@@ -148,11 +154,35 @@ export function observeInstance(
         : details?.error
           ? details.error
           : `exited with code ${exitCode ?? "unknown"}`;
+      const succeeded = exitCode === 0 && !oomKilled;
+      const policy = context.restartPolicy ?? { name: "always" };
+      if (policy.name !== "always" && (succeeded || policy.name === "never")) {
+        // Done (on-failure: exit 0 completes; never: any exit ends it). Not restarted.
+        patch.observed_state = "exited";
+        patch.next_restart_at = null;
+        patch.last_error = succeeded ? null : error;
+        events.push(
+          succeeded
+            ? { type: "container.stopped", reason: "completed", exitCode }
+            : { type: "container.failed", reason: "crashed", exitCode, error },
+        );
+        break;
+      }
+      const retries = policy.name === "on-failure" ? policy.max_retries : undefined;
+      if (retries !== undefined && failures > retries) {
+        // on-failure ran out of retries: it stays down, and says why.
+        patch.consecutive_failures = failures;
+        patch.observed_state = "exited";
+        patch.next_restart_at = null;
+        patch.last_error = `${error} (gave up after ${retries} ${retries === 1 ? "restart" : "restarts"})`;
+        events.push({ type: "container.failed", reason: "gave_up", exitCode, error });
+        break;
+      }
       patch.consecutive_failures = failures;
       patch.next_restart_at = new Date(finishedAt.getTime() + restartDelayMs(failures));
       patch.observed_state = failures >= 2 ? "crash_loop" : "exited";
       patch.last_error = error;
-      if (exitCode === 0 && !oomKilled) {
+      if (succeeded) {
         events.push({ type: "container.stopped", reason: "exited", exitCode });
       } else {
         events.push({
@@ -181,7 +211,9 @@ function withoutUnchanged(record: InstanceRecord, patch: ObservedPatch): Observe
     const same =
       value instanceof Date && current instanceof Date
         ? value.getTime() === current.getTime()
-        : value === current;
+        : typeof value === "object" && value !== null
+          ? canonicalJson(value) === canonicalJson(current)
+          : value === current;
     if (!same) changed[key] = value;
   }
   return changed as ObservedPatch;

@@ -40,6 +40,7 @@ function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
     build_started_at: null,
     build_finished_at: null,
     apply_set: null,
+    container_options: {},
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     created_at: now,
@@ -71,6 +72,8 @@ function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRe
     last_logs: null,
     probe_failures: 0,
     last_probe: null,
+    host_ports: {},
+    restart_requested_at: null,
     started_at: now,
     stopped_at: null,
     created_at: now,
@@ -96,7 +99,7 @@ function container(
     },
     state: "running",
     createdAt: now,
-    ports: { 8080: 32768 },
+    ports: { "8080/tcp": 32768 },
     ...overrides,
   };
 }
@@ -262,6 +265,28 @@ describe("planImage", () => {
       now,
     });
     expect(stopped.actions).toEqual([]);
+  });
+
+  it("restarts an instance once when asked, and a drifted one is replaced instead", () => {
+    const asked = [record("a", { restart_requested_at: now }), record("b")];
+    const plan = planImage({
+      image: image({ desired_instances: 2 }),
+      records: asked,
+      containers: [container("c-a", "a"), container("c-b", "b")],
+      desiredHash,
+      now,
+    });
+    expect(plan.actions).toEqual([
+      { kind: "restartContainer", instanceId: "a", containerId: "c-a" },
+    ]);
+    const drifted = planImage({
+      image: image({ desired_instances: 1 }),
+      records: [record("a", { restart_requested_at: now })],
+      containers: [container("c-a", "a", {}, "h-old")],
+      desiredHash,
+      now,
+    });
+    expect(kinds(drifted.actions)).toEqual(["replaceContainer"]);
   });
 
   it("deletes every instance of an image being deleted, then the image", () => {

@@ -1,6 +1,8 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { assignContainers, isUp } from "./assign.ts";
+import { hasFinished } from "./finished.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
 
 export type PlanInput = {
@@ -46,6 +48,12 @@ export type Action =
       readonly reason: "start" | "restart";
     }
   | { readonly kind: "stopContainer"; readonly instanceId: string; readonly containerId: string }
+  | {
+      /** Asked for through the API: stop (with the grace period) and start the same container. */
+      readonly kind: "restartContainer";
+      readonly instanceId: string;
+      readonly containerId: string;
+    }
   | { readonly kind: "finishImageDeletion" };
 
 export type Plan = {
@@ -141,6 +149,7 @@ export function planImage(input: PlanInput): Plan {
   }
 
   // 5. Each live instance towards its desired state.
+  const { restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
   let waitMs: number | undefined;
   const outdated: Array<{ record: InstanceRecord; container: ContainerSnapshot }> = [];
   for (const record of active) {
@@ -180,6 +189,16 @@ export function planImage(input: PlanInput): Plan {
         });
       }
       continue;
+    }
+    if (record.restart_requested_at !== null) {
+      actions.push({ kind: "restartContainer", instanceId: record.id, containerId: container.id });
+      continue;
+    }
+    if (
+      (container.state === "exited" || container.state === "dead") &&
+      hasFinished(record, restartPolicy)
+    ) {
+      continue; // ended for good under its restart policy
     }
     if (
       container.state === "created" ||

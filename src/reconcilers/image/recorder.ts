@@ -1,5 +1,6 @@
 import pMap from "p-map";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { containerEvent, type EventContext } from "../../domain/event-builders.ts";
 import type { Logger } from "../../logger.ts";
 import { assignContainers } from "./assign.ts";
@@ -53,6 +54,7 @@ export function createRecorder(
       ...context,
       now: now(),
       containerPort: image.container_port,
+      restartPolicy: withOptionDefaults(image.container_options).restart_policy,
     });
     const patch: ObservedPatch = { ...observation.patch, ...extra };
     const died = observation.events.some(

@@ -1,7 +1,9 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { Condition } from "../../store/schema.ts";
 import { isUp } from "./assign.ts";
+import { hasCompleted } from "./finished.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 
 /** Whether the image can run now, and if not, why (for the Degraded/Progressing conditions). */
@@ -59,8 +61,10 @@ export function imageConditions(input: StatusInput): Condition[] {
   const shouldRun = live.filter((record) => record.desired_state === "running");
   const probed = image.health_check !== null;
   const minReadyMs = input.minReadyMs ?? defaultMinReadyMs;
+  const { restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
   const current = shouldRun.filter((record) => {
     const container = containerOf(record);
+    if (hasCompleted(record, restartPolicy)) return true; // done, as a job is
     return (
       isUp(container) &&
       record.started_at !== null &&
@@ -109,6 +113,14 @@ export function imageConditions(input: StatusInput): Condition[] {
       message: `${unhealthy.length} of ${shouldRun.length} instances fail their health check (last: ${
         probe?.error ?? (probe?.status_code === undefined ? "failed" : `HTTP ${probe.status_code}`)
       })`,
+    };
+  } else if (failing.some((record) => record.last_error?.startsWith("port_in_use") === true)) {
+    const taken = failing.filter((record) => record.last_error?.startsWith("port_in_use") === true);
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "PortInUse",
+      message: `${taken.length} of ${shouldRun.length} instances cannot start: a host port is taken (last: ${taken[0]?.last_error})`,
     };
   } else if (failing.length > 0) {
     degraded = {

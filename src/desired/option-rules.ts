@@ -1,0 +1,61 @@
+import { adminOnlyOptions, type ContainerOptions } from "../domain/container-options.ts";
+import type { Repositories } from "../store/repositories.ts";
+import { DesiredStateError } from "./errors.ts";
+
+/** The host ports tenants may ask for by number (HOST_PORT_RANGE); none when undefined. */
+export type HostPortRange = { readonly min: number; readonly max: number };
+
+export type OptionRules = {
+  readonly adminUserId: number;
+  readonly hostPortRange?: HostPortRange | undefined;
+};
+
+function isAsked(options: Partial<ContainerOptions>, name: (typeof adminOnlyOptions)[number]) {
+  const value = options[name];
+  return Array.isArray(value) ? value.length > 0 : value === true;
+}
+
+/**
+ * What only some may ask for: options that reach past the sandbox (privileged, cap_add,
+ * devices) are the admin's; a fixed host port must be in HOST_PORT_RANGE for tenants, and free
+ * (no other image asks for it: 409 port_in_use). Checked in the write's transaction.
+ */
+export async function refuseForbiddenOptions(
+  tx: Pick<Repositories, "images">,
+  options: Partial<ContainerOptions> | undefined,
+  image: { readonly id: number | undefined; readonly userId: number },
+  rules: OptionRules,
+): Promise<void> {
+  if (options === undefined) return;
+  const isAdmin = image.userId === rules.adminUserId;
+  if (!isAdmin) {
+    const asked = adminOnlyOptions.filter((name) => isAsked(options, name));
+    if (asked.length > 0) {
+      throw new DesiredStateError("forbidden", `${asked.join(", ")}: only the admin may set this`, {
+        errors: asked.map((name) => ({ path: name, message: "only the admin may set this" })),
+      });
+    }
+  }
+  for (const [index, mapping] of (options.ports ?? []).entries()) {
+    if (mapping.host === undefined) continue;
+    const path = `ports[${index}].host`;
+    const range = rules.hostPortRange;
+    if (!isAdmin && (range === undefined || mapping.host < range.min || mapping.host > range.max)) {
+      const message =
+        range === undefined
+          ? "fixed host ports are not enabled (HOST_PORT_RANGE): leave host out for a dynamic port"
+          : `must be between ${range.min} and ${range.max} (HOST_PORT_RANGE)`;
+      throw new DesiredStateError("validation_failed", `${path}: ${message}`, {
+        errors: [{ path, message }],
+      });
+    }
+    const taken = await tx.images.usingHostPort(mapping.host, mapping.protocol, image.id);
+    if (taken) {
+      throw new DesiredStateError(
+        "port_in_use",
+        `host port ${mapping.host}/${mapping.protocol} is already taken by another image`,
+        { errors: [{ path, message: "already taken by another image" }] },
+      );
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import { z } from "zod";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { formatMemory, parseMemory } from "./quantity.ts";
+
+/**
+ * How each container of an image runs, beyond the image, its primary port, env and limits:
+ * the fields Docker Compose and Kubernetes users expect. Each has its own validation and a
+ * canonical output, so that equal specs compare (and hash) equal.
+ */
+
+const portRule = { message: "must be a port number between 1 and 65535" };
+const port = z.number(portRule).int(portRule).min(1, portRule).max(65535, portRule);
+
+const argumentList = (max: number) =>
+  z
+    .array(z.string().max(4_096, { message: "must be at most 4096 characters" }), {
+      error: "must be a list of strings",
+    })
+    .max(max, { message: `at most ${max} items` });
+
+const absolutePath = z
+  .string()
+  .max(1_024)
+  .regex(/^\/[^\0]*$/, { message: "must be an absolute path" });
+
+const durationWithin = (maxMs: number) =>
+  z.union([z.string(), z.number()]).transform((value, context) => {
+    const parsed = parseDuration(value, { minMs: 0, maxMs });
+    if (!parsed.ok) {
+      context.addIssue({ code: "custom", message: parsed.message });
+      return z.NEVER;
+    }
+    return formatDuration(parsed.value);
+  });
+
+/** Label keys this controller sets itself: nobody may set them through a spec. */
+export function isReservedLabel(key: string): boolean {
+  return key === "managed-by" || key.startsWith("orchestrator.");
+}
+
+const userLabels = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, {
+        message: "must be a label key like app.kubernetes.io/name",
+      })
+      .refine((key) => !isReservedLabel(key), {
+        message: "is reserved: managed-by and orchestrator.* are set by the orchestrator",
+      }),
+    z.string().max(4_096, { message: "must be at most 4096 characters" }),
+  )
+  .refine((labels) => Object.keys(labels).length <= 64, { message: "at most 64 labels" });
+
+const tmpfsMount = z.union([
+  absolutePath.transform((target) => ({ target, size: "64m" })),
+  z.strictObject({
+    target: absolutePath,
+    size: z
+      .union([z.string(), z.number()])
+      .transform((value, context) => {
+        const parsed = parseMemory(value);
+        if (!parsed.ok) {
+          context.addIssue({ code: "custom", message: parsed.message });
+          return z.NEVER;
+        }
+        return formatMemory(parsed.value);
+      })
+      .default("64m"),
+  }),
+]);
+
+export const portMappingSchema = z.strictObject({
+  container: port,
+  protocol: z.enum(["tcp", "udp"], { message: 'must be "tcp" or "udp"' }).default("tcp"),
+  /** A fixed port on the host (within the admin's HOST_PORT_RANGE); a dynamic one otherwise. */
+  host: port.optional(),
+});
+
+export type PortMapping = z.output<typeof portMappingSchema>;
+
+const portList = z
+  .array(portMappingSchema, { error: "must be a list of {container, protocol, host}" })
+  .max(20, { message: "at most 20 ports" })
+  .superRefine((ports, context) => {
+    const seen = new Set<string>();
+    for (const [index, mapping] of ports.entries()) {
+      const key = `${mapping.container}/${mapping.protocol}`;
+      if (seen.has(key))
+        context.addIssue({ code: "custom", path: [index], message: `${key} is listed twice` });
+      seen.add(key);
+    }
+  });
+
+export const restartPolicySchema = z
+  .strictObject({
+    name: z.enum(["always", "on-failure", "never"], {
+      message: 'must be "always", "on-failure" or "never"',
+    }),
+    max_retries: z.number().int().min(0).max(1_000).optional(),
+  })
+  .refine((policy) => policy.name === "on-failure" || policy.max_retries === undefined, {
+    message: "max_retries applies to on-failure only",
+    path: ["max_retries"],
+  });
+
+export type RestartPolicy = z.output<typeof restartPolicySchema>;
+
+const capability = z.string().regex(/^(CAP_)?[A-Z_]{2,32}$/, {
+  message: "must be a capability name like NET_ADMIN",
+});
+const device = z.string().regex(/^\/dev\/[^:\0]+(:\/dev\/[^:\0]+)?(:[rwm]{1,3})?$/, {
+  message: "must be a device like /dev/fuse or /dev/sda:/dev/xvda:r",
+});
+
+/** Each field with its own validation; optional, no defaults (PATCH uses these). */
+export const containerOptionFields = {
+  command: argumentList(256).nullable(),
+  entrypoint: argumentList(64).nullable(),
+  working_dir: absolutePath.nullable(),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$/, {
+      message: "must be a user (and group) like 1000:1000 or app",
+    })
+    .nullable(),
+  hostname: z
+    .string()
+    .regex(/^(?!-)[a-z0-9-]{1,63}(?<!-)$/i, {
+      message: "must be a hostname label (1-63 characters)",
+    })
+    .transform((value) => value.toLowerCase())
+    .nullable(),
+  labels: userLabels,
+  stop_grace_period: durationWithin(3_600_000).nullable(),
+  stop_signal: z
+    .string()
+    .regex(/^SIG[A-Z0-9+-]{2,12}$/, { message: "must be a signal name like SIGTERM" })
+    .nullable(),
+  read_only_root_filesystem: z.boolean({ error: "must be true or false" }),
+  tmpfs: z.array(tmpfsMount).max(16, { message: "at most 16 tmpfs mounts" }),
+  init: z.boolean({ error: "must be true or false" }),
+  ports: portList,
+  restart_policy: restartPolicySchema,
+  pull_policy: z.enum(["always", "missing", "never"], {
+    message: 'must be "always", "missing" or "never"',
+  }),
+  privileged: z.boolean({ error: "must be true or false" }),
+  cap_add: z
+    .array(capability)
+    .max(32)
+    .transform((capabilities) => capabilities.map((name) => name.replace(/^CAP_/, ""))),
+  devices: z.array(device).max(32),
+} as const;
+
+export type ContainerOptions = {
+  readonly [Field in keyof typeof containerOptionFields]: z.output<
+    (typeof containerOptionFields)[Field]
+  >;
+};
+
+/** What a container gets when its spec says nothing. */
+export const containerOptionDefaults: ContainerOptions = {
+  command: null,
+  entrypoint: null,
+  working_dir: null,
+  user: null,
+  hostname: null,
+  labels: {},
+  stop_grace_period: null,
+  stop_signal: null,
+  read_only_root_filesystem: false,
+  tmpfs: [],
+  init: false,
+  ports: [],
+  restart_policy: { name: "always" },
+  pull_policy: "missing",
+  privileged: false,
+  cap_add: [],
+  devices: [],
+};
+
+export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
+  keyof ContainerOptions
+>;
+
+/** Options only the admin's images may set (they reach past the container's sandbox). */
+export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
+
+/** The options whose change does not replace running containers (the controller's own policy). */
+export const controllerOnlyOptions = ["restart_policy", "pull_policy"] as const;
+
+/** An image's options as stored (rows written before they existed have none): defaults filled. */
+export function withOptionDefaults(stored: Partial<ContainerOptions>): ContainerOptions {
+  return { ...containerOptionDefaults, ...stored };
+}
+
+/** The options a container embodies, at their non-default values only (so a spec hash of an
+ * image that sets none stays what it was before these options existed). */
+export function containerOptionsForHash(options: ContainerOptions): Partial<ContainerOptions> {
+  return Object.fromEntries(
+    containerOptionNames
+      .filter((name) => !(controllerOnlyOptions as readonly string[]).includes(name))
+      .filter(
+        (name) => JSON.stringify(options[name]) !== JSON.stringify(containerOptionDefaults[name]),
+      )
+      .map((name) => [name, options[name]]),
+  );
+}

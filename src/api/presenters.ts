@@ -62,6 +62,7 @@ export function presentInstance(
     probe: instance.last_probe,
     started_at: iso(instance.started_at),
     stopped_at: iso(instance.stopped_at),
+    restart_requested_at: iso(instance.restart_requested_at),
     created_at: iso(instance.created_at),
   };
 }

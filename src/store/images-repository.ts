@@ -192,7 +192,8 @@ export function createImagesRepository(db: Executor) {
         .selectFrom("images")
         .select("id")
         .where(
-          sql<boolean>`container_options -> 'ports' @> ${JSON.stringify([{ host: port, protocol }])}::jsonb`,
+          // Through jsonb(): a bare ::jsonb parameter is a JSON string on postgres.js.
+          sql<boolean>`container_options -> 'ports' @> ${jsonb([{ host: port, protocol }])}`,
         )
         .where("status", "<>", "deleting")
         .limit(1);

@@ -72,12 +72,17 @@ export type RunOptions = {
   readonly devices: readonly string[];
 };
 
-/** `/dev/a`, `/dev/a:/dev/b`, `/dev/a:/dev/b:rw`: Docker's device mapping. */
-function deviceMapping(device: string) {
-  const [onHost = device, inContainer, permissions] = device.split(":");
+/** `/dev/a`, `/dev/a:rw`, `/dev/a:/dev/b`, `/dev/a:/dev/b:rw`: Docker's device mapping. */
+export function deviceMapping(device: string) {
+  const parts = device.split(":");
+  const onHost = parts[0] ?? device;
+  // The second part is the container's path when it is one, else the permissions.
+  const second = parts[1];
+  const inContainer = second?.startsWith("/") === true ? second : onHost;
+  const permissions = second?.startsWith("/") === true ? parts[2] : second;
   return {
     PathOnHost: onHost,
-    PathInContainer: inContainer ?? onHost,
+    PathInContainer: inContainer,
     CgroupPermissions: permissions ?? "rwm",
   };
 }

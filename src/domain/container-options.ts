@@ -52,23 +52,30 @@ const userLabels = z
   )
   .refine((labels) => Object.keys(labels).length <= 64, { message: "at most 64 labels" });
 
-const tmpfsMount = z.union([
-  absolutePath.transform((target) => ({ target, size: "64m" })),
-  z.strictObject({
-    target: absolutePath,
-    size: z
-      .union([z.string(), z.number()])
-      .transform((value, context) => {
-        const parsed = parseMemory(value);
-        if (!parsed.ok) {
-          context.addIssue({ code: "custom", message: parsed.message });
-          return z.NEVER;
-        }
-        return formatMemory(parsed.value);
-      })
-      .default("64m"),
-  }),
-]);
+/** A tmpfs size: from 4 KiB (one page) to 64 GiB. */
+const tmpfsSizeBounds = { minBytes: 4 * 1024, maxBytes: 64 * 1024 ** 3 };
+
+/** `/tmp`, or `{target, size}`; a bare path is read as `{target}` so errors name the field. */
+const tmpfsMount = z.preprocess(
+  (value) => (typeof value === "string" ? { target: value } : value),
+  z.strictObject(
+    {
+      target: absolutePath,
+      size: z
+        .union([z.string(), z.number()])
+        .transform((value, context) => {
+          const parsed = parseMemory(value, tmpfsSizeBounds);
+          if (!parsed.ok) {
+            context.addIssue({ code: "custom", message: parsed.message });
+            return z.NEVER;
+          }
+          return formatMemory(parsed.value);
+        })
+        .default("64m"),
+    },
+    { error: "must be an absolute path or {target, size}" },
+  ),
+);
 
 export const portMappingSchema = z.strictObject({
   container: port,
@@ -84,11 +91,21 @@ const portList = z
   .max(20, { message: "at most 20 ports" })
   .superRefine((ports, context) => {
     const seen = new Set<string>();
+    const hosts = new Set<string>();
     for (const [index, mapping] of ports.entries()) {
       const key = `${mapping.container}/${mapping.protocol}`;
       if (seen.has(key))
         context.addIssue({ code: "custom", path: [index], message: `${key} is listed twice` });
       seen.add(key);
+      if (mapping.host === undefined) continue;
+      const host = `${mapping.host}/${mapping.protocol}`;
+      if (hosts.has(host))
+        context.addIssue({
+          code: "custom",
+          path: [index, "host"],
+          message: `host port ${host} is asked for twice`,
+        });
+      hosts.add(host);
     }
   });
 
@@ -106,7 +123,7 @@ export const restartPolicySchema = z
 
 export type RestartPolicy = z.output<typeof restartPolicySchema>;
 
-const capability = z.string().regex(/^(CAP_)?[A-Z_]{2,32}$/, {
+const capability = z.string().regex(/^(CAP_)?(?!CAP_)[A-Z][A-Z_]{1,31}$/, {
   message: "must be a capability name like NET_ADMIN",
 });
 const device = z.string().regex(/^\/dev\/[^:\0]+(:\/dev\/[^:\0]+)?(:[rwm]{1,3})?$/, {
@@ -138,7 +155,21 @@ export const containerOptionFields = {
     .regex(/^SIG[A-Z0-9+-]{2,12}$/, { message: "must be a signal name like SIGTERM" })
     .nullable(),
   read_only_root_filesystem: z.boolean({ error: "must be true or false" }),
-  tmpfs: z.array(tmpfsMount).max(16, { message: "at most 16 tmpfs mounts" }),
+  tmpfs: z
+    .array(tmpfsMount)
+    .max(16, { message: "at most 16 tmpfs mounts" })
+    .superRefine((mounts, context) => {
+      const seen = new Set<string>();
+      for (const [index, mount] of mounts.entries()) {
+        if (seen.has(mount.target))
+          context.addIssue({
+            code: "custom",
+            path: [index, "target"],
+            message: `${mount.target} is mounted twice`,
+          });
+        seen.add(mount.target);
+      }
+    }),
   init: z.boolean({ error: "must be true or false" }),
   ports: portList,
   restart_policy: restartPolicySchema,
@@ -149,7 +180,9 @@ export const containerOptionFields = {
   cap_add: z
     .array(capability)
     .max(32)
-    .transform((capabilities) => capabilities.map((name) => name.replace(/^CAP_/, ""))),
+    .transform((capabilities) => [
+      ...new Set(capabilities.map((name) => name.replace(/^CAP_/, ""))),
+    ]),
   devices: z.array(device).max(32),
 } as const;
 

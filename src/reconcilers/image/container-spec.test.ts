@@ -201,10 +201,10 @@ describe("defaultHostname", () => {
     expect(defaultHostname("Orch_Test.v2-shop-0a1b")).toBe("orch-test-v2-shop-0a1b");
   });
 
-  it("keeps 63 characters and never ends with '-'", () => {
+  it("keeps the last 63 characters (the instance id ends the name) and never ends with '-'", () => {
     const long = `${"a".repeat(62)}_${"b".repeat(10)}`;
-    expect(defaultHostname(long)).toBe("a".repeat(62));
-    expect(defaultHostname(`_${"c".repeat(70)}`)).toBe("c".repeat(62));
+    expect(defaultHostname(long)).toBe(`${"a".repeat(52)}-${"b".repeat(10)}`);
+    expect(defaultHostname(`${"c".repeat(70)}_`)).toBe("c".repeat(62));
     expect(defaultHostname(`x.y-${"z".repeat(80)}`)).toMatch(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])$/);
   });
 });
@@ -334,7 +334,7 @@ describe("Docker's create options", () => {
 
   // Bug (see the report): the schema takes "/dev/kvm:rw" (Docker's host:permissions form), but
   // deviceMapping reads its second part as the path in the container.
-  it.fails("map a device given as host:permissions (today: 'rw' becomes the container path)", () => {
+  it("map a device given as host:permissions", () => {
     expect(dockerOptions(image({ devices: ["/dev/kvm:rw"] })).HostConfig?.Devices).toEqual([
       { PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rw" },
     ]);

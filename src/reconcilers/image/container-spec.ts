@@ -54,10 +54,11 @@ export function stopGraceSeconds(image: ImageRecord, fallbackSeconds: number): n
 
 /** A container's name as a hostname label: what `hostname` defaults to. */
 export function defaultHostname(containerName: string): string {
+  // The end of the name holds the instance id: a long name loses its beginning, never the id.
   return containerName
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
-    .slice(0, 63)
+    .slice(-63)
     .replace(/^-+|-+$/g, "");
 }
 

@@ -11,8 +11,6 @@ export type ContextEntry =
       readonly type: "directory";
       readonly path: string;
       readonly mode: number;
-      /** Ignored itself, listed only because an exception keeps something inside. */
-      readonly ignored: boolean;
     }
   | {
       readonly type: "file";
@@ -86,8 +84,8 @@ export async function listContextEntries(dir: string): Promise<ContextEntry[]> {
         const decision = verdict(path, true);
         if (decision === "skip") continue;
         const inside = await walk(path);
-        if (decision === "keep" || inside.length > 0)
-          entries.push({ type: "directory", path, mode: 0o755, ignored: decision === "descend" });
+        // An ignored folder that is only descended into is not sent itself (as Docker does).
+        if (decision === "keep") entries.push({ type: "directory", path, mode: 0o755 });
         entries.push(...inside);
       } else if (verdict(path, false) !== "keep") {
         // Left out of the context.

@@ -13,10 +13,8 @@ import { listContextEntries } from "./context-entries.ts";
 export function packContext(dir: string): Readable {
   const output = new PassThrough();
   (async () => {
-    // An ignored folder is not sent itself (as docker build does), only what is kept inside.
-    const entries = (await listContextEntries(dir))
-      .filter((entry) => entry.type !== "directory" || !entry.ignored)
-      .map((entry) => entry.path);
+    // An ignored folder is not listed itself (as docker build does), only what is kept inside.
+    const entries = (await listContextEntries(dir)).map((entry) => entry.path);
     // tar-fs packs exactly the listed entries: every folder's children are listed already.
     const pack = tarFs.pack(dir, { entries, dereference: false, ignore: () => true });
     await pipeline(pack, output);

@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { containerOptionDefaults } from "../../src/domain/container-options.ts";
 import { formatFileError } from "../../src/gitops/file-error.ts";
 import { loadDocuments } from "../../src/gitops/load.ts";
 import { imageDocument, link, removeTree, tempTree, writeTree } from "./temp-tree.ts";
@@ -61,6 +62,7 @@ describe("loadDocuments: happy path", () => {
         memory_limit: "512m",
         env: {},
         health_check: null,
+        ...containerOptionDefaults,
       },
     });
     expect(result.documents.find((document) => document.name === "web")?.spec).toMatchObject({

@@ -162,7 +162,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       }
       controller = created;
 
-      term.defer(watchDockerEvents(deps.docker, config.orchestratorId, created, log));
+      term.defer(watchDockerEvents(deps.docker, config.orchestratorId, created, log, deps.engine));
       term.defer(watchEngineUp(deps.engine, created));
       term.defer(resyncPeriodically(created, config.resyncIntervalSeconds * 1000));
       const prober = startProber({

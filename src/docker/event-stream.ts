@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.ts";
 import type { DockerClient } from "./connection.ts";
+import type { EngineWatch } from "./engine-watch.ts";
 
 export type ContainerEvent = {
   readonly action: string;
@@ -15,13 +16,15 @@ export type EventStreamHandlers = {
 
 /**
  * Follows the engine's container events for one managed-by label, reconnecting with back-off
- * (1 s doubling to 30 s) whenever the stream ends. Returns a function that stops it.
+ * (1 s doubling to 30 s) whenever the stream ends, and at once when the engine watch says the
+ * engine is back. Returns a function that stops it.
  */
 export function watchContainerEvents(
   docker: DockerClient,
   orchestratorId: string,
   handlers: EventStreamHandlers,
   logger: Logger,
+  engine?: EngineWatch,
 ): () => void {
   let stopped = false;
   let current: NodeJS.ReadableStream | undefined;
@@ -90,9 +93,19 @@ export function watchContainerEvents(
     }
   };
 
+  // The engine is back: reconnect now rather than when the back-off (up to 30 s) says.
+  const onEngineUp = () => {
+    if (stopped || current !== undefined) return;
+    if (timer !== undefined) clearTimeout(timer);
+    retryDelayMs = 1_000;
+    void connect();
+  };
+  engine?.on("up", onEngineUp);
+
   void connect();
   return () => {
     stopped = true;
+    engine?.off("up", onEngineUp);
     if (timer !== undefined) clearTimeout(timer);
     const stream = current as unknown as { destroy?: () => void } | undefined;
     current = undefined;

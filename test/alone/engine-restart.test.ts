@@ -50,7 +50,9 @@ describe("the Docker engine restarts under 10 running instances", () => {
     for (const { server, call, imageId } of fleets) {
       const readiness = await waitFor(
         () =>
-          fetch(`${server.url}/readyz`).then(async (r) => ({
+          fetch(`${server.url}/readyz`, {
+            headers: { authorization: `Bearer ${server.adminToken}` },
+          }).then(async (r) => ({
             status: r.status,
             body: (await r.json()) as any,
           })),

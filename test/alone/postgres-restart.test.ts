@@ -56,7 +56,9 @@ describe.runIf(ready)("the Postgres server restarts in the middle of scaling 0 â
       (count) => count >= 5,
       { what: "503s while the database is down" },
     );
-    const readiness = await fetch(`${server.url}/readyz`);
+    const readiness = await fetch(`${server.url}/readyz`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
     expect(readiness.status).toBe(503);
     expect(((await readiness.json()) as any).down).toContain("database");
     await startPostgres();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
-import { docker, hostProcessesRunning, httpGet } from "../support/docker-helpers.ts";
+import { hostProcessesRunning, httpGet } from "../support/docker-helpers.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";

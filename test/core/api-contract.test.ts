@@ -142,9 +142,7 @@ describe("images API: bad input changes nothing", () => {
     );
     const degraded = image.conditions.find((condition: any) => condition.type === "Degraded");
     expect(degraded.reason).toBe("ImagePullFailed");
-    expect(degraded.message).toMatch(
-      /orchestrator-test\/does-not-exist:1 could not be pulled: .+/,
-    );
+    expect(degraded.message).toMatch(/orchestrator-test\/does-not-exist:1 could not be pulled: .+/);
     expect(image.status).toBe("pending");
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     const metrics = await (

@@ -47,7 +47,9 @@ describe.each(backends())(
       // /readyz names Docker, and only Docker, as down; the API keeps answering.
       const readiness = await waitFor(
         () =>
-          fetch(`${server.url}/readyz`).then(async (r) => ({
+          fetch(`${server.url}/readyz`, {
+            headers: { authorization: `Bearer ${server.adminToken}` },
+          }).then(async (r) => ({
             status: r.status,
             body: (await r.json()) as any,
           })),
@@ -105,7 +107,10 @@ describe.each(backends())(
 
       const after = await expectConverged(call, server.orchestratorId, imageId, 12);
       await waitFor(
-        () => fetch(`${server.url}/readyz`).then((r) => r.status),
+        () =>
+          fetch(`${server.url}/readyz`, {
+            headers: { authorization: `Bearer ${server.adminToken}` },
+          }).then((r) => r.status),
         (status) => status === 200,
         { what: "/readyz to be ready again" },
       );

@@ -31,8 +31,10 @@ describe.runIf(ready)("two service processes on one Postgres", () => {
     await removeManagedContainers(orchestratorId);
   });
 
-  const isLeading = async (server: SpawnedServer) => {
-    const response = await fetch(`${server.url}/metrics`);
+  const isLeading = async (server: SpawnedServer, token: string) => {
+    const response = await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     return metricValue(await response.text(), "orchestrator_controller_leader") === 1;
   };
 
@@ -66,11 +68,11 @@ describe.runIf(ready)("two service processes on one Postgres", () => {
 
     // Exactly one leads; both answer the API.
     await waitFor(
-      () => Promise.all(servers.map(isLeading)),
+      () => Promise.all(servers.map((server) => isLeading(server, adminToken))),
       (leading) => leading.filter(Boolean).length === 1,
       { what: "one leader" },
     );
-    const leading = await Promise.all(servers.map(isLeading));
+    const leading = await Promise.all(servers.map((server) => isLeading(server, adminToken)));
     const leader = servers[leading.indexOf(true)] as SpawnedServer;
     const follower = servers[leading.indexOf(false)] as SpawnedServer;
     const viaLeader = apiCaller(() => leader.url, adminToken);
@@ -92,7 +94,7 @@ describe.runIf(ready)("two service processes on one Postgres", () => {
     const killedAt = Date.now();
     expect(seen.length).toBeLessThan(10);
 
-    await waitFor(() => isLeading(follower), Boolean, {
+    await waitFor(() => isLeading(follower, adminToken), Boolean, {
       intervalMs: 100,
       what: "the survivor to lead",
     });

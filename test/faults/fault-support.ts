@@ -13,7 +13,7 @@ export function hammer(baseUrl: string, token: string, imageId: number) {
     ["GET", `/api/images/${imageId}`],
     ["GET", `/api/images/${imageId}/containers`],
     ["GET", `/api/events?image_id=${imageId}&limit=5`],
-    ["POST", "/api/tokens"],
+    ["POST", "/api/users"],
   ] as const;
   const loop = (async () => {
     for (let round = 0; !stopped; round++) {
@@ -22,7 +22,7 @@ export function hammer(baseUrl: string, token: string, imageId: number) {
         const response = await fetch(`${baseUrl}${path}`, {
           method,
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          ...(method === "POST" ? { body: JSON.stringify({ user: `hammer-${round}` }) } : {}),
+          ...(method === "POST" ? { body: JSON.stringify({ name: `hammer-${round}` }) } : {}),
           signal: AbortSignal.timeout(30_000),
         });
         const text = await response.text();

@@ -1,4 +1,5 @@
 import type { DockerClient } from "../../docker/connection.ts";
+import type { EngineWatch } from "../../docker/engine-watch.ts";
 import { watchContainerEvents } from "../../docker/event-stream.ts";
 import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
@@ -15,6 +16,7 @@ export function watchDockerEvents(
   orchestratorId: string,
   sink: KeySink,
   logger: Logger,
+  engine?: EngineWatch,
 ): StopSource {
   return watchContainerEvents(
     docker,
@@ -37,5 +39,6 @@ export function watchDockerEvents(
       onConnected: () => sink.requestResync(),
     },
     logger,
+    engine,
   );
 }

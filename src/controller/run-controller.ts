@@ -17,6 +17,7 @@ import { hasOurName } from "../reconcilers/image/ownership.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "../reconcilers/image/ports.ts";
 import { createImageReconciler } from "../reconcilers/image/reconciler.ts";
 import { createImageResolver } from "../reconcilers/image/resolve-image.ts";
+import { createStaleContainers } from "../reconcilers/image/stale-containers.ts";
 import type { Store } from "../store/database.ts";
 import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 import { type Controller, createController } from "./controller.ts";
@@ -92,6 +93,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       // for a fresh check of the lock, database writes hold the lease row at the epoch.
       const runtime = fencedRuntime(deps.runtime, () => term.confirm());
       const termStore = fencedStore(store, { name: leaseName, epoch: term.epoch });
+      const staleContainers = createStaleContainers();
       const reconciler = createImageReconciler({
         store: termStore,
         runtime,
@@ -110,6 +112,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         resolveImage: createImageResolver(runtime, log, deps.access, deps.builtImages?.resolve),
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
         logTail: deps.logTail,
+        staleContainers,
       });
       queue = createWorkQueue<number>();
       const created = createController({
@@ -162,7 +165,9 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       }
       controller = created;
 
-      term.defer(watchDockerEvents(deps.docker, config.orchestratorId, created, log));
+      term.defer(
+        watchDockerEvents(deps.docker, config.orchestratorId, created, log, staleContainers),
+      );
       term.defer(watchEngineUp(deps.engine, created));
       term.defer(resyncPeriodically(created, config.resyncIntervalSeconds * 1000));
       const prober = startProber({

@@ -3,6 +3,7 @@ import { watchContainerEvents } from "../../docker/event-stream.ts";
 import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
 import { hasOurName } from "../../reconcilers/image/ownership.ts";
+import type { StaleContainers } from "../../reconcilers/image/stale-containers.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
 /**
@@ -15,6 +16,7 @@ export function watchDockerEvents(
   orchestratorId: string,
   sink: KeySink,
   logger: Logger,
+  stale?: StaleContainers,
 ): StopSource {
   return watchContainerEvents(
     docker,
@@ -29,6 +31,8 @@ export function watchDockerEvents(
           sink.requestResync();
           return;
         }
+        // The next pass inspects this container rather than trusting the list.
+        stale?.mark(imageId, event.containerId);
         sink.enqueue(imageId);
         // Docker announces a death before its container list shows it (the list is an
         // eventually consistent view): look again once it has settled.

@@ -2,6 +2,7 @@ import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "./ports.ts";
+import type { StaleContainers } from "./stale-containers.ts";
 
 export type ReconcilerSettings = {
   readonly orchestratorId: string;
@@ -30,5 +31,7 @@ export type ReconcilerDependencies = {
   readonly resolveImage: ImageResolver;
   readonly cleanupImage?: ImageCleanup;
   readonly logTail?: ContainerLogTail;
+  /** Containers Docker just told of: inspected instead of trusting the (lagging) list. */
+  readonly staleContainers?: StaleContainers;
   readonly now?: () => Date;
 };

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { connectDocker } from "../../src/docker/connection.ts";
+import { hardenedCreateOptions } from "../../src/docker/create-container.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
@@ -28,16 +29,32 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
-/** The engine's floor: kill, start the same container at once, until it answers. */
+/**
+ * The engine's floor: kill a container made as the orchestrator makes them (the same hardened
+ * options, on a bridge network of its own), start it again at once, until it answers.
+ */
 async function baseline(): Promise<number[]> {
   const label = `bench-heal-raw-${randomBytes(3).toString("hex")}`;
-  const container = await docker.createContainer({
-    name: label,
-    Image: testImages.httpd,
-    Labels: { "managed-by": label },
-    ExposedPorts: { "8080/tcp": {} },
-    HostConfig: { PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] } },
-  });
+  await docker.createNetwork({ Name: label, Labels: { "managed-by": label } });
+  const container = await docker.createContainer(
+    hardenedCreateOptions(
+      {
+        name: label,
+        image: testImages.httpd,
+        env: {},
+        labels: { "managed-by": label },
+        containerPort: 8080,
+        publishIp: "127.0.0.1",
+        nanoCpus: 100_000_000,
+        memoryBytes: 16 * 1024 * 1024,
+        network: { name: label, labels: { "managed-by": label } },
+        pidsLimit: 256,
+        openFilesLimit: 4096,
+        diskLimit: undefined,
+      },
+      { diskLimit: false },
+    ),
+  );
   const times: number[] = [];
   try {
     await container.start();
@@ -57,6 +74,11 @@ async function baseline(): Promise<number[]> {
     }
   } finally {
     await removeManagedContainers(label);
+    // removeManagedContainers removes its networks too; make sure.
+    await docker
+      .getNetwork(label)
+      .remove()
+      .catch(() => {});
   }
   return times;
 }
@@ -64,7 +86,9 @@ async function baseline(): Promise<number[]> {
 type Instance = { id: string; container_id: string | null; host_port: number | null };
 
 async function ours(): Promise<number[]> {
-  const server = await startTestServer({ env: { LOG_LEVEL: "warn" } });
+  const server = await startTestServer({
+    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn" },
+  });
   const times: number[] = [];
   try {
     const created = await server.request("POST", "/api/images", {

@@ -2,8 +2,8 @@ import type { DockerClient } from "../../docker/connection.ts";
 import { watchContainerEvents } from "../../docker/event-stream.ts";
 import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
+import type { ContainerNews } from "../../reconcilers/image/container-news.ts";
 import { hasOurName } from "../../reconcilers/image/ownership.ts";
-import type { StaleContainers } from "../../reconcilers/image/stale-containers.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
 /**
@@ -16,7 +16,7 @@ export function watchDockerEvents(
   orchestratorId: string,
   sink: KeySink,
   logger: Logger,
-  stale?: StaleContainers,
+  news?: ContainerNews,
 ): StopSource {
   return watchContainerEvents(
     docker,
@@ -32,7 +32,7 @@ export function watchDockerEvents(
           return;
         }
         // The next pass inspects this container rather than trusting the list.
-        stale?.mark(imageId, event.containerId);
+        news?.heard(imageId, event.containerId, event.action);
         sink.enqueue(imageId);
         // Docker announces a death before its container list shows it (the list is an
         // eventually consistent view): look again once it has settled.

@@ -1,8 +1,8 @@
 import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
+import type { ContainerNews } from "./container-news.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "./ports.ts";
-import type { StaleContainers } from "./stale-containers.ts";
 
 export type ReconcilerSettings = {
   readonly orchestratorId: string;
@@ -31,7 +31,7 @@ export type ReconcilerDependencies = {
   readonly resolveImage: ImageResolver;
   readonly cleanupImage?: ImageCleanup;
   readonly logTail?: ContainerLogTail;
-  /** Containers Docker just told of: inspected instead of trusting the (lagging) list. */
-  readonly staleContainers?: StaleContainers;
+  /** What Docker just said of containers: inspected instead of trusting the (lagging) list. */
+  readonly containerNews?: ContainerNews;
   readonly now?: () => Date;
 };

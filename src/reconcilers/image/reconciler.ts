@@ -34,7 +34,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
    */
   async function freshList(imageId: number): Promise<ContainerSnapshot[]> {
     const listed = await runtime.listManaged(settings.orchestratorId, imageId);
-    const stale = deps.staleContainers?.take(imageId);
+    const stale = deps.containerNews?.takeChanged(imageId);
     if (stale === undefined || stale.size === 0) return listed;
     const fresh = await Promise.all(
       listed.map((container) =>

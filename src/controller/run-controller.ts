@@ -13,6 +13,7 @@ import { startProber } from "../health/prober.ts";
 import type { ContainerStats } from "../health/stats-port.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
+import { createContainerNews } from "../reconcilers/image/container-news.ts";
 import { hasOurName } from "../reconcilers/image/ownership.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "../reconcilers/image/ports.ts";
 import { createImageReconciler } from "../reconcilers/image/reconciler.ts";
@@ -92,6 +93,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       // for a fresh check of the lock, database writes hold the lease row at the epoch.
       const runtime = fencedRuntime(deps.runtime, () => term.confirm());
       const termStore = fencedStore(store, { name: leaseName, epoch: term.epoch });
+      const containerNews = createContainerNews();
       const reconciler = createImageReconciler({
         store: termStore,
         runtime,
@@ -110,6 +112,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         resolveImage: createImageResolver(runtime, log, deps.access, deps.builtImages?.resolve),
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
         logTail: deps.logTail,
+        containerNews,
       });
       queue = createWorkQueue<number>();
       const created = createController({
@@ -162,7 +165,12 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       }
       controller = created;
 
-      term.defer(watchDockerEvents(deps.docker, config.orchestratorId, created, log, deps.engine));
+      term.defer(
+        watchDockerEvents(deps.docker, config.orchestratorId, created, log, {
+          engine: deps.engine,
+          news: containerNews,
+        }),
+      );
       term.defer(watchEngineUp(deps.engine, created));
       term.defer(resyncPeriodically(created, config.resyncIntervalSeconds * 1000));
       const prober = startProber({

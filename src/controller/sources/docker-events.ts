@@ -3,6 +3,7 @@ import type { EngineWatch } from "../../docker/engine-watch.ts";
 import { watchContainerEvents } from "../../docker/event-stream.ts";
 import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
+import type { ContainerNews } from "../../reconcilers/image/container-news.ts";
 import { hasOurName } from "../../reconcilers/image/ownership.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
@@ -16,7 +17,7 @@ export function watchDockerEvents(
   orchestratorId: string,
   sink: KeySink,
   logger: Logger,
-  engine?: EngineWatch,
+  options: { readonly engine?: EngineWatch; readonly news?: ContainerNews } = {},
 ): StopSource {
   return watchContainerEvents(
     docker,
@@ -31,6 +32,8 @@ export function watchDockerEvents(
           sink.requestResync();
           return;
         }
+        // The next pass inspects this container rather than trusting the list.
+        options.news?.heard(imageId, event.containerId, event.action);
         sink.enqueue(imageId);
         // Docker announces a death before its container list shows it (the list is an
         // eventually consistent view): look again once it has settled.
@@ -39,6 +42,6 @@ export function watchDockerEvents(
       onConnected: () => sink.requestResync(),
     },
     logger,
-    engine,
+    options.engine,
   );
 }

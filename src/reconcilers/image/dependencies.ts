@@ -1,6 +1,7 @@
 import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
+import type { ContainerNews } from "./container-news.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "./ports.ts";
 
 export type ReconcilerSettings = {
@@ -30,5 +31,7 @@ export type ReconcilerDependencies = {
   readonly resolveImage: ImageResolver;
   readonly cleanupImage?: ImageCleanup;
   readonly logTail?: ContainerLogTail;
+  /** What Docker just said of containers: inspected instead of trusting the (lagging) list. */
+  readonly containerNews?: ContainerNews;
   readonly now?: () => Date;
 };

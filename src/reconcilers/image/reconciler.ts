@@ -28,10 +28,28 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
   const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
 
+  /**
+   * The image's labelled containers, with those Docker just told of inspected afresh (the list
+   * lags behind a container's death; inspect does not). One gone meanwhile is left out.
+   */
+  async function freshList(imageId: number): Promise<ContainerSnapshot[]> {
+    const listed = await runtime.listManaged(settings.orchestratorId, imageId);
+    const stale = deps.containerNews?.takeChanged(imageId);
+    if (stale === undefined || stale.size === 0) return listed;
+    const fresh = await Promise.all(
+      listed.map((container) =>
+        stale.has(container.id) && container.state === "running"
+          ? runtime.inspect(container.id)
+          : container,
+      ),
+    );
+    return fresh.filter((container): container is ContainerSnapshot => container !== undefined);
+  }
+
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
     const image = await store.images.find(imageId);
-    const labelled = await runtime.listManaged(settings.orchestratorId, imageId);
+    const labelled = await freshList(imageId);
     if (image === undefined) {
       // Left by a crash or a deletion: ours by name only; no row, so no event to write.
       const leftovers = labelled.filter((container) =>

@@ -29,7 +29,7 @@ export function createRecorder(
   /**
    * Inspects a container. Docker can flag an OOM kill a moment after it reports the exit: a
    * fresh SIGKILL exit (137) not flagged yet is inspected once more after a short wait, so the
-   * death is recorded as what it was.
+   * death is recorded as what it was, unless Docker reported a kill of it (container-news.ts).
    */
   async function inspect(containerId: string): Promise<ContainerSnapshot | undefined> {
     const first = await runtime.inspect(containerId);
@@ -39,6 +39,8 @@ export function createRecorder(
       now().getTime() - details.finishedAt.getTime() < oomSettleWindowMs;
     if (first?.state !== "exited" || details?.exitCode !== 137 || details.oomKilled || !fresh)
       return first;
+    // Killed through the engine (a `kill` event): a signal someone sent, not the kernel's OOM.
+    if (deps.containerNews?.wasKilled(containerId) === true) return first;
     await new Promise((resolve) => setTimeout(resolve, oomSettleDelayMs));
     return (await runtime.inspect(containerId)) ?? first;
   }

@@ -44,6 +44,9 @@ export function runProject(
         HOME: process.env.HOME ?? "/tmp",
         // The run's own temporary folder (see global-setup.ts): what the process leaves is seen.
         ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
+        // Node's compile cache (src/main.ts, bin/) would live in that folder past the run: a
+        // cache, not something a test made; a test's process goes without it.
+        NODE_DISABLE_COMPILE_CACHE: "1",
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,103 @@
+/**
+ * A desired-state file that uses every field of the image spec: it applies and converges on the
+ * real engine, diffs clean, exports, and the export re-applies to no change (and says the same
+ * as the file it came from).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { specFieldNames } from "../../src/domain/image-spec.ts";
+import { testImages } from "../support/test-images.ts";
+import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { cliInProcess } from "./cli-harness.ts";
+import { removeTree, tempTree } from "./temp-tree.ts";
+
+/** Every field of the spec, each away from its default. */
+const everyField = `apiVersion: orchestrator/v1
+kind: Image
+metadata:
+  name: full
+spec:
+  image: ${testImages.httpd}
+  tag: latest
+  app_hostname: full.example.com
+  container_port: 8080
+  min_instances: 1
+  max_instances: 1
+  desired_instances: 1
+  cpu_limit: "0.2"
+  memory_limit: 32m
+  env: { MODE: full, EMPTY: "" }
+  health_check: { http_path: /index.html, interval: 2s, timeout: 1s, retries: 2, start_period: 1s }
+  command: [httpd, -f, -p, "8080", -h, /www]
+  entrypoint: [/bin/busybox]
+  working_dir: /www
+  user: "1000:1000"
+  hostname: full-host
+  labels: { team: web, tier: front }
+  stop_grace_period: 3s
+  stop_signal: SIGINT
+  read_only_root_filesystem: true
+  tmpfs: [/tmp, { target: /scratch, size: 8m }]
+  init: true
+  ports: [{ container: 5353, protocol: udp }]
+  restart_policy: { name: on-failure, max_retries: 3 }
+  pull_policy: never
+`;
+
+/** Fields set by the admin only; the suite applies as the admin to use them too. */
+const adminFields = `  cap_add: [NET_BIND_SERVICE]
+`;
+
+describe("a desired-state file with every field", () => {
+  let server: TestServer;
+  let root: string;
+  let env: Record<string, string>;
+  const cli = (...args: string[]) => cliInProcess(args, env);
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: server.adminToken };
+    root = await tempTree({ "apps/full.yaml": everyField + adminFields });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await removeTree(root);
+  });
+
+  it("names every field of the spec (a new field must join this file)", () => {
+    const named = new Set(
+      [...(everyField + adminFields).matchAll(/^ {2}([a-z_]+):/gm)].map((match) => match[1]),
+    );
+    const missing = specFieldNames.filter(
+      (name) => !named.has(name) && !["privileged", "devices"].includes(name),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it("applies, converges, diffs clean, exports, and the export re-applies to no change", async () => {
+    const applied = await cli("apply", "-f", join(root, "apps"), "--wait", "--timeout", "120s");
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect((await cli("diff", "-f", join(root, "apps"))).stdout).toBe("No changes.\n");
+
+    const exported = join(root, "exported", "apps");
+    const result = await cli("export", "-o", exported);
+    expect(result.code).toBe(0);
+    const text = await readFile(join(exported, "full.yaml"), "utf8");
+    for (const line of [
+      "entrypoint:",
+      "read_only_root_filesystem: true",
+      "stop_signal: SIGINT",
+      "pull_policy: never",
+      "max_retries: 3",
+    ]) {
+      expect(text).toContain(line);
+    }
+    const diff = await cli("diff", "-f", exported);
+    expect(diff).toMatchObject({ code: 0, stdout: "No changes.\n", stderr: "" });
+    const again = await cli("apply", "-f", exported);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe("No changes.\n");
+  });
+});

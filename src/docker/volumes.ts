@@ -81,6 +81,9 @@ export function createVolumes(docker: DockerClient) {
     async ensure(request: VolumeRequest): Promise<void> {
       let found = await inspect(request.name);
       if (found === undefined) {
+        // Creating an existing name answers with that volume (seen on 20.10: six concurrent
+        // creates all succeed), so two instances starting at once need no coordination; the
+        // labels check below tells whose it is.
         await withDockerRetry(() =>
           docker.createVolume({
             Name: request.name,

@@ -13,17 +13,20 @@ import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
 import type { ContainerLogs } from "./api/ports.ts";
+import { volumesRoutes } from "./api/volumes-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
 import type { Config } from "./config.ts";
 import { type ControllerLoop, runControllerLoop } from "./controller/run-controller.ts";
 import { createImageService } from "./desired/image-service.ts";
+import { createVolumeService, type VolumeEngine } from "./desired/volume-service.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
 import { createContainerLogs } from "./docker/container-logs.ts";
 import { createContainerStats } from "./docker/container-stats.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
 import { dockerStatus } from "./docker/retry.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import { createVolumes } from "./docker/volumes.ts";
 import type { QuotaPolicy } from "./domain/quota.ts";
 import { openEventLog } from "./events/event-log.ts";
 import { startKafkaRelay } from "./events/kafka-relay.ts";
@@ -107,7 +110,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     allowedLocalImages: config.allowedLocalImages,
     adminUserId: admin.id,
   };
-  const writeSettings = { ...access, quota, hostPortRange: config.hostPortRange };
+  const writeSettings = {
+    ...access,
+    quota,
+    hostPortRange: config.hostPortRange,
+    bindMountAllowlist: config.bindMountAllowlist,
+  };
   const images = createImageService(store, {
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
@@ -121,6 +129,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     paths: buildFolders,
     access,
     writeSettings,
+  });
+  const volumes = createVolumeService(store, volumeEngine(docker, config.orchestratorId), {
+    orchestratorId: config.orchestratorId,
   });
   const tokens = createTokensService(store);
   const users = createUsersService(store, quota);
@@ -169,6 +180,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           shutdown: shutdown.signal,
         }),
       ],
+      ["/volumes", volumesRoutes({ volumes, users: store.users })],
       ["/apply", applyRoutes(imageRoutes)],
       ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
     ],
@@ -238,6 +250,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       })();
       return stopping;
     },
+  };
+}
+
+/** The engine's volumes as the volume service reads them: only this controller's. */
+function volumeEngine(docker: DockerClient, orchestratorId: string): VolumeEngine {
+  const volumes = createVolumes(docker);
+  return {
+    list: (userId) => volumes.list(orchestratorId, userId),
+    find: (dockerName) => volumes.find(orchestratorId, dockerName),
+    remove: (dockerName) => volumes.remove(dockerName),
   };
 }
 

@@ -30,7 +30,15 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads BIND_MOUNT_ALLOWLIST as normalised absolute folders, none when unset", () => {
+    expect(loadConfig({}).bindMountAllowlist).toEqual([]);
+    expect(
+      loadConfig({ BIND_MOUNT_ALLOWLIST: " /srv/shared/ , /data/a/../b,/" }).bindMountAllowlist,
+    ).toEqual(["/srv/shared", "/data/b", "/"]);
+  });
+
   it.each([
+    ["BIND_MOUNT_ALLOWLIST", "srv/data", /BIND_MOUNT_ALLOWLIST=.*absolute host path/],
     ["PORT", "abc", /PORT="abc" must be a whole number between 0 and 65535/],
     ["PORT", "70000", /PORT="70000"/],
     ["DATABASE_URL", "nonsense", /DATABASE_URL="nonsense" must be a postgres:\/\//],

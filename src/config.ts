@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
 import type { QuotaLimits } from "./domain/quota.ts";
+import { normalizeAbsolutePath } from "./domain/volumes.ts";
 import {
   type KafkaConnection,
   kafkaConnectionVariables,
@@ -70,6 +71,19 @@ const imagePatterns = commaSeparated.pipe(
     z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9*._:/@-]*$/, {
       message: "each pattern must be an image reference, with * as a wildcard",
     }),
+  ),
+);
+
+/**
+ * Comma-separated absolute host folders (`/srv/shared,/data`): `..` resolved, no trailing
+ * slash, so that a bind mount's source is compared with where they really are.
+ */
+const hostFolders = commaSeparated.pipe(
+  z.array(
+    z
+      .string()
+      .regex(/^\/[^\0,]*$/, { message: "each entry must be an absolute host path like /srv/data" })
+      .transform(normalizeAbsolutePath),
   ),
 );
 
@@ -169,6 +183,8 @@ const environmentVariables = z.object({
       message: "must be a range of ports between 1 and 65535, low-high",
     })
     .optional(),
+  /** Host folders the admin's images may mount (`volumes[].type: bind`); none when unset. */
+  BIND_MOUNT_ALLOWLIST: hostFolders.default([]),
   /** Processes (threads) one container may have. */
   CONTAINER_PIDS_LIMIT: integer(16, 1_000_000).default(512),
   /** Open files per process in a container (at most the engine's own hard limit). */
@@ -241,6 +257,8 @@ export type Config = Readonly<{
   containerPidsLimit: number;
   /** Host ports tenants may ask for by number; undefined: none. */
   hostPortRange: { readonly min: number; readonly max: number } | undefined;
+  /** Host folders (normalised) under which the admin's bind mounts may be; empty: none. */
+  bindMountAllowlist: readonly string[];
   containerNofileLimit: number;
   /** Undefined for no limit. */
   containerDiskLimit: string | undefined;
@@ -339,6 +357,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     buildNanoCpus: quantity(parseCpu, env.BUILD_CPU_LIMIT, "BUILD_CPU_LIMIT"),
     containerPidsLimit: env.CONTAINER_PIDS_LIMIT,
     hostPortRange: env.HOST_PORT_RANGE,
+    bindMountAllowlist: env.BIND_MOUNT_ALLOWLIST,
     containerNofileLimit: env.CONTAINER_NOFILE_LIMIT,
     containerDiskLimit: env.CONTAINER_DISK_LIMIT === "0" ? undefined : env.CONTAINER_DISK_LIMIT,
     bodyMaxBytes: env.BODY_MAX_BYTES,

@@ -142,6 +142,8 @@ export async function main() {
         pidsLimit: 512,
         openFilesLimit: 4096,
         diskLimit: undefined,
+        adminUserId: 1,
+        bindMountAllowlist: [],
       },
       resolveImage: createImageResolver(naiveDocker.runtime, logger, {
         orchestratorId,

@@ -6,7 +6,7 @@ import type { AppEnv } from "./app-env.ts";
 import { presentImage, presentInstance } from "./presenters.ts";
 import { ProblemError } from "./problem.ts";
 import { registerReference } from "./register-reference.ts";
-import { actingUserId, actingUserOf, scopeOf, type UserLookup, userQuery } from "./tenant.ts";
+import { actingUserOf, listedOwnerOf, scopeOf, type UserLookup } from "./tenant.ts";
 import { idParam, jsonBody, parseWith, queryParams } from "./validation.ts";
 
 export type ImagesRoutesOptions = {
@@ -42,12 +42,7 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
   });
 
   /** The admin sees everyone's images, or one user's with `?user=NAME`; a user only their own. */
-  const listedOwner = async (c: Context<AppEnv>) => {
-    const query = queryParams(c, userQuery);
-    const principal = c.get("principal");
-    if (query.user === undefined) return scopeOf(principal).userId;
-    return actingUserId(principal, query.user, options.users);
-  };
+  const listedOwner = (c: Context<AppEnv>) => listedOwnerOf(c, options.users);
 
   app.get("/", async (c) => {
     const images = await options.images.list(await listedOwner(c));
@@ -92,9 +87,23 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
     return c.json(presentImage(image));
   });
 
+  /** `?volumes=true`: the image's named volumes go too (those no other image names). */
+  const deleteQuery = z.strictObject({
+    volumes: z
+      .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+      .transform((value) => value === "true" || value === "1")
+      .optional(),
+  });
+
   app.delete("/:id", async (c) => {
-    const image = await options.images.delete(scopeOf(c.get("principal")), idParam(c, "id"));
-    c.get("log").info({ imageId: image.id }, "image deletion requested");
+    const query = queryParams(c, deleteQuery);
+    const image = await options.images.delete(scopeOf(c.get("principal")), idParam(c, "id"), {
+      volumes: query.volumes === true,
+    });
+    c.get("log").info(
+      { imageId: image.id, volumes: query.volumes === true },
+      "image deletion requested",
+    );
     return c.json(presentImage(image), 202);
   });
 

@@ -45,3 +45,17 @@ export async function actingUserId(
 export function actingUserOf(c: Context<AppEnv>, users: UserLookup): Promise<number> {
   return actingUserId(c.get("principal"), queryParams(c, userQuery).user, users);
 }
+
+/**
+ * Whose resources a list shows: the admin sees everyone's (undefined), or one user's with
+ * `?user=NAME`; a user only their own.
+ */
+export async function listedOwnerOf(
+  c: Context<AppEnv>,
+  users: UserLookup,
+): Promise<number | undefined> {
+  const query = queryParams(c, userQuery);
+  const principal = c.get("principal");
+  if (query.user === undefined) return scopeOf(principal).userId;
+  return actingUserId(principal, query.user, users);
+}

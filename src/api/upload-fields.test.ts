@@ -61,6 +61,23 @@ describe("specInputOfForm", () => {
     ]);
   });
 
+  it("reads volumes as JSON, and names a bad one by its path in the list", () => {
+    const volumes = '[{"type":"volume","source":"data","target":"/data"}]';
+    const { input, errors } = specInputOfForm(form([["volumes", volumes]]));
+    expect(errors).toEqual([]);
+    expect(input).toEqual({ volumes: [{ type: "volume", source: "data", target: "/data" }] });
+    expect(
+      presentFieldErrors(
+        form([
+          [
+            "volumes",
+            '[{"type":"volume","source":"a","target":"/a"},{"type":"volume","source":"b","target":"b"}]',
+          ],
+        ]),
+      ),
+    ).toEqual([{ path: "volumes[1].target", message: "must be an absolute path" }]);
+  });
+
   it("takes env as KEY=VALUE entries, per field or per line, values keeping their '='", () => {
     expect(
       specInputOfForm(

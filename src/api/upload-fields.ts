@@ -24,6 +24,7 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "entrypoint",
   "labels",
   "tmpfs",
+  "volumes",
   "ports",
   "restart_policy",
   "cap_add",
@@ -131,7 +132,11 @@ export function presentFieldErrors(fields: FormFields): FieldError[] {
     if (!parsed.success) {
       errors.push(
         ...zodFieldErrors(parsed.error).map((error) => ({
-          path: error.path === "" ? name : `${name}.${error.path}`,
+          // `volumes` + `[1].target` → `volumes[1].target`; `labels` + `team` → `labels.team`.
+          path:
+            error.path === ""
+              ? name
+              : `${name}${error.path.startsWith("[") ? "" : "."}${error.path}`,
           message: error.message,
         })),
       );

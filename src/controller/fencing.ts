@@ -34,6 +34,7 @@ export function fencedRuntime(
     pull: fenced((reference) => runtime.pull(reference)),
     removeImage: fenced((reference) => runtime.removeImage(reference)),
     removeNetwork: fenced((name) => runtime.removeNetwork(name)),
+    removeVolume: fenced((name) => runtime.removeVolume(name)),
   };
 }
 

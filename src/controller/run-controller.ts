@@ -108,6 +108,8 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           pidsLimit: config.containerPidsLimit,
           openFilesLimit: config.containerNofileLimit,
           diskLimit: config.containerDiskLimit,
+          adminUserId: deps.access.adminUserId,
+          bindMountAllowlist: config.bindMountAllowlist,
         },
         resolveImage: createImageResolver(runtime, log, deps.access, deps.builtImages?.resolve),
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),

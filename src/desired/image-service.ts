@@ -178,13 +178,23 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       return { image, changes };
     },
 
-    /** Marks the image for deletion; the controller removes its containers, then the image. */
-    delete: (scope: Scope, imageId: number) =>
-      change(scope, imageId, async (image) =>
-        image.status === "deleting"
-          ? "unchanged"
-          : { markDeleting: true, bumpGeneration: true, reason: "deleted", action: "image.delete" },
-      ),
+    /**
+     * Marks the image for deletion; the controller removes its containers, then (when asked
+     * with `volumes`) its named volumes no other image names, then the image. Asking again with
+     * `volumes` while it is being deleted adds that.
+     */
+    delete: (scope: Scope, imageId: number, options: { readonly volumes?: boolean } = {}) =>
+      change(scope, imageId, async (image) => {
+        const deleteVolumes = options.volumes === true && !image.delete_volumes;
+        if (image.status === "deleting" && !deleteVolumes) return "unchanged";
+        return {
+          markDeleting: image.status !== "deleting",
+          ...(deleteVolumes ? { deleteVolumes: true } : {}),
+          bumpGeneration: true,
+          reason: "deleted",
+          action: "image.delete",
+        };
+      }),
 
     /** `POST /api/containers/{image_id}`: n more instances, never past max_instances. */
     addInstances: (scope: Scope, imageId: number, count: number) =>

@@ -43,6 +43,8 @@ export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUse
   readonly quota?: QuotaPolicy | undefined;
   /** The host ports tenants may ask for by number (HOST_PORT_RANGE). */
   readonly hostPortRange?: HostPortRange | undefined;
+  /** Host folders the admin's bind mounts may be under (BIND_MOUNT_ALLOWLIST). */
+  readonly bindMountAllowlist?: readonly string[] | undefined;
 };
 
 /**
@@ -98,6 +100,7 @@ const auditedColumns = [
   "container_options",
   "source_digest",
   "generation",
+  "delete_volumes",
 ] as const;
 
 /**

@@ -1,4 +1,5 @@
 import { adminOnlyOptions, type ContainerOptions } from "../domain/container-options.ts";
+import { bindMountIssues } from "../domain/volumes.ts";
 import type { Repositories } from "../store/repositories.ts";
 import { DesiredStateError } from "./errors.ts";
 
@@ -8,6 +9,8 @@ export type HostPortRange = { readonly min: number; readonly max: number };
 export type OptionRules = {
   readonly adminUserId: number;
   readonly hostPortRange?: HostPortRange | undefined;
+  /** Host folders the admin's bind mounts may be under (BIND_MOUNT_ALLOWLIST); none when unset. */
+  readonly bindMountAllowlist?: readonly string[] | undefined;
 };
 
 function isAsked(options: Partial<ContainerOptions>, name: (typeof adminOnlyOptions)[number]) {
@@ -17,7 +20,8 @@ function isAsked(options: Partial<ContainerOptions>, name: (typeof adminOnlyOpti
 
 /**
  * What only some may ask for: options that reach past the sandbox (privileged, cap_add,
- * devices) are the admin's; a fixed host port must be in HOST_PORT_RANGE for tenants, and free
+ * devices, host folders as volumes) are the admin's, host folders only under
+ * BIND_MOUNT_ALLOWLIST (403 forbidden with the mount's path); a fixed host port must be in HOST_PORT_RANGE for tenants, and free
  * (no other image asks for it: 409 port_in_use). Checked in the write's transaction.
  */
 export async function refuseForbiddenOptions(
@@ -35,6 +39,17 @@ export async function refuseForbiddenOptions(
         errors: asked.map((name) => ({ path: name, message: "only the admin may set this" })),
       });
     }
+  }
+  const bindIssues = bindMountIssues(options.volumes, {
+    isAdmin,
+    allowlist: rules.bindMountAllowlist ?? [],
+  });
+  if (bindIssues.length > 0) {
+    throw new DesiredStateError(
+      "forbidden",
+      bindIssues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
+      { errors: bindIssues },
+    );
   }
   for (const [index, mapping] of (options.ports ?? []).entries()) {
     if (mapping.host === undefined) continue;

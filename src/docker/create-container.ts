@@ -3,6 +3,7 @@ import type { PortMapping } from "../domain/container-options.ts";
 import type { DockerClient } from "./connection.ts";
 import type { Networks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
+import type { Volumes } from "./volumes.ts";
 
 /**
  * The capabilities tenants' containers keep: what common images need to start (web servers
@@ -70,7 +71,52 @@ export type RunOptions = {
   readonly privileged: boolean;
   readonly capAdd: readonly string[];
   readonly devices: readonly string[];
+  /** Named volumes (made with their labels before the container) and host folders. */
+  readonly mounts: readonly Mount[];
 };
+
+/** One mount: a tenant's named volume by its Docker name, or a host folder (the admin's). */
+export type Mount =
+  | {
+      readonly type: "volume";
+      readonly source: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+      /** The volume's labels: whose it is, and its name as the tenant wrote it. */
+      readonly labels: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly type: "bind";
+      readonly source: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+    };
+
+/**
+ * Docker's mount options. A volume carries its labels here too: should it vanish between its
+ * creation and the container's, the engine makes it again labelled. A host folder must exist
+ * (the engine never creates it) and shares no mounts with the host (rprivate).
+ */
+function dockerMount(mount: Mount): Dockerode.MountSettings {
+  return mount.type === "volume"
+    ? {
+        Type: "volume",
+        Source: mount.source,
+        Target: mount.target,
+        ReadOnly: mount.readOnly,
+        // The types ask for DriverConfig; the engine takes it as optional (local driver).
+        VolumeOptions: { NoCopy: false, Labels: { ...mount.labels } } as NonNullable<
+          Dockerode.MountSettings["VolumeOptions"]
+        >,
+      }
+    : {
+        Type: "bind",
+        Source: mount.source,
+        Target: mount.target,
+        ReadOnly: mount.readOnly,
+        BindOptions: { Propagation: "rprivate" },
+      };
+}
 
 /** `/dev/a`, `/dev/a:rw`, `/dev/a:/dev/b`, `/dev/a:/dev/b:rw`: Docker's device mapping. */
 export function deviceMapping(device: string) {
@@ -158,6 +204,7 @@ export function hardenedCreateOptions(
               run.tmpfs.map((mount) => [mount.target, `size=${mount.size}`]),
             ),
             Devices: run.devices.map(deviceMapping),
+            Mounts: run.mounts.map(dockerMount),
           }),
       IpcMode: "private",
       ...(options.diskLimit && request.diskLimit !== undefined
@@ -179,11 +226,16 @@ export function hardenedCreateOptions(
 export function createContainerCreator(
   docker: DockerClient,
   networks: Networks,
+  volumes: Volumes,
   onNoDiskQuota: (message: string) => void,
 ) {
   let diskLimit = true;
   return async (request: CreateContainerRequest): Promise<string> => {
     await networks.ensure(request.network);
+    for (const mount of request.run?.mounts ?? []) {
+      if (mount.type === "volume")
+        await volumes.ensure({ name: mount.source, labels: mount.labels });
+    }
     const attempt = () =>
       withDockerRetry(() => docker.createContainer(hardenedCreateOptions(request, { diskLimit })));
     // Creates run side by side: each one that asked for a disk limit and was refused for it

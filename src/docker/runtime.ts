@@ -5,9 +5,11 @@ import { type CreateContainerRequest, createContainerCreator } from "./create-co
 import { describeImage, type LocalImage, pullImage } from "./images.ts";
 import { createNetworks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
+import { createVolumes, VolumeConflictError, type VolumeRemoval } from "./volumes.ts";
 
 export type { CreateContainerRequest } from "./create-container.ts";
 export type { LocalImage } from "./images.ts";
+export { VolumeConflictError, type VolumeRemoval } from "./volumes.ts";
 
 export type ContainerState =
   | "created"
@@ -73,6 +75,8 @@ export type ContainerRuntime = {
   removeImage(reference: string): Promise<void>;
   /** Removes a network the controller made; one still in use or gone is left alone. */
   removeNetwork(name: string): Promise<void>;
+  /** Removes a tenant's volume by Docker name; one still mounted is left (`in_use`). */
+  removeVolume(name: string): Promise<VolumeRemoval>;
 };
 
 function toDate(value: string | undefined): Date | null {
@@ -131,9 +135,11 @@ export function createContainerRuntime(
   options: { readonly onNoDiskQuota?: (message: string) => void } = {},
 ): ContainerRuntime {
   const networks = createNetworks(docker);
+  const volumes = createVolumes(docker);
   const createContainer = createContainerCreator(
     docker,
     networks,
+    volumes,
     options.onNoDiskQuota ?? (() => {}),
   );
   return {
@@ -168,6 +174,7 @@ export function createContainerRuntime(
       try {
         return await createContainer(request);
       } catch (error) {
+        if (error instanceof VolumeConflictError) throw error;
         const { status, message } = dockerStatus(error);
         if (status === 409) throw new ContainerNameConflictError(message);
         if (status === 404 && /no such image/i.test(message)) throw new ImageNotFoundError(message);
@@ -215,6 +222,8 @@ export function createContainerRuntime(
     pull: (reference) => pullImage(docker, reference),
 
     removeNetwork: (name) => networks.remove(name),
+
+    removeVolume: (name) => volumes.remove(name),
 
     async removeImage(reference) {
       try {

@@ -65,6 +65,7 @@ describe("defaults", () => {
       privileged: false,
       cap_add: [],
       devices: [],
+      volumes: [],
     });
   });
 
@@ -569,6 +570,15 @@ const optionArbitraries = {
   devices: fc.array(fc.constantFrom("/dev/fuse", "/dev/net/tun", "/dev/sda:/dev/xvda:r"), {
     maxLength: 2,
   }),
+  volumes: fc.uniqueArray(
+    fc.record({
+      type: fc.constant("volume" as const),
+      source: fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/),
+      target: fc.stringMatching(/^\/(data|cache|srv)\/[a-z]{1,6}$/),
+      read_only: fc.boolean(),
+    }),
+    { selector: (volume) => volume.target, maxLength: 2 },
+  ),
 };
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc.record(optionArbitraries);
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { volumeList } from "./volumes.ts";
 
 /**
  * How each container of an image runs, beyond the image, its primary port, env and limits:
@@ -170,6 +171,8 @@ export const containerOptionFields = {
         seen.add(mount.target);
       }
     }),
+  /** Named volumes of the tenant and (admin only) host folders: domain/volumes.ts. */
+  volumes: volumeList,
   init: z.boolean({ error: "must be true or false" }),
   ports: portList,
   restart_policy: restartPolicySchema,
@@ -204,6 +207,7 @@ export const containerOptionDefaults: ContainerOptions = {
   stop_signal: null,
   read_only_root_filesystem: false,
   tmpfs: [],
+  volumes: [],
   init: false,
   ports: [],
   restart_policy: { name: "always" },

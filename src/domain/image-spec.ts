@@ -9,6 +9,7 @@ import {
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
+import { normalizeAbsolutePath } from "./volumes.ts";
 
 /**
  * The desired state of one image as users write it: the same snake_case fields in the HTTP API
@@ -171,15 +172,26 @@ export type ImageSpec = {
 export type SpecIssue = { readonly path: string; readonly message: string };
 
 /**
- * Checks that involve several fields: min ≤ desired ≤ max, 1 ≤ max ≤ cap, and a fixed host
- * port only for an image of one instance (two cannot bind one port).
+ * Checks that involve several fields: min ≤ desired ≤ max, 1 ≤ max ≤ cap, a fixed host port
+ * only for an image of one instance (two cannot bind one port), and no volume where a tmpfs is.
  */
 export function crossFieldIssues(
   spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances"> &
-    Partial<Pick<ImageSpec, "ports">>,
+    Partial<Pick<ImageSpec, "ports" | "volumes" | "tmpfs">>,
   maxInstancesCap: number,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
+  const tmpfsTargets = new Set(
+    (spec.tmpfs ?? []).map((mount) => normalizeAbsolutePath(mount.target)),
+  );
+  for (const [index, mount] of (spec.volumes ?? []).entries()) {
+    if (tmpfsTargets.has(mount.target)) {
+      issues.push({
+        path: `volumes[${index}].target`,
+        message: `${mount.target} is a tmpfs mount already`,
+      });
+    }
+  }
   const fixed = (spec.ports ?? []).findIndex((mapping) => mapping.host !== undefined);
   if (fixed >= 0 && spec.max_instances > 1) {
     issues.push({

@@ -5,6 +5,8 @@ export const labelKeys = {
   instanceId: "orchestrator.instance-id",
   owner: "orchestrator.owner",
   specHash: "orchestrator.spec-hash",
+  /** On a tenant's volume: the name the tenant gave it (`volumes[].source`). */
+  volume: "orchestrator.volume",
 } as const;
 
 export type ContainerLabels = Readonly<Record<string, string>>;
@@ -48,4 +50,17 @@ export function imageIdOf(labels: ContainerLabels | undefined): number | undefin
 /** The labels of a tenant's network. */
 export function networkLabels(orchestratorId: string, userId: number): ContainerLabels {
   return { [labelKeys.managedBy]: orchestratorId, [labelKeys.owner]: String(userId) };
+}
+
+/** The labels of a tenant's named volume: whose it is, and its name as the tenant wrote it. */
+export function volumeLabels(
+  orchestratorId: string,
+  userId: number,
+  name: string,
+): ContainerLabels {
+  return {
+    [labelKeys.managedBy]: orchestratorId,
+    [labelKeys.owner]: String(userId),
+    [labelKeys.volume]: name,
+  };
 }

@@ -153,6 +153,23 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       fc.record({ name: fc.constant("on-failure" as const), max_retries: fc.nat(20) }),
     ),
     pull_policy: fc.constantFrom("always" as const, "missing" as const, "never" as const),
+    volumes: fc.uniqueArray(
+      fc.oneof(
+        fc.record({
+          type: fc.constant("volume" as const),
+          source: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+          target: fc.stringMatching(/^\/[a-z][a-z0-9_-]{0,12}(\/[a-z0-9_-]{1,8})?$/),
+          read_only: fc.boolean(),
+        }),
+        fc.record({
+          type: fc.constant("bind" as const),
+          source: fc.stringMatching(/^\/[a-z][a-z0-9_-]{0,12}$/),
+          target: fc.stringMatching(/^\/[a-z][a-z0-9_-]{0,12}$/),
+          read_only: fc.boolean(),
+        }),
+      ),
+      { maxLength: 3, selector: (mount) => mount.target },
+    ),
     init: fc.boolean(),
   })
   .map((value) => ({
@@ -163,6 +180,9 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
     ports: value.ports,
     restart_policy: value.restart_policy,
     pull_policy: value.pull_policy,
+    volumes: value.volumes.filter(
+      (mount) => !["/proc", "/sys", "/dev"].some((reserved) => mount.target.startsWith(reserved)),
+    ),
     init: value.init,
     name: value.name,
     tag: value.tag,

@@ -48,6 +48,8 @@ export type DesiredWrite = {
   readonly bumpGeneration: boolean;
   /** Status `deleting`, with the time it was asked. */
   readonly markDeleting?: boolean;
+  /** With the deletion, its named volumes go too (never unset once asked). */
+  readonly deleteVolumes?: boolean;
   /** A new build is wanted: status `pending`, build times and logs cleared, the source recorded. */
   readonly requestBuild?: { readonly source?: { readonly path: string; readonly digest: string } };
 };
@@ -250,6 +252,7 @@ export function createImagesRepository(db: Executor) {
           ...(write.markDeleting
             ? { status: "deleting" as const, deletion_requested_at: sql<Date>`now()` }
             : {}),
+          ...(write.deleteVolumes ? { delete_volumes: true } : {}),
           ...(write.requestBuild === undefined
             ? {}
             : {

@@ -114,6 +114,8 @@ export type ImagesTable = {
   /** Random, part of built tags (sql/0006): nobody else can name this image's builds. */
   build_token: Generated<string>;
   deletion_requested_at: NullableTimestamp;
+  /** Asked with the deletion (sql/0011): the image's named volumes go with it. */
+  delete_volumes: Defaulted<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 };

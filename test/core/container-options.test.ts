@@ -5,36 +5,37 @@
  * options only some may ask for (the admin's, fixed host ports and their conflicts).
  */
 import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { docker, httpGet } from "../support/docker-helpers.ts";
+import { docker, execIn, httpGet } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { buildUdpEchoImage } from "../support/udp-echo.ts";
 import { waitFor } from "../support/wait.ts";
 
 /** A block of host ports tenants may ask for in this run (HOST_PORT_RANGE). */
 const portBase = 42_000 + (randomBytes(2).readUInt16BE() % 40) * 100;
 const portRange = `${portBase}-${portBase + 99}`;
 
-/** Runs a command in a container; its exit code and what it printed. */
-async function execIn(containerId: string, command: readonly string[]) {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const output = new PassThrough();
-  output.on("data", (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, output, output);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode, output: Buffer.concat(chunks).toString("utf8") };
+/** Sends one datagram to a host port; the reply, or undefined after a second of silence. */
+async function udpExchange(port: number, message: string): Promise<string | undefined> {
+  const socket = createSocket("udp4");
+  try {
+    return await new Promise<string | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(undefined), 1_000);
+      socket.once("message", (reply) => {
+        clearTimeout(timer);
+        resolve(reply.toString("utf8"));
+      });
+      socket.once("error", reject);
+      socket.send(message, port, "127.0.0.1");
+    });
+  } finally {
+    socket.close();
+  }
 }
 
 /** Listens on a host port as some other program would, until closed. */
@@ -303,6 +304,45 @@ describe.skipIf(!hasDocker())("container options on the engine", () => {
     expect((await instancesOf(created.body.id)).every((item) => item.container_id === null)).toBe(
       true,
     );
+  });
+
+  it("answers on a UDP port, published on a host port of its own", async () => {
+    const tag = `orchestrator-test/${server.orchestratorId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}-udp:latest`;
+    await buildUdpEchoImage(docker, tag);
+    try {
+      const created = await as("POST", "/api/images", {
+        name: "udp-echo",
+        image: tag,
+        desired_instances: 1,
+        ports: [{ container: 5353, protocol: "udp" }],
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const [instance] = await running(created.body.id);
+      const udp = (
+        instance.ports as Array<{ container_port: number; protocol: string; host_port: number }>
+      ).find((port) => port.protocol === "udp");
+      expect(udp?.container_port).toBe(5353);
+      const hostPort = udp?.host_port ?? 0;
+      expect(hostPort).toBeGreaterThan(0);
+      // The server binds as the container starts: ask until it answers.
+      const reply = await waitFor(
+        () => udpExchange(hostPort, "ping over udp"),
+        (answer) => answer !== undefined,
+        { what: "a UDP reply", timeoutMs: 30_000 },
+      );
+      expect(reply).toBe("ping over udp");
+      expect((await as("DELETE", `/api/images/${created.body.id}`)).status).toBe(202);
+      await waitFor(
+        async () => (await as("GET", `/api/images/${created.body.id}`)).status,
+        (status) => status === 404,
+        { what: "the UDP image deleted", timeoutMs: 60_000 },
+      );
+    } finally {
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => {});
+    }
   });
 
   it("says PortInUse when a fixed host port is taken on the machine, and starts once it is free", async () => {

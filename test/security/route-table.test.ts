@@ -9,7 +9,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { archiveOf, webApp } from "../builds/build-support.ts";
-import { managedContainers } from "../support/docker-helpers.ts";
+import { docker, managedContainers } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -152,6 +152,11 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/containers/${t.instanceId}/restart` }],
     },
+    "GET /api/volumes": { kind: "mine", requests: () => [{ path: "/api/volumes?user=alice" }] },
+    "DELETE /api/volumes/:name": {
+      kind: "owned",
+      requests: () => [{ path: "/api/volumes/data" }],
+    },
     "DELETE /api/containers/:id": {
       kind: "owned",
       requests: (t) => [{ path: `/api/containers/${t.instanceId}` }],
@@ -251,7 +256,13 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
     const bob = await server.createUser("bob");
     const created = await server.request("POST", "/api/images", {
       token: alice,
-      body: { name: "web", image: testImages.httpd, desired_instances: 1, memory_limit: "32m" },
+      body: {
+        name: "web",
+        image: testImages.httpd,
+        desired_instances: 1,
+        memory_limit: "32m",
+        volumes: [{ type: "volume", source: "data", target: "/data" }],
+      },
     });
     await server.request("POST", "/api/apply", {
       token: alice,
@@ -332,6 +343,15 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
       events: await rows("events", "seq"),
       containers: (await managedContainers(server.orchestratorId))
         .map((container) => `${container.Id} ${container.State}`)
+        .sort(),
+      volumes: (
+        (
+          await docker.listVolumes({
+            filters: { label: [`managed-by=${server.orchestratorId}`] },
+          })
+        ).Volumes ?? []
+      )
+        .map((volume) => volume.Name)
         .sort(),
     };
   }

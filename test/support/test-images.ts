@@ -23,13 +23,18 @@ const dockerfiles: Record<keyof typeof testImages, string> = {
   hog: `FROM ${testBaseImage}\nCMD ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]\n`,
 };
 
+/** Builds `tag` from a Dockerfile and, optionally, executable files beside it in the context. */
 export async function buildTestImage(
   docker: DockerClient,
   tag: string,
   dockerfile: string,
+  executables: Readonly<Record<string, Buffer>> = {},
 ): Promise<void> {
   const context = pack();
   context.entry({ name: "Dockerfile" }, dockerfile);
+  for (const [name, content] of Object.entries(executables)) {
+    context.entry({ name, mode: 0o755 }, content);
+  }
   context.finalize();
   const stream = await docker.buildImage(context as never, { t: tag, rm: true, forcerm: true });
   await new Promise<void>((resolve, reject) =>

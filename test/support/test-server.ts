@@ -117,8 +117,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 /**
- * Removes every container, network and built image labelled managed-by=<id>: what a suite
- * leaves behind.
+ * Removes every container, network, built image and volume labelled managed-by=<id>: what a
+ * suite leaves behind (the service never removes volumes by itself).
  */
 export async function removeManagedContainers(orchestratorId: string): Promise<void> {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -139,6 +139,12 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
     await removeAll(
       (await docker.listImages({ filters })).map((image) =>
         docker.getImage(image.Id).remove({ force: true }),
+      ),
+    );
+    // Volumes last: the engine refuses to remove one a container still mounts.
+    await removeAll(
+      ((await docker.listVolumes({ filters })).Volumes ?? []).map((volume) =>
+        docker.getVolume(volume.Name).remove(),
       ),
     );
   } catch {

@@ -4,7 +4,9 @@ import {
   type ContainerSnapshot,
   ImageNotFoundError,
   StaleTaskError,
+  VolumeConflictError,
 } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
 import { containerLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
 import {
@@ -13,6 +15,7 @@ import {
   runnableReference,
   tenantNetworkName,
 } from "../../domain/names.ts";
+import { bindMountIssues, namedVolumesOf, volumeDockerName } from "../../domain/volumes.ts";
 import type { Logger } from "../../logger.ts";
 import { dockerHealthcheck, runOptions, stopGraceSeconds } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
@@ -41,6 +44,17 @@ export function createActionRunner(
     reason: string,
   ) {
     if (!runnability.ok) return;
+    // Written by the API's rules, checked again here: a host folder only for the admin's
+    // images, only under BIND_MOUNT_ALLOWLIST as it is now.
+    const forbidden = bindMountIssues(withOptionDefaults(image.container_options).volumes, {
+      isAdmin: image.user_id === settings.adminUserId,
+      allowlist: settings.bindMountAllowlist,
+    });
+    if (forbidden.length > 0) {
+      const message = `forbidden: ${forbidden.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`;
+      await record(instance, undefined, {}, { last_error: `create failed: ${message}` });
+      throw new ReconcileError("BindMountForbidden", message);
+    }
     const labels = containerLabels({
       orchestratorId: settings.orchestratorId,
       imageId: image.id,
@@ -67,7 +81,7 @@ export function createActionRunner(
         openFilesLimit: settings.openFilesLimit,
         diskLimit: settings.diskLimit,
         healthcheck: dockerHealthcheck(image),
-        run: runOptions(image, instance.container_name, settings.stopTimeoutSeconds),
+        run: runOptions(image, instance.container_name, settings),
       });
     } catch (error) {
       if (!(error instanceof ContainerNameConflictError)) {
@@ -79,6 +93,8 @@ export function createActionRunner(
         );
         if (error instanceof ImageNotFoundError)
           throw new ReconcileError("ImageMissing", error.message);
+        if (error instanceof VolumeConflictError)
+          throw new ReconcileError("VolumeConflict", error.message);
         throw error;
       }
       // Created before a crash, not recorded: adopt it if it is ours, else refuse.
@@ -284,6 +300,7 @@ export function createActionRunner(
       }
       case "finishImageDeletion": {
         await deps.cleanupImage?.(image);
+        if (image.delete_volumes) await removeVolumesOfDeletedImage();
         const reference = runnableReference(image, settings.builtImagePrefix);
         await store.transaction(async (tx) => {
           await tx.images.delete(image.id);
@@ -297,6 +314,31 @@ export function createActionRunner(
         return;
       }
     }
+  }
+
+  /**
+   * `DELETE /api/images/{id}?volumes=true`, once the image's containers are gone: the named
+   * volumes its spec mounts that no other image of the tenant names. One a container still
+   * mounts is left, and said so. Before the row goes, so that a crash in between repeats it.
+   */
+  async function removeVolumesOfDeletedImage() {
+    const others = (await store.images.list(image.user_id)).filter(
+      (other) => other.id !== image.id,
+    );
+    const stillNamed = new Set(
+      others.flatMap((other) =>
+        namedVolumesOf(withOptionDefaults(other.container_options).volumes),
+      ),
+    );
+    const names = namedVolumesOf(withOptionDefaults(image.container_options).volumes);
+    for (const name of names.filter((candidate) => !stillNamed.has(candidate))) {
+      const dockerName = volumeDockerName(settings.orchestratorId, image.user_id, name);
+      const removal = await runtime.removeVolume(dockerName);
+      if (removal === "in_use") log.warn({ volume: dockerName }, "volume still in use; kept");
+      else if (removal === "removed") log.info({ volume: dockerName }, "volume removed");
+    }
+    const kept = names.filter((candidate) => stillNamed.has(candidate));
+    if (kept.length > 0) log.info({ volumes: kept }, "volumes other images name are kept");
   }
 
   /** Removals first (they free names, ports and max_instances room), then the rest, then rollouts. */

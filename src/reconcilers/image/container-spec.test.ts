@@ -62,6 +62,7 @@ function image(
     container_options: options,
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
+    delete_volumes: false,
     created_at: now,
     updated_at: now,
     ...overrides,
@@ -95,6 +96,7 @@ const everything: ContainerOptions = {
   privileged: true,
   cap_add: ["NET_ADMIN", "SYS_TIME"],
   devices: ["/dev/fuse", "/dev/sda:/dev/xvda:r"],
+  volumes: [{ type: "volume", source: "data", target: "/data", read_only: false }],
 };
 
 const managed = containerLabels({
@@ -125,12 +127,17 @@ function createRequest(run: RunOptions | undefined): CreateContainerRequest {
 
 /** What Docker is asked for when an instance of `record` is created. */
 function dockerOptions(record: ImageRecord) {
-  return hardenedCreateOptions(createRequest(runOptions(record, name, 10)), { diskLimit: false });
+  return hardenedCreateOptions(
+    createRequest(runOptions(record, name, { stopTimeoutSeconds: 10, orchestratorId: "orch" })),
+    { diskLimit: false },
+  );
 }
 
 describe("runOptions", () => {
   it("carries every option of the image", () => {
-    expect(runOptions(image(everything), name, 10)).toEqual({
+    expect(
+      runOptions(image(everything), name, { stopTimeoutSeconds: 10, orchestratorId: "orch" }),
+    ).toEqual({
       command: ["serve", "--port", "8080"],
       entrypoint: ["/usr/bin/tini", "--"],
       workingDir: "/srv/app",
@@ -149,6 +156,20 @@ describe("runOptions", () => {
       privileged: true,
       capAdd: ["NET_ADMIN", "SYS_TIME"],
       devices: ["/dev/fuse", "/dev/sda:/dev/xvda:r"],
+      // The tenant's volume under a name of its owner's, labelled as its own.
+      mounts: [
+        {
+          type: "volume",
+          source: "orch-u3-data",
+          target: "/data",
+          readOnly: false,
+          labels: {
+            "managed-by": "orch",
+            "orchestrator.owner": "3",
+            "orchestrator.volume": "data",
+          },
+        },
+      ],
     } satisfies RunOptions);
   });
 
@@ -156,7 +177,9 @@ describe("runOptions", () => {
     ["a row written before the options existed", {}],
     ["a row with every default", containerOptionDefaults],
   ])("gives the defaults for %s, the hostname being the container's name", (_, options) => {
-    expect(runOptions(image(options), name, 10)).toEqual({
+    expect(
+      runOptions(image(options), name, { stopTimeoutSeconds: 10, orchestratorId: "orch" }),
+    ).toEqual({
       command: null,
       entrypoint: null,
       workingDir: null,
@@ -172,6 +195,7 @@ describe("runOptions", () => {
       privileged: false,
       capAdd: [],
       devices: [],
+      mounts: [],
     } satisfies RunOptions);
   });
 });
@@ -420,6 +444,7 @@ describe("containerSpec and the spec hash", () => {
       privileged: false,
       cap_add: ["NET_ADMIN"],
       devices: ["/dev/fuse"],
+      volumes: [{ type: "volume", source: "data", target: "/data", read_only: true }],
     };
     expect(
       specHash(containerSpec(image({ ...everything, [option]: other[option] }), runnable)),

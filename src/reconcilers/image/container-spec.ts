@@ -1,7 +1,9 @@
-import type { RunOptions } from "../../docker/create-container.ts";
+import type { Mount, RunOptions } from "../../docker/create-container.ts";
 import { containerOptionsForHash, withOptionDefaults } from "../../domain/container-options.ts";
 import { parseDuration } from "../../domain/duration.ts";
+import { volumeLabels } from "../../domain/labels.ts";
 import type { ContainerSpec } from "../../domain/spec-hash.ts";
+import { type VolumeMount, volumeDockerName } from "../../domain/volumes.ts";
 import type { ImageRecord } from "./model.ts";
 import type { Runnability } from "./status.ts";
 
@@ -62,11 +64,29 @@ export function defaultHostname(containerName: string): string {
     .replace(/^-+|-+$/g, "");
 }
 
+/** An image's volumes as the engine mounts them: the tenant's named volumes by Docker name. */
+export function mountsOf(
+  volumes: readonly VolumeMount[],
+  owner: { readonly orchestratorId: string; readonly userId: number },
+): Mount[] {
+  return volumes.map((volume) =>
+    volume.type === "volume"
+      ? {
+          type: "volume",
+          source: volumeDockerName(owner.orchestratorId, owner.userId, volume.source),
+          target: volume.target,
+          readOnly: volume.read_only,
+          labels: volumeLabels(owner.orchestratorId, owner.userId, volume.source),
+        }
+      : { type: "bind", source: volume.source, target: volume.target, readOnly: volume.read_only },
+  );
+}
+
 /** How one instance's container runs, from its image's options. */
 export function runOptions(
   image: ImageRecord,
   containerName: string,
-  fallbackStopSeconds: number,
+  settings: { readonly stopTimeoutSeconds: number; readonly orchestratorId: string },
 ): RunOptions {
   const options = withOptionDefaults(image.container_options);
   return {
@@ -77,7 +97,7 @@ export function runOptions(
     hostname: options.hostname ?? defaultHostname(containerName),
     labels: options.labels,
     stopSignal: options.stop_signal,
-    stopTimeoutSeconds: stopGraceSeconds(image, fallbackStopSeconds),
+    stopTimeoutSeconds: stopGraceSeconds(image, settings.stopTimeoutSeconds),
     readOnlyRootFilesystem: options.read_only_root_filesystem,
     tmpfs: options.tmpfs,
     init: options.init,
@@ -85,5 +105,9 @@ export function runOptions(
     privileged: options.privileged,
     capAdd: options.cap_add,
     devices: options.devices,
+    mounts: mountsOf(options.volumes, {
+      orchestratorId: settings.orchestratorId,
+      userId: image.user_id,
+    }),
   };
 }

@@ -20,6 +20,10 @@ export type ReconcilerSettings = {
   readonly openFilesLimit: number;
   /** Writable-layer size of one container ("10g"), where the storage driver can limit it. */
   readonly diskLimit: string | undefined;
+  /** The admin's user id: only the admin's images may mount host folders. */
+  readonly adminUserId: number;
+  /** Host folders those mounts may be under (BIND_MOUNT_ALLOWLIST); empty: none. */
+  readonly bindMountAllowlist: readonly string[];
 };
 
 /** Everything one reconcile pass reads from and writes to. */

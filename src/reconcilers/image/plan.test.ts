@@ -41,6 +41,7 @@ function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
     build_finished_at: null,
     apply_set: null,
     container_options: {},
+    delete_volumes: false,
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     created_at: now,

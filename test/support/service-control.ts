@@ -63,6 +63,25 @@ async function waitUntil(what: string, check: () => boolean | Promise<boolean>, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The environment a daemon runs with, read before it stops: it starts again with its own, never
+ * the test run's (whose TMPDIR is removed at the end of the run, and an engine that kept it
+ * could no longer `exec`).
+ */
+function environmentOf(pid: number): Record<string, string> {
+  try {
+    const raw = readFileSync(`/proc/${pid}/environ`, "utf8");
+    return Object.fromEntries(
+      raw
+        .split("\0")
+        .filter((entry) => entry.includes("="))
+        .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+    );
+  } catch {
+    return { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
+  }
+}
+
 /** Sends `signal` and waits until the process is gone. */
 async function stopProcess(daemon: Daemon, signal: NodeJS.Signals, what: string) {
   process.kill(daemon.pid, signal);
@@ -70,11 +89,16 @@ async function stopProcess(daemon: Daemon, signal: NodeJS.Signals, what: string)
 }
 
 /** Starts a daemon again, in its own session (it outlives the test), as `owner` when given. */
-function startProcess(daemon: Daemon, owner?: { uid: number; gid: number }) {
+function startProcess(
+  daemon: Daemon,
+  environment: Record<string, string>,
+  owner?: { uid: number; gid: number },
+) {
   const log = openSync(daemon.logFile ?? "/dev/null", "a");
   const [command, ...args] = daemon.argv as [string, ...string[]];
   const child = spawn(command, args, {
     detached: true,
+    env: environment,
     stdio: ["ignore", log, log],
     ...(owner === undefined ? {} : owner),
   });
@@ -138,10 +162,11 @@ async function dockerAnswers(socketPath: string): Promise<boolean> {
  */
 export async function stopDockerEngine(socketPath = dockerSocketPath()) {
   const engine = findDockerEngine(socketPath);
+  const environment = environmentOf(engine.pid);
   await stopProcess(engine, "SIGTERM", "dockerd");
   let started = false;
   return async function startAgain(): Promise<void> {
-    if (!started) startProcess(engine);
+    if (!started) startProcess(engine, environment);
     started = true;
     await waitUntil("dockerd to answer again", () => dockerAnswers(socketPath), 120_000);
   };
@@ -187,10 +212,11 @@ async function postgresAnswers(url: string): Promise<boolean> {
 export async function stopPostgresServer(url: string) {
   const server = findPostgresServer(Number(new URL(url).port || 5432));
   const owner = statSync(server.dataDir);
+  const environment = environmentOf(server.pid);
   await stopProcess(server, "SIGINT", "postgres");
   let started = false;
   return async function startAgain(): Promise<void> {
-    if (!started) startProcess(server, { uid: owner.uid, gid: owner.gid });
+    if (!started) startProcess(server, environment, { uid: owner.uid, gid: owner.gid });
     started = true;
     await waitUntil("postgres to accept connections again", () => postgresAnswers(url), 120_000);
   };

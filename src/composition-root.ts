@@ -13,6 +13,8 @@ import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
 import type { ContainerLogs } from "./api/ports.ts";
+import { registriesRoutes } from "./api/registries-routes.ts";
+import { secretsRoutes } from "./api/secrets-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
 import type { Config } from "./config.ts";
@@ -32,6 +34,10 @@ import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/fleet-metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
+import { createRegistriesService } from "./secrets/registries-service.ts";
+import { createSecretOpener } from "./secrets/secret-opener.ts";
+import { resolveSecretsKey } from "./secrets/secrets-key.ts";
+import { createSecretsService } from "./secrets/secrets-service.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
 
 export type Service = {
@@ -56,6 +62,13 @@ export type Service = {
  */
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
+  const secretsKey = await resolveSecretsKey(config.secretsKey, config.dataDir);
+  if (secretsKey.origin === "generated") {
+    logger.warn(
+      { file: secretsKey.file },
+      "generated the key of secrets and registry passwords; back it up (without it they cannot be read), or set SECRETS_KEY (needed when several processes share a database)",
+    );
+  }
   const buildFolders = await prepareBuildFolders(config, logger);
 
   logger.info(
@@ -123,6 +136,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     writeSettings,
   });
   const tokens = createTokensService(store);
+  const secrets = createSecretsService(store, secretsKey.key);
+  const registries = createRegistriesService(store, secretsKey.key);
   const users = createUsersService(store, quota);
 
   const imageRoutes = { images, users: store.users, maxInstancesCap: config.maxInstancesCap };
@@ -171,6 +186,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ],
       ["/apply", applyRoutes(imageRoutes)],
       ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
+      ["/secrets", secretsRoutes({ secrets, users: store.users })],
+      ["/registries", registriesRoutes({ registries, users: store.users })],
     ],
   });
 
@@ -192,6 +209,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     builtImages: builds.builtImages,
     containerStats: createContainerStats(docker),
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
+    secrets: createSecretOpener(store, secretsKey.key),
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
   });
 

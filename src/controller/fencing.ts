@@ -31,7 +31,8 @@ export function fencedRuntime(
     start: fenced((id) => runtime.start(id)),
     stop: fenced((id, timeoutSeconds) => runtime.stop(id, timeoutSeconds)),
     remove: fenced((id) => runtime.remove(id)),
-    pull: fenced((reference) => runtime.pull(reference)),
+    pull: fenced((reference, auth) => runtime.pull(reference, auth)),
+    writeFiles: fenced((id, files) => runtime.writeFiles(id, files)),
     removeImage: fenced((reference) => runtime.removeImage(reference)),
     removeNetwork: fenced((name) => runtime.removeNetwork(name)),
   };

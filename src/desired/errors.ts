@@ -11,6 +11,7 @@ export type DesiredStateErrorCode =
   | "quota_exceeded"
   | "forbidden"
   | "port_in_use"
+  | "secret_in_use"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { secretFileList } from "./secret-references.ts";
 
 /**
  * How each container of an image runs, beyond the image, its primary port, env and limits:
@@ -151,6 +152,8 @@ export const containerOptionFields = {
     .max(32)
     .transform((capabilities) => capabilities.map((name) => name.replace(/^CAP_/, ""))),
   devices: z.array(device).max(32),
+  /** The tenant's secrets written as files into each container (domain/secret-references.ts). */
+  secrets: secretFileList,
 } as const;
 
 export type ContainerOptions = {
@@ -178,6 +181,7 @@ export const containerOptionDefaults: ContainerOptions = {
   privileged: false,
   cap_add: [],
   devices: [],
+  secrets: [],
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<

@@ -114,7 +114,7 @@ describe("parseDocuments: errors", () => {
       "apps/shop.yaml:3:11: metadata: must be a mapping",
       "apps/shop.yaml:6:19: spec.container_port: must be a port number between 1 and 65535",
       "apps/shop.yaml:7:10: spec.env.bad-name: must be a variable name like LOG_LEVEL",
-      "apps/shop.yaml:7:27: spec.env.OK: must be a string, number or boolean",
+      "apps/shop.yaml:7:27: spec.env.OK: must be a string, number or boolean, or {secret: name}",
       "apps/shop.yaml:8:8: spec.tag: Invalid input: expected string, received null",
     ]);
   });

@@ -1,7 +1,7 @@
 import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
-import type { ContainerLogTail, ImageCleanup, ImageResolver } from "./ports.ts";
+import type { ContainerLogTail, ImageCleanup, ImageResolver, SecretsResolver } from "./ports.ts";
 
 export type ReconcilerSettings = {
   readonly orchestratorId: string;
@@ -28,6 +28,8 @@ export type ReconcilerDependencies = {
   readonly logger: Logger;
   readonly settings: ReconcilerSettings;
   readonly resolveImage: ImageResolver;
+  /** The secrets an image names, for images that name any. */
+  readonly resolveSecrets?: SecretsResolver | undefined;
   readonly cleanupImage?: ImageCleanup;
   readonly logTail?: ContainerLogTail;
   readonly now?: () => Date;

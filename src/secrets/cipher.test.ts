@@ -9,11 +9,11 @@ describe("sealing values at rest", () => {
   it("opens what it sealed, for any text", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 200 }), fc.string(), (value, boundTo) => {
-        expect(open(key, seal(key, value, boundTo), boundTo)).toBe(value);
+        return open(key, seal(key, value, boundTo), boundTo) === value;
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
-  });
+  }, 30_000);
 
   it("never writes the value, and never the same ciphertext twice", () => {
     const first = seal(key, "hunter2-hunter2", secretBinding(7, "db"));

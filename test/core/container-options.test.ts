@@ -6,10 +6,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { docker, httpGet } from "../support/docker-helpers.ts";
+import { docker, execIn, httpGet } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -18,24 +17,6 @@ import { waitFor } from "../support/wait.ts";
 /** A block of host ports tenants may ask for in this run (HOST_PORT_RANGE). */
 const portBase = 42_000 + (randomBytes(2).readUInt16BE() % 40) * 100;
 const portRange = `${portBase}-${portBase + 99}`;
-
-/** Runs a command in a container; its exit code and what it printed. */
-async function execIn(containerId: string, command: readonly string[]) {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const output = new PassThrough();
-  output.on("data", (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, output, output);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode, output: Buffer.concat(chunks).toString("utf8") };
-}
 
 /** Listens on a host port as some other program would, until closed. */
 async function occupy(port: number): Promise<Server> {

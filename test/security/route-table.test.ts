@@ -148,6 +148,10 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/containers/${t.instanceId}/stop` }],
     },
+    "POST /api/containers/:id/restart": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/containers/${t.instanceId}/restart` }],
+    },
     "DELETE /api/containers/:id": {
       kind: "owned",
       requests: (t) => [{ path: `/api/containers/${t.instanceId}` }],

@@ -156,3 +156,25 @@ describe("parseDocuments: errors", () => {
     expect(parsed.names).toEqual([{ name: "shop", line: 4, column: 9 }]);
   });
 });
+
+describe("parseDocuments: secrets", () => {
+  it("reads secret references from env and as files, and points at a bad one", () => {
+    const parsed = parseDocuments(
+      `${header}  image: nginx:1.27\n  env:\n    DB: { secret: db-password }\n    X: 1\n  secrets:\n    - db-password\n    - { name: tls, target: /etc/tls.key }\n`,
+      "apps/shop.yaml",
+      10,
+    );
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.documents[0]?.spec.env).toEqual({ DB: { secret: "db-password" }, X: "1" });
+    expect(parsed.documents[0]?.spec.secrets).toEqual([
+      { name: "db-password", target: "/run/secrets/db-password" },
+      { name: "tls", target: "/etc/tls.key" },
+    ]);
+    const bad = parseDocuments(
+      `${header}  image: nginx:1.27\n  env:\n    DB: { secret: Bad }\n`,
+      "apps/shop.yaml",
+      10,
+    );
+    expect(bad.errors.map(formatFileError)[0]).toMatch(/^apps\/shop\.yaml:8:\d+: spec\.env\.DB/);
+  });
+});

@@ -143,7 +143,7 @@ describe("images API: bad input changes nothing", () => {
     const degraded = image.conditions.find((condition: any) => condition.type === "Degraded");
     expect(degraded.reason).toBe("ImagePullFailed");
     expect(degraded.message).toMatch(
-      /orchestrator-test\/does-not-exist:1 is not available locally and could not be pulled: .+/,
+      /orchestrator-test\/does-not-exist:1 could not be pulled: .+/,
     );
     expect(image.status).toBe("pending");
     await new Promise((resolve) => setTimeout(resolve, 6_000));

@@ -13,6 +13,8 @@ import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
 import type { ContainerLogs } from "./api/ports.ts";
+import { registriesRoutes } from "./api/registries-routes.ts";
+import { secretsRoutes } from "./api/secrets-routes.ts";
 import { volumesRoutes } from "./api/volumes-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipeline.ts";
@@ -35,6 +37,10 @@ import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/fleet-metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
+import { createRegistriesService } from "./secrets/registries-service.ts";
+import { createSecretOpener } from "./secrets/secret-opener.ts";
+import { resolveSecretsKey } from "./secrets/secrets-key.ts";
+import { createSecretsService } from "./secrets/secrets-service.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
 
 export type Service = {
@@ -59,6 +65,13 @@ export type Service = {
  */
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
+  const secretsKey = await resolveSecretsKey(config.secretsKey, config.dataDir);
+  if (secretsKey.origin === "generated") {
+    logger.warn(
+      { file: secretsKey.file },
+      "generated the key of secrets and registry passwords; back it up (without it they cannot be read), or set SECRETS_KEY (needed when several processes share a database)",
+    );
+  }
   const buildFolders = await prepareBuildFolders(config, logger);
 
   logger.info(
@@ -134,6 +147,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     orchestratorId: config.orchestratorId,
   });
   const tokens = createTokensService(store);
+  const secrets = createSecretsService(store, secretsKey.key);
+  const registries = createRegistriesService(store, secretsKey.key);
   const users = createUsersService(store, quota);
 
   const imageRoutes = { images, users: store.users, maxInstancesCap: config.maxInstancesCap };
@@ -183,6 +198,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ["/volumes", volumesRoutes({ volumes, users: store.users })],
       ["/apply", applyRoutes(imageRoutes)],
       ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
+      ["/secrets", secretsRoutes({ secrets, users: store.users })],
+      ["/registries", registriesRoutes({ registries, users: store.users })],
     ],
   });
 
@@ -204,6 +221,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     builtImages: builds.builtImages,
     containerStats: createContainerStats(docker),
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
+    secrets: createSecretOpener(store, secretsKey.key),
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
   });
 

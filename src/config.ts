@@ -201,6 +201,15 @@ const environmentVariables = z.object({
   AUTH_FAILURES_PER_MINUTE: integer(1, 10_000_000).default(30),
   /** A token that may read /metrics and the detailed /readyz (besides the admin token). */
   METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+  /** AES-256-GCM key of secrets and registry passwords: base64 of 32 bytes. */
+  SECRETS_KEY: z
+    .string()
+    .trim()
+    .transform((value) => Buffer.from(value, "base64"))
+    .refine((bytes) => bytes.length === 32, {
+      message: "must be the base64 of 32 random bytes (openssl rand -base64 32)",
+    })
+    .optional(),
   TLS_CERT_FILE: filePath.optional(),
   TLS_KEY_FILE: filePath.optional(),
   QUOTA_IMAGES: integer(0, 10_000_000).default(50),
@@ -267,13 +276,15 @@ export type Config = Readonly<{
   rateLimitWritesPerMinute: number;
   authFailuresPerMinute: number;
   metricsToken: string | undefined;
+  /** SECRETS_KEY; undefined: DATA_DIR/secrets.key (generated once). */
+  secretsKey: Buffer | undefined;
   /** Both files, or undefined to serve plain HTTP. */
   tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** Default per-user quotas; the admin user has none unless the admin sets them. */
   quota: QuotaLimits;
 }>;
 
-const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN"]);
+const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN", "SECRETS_KEY"]);
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -365,6 +376,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     rateLimitWritesPerMinute: env.RATE_LIMIT_WRITES_PER_MINUTE,
     authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
     metricsToken: env.METRICS_TOKEN,
+    secretsKey: env.SECRETS_KEY,
     tls:
       env.TLS_CERT_FILE === undefined || env.TLS_KEY_FILE === undefined
         ? undefined

@@ -14,6 +14,7 @@ export const problemCodes = {
   name_taken: { status: 409, title: "Name already in use" },
   port_in_use: { status: 409, title: "Host port already taken" },
   volume_in_use: { status: 409, title: "Volume in use" },
+  secret_in_use: { status: 409, title: "Secret still used by an image" },
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },
   min_instances_violated: { status: 409, title: "Would go below min_instances" },
   stale_resource_version: { status: 409, title: "Resource was changed by someone else" },

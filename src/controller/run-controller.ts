@@ -18,6 +18,7 @@ import { hasOurName } from "../reconcilers/image/ownership.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "../reconcilers/image/ports.ts";
 import { createImageReconciler } from "../reconcilers/image/reconciler.ts";
 import { createImageResolver } from "../reconcilers/image/resolve-image.ts";
+import type { SecretOpener } from "../secrets/secret-opener.ts";
 import type { Store } from "../store/database.ts";
 import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 import { type Controller, createController } from "./controller.ts";
@@ -45,6 +46,8 @@ export type ControllerLoopDependencies = {
   readonly builtImages?: { readonly resolve: ImageResolver; readonly cleanup: ImageCleanup };
   readonly containerStats: ContainerStats;
   readonly logTail: ContainerLogTail;
+  /** Secrets and registry credentials, opened for the containers and pulls that need them. */
+  readonly secrets?: SecretOpener | undefined;
   /** Every health sample, e.g. for per-container metrics. */
   readonly onHealthSample?: (sample: NewHealthSnapshot) => void;
 };
@@ -111,7 +114,14 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           adminUserId: deps.access.adminUserId,
           bindMountAllowlist: config.bindMountAllowlist,
         },
-        resolveImage: createImageResolver(runtime, log, deps.access, deps.builtImages?.resolve),
+        resolveImage: createImageResolver(
+          runtime,
+          log,
+          deps.access,
+          deps.builtImages?.resolve,
+          deps.secrets?.registryAuth,
+        ),
+        resolveSecrets: deps.secrets?.resolveSecrets,
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
         logTail: deps.logTail,
         containerNews,

@@ -12,6 +12,7 @@ export type DesiredStateErrorCode =
   | "forbidden"
   | "port_in_use"
   | "volume_in_use"
+  | "secret_in_use"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -23,6 +23,7 @@ import type { ImageStatus } from "../store/schema.ts";
 import { overridesOf } from "../store/users-repository.ts";
 import { DesiredStateError } from "./errors.ts";
 import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
+import { refuseUnknownSecrets } from "./secret-rules.ts";
 import { specColumns } from "./spec-columns.ts";
 
 /**
@@ -215,6 +216,7 @@ export async function commitImageChange(
     { id: image.id, userId: image.user_id },
     settings,
   );
+  await refuseUnknownSecrets(tx, image.user_id, change.columns ?? {});
   const updated = await tx.images.writeDesired(image.id, change);
   await enforceQuota(tx, image.user_id, image, updated, settings);
   const diff = changedFields(image, updated, auditedColumns);
@@ -269,6 +271,10 @@ export async function createImage(
   const { userId, input, status } = request;
   if (input.source_type === "reference") refuseForbiddenReference(input.image, userId, settings);
   await refuseForbiddenOptions(tx, input, { id: undefined, userId }, settings);
+  await refuseUnknownSecrets(tx, userId, {
+    env: input.env,
+    container_options: { secrets: input.secrets },
+  });
   const existing = await tx.images.findByName(userId, input.name);
   if (existing !== undefined) {
     throw new DesiredStateError(

@@ -1,6 +1,7 @@
 import type Dockerode from "dockerode";
 import type { PortMapping } from "../domain/container-options.ts";
 import type { DockerClient } from "./connection.ts";
+import { type ContainerFile, writeContainerFiles } from "./container-files.ts";
 import type { Networks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 import type { Volumes } from "./volumes.ts";
@@ -50,6 +51,8 @@ export type CreateContainerRequest = {
     | undefined;
   /** How the container runs beyond the above (domain/container-options.ts). */
   readonly run?: RunOptions | undefined;
+  /** Written into the container after it is created, before anyone starts it (secret files). */
+  readonly files?: readonly ContainerFile[] | undefined;
 };
 
 export type RunOptions = {
@@ -236,8 +239,19 @@ export function createContainerCreator(
       if (mount.type === "volume")
         await volumes.ensure({ name: mount.source, labels: mount.labels });
     }
-    const attempt = () =>
+    const created = () =>
       withDockerRetry(() => docker.createContainer(hardenedCreateOptions(request, { diskLimit })));
+    const attempt = async () => {
+      const container = await created();
+      try {
+        await writeContainerFiles(docker, container.id, request.files ?? []);
+      } catch (error) {
+        // A container without its files never starts: the next pass creates it again.
+        await container.remove({ force: true }).catch(() => {});
+        throw error;
+      }
+      return container;
+    };
     // Creates run side by side: each one that asked for a disk limit and was refused for it
     // retries without, not only the first to learn it.
     const askedDiskLimit = diskLimit && request.diskLimit !== undefined;

@@ -53,9 +53,31 @@ export async function describeImage(
   return named ? image : undefined;
 }
 
+/** Credentials for one registry, sent to the engine with a pull (never logged). */
+export type RegistryAuth = {
+  readonly server: string;
+  readonly username: string;
+  readonly password: string;
+};
+
 /** Pulls a reference; rejects with the engine's message when it cannot (a failed pull is an event). */
-export async function pullImage(docker: DockerClient, reference: string): Promise<void> {
-  const stream = await docker.pull(reference);
+export async function pullImage(
+  docker: DockerClient,
+  reference: string,
+  auth?: RegistryAuth,
+): Promise<void> {
+  const stream = await docker.pull(
+    reference,
+    auth === undefined
+      ? {}
+      : {
+          authconfig: {
+            username: auth.username,
+            password: auth.password,
+            serveraddress: auth.server,
+          },
+        },
+  );
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,

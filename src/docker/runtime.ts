@@ -1,14 +1,16 @@
 import type Dockerode from "dockerode";
 import { labelKeys } from "../domain/labels.ts";
 import type { DockerClient } from "./connection.ts";
+import { type ContainerFile, writeContainerFiles } from "./container-files.ts";
 import { type CreateContainerRequest, createContainerCreator } from "./create-container.ts";
-import { describeImage, type LocalImage, pullImage } from "./images.ts";
+import { describeImage, type LocalImage, pullImage, type RegistryAuth } from "./images.ts";
 import { createNetworks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 import { createVolumes, VolumeConflictError, type VolumeRemoval } from "./volumes.ts";
 
+export type { ContainerFile } from "./container-files.ts";
 export type { CreateContainerRequest } from "./create-container.ts";
-export type { LocalImage } from "./images.ts";
+export type { LocalImage, RegistryAuth } from "./images.ts";
 export { VolumeConflictError, type VolumeRemoval } from "./volumes.ts";
 
 export type ContainerState =
@@ -70,8 +72,10 @@ export type ContainerRuntime = {
   remove(id: string): Promise<void>;
   /** The local image a reference names (by name, never by id prefix), or undefined. */
   describeImage(reference: string): Promise<LocalImage | undefined>;
-  /** Pulls a reference; rejects with the engine's message when it cannot. */
-  pull(reference: string): Promise<void>;
+  /** Pulls a reference (with the owner's credentials for its registry); rejects with the engine's message when it cannot. */
+  pull(reference: string, auth?: RegistryAuth): Promise<void>;
+  /** Writes files into a created container (again: an adopted one may lack them). */
+  writeFiles(id: string, files: readonly ContainerFile[]): Promise<void>;
   removeImage(reference: string): Promise<void>;
   /** Removes a network the controller made; one still in use or gone is left alone. */
   removeNetwork(name: string): Promise<void>;
@@ -219,7 +223,8 @@ export function createContainerRuntime(
 
     describeImage: (reference) => describeImage(docker, reference),
 
-    pull: (reference) => pullImage(docker, reference),
+    pull: (reference, auth) => pullImage(docker, reference, auth),
+    writeFiles: (id, files) => writeContainerFiles(docker, id, files),
 
     removeNetwork: (name) => networks.remove(name),
 

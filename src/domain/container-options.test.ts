@@ -66,6 +66,7 @@ describe("defaults", () => {
       cap_add: [],
       devices: [],
       volumes: [],
+      secrets: [],
     });
   });
 
@@ -579,8 +580,18 @@ const optionArbitraries = {
     }),
     { selector: (volume) => volume.target, maxLength: 2 },
   ),
+  secrets: fc.uniqueArray(
+    fc.record({
+      name: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/),
+      target: fc.stringMatching(/^\/run\/secrets\/[a-z]{1,6}$/),
+    }),
+    { selector: (file) => file.target, maxLength: 2 },
+  ),
 };
-const anyOptions: fc.Arbitrary<ContainerOptions> = fc.record(optionArbitraries);
+/** Valid together: secret files are written into the container, which a read-only root refuses. */
+const anyOptions: fc.Arbitrary<ContainerOptions> = fc
+  .record(optionArbitraries)
+  .filter((options) => !(options.read_only_root_filesystem && options.secrets.length > 0));
 
 const base: ContainerSpec = {
   image: "nginx:1.27",

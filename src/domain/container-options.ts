@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
 
 /**
@@ -187,6 +188,8 @@ export const containerOptionFields = {
       ...new Set(capabilities.map((name) => name.replace(/^CAP_/, ""))),
     ]),
   devices: z.array(device).max(32),
+  /** The tenant's secrets written as files into each container (domain/secret-references.ts). */
+  secrets: secretFileList,
 } as const;
 
 export type ContainerOptions = {
@@ -215,6 +218,7 @@ export const containerOptionDefaults: ContainerOptions = {
   privileged: false,
   cap_add: [],
   devices: [],
+  secrets: [],
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<

@@ -9,6 +9,7 @@ import {
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
+import { type EnvValue, secretEnvValue, secretFileIssues } from "./secret-references.ts";
 import { normalizeAbsolutePath } from "./volumes.ts";
 
 /**
@@ -76,12 +77,17 @@ const envField = z
     z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, {
       message: "must be a variable name like LOG_LEVEL",
     }),
-    z
-      .union([z.string(), z.number(), z.boolean()], {
-        error: "must be a string, number or boolean",
-      })
-      .transform(String)
-      .pipe(z.string().max(32_768, { message: "must be at most 32 KiB" })),
+    z.union(
+      [
+        z
+          .union([z.string(), z.number(), z.boolean()])
+          .transform(String)
+          .pipe(z.string().max(32_768, { message: "must be at most 32 KiB" })),
+        // A tenant's secret by name (its value never enters the spec).
+        secretEnvValue,
+      ],
+      { error: "must be a string, number or boolean, or {secret: name}" },
+    ),
   )
   .refine((env) => Object.keys(env).length <= 200, { message: "at most 200 variables" });
 
@@ -165,7 +171,7 @@ export type ImageSpec = {
   readonly desired_instances: number;
   readonly cpu_limit: string;
   readonly memory_limit: string;
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, EnvValue>>;
   readonly health_check: HealthCheck | null;
 } & ContainerOptions;
 
@@ -177,10 +183,12 @@ export type SpecIssue = { readonly path: string; readonly message: string };
  */
 export function crossFieldIssues(
   spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances"> &
-    Partial<Pick<ImageSpec, "ports" | "volumes" | "tmpfs">>,
+    Partial<
+      Pick<ImageSpec, "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs">
+    >,
   maxInstancesCap: number,
 ): SpecIssue[] {
-  const issues: SpecIssue[] = [];
+  const issues: SpecIssue[] = [...secretFileIssues(spec)];
   const tmpfsTargets = new Set(
     (spec.tmpfs ?? []).map((mount) => normalizeAbsolutePath(mount.target)),
   );

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ContainerOptions } from "./container-options.ts";
+import type { EnvValue } from "./secret-references.ts";
 
 /** Everything that, when changed, requires a container to be replaced. */
 export type ContainerSpec = {
@@ -7,7 +8,8 @@ export type ContainerSpec = {
   readonly image: string;
   /** The Docker image id that reference resolved to: a rebuild under the same tag is drift too. */
   readonly imageId: string;
-  readonly env: Readonly<Record<string, string>>;
+  /** As the spec holds it: a secret is its reference here, never its value. */
+  readonly env: Readonly<Record<string, EnvValue>>;
   readonly containerPort: number;
   readonly nanoCpus: number;
   readonly memoryBytes: number;
@@ -15,6 +17,8 @@ export type ContainerSpec = {
   readonly healthcheck?: readonly string[] | undefined;
   /** The container options that differ from their defaults (see containerOptionsForHash). */
   readonly options?: Partial<ContainerOptions> | undefined;
+  /** The secrets it names: name → "row id:version" (a new value rolls; the value is never here). */
+  readonly secrets?: Readonly<Record<string, string>> | undefined;
 };
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

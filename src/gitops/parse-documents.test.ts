@@ -114,7 +114,7 @@ describe("parseDocuments: errors", () => {
       "apps/shop.yaml:3:11: metadata: must be a mapping",
       "apps/shop.yaml:6:19: spec.container_port: must be a port number between 1 and 65535",
       "apps/shop.yaml:7:10: spec.env.bad-name: must be a variable name like LOG_LEVEL",
-      "apps/shop.yaml:7:27: spec.env.OK: must be a string, number or boolean",
+      "apps/shop.yaml:7:27: spec.env.OK: must be a string, number or boolean, or {secret: name}",
       "apps/shop.yaml:8:8: spec.tag: Invalid input: expected string, received null",
     ]);
   });
@@ -154,5 +154,27 @@ describe("parseDocuments: errors", () => {
     const parsed = parseDocuments(`${header}  tag: "bad tag"\n`, "a.yaml", cap);
     expect(parsed.documents).toEqual([]);
     expect(parsed.names).toEqual([{ name: "shop", line: 4, column: 9 }]);
+  });
+});
+
+describe("parseDocuments: secrets", () => {
+  it("reads secret references from env and as files, and points at a bad one", () => {
+    const parsed = parseDocuments(
+      `${header}  image: nginx:1.27\n  env:\n    DB: { secret: db-password }\n    X: 1\n  secrets:\n    - db-password\n    - { name: tls, target: /etc/tls.key }\n`,
+      "apps/shop.yaml",
+      10,
+    );
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.documents[0]?.spec.env).toEqual({ DB: { secret: "db-password" }, X: "1" });
+    expect(parsed.documents[0]?.spec.secrets).toEqual([
+      { name: "db-password", target: "/run/secrets/db-password" },
+      { name: "tls", target: "/etc/tls.key" },
+    ]);
+    const bad = parseDocuments(
+      `${header}  image: nginx:1.27\n  env:\n    DB: { secret: Bad }\n`,
+      "apps/shop.yaml",
+      10,
+    );
+    expect(bad.errors.map(formatFileError)[0]).toMatch(/^apps\/shop\.yaml:8:\d+: spec\.env\.DB/);
   });
 });

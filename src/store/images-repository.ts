@@ -203,6 +203,26 @@ export function createImagesRepository(db: Executor) {
       return (await query.executeTakeFirst()) !== undefined;
     },
 
+    /** A user's images whose env or secret files name this secret (deleting ones too: their
+     * containers may still run it). */
+    async usingSecret(
+      userId: number,
+      name: string,
+    ): Promise<Array<{ readonly id: number; readonly name: string }>> {
+      return db
+        .selectFrom("images")
+        .select(["id", "name"])
+        .where("user_id", "=", userId)
+        .where((eb) =>
+          eb.or([
+            sql<boolean>`exists (select 1 from jsonb_each(env) as entry where entry.value = ${jsonb({ secret: name })})`,
+            sql<boolean>`container_options -> 'secrets' @> ${jsonb([{ name }])}`,
+          ]),
+        )
+        .orderBy("id")
+        .execute();
+    },
+
     async anyWithHealthCheck(): Promise<boolean> {
       const row = await db
         .selectFrom("images")

@@ -6,6 +6,8 @@ import { createHealthSnapshotsRepository } from "./health-snapshots-repository.t
 import { createImagesRepository } from "./images-repository.ts";
 import { createInstancesRepository } from "./instances-repository.ts";
 import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
+import { createRegistryCredentialsRepository } from "./registry-credentials-repository.ts";
+import { createSecretsRepository } from "./secrets-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
 
@@ -20,6 +22,8 @@ export type Repositories = {
   readonly users: ReturnType<typeof createUsersRepository>;
   readonly audit: ReturnType<typeof createAuditRepository>;
   readonly leaderLeases: ReturnType<typeof createLeaderLeasesRepository>;
+  readonly secrets: ReturnType<typeof createSecretsRepository>;
+  readonly registryCredentials: ReturnType<typeof createRegistryCredentialsRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -33,5 +37,7 @@ export function repositoriesOf(executor: Executor): Repositories {
     users: createUsersRepository(executor),
     audit: createAuditRepository(executor),
     leaderLeases: createLeaderLeasesRepository(executor),
+    secrets: createSecretsRepository(executor),
+    registryCredentials: createRegistryCredentialsRepository(executor),
   };
 }

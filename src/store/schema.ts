@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type { ContainerOptions } from "../domain/container-options.ts";
 import type { HealthCheck } from "../domain/image-spec.ts";
+import type { EnvValue } from "../domain/secret-references.ts";
 import type { TokenScope } from "../domain/token-scope.ts";
 
 /** Kysely's view of the tables in sql/. One type per table; names match the SQL. */
@@ -91,7 +92,8 @@ export type ImagesTable = {
   nano_cpus: number;
   memory_limit: string;
   memory_bytes: number;
-  env: Json<Record<string, string>>;
+  /** Literal values, or `{secret: name}` references to the owner's secrets (never a value). */
+  env: Json<Record<string, EnvValue>>;
   health_check: Json<HealthCheck | null>;
   /** Partial in rows written before sql/0010: read through specOfRecord, which fills defaults. */
   container_options: ColumnType<
@@ -224,6 +226,29 @@ export type EventsTable = {
   failed_at: NullableTimestamp;
 };
 
+/** A tenant's secret (sql/0013): its value only as AES-256-GCM ciphertext (src/secrets/cipher.ts). */
+export type SecretsTable = {
+  id: GeneratedId;
+  user_id: number;
+  name: string;
+  ciphertext: string;
+  /** 1 at creation, +1 at every replacement of the value. */
+  version: Defaulted<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/** A tenant's credentials for one registry (sql/0013); the password only as ciphertext. */
+export type RegistryCredentialsTable = {
+  id: GeneratedId;
+  user_id: number;
+  server: string;
+  username: string;
+  password_ciphertext: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
 export type LeaderLeasesTable = {
   name: string;
   epoch: number;
@@ -246,5 +271,7 @@ export type Database = {
   events: EventsTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
+  secrets: SecretsTable;
+  registry_credentials: RegistryCredentialsTable;
   schema_migrations: SchemaMigrationsTable;
 };

@@ -189,6 +189,37 @@ function routeTable(archive: Blob): Record<string, Row> {
         },
       ],
     },
+    "POST /api/secrets": {
+      kind: "mine",
+      requests: () => [
+        { path: "/api/secrets?user=alice", body: { name: "alice-db-password", value: "x" } },
+      ],
+    },
+    "GET /api/secrets": {
+      kind: "mine",
+      requests: () => [{ path: "/api/secrets" }, { path: "/api/secrets?user=alice" }],
+    },
+    "DELETE /api/secrets/:name": {
+      kind: "owned",
+      requests: () => [{ path: "/api/secrets/alice-db-password" }],
+    },
+    "POST /api/registries": {
+      kind: "mine",
+      requests: () => [
+        {
+          path: "/api/registries?user=alice",
+          body: { server: "registry.alice.example", username: "x", password: "y" },
+        },
+      ],
+    },
+    "GET /api/registries": {
+      kind: "mine",
+      requests: () => [{ path: "/api/registries" }, { path: "/api/registries?user=alice" }],
+    },
+    "DELETE /api/registries/:server": {
+      kind: "owned",
+      requests: () => [{ path: "/api/registries/registry.alice.example" }],
+    },
     "GET /api/events": {
       kind: "mine",
       requests: (t) => [{ path: `/api/events?image_id=${t.imageId}` }, { path: "/api/events" }],
@@ -284,6 +315,14 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
       (image) => image.status === "ready" && image.observed_generation === image.generation,
       { what: "alice's image converged" },
     );
+    await server.request("POST", "/api/secrets", {
+      token: alice,
+      body: { name: "alice-db-password", value: "alice's value" },
+    });
+    await server.request("POST", "/api/registries", {
+      token: alice,
+      body: { server: "registry.alice.example", username: "alice-ci", password: "alice's pw" },
+    });
     const grant = async (body: Record<string, unknown>) =>
       (await server.request("POST", "/api/tokens", { body: { user: "alice", ...body } })).body;
     const expired = await grant({ name: "expired", expires_in: "1h" });
@@ -340,6 +379,11 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
       users: await rows("users", "id, name, quota_instances"),
       tokens: await rows("api_tokens", "id, user_id, name, scope, expires_at"),
       audit: await rows("audit_log", "id"),
+      secrets: await rows("secrets", "id, user_id, name, version, ciphertext"),
+      registries: await rows(
+        "registry_credentials",
+        "id, user_id, server, username, password_ciphertext",
+      ),
       events: await rows("events", "seq"),
       containers: (await managedContainers(server.orchestratorId))
         .map((container) => `${container.Id} ${container.State}`)
@@ -398,7 +442,14 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
           failures.push(`${label} changed the database or Docker`);
         // What another tenant may read never shows the victim's resources.
         if (stranger === "another tenant" && answer.status === 200) {
-          for (const secret of [`"web"`, `"docs"`, targets.instanceId, `"user":"alice"`]) {
+          for (const secret of [
+            `"web"`,
+            `"docs"`,
+            targets.instanceId,
+            `"user":"alice"`,
+            "alice-db-password",
+            "registry.alice.example",
+          ]) {
             if (answer.text.includes(secret)) failures.push(`${label} shows ${secret}`);
           }
         }

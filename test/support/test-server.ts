@@ -4,7 +4,7 @@ import path from "node:path";
 import { type Service, startService } from "../../src/composition-root.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
-import { createLogger } from "../../src/logger.ts";
+import { createLogger, type Logger } from "../../src/logger.ts";
 import { createScratchDatabase } from "./databases.ts";
 import { testOrchestratorId } from "./run-id.ts";
 import type { Backend } from "./services.ts";
@@ -35,6 +35,8 @@ export type TestServerOptions = {
   readonly dataDir?: string;
   readonly databaseUrl?: string;
   readonly orchestratorId?: string;
+  /** Where the service logs (e.g. a captured logger); TEST_LOG_LEVEL to stdout otherwise. */
+  readonly logger?: Logger;
 };
 
 /** Starts the real service in this process on a free port, against PGlite or a scratch database. */
@@ -65,7 +67,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });
-  const service = await startService(config, createLogger(config.logLevel));
+  const service = await startService(config, options.logger ?? createLogger(config.logLevel));
   const adminToken = service.adminToken.token;
 
   const request: TestServer["request"] = async (method, urlPath, requestOptions = {}) => {

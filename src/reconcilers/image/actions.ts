@@ -17,7 +17,12 @@ import {
 } from "../../domain/names.ts";
 import { bindMountIssues, namedVolumesOf, volumeDockerName } from "../../domain/volumes.ts";
 import type { Logger } from "../../logger.ts";
-import { dockerHealthcheck, runOptions, stopGraceSeconds } from "./container-spec.ts";
+import {
+  dockerHealthcheck,
+  runOptions,
+  secretMaterial,
+  stopGraceSeconds,
+} from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import type { Action } from "./plan.ts";
@@ -25,6 +30,18 @@ import { ReconcileError } from "./reconcile-error.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Runnability } from "./status.ts";
 import { removeStrays } from "./strays.ts";
+
+/** The env of an image that names no secret (a reference without its value refuses to run). */
+function plainEnv(image: ImageRecord): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(image.env)) {
+    if (typeof value !== "string") {
+      throw new ReconcileError("SecretNotFound", `env.${key} names a secret that was not resolved`);
+    }
+    env[key] = value;
+  }
+  return env;
+}
 
 /** Carries out a plan's actions against Docker, recording every outcome through the recorder. */
 export function createActionRunner(
@@ -62,12 +79,17 @@ export function createActionRunner(
       userId: image.user_id,
       specHash: desiredHash,
     });
+    // Secret values exist only here, for the engine's create call (never logged or recorded).
+    const material =
+      runnability.secrets === undefined
+        ? undefined
+        : secretMaterial(image, runnability.secrets.open());
     let containerId: string;
     try {
       containerId = await runtime.create({
         name: instance.container_name,
         image: runnability.reference,
-        env: image.env,
+        env: material?.env ?? plainEnv(image),
         labels,
         containerPort: image.container_port,
         publishIp: settings.publishIp,
@@ -82,6 +104,7 @@ export function createActionRunner(
         diskLimit: settings.diskLimit,
         healthcheck: dockerHealthcheck(image),
         run: runOptions(image, instance.container_name, settings),
+        files: material?.files,
       });
     } catch (error) {
       if (!(error instanceof ContainerNameConflictError)) {
@@ -108,6 +131,10 @@ export function createActionRunner(
         throw new ReconcileError("NameConflict", message);
       }
       containerId = existing.id;
+      // Created before a crash, maybe before its files were written: write them again.
+      if (existing.state === "created" && material !== undefined) {
+        await runtime.writeFiles(containerId, material.files);
+      }
     }
     let current = await record(
       instance,

@@ -97,6 +97,7 @@ const everything: ContainerOptions = {
   cap_add: ["NET_ADMIN", "SYS_TIME"],
   devices: ["/dev/fuse", "/dev/sda:/dev/xvda:r"],
   volumes: [{ type: "volume", source: "data", target: "/data", read_only: false }],
+  secrets: [{ name: "db-password", target: "/run/secrets/db" }],
 };
 
 const managed = containerLabels({
@@ -445,6 +446,7 @@ describe("containerSpec and the spec hash", () => {
       cap_add: ["NET_ADMIN"],
       devices: ["/dev/fuse"],
       volumes: [{ type: "volume", source: "data", target: "/data", read_only: true }],
+      secrets: [{ name: "db-password", target: "/run/secrets/other" }],
     };
     expect(
       specHash(containerSpec(image({ ...everything, [option]: other[option] }), runnable)),

@@ -1,10 +1,13 @@
+import type { ContainerFile } from "../../docker/container-files.ts";
 import type { Mount, RunOptions } from "../../docker/create-container.ts";
 import { containerOptionsForHash, withOptionDefaults } from "../../domain/container-options.ts";
 import { parseDuration } from "../../domain/duration.ts";
 import { volumeLabels } from "../../domain/labels.ts";
+import { isSecretValue, secretNamesOf } from "../../domain/secret-references.ts";
 import type { ContainerSpec } from "../../domain/spec-hash.ts";
 import { type VolumeMount, volumeDockerName } from "../../domain/volumes.ts";
 import type { ImageRecord } from "./model.ts";
+import type { SecretValues } from "./ports.ts";
 import type { Runnability } from "./status.ts";
 
 /** Docker's HEALTHCHECK for an image whose health check is `{ test: [...] }`. */
@@ -38,7 +41,58 @@ export function containerSpec(
     memoryBytes: image.memory_bytes,
     healthcheck: image.health_check?.test,
     options: optionsInHash(image),
+    // Which version of each secret, never a value: a new value is a new container.
+    secrets:
+      runnable.secrets === undefined || Object.keys(runnable.secrets.versions).length === 0
+        ? undefined
+        : runnable.secrets.versions,
   };
+}
+
+/** Whether an image names any secret (in env or as a file). */
+export function namesSecrets(image: ImageRecord): boolean {
+  return (
+    secretNamesOf({
+      env: image.env,
+      secrets: withOptionDefaults(image.container_options).secrets,
+    }).length > 0
+  );
+}
+
+/** A secret the image names that the opened values lack (resolved, then deleted meanwhile). */
+export class SecretMissingError extends Error {
+  override name = "SecretMissingError";
+}
+
+function openedValue(values: SecretValues, name: string): string {
+  const value = values.get(name);
+  if (value === undefined) throw new SecretMissingError(`secret ${name} is missing`);
+  return value;
+}
+
+/** Secret files are readable by every user of the container, owned by root (as Swarm's). */
+export const secretFileMode = 0o444;
+
+/**
+ * What a container receives of its image's secrets: the env with each `{secret: name}` replaced
+ * by the value, and the secret files. Only for the create call: never stored, logged or hashed.
+ */
+export function secretMaterial(
+  image: ImageRecord,
+  values: SecretValues,
+): { env: Record<string, string>; files: ContainerFile[] } {
+  const env = Object.fromEntries(
+    Object.entries(image.env).map(([key, value]) => [
+      key,
+      isSecretValue(value) ? openedValue(values, value.secret) : value,
+    ]),
+  );
+  const files = withOptionDefaults(image.container_options).secrets.map((file) => ({
+    path: file.target,
+    content: openedValue(values, file.name),
+    mode: secretFileMode,
+  }));
+  return { env, files };
 }
 
 function optionsInHash(image: ImageRecord) {

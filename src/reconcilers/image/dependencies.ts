@@ -2,7 +2,7 @@ import type { ContainerRuntime } from "../../docker/runtime.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
 import type { ContainerNews } from "./container-news.ts";
-import type { ContainerLogTail, ImageCleanup, ImageResolver } from "./ports.ts";
+import type { ContainerLogTail, ImageCleanup, ImageResolver, SecretsResolver } from "./ports.ts";
 
 export type ReconcilerSettings = {
   readonly orchestratorId: string;
@@ -33,6 +33,8 @@ export type ReconcilerDependencies = {
   readonly logger: Logger;
   readonly settings: ReconcilerSettings;
   readonly resolveImage: ImageResolver;
+  /** The secrets an image names, for images that name any. */
+  readonly resolveSecrets?: SecretsResolver | undefined;
   readonly cleanupImage?: ImageCleanup;
   readonly logTail?: ContainerLogTail;
   /** What Docker just said of containers: inspected instead of trusting the (lagging) list. */

@@ -3,7 +3,7 @@ import { withOptionDefaults } from "../../domain/container-options.ts";
 import { runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { assignContainers } from "./assign.ts";
-import { containerSpec } from "./container-spec.ts";
+import { containerSpec, namesSecrets } from "./container-spec.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { observeInstance } from "./observe.ts";
 import { isOwnedContainer } from "./ownership.ts";
@@ -33,6 +33,9 @@ export function needsReconcile(
   if (image.status !== "ready" || image.observed_generation !== image.generation) return true;
   if (image.conditions.find((condition) => condition.type === "Ready")?.status !== "True")
     return true;
+  // Its hash includes its secrets' versions, which only a pass reads: a pass says (no Docker
+  // write unless they changed; a changed value also notifies the image at once).
+  if (namesSecrets(image)) return true;
   const reference = runnableReference(image, builtImagePrefix);
   if (reference === "" || image.docker_image_id === null) return true;
   const desiredHash = specHash(

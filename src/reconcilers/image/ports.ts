@@ -23,3 +23,21 @@ export type BuiltImages = {
 
 /** The last lines a container wrote (kept on the instance when it fails). */
 export type ContainerLogTail = (containerId: string, lines: number) => Promise<string>;
+
+/** The opened values of an image's secrets, by name: only for the container being created. */
+export type SecretValues = ReadonlyMap<string, string>;
+
+/**
+ * The secrets an image names, as its owner has them now: `versions` (name → "id:version") enters
+ * the spec hash, so a new value rolls the containers; `open()` decrypts the values, called only
+ * when a container is created. A name the owner does not have (any more) is a refusal.
+ */
+export type SecretsResolution =
+  | {
+      readonly ok: true;
+      readonly versions: Readonly<Record<string, string>>;
+      readonly open: () => SecretValues;
+    }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+export type SecretsResolver = (image: ImageRecord) => Promise<SecretsResolution>;

@@ -3,8 +3,9 @@ import type { EventContext } from "../../domain/event-builders.ts";
 import { runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
-import { containerSpec } from "./container-spec.ts";
+import { containerSpec, namesSecrets } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
+import type { ImageRecord } from "./model.ts";
 import { hasOurName, isOwnedContainer } from "./ownership.ts";
 import { planImage } from "./plan.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
@@ -46,6 +47,23 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     return fresh.filter((container): container is ContainerSnapshot => container !== undefined);
   }
 
+  /** A runnable image that names secrets runs only with all of them (their versions hashed). */
+  async function withSecrets(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
+    if (!runnability.ok || !namesSecrets(image)) return runnability;
+    const secrets =
+      deps.resolveSecrets === undefined
+        ? {
+            ok: false as const,
+            reason: "SecretNotFound",
+            message: "secrets are not available here",
+          }
+        : await deps.resolveSecrets(image);
+    if (!secrets.ok) {
+      return { ok: false, reason: secrets.reason, message: secrets.message, degraded: true };
+    }
+    return { ...runnability, secrets };
+  }
+
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
     const image = await store.images.find(imageId);
@@ -65,7 +83,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       );
     const containers = ours(labelled);
 
-    const runnability = image.status === "deleting" ? notNeeded : await deps.resolveImage(image);
+    const runnability =
+      image.status === "deleting"
+        ? notNeeded
+        : await withSecrets(image, await deps.resolveImage(image));
     const eventContext: EventContext = {
       advertiseHost: settings.advertiseHost,
       reference: runnability.ok

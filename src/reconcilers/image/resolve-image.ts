@@ -1,4 +1,4 @@
-import type { ContainerRuntime } from "../../docker/runtime.ts";
+import type { ContainerRuntime, RegistryAuth } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
 import { decideImageAccess, ownerOf, type ReferenceAccess } from "../../domain/image-access.ts";
 import type { Logger } from "../../logger.ts";
@@ -10,6 +10,14 @@ const waitingForBuild: ImageResolver = async (image) => ({
   message: `image is ${image.status}`,
   degraded: false,
 });
+
+/** The owner's credentials for the registry of a reference, if it has stored any. */
+export type RegistryAuthLookup = (
+  userId: number,
+  reference: string,
+) => Promise<RegistryAuth | undefined>;
+
+const noCredentials: RegistryAuthLookup = async () => undefined;
 
 const refused = (reason: string, message: string): Runnability => ({
   ok: false,
@@ -32,22 +40,29 @@ function isNotFound(message: string): boolean {
  * has. A tenant's local image that is neither its own build nor allowed by the admin is usable
  * only once a pull of it has worked for that tenant (kept in memory per tenant, reference and
  * image id). A failed pull says whether the reference does not exist (`ImageNotFound`) or the
- * registry failed (`ImagePullFailed`); the workqueue retries with back-off. Uploads are
- * answered by `resolveBuilt`.
+ * registry failed (`ImagePullFailed`); the workqueue retries with back-off. A pull carries the
+ * image owner's credentials for that registry (`POST /api/registries`), never another tenant's.
+ * Uploads are answered by `resolveBuilt`.
  */
 export function createImageResolver(
   runtime: ContainerRuntime,
   logger: Logger,
   access: ReferenceAccess,
   resolveBuilt: ImageResolver = waitingForBuild,
+  registryAuth: RegistryAuthLookup = noCredentials,
 ): ImageResolver {
   const verifiedByPull = new Set<string>();
   /** `pull_policy: always` pulls once per generation of the image's spec. */
   const pulledForGeneration = new Set<string>();
 
-  async function pull(imageId: number, reference: string): Promise<string | undefined> {
-    logger.info({ imageId, reference }, "pulling image");
-    await runtime.pull(reference);
+  async function pull(
+    imageId: number,
+    userId: number,
+    reference: string,
+  ): Promise<string | undefined> {
+    const auth = await registryAuth(userId, reference);
+    logger.info({ imageId, reference, withCredentials: auth !== undefined }, "pulling image");
+    await runtime.pull(reference, auth);
     return (await runtime.describeImage(reference))?.id;
   }
 
@@ -73,7 +88,7 @@ export function createImageResolver(
     const generationKey = `${image.id}:${image.generation}`;
     if (pullPolicy === "always" && !pulledForGeneration.has(generationKey)) {
       try {
-        await pull(image.id, reference);
+        await pull(image.id, image.user_id, reference);
         pulledForGeneration.add(generationKey);
       } catch (error) {
         return pullFailed(reference, error, false);
@@ -107,7 +122,7 @@ export function createImageResolver(
     }
     let pulledId: string | undefined;
     try {
-      pulledId = await pull(image.id, reference);
+      pulledId = await pull(image.id, image.user_id, reference);
     } catch (error) {
       return pullFailed(reference, error, local !== undefined);
     }

@@ -5,10 +5,17 @@ import type { Condition } from "../../store/schema.ts";
 import { isUp } from "./assign.ts";
 import { hasCompleted } from "./finished.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
+import type { SecretsResolution } from "./ports.ts";
 
 /** Whether the image can run now, and if not, why (for the Degraded/Progressing conditions). */
 export type Runnability =
-  | { readonly ok: true; readonly reference: string; readonly dockerImageId: string }
+  | {
+      readonly ok: true;
+      readonly reference: string;
+      readonly dockerImageId: string;
+      /** The image's secrets, when it names any (ports.ts, SecretsResolution). */
+      readonly secrets?: Extract<SecretsResolution, { ok: true }> | undefined;
+    }
   | {
       readonly ok: false;
       readonly reason: string;

@@ -27,7 +27,7 @@ spec:
   desired_instances: 1
   cpu_limit: "0.2"
   memory_limit: 32m
-  env: { MODE: full, EMPTY: "" }
+  env: { MODE: full, EMPTY: "", TOKEN: { secret: api-token } }
   health_check: { http_path: /index.html, interval: 2s, timeout: 1s, retries: 2, start_period: 1s }
   command: [httpd, -f, -p, "8080", -h, /www]
   entrypoint: [/bin/busybox]
@@ -37,8 +37,11 @@ spec:
   labels: { team: web, tier: front }
   stop_grace_period: 3s
   stop_signal: SIGINT
-  read_only_root_filesystem: true
+  # Secret files are written into the container: a read-only root is the other image's.
+  read_only_root_filesystem: false
   tmpfs: [/tmp, { target: /scratch, size: 8m }]
+  volumes: [{ type: volume, source: full-data, target: /data }]
+  secrets: [api-token, { name: api-token, target: /etc/app/token }]
   init: true
   ports: [{ container: 5353, protocol: udp }]
   restart_policy: { name: on-failure, max_retries: 3 }
@@ -58,6 +61,10 @@ describe("a desired-state file with every field", () => {
   beforeAll(async () => {
     server = await startTestServer();
     env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: server.adminToken };
+    const secret = await server.request("POST", "/api/secrets", {
+      body: { name: "api-token", value: "s3cr3t-value" },
+    });
+    expect(secret.status, JSON.stringify(secret.body)).toBe(201);
     root = await tempTree({ "apps/full.yaml": everyField + adminFields });
   });
   afterAll(async () => {
@@ -85,9 +92,11 @@ describe("a desired-state file with every field", () => {
     const result = await cli("export", "-o", exported);
     expect(result.code).toBe(0);
     const text = await readFile(join(exported, "full.yaml"), "utf8");
+    expect(text).not.toContain("s3cr3t-value");
     for (const line of [
       "entrypoint:",
-      "read_only_root_filesystem: true",
+      "full-data",
+      "api-token",
       "stop_signal: SIGINT",
       "pull_policy: never",
       "max_retries: 3",

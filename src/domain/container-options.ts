@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { imageNamePattern, imageNameRule } from "./names.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 
 /**
@@ -70,6 +71,22 @@ const tmpfsMount = z.union([
   }),
 ]);
 
+/** A list where each key may appear once (its index is the field path of the second). */
+function distinctBy<Item>(keyOf: (item: Item) => string) {
+  return (items: readonly Item[], context: z.RefinementCtx) => {
+    const seen = new Set<string>();
+    for (const [index, item] of items.entries()) {
+      if (seen.has(keyOf(item)))
+        context.addIssue({
+          code: "custom",
+          path: [index],
+          message: `${keyOf(item)} is listed twice`,
+        });
+      seen.add(keyOf(item));
+    }
+  };
+}
+
 export const portMappingSchema = z.strictObject({
   container: port,
   protocol: z.enum(["tcp", "udp"], { message: 'must be "tcp" or "udp"' }).default("tcp"),
@@ -82,15 +99,7 @@ export type PortMapping = z.output<typeof portMappingSchema>;
 const portList = z
   .array(portMappingSchema, { error: "must be a list of {container, protocol, host}" })
   .max(20, { message: "at most 20 ports" })
-  .superRefine((ports, context) => {
-    const seen = new Set<string>();
-    for (const [index, mapping] of ports.entries()) {
-      const key = `${mapping.container}/${mapping.protocol}`;
-      if (seen.has(key))
-        context.addIssue({ code: "custom", path: [index], message: `${key} is listed twice` });
-      seen.add(key);
-    }
-  });
+  .superRefine(distinctBy((mapping: PortMapping) => `${mapping.container}/${mapping.protocol}`));
 
 export const restartPolicySchema = z
   .strictObject({
@@ -112,6 +121,35 @@ const capability = z.string().regex(/^(CAP_)?[A-Z_]{2,32}$/, {
 const device = z.string().regex(/^\/dev\/[^:\0]+(:\/dev\/[^:\0]+)?(:[rwm]{1,3})?$/, {
   message: "must be a device like /dev/fuse or /dev/sda:/dev/xvda:r",
 });
+
+/** Names of a tenant's own things (networks, images named in depends_on): like image names. */
+const tenantName = z.string().regex(imageNamePattern, { message: `must be ${imageNameRule}` });
+
+/** Networks of the tenant besides its private one, by the tenant's own names for them. */
+const networkList = z
+  .array(tenantName, { error: "must be a list of network names" })
+  .max(8, { message: "at most 8 networks" })
+  .superRefine(distinctBy((name: string) => name));
+
+export const dependencyConditions = ["started", "healthy"] as const;
+
+export const dependencySchema = z.union([
+  tenantName.transform((name) => ({ name, condition: "healthy" as const })),
+  z.strictObject({
+    name: tenantName,
+    condition: z
+      .enum(dependencyConditions, { message: 'must be "started" or "healthy"' })
+      .default("healthy"),
+  }),
+]);
+
+export type Dependency = z.output<typeof dependencySchema>;
+
+/** Images of the same tenant this one waits for: `[db]` or `[{name: db, condition: started}]`. */
+const dependencyList = z
+  .array(dependencySchema, { error: "must be a list of image names or {name, condition}" })
+  .max(32, { message: "at most 32 dependencies" })
+  .superRefine(distinctBy((dependency: Dependency) => dependency.name));
 
 /** Each field with its own validation; optional, no defaults (PATCH uses these). */
 export const containerOptionFields = {
@@ -151,6 +189,8 @@ export const containerOptionFields = {
     .max(32)
     .transform((capabilities) => capabilities.map((name) => name.replace(/^CAP_/, ""))),
   devices: z.array(device).max(32),
+  networks: networkList,
+  depends_on: dependencyList,
 } as const;
 
 export type ContainerOptions = {
@@ -178,6 +218,8 @@ export const containerOptionDefaults: ContainerOptions = {
   privileged: false,
   cap_add: [],
   devices: [],
+  networks: [],
+  depends_on: [],
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -187,8 +229,11 @@ export const containerOptionNames = Object.keys(containerOptionFields) as Readon
 /** Options only the admin's images may set (they reach past the container's sandbox). */
 export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
 
-/** The options whose change does not replace running containers (the controller's own policy). */
-export const controllerOnlyOptions = ["restart_policy", "pull_policy"] as const;
+/**
+ * The options whose change does not replace running containers (the controller's own policy):
+ * depends_on decides when containers are created, not how they run.
+ */
+export const controllerOnlyOptions = ["restart_policy", "pull_policy", "depends_on"] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */
 export function withOptionDefaults(stored: Partial<ContainerOptions>): ContainerOptions {

@@ -28,6 +28,8 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "restart_policy",
   "cap_add",
   "devices",
+  "networks",
+  "depends_on",
   "read_only_root_filesystem",
   "init",
   "privileged",

@@ -34,6 +34,8 @@ export function fencedRuntime(
     pull: fenced((reference) => runtime.pull(reference)),
     removeImage: fenced((reference) => runtime.removeImage(reference)),
     removeNetwork: fenced((name) => runtime.removeNetwork(name)),
+    listDeclaredNetworks: (orchestratorId, userId) =>
+      runtime.listDeclaredNetworks(orchestratorId, userId),
   };
 }
 

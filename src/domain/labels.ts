@@ -5,6 +5,8 @@ export const labelKeys = {
   instanceId: "orchestrator.instance-id",
   owner: "orchestrator.owner",
   specHash: "orchestrator.spec-hash",
+  /** On a network an image declares: the tenant's name for it. */
+  network: "orchestrator.network",
 } as const;
 
 export type ContainerLabels = Readonly<Record<string, string>>;
@@ -48,4 +50,13 @@ export function imageIdOf(labels: ContainerLabels | undefined): number | undefin
 /** The labels of a tenant's network. */
 export function networkLabels(orchestratorId: string, userId: number): ContainerLabels {
   return { [labelKeys.managedBy]: orchestratorId, [labelKeys.owner]: String(userId) };
+}
+
+/** The labels of a network an image declares: whose, and the tenant's name for it. */
+export function declaredNetworkLabels(
+  orchestratorId: string,
+  userId: number,
+  name: string,
+): ContainerLabels {
+  return { ...networkLabels(orchestratorId, userId), [labelKeys.network]: name };
 }

@@ -133,7 +133,12 @@ export function presentFieldErrors(fields: FormFields): FieldError[] {
     if (!parsed.success) {
       errors.push(
         ...zodFieldErrors(parsed.error).map((error) => ({
-          path: error.path === "" ? name : `${name}.${error.path}`,
+          path:
+            error.path === ""
+              ? name
+              : error.path.startsWith("[")
+                ? `${name}${error.path}`
+                : `${name}.${error.path}`,
           message: error.message,
         })),
       );

@@ -133,15 +133,19 @@ const networkList = z
 
 export const dependencyConditions = ["started", "healthy"] as const;
 
-export const dependencySchema = z.union([
-  tenantName.transform((name) => ({ name, condition: "healthy" as const })),
-  z.strictObject({
-    name: tenantName,
-    condition: z
-      .enum(dependencyConditions, { message: 'must be "started" or "healthy"' })
-      .default("healthy"),
-  }),
-]);
+/** `db` is short for `{name: db, condition: healthy}`. */
+export const dependencySchema = z.preprocess(
+  (value) => (typeof value === "string" ? { name: value } : value),
+  z.strictObject(
+    {
+      name: tenantName,
+      condition: z
+        .enum(dependencyConditions, { message: 'must be "started" or "healthy"' })
+        .default("healthy"),
+    },
+    { error: "must be an image name or {name, condition}" },
+  ),
+);
 
 export type Dependency = z.output<typeof dependencySchema>;
 

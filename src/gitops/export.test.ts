@@ -154,6 +154,16 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
     ),
     pull_policy: fc.constantFrom("always" as const, "missing" as const, "never" as const),
     init: fc.boolean(),
+    networks: fc.uniqueArray(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/), {
+      maxLength: 3,
+    }),
+    depends_on: fc.uniqueArray(
+      fc.record({
+        name: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/),
+        condition: fc.constantFrom("started" as const, "healthy" as const),
+      }),
+      { maxLength: 3, selector: (dependency) => dependency.name },
+    ),
   })
   .map((value) => ({
     ...containerOptionDefaults,
@@ -164,6 +174,8 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
     restart_policy: value.restart_policy,
     pull_policy: value.pull_policy,
     init: value.init,
+    networks: value.networks,
+    depends_on: value.depends_on,
     name: value.name,
     tag: value.tag,
     image: value.reference,

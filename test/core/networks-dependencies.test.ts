@@ -5,32 +5,13 @@
  * cycles and unknown names are refused before anything is written; deleting a set removes
  * dependents first.
  */
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { docker } from "../support/docker-helpers.ts";
+import { docker, execIn } from "../support/docker-helpers.ts";
 import { hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** Runs a command in a container; its exit code and what it printed. */
-async function execIn(containerId: string, command: readonly string[]) {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const output = new PassThrough();
-  output.on("data", (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, output, output);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode, output: Buffer.concat(chunks).toString("utf8") };
-}
 
 /**
  * busybox wget of a URL from inside a container, given up after a few seconds (by `timeout`:

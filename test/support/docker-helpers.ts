@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { labelKeys } from "../../src/domain/labels.ts";
 
@@ -42,4 +43,22 @@ export async function hostProcessesRunning(text: string): Promise<string[]> {
     if (shown.includes(text)) found.push(shown);
   }
   return found;
+}
+
+/** Runs a command in a container; its exit code and what it printed (stdout and stderr). */
+export async function execIn(containerId: string, command: readonly string[]) {
+  const exec = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const output = new PassThrough();
+  output.on("data", (chunk: Buffer) => chunks.push(chunk));
+  docker.modem.demuxStream(stream, output, output);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode, output: Buffer.concat(chunks).toString("utf8") };
 }

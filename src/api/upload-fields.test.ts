@@ -40,6 +40,8 @@ describe("specInputOfForm", () => {
         ["working_dir", "/app"],
         ["user", ""],
         ["stop_grace_period", "30s"],
+        ["networks", '["backend"]'],
+        ["depends_on", '["db",{"name":"cache","condition":"started"}]'],
       ]),
     );
     expect(errors).toEqual([]);
@@ -51,6 +53,8 @@ describe("specInputOfForm", () => {
       working_dir: "/app",
       user: null,
       stop_grace_period: "30s",
+      networks: ["backend"],
+      depends_on: ["db", { name: "cache", condition: "started" }],
     });
     expect(presentFieldErrors(form([["command", '["node","server.js"]']]))).toEqual([]);
     expect(presentFieldErrors(form([["command", "node server.js"]]))).toEqual([
@@ -142,6 +146,8 @@ describe("presentFieldErrors", () => {
         ["container_port", "70000"],
         ["memory_limit", "lots"],
         ["env", "1BAD=x"],
+        ["networks", '["backend","backend"]'],
+        ["depends_on", '[{"name":"db","condition":"ready"}]'],
       ]),
     );
     expect(errors.map((error) => error.path)).toEqual([
@@ -149,6 +155,8 @@ describe("presentFieldErrors", () => {
       "container_port",
       "memory_limit",
       "env.1BAD",
+      "networks[1]",
+      "depends_on[0].condition",
     ]);
   });
 });

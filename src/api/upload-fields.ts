@@ -29,6 +29,8 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "restart_policy",
   "cap_add",
   "devices",
+  "networks",
+  "depends_on",
   "read_only_root_filesystem",
   "init",
   "privileged",
@@ -132,11 +134,12 @@ export function presentFieldErrors(fields: FormFields): FieldError[] {
     if (!parsed.success) {
       errors.push(
         ...zodFieldErrors(parsed.error).map((error) => ({
-          // `volumes` + `[1].target` → `volumes[1].target`; `labels` + `team` → `labels.team`.
           path:
             error.path === ""
               ? name
-              : `${name}${error.path.startsWith("[") ? "" : "."}${error.path}`,
+              : error.path.startsWith("[")
+                ? `${name}${error.path}`
+                : `${name}.${error.path}`,
           message: error.message,
         })),
       );

@@ -23,9 +23,18 @@ const documents: LoadedDocument[] = [
     line: 4,
     column: 9,
     name: "web",
-    spec: { ...spec, image: "nginx:1.27" },
+    spec: { ...spec, image: "nginx:1.27", depends_on: [{ name: "shop", condition: "healthy" }] },
+    dependsOnPositions: [{ line: 9, column: 7 }],
   },
-  { file: "apps/shop.yaml", line: 4, column: 9, name: "shop", spec, source: "/repo/apps/shop" },
+  {
+    file: "apps/shop.yaml",
+    line: 4,
+    column: 9,
+    name: "shop",
+    spec,
+    source: "/repo/apps/shop",
+    dependsOnPositions: [],
+  },
 ];
 
 describe("requestDocuments", () => {
@@ -34,7 +43,12 @@ describe("requestDocuments", () => {
       folder === "/repo/apps/shop" ? "ab".repeat(32) : undefined,
     );
     expect(sent).toEqual([
-      { name: "web", ...spec, image: "nginx:1.27" },
+      {
+        name: "web",
+        ...spec,
+        image: "nginx:1.27",
+        depends_on: [{ name: "shop", condition: "healthy" }],
+      },
       { name: "shop", ...spec, source_digest: "ab".repeat(32) },
     ]);
   });
@@ -62,6 +76,24 @@ describe("problemFileErrors", () => {
       },
       { file: "apps/web.yaml", line: 4, column: 9, path: "metadata.name", message: "duplicate" },
       { file: "apps/web.yaml", line: 4, column: 9, path: "", message: "bad" },
+    ]);
+  });
+
+  it("points an error about a depends_on entry at that entry", () => {
+    const errors = problemFileErrors(
+      {
+        errors: [{ path: "documents[0].depends_on[0]", message: "web → shop → web is a cycle" }],
+      },
+      documents,
+    );
+    expect(errors).toEqual([
+      {
+        file: "apps/web.yaml",
+        line: 9,
+        column: 7,
+        path: "spec.depends_on[0]",
+        message: "web → shop → web is a cycle",
+      },
     ]);
   });
 

@@ -39,8 +39,11 @@ export function problemFileErrors(
     if (document === undefined) return undefined;
     const field = match?.[2];
     const path = field === undefined ? "" : field === "name" ? "metadata.name" : `spec.${field}`;
-    const { file, line, column } = document;
-    mapped.push({ file, line, column, path, message: error.message });
+    // A depends_on entry has a place of its own; anything else points at the document's name.
+    const entry = /^depends_on\[(\d+)\]$/.exec(field ?? "");
+    const { line, column } =
+      (entry === null ? undefined : document.dependsOnPositions[Number(entry[1])]) ?? document;
+    mapped.push({ file: document.file, line, column, path, message: error.message });
   }
   return mapped;
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { removalOrder } from "../domain/dependencies.ts";
 import { loadDocuments } from "../gitops/load.ts";
 import type { ImageView, ItemsOf } from "./api-types.ts";
 import { CliError, callApi } from "./client.ts";
@@ -14,7 +15,8 @@ export const deleteHelp = `Usage: orchestrator delete -f FILE_OR_FOLDER [-f ...]
        orchestrator delete images NAME [NAME...] [options]
 
 Deletes the images the files name (or the images named): their containers are removed,
-then the image. Files are validated first; with any error nothing is deleted.
+then the image; images that depend on others (depends_on) go before them. Files are
+validated first; with any error nothing is deleted.
 
 Options:
   -f, --filename PATH    a file or folder (repeatable)
@@ -82,7 +84,8 @@ export async function deleteCommand(args: readonly string[], io: CommandIo): Pro
     if (image === undefined) missing.push(name);
     else found.push(image);
   }
-  for (const image of found) {
+  // Dependents first: the server refuses to delete an image that a live one depends on.
+  for (const image of removalOrder(found)) {
     if (image.status !== "deleting") {
       await callApi(settings, "DELETE", `/api/images/${image.id}`);
     }

@@ -76,7 +76,9 @@ export function createController(options: ControllerOptions): Controller {
           (performance.now() - started) / 1000,
         );
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        for (const other of result.wake ?? []) queue.add(other);
       } catch (error) {
+        if (error instanceof ReconcileError) for (const other of error.wake) queue.add(other);
         const engineAway = !stopping && (await options.engineAway?.(error)) === true;
         const reason = engineAway
           ? "EngineUnreachable"

@@ -36,6 +36,8 @@ export function fencedRuntime(
     removeImage: fenced((reference) => runtime.removeImage(reference)),
     removeNetwork: fenced((name) => runtime.removeNetwork(name)),
     removeVolume: fenced((name) => runtime.removeVolume(name)),
+    listDeclaredNetworks: (orchestratorId, userId) =>
+      runtime.listDeclaredNetworks(orchestratorId, userId),
   };
 }
 

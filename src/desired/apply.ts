@@ -4,6 +4,7 @@ import { usageOfImage } from "../domain/quota.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
+import { refuseBadSetDependencies } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
 import {
   commitImageChange,
@@ -249,6 +250,13 @@ export async function applyDocuments(
       });
     }
 
+    await refuseBadSetDependencies(
+      tx,
+      userId,
+      request.documents,
+      pruned.map((image) => image.name),
+    );
+
     if (request.dryRun)
       return { set: request.set, dry_run: true, items, summary: summarize(items) };
 
@@ -268,6 +276,7 @@ export async function applyDocuments(
             reason: "pruned",
             action: "apply.prune",
             actor,
+            dependenciesChecked: true,
           },
           settings,
         );
@@ -283,6 +292,7 @@ export async function applyDocuments(
             input: { ...document, source_type: sourceTypeOf(document), apply_set: request.set },
             status: "pending",
             actor,
+            dependenciesChecked: true,
           },
           settings,
         );
@@ -308,6 +318,7 @@ export async function applyDocuments(
           reason: "applied",
           action: "apply.update",
           actor,
+          dependenciesChecked: true,
         },
         settings,
       );

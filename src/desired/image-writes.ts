@@ -1,5 +1,6 @@
 import type { Actor } from "../domain/actor.ts";
 import { changedFields } from "../domain/audit.ts";
+import { withOptionDefaults } from "../domain/container-options.ts";
 import { imageEvent } from "../domain/event-builders.ts";
 import { type ReferenceAccess, referencePolicy } from "../domain/image-access.ts";
 import type { NewImage } from "../domain/image-spec.ts";
@@ -12,6 +13,7 @@ import {
   subtractUsage,
   usageOfImage,
 } from "../domain/quota.ts";
+import { canonicalJson } from "../domain/spec-hash.ts";
 import {
   type DesiredWrite,
   ImageNameTakenError,
@@ -21,6 +23,7 @@ import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
 import type { ImageStatus } from "../store/schema.ts";
 import { overridesOf } from "../store/users-repository.ts";
+import { refuseBadDependencies, refuseDeletingDependency } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
 import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
 import { refuseUnknownSecrets } from "./secret-rules.ts";
@@ -81,6 +84,8 @@ export type ImageChange = DesiredWrite & {
   };
   /** Optimistic concurrency: the resource_version the client last saw, when it sent one. */
   readonly expectedResourceVersion?: number | undefined;
+  /** The caller checked depends_on across a whole set already (an apply). */
+  readonly dependenciesChecked?: boolean;
 };
 
 /** The image columns the audit log shows when they change. */
@@ -152,6 +157,10 @@ function describeAmount(key: "images" | "instances" | "nanoCpus" | "memoryBytes"
   return String(value);
 }
 
+function sameJson(left: unknown, right: unknown): boolean {
+  return canonicalJson(left) === canonicalJson(right);
+}
+
 function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
   return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
 }
@@ -217,6 +226,14 @@ export async function commitImageChange(
     settings,
   );
   await refuseUnknownSecrets(tx, image.user_id, change.columns ?? {});
+  if (change.dependenciesChecked !== true) {
+    const dependsOn = change.columns?.container_options?.depends_on;
+    const before = withOptionDefaults(image.container_options).depends_on;
+    if (dependsOn !== undefined && dependsOn.length > 0 && !sameJson(dependsOn, before)) {
+      await refuseBadDependencies(tx, image.user_id, { name: image.name, depends_on: dependsOn });
+    }
+    if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
+  }
   const updated = await tx.images.writeDesired(image.id, change);
   await enforceQuota(tx, image.user_id, image, updated, settings);
   const diff = changedFields(image, updated, auditedColumns);
@@ -265,6 +282,8 @@ export async function createImage(
     readonly input: CreateImageInput;
     readonly status: ImageStatus;
     readonly actor: Actor;
+    /** The caller checked depends_on across a whole set already (an apply). */
+    readonly dependenciesChecked?: boolean;
   },
   settings: WriteSettings,
 ): Promise<ImageRecord> {
@@ -275,6 +294,9 @@ export async function createImage(
     env: input.env,
     container_options: { secrets: input.secrets },
   });
+  if (request.dependenciesChecked !== true && input.depends_on.length > 0) {
+    await refuseBadDependencies(tx, userId, input);
+  }
   const existing = await tx.images.findByName(userId, input.name);
   if (existing !== undefined) {
     throw new DesiredStateError(

@@ -2,7 +2,7 @@ import type Dockerode from "dockerode";
 import type { PortMapping } from "../domain/container-options.ts";
 import type { DockerClient } from "./connection.ts";
 import { type ContainerFile, writeContainerFiles } from "./container-files.ts";
-import type { Networks } from "./networks.ts";
+import type { NetworkRequest, Networks } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 import type { Volumes } from "./volumes.ts";
 
@@ -34,7 +34,11 @@ export type CreateContainerRequest = {
   readonly nanoCpus: number;
   readonly memoryBytes: number;
   /** The tenant's own bridge network, created on first use. */
-  readonly network: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+  readonly network: NetworkRequest;
+  /** The networks its image declares (the tenant's too), each created on first use. */
+  readonly networks?: readonly NetworkRequest[] | undefined;
+  /** Names other containers reach it by on every one of its networks (its image's name). */
+  readonly aliases?: readonly string[] | undefined;
   readonly pidsLimit: number;
   /** Open files per process (soft and hard); never above the engine's own hard limit. */
   readonly openFilesLimit: number;
@@ -183,6 +187,13 @@ export function hardenedCreateOptions(
             StartPeriod: request.healthcheck.startPeriodMs * 1_000_000,
           },
         }),
+    ...(request.aliases === undefined || request.aliases.length === 0
+      ? {}
+      : {
+          NetworkingConfig: {
+            EndpointsConfig: { [request.network.name]: { Aliases: [...request.aliases] } },
+          },
+        }),
     HostConfig: {
       PortBindings: bindings,
       NetworkMode: request.network.name,
@@ -233,12 +244,46 @@ export function createContainerCreator(
   onNoDiskQuota: (message: string) => void,
 ) {
   let diskLimit = true;
-  return async (request: CreateContainerRequest): Promise<string> => {
-    await networks.ensure(request.network);
-    for (const mount of request.run?.mounts ?? []) {
-      if (mount.type === "volume")
-        await volumes.ensure({ name: mount.source, labels: mount.labels });
+
+  /** The engine creates a container on one network: the declared ones are joined after. */
+  async function joinDeclaredNetworks(containerId: string, request: CreateContainerRequest) {
+    const aliases = [...(request.aliases ?? [])];
+    for (const network of request.networks ?? []) {
+      const connect = () =>
+        withDockerRetry(() =>
+          docker.getNetwork(network.name).connect({
+            Container: containerId,
+            EndpointConfig: { Aliases: aliases },
+          }),
+        );
+      try {
+        await connect();
+      } catch (error) {
+        if (dockerStatus(error).status !== 404) throw error;
+        // The network was removed behind our back (or by a cleanup racing this create).
+        networks.forget(network.name);
+        await networks.ensure(network);
+        await connect();
+      }
     }
+  }
+
+  /** Creates the container with every network it needs; half-made, it is removed again. */
+  async function createWired(request: CreateContainerRequest): Promise<string> {
+    const id = await createOnTenantNetwork(request);
+    try {
+      await joinDeclaredNetworks(id, request);
+    } catch (error) {
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => {});
+      throw error;
+    }
+    return id;
+  }
+
+  async function createOnTenantNetwork(request: CreateContainerRequest): Promise<string> {
     const created = () =>
       withDockerRetry(() => docker.createContainer(hardenedCreateOptions(request, { diskLimit })));
     const attempt = async () => {
@@ -272,5 +317,15 @@ export function createContainerCreator(
       }
       throw error;
     }
+  }
+
+  return async (request: CreateContainerRequest): Promise<string> => {
+    await networks.ensure(request.network);
+    for (const network of request.networks ?? []) await networks.ensure(network);
+    for (const mount of request.run?.mounts ?? []) {
+      if (mount.type === "volume")
+        await volumes.ensure({ name: mount.source, labels: mount.labels });
+    }
+    return createWired(request);
   };
 }

@@ -74,14 +74,15 @@ export function createNetworks(docker: DockerClient) {
       known.delete(name);
     },
 
-    /** Removes a network; one still in use or already gone is left as it is. */
-    async remove(name: string): Promise<void> {
+    /** Removes a network; one still in use or already gone is left as it is (false). */
+    async remove(name: string): Promise<boolean> {
       known.delete(name);
       try {
         await withDockerRetry(() => docker.getNetwork(name).remove());
+        return true;
       } catch (error) {
         const { status } = dockerStatus(error);
-        if (status === 404 || status === 403 || status === 409) return;
+        if (status === 404 || status === 403 || status === 409) return false;
         throw error;
       }
     },

@@ -52,8 +52,9 @@ export class ImageNotFoundError extends Error {
 }
 
 /**
- * The engine cannot start a container because its runtime kept a task of the container's last
- * run (seen after an engine restart): the container can only be replaced.
+ * The engine cannot start a container as it is: its runtime kept a task of the container's last
+ * run (seen after an engine restart), or a network it was made with is gone (removed behind our
+ * back, or as no image declares it any more). The container can only be replaced.
  */
 export class StaleTaskError extends Error {
   override name = "StaleTaskError";
@@ -77,11 +78,16 @@ export type ContainerRuntime = {
   /** Writes files into a created container (again: an adopted one may lack them). */
   writeFiles(id: string, files: readonly ContainerFile[]): Promise<void>;
   removeImage(reference: string): Promise<void>;
-  /** Removes a network the controller made; one still in use or gone is left alone. */
-  removeNetwork(name: string): Promise<void>;
+  /** Removes a network the controller made; one still in use or gone is left alone (false). */
+  removeNetwork(name: string): Promise<boolean>;
+  /** The networks the controller made for one tenant's declared `networks`. */
+  listDeclaredNetworks(orchestratorId: string, userId: number): Promise<DeclaredNetwork[]>;
   /** Removes a tenant's volume by Docker name; one still mounted is left (`in_use`). */
   removeVolume(name: string): Promise<VolumeRemoval>;
 };
+
+/** A network made for a tenant's `networks`: its Docker name and the tenant's name for it. */
+export type DeclaredNetwork = { readonly name: string; readonly declaredAs: string };
 
 function toDate(value: string | undefined): Date | null {
   if (value === undefined || value.startsWith("0001-")) return null;
@@ -193,7 +199,9 @@ export function createContainerRuntime(
       } catch (error) {
         const { status, message } = dockerStatus(error);
         if (status === 304) return; // already started
-        if (/task [0-9a-f]+: already exists/i.test(message)) throw new StaleTaskError(message);
+        if (/task [0-9a-f]+: already exists|network \S+ not found/i.test(message)) {
+          throw new StaleTaskError(message);
+        }
         // Two networks of the tenant's name (a race of two processes): keep one, start again.
         const ambiguous = /network (\S+) is ambiguous/i.exec(message);
         if (ambiguous?.[1] === undefined) throw error;
@@ -229,6 +237,18 @@ export function createContainerRuntime(
     removeNetwork: (name) => networks.remove(name),
 
     removeVolume: (name) => volumes.remove(name),
+    async listDeclaredNetworks(orchestratorId, userId) {
+      const label = [
+        `${labelKeys.managedBy}=${orchestratorId}`,
+        `${labelKeys.owner}=${userId}`,
+        labelKeys.network,
+      ];
+      const listed = await withDockerRetry(() => docker.listNetworks({ filters: { label } }));
+      return listed.map((network) => ({
+        name: network.Name,
+        declaredAs: network.Labels?.[labelKeys.network] ?? "",
+      }));
+    },
 
     async removeImage(reference) {
       try {

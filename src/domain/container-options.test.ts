@@ -67,6 +67,8 @@ describe("defaults", () => {
       devices: [],
       volumes: [],
       secrets: [],
+      networks: [],
+      depends_on: [],
     });
   });
 
@@ -587,6 +589,14 @@ const optionArbitraries = {
     }),
     { selector: (file) => file.target, maxLength: 2 },
   ),
+  networks: fc.uniqueArray(fc.constantFrom("backend", "frontend", "cache"), { maxLength: 2 }),
+  depends_on: fc.uniqueArray(
+    fc.record({
+      name: fc.constantFrom("db", "cache", "queue"),
+      condition: fc.constantFrom("started" as const, "healthy" as const),
+    }),
+    { selector: (dependency) => dependency.name, maxLength: 2 },
+  ),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -634,10 +644,12 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed", () => {
+  it("every other option is hashed (depends_on only orders creation: it restarts nothing)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
-        .filter((name) => name !== "restart_policy" && name !== "pull_policy")
+        .filter(
+          (name) => name !== "restart_policy" && name !== "pull_policy" && name !== "depends_on",
+        )
         .sort(),
     );
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { imageNamePattern, imageNameRule } from "./names.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
@@ -79,6 +80,22 @@ const tmpfsMount = z.preprocess(
   ),
 );
 
+/** A list where each key may appear once (its index is the field path of the second). */
+function distinctBy<Item>(keyOf: (item: Item) => string) {
+  return (items: readonly Item[], context: z.RefinementCtx) => {
+    const seen = new Set<string>();
+    for (const [index, item] of items.entries()) {
+      if (seen.has(keyOf(item)))
+        context.addIssue({
+          code: "custom",
+          path: [index],
+          message: `${keyOf(item)} is listed twice`,
+        });
+      seen.add(keyOf(item));
+    }
+  };
+}
+
 export const portMappingSchema = z.strictObject({
   container: port,
   protocol: z.enum(["tcp", "udp"], { message: 'must be "tcp" or "udp"' }).default("tcp"),
@@ -131,6 +148,39 @@ const capability = z.string().regex(/^(CAP_)?(?!CAP_)[A-Z][A-Z_]{1,31}$/, {
 const device = z.string().regex(/^\/dev\/[^:\0]+(:\/dev\/[^:\0]+)?(:[rwm]{1,3})?$/, {
   message: "must be a device like /dev/fuse or /dev/sda:/dev/xvda:r",
 });
+
+/** Names of a tenant's own things (networks, images named in depends_on): like image names. */
+const tenantName = z.string().regex(imageNamePattern, { message: `must be ${imageNameRule}` });
+
+/** Networks of the tenant besides its private one, by the tenant's own names for them. */
+const networkList = z
+  .array(tenantName, { error: "must be a list of network names" })
+  .max(8, { message: "at most 8 networks" })
+  .superRefine(distinctBy((name: string) => name));
+
+export const dependencyConditions = ["started", "healthy"] as const;
+
+/** `db` is short for `{name: db, condition: healthy}`. */
+export const dependencySchema = z.preprocess(
+  (value) => (typeof value === "string" ? { name: value } : value),
+  z.strictObject(
+    {
+      name: tenantName,
+      condition: z
+        .enum(dependencyConditions, { message: 'must be "started" or "healthy"' })
+        .default("healthy"),
+    },
+    { error: "must be an image name or {name, condition}" },
+  ),
+);
+
+export type Dependency = z.output<typeof dependencySchema>;
+
+/** Images of the same tenant this one waits for: `[db]` or `[{name: db, condition: started}]`. */
+const dependencyList = z
+  .array(dependencySchema, { error: "must be a list of image names or {name, condition}" })
+  .max(32, { message: "at most 32 dependencies" })
+  .superRefine(distinctBy((dependency: Dependency) => dependency.name));
 
 /** Each field with its own validation; optional, no defaults (PATCH uses these). */
 export const containerOptionFields = {
@@ -190,6 +240,8 @@ export const containerOptionFields = {
   devices: z.array(device).max(32),
   /** The tenant's secrets written as files into each container (domain/secret-references.ts). */
   secrets: secretFileList,
+  networks: networkList,
+  depends_on: dependencyList,
 } as const;
 
 export type ContainerOptions = {
@@ -219,6 +271,8 @@ export const containerOptionDefaults: ContainerOptions = {
   cap_add: [],
   devices: [],
   secrets: [],
+  networks: [],
+  depends_on: [],
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -228,8 +282,11 @@ export const containerOptionNames = Object.keys(containerOptionFields) as Readon
 /** Options only the admin's images may set (they reach past the container's sandbox). */
 export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
 
-/** The options whose change does not replace running containers (the controller's own policy). */
-export const controllerOnlyOptions = ["restart_policy", "pull_policy"] as const;
+/**
+ * The options whose change does not replace running containers (the controller's own policy):
+ * depends_on decides when containers are created, not how they run.
+ */
+export const controllerOnlyOptions = ["restart_policy", "pull_policy", "depends_on"] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */
 export function withOptionDefaults(stored: Partial<ContainerOptions>): ContainerOptions {

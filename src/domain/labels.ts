@@ -7,6 +7,8 @@ export const labelKeys = {
   specHash: "orchestrator.spec-hash",
   /** On a tenant's volume: the name the tenant gave it (`volumes[].source`). */
   volume: "orchestrator.volume",
+  /** On a network an image declares: the tenant's name for it. */
+  network: "orchestrator.network",
 } as const;
 
 export type ContainerLabels = Readonly<Record<string, string>>;
@@ -58,9 +60,14 @@ export function volumeLabels(
   userId: number,
   name: string,
 ): ContainerLabels {
-  return {
-    [labelKeys.managedBy]: orchestratorId,
-    [labelKeys.owner]: String(userId),
-    [labelKeys.volume]: name,
-  };
+  return { ...networkLabels(orchestratorId, userId), [labelKeys.volume]: name };
+}
+
+/** The labels of a network an image declares: whose, and the tenant's name for it. */
+export function declaredNetworkLabels(
+  orchestratorId: string,
+  userId: number,
+  name: string,
+): ContainerLabels {
+  return { ...networkLabels(orchestratorId, userId), [labelKeys.network]: name };
 }

@@ -71,3 +71,11 @@ export function runnableReference(
 export function tenantNetworkName(orchestratorId: string, userId: number): string {
   return `${orchestratorId}-u${userId}`;
 }
+
+/**
+ * A network an image declares (`networks: [backend]`), the tenant's own:
+ * `{orchestratorId}-u{user_id}-{name}`. Two tenants naming `backend` get two networks.
+ */
+export function declaredNetworkName(orchestratorId: string, userId: number, name: string): string {
+  return `${tenantNetworkName(orchestratorId, userId)}-${name}`;
+}

@@ -171,6 +171,16 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       { maxLength: 3, selector: (mount) => mount.target },
     ),
     init: fc.boolean(),
+    networks: fc.uniqueArray(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/), {
+      maxLength: 3,
+    }),
+    depends_on: fc.uniqueArray(
+      fc.record({
+        name: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/),
+        condition: fc.constantFrom("started" as const, "healthy" as const),
+      }),
+      { maxLength: 3, selector: (dependency) => dependency.name },
+    ),
   })
   .map((value) => ({
     ...containerOptionDefaults,
@@ -184,6 +194,8 @@ const imageArbitrary: fc.Arbitrary<ExportableImage> = fc
       (mount) => !["/proc", "/sys", "/dev"].some((reserved) => mount.target.startsWith(reserved)),
     ),
     init: value.init,
+    networks: value.networks,
+    depends_on: value.depends_on,
     name: value.name,
     tag: value.tag,
     image: value.reference,

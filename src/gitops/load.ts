@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import pMap from "p-map";
+import { dependencyIssues } from "../domain/dependencies.ts";
 import { type FileError, sortFileErrors } from "./file-error.ts";
 import { findDocumentFiles } from "./find-files.ts";
 import { type NamedAt, parseDocuments } from "./parse-documents.ts";
 import { resolveSourceFolder } from "./source-folder.ts";
 import type { DocumentSpec } from "./validate-document.ts";
+import type { Position } from "./yaml-position.ts";
 
 /** One valid document of a desired-state file. */
 export type LoadedDocument = {
@@ -18,6 +20,8 @@ export type LoadedDocument = {
   readonly spec: DocumentSpec;
   /** For `spec.source`: the absolute, symlink-free folder to pack. */
   readonly source?: string;
+  /** Where each entry of `spec.depends_on` is. */
+  readonly dependsOnPositions: readonly Position[];
 };
 
 export type LoadResult = {
@@ -66,6 +70,37 @@ function duplicateErrors(names: readonly Named[]): FileError[] {
 }
 
 /**
+ * Cycles among the set's documents, at the `depends_on` entry that starts each. Names outside
+ * the set may be images the server has: the server checks those when the set is applied.
+ */
+function dependencyCycleErrors(documents: readonly LoadedDocument[]): FileError[] {
+  const byName = new Map(documents.map((document) => [document.name, document]));
+  const nodes = documents.map((document) => ({
+    name: document.name,
+    depends_on: document.spec.depends_on,
+  }));
+  const issues = dependencyIssues(
+    nodes,
+    nodes.map((node) => node.name),
+    { unknownAllowed: true },
+  );
+  return issues.flatMap((issue) => {
+    const document = byName.get(issue.image);
+    if (document === undefined) return [];
+    const position = document.dependsOnPositions[issue.index] ?? document;
+    return [
+      {
+        file: document.file,
+        line: position.line,
+        column: position.column,
+        path: `spec.depends_on[${issue.index}]`,
+        message: issue.message,
+      },
+    ];
+  });
+}
+
+/**
  * Reads the desired-state files of the given files and folders (folders recursively) and
  * validates every document, collecting all errors of all files before returning; `spec.source`
  * folders are checked too (they exist, hold a Dockerfile and stay inside the repository root).
@@ -99,7 +134,14 @@ export async function loadDocuments(
       parsed.documents.map(async (document) => {
         const { file, absolute, givenRoot } = documentFile;
         const { line, column } = document.namePosition;
-        const loaded = { file, line, column, name: document.name, spec: document.spec };
+        const loaded = {
+          file,
+          line,
+          column,
+          name: document.name,
+          spec: document.spec,
+          dependsOnPositions: document.dependsOnPositions,
+        };
         if (document.source === undefined || options.checkSources === false) return loaded;
         const folder = await resolveSourceFolder(absolute, document.source, givenRoot);
         if (folder.ok) return { ...loaded, source: folder.folder };
@@ -110,7 +152,7 @@ export async function loadDocuments(
     );
     for (const document of checked) if (document !== undefined) documents.push(document);
   }
-  errors.push(...duplicateErrors(names));
+  errors.push(...duplicateErrors(names), ...dependencyCycleErrors(documents));
   return {
     documents,
     errors: sortFileErrors(

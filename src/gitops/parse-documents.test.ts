@@ -37,6 +37,7 @@ describe("parseDocuments: valid documents", () => {
           ...containerOptionDefaults,
         },
         namePosition: { line: 4, column: 9 },
+        dependsOnPositions: [],
       },
     ]);
   });

@@ -18,6 +18,8 @@ export type ValidDocument = {
   readonly source?: string;
   readonly namePosition: Position;
   readonly sourcePosition?: Position;
+  /** Where each entry of `spec.depends_on` is, for errors about the set as a whole. */
+  readonly dependsOnPositions: readonly Position[];
 };
 
 export type DocumentIssue = Position & { readonly path: string; readonly message: string };
@@ -247,6 +249,9 @@ export function validateDocument(
       spec: canonical,
       namePosition,
       ...(source === undefined ? {} : { source, sourcePosition: at(["spec", "source"], "value") }),
+      dependsOnPositions: canonical.depends_on.map((_, index) =>
+        at(["spec", "depends_on", index], "value"),
+      ),
     },
     issues: [],
   };

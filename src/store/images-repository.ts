@@ -62,6 +62,9 @@ export type ObservedImageStatus = {
   readonly resolved?: { readonly status: ImageStatus; readonly dockerImageId: string | null };
 };
 
+/** First key of the per-user lock on the dependency graph (the second key is the user id). */
+const dependencyLockNamespace = 724_604;
+
 /** Two creates of one name raced: the unique constraint refused the second. */
 export class ImageNameTakenError extends Error {
   override name = "ImageNameTakenError";
@@ -182,6 +185,17 @@ export function createImagesRepository(db: Executor) {
         .where("id", "=", id)
         .executeTakeFirst();
       return row?.user_id;
+    },
+
+    /**
+     * Serialises the writes of one user that change the dependency graph (depends_on, deletes)
+     * until the transaction ends: two writes can never close a cycle together, nor delete an
+     * image while another comes to depend on it.
+     */
+    async lockDependencyGraph(userId: number): Promise<void> {
+      await sql`select pg_advisory_xact_lock(${dependencyLockNamespace}, ${userId % 2_147_483_647}::int)`.execute(
+        db,
+      );
     },
 
     /** Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port. */

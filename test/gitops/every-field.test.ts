@@ -42,10 +42,25 @@ spec:
   tmpfs: [/tmp, { target: /scratch, size: 8m }]
   volumes: [{ type: volume, source: full-data, target: /data }]
   secrets: [api-token, { name: api-token, target: /etc/app/token }]
+  networks: [backend]
+  depends_on: [{ name: full-db, condition: started }]
   init: true
   ports: [{ container: 5353, protocol: udp }]
   restart_policy: { name: on-failure, max_retries: 3 }
   pull_policy: never
+`;
+
+/** What `full` depends on, on the same declared network. */
+const dependency = `apiVersion: orchestrator/v1
+kind: Image
+metadata:
+  name: full-db
+spec:
+  image: ${testImages.httpd}
+  desired_instances: 1
+  cpu_limit: "0.1"
+  memory_limit: 16m
+  networks: [backend]
 `;
 
 /** Fields set by the admin only; the suite applies as the admin to use them too. */
@@ -65,7 +80,10 @@ describe("a desired-state file with every field", () => {
       body: { name: "api-token", value: "s3cr3t-value" },
     });
     expect(secret.status, JSON.stringify(secret.body)).toBe(201);
-    root = await tempTree({ "apps/full.yaml": everyField + adminFields });
+    root = await tempTree({
+      "apps/full.yaml": everyField + adminFields,
+      "apps/full-db.yaml": dependency,
+    });
   });
   afterAll(async () => {
     await server?.stop();

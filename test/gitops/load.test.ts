@@ -51,6 +51,7 @@ describe("loadDocuments: happy path", () => {
       column: 9,
       name: "shop",
       source: await realpath(join(root, "apps/shop")),
+      dependsOnPositions: [],
       spec: {
         tag: "latest",
         app_hostname: null,
@@ -134,6 +135,23 @@ describe("loadDocuments: errors", () => {
       `${root}/b.yaml:11:9: metadata.name: duplicate name "shop", also at ${root}/a.yaml:4:9`,
       `${root}/c.yaml:4:9: metadata.name: duplicate name "api", also at ${root}/b.yaml:4:9`,
       `${root}/c.yaml:6:8: spec.tag: must be a Docker tag: letters, digits, '_', '.', '-' (up to 128, not starting with '.' or '-')`,
+    ]);
+  });
+});
+
+describe("loadDocuments: depends_on across the set", () => {
+  it("refuses a cycle across files at the entry that starts it; names outside the set are the server's to check", async () => {
+    const root = await tree({
+      "app.yaml": imageDocument("app", "  image: app:v1\n  depends_on:\n    - cache\n    - db\n"),
+      "db.yaml": imageDocument(
+        "db",
+        "  image: db:v1\n  depends_on:\n    - name: app\n      condition: started\n",
+      ),
+      "self.yaml": imageDocument("self", "  image: s:v1\n  depends_on: [self]\n"),
+    });
+    expect(await errorLines([root])).toEqual([
+      `${root}/app.yaml:9:7: spec.depends_on[1]: app → db → app is a cycle`,
+      `${root}/self.yaml:7:16: spec.depends_on[0]: self → self is a cycle`,
     ]);
   });
 });

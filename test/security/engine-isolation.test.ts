@@ -16,29 +16,13 @@ import {
   webApp,
 } from "../builds/build-support.ts";
 import { testBaseImage } from "../support/base-image.ts";
-import { docker, httpGet } from "../support/docker-helpers.ts";
+import { docker, execIn, httpGet } from "../support/docker-helpers.ts";
 import { hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import type { TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
 type Tenant = { readonly name: string; readonly token: string; readonly userId: number };
-
-/** Runs a command in a container; its exit code and what it printed. */
-async function execIn(containerId: string, command: readonly string[]) {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => resolve());
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode, output: Buffer.concat(chunks).toString("utf8") };
-}
 
 describe.skipIf(!hasDocker())("tenants on one engine", () => {
   let server: TestServer;

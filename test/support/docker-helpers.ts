@@ -45,7 +45,7 @@ export async function hostProcessesRunning(text: string): Promise<string[]> {
   return found;
 }
 
-/** Runs a command in a container; its exit code and what it printed. */
+/** Runs a command in a container; its exit code and what it printed (stdout and stderr). */
 export async function execIn(containerId: string, command: readonly string[]) {
   const exec = await docker
     .getContainer(containerId)

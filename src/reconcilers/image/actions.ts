@@ -8,9 +8,15 @@ import {
 } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
-import { containerLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
+import {
+  containerLabels,
+  declaredNetworkLabels,
+  labelKeys,
+  networkLabels,
+} from "../../domain/labels.ts";
 import {
   containerName,
+  declaredNetworkName,
   newInstanceId,
   runnableReference,
   tenantNetworkName,
@@ -25,6 +31,7 @@ import {
 } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
+import { removeUndeclaredNetworks } from "./network-cleanup.ts";
 import type { Action } from "./plan.ts";
 import { ReconcileError } from "./reconcile-error.ts";
 import type { Recorder } from "./recorder.ts";
@@ -99,6 +106,12 @@ export function createActionRunner(
           name: tenantNetworkName(settings.orchestratorId, image.user_id),
           labels: networkLabels(settings.orchestratorId, image.user_id),
         },
+        networks: withOptionDefaults(image.container_options).networks.map((name) => ({
+          name: declaredNetworkName(settings.orchestratorId, image.user_id, name),
+          labels: declaredNetworkLabels(settings.orchestratorId, image.user_id, name),
+        })),
+        // `app` reaches `db` as `db`, on each network they share.
+        aliases: [image.name],
         pidsLimit: settings.pidsLimit,
         openFilesLimit: settings.openFilesLimit,
         diskLimit: settings.diskLimit,
@@ -334,10 +347,12 @@ export function createActionRunner(
           await tx.events.append([imageEvent("image.deleted", image, reference, "deleted")]);
         });
         log.info("image deleted");
-        // The tenant's network goes with its last image (one still in use stays).
+        // The tenant's network goes with its last image (one still in use stays), and the
+        // networks it declared when no other image does.
         if ((await store.images.list(image.user_id)).length === 0) {
           await runtime.removeNetwork(tenantNetworkName(settings.orchestratorId, image.user_id));
         }
+        await removeUndeclaredNetworks(deps, image.user_id);
         return;
       }
     }

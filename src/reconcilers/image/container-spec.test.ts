@@ -9,6 +9,7 @@ import {
   type ContainerOptions,
   containerOptionDefaults,
   containerOptionNames,
+  controllerOnlyOptions,
 } from "../../domain/container-options.ts";
 import { containerLabels, labelKeys } from "../../domain/labels.ts";
 import { specHash } from "../../domain/spec-hash.ts";
@@ -98,6 +99,8 @@ const everything: ContainerOptions = {
   devices: ["/dev/fuse", "/dev/sda:/dev/xvda:r"],
   volumes: [{ type: "volume", source: "data", target: "/data", read_only: false }],
   secrets: [{ name: "db-password", target: "/run/secrets/db" }],
+  networks: ["backend"],
+  depends_on: [],
 };
 
 const managed = containerLabels({
@@ -421,7 +424,7 @@ describe("containerSpec and the spec hash", () => {
   });
 
   const hashed = containerOptionNames.filter(
-    (option) => option !== "restart_policy" && option !== "pull_policy",
+    (option) => !(controllerOnlyOptions as readonly string[]).includes(option),
   );
 
   it.each(hashed)("changes the hash when %s changes", (option) => {
@@ -447,6 +450,7 @@ describe("containerSpec and the spec hash", () => {
       devices: ["/dev/fuse"],
       volumes: [{ type: "volume", source: "data", target: "/data", read_only: true }],
       secrets: [{ name: "db-password", target: "/run/secrets/other" }],
+      networks: ["frontend"],
     };
     expect(
       specHash(containerSpec(image({ ...everything, [option]: other[option] }), runnable)),

@@ -309,6 +309,42 @@ describe("planImage", () => {
     });
     expect(done.actions).toEqual([{ kind: "finishImageDeletion" }]);
   });
+
+  it("waiting for dependencies, adds and creates nothing, but keeps what runs", () => {
+    const waitFor = { dependencies: true, dependents: false };
+    expect(
+      planImage({ image: image(), records: [], containers: [], desiredHash, now, waitFor }).actions,
+    ).toEqual([]);
+    const records = [
+      record("a"),
+      record("b", { container_id: null, observed_state: "pending", started_at: null }),
+      record("c", { observed_state: "exited", started_at: now }),
+    ];
+    const plan = planImage({
+      image: image({ desired_instances: 3 }),
+      records,
+      containers: [container("c-a", "a", {}, "h-old"), container("c-c", "c", { state: "exited" })],
+      desiredHash,
+      now,
+      waitFor,
+    });
+    // a runs an old spec: not replaced; b has no container: none made; c exited: restarted.
+    expect(plan.actions).toEqual([
+      { kind: "startContainer", instanceId: "c", containerId: "c-c", reason: "restart" },
+    ]);
+  });
+
+  it("keeps an image being deleted whole while its dependents being deleted remain", () => {
+    const plan = planImage({
+      image: image({ status: "deleting" }),
+      records: [record("a")],
+      containers: [container("c-a", "a")],
+      desiredHash,
+      now,
+      waitFor: { dependencies: false, dependents: true },
+    });
+    expect(plan.actions).toEqual([]);
+  });
 });
 
 describe("scaleDownOrder", () => {

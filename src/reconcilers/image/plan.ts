@@ -13,7 +13,17 @@ export type PlanInput = {
   /** The spec hash new containers get; undefined while the image cannot run (building, pull failed). */
   readonly desiredHash: string | undefined;
   readonly now: Date;
+  /** What depends_on holds back (nothing when left out). */
+  readonly waitFor?: DependencyWait;
 };
+
+/**
+ * `dependencies`: some dependency does not meet its condition yet, so no container is created
+ * (no instance added, none recreated or replaced; those that exist keep running and restarting).
+ * `dependents`: images that depend on this one are being deleted and still exist, so its own
+ * deletion waits (dependents go first).
+ */
+export type DependencyWait = { readonly dependencies: boolean; readonly dependents: boolean };
 
 export type Action =
   | {
@@ -88,7 +98,10 @@ export function scaleDownOrder(
  * and returns actions; the reconciler executes them and records what happened.
  */
 export function planImage(input: PlanInput): Plan {
-  const { image, records, containers, desiredHash, now } = input;
+  const { image, records, containers, now } = input;
+  const waitFor = input.waitFor ?? { dependencies: false, dependents: false };
+  // No new container while a dependency is not there yet: as if the image could not run.
+  const desiredHash = waitFor.dependencies ? undefined : input.desiredHash;
   const actions: Action[] = [];
 
   // 1. Containers no record owns (orphans) and second containers of one instance (duplicates).
@@ -103,6 +116,7 @@ export function planImage(input: PlanInput): Plan {
 
   // 2. Image being deleted: everything goes, then the image itself.
   if (image.status === "deleting") {
+    if (waitFor.dependents) return { actions };
     for (const record of records) {
       actions.push({
         kind: "removeInstance",
@@ -132,7 +146,8 @@ export function planImage(input: PlanInput): Plan {
   const target = Math.min(image.desired_instances, image.max_instances);
   let active = records.filter((record) => !isMarkedForDeletion(record));
   if (active.length < target) {
-    actions.push({ kind: "addInstances", count: target - active.length });
+    if (!waitFor.dependencies)
+      actions.push({ kind: "addInstances", count: target - active.length });
   } else if (active.length > target) {
     const victims = scaleDownOrder(active, containerOf).slice(0, active.length - target);
     const victimIds = new Set(victims.map((victim) => victim.id));

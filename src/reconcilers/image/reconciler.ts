@@ -5,14 +5,23 @@ import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
 import { containerSpec, namesSecrets } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
+import { facingStateOf, readDependencyView, relatedImageIds } from "./dependency-view.ts";
 import type { ImageRecord } from "./model.ts";
+import { removeUndeclaredNetworks } from "./network-cleanup.ts";
 import { hasOurName, isOwnedContainer } from "./ownership.ts";
-import { planImage } from "./plan.ts";
+import { type Action, planImage } from "./plan.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
 import { msUntilReady, type Runnability } from "./status.ts";
 import { writeStatus } from "./status-writer.ts";
 import { removeStrays } from "./strays.ts";
+
+/** Actions after which a network may have lost its last container. */
+const containerRemovals: ReadonlySet<Action["kind"]> = new Set([
+  "removeStray",
+  "removeInstance",
+  "replaceContainer",
+]);
 
 const notNeeded: Runnability = {
   ok: false,
@@ -97,30 +106,71 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
 
     const recorder = createRecorder(deps, image, eventContext, log);
     const actions = createActionRunner(deps, image, recorder, log);
-    let records = await recorder.syncAll(await store.instances.listOfImage(imageId), containers);
+    const stored = await store.instances.listOfImage(imageId);
+    let records = await recorder.syncAll(stored, containers);
+    const dependencies = await readDependencyView(store, image);
+    // While a dependency is not there yet, nothing is created (nor replaced).
+    const creatableHash = dependencies.waitFor.dependencies ? undefined : desiredHash;
 
-    const plan = planImage({ image, records, containers, desiredHash, now: now() });
+    const plan = planImage({
+      image,
+      records,
+      containers,
+      desiredHash,
+      now: now(),
+      waitFor: dependencies.waitFor,
+    });
     let failures: unknown[] = [];
+    let seen = containers;
     if (plan.actions.length > 0) {
       log.debug({ actions: plan.actions.map((action) => action.kind) }, "executing plan");
-      failures = await actions.execute(plan.actions, records, containers, desiredHash, runnability);
-      if (plan.actions.some((action) => action.kind === "finishImageDeletion")) return {};
-      const refreshed = ours(await runtime.listManaged(settings.orchestratorId, imageId));
-      records = await recorder.syncAll(await store.instances.listOfImage(imageId), refreshed);
-      await writeStatus(store, image, log, now(), records, refreshed, runnability, desiredHash);
-    } else {
-      await writeStatus(store, image, log, now(), records, containers, runnability, desiredHash);
+      failures = await actions.execute(
+        plan.actions,
+        records,
+        containers,
+        creatableHash,
+        runnability,
+      );
+      if (plan.actions.some((action) => action.kind === "finishImageDeletion")) {
+        // Gone: what waited for it (a dependency being deleted) looks again.
+        return { wake: await relatedImageIds(store, image) };
+      }
+      seen = ours(await runtime.listManaged(settings.orchestratorId, imageId));
+      records = await recorder.syncAll(await store.instances.listOfImage(imageId), seen);
     }
+    // A network no image declares any more can go once the containers on it are gone.
+    if (
+      plan.actions.some((action) => containerRemovals.has(action.kind)) ||
+      image.observed_generation !== image.generation
+    ) {
+      await removeUndeclaredNetworks(deps, image.user_id);
+    }
+    const conditions = await writeStatus(store, image, log, {
+      now: now(),
+      records,
+      containers: seen,
+      runnability,
+      desiredHash,
+      dependencies: dependencies.check,
+    });
+    // Dependents look again when what they wait for changed (Ready, Degraded, started).
+    const observed =
+      image.status === "deleting" ? image : { ...image, observed_generation: image.generation };
+    const wake =
+      facingStateOf(image, image.conditions, stored) ===
+      facingStateOf(observed, conditions, records)
+        ? []
+        : await relatedImageIds(store, image);
 
     if (!runnability.ok && runnability.degraded) {
-      throw new ReconcileError(runnability.reason, runnability.message);
+      throw new ReconcileError(runnability.reason, runnability.message, { wake });
     }
     if (failures.length > 0) {
       const first = failures[0] as Error;
       throw new ReconcileError(
         "ActionFailed",
         `${failures.length} action(s) failed: ${first.message}`,
-        { cause: first },
+        { cause: first, wake },
       );
     }
     // Look again when a young instance has run long enough to count as ready.
@@ -128,7 +178,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     const requeue = [plan.requeueAfterMs, readyIn === undefined ? undefined : readyIn + 50].filter(
       (value): value is number => value !== undefined,
     );
-    return requeue.length === 0 ? {} : { requeueAfterMs: Math.min(...requeue) };
+    return {
+      ...(requeue.length === 0 ? {} : { requeueAfterMs: Math.min(...requeue) }),
+      ...(wake.length === 0 ? {} : { wake }),
+    };
   }
 
   return { reconcile };

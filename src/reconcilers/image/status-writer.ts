@@ -1,30 +1,43 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import type { DependencyCheck } from "../../domain/dependencies.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
+import type { Condition } from "../../store/schema.ts";
 import { assignContainers } from "./assign.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { imageConditions, type Runnability, sameConditions } from "./status.ts";
 
-/** Writes an image's conditions and observed generation (and a reference's status) after a pass. */
+/** What one pass saw at its end: the status is computed from it. */
+export type PassOutcome = {
+  readonly now: Date;
+  readonly records: readonly InstanceRecord[];
+  readonly containers: readonly ContainerSnapshot[];
+  readonly runnability: Runnability;
+  readonly desiredHash: string | undefined;
+  readonly dependencies: DependencyCheck;
+};
+
+/**
+ * Writes an image's conditions and observed generation (and a reference's status) after a pass,
+ * and returns the conditions (the image's own when it is being deleted: those are not written).
+ */
 export async function writeStatus(
   store: Store,
   image: ImageRecord,
   log: Logger,
-  now: Date,
-  current: readonly InstanceRecord[],
-  containers: readonly ContainerSnapshot[],
-  runnability: Runnability,
-  desiredHash: string | undefined,
-): Promise<void> {
-  if (image.status === "deleting") return;
-  const assignment = assignContainers(current, containers);
+  pass: PassOutcome,
+): Promise<readonly Condition[]> {
+  if (image.status === "deleting") return image.conditions;
+  const { runnability } = pass;
+  const assignment = assignContainers(pass.records, pass.containers);
   const conditions = imageConditions({
     image,
-    records: current,
+    records: pass.records,
     containerOf: (instance) => assignment.byInstance.get(instance.id),
     runnability,
-    desiredHash,
-    now,
+    desiredHash: pass.desiredHash,
+    now: pass.now,
+    dependencies: pass.dependencies,
   });
   // A reference image's status and Docker image id are this controller's to write; an
   // upload's belong to the build pipeline, which may have moved on since this pass read them.
@@ -38,7 +51,7 @@ export async function writeStatus(
     status === image.status &&
     dockerImageId === image.docker_image_id
   ) {
-    return;
+    return conditions;
   }
   await store.transaction((tx) =>
     tx.images.writeObservedStatus(image.id, {
@@ -51,4 +64,5 @@ export async function writeStatus(
     image.conditions.find((condition) => condition.type === "Ready")?.status === "True";
   const isReady = conditions.find((condition) => condition.type === "Ready")?.status === "True";
   if (wasReady !== isReady) log.info({ ready: isReady }, "image readiness changed");
+  return conditions;
 }

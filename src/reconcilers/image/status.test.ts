@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import type { DependencyCheck } from "../../domain/dependencies.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { imageConditions, msUntilReady } from "./status.ts";
@@ -46,5 +47,47 @@ describe("readiness", () => {
   it("says when to look again", () => {
     expect(msUntilReady([running(new Date(now.getTime() - 1_000))], now)).toBe(2_000);
     expect(msUntilReady([running(new Date(now.getTime() - 5_000))], now)).toBeUndefined();
+  });
+});
+
+describe("dependencies in the conditions", () => {
+  const conditions = (records: InstanceRecord[], dependencies: DependencyCheck) =>
+    Object.fromEntries(
+      imageConditions({
+        image,
+        records,
+        containerOf: () => container,
+        runnability: runnable,
+        desiredHash: "h",
+        now,
+        dependencies,
+      }).map((condition) => [
+        condition.type,
+        [condition.status, condition.reason, condition.message],
+      ]),
+    );
+
+  it("says WaitingForDependencies while a dependency does not meet its condition", () => {
+    expect(conditions([], { met: false, waitingFor: ["db (healthy)"], failed: [] })).toEqual({
+      Ready: ["False", "WaitingForDependencies", "waiting for db (healthy)"],
+      Progressing: ["True", "WaitingForDependencies", "waiting for db (healthy)"],
+      Degraded: ["False", "AsExpected", ""],
+    });
+  });
+
+  it("says DependencyFailed, with the code, when a dependency is Degraded", () => {
+    const failed = ["db is Degraded (CrashLoopBackOff: exited with code 3)"];
+    expect(conditions([], { met: false, waitingFor: ["db (healthy)"], failed })).toMatchObject({
+      Ready: ["False", "WaitingForDependencies", "waiting for db (healthy)"],
+      Degraded: ["True", "DependencyFailed", `dependency_failed: ${failed[0]}`],
+    });
+    // Instances already running stay Ready: only the Degraded condition tells.
+    const settled = running(new Date(now.getTime() - 5_000));
+    expect(
+      conditions([settled], { met: false, waitingFor: ["db (healthy)"], failed }),
+    ).toMatchObject({
+      Ready: ["True", "InstancesRunning", expect.any(String)],
+      Degraded: ["True", "DependencyFailed", expect.any(String)],
+    });
   });
 });

@@ -1,5 +1,6 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
+import { type DependencyCheck, noDependencies } from "../../domain/dependencies.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { Condition } from "../../store/schema.ts";
 import { isUp } from "./assign.ts";
@@ -32,6 +33,8 @@ export type StatusInput = {
   readonly now: Date;
   /** How long an instance must have been running to count (Kubernetes' minReadySeconds). */
   readonly minReadyMs?: number;
+  /** Where its depends_on stands (met when left out). */
+  readonly dependencies?: DependencyCheck;
 };
 
 /** Default minimum run time before an instance counts as ready: a crash at start is not "ready". */
@@ -64,6 +67,7 @@ type ConditionValue = Omit<Condition, "last_transition_time">;
  */
 export function imageConditions(input: StatusInput): Condition[] {
   const { image, records, containerOf, runnability, desiredHash } = input;
+  const dependencies = input.dependencies ?? noDependencies;
   const live = records.filter((record) => record.deletion_requested_at === null);
   const shouldRun = live.filter((record) => record.desired_state === "running");
   const probed = image.health_check !== null;
@@ -103,6 +107,14 @@ export function imageConditions(input: StatusInput): Condition[] {
       reason: runnability.reason,
       message: runnability.message,
     };
+  } else if (dependencies.failed.length > 0) {
+    // The cause first: a dependent that cannot reach its dependency may fail on its own too.
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "DependencyFailed",
+      message: `dependency_failed: ${dependencies.failed.join("; ")}`,
+    };
   } else if (crashLooping.length > 0) {
     const example = crashLooping[0]?.last_error ?? "exited";
     degraded = {
@@ -138,25 +150,41 @@ export function imageConditions(input: StatusInput): Condition[] {
     };
   }
 
+  const waiting = !ready && runnability.ok && !dependencies.met;
+  const waitingMessage = `waiting for ${dependencies.waitingFor.join(", ")}`;
   const progressing: ConditionValue = ready
     ? { type: "Progressing", status: "False", reason: "Converged", message: summary }
-    : !runnability.ok
+    : waiting
       ? {
           type: "Progressing",
-          status: runnability.degraded ? "False" : "True",
-          reason: runnability.reason,
-          message: runnability.message,
+          status: "True",
+          reason: "WaitingForDependencies",
+          message: waitingMessage,
         }
-      : { type: "Progressing", status: "True", reason: "Reconciling", message: summary };
+      : !runnability.ok
+        ? {
+            type: "Progressing",
+            status: runnability.degraded ? "False" : "True",
+            reason: runnability.reason,
+            message: runnability.message,
+          }
+        : { type: "Progressing", status: "True", reason: "Reconciling", message: summary };
 
   const readyCondition: ConditionValue = ready
     ? { type: "Ready", status: "True", reason: "InstancesRunning", message: summary }
-    : {
-        type: "Ready",
-        status: "False",
-        reason: runnability.ok ? "InstancesNotReady" : runnability.reason,
-        message: runnability.ok ? summary : runnability.message,
-      };
+    : waiting
+      ? {
+          type: "Ready",
+          status: "False",
+          reason: "WaitingForDependencies",
+          message: waitingMessage,
+        }
+      : {
+          type: "Ready",
+          status: "False",
+          reason: runnability.ok ? "InstancesNotReady" : runnability.reason,
+          message: runnability.ok ? summary : runnability.message,
+        };
 
   return [readyCondition, progressing, degraded].map((condition) => {
     const previous = image.conditions.find((existing) => existing.type === condition.type);

@@ -222,6 +222,11 @@ export type EventsTable = {
   failed_at: NullableTimestamp;
 };
 
+/** The relay's queue: one row per event neither published nor failed (sql/0014). */
+export type EventsPendingTable = {
+  seq: number;
+};
+
 export type LeaderLeasesTable = {
   name: string;
   epoch: number;
@@ -242,6 +247,7 @@ export type Database = {
   image_builds: ImageBuildsTable;
   instances: InstancesTable;
   events: EventsTable;
+  events_pending: EventsPendingTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
   schema_migrations: SchemaMigrationsTable;

@@ -32,3 +32,16 @@ export async function until(
   }
   throw new Error(`timed out: ${what}`);
 }
+
+/** Whether the test httpd on a host port answers its page (within a second). */
+export async function answers(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/index.html`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    await response.text();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}

@@ -10,22 +10,10 @@ import { connectDocker } from "../../src/docker/connection.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
-import { report, seconds, until } from "../support.ts";
+import { answers, report, seconds, until } from "../support.ts";
 
 const instances = Number(process.env.BENCH_INSTANCES ?? 50);
 const docker = connectDocker(process.env.DOCKER_HOST);
-
-async function answers(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/index.html`, {
-      signal: AbortSignal.timeout(1_000),
-    });
-    await response.text();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 async function allAnswer(ports: readonly number[]): Promise<void> {
   await pMap(ports, (port) => until(() => answers(port), 60_000, `port ${port}`), {

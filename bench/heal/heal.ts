@@ -11,23 +11,11 @@ import { hardenedCreateOptions } from "../../src/docker/create-container.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
-import { median, report, seconds, until } from "../support.ts";
+import { answers, median, report, seconds, until } from "../support.ts";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const instanceCount = 5;
 const docker = connectDocker(process.env.DOCKER_HOST);
-
-async function answers(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/index.html`, {
-      signal: AbortSignal.timeout(1_000),
-    });
-    await response.text();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The engine's floor: kill a container made as the orchestrator makes them (the same hardened

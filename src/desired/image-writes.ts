@@ -110,12 +110,10 @@ const auditedColumns = [
 ] as const;
 
 /**
- * Refuses a write that makes the user ask for more than a quota allows. Called last in the
- * write's transaction: the per-user lock serialises every growing write of one user, so the
+ * Refuses a write that makes the user ask for more than a quota allows. Called after the write,
+ * in its transaction: the per-user lock serialises every growing write of one user, so the
  * usage measured after taking it includes every write that committed before, and two writes
- * can never overshoot together; taken last, it is held for the usage query and the commit only
- * (not for the audit, the events and their lock). Refusing throws, and the transaction undoes
- * the write with its audit and events.
+ * can never overshoot together. Refusing throws, and the transaction undoes the write.
  */
 async function enforceQuota(
   tx: Repositories,
@@ -237,6 +235,7 @@ export async function commitImageChange(
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
   }
   const updated = await tx.images.writeDesired(image.id, change);
+  await enforceQuota(tx, image.user_id, image, updated, settings);
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
     {
@@ -263,8 +262,6 @@ export async function commitImageChange(
     ]);
   }
   await tx.images.notifyChanged(image.id);
-  // Last, so that the user's quota lock is held only from here to the commit.
-  await enforceQuota(tx, image.user_id, image, updated, settings);
   return updated;
 }
 
@@ -325,6 +322,7 @@ export async function createImage(
     }
     throw error;
   }
+  await enforceQuota(tx, userId, undefined, image, settings);
   const created = changedFields({}, image, auditedColumns);
   await tx.audit.append(request.actor, [
     {
@@ -337,7 +335,5 @@ export async function createImage(
     },
   ]);
   await tx.images.notifyChanged(image.id);
-  // Last, so that the user's quota lock is held only from here to the commit.
-  await enforceQuota(tx, userId, undefined, image, settings);
   return image;
 }

@@ -249,11 +249,6 @@ export type RegistryCredentialsTable = {
   updated_at: Timestamp;
 };
 
-/** The relay's queue: one row per event neither published nor failed (sql/0014). */
-export type EventsPendingTable = {
-  seq: number;
-};
-
 export type LeaderLeasesTable = {
   name: string;
   epoch: number;
@@ -274,7 +269,6 @@ export type Database = {
   image_builds: ImageBuildsTable;
   instances: InstancesTable;
   events: EventsTable;
-  events_pending: EventsPendingTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
   secrets: SecretsTable;

@@ -46,13 +46,17 @@ export function isEngineUnreachable(error: unknown): boolean {
 
 /**
  * Worth another try: the connection dropped, the engine answered 5xx, or it is busy with the
- * same container ("removal already in progress"). Never 4xx spec errors: retrying cannot fix them.
+ * same container ("removal already in progress", an endpoint it has not released yet). Never
+ * 4xx spec errors: retrying cannot fix them.
  */
 export function isTransientDockerError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code !== undefined && transientCodes.has(code)) return true;
   const { status, message } = dockerStatus(error);
   if (/already in progress/i.test(message)) return true;
+  // A container started again right after it died: the engine is still letting go of its
+  // network endpoint (a moment later the start works).
+  if (/endpoint with name \S+ already exists in network/i.test(message)) return true;
   return (
     status !== undefined &&
     status >= 500 &&

@@ -168,6 +168,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       writesPerMinute: config.rateLimitWritesPerMinute,
       authFailuresPerMinute: config.authFailuresPerMinute,
     },
+    databaseReachable: () =>
+      Promise.race([
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
+      ]),
     readiness: {
       database: async () => {
         await store.ping();

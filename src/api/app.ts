@@ -9,6 +9,7 @@ import type { AppEnv } from "./app-env.ts";
 import { auditRoutes } from "./audit-routes.ts";
 import { requireToken } from "./auth.ts";
 import { limitBodies, limitUploads, refuseNulInQuery } from "./bounded-input.ts";
+import { databaseDeadline } from "./database-deadline.ts";
 import { toProblem } from "./error-mapping.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
 import { createObserverCheck } from "./observer.ts";
@@ -39,6 +40,8 @@ export type AppDependencies = {
   readonly users: UsersService;
   readonly audit: Pick<AuditRepository, "list">;
   readonly limits: RequestLimits;
+  /** Whether the database answers now (bounded): a request stuck on it answers 503. */
+  readonly databaseReachable?: () => Promise<boolean>;
   /**
    * Resource routers mounted under /api, behind authentication, in order: several may share a
    * path (the first whose handler answers wins; a handler may pass with `next()`).
@@ -71,6 +74,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route("/", healthRoutes({ metrics: deps.metrics, readiness: deps.readiness, observer }));
 
   const api = new Hono<AppEnv>();
+  const databaseReachable = deps.databaseReachable;
+  if (databaseReachable !== undefined) {
+    api.use(databaseDeadline({ afterMs: 10_000, reachable: databaseReachable }));
+  }
   api.use(
     requireToken({
       adminToken: deps.adminToken,

@@ -325,10 +325,10 @@ describe.skipIf(!hasDocker())("networks and dependencies on the engine", () => {
 
   it("shows DependencyFailed on a dependent when its dependency crash-loops", async () => {
     const crashing = await create(asAlice, { name: "crashdb", image: testImages.crasher });
-    const client = await create(asAlice, {
-      name: "client",
-      depends_on: [{ name: "crashdb", condition: "started" }],
-    });
+    // `healthy` (the default): a crash-looping dependency is never Ready, so nothing of the
+    // client may start. (With `started`, a crasher running for a moment between its restarts
+    // rightly lets the client start.)
+    const client = await create(asAlice, { name: "client", depends_on: ["crashdb"] });
     const degraded = await waitFor(
       () => conditionsOf(asAlice, client.id),
       (conditions) => conditions.Degraded?.reason === "DependencyFailed",

@@ -130,12 +130,18 @@ describe.each(backends())("convergence on %s", (backend) => {
       (list) => list.length === 1,
       { what: "2 removed" },
     );
-    const events = (
-      await server.request(
-        "GET",
-        `/api/events?image_id=${image.id}&type=container.stopped,container.removed`,
-      )
-    ).body.items as any[];
+    // The container is gone from the engine a moment before its removal is recorded.
+    const events = await waitFor(
+      async () =>
+        (
+          await server.request(
+            "GET",
+            `/api/events?image_id=${image.id}&type=container.stopped,container.removed`,
+          )
+        ).body.items as any[],
+      (items) => items.filter((event) => event.type === "container.removed").length >= 2,
+      { what: "2 removed events" },
+    );
     expect(events.filter((event) => event.type === "container.stopped")).toHaveLength(2);
     expect(events.filter((event) => event.type === "container.removed")).toHaveLength(2);
     for (const stopped of events) {

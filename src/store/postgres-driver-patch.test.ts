@@ -8,8 +8,12 @@ import { describe, expect, it } from "vitest";
  * unable to write ever again when it closes while a small write is queued, and puts a reserved
  * connection that died back among the open ones (kysely-postgres-js reserves one per query), so
  * that every later query fails: exactly what a Postgres restart or pg_terminate_backend does
- * (upstream issues #1154, #1208). patches/postgres+3.4.9.patch fixes all three; `npm ci`
- * applies it (postinstall: patch-package).
+ * (upstream issues #1154, #1208). It also strands a reserve waiting on a connection that closes
+ * (#1195), lets a stale reservation write onto its reconnected connection, fails the next
+ * session's first query with the old session's FATAL error, and leaves queries written between
+ * a socket error and its close pending for ever. patches/postgres+3.4.9.patch fixes them all;
+ * `npm ci` applies it (postinstall: patch-package). test/foundation/postgres-driver.test.ts
+ * checks the behaviour on the real server.
  */
 describe("the Postgres driver", () => {
   // src/index.js of the package, as `import "postgres"` finds it.
@@ -25,6 +29,7 @@ describe("the Postgres driver", () => {
     expect(connection).toMatch(/if \(socket === null\) \{/);
     expect(connection.match(/chunk = nextWriteTimer = null \/\/ patched/g)).toHaveLength(2);
     const pool = readFileSync(path.join(root, folder, "index.js"), "utf8");
-    expect(pool).toContain(";(c.queue === reserved || c.queue === full) && onopen(c)");
+    expect(pool).toContain("if (c.reserved !== reservation)");
+    expect(pool).toContain("(queries.push(next), connect(c))");
   });
 });

@@ -10,8 +10,9 @@ import { describe, expect, it } from "vitest";
  * that every later query fails: exactly what a Postgres restart or pg_terminate_backend does
  * (upstream issues #1154, #1208). It also strands a reserve waiting on a connection that closes
  * (#1195), lets a stale reservation write onto its reconnected connection, fails the next
- * session's first query with the old session's FATAL error, and leaves queries written between
- * a socket error and its close pending for ever. patches/postgres+3.4.9.patch fixes them all;
+ * session's first query with the old session's FATAL error, leaves queries written between
+ * a socket error and its close pending for ever, and lets a reserve whose connection attempt
+ * failed (the server away) swallow the next connection that opens. patches/postgres+3.4.9.patch fixes them all;
  * `npm ci` applies it (postinstall: patch-package). test/foundation/postgres-driver.test.ts
  * checks the behaviour on the real server.
  */
@@ -30,6 +31,7 @@ describe("the Postgres driver", () => {
     expect(connection.match(/chunk = nextWriteTimer = null \/\/ patched/g)).toHaveLength(2);
     const pool = readFileSync(path.join(root, folder, "index.js"), "utf8");
     expect(pool).toContain("if (c.reserved !== reservation)");
-    expect(pool).toContain("(queries.push(next), connect(c))");
+    expect(pool).toContain("next.reserve && queries.push(next)");
+    expect(pool).toContain("reject: (e) => (queries.remove(query), reject(e))");
   });
 });

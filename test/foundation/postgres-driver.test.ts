@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { postgresUrl, services } from "../support/services.ts";
+import { startSocketProxy } from "../support/socket-proxy.ts";
 
 /**
  * What kysely-postgres-js does for every query (reserve a connection, run, release) while the
@@ -101,5 +102,41 @@ describe.runIf(services().postgres.ok)("the Postgres driver under terminated ses
     for (const outcome of await settled) expect(outcome.settled).toBe("rejected");
     reserved.release();
     expect(await sql`select 6 as six`).toEqual([{ six: 6 }]);
+  });
+
+  it("fails reserves while the server is away and gives every connection back once it returns", async () => {
+    const server = new URL(postgresUrl());
+    const proxy = await startSocketProxy({ host: server.hostname, port: Number(server.port) });
+    const viaProxy = new URL(postgresUrl());
+    viaProxy.port = String(proxy.port);
+    const pool = postgres(viaProxy.toString(), { max: 2, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      expect(await pool`select 1 as one`).toEqual([{ one: 1 }]);
+      proxy.cut();
+      // Each reserve fails (a connection attempt refused) or gets the connection that is dying
+      // (the reset not read yet), whose query then fails; none waits for ever.
+      const attempts = await Promise.all(Array.from({ length: 6 }, () => within(pool.reserve())));
+      for (const attempt of attempts) {
+        expect(attempt.settled).not.toBe("pending");
+        if (attempt.settled !== "fulfilled") continue;
+        expect((await within(attempt.value`select 1`)).settled).toBe("rejected");
+        attempt.value.release();
+      }
+      expect(attempts.filter((attempt) => attempt.settled === "rejected").length).toBeGreaterThan(3);
+      proxy.restore();
+      // The failed reserves took no connection with them: both serve again, side by side.
+      const [first, second] = await Promise.all([within(pool.reserve()), within(pool.reserve())]);
+      expect(first?.settled).toBe("fulfilled");
+      expect(second?.settled).toBe("fulfilled");
+      for (const held of [first, second]) {
+        if (held?.settled !== "fulfilled") continue;
+        expect(await held.value`select 7 as seven`).toEqual([{ seven: 7 }]);
+        held.value.release();
+      }
+      expect(await pool`select 8 as eight`).toEqual([{ eight: 8 }]);
+    } finally {
+      await pool.end({ timeout: 1 });
+      await proxy.close();
+    }
   });
 });

@@ -187,6 +187,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           ? { ok: true, version: state.version, host: describeDockerHost(config.dockerHost) }
           : { ok: false, error: state.error };
       },
+      // Which builder runs builds; never "down" itself (the docker check says the engine is away).
+      builds: async () => {
+        try {
+          return { ok: true, ...(await builds.builderStatus()) };
+        } catch {
+          return { ok: true, builder: "unknown: the engine is unreachable" };
+        }
+      },
     },
     apiRoutes: [
       // Multipart uploads first: JSON to POST /images falls through to imagesRoutes.

@@ -1,7 +1,7 @@
 import { packContext } from "../archive/pack-context.ts";
 import type { Config } from "../config.ts";
 import type { WriteSettings } from "../desired/image-writes.ts";
-import { createImageBuilder } from "../docker/build.ts";
+import { type BuilderKind, createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { runnableReference } from "../domain/names.ts";
@@ -42,8 +42,16 @@ export type BuildPipeline = {
   current(imageId: number): Promise<BuildState>;
   /** What the controller asks of the pipeline: what an upload runs, and cleaning up after it. */
   readonly builtImages: BuiltImages;
+  /** Which builder the engine offers, for /readyz (asks the engine the first time). */
+  builderStatus(): Promise<BuilderStatus>;
   /** Aborts running builds (they resume at the next start) and starts no more. */
   stop(): Promise<void>;
+};
+
+export type BuilderStatus = {
+  readonly builder: BuilderKind;
+  /** Memory and CPU limits of build steps: applied, or why not. */
+  readonly limits: string;
 };
 
 /** Decides (and prepares) the folders of sources and build logs, once at start. */
@@ -74,6 +82,14 @@ export function createBuildPipeline(deps: {
         { reason },
         "cannot limit the memory and CPU of BuildKit's build steps; builds keep their time limit",
       ),
+    onDetected: (kind) => {
+      if (kind === "buildkit") log.info({ builder: kind }, "builds use BuildKit");
+      else
+        log.warn(
+          { builder: kind },
+          "the engine has no BuildKit: builds use the classic builder (no RUN --mount, no build cache mounts)",
+        );
+    },
   });
   const logs = createBuildLogFiles(paths.logs);
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
@@ -146,6 +162,19 @@ export function createBuildPipeline(deps: {
         orchestratorId: config.orchestratorId,
         logger: log,
       }),
+    },
+    builderStatus: async () => {
+      const kind = await builder.kind();
+      const unavailable = builder.limitsUnavailable();
+      return {
+        builder: kind,
+        limits:
+          kind === "classic"
+            ? "per build (the classic builder applies them)"
+            : unavailable === undefined
+              ? "all builds together (the engine's buildkit cgroup)"
+              : `not applied: ${unavailable}`,
+      };
     },
     stop: () => builds.stop(),
   };

@@ -2,11 +2,15 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageBuilder } from "../docker/build.ts";
+import { isReservedBuildArg } from "../domain/build-options.ts";
 import { decideImageAccess, ownerOf, type ReferenceAccess } from "../domain/image-access.ts";
 import { readDockerfile } from "./dockerfile-images.ts";
 
 export type BuildInputs = {
-  /** Build args the controller sets; a tenant never chooses these. */
+  /**
+   * The spec's build args and the ones the controller sets (`BUILDKIT_*`, which a tenant never
+   * chooses: the spec refuses them, and the controller's win here anyway).
+   */
   readonly buildArgs: Readonly<Record<string, string>>;
 };
 
@@ -33,10 +37,16 @@ export function cacheNamespace(orchestratorId: string, userId: number): string {
 export async function preflightBuild(input: {
   readonly contextDir: string;
   readonly userId: number;
+  /** The spec's `build.args`: they can name the images `FROM $BASE` reads, so they count here. */
+  readonly userArgs?: Readonly<Record<string, string>>;
   readonly access: ReferenceAccess;
   readonly builder: Pick<ImageBuilder, "describe" | "pull">;
 }): Promise<BuildInputs> {
+  const userArgs = Object.fromEntries(
+    Object.entries(input.userArgs ?? {}).filter(([name]) => !isReservedBuildArg(name)),
+  );
   const buildArgs = {
+    ...userArgs,
     BUILDKIT_CACHE_MOUNT_NS: cacheNamespace(input.access.orchestratorId, input.userId),
   };
   let text: string;
@@ -49,6 +59,12 @@ export async function preflightBuild(input: {
   if (facts.directives.syntax !== undefined) {
     throw new BuildRefused(
       `Dockerfile line 1: the parser directive "# syntax=${facts.directives.syntax}" is not allowed: builds use the engine's own Dockerfile frontend`,
+    );
+  }
+  const heredoc = facts.heredocs[0];
+  if (heredoc !== undefined) {
+    throw new BuildRefused(
+      `Dockerfile line ${heredoc}: heredocs (<<EOF) need Dockerfile syntax 1.4, and this engine's own Dockerfile frontend is 1.2 (Docker 20.10; "# syntax=" frontends are not allowed): put the file in the build context and COPY it, or write it with printf in a RUN`,
     );
   }
   const unreadable = facts.unreadable[0];

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { ImageBuilder } from "../docker/build.ts";
 import type { BuildLimits } from "../docker/build-limits.ts";
+import { withOptionDefaults } from "../domain/container-options.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageLabels } from "../domain/labels.ts";
 import type { Logger } from "../logger.ts";
@@ -67,6 +68,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     const { image } = claimed;
     const sourcePath = image.source_path ?? "";
     const reference = deps.referenceOf(image);
+    const options = withOptionDefaults(image.container_options).build;
     const log = deps.logger.child({ imageId: image.id, generation: job.generation });
     log.info({ reference, trigger: claimed.trigger, resumed: claimed.resumed }, "build started");
 
@@ -94,6 +96,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
       const { buildArgs } = await preflightBuild({
         contextDir: sourcePath,
         userId: image.user_id,
+        userArgs: options.args,
         access: deps.access,
         builder: deps.builder,
       });
@@ -102,8 +105,10 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
         tag: reference,
         labels: imageLabels(deps.orchestratorId, image.id, image.user_id),
         buildArgs,
+        target: options.target ?? undefined,
+        platform: options.platform ?? undefined,
         limits: deps.limits,
-        noCache: claimed.trigger === "rebuild",
+        noCache: claimed.trigger === "rebuild" || options.no_cache,
         signal,
         onEvent: (event) => append(progress.add(event)),
       });

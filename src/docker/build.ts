@@ -24,6 +24,10 @@ export type BuildRequest = {
   /** Set on the image over whatever the Dockerfile's LABELs say. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs?: Readonly<Record<string, string>>;
+  /** The Dockerfile stage to build (`FROM … AS name`); the last one when not given. */
+  readonly target?: string | undefined;
+  /** `os/arch[/variant]`; the engine's own when not given. */
+  readonly platform?: string | undefined;
   /** Memory and CPU of the build's steps. */
   readonly limits: BuildLimits;
   readonly noCache: boolean;
@@ -36,6 +40,11 @@ export type BuildRequest = {
 export type ImageBuilder = {
   /** BuildKit where the engine has it (Linux, API ≥ 1.39), asked once; the classic one elsewhere. */
   kind(): Promise<BuilderKind>;
+  /**
+   * Why BuildKit's steps run without the memory and CPU limits, once a build found out (the
+   * engine is not on this host, or its cgroups cannot be written); undefined otherwise.
+   */
+  limitsUnavailable(): string | undefined;
   /**
    * Streams a build, handing every event of the engine to `onEvent`, and resolves when the
    * stream ends. A failing step does not reject: it arrives as an event with `error`. Rejects
@@ -84,31 +93,40 @@ export function createImageBuilder(
   options: {
     /** Told once when BuildKit's steps cannot be limited (a remote engine, no root). */
     readonly onLimitsUnavailable?: (reason: string) => void;
+    /** Told once which builder the engine offers, when first asked. */
+    readonly onDetected?: (kind: BuilderKind) => void;
   } = {},
 ): ImageBuilder {
   let known: Promise<BuilderKind> | undefined;
-  let limitsUnavailable = false;
+  let limitsUnavailable: string | undefined;
   const local = typeof (docker.modem as { socketPath?: unknown }).socketPath === "string";
   /** BuildKit's steps get their limits through the engine's cgroup, when it is on this host. */
   async function limitBuildKit(limits: BuildLimits): Promise<void> {
-    if (limitsUnavailable) return;
+    if (limitsUnavailable !== undefined) return;
     try {
       if (!local) throw new Error("the engine is not on this host");
       await limitBuildKitSteps(limits);
     } catch (error) {
-      limitsUnavailable = true;
-      options.onLimitsUnavailable?.((error as Error).message);
+      limitsUnavailable = (error as Error).message;
+      options.onLimitsUnavailable?.(limitsUnavailable);
     }
   }
   const kindOf = () => {
-    known ??= detectBuilder(docker).catch((error: unknown) => {
-      known = undefined; // the engine is away: ask again next time
-      throw error;
-    });
+    known ??= detectBuilder(docker).then(
+      (kind) => {
+        options.onDetected?.(kind);
+        return kind;
+      },
+      (error: unknown) => {
+        known = undefined; // the engine is away: ask again next time
+        throw error;
+      },
+    );
     return known;
   };
   return {
     kind: kindOf,
+    limitsUnavailable: () => limitsUnavailable,
     async build(request) {
       const kind = await kindOf();
       if (kind === "buildkit") await limitBuildKit(request.limits);
@@ -134,6 +152,8 @@ export function createImageBuilder(
               t: request.tag,
               labels: { ...request.labels },
               buildargs: { ...request.buildArgs },
+              ...(request.target === undefined ? {} : { target: request.target }),
+              ...(request.platform === undefined ? {} : { platform: request.platform }),
               rm: true,
               forcerm: true,
               nocache: request.noCache,

@@ -101,6 +101,7 @@ const everything: ContainerOptions = {
   secrets: [{ name: "db-password", target: "/run/secrets/db" }],
   networks: ["backend"],
   depends_on: [],
+  build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
 };
 
 const managed = containerLabels({

@@ -133,6 +133,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
   });
+  const secretOpener = createSecretOpener(store, secretsKey.key);
   const builds = createBuildPipeline({
     store,
     docker,
@@ -142,6 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     paths: buildFolders,
     access,
     writeSettings,
+    registryAuth: secretOpener.registryAuth,
   });
   const volumes = createVolumeService(store, volumeEngine(docker, config.orchestratorId), {
     orchestratorId: config.orchestratorId,
@@ -237,7 +239,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     builtImages: builds.builtImages,
     containerStats: createContainerStats(docker),
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
-    secrets: createSecretOpener(store, secretsKey.key),
+    secrets: secretOpener,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
   });
 

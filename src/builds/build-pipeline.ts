@@ -16,7 +16,9 @@ import { overridesOf } from "../store/users-repository.ts";
 import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
 import { createBuildMetrics } from "./build-metrics.ts";
 import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
+import type { RegistryAuthLookup } from "./build-preflight.ts";
 import { type BuildQueue, type BuildTenant, createBuildQueue } from "./build-queue.ts";
+import { createBuiltImageRegistry } from "./built-image-registry.ts";
 import { createBuildCleanup } from "./cleanup.ts";
 import { createBuildPruner } from "./prune-builds.ts";
 import { createBuiltResolver } from "./resolve-built.ts";
@@ -73,6 +75,8 @@ export function createBuildPipeline(deps: {
   readonly access: ReferenceAccess;
   /** The desired-state write settings, quotas included (sources create and change images). */
   readonly writeSettings: WriteSettings;
+  /** An owner's stored credentials for a base image's registry. */
+  readonly registryAuth?: RegistryAuthLookup | undefined;
 }): BuildPipeline {
   const { config, paths } = deps;
   const log = deps.logger.child({ component: "builds" });
@@ -92,6 +96,17 @@ export function createBuildPipeline(deps: {
     },
   });
   const logs = createBuildLogFiles(paths.logs);
+  const registry =
+    config.registry === undefined ? undefined : createBuiltImageRegistry(builder, config.registry);
+  if (config.registry !== undefined) {
+    log.info(
+      {
+        registry: config.registry.repositoryPrefix,
+        withCredentials: config.registry.username !== undefined,
+      },
+      "built images are pushed to the registry",
+    );
+  }
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
   const settings = deps.writeSettings;
   /** An image's owner and their concurrent-builds quota, for the queue's per-user lanes. */
@@ -116,6 +131,8 @@ export function createBuildPipeline(deps: {
     referenceOf: builtReference,
     orchestratorId: config.orchestratorId,
     access: deps.access,
+    registryAuth: deps.registryAuth,
+    registry,
     limits: { memoryBytes: config.buildMemoryBytes, nanoCpus: config.buildNanoCpus },
     timeoutSeconds: config.buildTimeoutSeconds,
     logger: log,
@@ -152,6 +169,12 @@ export function createBuildPipeline(deps: {
         pruner,
         writeSettings: settings,
         imageId: (reference) => builder.imageId(reference),
+        restore: registry?.restore,
+        onRestoreFailed: (imageId, error) =>
+          log.warn(
+            { imageId, err: error },
+            "could not pull a pushed build back from the registry; building it again",
+          ),
       }),
       cleanup: createBuildCleanup({
         queue: builds,

@@ -9,7 +9,15 @@ import {
   type RawBuildEvent,
 } from "./build-stream.ts";
 import type { DockerClient } from "./connection.ts";
-import { describeImage, type LocalImage, pullImage } from "./images.ts";
+import {
+  describeImage,
+  type LocalImage,
+  pullImage,
+  pushImage,
+  type RegistryAuth,
+  tagImage,
+  untagImage,
+} from "./images.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
 export type { BuildStreamEvent } from "./build-stream.ts";
@@ -55,8 +63,14 @@ export type ImageBuilder = {
   imageId(reference: string): Promise<string | undefined>;
   /** What the engine knows of an image a reference names by name (never by id), or undefined. */
   describe(reference: string): Promise<LocalImage | undefined>;
-  /** Pulls a reference; rejects with the engine's message when it cannot. */
-  pull(reference: string): Promise<void>;
+  /** Pulls a reference (with credentials for its registry when given); rejects with the engine's message. */
+  pull(reference: string, auth?: RegistryAuth): Promise<void>;
+  /** Gives a local image a second name. */
+  tag(source: string, target: string): Promise<void>;
+  /** Removes one name of a local image (the image stays under its others). */
+  untag(reference: string): Promise<void>;
+  /** Pushes a local `repository:tag`; resolves with the registry's manifest digest. */
+  push(reference: string, auth: RegistryAuth | { readonly server: string }): Promise<string>;
   /**
    * Removes the images labelled as built for `imageId` by this controller, but `keep`. Without
    * `force`, an image a container still uses stays: `inUse` counts those.
@@ -206,7 +220,10 @@ export function createImageBuilder(
     },
 
     describe: (reference) => describeImage(docker, reference),
-    pull: (reference) => pullImage(docker, reference),
+    pull: (reference, auth) => pullImage(docker, reference, auth),
+    tag: (source, target) => tagImage(docker, source, target),
+    untag: (reference) => untagImage(docker, reference),
+    push: (reference, auth) => pushImage(docker, reference, auth),
 
     async removeBuilt(orchestratorId, imageId, options) {
       const images = await withDockerRetry(() =>

@@ -64,6 +64,7 @@ function image(
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     delete_volumes: false,
+    registry_reference: null,
     created_at: now,
     updated_at: now,
     ...overrides,

@@ -185,21 +185,20 @@ describe.runIf(hasDocker() && hasRegistry)("registries and builds", () => {
     expect(await isLocal(base)).toBe(false);
     const alice = await server.createUser("alice");
     const bob = await server.createUser("bob");
-    const app = (body: string) =>
-      archiveOf("tar", [
-        {
-          name: "Dockerfile",
-          content: `FROM ${base}\nRUN echo "${body}" > /www/index.html\n`,
-        },
-      ]);
-    try {
-      const first = await uploadImage(
+    /** `tenant` uploads an app FROM the private base, serving `body`. */
+    const uploadOnBase = async (token: string, body: string) => {
+      const dockerfile = `FROM ${base}\nRUN echo "${body}" > /www/index.html\n`;
+      const uploaded = await uploadImage(
         server,
         { name: "on-private-base", memory_limit: "16m", cpu_limit: "0.1" },
-        await app("alice's app"),
-        { token: alice, filename: "app.tar" },
+        await archiveOf("tar", [{ name: "Dockerfile", content: dockerfile }]),
+        { token, filename: "app.tar" },
       );
-      expect(first.status).toBe(202);
+      expect(uploaded.status).toBe(202);
+      return uploaded;
+    };
+    try {
+      const first = await uploadOnBase(alice, "alice's app");
       const refused = await waitForStatus(server, first.body.id, "build_failed");
       expect(refused.build_logs).toContain(
         `Dockerfile line 1: ${base} could not be pulled (no stored credentials for its registry: POST /api/registries)`,
@@ -219,13 +218,7 @@ describe.runIf(hasDocker() && hasRegistry)("registries and builds", () => {
       expect(await isLocal(base)).toBe(true);
 
       // Bob names the same base: the engine has it now, Alice's credentials are hers.
-      const stolen = await uploadImage(
-        server,
-        { name: "on-private-base", memory_limit: "16m", cpu_limit: "0.1" },
-        await app("bob's app"),
-        { token: bob, filename: "app.tar" },
-      );
-      expect(stolen.status).toBe(202);
+      const stolen = await uploadOnBase(bob, "bob's app");
       const bobs = await waitForStatus(server, stolen.body.id, "build_failed");
       expect(bobs.build_logs).toContain(
         `Dockerfile line 1: ${base} is a local image that is neither allowed (ALLOWED_LOCAL_IMAGES) nor given by a registry`,

@@ -133,6 +133,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
   });
+  const secretOpener = createSecretOpener(store, secretsKey.key);
   const builds = createBuildPipeline({
     store,
     docker,
@@ -142,6 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     paths: buildFolders,
     access,
     writeSettings,
+    registryAuth: secretOpener.registryAuth,
   });
   const volumes = createVolumeService(store, volumeEngine(docker, config.orchestratorId), {
     orchestratorId: config.orchestratorId,
@@ -187,6 +189,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
           ? { ok: true, version: state.version, host: describeDockerHost(config.dockerHost) }
           : { ok: false, error: state.error };
       },
+      // Which builder runs builds; never "down" itself (the docker check says the engine is away).
+      builds: async () => {
+        try {
+          return { ok: true, ...(await builds.builderStatus()) };
+        } catch {
+          return { ok: true, builder: "unknown: the engine is unreachable" };
+        }
+      },
     },
     apiRoutes: [
       // Multipart uploads first: JSON to POST /images falls through to imagesRoutes.
@@ -229,7 +239,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     builtImages: builds.builtImages,
     containerStats: createContainerStats(docker),
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
-    secrets: createSecretOpener(store, secretsKey.key),
+    secrets: secretOpener,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
   });
 

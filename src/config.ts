@@ -1,5 +1,11 @@
 import path from "node:path";
 import { z } from "zod";
+import {
+  type RegistrySettings,
+  registryVariables,
+  resolveRegistrySettings,
+  secretRegistryVariables,
+} from "./builds/registry-settings.ts";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
 import type { QuotaLimits } from "./domain/quota.ts";
 import { normalizeAbsolutePath } from "./domain/volumes.ts";
@@ -134,6 +140,8 @@ const environmentVariables = z.object({
     .default("container-lifecycle"),
   /** KAFKA_CLIENT_ID, KAFKA_SSL*, KAFKA_SASL*: see src/events/kafka-connection-settings.ts. */
   ...kafkaConnectionVariables,
+  /** REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD(_FILE): src/builds/registry-settings.ts. */
+  ...registryVariables,
   BUILD_CONTEXT_BASE_DIR: z.string().trim().min(1).optional(),
   IMAGE_NAME_PREFIX: dockerName.default("nvidia-app"),
   ORCHESTRATOR_ID: z
@@ -282,6 +290,8 @@ export type Config = Readonly<{
   tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** Default per-user quotas; the admin user has none unless the admin sets them. */
   quota: QuotaLimits;
+  /** Where built images are pushed; undefined: nowhere. */
+  registry: RegistrySettings | undefined;
 }>;
 
 const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN", "SECRETS_KEY"]);
@@ -316,7 +326,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     const lines = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? "environment");
       const shown =
-        secretVariables.has(variable) || secretKafkaVariables.has(variable)
+        secretVariables.has(variable) ||
+        secretKafkaVariables.has(variable) ||
+        secretRegistryVariables.has(variable)
           ? "<hidden>"
           : present[variable];
       return `invalid configuration: ${variable}=${JSON.stringify(shown)} ${issue.message}`;
@@ -332,6 +344,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if ("problems" in kafka) {
     throw new ConfigError(
       kafka.problems.map(({ message }) => `invalid configuration: ${message}`).join("\n"),
+    );
+  }
+  const registry = resolveRegistrySettings(env);
+  if ("problems" in registry) {
+    throw new ConfigError(
+      registry.problems.map((message) => `invalid configuration: ${message}`).join("\n"),
     );
   }
   return {
@@ -388,5 +406,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       memoryBytes: env.QUOTA_MEMORY,
       concurrentBuilds: env.QUOTA_CONCURRENT_BUILDS,
     },
+    registry: registry.settings,
   };
 }

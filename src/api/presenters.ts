@@ -24,6 +24,7 @@ export function presentImage(
     resource_version: image.resource_version,
     conditions: image.conditions,
     docker_image_id: image.docker_image_id,
+    registry_reference: image.registry_reference,
     source_path: image.source_path,
     source_digest: image.source_digest,
     ...(options.withBuildLogs ? { build_logs: image.build_logs } : {}),

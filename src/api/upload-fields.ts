@@ -31,6 +31,7 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "devices",
   "networks",
   "depends_on",
+  "build",
   "read_only_root_filesystem",
   "init",
   "privileged",

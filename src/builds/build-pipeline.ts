@@ -1,7 +1,7 @@
 import { packContext } from "../archive/pack-context.ts";
 import type { Config } from "../config.ts";
 import type { WriteSettings } from "../desired/image-writes.ts";
-import { createImageBuilder } from "../docker/build.ts";
+import { type BuilderKind, createImageBuilder } from "../docker/build.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { runnableReference } from "../domain/names.ts";
@@ -16,7 +16,9 @@ import { overridesOf } from "../store/users-repository.ts";
 import { type BuildLogFiles, createBuildLogFiles } from "./build-log-files.ts";
 import { createBuildMetrics } from "./build-metrics.ts";
 import { type BuildPaths, resolveBuildPaths } from "./build-paths.ts";
+import type { RegistryAuthLookup } from "./build-preflight.ts";
 import { type BuildQueue, type BuildTenant, createBuildQueue } from "./build-queue.ts";
+import { createBuiltImageRegistry } from "./built-image-registry.ts";
 import { createBuildCleanup } from "./cleanup.ts";
 import { createBuildPruner } from "./prune-builds.ts";
 import { createBuiltResolver } from "./resolve-built.ts";
@@ -42,8 +44,16 @@ export type BuildPipeline = {
   current(imageId: number): Promise<BuildState>;
   /** What the controller asks of the pipeline: what an upload runs, and cleaning up after it. */
   readonly builtImages: BuiltImages;
+  /** Which builder the engine offers, for /readyz (asks the engine the first time). */
+  builderStatus(): Promise<BuilderStatus>;
   /** Aborts running builds (they resume at the next start) and starts no more. */
   stop(): Promise<void>;
+};
+
+export type BuilderStatus = {
+  readonly builder: BuilderKind;
+  /** Memory and CPU limits of build steps: applied, or why not. */
+  readonly limits: string;
 };
 
 /** Decides (and prepares) the folders of sources and build logs, once at start. */
@@ -65,6 +75,8 @@ export function createBuildPipeline(deps: {
   readonly access: ReferenceAccess;
   /** The desired-state write settings, quotas included (sources create and change images). */
   readonly writeSettings: WriteSettings;
+  /** An owner's stored credentials for a base image's registry. */
+  readonly registryAuth?: RegistryAuthLookup | undefined;
 }): BuildPipeline {
   const { config, paths } = deps;
   const log = deps.logger.child({ component: "builds" });
@@ -74,8 +86,27 @@ export function createBuildPipeline(deps: {
         { reason },
         "cannot limit the memory and CPU of BuildKit's build steps; builds keep their time limit",
       ),
+    onDetected: (kind) => {
+      if (kind === "buildkit") log.info({ builder: kind }, "builds use BuildKit");
+      else
+        log.warn(
+          { builder: kind },
+          "the engine has no BuildKit: builds use the classic builder (no RUN --mount, no build cache mounts)",
+        );
+    },
   });
   const logs = createBuildLogFiles(paths.logs);
+  const registry =
+    config.registry === undefined ? undefined : createBuiltImageRegistry(builder, config.registry);
+  if (config.registry !== undefined) {
+    log.info(
+      {
+        registry: config.registry.repositoryPrefix,
+        withCredentials: config.registry.username !== undefined,
+      },
+      "built images are pushed to the registry",
+    );
+  }
   const builtReference = (image: ImageRecord) => runnableReference(image, config.imageNamePrefix);
   const settings = deps.writeSettings;
   /** An image's owner and their concurrent-builds quota, for the queue's per-user lanes. */
@@ -100,6 +131,8 @@ export function createBuildPipeline(deps: {
     referenceOf: builtReference,
     orchestratorId: config.orchestratorId,
     access: deps.access,
+    registryAuth: deps.registryAuth,
+    registry,
     limits: { memoryBytes: config.buildMemoryBytes, nanoCpus: config.buildNanoCpus },
     timeoutSeconds: config.buildTimeoutSeconds,
     logger: log,
@@ -136,6 +169,12 @@ export function createBuildPipeline(deps: {
         pruner,
         writeSettings: settings,
         imageId: (reference) => builder.imageId(reference),
+        restore: registry?.restore,
+        onRestoreFailed: (imageId, error) =>
+          log.warn(
+            { imageId, err: error },
+            "could not pull a pushed build back from the registry; building it again",
+          ),
       }),
       cleanup: createBuildCleanup({
         queue: builds,
@@ -146,6 +185,19 @@ export function createBuildPipeline(deps: {
         orchestratorId: config.orchestratorId,
         logger: log,
       }),
+    },
+    builderStatus: async () => {
+      const kind = await builder.kind();
+      const unavailable = builder.limitsUnavailable();
+      return {
+        builder: kind,
+        limits:
+          kind === "classic"
+            ? "per build (the classic builder applies them)"
+            : unavailable === undefined
+              ? "all builds together (the engine's buildkit cgroup)"
+              : `not applied: ${unavailable}`,
+      };
     },
     stop: () => builds.stop(),
   };

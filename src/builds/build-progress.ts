@@ -47,7 +47,8 @@ export function createBuildProgress() {
 
 export type BuildProgress = ReturnType<typeof createBuildProgress>;
 
-export type FailureReason = "step_failed" | "timeout" | "build_error";
+/** `push_failed`: built, but REGISTRY_URL did not take it (other engines could not run it). */
+export type FailureReason = "step_failed" | "timeout" | "build_error" | "push_failed";
 
 export type BuildFailure = { readonly reason: FailureReason; readonly message: string };
 

@@ -142,7 +142,16 @@ async function writeOutcome(
     const updated = await tx.builds.recordOutcome(imageId, result);
     await tx.events.append([
       result.ok
-        ? imageEvent("image.ready", updated, reference, "built")
+        ? imageEvent(
+            "image.ready",
+            updated,
+            reference,
+            "built",
+            // What other engines pull to run it, when it was pushed (REGISTRY_URL).
+            updated.registry_reference === null
+              ? undefined
+              : { registry_reference: updated.registry_reference },
+          )
         : imageEvent("image.build_failed", updated, reference, result.reason, {
             message: result.message,
           }),

@@ -47,4 +47,18 @@ describe("readDockerfile", () => {
     expect(facts.unreadable.map((image) => image.line)).toEqual([2, 3]);
     expect(facts.images).toEqual([]);
   });
+
+  it("finds heredocs (Dockerfile 1.4, which the engine's frontend 1.2 cannot read)", () => {
+    const text = [
+      "FROM base:1",
+      "RUN <<EOF",
+      "echo hi",
+      "EOF",
+      "COPY <<-'CONF' /etc/app.conf",
+      'RUN --mount=type=cache,target=/c cat <<"END" > /x',
+      'RUN echo "a<<b" && echo 1<<2',
+      "RUN printf 'x' >> /log",
+    ].join("\n");
+    expect(readDockerfile(text).heredocs).toEqual([2, 5, 6]);
+  });
 });

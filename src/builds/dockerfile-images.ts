@@ -16,7 +16,12 @@ export type DockerfileFacts = {
   readonly images: readonly DockerfileImage[];
   /** References that still hold a variable after substitution, or an empty one. */
   readonly unreadable: readonly DockerfileImage[];
+  /** Lines of RUN, COPY or ADD instructions that open a heredoc (`<<EOF`): Dockerfile 1.4. */
+  readonly heredocs: readonly number[];
 };
+
+/** `<<EOF`, `<<-EOF`, `<<"EOF"` as a word of its own: a heredoc's opening. */
+const heredocOpening = /(?:^|\s)<<-?(["']?)[A-Za-z_][A-Za-z0-9_]*\1(?=$|[\s|>&;])/;
 
 type Instruction = { readonly keyword: string; readonly args: string; readonly line: number };
 
@@ -107,6 +112,7 @@ export function readDockerfile(
   let stageCount = 0;
   const images: DockerfileImage[] = [];
   const unreadable: DockerfileImage[] = [];
+  const heredocs: number[] = [];
 
   const note = (raw: string, line: number, scope: ReadonlyMap<string, string>) => {
     const reference = unquote(substitute(raw.trim(), scope));
@@ -137,6 +143,7 @@ export function readDockerfile(
       case "COPY":
       case "ADD":
       case "RUN":
+        if (heredocOpening.test(instruction.args)) heredocs.push(instruction.line);
         for (const flag of instruction.args.matchAll(/--(from|mount)=(\S+)/g)) {
           if (flag[1] === "from") note(flag[2] ?? "", instruction.line, scope);
           else {
@@ -150,5 +157,5 @@ export function readDockerfile(
         break;
     }
   }
-  return { directives, images, unreadable };
+  return { directives, images, unreadable, heredocs };
 }

@@ -2,6 +2,7 @@ import type { WriteSettings } from "../desired/image-writes.ts";
 import { runnableReference } from "../domain/names.ts";
 import type { ImageResolver, Runnability } from "../reconcilers/image/ports.ts";
 import type { Store } from "../store/database.ts";
+import type { ImageRecord } from "../store/records.ts";
 import type { BuildQueue } from "./build-queue.ts";
 import { requestBuild } from "./build-records.ts";
 import type { BuildPruner } from "./prune-builds.ts";
@@ -13,6 +14,15 @@ export type BuiltResolverDependencies = {
   readonly writeSettings: WriteSettings;
   /** The local id of a reference, or undefined. */
   readonly imageId: (reference: string) => Promise<string | undefined>;
+  /**
+   * Pulls a pushed build back from REGISTRY_URL under its built name; rejects when it cannot.
+   * Undefined when nothing is pushed.
+   */
+  readonly restore?:
+    | ((registryReference: string, reference: string) => Promise<boolean>)
+    | undefined;
+  /** Told when a pushed build could not be pulled back (it is built again instead). */
+  readonly onRestoreFailed?: (imageId: number, error: unknown) => void;
 };
 
 const waiting = (reason: string, message: string): Runnability => ({
@@ -25,10 +35,28 @@ const waiting = (reason: string, message: string): Runnability => ({
 /**
  * What an upload image runs, for the controller. Never waits for a build: one that is wanted
  * is queued, and the answer is "Building" until the image is `ready`. A ready image whose built
- * image is gone (removed by hand, or its tag changed) is built again.
+ * image is gone (removed by hand, or its tag changed) is pulled back from REGISTRY_URL when it
+ * was pushed there, and built again otherwise.
  */
 export function createBuiltResolver(deps: BuiltResolverDependencies): ImageResolver {
   const settings = deps.writeSettings;
+
+  /**
+   * A build that was pushed (`registry_reference`) and is gone from this engine (removed, or this
+   * is another engine) is pulled back rather than built again, when it was pushed under the name
+   * and tag wanted now (a new tag is built). The id must be the one recorded.
+   */
+  async function restorePushed(image: ImageRecord, reference: string): Promise<string | undefined> {
+    if (deps.restore === undefined || image.registry_reference === null) return undefined;
+    try {
+      if (!(await deps.restore(image.registry_reference, reference))) return undefined;
+    } catch (error) {
+      deps.onRestoreFailed?.(image.id, error);
+      return undefined;
+    }
+    const restored = await deps.imageId(reference);
+    return restored !== undefined && restored === image.docker_image_id ? restored : undefined;
+  }
 
   return async (image) => {
     const reference = runnableReference(image, settings.builtImagePrefix);
@@ -38,6 +66,8 @@ export function createBuiltResolver(deps: BuiltResolverDependencies): ImageResol
         deps.pruner.sweep(image.id, dockerImageId);
         return { ok: true, reference, dockerImageId };
       }
+      const restored = await restorePushed(image, reference);
+      if (restored !== undefined) return { ok: true, reference, dockerImageId: restored };
       if (image.source_path === null) {
         return {
           ok: false,

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { ImageBuilder } from "../docker/build.ts";
 import type { BuildLimits } from "../docker/build-limits.ts";
+import { withOptionDefaults } from "../domain/container-options.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageLabels } from "../domain/labels.ts";
 import type { Logger } from "../logger.ts";
@@ -8,10 +9,11 @@ import type { BuildOutcome } from "../store/builds-repository.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { BuildLogFiles } from "./build-log-files.ts";
-import { BuildRefused, preflightBuild } from "./build-preflight.ts";
+import { BuildRefused, preflightBuild, type RegistryAuthLookup } from "./build-preflight.ts";
 import { type BuildFailure, createBuildProgress, describeFailure } from "./build-progress.ts";
 import { BuildAborted, type BuildJob } from "./build-queue.ts";
 import { claimBuild, finishBuild } from "./build-records.ts";
+import type { BuiltImageRegistry } from "./built-image-registry.ts";
 import { createLogKeeper } from "./log-keeper.ts";
 import type { BuildPruner } from "./prune-builds.ts";
 
@@ -27,6 +29,10 @@ export type BuildRunnerDependencies = {
   readonly access: ReferenceAccess;
   /** Memory and CPU of a build's steps. */
   readonly limits: BuildLimits;
+  /** The owner's stored credentials for a base image's registry (`POST /api/registries`). */
+  readonly registryAuth?: RegistryAuthLookup | undefined;
+  /** Where builds are pushed (REGISTRY_URL); undefined: nowhere. */
+  readonly registry?: BuiltImageRegistry | undefined;
   readonly timeoutSeconds: number;
   readonly logger: Logger;
   /** Told how each build ended ("ready", a failure reason, or "stopped") and how long it took. */
@@ -36,7 +42,11 @@ export type BuildRunnerDependencies = {
 };
 
 type Outcome =
-  | { readonly kind: "built"; readonly dockerImageId: string }
+  | {
+      readonly kind: "built";
+      readonly dockerImageId: string;
+      readonly registryReference: string | null;
+    }
   | { readonly kind: "failed"; readonly failure: BuildFailure }
   | { readonly kind: "aborted"; readonly cause: BuildAborted }
   | { readonly kind: "unreachable"; readonly error: unknown };
@@ -45,6 +55,11 @@ type Outcome =
 function engineUnreachable(error: unknown): boolean {
   const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
   return syscall === "connect" || code === "ECONNREFUSED";
+}
+
+/** The build worked, the push to REGISTRY_URL did not. */
+class PushFailed extends Error {
+  override name = "PushFailed";
 }
 
 const abortNotes = {
@@ -67,6 +82,7 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     const { image } = claimed;
     const sourcePath = image.source_path ?? "";
     const reference = deps.referenceOf(image);
+    const options = withOptionDefaults(image.container_options).build;
     const log = deps.logger.child({ imageId: image.id, generation: job.generation });
     log.info({ reference, trigger: claimed.trigger, resumed: claimed.resumed }, "build started");
 
@@ -94,7 +110,9 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
       const { buildArgs } = await preflightBuild({
         contextDir: sourcePath,
         userId: image.user_id,
+        userArgs: options.args,
         access: deps.access,
+        registryAuth: deps.registryAuth,
         builder: deps.builder,
       });
       await deps.builder.build({
@@ -102,8 +120,10 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
         tag: reference,
         labels: imageLabels(deps.orchestratorId, image.id, image.user_id),
         buildArgs,
+        target: options.target ?? undefined,
+        platform: options.platform ?? undefined,
         limits: deps.limits,
-        noCache: claimed.trigger === "rebuild",
+        noCache: claimed.trigger === "rebuild" || options.no_cache,
         signal,
         onEvent: (event) => append(progress.add(event)),
       });
@@ -123,10 +143,16 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
                   message: `the engine finished the build but ${reference} is missing`,
                 },
               }
-            : { kind: "built", dockerImageId };
+            : {
+                kind: "built",
+                dockerImageId,
+                registryReference: await pushBuilt(reference, append, signal),
+              };
     } catch (error) {
       if (error instanceof BuildRefused) {
         outcome = { kind: "failed", failure: { reason: "build_error", message: error.message } };
+      } else if (error instanceof PushFailed) {
+        outcome = { kind: "failed", failure: { reason: "push_failed", message: error.message } };
       } else if (job.signal.aborted && job.signal.reason instanceof BuildAborted) {
         outcome = { kind: "aborted", cause: job.signal.reason };
       } else if (timeout.aborted) {
@@ -173,7 +199,12 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
     ended(outcome.kind === "built" ? "ready" : outcome.failure.reason);
     const result: BuildOutcome =
       outcome.kind === "built"
-        ? { ok: true, dockerImageId: outcome.dockerImageId, logs: keeper.snapshot() }
+        ? {
+            ok: true,
+            dockerImageId: outcome.dockerImageId,
+            registryReference: outcome.registryReference,
+            logs: keeper.snapshot(),
+          }
         : { ok: false, ...outcome.failure, logs: keeper.snapshot() };
     const written = await finishBuild(deps.store, image.id, job.generation, reference, result);
     if (!written) {
@@ -190,6 +221,30 @@ export function createBuildRunner(deps: BuildRunnerDependencies) {
       );
     }
   };
+
+  /**
+   * Pushes a build to REGISTRY_URL when one is set; null otherwise. A push that fails fails the
+   * build (`push_failed`): other engines could not run it.
+   */
+  async function pushBuilt(
+    reference: string,
+    append: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<string | null> {
+    if (deps.registry === undefined) return null;
+    signal.throwIfAborted();
+    append(`pushing ${deps.registry.targetOf(reference)}\n`);
+    try {
+      const pushed = await deps.registry.push(reference);
+      append(`pushed ${pushed}\n`);
+      return pushed;
+    } catch (error) {
+      signal.throwIfAborted();
+      throw new PushFailed(
+        `built, but the push to ${deps.registry.targetOf(reference)} failed: ${(error as Error).message}`,
+      );
+    }
+  }
 
   /** Earlier builds go once no container runs them, their logs at once. Best effort. */
   async function cleanUpAfterSuccess(

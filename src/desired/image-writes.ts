@@ -1,5 +1,6 @@
 import type { Actor } from "../domain/actor.ts";
 import { changedFields } from "../domain/audit.ts";
+import { buildSettingsHash } from "../domain/build-options.ts";
 import { withOptionDefaults } from "../domain/container-options.ts";
 import { imageEvent } from "../domain/event-builders.ts";
 import { type ReferenceAccess, referencePolicy } from "../domain/image-access.ts";
@@ -157,6 +158,20 @@ function describeAmount(key: "images" | "instances" | "nanoCpus" | "memoryBytes"
   return String(value);
 }
 
+/**
+ * Whether a write changes what an uploaded source is built from (`build` args, target,
+ * platform): then its image must be built again, whatever asked (PATCH, apply). A write that
+ * requests a build itself (a new source, a rebuild) already does.
+ */
+function changesWhatIsBuilt(image: ImageRecord, change: ImageChange): boolean {
+  const wanted = change.columns?.container_options?.build;
+  if (wanted === undefined || change.requestBuild !== undefined) return false;
+  if (image.source_type !== "upload" || image.source_path === null) return false;
+  if (image.status === "deleting") return false;
+  const before = withOptionDefaults(image.container_options).build;
+  return buildSettingsHash(wanted) !== buildSettingsHash(before);
+}
+
 function sameJson(left: unknown, right: unknown): boolean {
   return canonicalJson(left) === canonicalJson(right);
 }
@@ -234,7 +249,13 @@ export async function commitImageChange(
     }
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
   }
-  const updated = await tx.images.writeDesired(image.id, change);
+  const rebuild = changesWhatIsBuilt(image, change);
+  // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
+  if (rebuild) await tx.builds.want(image.id, "options_changed");
+  const updated = await tx.images.writeDesired(
+    image.id,
+    rebuild ? { ...change, requestBuild: {} } : change,
+  );
   await enforceQuota(tx, image.user_id, image, updated, settings);
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [

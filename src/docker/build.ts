@@ -9,7 +9,15 @@ import {
   type RawBuildEvent,
 } from "./build-stream.ts";
 import type { DockerClient } from "./connection.ts";
-import { describeImage, type LocalImage, pullImage } from "./images.ts";
+import {
+  describeImage,
+  type LocalImage,
+  pullImage,
+  pushImage,
+  type RegistryAuth,
+  tagImage,
+  untagImage,
+} from "./images.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
 export type { BuildStreamEvent } from "./build-stream.ts";
@@ -24,6 +32,10 @@ export type BuildRequest = {
   /** Set on the image over whatever the Dockerfile's LABELs say. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs?: Readonly<Record<string, string>>;
+  /** The Dockerfile stage to build (`FROM … AS name`); the last one when not given. */
+  readonly target?: string | undefined;
+  /** `os/arch[/variant]`; the engine's own when not given. */
+  readonly platform?: string | undefined;
   /** Memory and CPU of the build's steps. */
   readonly limits: BuildLimits;
   readonly noCache: boolean;
@@ -37,6 +49,11 @@ export type ImageBuilder = {
   /** BuildKit where the engine has it (Linux, API ≥ 1.39), asked once; the classic one elsewhere. */
   kind(): Promise<BuilderKind>;
   /**
+   * Why BuildKit's steps run without the memory and CPU limits, once a build found out (the
+   * engine is not on this host, or its cgroups cannot be written); undefined otherwise.
+   */
+  limitsUnavailable(): string | undefined;
+  /**
    * Streams a build, handing every event of the engine to `onEvent`, and resolves when the
    * stream ends. A failing step does not reject: it arrives as an event with `error`. Rejects
    * with the signal's reason when aborted, or when the context or the connection fails.
@@ -46,8 +63,14 @@ export type ImageBuilder = {
   imageId(reference: string): Promise<string | undefined>;
   /** What the engine knows of an image a reference names by name (never by id), or undefined. */
   describe(reference: string): Promise<LocalImage | undefined>;
-  /** Pulls a reference; rejects with the engine's message when it cannot. */
-  pull(reference: string): Promise<void>;
+  /** Pulls a reference (with credentials for its registry when given); rejects with the engine's message. */
+  pull(reference: string, auth?: RegistryAuth): Promise<void>;
+  /** Gives a local image a second name. */
+  tag(source: string, target: string): Promise<void>;
+  /** Removes one name of a local image (the image stays under its others). */
+  untag(reference: string): Promise<void>;
+  /** Pushes a local `repository:tag`; resolves with the registry's manifest digest. */
+  push(reference: string, auth: RegistryAuth | { readonly server: string }): Promise<string>;
   /**
    * Removes the images labelled as built for `imageId` by this controller, but `keep`. Without
    * `force`, an image a container still uses stays: `inUse` counts those.
@@ -84,31 +107,40 @@ export function createImageBuilder(
   options: {
     /** Told once when BuildKit's steps cannot be limited (a remote engine, no root). */
     readonly onLimitsUnavailable?: (reason: string) => void;
+    /** Told once which builder the engine offers, when first asked. */
+    readonly onDetected?: (kind: BuilderKind) => void;
   } = {},
 ): ImageBuilder {
   let known: Promise<BuilderKind> | undefined;
-  let limitsUnavailable = false;
+  let limitsUnavailable: string | undefined;
   const local = typeof (docker.modem as { socketPath?: unknown }).socketPath === "string";
   /** BuildKit's steps get their limits through the engine's cgroup, when it is on this host. */
   async function limitBuildKit(limits: BuildLimits): Promise<void> {
-    if (limitsUnavailable) return;
+    if (limitsUnavailable !== undefined) return;
     try {
       if (!local) throw new Error("the engine is not on this host");
       await limitBuildKitSteps(limits);
     } catch (error) {
-      limitsUnavailable = true;
-      options.onLimitsUnavailable?.((error as Error).message);
+      limitsUnavailable = (error as Error).message;
+      options.onLimitsUnavailable?.(limitsUnavailable);
     }
   }
   const kindOf = () => {
-    known ??= detectBuilder(docker).catch((error: unknown) => {
-      known = undefined; // the engine is away: ask again next time
-      throw error;
-    });
+    known ??= detectBuilder(docker).then(
+      (kind) => {
+        options.onDetected?.(kind);
+        return kind;
+      },
+      (error: unknown) => {
+        known = undefined; // the engine is away: ask again next time
+        throw error;
+      },
+    );
     return known;
   };
   return {
     kind: kindOf,
+    limitsUnavailable: () => limitsUnavailable,
     async build(request) {
       const kind = await kindOf();
       if (kind === "buildkit") await limitBuildKit(request.limits);
@@ -134,6 +166,8 @@ export function createImageBuilder(
               t: request.tag,
               labels: { ...request.labels },
               buildargs: { ...request.buildArgs },
+              ...(request.target === undefined ? {} : { target: request.target }),
+              ...(request.platform === undefined ? {} : { platform: request.platform }),
               rm: true,
               forcerm: true,
               nocache: request.noCache,
@@ -186,7 +220,10 @@ export function createImageBuilder(
     },
 
     describe: (reference) => describeImage(docker, reference),
-    pull: (reference) => pullImage(docker, reference),
+    pull: (reference, auth) => pullImage(docker, reference, auth),
+    tag: (source, target) => tagImage(docker, source, target),
+    untag: (reference) => untagImage(docker, reference),
+    push: (reference, auth) => pushImage(docker, reference, auth),
 
     async removeBuilt(orchestratorId, imageId, options) {
       const images = await withDockerRetry(() =>

@@ -90,3 +90,66 @@ export async function pullImage(
     );
   });
 }
+
+/** `repository:tag` split at the tag's colon (a registry port's colon is before the last `/`). */
+function splitTag(reference: string): { readonly repo: string; readonly tag: string } {
+  const colon = reference.lastIndexOf(":");
+  if (colon < 0 || colon < reference.lastIndexOf("/")) return { repo: reference, tag: "latest" };
+  return { repo: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+}
+
+/** Gives a local image a second name (`docker tag`). */
+export async function tagImage(
+  docker: DockerClient,
+  source: string,
+  target: string,
+): Promise<void> {
+  await withDockerRetry(() => docker.getImage(source).tag(splitTag(target)));
+}
+
+/** Removes one name of a local image (the image stays while it has others). Best effort. */
+export async function untagImage(docker: DockerClient, reference: string): Promise<void> {
+  try {
+    await docker.getImage(reference).remove({ noprune: true });
+  } catch (error) {
+    if (dockerStatus(error).status !== 404) throw error;
+  }
+}
+
+/**
+ * Pushes a local `repository:tag` with credentials; resolves with the manifest digest the
+ * registry answered (`sha256:…`), rejects with the engine's message (a failed push is an event).
+ */
+export async function pushImage(
+  docker: DockerClient,
+  reference: string,
+  auth: RegistryAuth | { readonly server: string },
+): Promise<string> {
+  const { tag } = splitTag(reference);
+  const stream = await docker.getImage(reference).push({
+    tag,
+    authconfig:
+      "username" in auth
+        ? { username: auth.username, password: auth.password, serveraddress: auth.server }
+        : // The engine wants the header even for a registry without auth.
+          { serveraddress: auth.server },
+  });
+  const events = await new Promise<Array<{ error?: string; aux?: { Digest?: string } }>>(
+    (resolve, reject) => {
+      docker.modem.followProgress(
+        stream as NodeJS.ReadableStream,
+        (error: Error | null, all: Array<{ error?: string; aux?: { Digest?: string } }>) => {
+          if (error !== null) reject(error);
+          else resolve(all ?? []);
+        },
+      );
+    },
+  );
+  const failed = events.find((event) => typeof event.error === "string");
+  if (failed?.error !== undefined) throw new Error(failed.error);
+  const digest = events.map((event) => event.aux?.Digest).find((value) => value !== undefined);
+  if (digest === undefined || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new Error(`the registry answered no digest for ${reference}`);
+  }
+  return digest;
+}

@@ -22,16 +22,20 @@ import { type ContainerSpec, canonicalJson, specHash } from "./spec-hash.ts";
 
 const schema = newImageSchema(20);
 
+/** An image from a reference; one built from a source when it sets `build` (only those may). */
+const origin = (fields: Record<string, unknown>) =>
+  "build" in fields ? { name: "shop" } : { name: "shop", image: "nginx:1.27" };
+
 function accepted(fields: Record<string, unknown>) {
-  const parsed = schema.safeParse({ name: "shop", image: "nginx:1.27", ...fields });
+  const parsed = schema.safeParse({ ...origin(fields), ...fields });
   if (!parsed.success) {
     throw new Error(`refused: ${JSON.stringify(zodFieldErrors(parsed.error))}`);
   }
   return parsed.data;
 }
 
-function refusals(fields: Record<string, unknown>) {
-  const parsed = schema.safeParse({ name: "shop", image: "nginx:1.27", ...fields });
+function refusals(fields: Record<string, unknown>, image = origin(fields)) {
+  const parsed = schema.safeParse({ ...image, ...fields });
   if (parsed.success) throw new Error(`accepted: ${JSON.stringify(fields)}`);
   return zodFieldErrors(parsed.error);
 }
@@ -44,6 +48,32 @@ function optionsOf(image: Record<string, unknown>): ContainerOptions {
 
 const reserved = "is reserved: managed-by and orchestrator.* are set by the orchestrator";
 const portMessage = "must be a port number between 1 and 65535";
+
+describe("build", () => {
+  it("is for images built from a source: an image reference with build options is refused", () => {
+    expect(
+      refusals({ build: { args: { A: "1" } } }, { name: "shop", image: "nginx:1.27" }),
+    ).toEqual([
+      {
+        path: "build",
+        message: "applies only to an image built from a source (an upload, or source: in a file)",
+      },
+    ]);
+    // At its defaults it says nothing, so a reference may carry it (an export writes none).
+    expect(accepted({ image: "nginx:1.27", build: {} }).build).toEqual({
+      args: {},
+      target: null,
+      platform: null,
+      no_cache: false,
+    });
+    expect(refusals({ build: { args: { BUILDKIT_SYNTAX: "x" } } })).toEqual([
+      {
+        path: "build.args.BUILDKIT_SYNTAX",
+        message: "is reserved: BUILDKIT_* build args are set by the orchestrator",
+      },
+    ]);
+  });
+});
 
 describe("defaults", () => {
   it("fills every option of an image that sets none", () => {
@@ -69,6 +99,7 @@ describe("defaults", () => {
       secrets: [],
       networks: [],
       depends_on: [],
+      build: { args: {}, target: null, platform: null, no_cache: false },
     });
   });
 
@@ -597,6 +628,14 @@ const optionArbitraries = {
     }),
     { selector: (dependency) => dependency.name, maxLength: 2 },
   ),
+  build: fc.record({
+    args: fc.dictionary(fc.stringMatching(/^[A-Z][A-Z0-9_]{0,6}$/), fc.string({ maxLength: 8 }), {
+      maxKeys: 2,
+    }),
+    target: fc.option(fc.constantFrom("build", "runtime"), { nil: null }),
+    platform: fc.option(fc.constantFrom("linux/amd64", "linux/arm64/v8"), { nil: null }),
+    no_cache: fc.boolean(),
+  }),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -644,11 +683,15 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on only orders creation: it restarts nothing)", () => {
+  it("every other option is hashed (depends_on only orders creation, build only makes the image: they restart nothing themselves)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
-          (name) => name !== "restart_policy" && name !== "pull_policy" && name !== "depends_on",
+          (name) =>
+            name !== "restart_policy" &&
+            name !== "pull_policy" &&
+            name !== "depends_on" &&
+            name !== "build",
         )
         .sort(),
     );

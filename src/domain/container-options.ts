@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
@@ -242,6 +243,8 @@ export const containerOptionFields = {
   secrets: secretFileList,
   networks: networkList,
   depends_on: dependencyList,
+  /** How an upload's source is built (domain/build-options.ts); ignored for `image:` references. */
+  build: buildOptionsSchema,
 } as const;
 
 export type ContainerOptions = {
@@ -273,6 +276,7 @@ export const containerOptionDefaults: ContainerOptions = {
   secrets: [],
   networks: [],
   depends_on: [],
+  build: buildOptionDefaults,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -284,9 +288,15 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
 
 /**
  * The options whose change does not replace running containers (the controller's own policy):
- * depends_on decides when containers are created, not how they run.
+ * depends_on decides when containers are created, not how they run; build makes a new image,
+ * and its new id is what replaces them (the spec hash holds the image id).
  */
-export const controllerOnlyOptions = ["restart_policy", "pull_policy", "depends_on"] as const;
+export const controllerOnlyOptions = [
+  "restart_policy",
+  "pull_policy",
+  "depends_on",
+  "build",
+] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */
 export function withOptionDefaults(stored: Partial<ContainerOptions>): ContainerOptions {

@@ -139,7 +139,10 @@ export function imageEvent(
   reference: string,
   reason: string,
   extra: Partial<
-    Pick<ImageEventData, "message" | "desired_instances" | "previous_desired_instances">
+    Pick<
+      ImageEventData,
+      "message" | "desired_instances" | "previous_desired_instances" | "registry_reference"
+    >
   > = {},
 ): NewEvent {
   const data: ImageEventData = {

@@ -72,6 +72,8 @@ export type ImageEventData = {
   readonly desired_instances?: number;
   readonly previous_desired_instances?: number;
   readonly message?: string;
+  /** `image.ready` of a build pushed to REGISTRY_URL: what other engines pull to run it. */
+  readonly registry_reference?: string;
 };
 
 /** A transition of one container, as the controller or the prober saw it. */

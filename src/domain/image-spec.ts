@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { buildOptionDefaults } from "./build-options.ts";
 import {
   type ContainerOptions,
   containerOptionDefaults,
@@ -10,6 +11,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
 import { type EnvValue, secretEnvValue, secretFileIssues } from "./secret-references.ts";
+import { canonicalJson } from "./spec-hash.ts";
 import { normalizeAbsolutePath } from "./volumes.ts";
 
 /**
@@ -184,11 +186,24 @@ export type SpecIssue = { readonly path: string; readonly message: string };
 export function crossFieldIssues(
   spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances"> &
     Partial<
-      Pick<ImageSpec, "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs">
+      Pick<
+        ImageSpec,
+        "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs" | "image" | "build"
+      >
     >,
   maxInstancesCap: number,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [...secretFileIssues(spec)];
+  if (
+    spec.image !== undefined &&
+    spec.build !== undefined &&
+    canonicalJson(spec.build) !== canonicalJson(buildOptionDefaults)
+  ) {
+    issues.push({
+      path: "build",
+      message: "applies only to an image built from a source (an upload, or source: in a file)",
+    });
+  }
   const tmpfsTargets = new Set(
     (spec.tmpfs ?? []).map((mount) => normalizeAbsolutePath(mount.target)),
   );

@@ -1,4 +1,5 @@
 import { Document, isScalar } from "yaml";
+import type { BuildOptions } from "../domain/build-options.ts";
 import { containerOptionDefaults, containerOptionNames } from "../domain/container-options.ts";
 import type { ImageSpec } from "../domain/image-spec.ts";
 import { canonicalJson } from "../domain/spec-hash.ts";
@@ -11,6 +12,16 @@ export type ExportableImage = Omit<ImageSpec, "image"> & {
   readonly image?: string | null | undefined;
   readonly source_type: "reference" | "upload";
 };
+
+/** `build` in the order of the docs, with only what differs from the defaults. */
+function exportedBuild(build: BuildOptions): Partial<BuildOptions> {
+  return {
+    ...(Object.keys(build.args).length === 0 ? {} : { args: build.args }),
+    ...(build.target === null ? {} : { target: build.target }),
+    ...(build.platform === null ? {} : { platform: build.platform }),
+    ...(build.no_cache ? { no_cache: true } : {}),
+  };
+}
 
 /** Where an uploaded image's build context is expected: a folder beside the file. */
 export function exportedSourceFolder(name: string): string {
@@ -48,7 +59,7 @@ export function exportImageDocument(image: ExportableImage): string {
         .filter(
           (name) => canonicalJson(image[name]) !== canonicalJson(containerOptionDefaults[name]),
         )
-        .map((name) => [name, image[name]]),
+        .map((name) => [name, name === "build" ? exportedBuild(image.build) : image[name]]),
     ),
   };
   const document = new Document({

@@ -12,7 +12,13 @@ export type BuildRecord = {
 };
 
 export type BuildOutcome =
-  | { readonly ok: true; readonly dockerImageId: string; readonly logs: string }
+  | {
+      readonly ok: true;
+      readonly dockerImageId: string;
+      /** Where it was pushed (REGISTRY_URL), or null. */
+      readonly registryReference?: string | null;
+      readonly logs: string;
+    }
   | {
       readonly ok: false;
       readonly reason: string;
@@ -104,7 +110,12 @@ export function createBuildsRepository(db: Executor) {
           status: outcome.ok ? "ready" : "build_failed",
           build_finished_at: sql<Date>`now()`,
           build_logs: outcome.logs,
-          ...(outcome.ok ? { docker_image_id: outcome.dockerImageId } : {}),
+          ...(outcome.ok
+            ? {
+                docker_image_id: outcome.dockerImageId,
+                registry_reference: outcome.registryReference ?? null,
+              }
+            : {}),
           updated_at: sql<Date>`now()`,
         })
         .where("id", "=", imageId)

@@ -118,6 +118,8 @@ export type ImagesTable = {
   deletion_requested_at: NullableTimestamp;
   /** Asked with the deletion (sql/0011): the image's named volumes go with it. */
   delete_volumes: Defaulted<boolean>;
+  /** Where the last build was pushed (sql/0015), `repository@sha256:…`; null: not pushed. */
+  registry_reference: Generated<string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 };

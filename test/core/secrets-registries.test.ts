@@ -6,31 +6,28 @@
  * loopback ports: missing pulls, never refuses, always pulls a newer push once per generation,
  * credentials are used only for their tenant's images.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportDocuments } from "../../src/gitops/export.ts";
 import { capturedLogger } from "../events/relay-support.ts";
 import { docker, execIn } from "../support/docker-helpers.ts";
+import {
+  hasRegistry,
+  imageIdOf,
+  isLocal,
+  pushAs,
+  removeLocal,
+  startRegistry,
+  type TestRegistry,
+  warnWithoutRegistry,
+} from "../support/registry.ts";
 import { backends, hasDocker } from "../support/services.ts";
-import { freePort } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
-const registryBinary = "/usr/bin/docker-registry";
-const htpasswdBinary = "/usr/bin/htpasswd";
-const hasRegistry = existsSync(registryBinary) && existsSync(htpasswdBinary);
-if (!hasRegistry) {
-  // Under CI the skipped tests fail the run (no-skips reporter): .ci/run installs both.
-  console.warn(
-    "secrets-registries: docker-registry or htpasswd missing (apt-get install docker-registry apache2-utils): the registry tests skip",
-  );
-}
+// Under CI the skipped tests fail the run (no-skips reporter): .ci/run installs both.
+warnWithoutRegistry("secrets-registries");
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
@@ -318,123 +315,12 @@ describe.skipIf(!hasDocker())("secrets in containers on the engine", () => {
   });
 });
 
-/** A docker-registry on a loopback port with its own root (and htpasswd when given users). */
-async function startRegistry(auth?: { username: string; password: string }) {
-  const root = await mkdtemp(path.join(tmpdir(), "registry-"));
-  const port = await freePort();
-  const lines = [
-    "version: 0.1",
-    "log:",
-    "  level: error",
-    "storage:",
-    "  filesystem:",
-    `    rootdirectory: ${root}/data`,
-    "  delete:",
-    "    enabled: true",
-    "http:",
-    `  addr: 127.0.0.1:${port}`,
-  ];
-  if (auth !== undefined) {
-    const hashed = execFileSync(htpasswdBinary, ["-Bbn", auth.username, auth.password], {
-      encoding: "utf8",
-    });
-    await writeFile(path.join(root, "htpasswd"), hashed);
-    lines.push("auth:", "  htpasswd:", "    realm: test", `    path: ${root}/htpasswd`);
-  }
-  await writeFile(path.join(root, "config.yml"), `${lines.join("\n")}\n`);
-  const child: ChildProcess = spawn(registryBinary, ["serve", path.join(root, "config.yml")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/v2/`)).status;
-      } catch {
-        return 0;
-      }
-    },
-    (status) => status === 200 || status === 401,
-    { what: `docker-registry on port ${port}`, timeoutMs: 30_000 },
-  );
-  return {
-    host: `127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Follows an engine progress stream; an `error` event is a failure. */
-async function followProgress(stream: NodeJS.ReadableStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error: Error | null, events: Array<{ error?: string }>) => {
-        const failed = events?.find((event) => typeof event.error === "string");
-        if (error !== null) reject(error);
-        else if (failed !== undefined) reject(new Error(failed.error));
-        else resolve();
-      },
-    );
-  });
-}
-
-/** Tags a local image as `target` and pushes it (with credentials when given). */
-async function push(
-  source: string,
-  target: string,
-  auth?: { username: string; password: string; server: string },
-) {
-  const colon = target.lastIndexOf(":");
-  await docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
-  const stream = await docker.getImage(target).push(
-    auth === undefined
-      ? // The engine wants the header even for a registry without auth.
-        { authconfig: { serveraddress: target.slice(0, target.indexOf("/")) } }
-      : {
-          authconfig: {
-            username: auth.username,
-            password: auth.password,
-            serveraddress: auth.server,
-          },
-        },
-  );
-  await followProgress(stream as NodeJS.ReadableStream);
-}
-
-const removeLocal = (reference: string) =>
-  docker
-    .getImage(reference)
-    .remove()
-    .catch(() => {});
-
-const isLocal = (reference: string) =>
-  docker
-    .getImage(reference)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-
-const imageIdOf = async (reference: string) => (await docker.getImage(reference).inspect()).Id;
-
 describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registries", () => {
   let server: TestServer;
   let alice: Api;
   let bob: Api;
-  let open: Awaited<ReturnType<typeof startRegistry>>;
-  let closed: Awaited<ReturnType<typeof startRegistry>>;
+  let open: TestRegistry;
+  let closed: TestRegistry;
   const credentials = { username: "alice-ci", password: `pw-${randomBytes(10).toString("hex")}` };
   const pushed: string[] = [];
   const logs = capturedLogger("debug");
@@ -455,7 +341,7 @@ describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registr
   it("pulls a missing image, refuses under never, and pulls a newer push under always once per generation", async () => {
     const reference = `${open.host}/app:1`;
     pushed.push(reference);
-    await push(testImages.httpd, reference);
+    await pushAs(testImages.httpd, reference);
     await removeLocal(reference);
     expect(await isLocal(reference)).toBe(false);
 
@@ -482,7 +368,7 @@ describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registr
     // same tag reaches the containers once the spec changes.
     const moving = `${open.host}/moving:1`;
     pushed.push(moving);
-    await push(testImages.httpd, moving);
+    await pushAs(testImages.httpd, moving);
     const always = await alice("POST", "/api/images", {
       name: "always",
       image: moving,
@@ -494,7 +380,7 @@ describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registr
     expect((await docker.getContainer(before.container_id).inspect()).Image).toBe(httpdId);
 
     // A different image (also a web server) under the same tag.
-    await push(testImages.hang, moving);
+    await pushAs(testImages.hang, moving);
     const newerId = await imageIdOf(testImages.hang);
     // Tagging locally moved the tag here too: take it away so only a pull can bring it.
     await removeLocal(moving);
@@ -523,7 +409,7 @@ describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registr
   it("pulls from a registry with auth only with the tenant's credentials, and never for another tenant", async () => {
     const reference = `${closed.host}/private:1`;
     pushed.push(reference);
-    await push(testImages.httpd, reference, { ...credentials, server: closed.host });
+    await pushAs(testImages.httpd, reference, { ...credentials, server: closed.host });
     await removeLocal(reference);
 
     const created = await alice("POST", "/api/images", {

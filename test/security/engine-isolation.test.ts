@@ -37,9 +37,15 @@ describe.skipIf(!hasDocker())("tenants on one engine", () => {
     server.request(method, path, { token: tenant.token, ...(body === undefined ? {} : { body }) });
 
   /** Uploads a source (its files) as `tenant`, with no instance to run yet. */
-  async function uploadFiles(tenant: Tenant, name: string, files: readonly AppFile[]) {
+  async function uploadFiles(
+    tenant: Tenant,
+    name: string,
+    files: readonly AppFile[],
+    build?: unknown,
+  ) {
     const form = new FormData();
     form.append("name", name);
+    if (build !== undefined) form.append("build", JSON.stringify(build));
     form.append("desired_instances", "0");
     form.append("min_instances", "0");
     const archive = await archiveOf("tar.gz", files);
@@ -232,6 +238,17 @@ describe.skipIf(!hasDocker())("tenants on one engine", () => {
       expect(end.status, `${name}: ${end.build_logs}`).toBe("build_failed");
       expect(end.build_logs).not.toContain(`alice-secret-${nonce}`);
     }
+    // The spec's build args reach FROM too: the preflight substitutes them as BuildKit does.
+    const fromSpecArg = await uploadFiles(
+      bob,
+      "build-from-spec-arg",
+      [{ name: "Dockerfile", content: `ARG BASE=${testBaseImage}\nFROM \${BASE}\nCMD ["true"]\n` }],
+      { args: { BASE: aliceImage.tag } },
+    );
+    const end = await buildEnd(bob, fromSpecArg);
+    expect(end.status, end.build_logs).toBe("build_failed");
+    expect(end.build_logs).toContain(`Dockerfile line 2: image ${aliceImage.tag} not found`);
+    expect(end.build_logs).not.toContain(`alice-secret-${nonce}`);
   });
 
   it("keeps bob out of alice's build cache", async () => {

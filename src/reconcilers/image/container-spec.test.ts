@@ -64,6 +64,7 @@ function image(
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     delete_volumes: false,
+    registry_reference: null,
     created_at: now,
     updated_at: now,
     ...overrides,
@@ -101,6 +102,7 @@ const everything: ContainerOptions = {
   secrets: [{ name: "db-password", target: "/run/secrets/db" }],
   networks: ["backend"],
   depends_on: [],
+  build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
 };
 
 const managed = containerLabels({

@@ -42,6 +42,7 @@ function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
     apply_set: null,
     container_options: {},
     delete_volumes: false,
+    registry_reference: null,
     build_token: "0123456789abcdef0123456789abcdef",
     deletion_requested_at: null,
     created_at: now,

@@ -96,10 +96,9 @@ describe("the Docker engine restarts under 10 running instances", () => {
         }
         expect(types.slice(0, 2), instanceId).toEqual(["container.created", "container.started"]);
         expect(["container.failed", "container.stopped"], instanceId).toContain(types[2]);
-        expect([
-          ["container.started"],
-          ["container.removed", "container.created", "container.started"],
-        ]).toContainEqual(types.slice(3));
+        // Back: started again, or replaced where the engine kept a dead task; a start the
+        // returning engine undid (it may still be cleaning up) is recorded and healed once more.
+        expect(isRecovery(types.slice(2)), `${instanceId}: ${types.join(" → ")}`).toBe(true);
       }
       // The event stream is back: a kill now heals without waiting for a resync.
       const victim = after.containers[0];
@@ -121,3 +120,20 @@ describe("the Docker engine restarts under 10 running instances", () => {
     }
   }, 300_000);
 });
+
+/** What may follow a container's stop by the engine: each step a real transition, ending started. */
+const next: Record<string, readonly string[]> = {
+  "container.failed": ["container.started", "container.removed"],
+  "container.stopped": ["container.started", "container.removed"],
+  "container.removed": ["container.created"],
+  "container.created": ["container.started"],
+  "container.started": ["container.failed", "container.stopped"],
+};
+
+/** At most two rounds of healing after the return, every step allowed, ending started. */
+function isRecovery(types: readonly string[]): boolean {
+  if (types.length > 8 || types.at(-1) !== "container.started") return false;
+  return types.every(
+    (type, index) => index === 0 || (next[types[index - 1] ?? ""] ?? []).includes(type),
+  );
+}

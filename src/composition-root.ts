@@ -4,6 +4,7 @@ import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { claimsRoutes, destroyRoutes, imageClaimsRoutes } from "./api/claims-routes.ts";
 import { containerHealthRoutes } from "./api/container-health-routes.ts";
 import { containerLogsRoutes } from "./api/container-logs-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
@@ -37,6 +38,7 @@ import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/fleet-metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
+import { createClaimsService } from "./pools/claims-service.ts";
 import { createRegistriesService } from "./secrets/registries-service.ts";
 import { createSecretOpener } from "./secrets/secret-opener.ts";
 import { resolveSecretsKey } from "./secrets/secrets-key.ts";
@@ -146,6 +148,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const volumes = createVolumeService(store, volumeEngine(docker, config.orchestratorId), {
     orchestratorId: config.orchestratorId,
   });
+  const claims = createClaimsService(store, {
+    ...writeSettings,
+    orchestratorId: config.orchestratorId,
+    advertiseHost: config.advertiseHost,
+  });
   const tokens = createTokensService(store);
   const secrets = createSecretsService(store, secretsKey.key);
   const registries = createRegistriesService(store, secretsKey.key);
@@ -193,6 +200,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ["/images", imageUploadRoutes({ ...imageRoutes, builds })],
       ["/images", imagesRoutes({ ...imageRoutes, advertiseHost: host })],
       ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
+      ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
+      ["/claims", claimsRoutes({ claims, advertiseHost: host })],
+      ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],
       ["/containers", containerHealthRoutes({ images, snapshots: store.healthSnapshots })],
       [

@@ -69,6 +69,7 @@ describe("defaults", () => {
       secrets: [],
       networks: [],
       depends_on: [],
+      pool: null,
     });
   });
 
@@ -597,6 +598,15 @@ const optionArbitraries = {
     }),
     { selector: (dependency) => dependency.name, maxLength: 2 },
   ),
+  pool: fc.option(
+    fc.record({
+      min_idle: fc.integer({ min: 0, max: 3 }),
+      max: fc.integer({ min: 3, max: 20 }),
+      claim_ttl: fc.constantFrom("1h", "30s", "2h30m"),
+      recycle: fc.constantFrom("restart" as const, "replace" as const),
+    }),
+    { nil: null },
+  ),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -644,11 +654,15 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on only orders creation: it restarts nothing)", () => {
+  it("every other option is hashed (depends_on orders creation, pool counts: they restart nothing)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
-          (name) => name !== "restart_policy" && name !== "pull_policy" && name !== "depends_on",
+          (name) =>
+            name !== "restart_policy" &&
+            name !== "pull_policy" &&
+            name !== "depends_on" &&
+            name !== "pool",
         )
         .sort(),
     );

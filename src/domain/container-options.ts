@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
+import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
@@ -242,6 +243,8 @@ export const containerOptionFields = {
   secrets: secretFileList,
   networks: networkList,
   depends_on: dependencyList,
+  /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
+  pool: poolSchema.nullable(),
 } as const;
 
 export type ContainerOptions = {
@@ -273,6 +276,7 @@ export const containerOptionDefaults: ContainerOptions = {
   secrets: [],
   networks: [],
   depends_on: [],
+  pool: null,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -284,9 +288,15 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
 
 /**
  * The options whose change does not replace running containers (the controller's own policy):
- * depends_on decides when containers are created, not how they run.
+ * depends_on decides when containers are created, not how they run; pool how many there are
+ * and who holds them.
  */
-export const controllerOnlyOptions = ["restart_policy", "pull_policy", "depends_on"] as const;
+export const controllerOnlyOptions = [
+  "restart_policy",
+  "pull_policy",
+  "depends_on",
+  "pool",
+] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */
 export function withOptionDefaults(stored: Partial<ContainerOptions>): ContainerOptions {

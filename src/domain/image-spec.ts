@@ -184,7 +184,10 @@ export type SpecIssue = { readonly path: string; readonly message: string };
 export function crossFieldIssues(
   spec: Pick<ImageSpec, "min_instances" | "max_instances" | "desired_instances"> &
     Partial<
-      Pick<ImageSpec, "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs">
+      Pick<
+        ImageSpec,
+        "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs" | "pool"
+      >
     >,
   maxInstancesCap: number,
 ): SpecIssue[] {
@@ -205,6 +208,12 @@ export function crossFieldIssues(
     issues.push({
       path: `ports[${fixed}].host`,
       message: "a fixed host port allows one instance: set max_instances to 1, or leave host out",
+    });
+  }
+  if (spec.pool && spec.pool.max > maxInstancesCap) {
+    issues.push({
+      path: "pool.max",
+      message: `must be at most ${maxInstancesCap} (MAX_INSTANCES_CAP)`,
     });
   }
   if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });

@@ -101,6 +101,7 @@ const everything: ContainerOptions = {
   secrets: [{ name: "db-password", target: "/run/secrets/db" }],
   networks: ["backend"],
   depends_on: [],
+  pool: null,
 };
 
 const managed = containerLabels({

@@ -104,10 +104,11 @@ export function imageClaimsRoutes(options: ClaimsRoutesOptions) {
 
   app.get("/:id/claims", async (c) => {
     const query = queryParams(c, listQuery.omit({ image_id: true }));
-    const listed = await options.claims.list(scopeOf(c.get("principal")), {
-      imageId: idParam(c, "id"),
-      key: query.key,
-    });
+    const listed = await options.claims.listOfImage(
+      scopeOf(c.get("principal")),
+      idParam(c, "id"),
+      query.key,
+    );
     return c.json({ items: listed.map((held) => presentClaim(held, host)) });
   });
 

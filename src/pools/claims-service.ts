@@ -82,10 +82,12 @@ export function createClaimsService(store: Store, options: ClaimsServiceOptions)
         if (!expired) return { kind: "held", instance: held };
         await endClaimOf(tx, image, held, "pool.expired", "expired");
       }
+      const claimedAt = now();
       const claim = {
         claimId: randomUUID(),
         key,
-        expiresAt: new Date(now().getTime() + claimTtlMs(pool)),
+        claimedAt,
+        expiresAt: new Date(claimedAt.getTime() + claimTtlMs(pool)),
       };
       let taken = await tx.claims.takeIdle(image.id, image.health_check !== null, claim);
       let reason = "claimed";
@@ -171,6 +173,13 @@ export function createClaimsService(store: Store, options: ClaimsServiceOptions)
       }
     },
 
+    /** The claims on one image the caller may see (another tenant's image is a 404). */
+    async listOfImage(scope: Scope, imageId: number, key?: string): Promise<HeldClaim[]> {
+      const image = await findVisibleImage(store.images, scope, imageId);
+      const claims = await store.claims.list({ imageId: image.id, key });
+      return claims.map((instance) => ({ instance, image }));
+    },
+
     async list(
       scope: Scope,
       filter: { readonly imageId?: number | undefined; readonly key?: string | undefined },
@@ -220,8 +229,8 @@ export function createClaimsService(store: Store, options: ClaimsServiceOptions)
 
     /** Releases what `key` holds (on one image, or on each of the caller's images). */
     async releaseByKey(scope: Scope, key: string, imageId?: number): Promise<HeldClaim[]> {
+      // Nothing held is nothing to release: releasing is idempotent.
       const held = await store.claims.list({ userId: scope.userId, imageId, key });
-      if (held.length === 0) throw new DesiredStateError("not_found", `no claim for key ${key}`);
       const released: HeldClaim[] = [];
       for (const instance of held) {
         if (instance.claim_id === null) continue;

@@ -15,6 +15,7 @@ export type ClaimFilter = {
 export type NewClaim = {
   readonly claimId: string;
   readonly key: string;
+  readonly claimedAt: Date;
   readonly expiresAt: Date;
 };
 
@@ -105,7 +106,7 @@ export function createClaimsRepository(db: Executor) {
         .set({
           claim_id: claim.claimId,
           claim_key: claim.key,
-          claimed_at: sql<Date>`now()`,
+          claimed_at: claim.claimedAt,
           claim_expires_at: claim.expiresAt,
           updated_at: sql<Date>`now()`,
         })
@@ -137,7 +138,7 @@ export function createClaimsRepository(db: Executor) {
           ...instance,
           claim_id: claim.claimId,
           claim_key: claim.key,
-          claimed_at: sql<Date>`now()`,
+          claimed_at: claim.claimedAt,
           claim_expires_at: claim.expiresAt,
         })
         .returningAll()
@@ -199,7 +200,8 @@ export function createClaimsRepository(db: Executor) {
         .updateTable("instances")
         .set({ recycle_requested_at: null })
         .where("id", "=", instanceId)
-        .where("recycle_requested_at", "<=", requestedAt)
+        // Rows keep microseconds, JavaScript dates milliseconds: compare at the coarser one.
+        .where(sql<Date>`date_trunc('milliseconds', recycle_requested_at)`, "<=", requestedAt)
         .execute();
     },
   };

@@ -159,7 +159,8 @@ export function createInstancesRepository(db: Executor) {
         .updateTable("instances")
         .set({ restart_requested_at: null })
         .where("id", "=", id)
-        .where("restart_requested_at", "<=", requestedAt)
+        // Rows keep microseconds, JavaScript dates milliseconds: compare at the coarser one.
+        .where(sql<Date>`date_trunc('milliseconds', restart_requested_at)`, "<=", requestedAt)
         .execute();
     },
 

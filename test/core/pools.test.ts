@@ -94,6 +94,13 @@ describe.each(backends())("warm pools (%s)", (backend) => {
     expect(instance.claimed_at).toBe(first.body.claimed_at);
     const refilled = await waitIdle(alice, imageId, 2);
     expect(refilled).toHaveLength(3);
+    // Ready counts the pool's own target (claimed + min_idle), not desired_instances.
+    const ready = await waitFor(
+      async () => (await as(alice, "GET", `/api/images/${imageId}`)).body.conditions as any[],
+      (conditions) => conditions.some((c) => c.type === "Ready" && c.status === "True"),
+      { what: "the pool Ready", timeoutMs: 60_000 },
+    );
+    expect(ready.find((c) => c.type === "Ready").message).toMatch(/^3\/3 instances/);
 
     const second = await claim(alice, imageId, "project-2");
     expect(second.status).toBe(200);

@@ -5,7 +5,9 @@
  * answer in the original's shape. Behind them: durable claims on one pooled image.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerSocketPath } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
+import { type SocketProxy, startSocketProxy } from "../support/socket-proxy.ts";
 import { freePort } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -146,5 +148,50 @@ describe.each(backends())("the worker-pool compat listener (%s)", (backend) => {
     expect(full.status).toBe(503);
     expect(full.body.error).toMatch(/retry/i);
     expect(Number(full.retryAfter)).toBeGreaterThan(0);
+  });
+});
+
+describe("the compat listener's /health while the engine is away", () => {
+  let server: TestServer;
+  let proxy: SocketProxy;
+
+  beforeAll(async () => {
+    proxy = await startSocketProxy({ path: dockerSocketPath() });
+    const compatPort = await freePort();
+    server = await startTestServer({
+      env: {
+        DOCKER_HOST: proxy.address,
+        POOL_COMPAT_PORT: String(compatPort),
+        POOL_COMPAT_IMAGE: "workers",
+      },
+    });
+  });
+  afterAll(async () => {
+    proxy?.restore();
+    await server?.stop();
+    await proxy?.close();
+  });
+
+  it("answers 503 with docker disconnected, and 200 again once it is back", async () => {
+    const client = workerPoolClient(`http://127.0.0.1:${server.service.compatPort}`);
+    expect((await client.health()).status).toBe(200);
+    proxy.cut();
+    const away = await waitFor(
+      () => client.health(),
+      (answer) => answer.status === 503,
+      { what: "health 503 while the engine is away", timeoutMs: 60_000 },
+    );
+    expect(away.body).toMatchObject({ status: "error", docker: "disconnected" });
+    proxy.restore();
+    const back = await waitFor(
+      () => client.health(),
+      (answer) => answer.status === 200,
+      { what: "health 200 once the engine is back", timeoutMs: 60_000 },
+    );
+    expect(back.body).toEqual({
+      status: "ok",
+      docker: "connected",
+      machines: { total: 0, idle: 0, used: 0 },
+    });
   });
 });

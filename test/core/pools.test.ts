@@ -6,6 +6,7 @@
  * and two tenants attacking each other's pools and claims.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliInProcess } from "../gitops/cli-harness.ts";
 import { execIn, httpGet } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
@@ -257,6 +258,30 @@ describe.each(backends())("warm pools (%s)", (backend) => {
     expect((await eventsOf(imageId, "pool.claimed")).length).toBe(concurrentKeys);
     // Free the engine for the suites after this one.
     expect((await as(alice, "DELETE", `/api/images/${imageId}`)).status).toBe(202);
+  });
+
+  it("claims and releases from the command line; get images -o wide shows the pool", async () => {
+    const imageId = await createPool(alice, "cli-pool", { min_idle: 1, max: 2 });
+    await waitIdle(alice, imageId, 1);
+    const env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: alice };
+    const claimed = await cliInProcess(["claim", "cli-key", "--image", "cli-pool"], env);
+    expect(claimed.stderr).toBe("");
+    expect(claimed.code).toBe(0);
+    const held = (await as(alice, "GET", `/api/claims?image_id=${imageId}&key=cli-key`)).body
+      .items[0];
+    expect(claimed.stdout).toBe(`${held.url}\n`);
+    expect((await cliInProcess(["claim", "cli-key", "--image", "cli-pool"], env)).stdout).toBe(
+      claimed.stdout,
+    );
+    const wide = await cliInProcess(["get", "images", "cli-pool", "-o", "wide"], env);
+    expect(wide.stdout).toContain("1/2 claimed (min_idle 1, max 2)");
+    const released = await cliInProcess(["release", "cli-key"], env);
+    expect(released.code).toBe(0);
+    expect(released.stdout).toContain(`released cli-key (instance ${held.instance_id}`);
+    expect((await cliInProcess(["release", "cli-key"], env)).stdout).toBe("cli-key held nothing\n");
+    const missing = await cliInProcess(["claim", "k", "--image", "no-such"], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("no image named no-such");
   });
 
   it("refuses bad pools and bad claims with the field, changing nothing", async () => {

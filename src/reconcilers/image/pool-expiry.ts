@@ -1,4 +1,3 @@
-import { withOptionDefaults } from "../../domain/container-options.ts";
 import type { EventContext } from "../../domain/event-builders.ts";
 import type { Logger } from "../../logger.ts";
 import { endClaim } from "../../pools/end-claim.ts";
@@ -6,9 +5,10 @@ import type { ReconcilerDependencies } from "./dependencies.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 
 /**
- * Claims of a pooled image past their `claim_expires_at` are released by the controller
- * (`pool.expired`, each in its own transaction; a renewal that commits first wins). Returns how
- * long until the next live claim expires, so the pass can be queued again then.
+ * Claims past their `claim_expires_at` are released by the controller (`pool.expired`, each in
+ * its own transaction; a renewal that commits first wins), also when the image's pool was
+ * removed since. Returns how long until the next live claim expires, so the pass can be queued
+ * again then.
  */
 export async function expireClaims(
   deps: Pick<ReconcilerDependencies, "store">,
@@ -17,9 +17,6 @@ export async function expireClaims(
   context: EventContext & { readonly now: Date },
   log: Logger,
 ): Promise<{ readonly expired: number; readonly nextInMs: number | undefined }> {
-  if (withOptionDefaults(image.container_options).pool === null) {
-    return { expired: 0, nextInMs: undefined };
-  }
   const due = records.filter(
     (record) =>
       record.claim_expires_at !== null &&

@@ -119,16 +119,26 @@ export function createClaimsService(store: Store, options: ClaimsServiceOptions)
     });
   }
 
+  /** A claim the caller may see (another tenant's is not found), optionally locked. */
+  async function visibleClaim(
+    repositories: Pick<Repositories, "claims" | "images">,
+    scope: Scope,
+    claimId: string,
+    options: { readonly lock: boolean },
+  ): Promise<HeldClaim> {
+    const instance = options.lock
+      ? await repositories.claims.lockById(claimId)
+      : await repositories.claims.findById(claimId);
+    if (instance === undefined || (scope.userId !== undefined && instance.user_id !== scope.userId))
+      throw new DesiredStateError("not_found", `claim ${claimId} not found`);
+    const image = await findVisibleImage(repositories.images, scope, instance.image_id);
+    return { instance, image };
+  }
+
   /** Releases a claim by id: its instance is recycled before it is handed out again. */
   function release(scope: Scope, claimId: string): Promise<HeldClaim> {
     return store.transaction(async (tx) => {
-      const instance = await tx.claims.lockById(claimId);
-      if (
-        instance === undefined ||
-        (scope.userId !== undefined && instance.user_id !== scope.userId)
-      )
-        throw new DesiredStateError("not_found", `claim ${claimId} not found`);
-      const image = await findVisibleImage(tx.images, scope, instance.image_id);
+      const { instance, image } = await visibleClaim(tx, scope, claimId, { lock: true });
       await endClaimOf(tx, image, instance, "pool.released", "released");
       return { instance, image };
     });
@@ -196,26 +206,13 @@ export function createClaimsService(store: Store, options: ClaimsServiceOptions)
     },
 
     async get(scope: Scope, claimId: string): Promise<HeldClaim> {
-      const instance = await store.claims.findById(claimId);
-      if (
-        instance === undefined ||
-        (scope.userId !== undefined && instance.user_id !== scope.userId)
-      )
-        throw new DesiredStateError("not_found", `claim ${claimId} not found`);
-      const image = await findVisibleImage(store.images, scope, instance.image_id);
-      return { instance, image };
+      return visibleClaim(store, scope, claimId, { lock: false });
     },
 
     /** Extends a live claim by `ttlMs`, or by its pool's claim_ttl. */
     async renew(scope: Scope, claimId: string, ttlMs?: number): Promise<HeldClaim> {
       return store.transaction(async (tx) => {
-        const instance = await tx.claims.lockById(claimId);
-        if (
-          instance === undefined ||
-          (scope.userId !== undefined && instance.user_id !== scope.userId)
-        )
-          throw new DesiredStateError("not_found", `claim ${claimId} not found`);
-        const image = await findVisibleImage(tx.images, scope, instance.image_id);
+        const { image } = await visibleClaim(tx, scope, claimId, { lock: true });
         const pool = poolOf(image);
         const expiresAt = new Date(now().getTime() + (ttlMs ?? claimTtlMs(pool)));
         const renewed = await tx.claims.renew(claimId, expiresAt);

@@ -3,14 +3,10 @@
  * every claim that was answered is still its key's (same claim, same instance), a key asking
  * again gets that instance, and every claim in the database has its pool.claimed event.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createScratchDatabase } from "../support/databases.ts";
+import { startKillableService } from "../support/killable-service.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { backends } from "../support/services.ts";
-import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -26,27 +22,13 @@ describe.each(backends())("kill -9 during claims (%s)", (backend) => {
   });
 
   it("hands no instance out twice and honours every answered claim after a restart", async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), "orch-poolcrash-"));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = {
-      DATA_DIR: dataDir,
-      ORCHESTRATOR_ID: orchestratorId,
-      LOG_LEVEL: "warn",
-      STOP_TIMEOUT_SECONDS: "1",
-      RATE_LIMIT_WRITES_PER_MINUTE: "100000",
-    };
-    if (backend === "postgres") {
-      const database = await createScratchDatabase();
-      cleanups.push(database.drop);
-      env.DATABASE_URL = database.url;
-    }
-    let server: SpawnedServer = await spawnServer(env);
-    cleanups.push(async () => {
-      server.kill("SIGKILL");
-      await server.exited;
+    const service = await startKillableService({
+      backend,
+      orchestratorId,
+      cleanups,
+      env: { RATE_LIMIT_WRITES_PER_MINUTE: "100000" },
     });
-    const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
-    const call = apiCaller(() => server.url, token);
+    const { call } = service;
 
     const created = await call("POST", "/api/images", {
       name: "workers",
@@ -82,12 +64,11 @@ describe.each(backends())("kill -9 during claims (%s)", (backend) => {
       (count) => count >= 3,
       { intervalMs: 5, what: "the first claims answered" },
     );
-    server.kill("SIGKILL");
-    await server.exited;
+    await service.kill9();
     await Promise.all(requests);
     expect(answered.length).toBeGreaterThanOrEqual(3);
 
-    server = await spawnServer(env);
+    await service.restart();
     const claims = (await call("GET", `/api/claims?image_id=${imageId}`)).body.items as any[];
     // No instance held twice, no key on two instances.
     expect(new Set(claims.map((claim) => claim.instance_id)).size).toBe(claims.length);

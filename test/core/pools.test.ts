@@ -65,7 +65,8 @@ describe.each(backends())("warm pools (%s)", (backend) => {
   beforeAll(async () => {
     server = await startTestServer({
       backend,
-      env: { RATE_LIMIT_WRITES_PER_MINUTE: "100000" },
+      // The concurrency test's pool counts its max against alice's quota.
+      env: { RATE_LIMIT_WRITES_PER_MINUTE: "100000", QUOTA_INSTANCES: "1000" },
     });
     alice = await server.createUser("alice");
     bob = await server.createUser("bob");

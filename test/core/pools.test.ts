@@ -259,7 +259,7 @@ describe.each(backends())("warm pools (%s)", (backend) => {
     expect((await eventsOf(imageId, "pool.claimed")).length).toBe(concurrentKeys);
     // Free the engine for the suites after this one.
     expect((await as(alice, "DELETE", `/api/images/${imageId}`)).status).toBe(202);
-  });
+  }, 600_000); // a hundred containers to start first on a busy engine
 
   it("claims and releases from the command line; get images -o wide shows the pool", async () => {
     const imageId = await createPool(alice, "cli-pool", { min_idle: 1, max: 2 });

@@ -127,8 +127,12 @@ describe.each(backends())("the worker-pool compat listener (%s)", (backend) => {
       { what: "the destroyed machine gone", timeoutMs: 60_000 },
     );
     // Destroyed with its project: project-b gets a new machine.
-    const again = await client.machineFor("project-b");
-    expect(again.status).toBe(200);
+    // (It may have to wait for the refill: on 503 the caller retries, as the original's did.)
+    const again = await waitFor(
+      () => client.machineFor("project-b"),
+      (answer) => answer.status === 200,
+      { what: "a new machine for project-b", timeoutMs: 90_000, intervalMs: 1_000 },
+    );
     expect(again.body.containerId).not.toBe(other.body.containerId);
 
     // The claims behind it are the API's too, with their events.

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { DesiredStateError } from "../desired/errors.ts";
 import type { Scope } from "../desired/image-writes.ts";
+import { isIdle } from "../domain/pool.ts";
 import type { Logger } from "../logger.ts";
 import type { ClaimsService } from "../pools/claims-service.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
@@ -49,12 +50,8 @@ export function poolCompatApp(port: PoolCompatPort) {
     const instances = target === undefined ? [] : await port.instancesOf(target.image.id);
     const live = instances.filter((instance) => instance.deletion_requested_at === null);
     const used = live.filter((instance) => instance.claim_key !== null).length;
-    const idle = live.filter(
-      (instance) =>
-        instance.claim_key === null &&
-        instance.recycle_requested_at === null &&
-        instance.observed_state === "running",
-    ).length;
+    const checked = target?.image.health_check != null;
+    const idle = live.filter((instance) => isIdle(instance, checked)).length;
     const body = {
       status: docker ? "ok" : "error",
       docker: docker ? "connected" : "disconnected",

@@ -37,10 +37,9 @@ const ms = (value: number) => `${value.toFixed(2)} ms`;
 async function bareRoundTrips(server: TestServer, samples: number): Promise<number[]> {
   const db = server.service.store.db;
   const table = `bench_claims_${randomBytes(3).toString("hex")}`;
+  await sql.raw(`create table ${table} (id int primary key, claimed_by text)`).execute(db);
   await sql
-    .raw(
-      `create table ${table} (id int primary key, claimed_by text); insert into ${table} select g, null from generate_series(1, ${samples}) g`,
-    )
+    .raw(`insert into ${table} select g, null from generate_series(1, ${samples}) g`)
     .execute(db);
   const times: number[] = [];
   try {

@@ -83,7 +83,7 @@ describe("layering", () => {
 
   it("lets the controller's reconciler write only through store.transaction (fenced per term)", () => {
     const directWrite =
-      /\bstore\.(?:images|instances|events|builds|healthSnapshots|leaderLeases)\.(?:insert|delete|mark|patch|write|append|update|save|record|prune|create)\w*\(/;
+      /\bstore\.(?:images|instances|claims|events|builds|healthSnapshots|leaderLeases)\.(?:insert|delete|mark|patch|write|append|update|save|record|prune|create)\w*\(/;
     expect(
       files
         .filter((file) => file.path.startsWith("reconcilers/") && directWrite.test(file.text))

@@ -4,6 +4,7 @@ import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { claimsRoutes, destroyRoutes, imageClaimsRoutes } from "./api/claims-routes.ts";
 import { containerHealthRoutes } from "./api/container-health-routes.ts";
 import { containerLogsRoutes } from "./api/container-logs-routes.ts";
 import { containersRoutes } from "./api/containers-routes.ts";
@@ -12,6 +13,7 @@ import { type HttpServer, listen } from "./api/http-server.ts";
 import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
+import { poolCompatApp } from "./api/pool-compat-app.ts";
 import type { ContainerLogs } from "./api/ports.ts";
 import { registriesRoutes } from "./api/registries-routes.ts";
 import { secretsRoutes } from "./api/secrets-routes.ts";
@@ -37,6 +39,7 @@ import type { Relay } from "./events/relay.ts";
 import { createFleetMetrics } from "./health/fleet-metrics.ts";
 import { type Logger, redactUrl } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
+import { createClaimsService } from "./pools/claims-service.ts";
 import { createRegistriesService } from "./secrets/registries-service.ts";
 import { createSecretOpener } from "./secrets/secret-opener.ts";
 import { resolveSecretsKey } from "./secrets/secrets-key.ts";
@@ -46,6 +49,8 @@ import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts"
 export type Service = {
   readonly url: string;
   readonly port: number;
+  /** The pool compat listener's port, when POOL_COMPAT_PORT is set. */
+  readonly compatPort: number | undefined;
   readonly app: Hono<AppEnv>;
   readonly store: Store;
   readonly docker: DockerClient;
@@ -148,6 +153,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const volumes = createVolumeService(store, volumeEngine(docker, config.orchestratorId), {
     orchestratorId: config.orchestratorId,
   });
+  const claims = createClaimsService(store, {
+    ...writeSettings,
+    orchestratorId: config.orchestratorId,
+    advertiseHost: config.advertiseHost,
+  });
   const tokens = createTokensService(store);
   const secrets = createSecretsService(store, secretsKey.key);
   const registries = createRegistriesService(store, secretsKey.key);
@@ -203,6 +213,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ["/images", imageUploadRoutes({ ...imageRoutes, builds })],
       ["/images", imagesRoutes({ ...imageRoutes, advertiseHost: host })],
       ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
+      ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
+      ["/claims", claimsRoutes({ claims, advertiseHost: host })],
+      ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],
       ["/containers", containerHealthRoutes({ images, snapshots: store.healthSnapshots })],
       [
@@ -244,9 +257,51 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
 
   let server: HttpServer;
+  let compatServer: HttpServer | undefined;
   try {
     server = await listen(app, config.host, config.port, config.tls);
+    if (config.poolCompat !== undefined) {
+      const compat = config.poolCompat;
+      compatServer = await listen(
+        poolCompatApp({
+          claims,
+          advertiseHost: host,
+          logger,
+          claimWaitMs: 10_000,
+          instancesOf: (imageId) => store.instances.listOfImage(imageId),
+          dockerReachable: async () => (await engine.check()).reachable,
+          target: async () => {
+            const owner = await store.users.findByName(compat.user);
+            const image =
+              owner === undefined
+                ? undefined
+                : await store.images.findByName(owner.id, compat.image);
+            if (owner === undefined || image === undefined) return undefined;
+            return {
+              image,
+              // Audited as the owner, through the compat listener (no token).
+              scope: {
+                userId: owner.id,
+                actor: {
+                  userId: owner.id,
+                  name: compat.user,
+                  tokenId: null,
+                  tokenName: "pool-compat",
+                },
+              },
+            };
+          },
+        }),
+        compat.host,
+        compat.port,
+      );
+      logger.info(
+        { host: compat.host, port: compatServer.port, image: compat.image, user: compat.user },
+        "pool compat listener up",
+      );
+    }
   } catch (error) {
+    await compatServer?.close(1_000);
     await Promise.all([controller.stop(1_000), builds.stop()]);
     await relay?.stop({ timeoutMs: 1_000 });
     localRetention?.stop();
@@ -262,6 +317,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   return {
     url,
     port: server.port,
+    compatPort: compatServer?.port,
     app,
     store,
     docker,
@@ -275,7 +331,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         const graceMs = Math.max(1_000, config.shutdownTimeoutSeconds * 1000 - 4_000);
         shutdown.abort();
         // Running builds are abandoned: left `building`, they start again at the next start.
-        await Promise.all([server.close(graceMs), controller.stop(graceMs), builds.stop()]);
+        await Promise.all([
+          server.close(graceMs),
+          compatServer?.close(graceMs),
+          controller.stop(graceMs),
+          builds.stop(),
+        ]);
         // Events the controller just wrote go out before the connections close.
         await relay?.stop({ timeoutMs: Math.min(3_000, graceMs) });
         localRetention?.stop();

@@ -218,6 +218,16 @@ const environmentVariables = z.object({
       message: "must be the base64 of 32 random bytes (openssl rand -base64 32)",
     })
     .optional(),
+  /** The original worker-pool routes on a second listener (off when unset): its port. */
+  POOL_COMPAT_PORT: integer(0, 65_535).optional(),
+  /** Interface of that listener; loopback unless the operator opens it. */
+  POOL_COMPAT_HOST: z.string().trim().min(1).default("127.0.0.1"),
+  /** The pooled image it serves (by name) and its owner (a user name; the admin's by default). */
+  POOL_COMPAT_IMAGE: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { message: "must be an image name" })
+    .optional(),
+  POOL_COMPAT_USER: z.string().trim().min(1).default("admin"),
   TLS_CERT_FILE: filePath.optional(),
   TLS_KEY_FILE: filePath.optional(),
   QUOTA_IMAGES: integer(0, 10_000_000).default(50),
@@ -228,6 +238,13 @@ const environmentVariables = z.object({
 });
 
 const environmentSchema = environmentVariables.superRefine((env, context) => {
+  if (env.POOL_COMPAT_PORT !== undefined && env.POOL_COMPAT_IMAGE === undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["POOL_COMPAT_IMAGE"],
+      message: "must name the pooled image the compat listener (POOL_COMPAT_PORT) serves",
+    });
+  }
   if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
     context.addIssue({
       code: "custom",
@@ -292,6 +309,15 @@ export type Config = Readonly<{
   quota: QuotaLimits;
   /** Where built images are pushed; undefined: nowhere. */
   registry: RegistrySettings | undefined;
+  /** The original worker-pool routes on their own listener; undefined: off. */
+  poolCompat:
+    | {
+        readonly port: number;
+        readonly host: string;
+        readonly image: string;
+        readonly user: string;
+      }
+    | undefined;
 }>;
 
 const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN", "SECRETS_KEY"]);
@@ -399,6 +425,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       env.TLS_CERT_FILE === undefined || env.TLS_KEY_FILE === undefined
         ? undefined
         : { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) },
+    poolCompat:
+      env.POOL_COMPAT_PORT === undefined || env.POOL_COMPAT_IMAGE === undefined
+        ? undefined
+        : {
+            port: env.POOL_COMPAT_PORT,
+            host: env.POOL_COMPAT_HOST,
+            image: env.POOL_COMPAT_IMAGE,
+            user: env.POOL_COMPAT_USER,
+          },
     quota: {
       images: env.QUOTA_IMAGES,
       instances: env.QUOTA_INSTANCES,

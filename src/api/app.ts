@@ -114,6 +114,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const problem = toProblem(error);
     if (problem !== undefined) {
       if (problem.code === "unavailable") c.header("retry-after", "5");
+      if (problem.code === "pool_exhausted")
+        c.header("retry-after", String(problem.extensions?.["retry_after"] ?? 5));
       return problemResponse(c, problem);
     }
     const log = c.get("log") ?? deps.logger;

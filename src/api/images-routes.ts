@@ -58,6 +58,7 @@ export function imagesRoutes(options: ImagesRoutesOptions) {
           total: instances.length,
           running: instances.filter((instance) => instance.observed_state === "running").length,
           stopped: instances.filter((instance) => instance.observed_state === "stopped").length,
+          claimed: instances.filter((instance) => instance.claim_key !== null).length,
           failing: instances.filter(
             (instance) =>
               instance.observed_state === "crash_loop" || instance.observed_state === "exited",

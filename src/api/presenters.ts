@@ -64,6 +64,10 @@ export function presentInstance(
     started_at: iso(instance.started_at),
     stopped_at: iso(instance.stopped_at),
     restart_requested_at: iso(instance.restart_requested_at),
+    claimed_by: instance.claim_key,
+    claimed_at: iso(instance.claimed_at),
+    claim_id: instance.claim_id,
+    recycle_requested_at: iso(instance.recycle_requested_at),
     created_at: iso(instance.created_at),
   };
 }

@@ -26,6 +26,7 @@ export const problemCodes = {
   too_many_uploads: { status: 429, title: "Too many uploads at once" },
   internal: { status: 500, title: "Internal server error" },
   unavailable: { status: 503, title: "Service unavailable" },
+  pool_exhausted: { status: 503, title: "No pooled instance free yet" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ProblemCode = keyof typeof problemCodes;

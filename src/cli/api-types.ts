@@ -1,3 +1,4 @@
+import type { presentClaim } from "../api/claims-routes.ts";
 import type { presentImage, presentInstance } from "../api/presenters.ts";
 import type { ApplyResult } from "../desired/apply.ts";
 
@@ -11,11 +12,16 @@ export type ImageWithContainersView = ImageView & {
     readonly running: number;
     readonly stopped: number;
     readonly failing: number;
+    /** Instances held by a claim (pooled images). */
+    readonly claimed?: number;
   };
 };
 
 /** An item of `GET /api/containers`. */
 export type ContainerView = ReturnType<typeof presentInstance>;
+
+/** `POST /api/images/{id}/claims`, and each item of `GET /api/claims`. */
+export type ClaimView = ReturnType<typeof presentClaim>;
 
 /** `POST /api/apply`. */
 export type ApplyResponse = ApplyResult;

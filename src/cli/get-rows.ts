@@ -21,6 +21,13 @@ function originOf(image: ImageWithContainersView): string {
   return image.source_digest === null ? "(source)" : `(source ${image.source_digest.slice(0, 12)})`;
 }
 
+/** A pool as `claimed/total (min_idle idle, max N)`; empty for an image without one. */
+function poolOf(image: ImageWithContainersView): string {
+  if (image.pool === null) return "";
+  const { min_idle, max } = image.pool;
+  return `${image.containers.claimed ?? 0}/${image.containers.total} claimed (min_idle ${min_idle}, max ${max})`;
+}
+
 /** `get images`: one row per image; `wide` adds the spec and the conditions. Pure. */
 export function imageColumns(
   images: readonly ImageWithContainersView[],
@@ -37,6 +44,7 @@ export function imageColumns(
     "HOSTNAME",
     "SET",
     "GEN",
+    "POOL",
     "REASON",
     "USER",
   ];
@@ -62,6 +70,7 @@ export function imageColumns(
         image.app_hostname ?? "",
         image.apply_set ?? "",
         `${image.observed_generation}/${image.generation}`,
+        poolOf(image),
         reasonOf(image),
         image.user_id,
       ];

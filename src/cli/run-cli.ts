@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { applyCommand } from "./apply-command.ts";
+import { claimCommand, releaseCommand } from "./claim-command.ts";
 import { CliError, clientSettings } from "./client.ts";
 import type { CommandIo } from "./command-io.ts";
 import { deleteCommand } from "./delete-command.ts";
@@ -22,6 +23,8 @@ Commands:
   export         write your images as desired-state files that apply accepts
   user           create or list users (admin): user create NAME, user list
   token          create, list or revoke API tokens: token create|list|revoke
+  claim          claim an instance of a pooled image for a key: claim KEY --image NAME
+  release        release what a key holds: release KEY
 
 Run "orchestrator <command> --help" for a command's options.
 The client commands read ORCHESTRATOR_URL (default http://127.0.0.1:3003) and ORCHESTRATOR_TOKEN.`;
@@ -136,6 +139,10 @@ export async function runCli(
         return await tokenCommand(rest, io.settings, out);
       case "user":
         return await userCommand(rest, io.settings, out);
+      case "claim":
+        return await claimCommand(rest, io);
+      case "release":
+        return await releaseCommand(rest, io);
       default:
         err(`orchestrator: unknown command "${command}"`);
         err(mainHelp);

@@ -13,6 +13,7 @@ export type DesiredStateErrorCode =
   | "port_in_use"
   | "volume_in_use"
   | "secret_in_use"
+  | "pool_exhausted"
   | "validation_failed";
 
 export type DesiredStateFieldError = { readonly path: string; readonly message: string };

@@ -100,6 +100,7 @@ describe("defaults", () => {
       networks: [],
       depends_on: [],
       build: { args: {}, target: null, platform: null, no_cache: false },
+      pool: null,
     });
   });
 
@@ -636,6 +637,15 @@ const optionArbitraries = {
     platform: fc.option(fc.constantFrom("linux/amd64", "linux/arm64/v8"), { nil: null }),
     no_cache: fc.boolean(),
   }),
+  pool: fc.option(
+    fc.record({
+      min_idle: fc.integer({ min: 0, max: 3 }),
+      max: fc.integer({ min: 3, max: 20 }),
+      claim_ttl: fc.constantFrom("1h", "30s", "2h30m"),
+      recycle: fc.constantFrom("restart" as const, "replace" as const),
+    }),
+    { nil: null },
+  ),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -683,7 +693,7 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on only orders creation, build only makes the image: they restart nothing themselves)", () => {
+  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image: they restart nothing themselves)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
@@ -691,7 +701,8 @@ describe("the spec hash", () => {
             name !== "restart_policy" &&
             name !== "pull_policy" &&
             name !== "depends_on" &&
-            name !== "build",
+            name !== "build" &&
+            name !== "pool",
         )
         .sort(),
     );

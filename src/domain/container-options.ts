@@ -2,6 +2,7 @@ import { z } from "zod";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
+import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
@@ -245,6 +246,8 @@ export const containerOptionFields = {
   depends_on: dependencyList,
   /** How an upload's source is built (domain/build-options.ts); ignored for `image:` references. */
   build: buildOptionsSchema,
+  /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
+  pool: poolSchema.nullable(),
 } as const;
 
 export type ContainerOptions = {
@@ -277,6 +280,7 @@ export const containerOptionDefaults: ContainerOptions = {
   networks: [],
   depends_on: [],
   build: buildOptionDefaults,
+  pool: null,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -288,14 +292,16 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
 
 /**
  * The options whose change does not replace running containers (the controller's own policy):
- * depends_on decides when containers are created, not how they run; build makes a new image,
- * and its new id is what replaces them (the spec hash holds the image id).
+ * depends_on decides when containers are created, not how they run; pool how many there are
+ * and who holds them; build makes a new image, and its new id is what replaces them (the spec
+ * hash holds the image id).
  */
 export const controllerOnlyOptions = [
   "restart_policy",
   "pull_policy",
   "depends_on",
   "build",
+  "pool",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -3,6 +3,7 @@ import {
   type ContainerTransition,
   type ImageEventData,
   type NewEvent,
+  type PoolEventData,
   publishedPorts,
 } from "./events.ts";
 import { labelKeys } from "./labels.ts";
@@ -156,4 +157,44 @@ export function imageEvent(
     ...extra,
   };
   return { type, imageId: image.id, userId: image.user_id, instanceId: null, data };
+}
+
+/** What a pool event says about the claim: the instance row as it was while claimed. */
+export type EventClaim = EventInstance & {
+  readonly container_id: string | null;
+  readonly claim_id: string;
+  readonly claim_key: string;
+  readonly claimed_at: Date | null;
+  readonly claim_expires_at: Date | null;
+};
+
+/**
+ * `pool.claimed` (reason `claimed`, or `created` when the instance was made for the claim),
+ * `pool.released` (by the API, reason `released` or `destroyed`), `pool.expired` (by the
+ * controller, reason `expired`). Kafka key = image id, like every event of the image.
+ */
+export function poolEvent(
+  type: "pool.claimed" | "pool.released" | "pool.expired",
+  image: EventImage,
+  claim: EventClaim,
+  reason: string,
+  context: EventContext,
+): NewEvent {
+  const data: PoolEventData = {
+    claim_id: claim.claim_id,
+    key: claim.claim_key,
+    instance_id: claim.id,
+    container_id: claim.container_id,
+    name: claim.container_name,
+    image_id: image.id,
+    image: context.reference,
+    user_id: String(image.user_id),
+    host: context.advertiseHost,
+    host_port: claim.host_port,
+    container_port: image.container_port,
+    claimed_at: isoOrNull(claim.claimed_at),
+    expires_at: isoOrNull(claim.claim_expires_at),
+    reason,
+  };
+  return { type, imageId: image.id, userId: image.user_id, instanceId: claim.id, data };
 }

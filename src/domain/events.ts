@@ -12,6 +12,9 @@ export const eventTypes = [
   "image.build_failed",
   "image.deleted",
   "image.scaled",
+  "pool.claimed",
+  "pool.released",
+  "pool.expired",
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];
@@ -76,6 +79,24 @@ export type ImageEventData = {
   readonly registry_reference?: string;
 };
 
+/** A claim of a pooled instance taken, released, or expired (key = the claimant's project). */
+export type PoolEventData = {
+  readonly claim_id: string;
+  readonly key: string;
+  readonly instance_id: string;
+  readonly container_id: string | null;
+  readonly name: string;
+  readonly image_id: number;
+  readonly image: string;
+  readonly user_id: string;
+  readonly host: string;
+  readonly host_port: number | null;
+  readonly container_port: number;
+  readonly claimed_at: string | null;
+  readonly expires_at: string | null;
+  readonly reason: string;
+};
+
 /** A transition of one container, as the controller or the prober saw it. */
 export type ContainerTransition = {
   readonly type: Extract<EventType, `container.${string}`>;
@@ -90,7 +111,7 @@ export type NewEvent = {
   readonly imageId: number;
   readonly userId: number;
   readonly instanceId?: string | null;
-  readonly data: ContainerEventData | ImageEventData;
+  readonly data: ContainerEventData | ImageEventData | PoolEventData;
 };
 
 export function eventSubject(event: NewEvent): string {

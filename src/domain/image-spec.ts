@@ -189,6 +189,7 @@ export function crossFieldIssues(
       Pick<
         ImageSpec,
         "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs" | "image" | "build"
+          | "pool"
       >
     >,
   maxInstancesCap: number,
@@ -220,6 +221,12 @@ export function crossFieldIssues(
     issues.push({
       path: `ports[${fixed}].host`,
       message: "a fixed host port allows one instance: set max_instances to 1, or leave host out",
+    });
+  }
+  if (spec.pool && spec.pool.max > maxInstancesCap) {
+    issues.push({
+      path: "pool.max",
+      message: `must be at most ${maxInstancesCap} (MAX_INSTANCES_CAP)`,
     });
   }
   if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });

@@ -65,6 +65,11 @@ export type ObservedImageStatus = {
 /** First key of the per-user lock on the dependency graph (the second key is the user id). */
 const dependencyLockNamespace = 724_604;
 
+/** The instances an image asks for: its pool's max when it has a pool (sql/0016), else desired. */
+const askedInstances = sql<number>`(case when jsonb_typeof(container_options -> 'pool') = 'object'
+  then greatest(desired_instances, (container_options -> 'pool' ->> 'max')::int)
+  else desired_instances end)`;
+
 /** Two creates of one name raced: the unique constraint refused the second. */
 export class ImageNameTakenError extends Error {
   override name = "ImageNameTakenError";
@@ -147,11 +152,11 @@ export function createImagesRepository(db: Executor) {
         .selectFrom("images")
         .select([
           sql<number>`count(*)::float8`.as("images"),
-          sql<number>`coalesce(sum(desired_instances), 0)::float8`.as("instances"),
-          sql<number>`coalesce(sum(desired_instances::numeric * nano_cpus), 0)::float8`.as(
+          sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
+          sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as(
             "nanoCpus",
           ),
-          sql<number>`coalesce(sum(desired_instances::numeric * memory_bytes), 0)::float8`.as(
+          sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
             "memoryBytes",
           ),
         ])

@@ -115,6 +115,26 @@ export function createInstancesRepository(db: Executor) {
         .execute();
     },
 
+    /**
+     * The controller's scale-down mark: only if nobody claimed the instance since the pass read
+     * it (a claim takes its row in one statement, so the two never both win). Whether it marked.
+     */
+    async markUnclaimedForDeletion(id: string, reason: string): Promise<boolean> {
+      const marked = await db
+        .updateTable("instances")
+        .set({
+          deletion_requested_at: sql<Date>`now()`,
+          deletion_reason: reason,
+          updated_at: sql<Date>`now()`,
+        })
+        .where("id", "=", id)
+        .where("deletion_requested_at", "is", null)
+        .where("claim_key", "is", null)
+        .returning("id")
+        .executeTakeFirst();
+      return marked !== undefined;
+    },
+
     async setDesiredState(id: string, state: DesiredState): Promise<void> {
       await db
         .updateTable("instances")
@@ -139,7 +159,8 @@ export function createInstancesRepository(db: Executor) {
         .updateTable("instances")
         .set({ restart_requested_at: null })
         .where("id", "=", id)
-        .where("restart_requested_at", "<=", requestedAt)
+        // Rows keep microseconds, JavaScript dates milliseconds: compare at the coarser one.
+        .where(sql<Date>`date_trunc('milliseconds', restart_requested_at)`, "<=", requestedAt)
         .execute();
     },
 

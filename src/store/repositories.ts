@@ -1,5 +1,6 @@
 import { createAuditRepository } from "./audit-repository.ts";
 import { createBuildsRepository } from "./builds-repository.ts";
+import { createClaimsRepository } from "./claims-repository.ts";
 import { createEventsRepository } from "./events-repository.ts";
 import type { Executor } from "./executor.ts";
 import { createHealthSnapshotsRepository } from "./health-snapshots-repository.ts";
@@ -15,6 +16,7 @@ import { createUsersRepository } from "./users-repository.ts";
 export type Repositories = {
   readonly images: ReturnType<typeof createImagesRepository>;
   readonly instances: ReturnType<typeof createInstancesRepository>;
+  readonly claims: ReturnType<typeof createClaimsRepository>;
   readonly builds: ReturnType<typeof createBuildsRepository>;
   readonly events: ReturnType<typeof createEventsRepository>;
   readonly healthSnapshots: ReturnType<typeof createHealthSnapshotsRepository>;
@@ -30,6 +32,7 @@ export function repositoriesOf(executor: Executor): Repositories {
   return {
     images: createImagesRepository(executor),
     instances: createInstancesRepository(executor),
+    claims: createClaimsRepository(executor),
     builds: createBuildsRepository(executor),
     events: createEventsRepository(executor),
     healthSnapshots: createHealthSnapshotsRepository(executor),

@@ -162,6 +162,13 @@ export type InstancesTable = {
     Record<string, number> | undefined,
     Record<string, number>
   >;
+  /** The live claim of a pooled instance (sql/0016): id, holder, since, until. */
+  claim_id: ColumnType<string | null, string | null | undefined, string | null>;
+  claim_key: ColumnType<string | null, string | null | undefined, string | null>;
+  claimed_at: NullableTimestamp;
+  claim_expires_at: NullableTimestamp;
+  /** Released with recycle: restart; the container is replaced before the next claim. */
+  recycle_requested_at: NullableTimestamp;
   /** A restart asked for by the API; done once the container started after it. */
   restart_requested_at: NullableTimestamp;
   spec_hash: string | null;

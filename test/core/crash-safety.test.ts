@@ -1,13 +1,9 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers, runningContainers } from "../support/docker-helpers.ts";
+import { startKillableService } from "../support/killable-service.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { backends } from "../support/services.ts";
-import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";
 import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -22,26 +18,8 @@ describe.each(backends())("kill -9 in the middle of scaling 0 → 20 (%s)", (bac
   });
 
   it("converges to exactly 20 after a restart: no duplicate, no orphan, every event recorded", async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), "orch-crash-"));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = {
-      DATA_DIR: dataDir,
-      ORCHESTRATOR_ID: orchestratorId,
-      LOG_LEVEL: "warn",
-      STOP_TIMEOUT_SECONDS: "1",
-    };
-    if (backend === "postgres") {
-      const database = await createScratchDatabase();
-      cleanups.push(database.drop);
-      env.DATABASE_URL = database.url;
-    }
-    let server: SpawnedServer = await spawnServer(env);
-    cleanups.push(async () => {
-      server.kill("SIGKILL");
-      await server.exited;
-    });
-    const token = (await readFile(path.join(dataDir, "admin-token"), "utf8")).trim();
-    const call = apiCaller(() => server.url, token);
+    const service = await startKillableService({ backend, orchestratorId, cleanups });
+    const { call } = service;
 
     const image = await call("POST", "/api/images", {
       name: "many",
@@ -62,11 +40,10 @@ describe.each(backends())("kill -9 in the middle of scaling 0 → 20 (%s)", (bac
       (list) => list.length >= 3,
       { intervalMs: 20, what: "scaling under way" },
     );
-    server.kill("SIGKILL");
-    await server.exited;
+    await service.kill9();
     expect(seen.length).toBeLessThan(20);
 
-    server = await spawnServer(env);
+    await service.restart();
     await waitFor(
       () => runningContainers(orchestratorId, image.body.id),
       (list) => list.length === 20,

@@ -48,6 +48,7 @@ spec:
   ports: [{ container: 5353, protocol: udp }]
   restart_policy: { name: on-failure, max_retries: 3 }
   pull_policy: never
+  pool: { min_idle: 1, max: 1, claim_ttl: 30m, recycle: replace }
 `;
 
 /** What `full` depends on, on the same declared network. */

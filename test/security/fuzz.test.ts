@@ -64,6 +64,7 @@ const imageDocument = fc.record(
     env: fc.oneof(fc.dictionary(nasty, nasty, { maxKeys: 3 }), value),
     app_hostname: fc.oneof(fc.constant("shop.example.com"), value),
     health_check: fc.oneof(fc.constant({ http_path: "/" }), value),
+    pool: fc.oneof(fc.constant({ min_idle: 0, max: 2 }), fc.dictionary(nasty, value), value),
   },
   { requiredKeys: [] },
 );
@@ -164,6 +165,8 @@ describe.each(backends())("fuzzing the API on %s", (backend) => {
       ["POST", "/api/tokens"],
       ["POST", "/api/users"],
       ["PATCH", "/api/quota?user=alice"],
+      ["POST", `/api/images/${imageId}/claims?wait=0s`],
+      ["POST", `/api/claims/${instanceId}/renew`],
     );
 
   it("JSON bodies: never a 500, and a refused one changes nothing", async () => {
@@ -209,10 +212,13 @@ describe.each(backends())("fuzzing the API on %s", (backend) => {
       "/api/quota",
       "/api/audit",
       "/api/users",
+      "/api/claims",
+      `/api/images/${imageId}/claims`,
     );
     const names = fc.oneof(
       fc.constantFrom(
         "user",
+        "key",
         "image_id",
         "instance_id",
         "type",

@@ -20,6 +20,9 @@ type Targets = {
   readonly imageId: number;
   readonly instanceId: string;
   readonly tokenId: number;
+  /** A pooled image of the victim's, and the claim its key holds. */
+  readonly poolImageId: number;
+  readonly claimId: string;
 };
 
 type AttackRequest = {
@@ -151,6 +154,47 @@ function routeTable(archive: Blob): Record<string, Row> {
     "POST /api/containers/:id/restart": {
       kind: "owned",
       requests: (t) => [{ path: `/api/containers/${t.instanceId}/restart` }],
+    },
+    "POST /api/containers/:id/destroy": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/containers/${t.instanceId}/destroy` }],
+    },
+    "POST /api/images/:id/claims": {
+      kind: "owned",
+      requests: (t) => [
+        { path: `/api/images/${t.poolImageId}/claims?wait=0s`, body: { key: "mallory" } },
+        { path: `/api/images/${t.poolImageId}/claims?wait=0s`, body: { key: "alice-project" } },
+      ],
+    },
+    "GET /api/images/:id/claims": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.poolImageId}/claims` }],
+    },
+    "GET /api/claims": {
+      kind: "mine",
+      requests: (t) => [
+        { path: "/api/claims" },
+        { path: `/api/claims?image_id=${t.poolImageId}&key=alice-project` },
+      ],
+    },
+    "GET /api/claims/:id": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/claims/${t.claimId}` }],
+    },
+    "POST /api/claims/:id/renew": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/claims/${t.claimId}/renew`, body: { ttl: "720h" } }],
+    },
+    "DELETE /api/claims/:id": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/claims/${t.claimId}` }],
+    },
+    "DELETE /api/claims": {
+      kind: "mine",
+      requests: (t) => [
+        { path: "/api/claims?key=alice-project" },
+        { path: `/api/claims?key=alice-project&image_id=${t.poolImageId}` },
+      ],
     },
     "GET /api/volumes": { kind: "mine", requests: () => [{ path: "/api/volumes?user=alice" }] },
     "DELETE /api/volumes/:name": {
@@ -336,7 +380,41 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
     const readOnly = await grant({ name: "read", scope: "read" });
     const aliceTokenId = (await server.request("GET", "/api/whoami", { token: alice })).body
       .token_id;
-    targets = { imageId: created.body.id, instanceId: instance.id, tokenId: aliceTokenId };
+    const pooled = await server.request("POST", "/api/images", {
+      token: alice,
+      body: {
+        name: "pool",
+        image: testImages.httpd,
+        memory_limit: "16m",
+        pool: { min_idle: 1, max: 2 },
+      },
+    });
+    const claim = await server.request("POST", `/api/images/${pooled.body.id}/claims?wait=60s`, {
+      token: alice,
+      body: { key: "alice-project" },
+    });
+    expect(claim.status, JSON.stringify(claim.body)).toBe(200);
+    await waitFor(
+      async () =>
+        (await server.request("GET", `/api/images/${pooled.body.id}/containers`, { token: alice }))
+          .body.items,
+      (items: any[]) =>
+        items.length === 2 && items.every((item) => item.observed_state === "running"),
+      { what: "alice's pool refilled", timeoutMs: 60_000 },
+    );
+    await waitFor(
+      async () =>
+        (await server.request("GET", `/api/images/${pooled.body.id}`, { token: alice })).body,
+      (image) => image.status === "ready" && image.observed_generation === image.generation,
+      { what: "alice's pool converged" },
+    );
+    targets = {
+      imageId: created.body.id,
+      instanceId: instance.id,
+      tokenId: aliceTokenId,
+      poolImageId: pooled.body.id,
+      claimId: claim.body.claim_id,
+    };
     Object.assign(tokens, {
       "no token": null,
       "wrong token": "orc_wrong_0123456789abcdefghijklmnopqrstuvwxyzABCD",
@@ -374,7 +452,7 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
       ),
       instances: await rows(
         "instances",
-        "id, image_id, desired_state, deletion_requested_at, container_id",
+        "id, image_id, desired_state, deletion_requested_at, container_id, claim_id, claim_key, claim_expires_at, recycle_requested_at",
       ),
       users: await rows("users", "id, name, quota_instances"),
       tokens: await rows("api_tokens", "id, user_id, name, scope, expires_at"),
@@ -446,6 +524,8 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
             `"web"`,
             `"docs"`,
             targets.instanceId,
+            targets.claimId,
+            "alice-project",
             `"user":"alice"`,
             "alice-db-password",
             "registry.alice.example",

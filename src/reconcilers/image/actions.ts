@@ -177,14 +177,27 @@ export function createActionRunner(
     }
     current = find(instance.id);
     await record(current, await recorder.inspect(containerId), { reason });
-    // A new container is a restart too: a request made before it is done.
+    // A new container is a restart (and a recycle) too: a request made before it is done.
     await clearRestartRequest(current);
+    await clearRecycleRequest(current);
   }
 
   async function clearRestartRequest(instance: InstanceRecord) {
     const requestedAt = instance.restart_requested_at;
     if (requestedAt === null) return;
     await store.transaction((tx) => tx.instances.clearRestartRequest(instance.id, requestedAt));
+  }
+
+  /** A rollout never takes a claimed instance's container; one claimed after the plan stays. */
+  async function claimedSincePlanned(instanceId: string): Promise<boolean> {
+    const current = await store.instances.find(instanceId);
+    return current?.claim_key != null;
+  }
+
+  async function clearRecycleRequest(instance: InstanceRecord) {
+    const requestedAt = instance.recycle_requested_at;
+    if (requestedAt === null) return;
+    await store.transaction((tx) => tx.claims.clearRecycleRequest(instance.id, requestedAt));
   }
 
   /** Start failures the user can fix, named so the status says so instead of retrying blindly. */
@@ -255,7 +268,14 @@ export function createActionRunner(
           action.containerId,
           action.reason,
         );
-        const reason = action.reason === "unhealthy" ? "replace_unhealthy" : "replace";
+        if (action.reason === "spec_changed" && (await claimedSincePlanned(action.instanceId)))
+          return;
+        const reason =
+          action.reason === "unhealthy"
+            ? "replace_unhealthy"
+            : action.reason === "recycle"
+              ? "recycle"
+              : "replace";
         await createAndStart(removed, desiredHash, runnability, reason);
         return;
       }
@@ -315,9 +335,14 @@ export function createActionRunner(
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
-          await store.transaction((tx) =>
-            tx.instances.markForDeletion([action.instanceId], action.reason),
+          const marked = await store.transaction((tx) =>
+            tx.instances.markUnclaimedForDeletion(action.instanceId, action.reason),
           );
+          if (!marked && find(action.instanceId).deletion_requested_at === null) {
+            // Claimed since this pass read it: it stays; the next pass counts it as claimed.
+            log.info({ instanceId: action.instanceId }, "scale-down victim was claimed; kept");
+            return;
+          }
           instance = {
             ...instance,
             deletion_requested_at: now(),

@@ -103,6 +103,7 @@ const everything: ContainerOptions = {
   networks: ["backend"],
   depends_on: [],
   build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
+  pool: null,
 };
 
 const managed = containerLabels({

@@ -36,6 +36,9 @@ export function needsReconcile(
   // Its hash includes its secrets' versions, which only a pass reads: a pass says (no Docker
   // write unless they changed; a changed value also notifies the image at once).
   if (namesSecrets(image)) return true;
+  // A claim past its expiry is the controller's to release.
+  if (records.some((record) => record.claim_expires_at !== null && record.claim_expires_at <= now))
+    return true;
   const reference = runnableReference(image, builtImagePrefix);
   if (reference === "" || image.docker_image_id === null) return true;
   const desiredHash = specHash(

@@ -76,6 +76,11 @@ function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRe
     last_probe: null,
     host_ports: {},
     restart_requested_at: null,
+    claim_id: null,
+    claim_key: null,
+    claimed_at: null,
+    claim_expires_at: null,
+    recycle_requested_at: null,
     started_at: now,
     stopped_at: null,
     created_at: now,
@@ -590,5 +595,47 @@ describe("planImage properties", () => {
           expect(live + added - removed).toBeLessThanOrEqual(img.max_instances);
       }),
     );
+  });
+});
+
+describe("planImage with a pool", () => {
+  const pool = { min_idle: 2, max: 4, claim_ttl: "1h", recycle: "restart" as const };
+  const pooled = image({ desired_instances: 1, container_options: { pool } });
+  const up = (records: InstanceRecord[]) => records.map((r) => container(`c-${r.id}`, r.id));
+
+  it("keeps min_idle unclaimed instances beside the claimed ones, ignoring desired_instances", () => {
+    const records = [record("a", { claim_key: "p1", claim_id: "x" }), record("b")];
+    const plan = planImage({ image: pooled, records, containers: up(records), desiredHash, now });
+    expect(plan.actions).toEqual([{ kind: "addInstances", count: 1 }]);
+  });
+
+  it("never grows past max, and never scales a claimed instance down", () => {
+    const claimed = ["a", "b", "c"].map((id) =>
+      record(id, { claim_key: `p-${id}`, claim_id: id, created_at: new Date(now.getTime() + 1) }),
+    );
+    const records = [...claimed, record("d"), record("e")];
+    const plan = planImage({ image: pooled, records, containers: up(records), desiredHash, now });
+    const removed = plan.actions.filter((action) => action.kind === "removeInstance");
+    expect(removed).toHaveLength(1);
+    expect(["d", "e"]).toContain((removed[0] as { instanceId: string }).instanceId);
+  });
+
+  it("recycles a released instance with a fresh container", () => {
+    const records = [record("a", { recycle_requested_at: now }), record("b")];
+    const plan = planImage({ image: pooled, records, containers: up(records), desiredHash, now });
+    expect(plan.actions).toEqual([
+      { kind: "replaceContainer", instanceId: "a", containerId: "c-a", reason: "recycle" },
+    ]);
+  });
+
+  it("rolls a spec change to idle instances only: a claimed one keeps its container", () => {
+    const records = [record("a", { claim_key: "p1", claim_id: "x" }), record("b"), record("c")];
+    const containers = records.map((r) => container(`c-${r.id}`, r.id, {}, "h-old"));
+    const plan = planImage({ image: pooled, records, containers, desiredHash, now });
+    const replaced = plan.actions
+      .filter((action) => action.kind === "replaceContainer")
+      .map((action) => (action as { instanceId: string }).instanceId);
+    expect(replaced).not.toContain("a");
+    expect(replaced.length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,7 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { isClaimed, poolTarget } from "../../domain/pool.ts";
 import { assignContainers, isUp } from "./assign.ts";
 import { hasFinished } from "./finished.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
@@ -49,7 +50,7 @@ export type Action =
       readonly kind: "replaceContainer";
       readonly instanceId: string;
       readonly containerId: string;
-      readonly reason: "spec_changed" | "unhealthy";
+      readonly reason: "spec_changed" | "unhealthy" | "recycle";
     }
   | {
       readonly kind: "startContainer";
@@ -142,14 +143,21 @@ export function planImage(input: PlanInput): Plan {
     });
   }
 
-  // 4. Scale: exactly desired_instances live records, never more than max_instances.
-  const target = Math.min(image.desired_instances, image.max_instances);
+  // 4. Scale: exactly desired_instances live records, never more than max_instances. A pool
+  //    instead keeps one per claim plus min_idle spare (at most its max), and never scales a
+  //    claimed instance down.
+  const { restart_policy: restartPolicy, pool } = withOptionDefaults(image.container_options);
   let active = records.filter((record) => !isMarkedForDeletion(record));
+  const target =
+    pool === null
+      ? Math.min(image.desired_instances, image.max_instances)
+      : poolTarget(pool, active.filter(isClaimed).length);
   if (active.length < target) {
     if (!waitFor.dependencies)
       actions.push({ kind: "addInstances", count: target - active.length });
   } else if (active.length > target) {
-    const victims = scaleDownOrder(active, containerOf).slice(0, active.length - target);
+    const candidates = active.filter((record) => !isClaimed(record));
+    const victims = scaleDownOrder(candidates, containerOf).slice(0, active.length - target);
     const victimIds = new Set(victims.map((victim) => victim.id));
     for (const victim of victims) {
       actions.push({
@@ -164,7 +172,6 @@ export function planImage(input: PlanInput): Plan {
   }
 
   // 5. Each live instance towards its desired state.
-  const { restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
   let waitMs: number | undefined;
   const outdated: Array<{ record: InstanceRecord; container: ContainerSnapshot }> = [];
   for (const record of active) {
@@ -186,8 +193,19 @@ export function planImage(input: PlanInput): Plan {
       }
       continue;
     }
+    if (record.recycle_requested_at !== null && desiredHash !== undefined) {
+      // Released from a claim: a fresh container (nothing of the last claimant's stays).
+      actions.push({
+        kind: "replaceContainer",
+        instanceId: record.id,
+        containerId: container.id,
+        reason: "recycle",
+      });
+      continue;
+    }
     if (desiredHash !== undefined && container.labels[labelKeys.specHash] !== desiredHash) {
-      outdated.push({ record, container });
+      // A claimed instance keeps its container until it is released (and recycled then).
+      if (!isClaimed(record)) outdated.push({ record, container });
       continue;
     }
     if (record.health === "unhealthy" && isUp(container) && desiredHash !== undefined) {

@@ -10,6 +10,7 @@ import type { ImageRecord } from "./model.ts";
 import { removeUndeclaredNetworks } from "./network-cleanup.ts";
 import { hasOurName, isOwnedContainer } from "./ownership.ts";
 import { type Action, planImage } from "./plan.ts";
+import { expireClaims } from "./pool-expiry.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
 import { msUntilReady, type Runnability } from "./status.ts";
@@ -106,7 +107,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
 
     const recorder = createRecorder(deps, image, eventContext, log);
     const actions = createActionRunner(deps, image, recorder, log);
-    const stored = await store.instances.listOfImage(imageId);
+    let stored = await store.instances.listOfImage(imageId);
+    // Claims past their expiry go back to the pool (to be recycled) before the plan counts them.
+    const expiry = await expireClaims(deps, image, stored, { ...eventContext, now: now() }, log);
+    if (expiry.expired > 0) stored = await store.instances.listOfImage(imageId);
     let records = await recorder.syncAll(stored, containers);
     const dependencies = await readDependencyView(store, image);
     // While a dependency is not there yet, nothing is created (nor replaced).
@@ -175,9 +179,11 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     }
     // Look again when a young instance has run long enough to count as ready.
     const readyIn = msUntilReady(records, now());
-    const requeue = [plan.requeueAfterMs, readyIn === undefined ? undefined : readyIn + 50].filter(
-      (value): value is number => value !== undefined,
-    );
+    const requeue = [
+      plan.requeueAfterMs,
+      readyIn === undefined ? undefined : readyIn + 50,
+      expiry.nextInMs === undefined ? undefined : expiry.nextInMs + 50,
+    ].filter((value): value is number => value !== undefined);
     return {
       ...(requeue.length === 0 ? {} : { requeueAfterMs: Math.min(...requeue) }),
       ...(wake.length === 0 ? {} : { wake }),

@@ -2,6 +2,7 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
 import { type DependencyCheck, noDependencies } from "../../domain/dependencies.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { isClaimed, poolTarget } from "../../domain/pool.ts";
 import type { Condition } from "../../store/schema.ts";
 import { isUp } from "./assign.ts";
 import { hasCompleted } from "./finished.ts";
@@ -90,7 +91,10 @@ export function imageConditions(input: StatusInput): Condition[] {
   const failing = shouldRun.filter(
     (record) => record.last_error !== null && !isUp(containerOf(record)),
   );
-  const countsMatch = live.length === image.desired_instances && records.length === live.length;
+  const { pool } = withOptionDefaults(image.container_options);
+  const wanted =
+    pool === null ? image.desired_instances : poolTarget(pool, live.filter(isClaimed).length);
+  const countsMatch = live.length === wanted && records.length === live.length;
   const ready = runnability.ok && countsMatch && current.length === shouldRun.length;
   const summary = `${current.length}/${shouldRun.length} instances ${probed ? "healthy on" : "running"} the current spec`;
 

@@ -188,8 +188,14 @@ export function crossFieldIssues(
     Partial<
       Pick<
         ImageSpec,
-        "ports" | "volumes" | "secrets" | "read_only_root_filesystem" | "tmpfs" | "image" | "build"
-          | "pool"
+        | "ports"
+        | "volumes"
+        | "secrets"
+        | "read_only_root_filesystem"
+        | "tmpfs"
+        | "image"
+        | "build"
+        | "pool"
       >
     >,
   maxInstancesCap: number,

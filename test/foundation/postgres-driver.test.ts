@@ -122,7 +122,9 @@ describe.runIf(services().postgres.ok)("the Postgres driver under terminated ses
         expect((await within(attempt.value`select 1`)).settled).toBe("rejected");
         attempt.value.release();
       }
-      expect(attempts.filter((attempt) => attempt.settled === "rejected").length).toBeGreaterThan(3);
+      expect(attempts.filter((attempt) => attempt.settled === "rejected").length).toBeGreaterThan(
+        3,
+      );
       proxy.restore();
       // The failed reserves took no connection with them: both serve again, side by side.
       const [first, second] = await Promise.all([within(pool.reserve()), within(pool.reserve())]);

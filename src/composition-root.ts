@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { createTokensService } from "./accounts/tokens-service.ts";
 import { createUsersService } from "./accounts/users-service.ts";
+import type { ContractViolation } from "./api/openapi/response-check.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
@@ -63,7 +64,17 @@ export type Service = {
  * hands them to the services, the controller and the API, and starts listening. Everything
  * else receives what it needs; nothing else constructs an adapter.
  */
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+/** What the embedding code (tests, the library) may add to a service. */
+export type ServiceOptions = {
+  /** Check every answer against the OpenAPI document (the test servers do). */
+  readonly onContractViolation?: (violation: ContractViolation) => void;
+};
+
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   const secretsKey = await resolveSecretsKey(config.secretsKey, config.dataDir);
   if (secretsKey.origin === "generated") {
@@ -132,6 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const images = createImageService(store, {
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
+    orchestratorId: config.orchestratorId,
   });
   const builds = createBuildPipeline({
     store,
@@ -154,6 +166,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const imageRoutes = { images, users: store.users, maxInstancesCap: config.maxInstancesCap };
   const host = config.advertiseHost;
   const app = createApp({
+    ...(options.onContractViolation === undefined
+      ? {}
+      : { onContractViolation: options.onContractViolation }),
     logger,
     metrics,
     adminToken: adminToken.token,

@@ -65,6 +65,7 @@ export async function main() {
     const quota = { defaults: loadConfig({}).quota, unlimitedUsers: new Set([1]) };
     const images = createImageService(store, {
       maxInstancesCap: 10,
+      orchestratorId: "bench",
       builtImagePrefix: "bench",
       adminUserId: 1,
       quota,
@@ -120,6 +121,7 @@ export async function main() {
       store: withQueryPlugin(store, oursQueries.plugin),
       runtime: oursDocker.runtime,
       orchestratorId,
+      orchestratorId: "bench",
       builtImagePrefix: "bench",
     });
     const oursMs = performance.now() - oursStarted;
@@ -136,6 +138,7 @@ export async function main() {
         orchestratorId,
         advertiseHost: "127.0.0.1",
         publishIp: "0.0.0.0",
+      orchestratorId: "bench",
         builtImagePrefix: "bench",
         stopTimeoutSeconds: 1,
         actionConcurrency: 4,
@@ -147,6 +150,7 @@ export async function main() {
       },
       resolveImage: createImageResolver(naiveDocker.runtime, logger, {
         orchestratorId,
+      orchestratorId: "bench",
         builtImagePrefix: "bench",
         allowedLocalImages: [],
         adminUserId: 1,

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { eventTypes } from "../../domain/events.ts";
+import { nullableTimestamp, timestamp, userId } from "./common-schemas.ts";
+
+const publishedPort = z.object({
+  container_port: z.number().int(),
+  protocol: z.string(),
+  host_port: z.number().int(),
+});
+
+/** What a container event says (more fields may be added; consumers ignore unknown ones). */
+export const containerEventDataSchema = z.looseObject({
+  container_id: z.string().nullable(),
+  name: z.string(),
+  instance_id: z.string(),
+  image_id: z.number().int(),
+  image: z.string(),
+  user_id: userId,
+  app_hostname: z.string().nullable(),
+  host: z.string(),
+  host_port: z.number().int().nullable(),
+  container_port: z.number().int(),
+  ports: z.array(publishedPort).optional(),
+  cpu_limit: z.string(),
+  memory_limit: z.string(),
+  started_at: z.string().nullable(),
+  stopped_at: z.string().nullable(),
+  reason: z.string(),
+  exit_code: z.number().int().nullable().optional(),
+  error: z.string().nullable().optional(),
+});
+
+/** What an image event says. */
+export const imageEventDataSchema = z.looseObject({
+  image_id: z.number().int(),
+  name: z.string(),
+  image: z.string().nullable(),
+  user_id: userId,
+  app_hostname: z.string().nullable(),
+  status: z.string(),
+  reason: z.string(),
+  desired_instances: z.number().int().optional(),
+  previous_desired_instances: z.number().int().optional(),
+  message: z.string().optional(),
+});
+
+/** One event of the log (`seq` orders them and is the SSE id to resume after). */
+export const eventSchema = z.strictObject({
+  seq: z.number().int(),
+  id: z.string(),
+  type: z.enum(eventTypes),
+  subject: z.string(),
+  time: timestamp,
+  image_id: z.number().int(),
+  instance_id: z.string().nullable(),
+  user_id: userId,
+  data: z.union([containerEventDataSchema, imageEventDataSchema]),
+  published_at: nullableTimestamp,
+  publish_error: z.string().nullable(),
+  failed_at: nullableTimestamp,
+});
+
+export type OrchestratorEvent = z.output<typeof eventSchema>;
+
+export const eventPageSchema = z.strictObject({
+  items: z.array(eventSchema),
+  /** The cursor for the next page (`?after=`), or null when the log is empty. */
+  next_after: z.number().int().nullable(),
+});

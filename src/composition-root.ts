@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
 import { createTokensService } from "./accounts/tokens-service.ts";
 import { createUsersService } from "./accounts/users-service.ts";
-import type { ContractViolation } from "./api/openapi/response-check.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
@@ -13,6 +12,7 @@ import { type HttpServer, listen } from "./api/http-server.ts";
 import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
+import type { ContractViolation } from "./api/openapi/response-check.ts";
 import type { ContainerLogs } from "./api/ports.ts";
 import { registriesRoutes } from "./api/registries-routes.ts";
 import { secretsRoutes } from "./api/secrets-routes.ts";

@@ -121,7 +121,6 @@ export async function main() {
       store: withQueryPlugin(store, oursQueries.plugin),
       runtime: oursDocker.runtime,
       orchestratorId,
-      orchestratorId: "bench",
       builtImagePrefix: "bench",
     });
     const oursMs = performance.now() - oursStarted;
@@ -138,7 +137,6 @@ export async function main() {
         orchestratorId,
         advertiseHost: "127.0.0.1",
         publishIp: "0.0.0.0",
-      orchestratorId: "bench",
         builtImagePrefix: "bench",
         stopTimeoutSeconds: 1,
         actionConcurrency: 4,
@@ -150,7 +148,6 @@ export async function main() {
       },
       resolveImage: createImageResolver(naiveDocker.runtime, logger, {
         orchestratorId,
-      orchestratorId: "bench",
         builtImagePrefix: "bench",
         allowedLocalImages: [],
         adminUserId: 1,

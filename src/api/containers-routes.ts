@@ -71,7 +71,14 @@ export function containersRoutes(options: ContainersRoutesOptions) {
         "instances requested",
       );
       return c.json(
-        { image_id: image.id, desired_instances: image.desired_instances, added: count },
+        {
+          image_id: image.id,
+          desired_instances: image.desired_instances,
+          added: count,
+          items: added.map((instance) =>
+            presentInstance(instance, { host, containerPort: image.container_port }),
+          ),
+        },
         202,
       );
     },

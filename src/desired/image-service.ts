@@ -1,11 +1,11 @@
 import type { Actor } from "../domain/actor.ts";
-import { containerName, newInstanceId } from "../domain/names.ts";
 import {
   crossFieldIssues,
   type ImagePatch,
   type ImageSpec,
   type SpecIssue,
 } from "../domain/image-spec.ts";
+import { containerName, newInstanceId } from "../domain/names.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";

@@ -123,7 +123,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         throw new Error(
           `answers differ from the OpenAPI document:\n${violations
             .slice(0, 20)
-            .map((v) => `${v.route} ${v.status}: ${v.problem}${v.body === undefined ? "" : `\n  ${JSON.stringify(v.body).slice(0, 600)}`}`)
+            .map(
+              (v) =>
+                `${v.route} ${v.status}: ${v.problem}${v.body === undefined ? "" : `\n  ${JSON.stringify(v.body).slice(0, 600)}`}`,
+            )
             .join("\n")}`,
         );
       }

@@ -65,7 +65,8 @@ export type AppDependencies = {
  * cap on uploads at once, and the route.
  */
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // Not strict: `/api/containers/` is `/api/containers`, as the original service documented.
+  const app = new Hono<AppEnv>({ strict: false });
   app.use(requestId({ limitLength: 64 }));
   app.use(requestLog(deps.logger, deps.metrics));
   if (deps.onContractViolation !== undefined) app.use(checkResponses(deps.onContractViolation));

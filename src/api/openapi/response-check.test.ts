@@ -84,3 +84,33 @@ describe("the document of an app", () => {
     ]);
   });
 });
+
+describe("the answering route", () => {
+  it("is the handler that answered, not a later match of the same request", async () => {
+    const violations: ContractViolation[] = [];
+    const app = new Hono();
+    app.use(checkResponses((violation) => violations.push(violation)));
+    const list = z.strictObject({ items: z.array(thing) });
+    app.get(
+      "/things/special",
+      documented({
+        summary: "s",
+        tags: ["t"],
+        responses: { 200: { description: "l", body: list } },
+      }),
+      (c) => c.json({ items: [{ id: 1, name: "a" }] }),
+    );
+    app.get(
+      "/things/:id",
+      documented({
+        summary: "t",
+        tags: ["t"],
+        responses: { 200: { description: "t", body: thing } },
+      }),
+      (c) => c.json({ id: 1, name: "a" }),
+    );
+    await app.request("/things/special");
+    await app.request("/things/2");
+    expect(violations).toEqual([]);
+  });
+});

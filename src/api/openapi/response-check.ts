@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
+import { matchedRoutes, routePath } from "hono/route";
 import { problemSchema } from "../schemas/problem-schemas.ts";
 import { fieldPath } from "../validation.ts";
 import { docOf, mergeDocs, openApiPath } from "./route-doc.ts";
@@ -12,14 +12,17 @@ export type ContractViolation = {
   readonly body?: unknown;
 };
 
-/** The documentation of the route that answered (merged when several handlers serve it). */
+/**
+ * The documentation of the route that answered (merged when several handlers serve it). After
+ * the chain ran, `routePath` names the last handler dispatched: the one that answered, not a
+ * later match (`/api/images/:id` also matches `/api/images/with-containers`).
+ */
 function answeringDoc(c: Context) {
-  const routes = matchedRoutes(c).filter((route) => route.method !== "ALL");
-  const last = routes.at(-1);
-  if (last === undefined) return undefined;
-  const same = routes.filter((route) => route.path === last.path);
-  const doc = mergeDocs(same.flatMap((route) => docOf(route.handler) ?? []));
-  return { route: `${c.req.method} ${openApiPath(last.path)}`, doc };
+  const path = routePath(c);
+  const routes = matchedRoutes(c).filter((route) => route.method !== "ALL" && route.path === path);
+  if (routes.length === 0) return undefined;
+  const doc = mergeDocs(routes.flatMap((route) => docOf(route.handler) ?? []));
+  return { route: `${c.req.method} ${openApiPath(path)}`, doc };
 }
 
 /**

@@ -54,7 +54,12 @@ export const eventSchema = z.strictObject({
   image_id: z.number().int(),
   instance_id: z.string().nullable(),
   user_id: userId,
-  data: z.union([containerEventDataSchema, imageEventDataSchema]),
+  data: z.union([
+    containerEventDataSchema,
+    imageEventDataSchema,
+    // Events written before a field became required keep the data they had.
+    z.record(z.string(), z.unknown()),
+  ]),
   published_at: nullableTimestamp,
   publish_error: z.string().nullable(),
   failed_at: nullableTimestamp,

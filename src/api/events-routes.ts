@@ -105,9 +105,9 @@ export function eventsRoutes(options: EventsRoutesOptions) {
                   limit: 500,
                 });
                 for (const event of batch) {
+                  // Unnamed (an EventSource's `onmessage` gets it); the type is in the data.
                   await stream.writeSSE({
                     id: String(event.seq),
-                    event: event.type,
                     data: JSON.stringify(presentEvent(event)),
                   });
                   cursor = event.seq;

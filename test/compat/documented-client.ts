@@ -53,15 +53,14 @@ export function documentedClient(baseUrl: string, token: string) {
         signal: abort,
       });
       const events: Array<{ event: string; data: string; id?: string }> = [];
-      const reader = (response.body as unknown as ReadableStream<BufferSource>)
-        .pipeThrough(new TextDecoderStream())
-        .getReader();
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
       let buffered = "";
       try {
         while (!until(events)) {
           const { done, value } = await reader.read();
           if (done) break;
-          buffered += value;
+          buffered += decoder.decode(value, { stream: true });
           for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
             const lines = buffered.slice(0, end).split("\n");
             buffered = buffered.slice(end + 2);

@@ -93,8 +93,9 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
       "x-source-digest": sha256(archive),
     });
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(202);
+    // Accepted: the build is requested, answered as `building` (as an upload is).
     expect(replaced.body).toMatchObject({
-      status: "pending",
+      status: "building",
       source_digest: sha256(archive),
       generation: v1.image.generation + 1,
     });

@@ -68,7 +68,14 @@ export type Service = {
 export type ServiceOptions = {
   /** Check every answer against the OpenAPI document (the test servers do). */
   readonly onContractViolation?: (violation: ContractViolation) => void;
+  /** `false`: no HTTP port; requests reach `service.app.fetch` in-process (the library). */
+  readonly listen?: boolean;
+  /** The embedded database in memory rather than under DATA_DIR (gone at stop). */
+  readonly memoryDatabase?: boolean;
 };
+
+/** The base URL of a service that does not listen: requests go to `app.fetch` directly. */
+export const inProcessUrl = "http://orchestrator.in-process";
 
 export async function startService(
   config: Config,
@@ -93,7 +100,10 @@ export async function startService(
   );
   const store = await openStore(
     config.databaseUrl === undefined
-      ? { kind: "pglite", dataDir: embeddedDatabaseDir(config.dataDir) }
+      ? {
+          kind: "pglite",
+          dataDir: options.memoryDatabase ? undefined : embeddedDatabaseDir(config.dataDir),
+        }
       : { kind: "postgres", url: config.databaseUrl },
   );
   if (store.embedded !== undefined) {
@@ -250,7 +260,10 @@ export async function startService(
 
   let server: HttpServer;
   try {
-    server = await listen(app, config.host, config.port, config.tls);
+    server =
+      options.listen === false
+        ? { port: 0, close: async () => {} }
+        : await listen(app, config.host, config.port, config.tls);
   } catch (error) {
     await Promise.all([controller.stop(1_000), builds.stop()]);
     await relay?.stop({ timeoutMs: 1_000 });
@@ -260,8 +273,11 @@ export async function startService(
     await store.close();
     throw error;
   }
-  const url = `${config.tls === undefined ? "http" : "https"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
-  logger.info({ url, port: server.port }, "listening");
+  const url =
+    options.listen === false
+      ? inProcessUrl
+      : `${config.tls === undefined ? "http" : "https"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
+  if (options.listen !== false) logger.info({ url, port: server.port }, "listening");
 
   let stopping: Promise<void> | undefined;
   return {

@@ -50,14 +50,13 @@ export class OrchestratorError extends Error {
 
   /** The earlier library's name of this error, when it had one (`IMAGE_NOT_FOUND`, …). */
   get legacyCode(): LegacyCode | undefined {
-    const found = (Object.entries(legacyCodes) as Array<[LegacyCode, readonly string[]]>).find(
-      ([, codes]) => codes[0] === this.code,
-    );
-    if (found !== undefined) return found[0];
     // A missing image by id answers `not_found` on an image route.
     if (this.code === "not_found" && /^\/api\/images\/\d+/.test(this.problem?.instance ?? ""))
       return "IMAGE_NOT_FOUND";
-    return undefined;
+    const found = (Object.entries(legacyCodes) as Array<[LegacyCode, readonly string[]]>).find(
+      ([, codes]) => codes[0] === this.code,
+    );
+    return found?.[0];
   }
 
   /** Whether this is `code`: an API code (`port_in_use`) or the earlier name (`PORT_IN_USE`). */

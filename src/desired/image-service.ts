@@ -5,7 +5,7 @@ import {
   type ImageSpec,
   type SpecIssue,
 } from "../domain/image-spec.ts";
-import { containerName, newInstanceId } from "../domain/names.ts";
+import { newInstanceRows } from "../domain/names.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
@@ -244,15 +244,11 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
           (instance) => instance.deletion_requested_at === null,
         ).length;
         const added = await tx.instances.insert(
-          Array.from({ length: Math.max(0, Math.min(count, desired - live)) }, () => {
-            const id = newInstanceId();
-            return {
-              id,
-              image_id: image.id,
-              user_id: image.user_id,
-              container_name: containerName(options.orchestratorId, image.name, id),
-            };
-          }),
+          newInstanceRows(
+            options.orchestratorId,
+            image,
+            Math.max(0, Math.min(count, desired - live)),
+          ),
         );
         return { image: updated, added };
       });

@@ -384,10 +384,12 @@ export class Orchestrator {
       this.#started.length > 0
         ? [...this.#started].reverse()
         : dependencyOrder(
-            (await this.images.list()).map((image) => ({
-              ...image,
-              depends_on: image.depends_on.map((dependency) => dependency.name),
-            })),
+            (await this.images.list())
+              .filter((image) => image.status !== "deleting")
+              .map((image) => ({
+                ...image,
+                depends_on: image.depends_on.map((dependency) => dependency.name),
+              })),
           ).reverse();
     for (const target of targets) {
       try {

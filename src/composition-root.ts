@@ -230,7 +230,14 @@ export async function startService(
       ],
       ["/volumes", volumesRoutes({ volumes, users: store.users })],
       ["/apply", applyRoutes(imageRoutes)],
-      ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
+      [
+        "/events",
+        eventsRoutes({
+          events: eventLog,
+          shutdown: shutdown.signal,
+          samples: store.healthSnapshots,
+        }),
+      ],
       ["/secrets", secretsRoutes({ secrets, users: store.users })],
       ["/registries", registriesRoutes({ registries, users: store.users })],
     ],

@@ -4,6 +4,10 @@ import { z } from "zod";
 import { eventTypes } from "../domain/events.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { EventFilter } from "../store/events-repository.ts";
+import type {
+  HealthSnapshot,
+  HealthSnapshotsRepository,
+} from "../store/health-snapshots-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { documented } from "./openapi/route-doc.ts";
 import { presentEvent } from "./presenters.ts";
@@ -15,7 +19,31 @@ export type EventsRoutesOptions = {
   readonly events: Pick<EventLog, "list" | "onWritten">;
   /** Aborted at shutdown: open streams end. */
   readonly shutdown: AbortSignal;
+  /** Resource samples, for `?metrics=1` streams. */
+  readonly samples?: Pick<HealthSnapshotsRepository, "after" | "newestId">;
 };
+
+/** How often a `metrics` stream looks for new samples (they come every HEALTH_INTERVAL). */
+const metricsPollMs = 1_000;
+const keepAliveMs = 15_000;
+
+function presentSample(sample: HealthSnapshot) {
+  return {
+    type: "metrics" as const,
+    instance_id: sample.instance_id,
+    image_id: sample.image_id,
+    container_id: sample.container_id,
+    sampled_at: sample.sampled_at.toISOString(),
+    status: sample.status,
+    cpu_usage: sample.cpu_usage,
+    memory_usage: sample.memory_usage,
+    memory_bytes: sample.memory_bytes,
+    network_rx_bytes: sample.network_rx_bytes,
+    network_tx_bytes: sample.network_tx_bytes,
+    block_read_bytes: sample.block_read_bytes,
+    block_write_bytes: sample.block_write_bytes,
+  };
+}
 
 const positiveInt = z
   .string()
@@ -37,6 +65,12 @@ const eventsQuery = z.strictObject({
   after: positiveInt.optional(),
   limit: positiveInt.pipe(z.number().min(1).max(1000)).optional(),
   follow: z.enum(["0", "1", "true", "false"]).optional(),
+  metrics: z
+    .enum(["0", "1", "true", "false"])
+    .optional()
+    .describe(
+      'with follow: also stream each instance\'s resource samples as they are taken, as unnamed messages without an id whose data has `type: "metrics"`',
+    ),
 });
 
 /** `/api/events`: the event log, filtered and paged; `?follow=1` streams it (SSE, resumable). */
@@ -48,7 +82,7 @@ export function eventsRoutes(options: EventsRoutesOptions) {
     documented({
       summary: "The event log; `?follow=1` streams it as Server-Sent Events",
       description:
-        "With `follow`, each event is an SSE message whose `id` is its `seq` (send it back as `Last-Event-ID` to resume) and whose data is the event as JSON; messages carry no event name, so an EventSource's `onmessage` receives them (the type is in the data).",
+        "With `follow`, each event is an SSE message whose `id` is its `seq` (send it back as `Last-Event-ID` to resume) and whose data is the event as JSON; messages carry no event name, so an EventSource's `onmessage` receives them (the type is in the data). With `metrics=1` too, resource samples (`MetricsSample`: cpu, memory, network rx/tx, block I/O) come as messages without an id.",
       tags: ["events"],
       query: eventsQuery,
       headers: { "Last-Event-ID": "resume a stream after this seq" },
@@ -83,8 +117,12 @@ export function eventsRoutes(options: EventsRoutesOptions) {
         });
       }
 
+      const samples =
+        query.metrics === "1" || query.metrics === "true" ? options.samples : undefined;
       return streamSSE(c, async (stream) => {
         let cursor = filter.afterSeq;
+        let sampleCursor = samples === undefined ? 0 : await samples.newestId();
+        let lastWrite = Date.now();
         let wake: (() => void) | undefined;
         let pending = true;
         const unsubscribe = options.events.onWritten(() => {
@@ -111,16 +149,32 @@ export function eventsRoutes(options: EventsRoutesOptions) {
                     data: JSON.stringify(presentEvent(event)),
                   });
                   cursor = event.seq;
+                  lastWrite = Date.now();
                 }
                 if (batch.length < 500) break;
               }
             }
+            if (samples !== undefined) {
+              const taken = await samples.after(
+                sampleCursor,
+                { userId: filter.userId, imageId: filter.imageId, instanceId: filter.instanceId },
+                500,
+              );
+              for (const sample of taken) {
+                await stream.writeSSE({ data: JSON.stringify(presentSample(sample)) });
+                sampleCursor = sample.id;
+                lastWrite = Date.now();
+              }
+            }
             await new Promise<void>((resolve) => {
               wake = resolve;
-              setTimeout(resolve, 15_000).unref();
+              setTimeout(resolve, samples === undefined ? keepAliveMs : metricsPollMs).unref();
             });
             wake = undefined;
-            if (!pending && !stream.aborted) await stream.write(": keep-alive\n\n");
+            if (!pending && !stream.aborted && Date.now() - lastWrite >= keepAliveMs) {
+              await stream.write(": keep-alive\n\n");
+              lastWrite = Date.now();
+            }
           }
         } finally {
           unsubscribe();

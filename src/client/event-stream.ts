@@ -1,7 +1,7 @@
 import { OrchestratorError } from "./errors.ts";
 import { sseMessages } from "./sse.ts";
 import type { Transport } from "./transport.ts";
-import type { EventType, OrchestratorEvent } from "./types.ts";
+import type { EventType, MetricsSample, OrchestratorEvent } from "./types.ts";
 
 export type EventStreamOptions = {
   /** Only these types (`container.started`, …). */
@@ -13,6 +13,8 @@ export type EventStreamOptions = {
   /** Start after this `seq` (default: only events written from now on). */
   readonly after?: number;
   readonly signal?: AbortSignal;
+  /** Resource samples too (`type: "metrics"`), as they are taken; they have no seq. */
+  readonly metrics?: boolean;
   /** First wait before a reconnect; doubles to 5 s while the server stays away. */
   readonly reconnectDelayMs?: number;
 };
@@ -56,7 +58,7 @@ async function newestSeq(transport: Transport, options: EventStreamOptions): Pro
 export async function* followEvents(
   transport: Transport,
   options: EventStreamOptions = {},
-): AsyncGenerator<OrchestratorEvent> {
+): AsyncGenerator<OrchestratorEvent | MetricsSample> {
   let lastSeq = options.after;
   let delay = options.reconnectDelayMs ?? 250;
   const query = {
@@ -64,6 +66,7 @@ export async function* followEvents(
     ...(options.types === undefined ? {} : { type: options.types.join(",") }),
     image_id: options.image,
     instance_id: options.instance,
+    metrics: options.metrics ? 1 : undefined,
   };
   while (!options.signal?.aborted) {
     try {
@@ -75,7 +78,12 @@ export async function* followEvents(
       });
       if (response.body === null) throw new Error("the stream has no body");
       for await (const message of sseMessages(response.body)) {
-        const event = JSON.parse(message.data) as OrchestratorEvent;
+        const item = JSON.parse(message.data) as OrchestratorEvent | MetricsSample;
+        if (item.type === "metrics") {
+          yield item;
+          continue;
+        }
+        const event = item;
         if (lastSeq !== undefined && event.seq <= lastSeq) continue;
         lastSeq = event.seq;
         delay = options.reconnectDelayMs ?? 250;

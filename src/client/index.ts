@@ -6,6 +6,7 @@ export {
   type EventName,
   type ImageSpec,
   isReady,
+  type MetricsHandler,
   Orchestrator,
   type WaitCondition,
   type WaitOptions,

@@ -17,6 +17,7 @@ import type {
   Instance,
   InstanceHealth,
   Items,
+  MetricsSample,
   NewImageInput,
   OrchestratorEvent,
   Quota,
@@ -48,11 +49,12 @@ const eventTypesByName: Readonly<Record<Exclude<EventName, "*">, EventType | und
   healthy: "container.healthy",
   unhealthy: "container.unhealthy",
   removed: "container.removed",
-  // Resource samples are not on the event stream yet: handlers never run (see README).
+  // Resource samples: not events of the log (no type of their own there).
   metrics: undefined,
 };
 
 export type EventHandler = (event: OrchestratorEvent) => void;
+export type MetricsHandler = (sample: MetricsSample) => void;
 
 /** A condition to wait for: the image's `Ready` condition, or one of its statuses. */
 export type WaitCondition = "Ready" | Image["status"];
@@ -77,7 +79,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Orchestrator {
   readonly #transport: Transport;
   readonly #handlers = new Map<EventName, Set<EventHandler>>();
-  #emitter: AbortController | undefined;
+  readonly #metricsHandlers = new Set<MetricsHandler>();
+  #emitter: { readonly abort: AbortController; readonly metrics: boolean } | undefined;
+  /** The last event the emitter delivered: a restarted emitter goes on after it. */
+  #emitterSeq: number | undefined;
   /** What `startMany` started, in order, so that `stopAll` stops it in reverse. */
   #started: Array<{ readonly id: number; readonly name: string }> = [];
 
@@ -209,47 +214,79 @@ export class Orchestrator {
    * reconnects with `Last-Event-ID`, so none is lost or repeated across a dropped connection
    * or a server restart. Break out of the loop, or abort `options.signal`, to stop.
    */
-  events(options: EventStreamOptions = {}): AsyncGenerator<OrchestratorEvent> {
+  events(
+    options: EventStreamOptions & { metrics: true },
+  ): AsyncGenerator<OrchestratorEvent | MetricsSample>;
+  events(options?: EventStreamOptions): AsyncGenerator<OrchestratorEvent>;
+  events(options: EventStreamOptions = {}): AsyncGenerator<OrchestratorEvent | MetricsSample> {
     return followEvents(this.#transport, options);
   }
 
-  /** Calls `handler` for each event of that name (`*`: all); returns the unsubscribe. */
-  on(name: EventName, handler: EventHandler): () => void {
-    const handlers = this.#handlers.get(name) ?? new Set();
-    handlers.add(handler);
-    this.#handlers.set(name, handlers);
+  /**
+   * Calls `handler` for each event of that name (`*`: every event of the log; `metrics`: each
+   * resource sample as it is taken); returns the unsubscribe.
+   */
+  on(name: "metrics", handler: MetricsHandler): () => void;
+  on(name: Exclude<EventName, "metrics">, handler: EventHandler): () => void;
+  on(name: EventName, handler: EventHandler | MetricsHandler): () => void {
+    if (name === "metrics") {
+      this.#metricsHandlers.add(handler as MetricsHandler);
+    } else {
+      const handlers = this.#handlers.get(name) ?? new Set();
+      handlers.add(handler as EventHandler);
+      this.#handlers.set(name, handlers);
+    }
     this.#startEmitter();
     return () => this.off(name, handler);
   }
 
-  off(name: EventName, handler: EventHandler): void {
-    this.#handlers.get(name)?.delete(handler);
-    if ([...this.#handlers.values()].every((set) => set.size === 0)) this.close();
+  off(name: EventName, handler: EventHandler | MetricsHandler): void {
+    if (name === "metrics") this.#metricsHandlers.delete(handler as MetricsHandler);
+    else this.#handlers.get(name)?.delete(handler as EventHandler);
+    const none =
+      this.#metricsHandlers.size === 0 &&
+      [...this.#handlers.values()].every((set) => set.size === 0);
+    if (none) this.close();
   }
 
   /** Stops the emitter's stream (handlers stay registered until `off`). */
   close(): void {
-    this.#emitter?.abort();
+    this.#emitter?.abort.abort();
     this.#emitter = undefined;
   }
 
   #startEmitter(): void {
-    if (this.#emitter !== undefined) return;
-    const controller = new AbortController();
-    this.#emitter = controller;
+    const metrics = this.#metricsHandlers.size > 0;
+    if (this.#emitter !== undefined) {
+      if (this.#emitter.metrics || !metrics) return;
+      // The first metrics handler: the stream must ask for samples; events go on after the last.
+      this.close();
+    }
+    const emitter = { abort: new AbortController(), metrics };
+    this.#emitter = emitter;
     void (async () => {
       try {
-        for await (const event of followEvents(this.#transport, { signal: controller.signal })) {
+        const stream = followEvents(this.#transport, {
+          signal: emitter.abort.signal,
+          metrics,
+          ...(this.#emitterSeq === undefined ? {} : { after: this.#emitterSeq }),
+        });
+        for await (const item of stream) {
+          if (item.type === "metrics") {
+            for (const handler of this.#metricsHandlers) handler(item);
+            continue;
+          }
+          this.#emitterSeq = item.seq;
           for (const [name, handlers] of this.#handlers) {
-            const wanted = name === "*" || eventTypesByName[name] === event.type;
+            const wanted = name === "*" || eventTypesByName[name] === item.type;
             if (!wanted) continue;
-            for (const handler of handlers) handler(event);
+            for (const handler of handlers) handler(item);
           }
         }
       } catch {
         // A refused stream (the token was revoked): the emitter stops.
       } finally {
-        if (this.#emitter === controller) this.#emitter = undefined;
+        if (this.#emitter === emitter) this.#emitter = undefined;
       }
     })();
   }

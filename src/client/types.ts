@@ -15,7 +15,11 @@ import type {
   whoamiSchema,
 } from "../api/schemas/account-schemas.ts";
 import type { applyResultSchema } from "../api/schemas/apply-schemas.ts";
-import type { eventPageSchema, eventSchema } from "../api/schemas/event-schemas.ts";
+import type {
+  eventPageSchema,
+  eventSchema,
+  metricsSampleSchema,
+} from "../api/schemas/event-schemas.ts";
 import type {
   buildLogsSchema,
   imageSchema,
@@ -40,6 +44,8 @@ export type InstanceHealth = z.output<typeof instanceHealthSchema>;
 export type HealthHistory = z.output<typeof healthHistorySchema>;
 export type OrchestratorEvent = z.output<typeof eventSchema>;
 export type EventPage = z.output<typeof eventPageSchema>;
+/** A resource sample on the stream (`events({ metrics: true })`, `on("metrics")`). */
+export type MetricsSample = z.output<typeof metricsSampleSchema>;
 export type ApplyResult = z.output<typeof applyResultSchema>;
 export type User = z.output<typeof userSchema>;
 export type Token = z.output<typeof tokenSchema>;

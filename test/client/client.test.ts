@@ -8,7 +8,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Orchestrator, OrchestratorError, type OrchestratorEvent } from "../../src/client/index.ts";
+import {
+  type MetricsSample,
+  Orchestrator,
+  OrchestratorError,
+  type OrchestratorEvent,
+} from "../../src/client/index.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
@@ -19,7 +24,8 @@ describe.runIf(hasDocker())("the typed client", () => {
   let server: TestServer;
   let client: Orchestrator;
   beforeAll(async () => {
-    server = await startTestServer();
+    // Samples every 2 s, for the metrics on the stream.
+    server = await startTestServer({ env: { HEALTH_INTERVAL_SECONDS: "2" } });
     const token = await server.createUser("alice");
     client = new Orchestrator({ url: server.url, token });
   });
@@ -120,6 +126,47 @@ describe.runIf(hasDocker())("the typed client", () => {
     expect(all.length).toBeGreaterThan(started.length);
     offStarted();
     offAll();
+  });
+
+  it("streams resource samples on request, to the iterator and to metrics handlers", async () => {
+    const image = await client.images.create({
+      name: "sampled",
+      image: testImages.httpd,
+      desired_instances: 1,
+      memory_limit: "32m",
+    });
+    const handled: MetricsSample[] = [];
+    const off = client.on("metrics", (sample) => handled.push(sample));
+    const abort = new AbortController();
+    let sample: MetricsSample | undefined;
+    for await (const item of client.events({
+      image: image.id,
+      metrics: true,
+      signal: abort.signal,
+    })) {
+      if (item.type === "metrics") {
+        sample = item;
+        break;
+      }
+    }
+    abort.abort();
+    expect(sample?.image_id).toBe(image.id);
+    expect(sample?.status).toBe("healthy");
+    for (const field of ["cpu_usage", "memory_bytes", "network_rx_bytes", "block_read_bytes"]) {
+      expect(sample, field).toHaveProperty(field);
+    }
+    await waitFor(
+      async () => handled.length,
+      (count) => count > 0,
+      {
+        what: "a sample to the metrics handler",
+        timeoutMs: 60_000,
+      },
+    );
+    off();
+    // Never in the log (and so never on Kafka).
+    const log = await client.eventLog({ image: image.id, limit: 1000 });
+    expect(log.items.every((event) => (event.type as string) !== "metrics")).toBe(true);
   });
 
   it("starts a set in dependency order, waits, tells health, and stops it in reverse", async () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { metricsSampleSchema } from "../schemas/event-schemas.ts";
 import { problemSchema } from "../schemas/problem-schemas.ts";
 import { docOf, mergeDocs, openApiPath, type RouteDoc } from "./route-doc.ts";
 
@@ -175,7 +176,11 @@ export function openApiDocument(routes: readonly TableRoute[], info: OpenApiInfo
     paths: sortedPaths,
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: { Problem: jsonSchemaOf(problemSchema) },
+      schemas: {
+        Problem: jsonSchemaOf(problemSchema),
+        // The stream's resource samples (`GET /api/events?follow=1&metrics=1`).
+        MetricsSample: jsonSchemaOf(metricsSampleSchema),
+      },
     },
   };
 }

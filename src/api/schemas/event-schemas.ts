@@ -72,3 +72,25 @@ export const eventPageSchema = z.strictObject({
   /** The cursor for the next page (`?after=`), or null when the log is empty. */
   next_after: z.number().int().nullable(),
 });
+
+/**
+ * A resource sample of one instance on the event stream (`?follow=1&metrics=1`): sent as it is
+ * taken (every HEALTH_INTERVAL_SECONDS), never in the log, never on Kafka, no SSE id.
+ */
+export const metricsSampleSchema = z.strictObject({
+  type: z.literal("metrics"),
+  instance_id: z.string(),
+  image_id: z.number().int(),
+  container_id: z.string().nullable(),
+  sampled_at: timestamp,
+  status: z.enum(["healthy", "warning", "critical", "stopped"]),
+  cpu_usage: z.number().nullable(),
+  memory_usage: z.number().nullable(),
+  memory_bytes: z.number().nullable(),
+  network_rx_bytes: z.number().nullable(),
+  network_tx_bytes: z.number().nullable(),
+  block_read_bytes: z.number().nullable(),
+  block_write_bytes: z.number().nullable(),
+});
+
+export type MetricsSample = z.output<typeof metricsSampleSchema>;

@@ -114,3 +114,25 @@ describe("the answering route", () => {
     expect(violations).toEqual([]);
   });
 });
+
+describe("documented refusals", () => {
+  it("checks a documented error status against its own body, others as problems", async () => {
+    const violations: ContractViolation[] = [];
+    const app = new Hono();
+    app.use(checkResponses((violation) => violations.push(violation)));
+    app.get(
+      "/ready",
+      documented({
+        summary: "r",
+        tags: ["t"],
+        responses: {
+          200: { description: "up", body: z.strictObject({ status: z.string() }) },
+          503: { description: "down", body: z.strictObject({ status: z.string() }) },
+        },
+      }),
+      (c) => c.json({ status: "not_ready" }, 503),
+    );
+    await app.request("/ready");
+    expect(violations).toEqual([]);
+  });
+});

@@ -50,7 +50,8 @@ export function checkResponses(report: (violation: ContractViolation) => void): 
     }
     const contentType = c.res.headers.get("content-type") ?? "";
     if (!/json/.test(contentType)) return;
-    const schema = isError ? problemSchema : documentedAnswer?.body;
+    // A documented answer (503 of /readyz) has its own body; other refusals are problems.
+    const schema = documentedAnswer !== undefined ? documentedAnswer.body : problemSchema;
     if (schema === undefined) {
       report({ route, status, problem: "a JSON body where none is documented" });
       return;

@@ -3,7 +3,11 @@ import { type ProblemCode, problemCodes } from "../problem.ts";
 
 export const problemCodeNames = Object.keys(problemCodes) as [ProblemCode, ...ProblemCode[]];
 
-export const fieldErrorSchema = z.strictObject({ path: z.string(), message: z.string() });
+/** One refused field; without `path` the problem is with the body (or the form) as a whole. */
+export const fieldErrorSchema = z.strictObject({
+  path: z.string().optional(),
+  message: z.string(),
+});
 
 /** RFC 9457 problem details, as every refusal answers; extensions (quota's `limit`…) may follow. */
 export const problemSchema = z

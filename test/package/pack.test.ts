@@ -106,6 +106,7 @@ describe.runIf(hasDocker())("the packed package", () => {
     const wrong = await run(
       path.join(repository, "node_modules/.bin/tsc"),
       [
+        "--ignoreConfig",
         "--noEmit",
         "--module",
         "nodenext",

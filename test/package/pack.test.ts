@@ -64,6 +64,7 @@ describe.runIf(hasDocker())("the packed package", () => {
     if (project !== undefined) await rm(project, { recursive: true, force: true });
   });
 
+  // Packing builds dist/, installing resolves every dependency: minutes on a busy machine.
   it("packs, installs into an empty project, type-checks and runs a consumer", async () => {
     await npm(["pack", "--pack-destination", project, "--silent"], repository);
     const tarball = (await readdir(project)).find((name) => name.endsWith(".tgz"));
@@ -147,5 +148,5 @@ describe.runIf(hasDocker())("the packed package", () => {
       cwd: project,
     });
     expect(help.stdout).toMatch(/Usage: orchestrator/);
-  });
+  }, 600_000);
 });

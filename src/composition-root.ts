@@ -13,6 +13,7 @@ import { type HttpServer, listen } from "./api/http-server.ts";
 import { imageBuildRoutes } from "./api/image-build-routes.ts";
 import { imageUploadRoutes } from "./api/image-upload-routes.ts";
 import { imagesRoutes } from "./api/images-routes.ts";
+import type { ContractViolation } from "./api/openapi/response-check.ts";
 import { poolCompatApp } from "./api/pool-compat-app.ts";
 import type { ContainerLogs } from "./api/ports.ts";
 import { registriesRoutes } from "./api/registries-routes.ts";
@@ -68,7 +69,24 @@ export type Service = {
  * hands them to the services, the controller and the API, and starts listening. Everything
  * else receives what it needs; nothing else constructs an adapter.
  */
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+/** What the embedding code (tests, the library) may add to a service. */
+export type ServiceOptions = {
+  /** Check every answer against the OpenAPI document (the test servers do). */
+  readonly onContractViolation?: (violation: ContractViolation) => void;
+  /** `false`: no HTTP port; requests reach `service.app.fetch` in-process (the library). */
+  readonly listen?: boolean;
+  /** The embedded database in memory rather than under DATA_DIR (gone at stop). */
+  readonly memoryDatabase?: boolean;
+};
+
+/** The base URL of a service that does not listen: requests go to `app.fetch` directly. */
+export const inProcessUrl = "http://orchestrator.in-process";
+
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<Service> {
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   const secretsKey = await resolveSecretsKey(config.secretsKey, config.dataDir);
   if (secretsKey.origin === "generated") {
@@ -87,7 +105,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   );
   const store = await openStore(
     config.databaseUrl === undefined
-      ? { kind: "pglite", dataDir: embeddedDatabaseDir(config.dataDir) }
+      ? {
+          kind: "pglite",
+          dataDir: options.memoryDatabase ? undefined : embeddedDatabaseDir(config.dataDir),
+        }
       : { kind: "postgres", url: config.databaseUrl },
   );
   if (store.embedded !== undefined) {
@@ -137,6 +158,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const images = createImageService(store, {
     ...writeSettings,
     maxInstancesCap: config.maxInstancesCap,
+    orchestratorId: config.orchestratorId,
   });
   const secretOpener = createSecretOpener(store, secretsKey.key);
   const builds = createBuildPipeline({
@@ -166,6 +188,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const imageRoutes = { images, users: store.users, maxInstancesCap: config.maxInstancesCap };
   const host = config.advertiseHost;
   const app = createApp({
+    ...(options.onContractViolation === undefined
+      ? {}
+      : { onContractViolation: options.onContractViolation }),
     logger,
     metrics,
     adminToken: adminToken.token,
@@ -228,7 +253,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       ],
       ["/volumes", volumesRoutes({ volumes, users: store.users })],
       ["/apply", applyRoutes(imageRoutes)],
-      ["/events", eventsRoutes({ events: eventLog, shutdown: shutdown.signal })],
+      [
+        "/events",
+        eventsRoutes({
+          events: eventLog,
+          shutdown: shutdown.signal,
+          samples: store.healthSnapshots,
+        }),
+      ],
       ["/secrets", secretsRoutes({ secrets, users: store.users })],
       ["/registries", registriesRoutes({ registries, users: store.users })],
     ],
@@ -259,7 +291,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   let server: HttpServer;
   let compatServer: HttpServer | undefined;
   try {
-    server = await listen(app, config.host, config.port, config.tls);
+    server =
+      options.listen === false
+        ? { port: 0, close: async () => {} }
+        : await listen(app, config.host, config.port, config.tls);
     if (config.poolCompat !== undefined) {
       const compat = config.poolCompat;
       compatServer = await listen(
@@ -310,8 +345,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await store.close();
     throw error;
   }
-  const url = `${config.tls === undefined ? "http" : "https"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
-  logger.info({ url, port: server.port }, "listening");
+  const url =
+    options.listen === false
+      ? inProcessUrl
+      : `${config.tls === undefined ? "http" : "https"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
+  if (options.listen !== false) logger.info({ url, port: server.port }, "listening");
 
   let stopping: Promise<void> | undefined;
   return {

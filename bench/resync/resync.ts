@@ -65,6 +65,7 @@ export async function main() {
     const quota = { defaults: loadConfig({}).quota, unlimitedUsers: new Set([1]) };
     const images = createImageService(store, {
       maxInstancesCap: 10,
+      orchestratorId: "bench",
       builtImagePrefix: "bench",
       adminUserId: 1,
       quota,

@@ -13,10 +13,14 @@ import { databaseDeadline } from "./database-deadline.ts";
 import { toProblem } from "./error-mapping.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
 import { createObserverCheck } from "./observer.ts";
+import { docsRoutes } from "./openapi/docs-routes.ts";
+import { type ContractViolation, checkResponses } from "./openapi/response-check.ts";
+import { documented } from "./openapi/route-doc.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import { quotaRoutes } from "./quota-routes.ts";
 import { createLimiter, limitWrites } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
+import { whoamiSchema } from "./schemas/account-schemas.ts";
 import { tokensRoutes } from "./tokens-routes.ts";
 import { usersRoutes } from "./users-routes.ts";
 
@@ -47,6 +51,11 @@ export type AppDependencies = {
    * path (the first whose handler answers wins; a handler may pass with `next()`).
    */
   readonly apiRoutes?: ReadonlyArray<readonly [path: string, routes: Hono<AppEnv>]>;
+  /**
+   * Called for every answer that differs from its route's documentation (the test servers
+   * fail the suite on one); unset, answers are not checked.
+   */
+  readonly onContractViolation?: (violation: ContractViolation) => void;
 };
 
 /**
@@ -56,9 +65,11 @@ export type AppDependencies = {
  * cap on uploads at once, and the route.
  */
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // Not strict: `/api/containers/` is `/api/containers`, as the original service documented.
+  const app = new Hono<AppEnv>({ strict: false });
   app.use(requestId({ limitLength: 64 }));
   app.use(requestLog(deps.logger, deps.metrics));
+  if (deps.onContractViolation !== undefined) app.use(checkResponses(deps.onContractViolation));
 
   const failures = createLimiter({
     points: deps.limits.authFailuresPerMinute,
@@ -72,6 +83,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     failures,
   });
   app.route("/", healthRoutes({ metrics: deps.metrics, readiness: deps.readiness, observer }));
+  app.route(
+    "/",
+    docsRoutes(() => app.routes),
+  );
 
   const api = new Hono<AppEnv>();
   const databaseReachable = deps.databaseReachable;
@@ -94,16 +109,24 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   api.route("/users", usersRoutes(deps.users));
   api.route("/quota", quotaRoutes(deps.users));
   api.route("/audit", auditRoutes({ audit: deps.audit, users: deps.users }));
-  api.get("/whoami", (c) => {
-    const principal = c.get("principal");
-    return c.json({
-      user: principal.userName,
-      user_id: String(principal.userId),
-      admin: principal.isAdmin,
-      scope: principal.scope,
-      token_id: principal.tokenId,
-    });
-  });
+  api.get(
+    "/whoami",
+    documented({
+      summary: "Who this token is",
+      tags: ["accounts"],
+      responses: { 200: { description: "The caller", body: whoamiSchema } },
+    }),
+    (c) => {
+      const principal = c.get("principal");
+      return c.json({
+        user: principal.userName,
+        user_id: String(principal.userId),
+        admin: principal.isAdmin,
+        scope: principal.scope,
+        token_id: principal.tokenId,
+      });
+    },
+  );
   for (const [path, routes] of deps.apiRoutes ?? []) api.route(path, routes);
   app.route("/api", api);
 

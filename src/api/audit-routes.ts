@@ -5,6 +5,8 @@ import { isoOrNull as iso } from "../domain/time.ts";
 import type { AuditRecord, AuditRepository } from "../store/audit-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { requireAdmin } from "./auth.ts";
+import { documented } from "./openapi/route-doc.ts";
+import { auditPageSchema } from "./schemas/account-schemas.ts";
 import { queryParams } from "./validation.ts";
 
 const positiveInt = z
@@ -49,27 +51,36 @@ export function auditRoutes(options: {
   const app = new Hono<AppEnv>();
   app.use(requireAdmin());
 
-  app.get("/", async (c) => {
-    const query = queryParams(c, auditQuery);
-    const [owner, actor] = await Promise.all([
-      query.user === undefined ? undefined : options.users.findUser(query.user),
-      query.actor === undefined ? undefined : options.users.findUser(query.actor),
-    ]);
-    const limit = query.limit ?? 100;
-    const records = await options.audit.list({
-      userId: owner?.id,
-      actorUserId: actor?.id,
-      imageId: query.image_id,
-      action: query.action,
-      afterId: query.after,
-      limit,
-    });
-    const last = records.at(-1);
-    return c.json({
-      items: records.map(presentAudit),
-      next_after: records.length === limit && last !== undefined ? last.id : null,
-    });
-  });
+  app.get(
+    "/",
+    documented({
+      summary: "The audit log (admin)",
+      tags: ["accounts"],
+      query: auditQuery,
+      responses: { 200: { description: "A page of entries", body: auditPageSchema } },
+    }),
+    async (c) => {
+      const query = queryParams(c, auditQuery);
+      const [owner, actor] = await Promise.all([
+        query.user === undefined ? undefined : options.users.findUser(query.user),
+        query.actor === undefined ? undefined : options.users.findUser(query.actor),
+      ]);
+      const limit = query.limit ?? 100;
+      const records = await options.audit.list({
+        userId: owner?.id,
+        actorUserId: actor?.id,
+        imageId: query.image_id,
+        action: query.action,
+        afterId: query.after,
+        limit,
+      });
+      const last = records.at(-1);
+      return c.json({
+        items: records.map(presentAudit),
+        next_after: records.length === limit && last !== undefined ? last.id : null,
+      });
+    },
+  );
 
   return app;
 }

@@ -7,6 +7,9 @@ import type {
   HealthSnapshotsRepository,
 } from "../store/health-snapshots-repository.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
+import { instanceIdParameter } from "./schemas/common-schemas.ts";
+import { healthHistorySchema, instanceHealthSchema } from "./schemas/instance-schemas.ts";
 import { scopeOf } from "./tenant.ts";
 import { instanceIdParam, queryParams } from "./validation.ts";
 
@@ -47,44 +50,63 @@ function presentSnapshot(row: HealthSnapshot) {
 export function containerHealthRoutes(options: ContainerHealthOptions) {
   const app = new Hono<AppEnv>();
 
-  app.get("/:id/health", async (c) => {
-    const { instance } = await options.images.getInstance(
-      scopeOf(c.get("principal")),
-      instanceIdParam(c, "id"),
-    );
-    const latest = await options.snapshots.latest(instance.id);
-    const running = instance.observed_state === "running";
-    return c.json({
-      instance_id: instance.id,
-      container_id: instance.container_id,
-      observed_state: instance.observed_state,
-      health: instance.health,
-      probe: instance.last_probe,
-      ...(latest === undefined
-        ? {
-            status: running ? "healthy" : "stopped",
-            sampled_at: null,
-            cpu_usage: null,
-            memory_usage: null,
-            disk_usage: null,
-          }
-        : presentSnapshot(latest)),
-      ...(running ? {} : { status: "stopped" }),
-    });
-  });
+  app.get(
+    "/:id/health",
+    documented({
+      summary: "An instance's latest resource sample and probe",
+      tags: ["containers"],
+      params: { id: instanceIdParameter },
+      responses: { 200: { description: "Latest health", body: instanceHealthSchema } },
+    }),
+    async (c) => {
+      const { instance } = await options.images.getInstance(
+        scopeOf(c.get("principal")),
+        instanceIdParam(c, "id"),
+      );
+      const latest = await options.snapshots.latest(instance.id);
+      const running = instance.observed_state === "running";
+      return c.json({
+        instance_id: instance.id,
+        container_id: instance.container_id,
+        observed_state: instance.observed_state,
+        health: instance.health,
+        probe: instance.last_probe,
+        ...(latest === undefined
+          ? {
+              status: running ? "healthy" : "stopped",
+              sampled_at: null,
+              cpu_usage: null,
+              memory_usage: null,
+              disk_usage: null,
+            }
+          : presentSnapshot(latest)),
+        ...(running ? {} : { status: "stopped" }),
+      });
+    },
+  );
 
-  app.get("/:id/health/history", async (c) => {
-    const query = queryParams(c, historyQuery);
-    const { instance } = await options.images.getInstance(
-      scopeOf(c.get("principal")),
-      instanceIdParam(c, "id"),
-    );
-    const rows = await options.snapshots.history(instance.id, {
-      since: query.since,
-      limit: query.limit ?? 1_000,
-    });
-    return c.json({ instance_id: instance.id, items: rows.map(presentSnapshot) });
-  });
+  app.get(
+    "/:id/health/history",
+    documented({
+      summary: "An instance's resource samples over time",
+      tags: ["containers"],
+      params: { id: instanceIdParameter },
+      query: historyQuery,
+      responses: { 200: { description: "Samples, oldest first", body: healthHistorySchema } },
+    }),
+    async (c) => {
+      const query = queryParams(c, historyQuery);
+      const { instance } = await options.images.getInstance(
+        scopeOf(c.get("principal")),
+        instanceIdParam(c, "id"),
+      );
+      const rows = await options.snapshots.history(instance.id, {
+        since: query.since,
+        limit: query.limit ?? 1_000,
+      });
+      return c.json({ instance_id: instance.id, items: rows.map(presentSnapshot) });
+    },
+  );
 
   return app;
 }

@@ -4,8 +4,10 @@ import { stream } from "hono/streaming";
 import { z } from "zod";
 import type { ImageService } from "../desired/image-service.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
 import type { ContainerLogs } from "./ports.ts";
 import { ProblemError } from "./problem.ts";
+import { instanceIdParameter } from "./schemas/common-schemas.ts";
 import { scopeOf } from "./tenant.ts";
 import { instanceIdParam, queryParams } from "./validation.ts";
 
@@ -29,41 +31,51 @@ const logsQuery = z.strictObject({
 export function containerLogsRoutes(options: ContainerLogsOptions) {
   const app = new Hono<AppEnv>();
 
-  app.get("/:id/logs", async (c) => {
-    const query = queryParams(c, logsQuery);
-    const { instance } = await options.images.getInstance(
-      scopeOf(c.get("principal")),
-      instanceIdParam(c, "id"),
-    );
-    const tail = query.tail ?? 200;
-    if (instance.container_id === null) return c.text("", 200);
-    if (query.follow !== "1" && query.follow !== "true") {
-      return c.text(await options.logs.tail(instance.container_id, tail), 200);
-    }
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    options.shutdown.addEventListener("abort", stop);
-    const logs = await options.logs.follow(instance.container_id, { tail, signal: abort.signal });
-    if (logs === undefined) {
-      options.shutdown.removeEventListener("abort", stop);
-      throw new ProblemError(
-        "not_found",
-        `container ${instance.id} is gone from the engine; the controller replaces it`,
+  app.get(
+    "/:id/logs",
+    documented({
+      summary: "An instance's container output (`?follow=1` streams it)",
+      tags: ["containers"],
+      params: { id: instanceIdParameter },
+      query: logsQuery,
+      responses: { 200: { description: "The last lines, as text", media: "text/plain" } },
+    }),
+    async (c) => {
+      const query = queryParams(c, logsQuery);
+      const { instance } = await options.images.getInstance(
+        scopeOf(c.get("principal")),
+        instanceIdParam(c, "id"),
       );
-    }
-    c.header("content-type", "text/plain; charset=utf-8");
-    return stream(c, async (output) => {
-      output.onAbort(stop);
-      try {
-        for await (const chunk of Readable.from(logs)) {
-          await output.write(chunk as Uint8Array);
-        }
-      } finally {
-        options.shutdown.removeEventListener("abort", stop);
-        stop();
+      const tail = query.tail ?? 200;
+      if (instance.container_id === null) return c.text("", 200);
+      if (query.follow !== "1" && query.follow !== "true") {
+        return c.text(await options.logs.tail(instance.container_id, tail), 200);
       }
-    });
-  });
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      options.shutdown.addEventListener("abort", stop);
+      const logs = await options.logs.follow(instance.container_id, { tail, signal: abort.signal });
+      if (logs === undefined) {
+        options.shutdown.removeEventListener("abort", stop);
+        throw new ProblemError(
+          "not_found",
+          `container ${instance.id} is gone from the engine; the controller replaces it`,
+        );
+      }
+      c.header("content-type", "text/plain; charset=utf-8");
+      return stream(c, async (output) => {
+        output.onAbort(stop);
+        try {
+          for await (const chunk of Readable.from(logs)) {
+            await output.write(chunk as Uint8Array);
+          }
+        } finally {
+          options.shutdown.removeEventListener("abort", stop);
+          stop();
+        }
+      });
+    },
+  );
 
   return app;
 }

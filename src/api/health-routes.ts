@@ -1,7 +1,9 @@
 import { type Context, Hono } from "hono";
 import type { Metrics } from "../metrics/registry.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
 import { ProblemError } from "./problem.ts";
+import { livenessSchema, readinessSchema } from "./schemas/probe-schemas.ts";
 
 export type ReadinessCheck = () => Promise<
   { ok: true; [detail: string]: unknown } | { ok: false; error: string }
@@ -28,40 +30,70 @@ export type HealthRoutesOptions = {
 export function healthRoutes(options: HealthRoutesOptions) {
   const app = new Hono<AppEnv>();
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get(
+    "/healthz",
+    documented({
+      summary: "Liveness",
+      tags: ["probes"],
+      public: true,
+      responses: { 200: { description: "Alive", body: livenessSchema } },
+    }),
+    (c) => c.json({ status: "ok" as const }),
+  );
 
-  app.get("/readyz", async (c) => {
-    const caller = await options.observer(c);
-    const entries = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => {
-        try {
-          return [name, await check()] as const;
-        } catch (error) {
-          return [name, { ok: false, error: (error as Error).message }] as const;
-        }
-      }),
-    );
-    const down = entries.filter(([, result]) => !result.ok).map(([name]) => name);
-    const status = down.length === 0 ? "ready" : "not_ready";
-    const code = down.length === 0 ? 200 : 503;
-    if (caller !== "observer") return c.json({ status }, code);
-    return c.json({ status, down, checks: Object.fromEntries(entries) }, code);
-  });
-
-  app.get("/metrics", async (c) => {
-    const caller = await options.observer(c);
-    if (caller === "none") {
-      c.header("www-authenticate", 'Bearer realm="orchestrator"');
-      throw new ProblemError(
-        "unauthorized",
-        "send the admin token or METRICS_TOKEN as a bearer token",
+  app.get(
+    "/readyz",
+    documented({
+      summary: "Readiness: the database and the engine answer",
+      description: "Anyone learns ready or not; the admin token or METRICS_TOKEN also each check.",
+      tags: ["probes"],
+      public: true,
+      responses: {
+        200: { description: "Ready", body: readinessSchema },
+        503: { description: "Not ready", body: readinessSchema },
+      },
+    }),
+    async (c) => {
+      const caller = await options.observer(c);
+      const entries = await Promise.all(
+        Object.entries(options.readiness).map(async ([name, check]) => {
+          try {
+            return [name, await check()] as const;
+          } catch (error) {
+            return [name, { ok: false, error: (error as Error).message }] as const;
+          }
+        }),
       );
-    }
-    if (caller === "user")
-      throw new ProblemError("forbidden", "metrics need the admin token or METRICS_TOKEN");
-    const text = await options.metrics.registry.metrics();
-    return c.body(text, 200, { "content-type": options.metrics.registry.contentType });
-  });
+      const down = entries.filter(([, result]) => !result.ok).map(([name]) => name);
+      const status = down.length === 0 ? "ready" : "not_ready";
+      const code = down.length === 0 ? 200 : 503;
+      if (caller !== "observer") return c.json({ status }, code);
+      return c.json({ status, down, checks: Object.fromEntries(entries) }, code);
+    },
+  );
+
+  app.get(
+    "/metrics",
+    documented({
+      summary: "Prometheus metrics (the admin token or METRICS_TOKEN)",
+      tags: ["probes"],
+      responses: { 200: { description: "The scrape", media: "text/plain" } },
+    }),
+    async (c) => {
+      const caller = await options.observer(c);
+      if (caller === "none") {
+        c.header("www-authenticate", 'Bearer realm="orchestrator"');
+        throw new ProblemError(
+          "unauthorized",
+          "send the admin token or METRICS_TOKEN as a bearer token",
+        );
+      }
+      if (caller === "user")
+        throw new ProblemError("forbidden", "metrics need the admin token or METRICS_TOKEN");
+      const text = await options.metrics.registry.metrics();
+      return c.body(text, 200, { "content-type": options.metrics.registry.contentType });
+    },
+  );
 
   return app;
 }

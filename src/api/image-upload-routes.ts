@@ -5,10 +5,14 @@ import { createStaging, extractStaged, type Staging } from "../builds/source-sta
 import type { ImageService } from "../desired/image-service.ts";
 import { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
 import { presentImage } from "./presenters.ts";
 import { ProblemError, validationProblem } from "./problem.ts";
 import { registerReference } from "./register-reference.ts";
-import { actingUserOf, scopeOf, type UserLookup } from "./tenant.ts";
+import { idParameter } from "./schemas/common-schemas.ts";
+import { imageSchema } from "./schemas/image-schemas.ts";
+import { sourceFormSchema, uploadFormSchema } from "./schemas/upload-schemas.ts";
+import { actingUserOf, scopeOf, type UserLookup, userQuery } from "./tenant.ts";
 import {
   type BodySource,
   multipartOverheadBytes,
@@ -90,164 +94,203 @@ export function imageUploadRoutes(options: UploadRoutesOptions) {
   }
 
   /** `POST /api/images` with multipart/form-data; anything else is for the JSON route. */
-  app.post("/", async (c: Context<AppEnv>, next: Next) => {
-    if (!/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) return next();
-    let userId: number;
-    try {
-      refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
-      userId = await actingUserOf(c, options.users);
-    } catch (error) {
-      return refuseUpload(c, error);
-    }
-    return staged(c, async (staging) => {
-      const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
-        maxBytes: builds.limits.uploadMaxBytes,
-        fileField: "file",
-        beforeFile: (fields) => {
-          const errors = presentFieldErrors(fields);
-          if (errors.length > 0) throw validationProblem(errors);
+  app.post(
+    "/",
+    documented({
+      summary: "Upload source to build an image (multipart/form-data)",
+      description:
+        "A new image, or a new source for your image of that name. Answers 202 with status `building`: the build is requested (the image shows `pending` until a builder takes it, then `building`). JSON bodies register an existing image instead.",
+      tags: ["images", "builds"],
+      multipart: uploadFormSchema,
+      query: userQuery,
+      responses: {
+        201: {
+          description: "Registered (a form without `file` naming `image`)",
+          body: imageSchema,
         },
-      });
-      const { input, errors } = specInputOfForm(form.fields);
-      if (errors.length > 0) throw validationProblem(errors);
-      const log = c.get("log");
-
-      if (form.file === undefined) {
-        if (input.image === undefined) {
-          throw new ProblemError(
-            "validation_failed",
-            "send `file` (a .zip, .tar or .tar.gz holding a Dockerfile) or `image` (an existing image reference)",
-            { errors: [{ path: "file", message: fileRequired }] },
-          );
-        }
-        return registerReference(c, options.images, userId, parseWith(createSchema, input));
+        202: { description: "Accepted: the build is requested", body: imageSchema },
+      },
+    }),
+    async (c: Context<AppEnv>, next: Next) => {
+      if (!/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) return next();
+      let userId: number;
+      try {
+        refuseDeclaredLength(c.req.raw, builds.limits.uploadMaxBytes + multipartOverheadBytes);
+        userId = await actingUserOf(c, options.users);
+      } catch (error) {
+        return refuseUpload(c, error);
       }
-      if (input.image !== undefined) {
-        throw validationProblem([
-          { path: "image", message: "send either image (an existing reference) or file, not both" },
-        ]);
-      }
-
-      const existing =
-        typeof input.name === "string"
-          ? await options.images.findByName(userId, input.name)
-          : undefined;
-      if (existing === undefined) {
-        const spec = parseWith(createSchema, input);
-        const source = await extract(staging, form.file);
-        const image = await builds.sources.createImage(
-          userId,
-          c.get("principal").actor,
-          spec,
-          source,
-        );
-        log.info(
-          { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
-          "source uploaded",
-        );
-        return c.json(presentImage(image), 202, { location: `/api/images/${image.id}` });
-      }
-      if (existing.source_type !== "upload") {
-        throw new ProblemError(
-          "name_taken",
-          `an image named ${existing.name} already exists (id ${existing.id}) and runs the existing image ${existing.image_reference}: choose another name`,
-          { extensions: { image_id: existing.id } },
-        );
-      }
-      // The same name again: a new source, and the fields sent change the spec (as a PATCH).
-      const { name: _name, ...fields } = input;
-      const patch = parseWith(imagePatchSchema, fields);
-      const source = await extract(staging, form.file);
-      const scope = { userId, actor: c.get("principal").actor };
-      if (Object.keys(patch).length > 0) await options.images.patch(scope, existing.id, patch);
-      const image = await builds.sources.replaceSource(scope, existing.id, source, "upload");
-      log.info(
-        { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
-        "source replaced",
-      );
-      return c.json(presentImage(image), 202, { location: `/api/images/${image.id}` });
-    });
-  });
-
-  /** `PUT /api/images/{id}/source`: multipart (`file`) or the archive as the body. */
-  app.put("/:id/source", async (c) => {
-    const scope = scopeOf(c.get("principal"));
-    const contentType = c.req.header("content-type") ?? "";
-    let expectedDigest: string | undefined;
-    try {
-      const imageId = idParam(c, "id");
-      expectedDigest = digestHeader(c);
-      const image = await options.images.get(scope, imageId);
-      if (image.source_type !== "upload") {
-        throw new ProblemError(
-          "conflict",
-          `image ${image.id} runs the existing image ${image.image_reference}; it is not built from source`,
-        );
-      }
-      if (image.status === "deleting") {
-        throw new ProblemError("conflict", `image ${image.id} is being deleted`);
-      }
-      const multipart = /^multipart\/form-data/i.test(contentType);
-      if (!multipart && !rawArchiveTypes.test(contentType)) {
-        throw new ProblemError(
-          "unsupported_media_type",
-          "send the archive as multipart/form-data (field `file`), or as the body with content-type application/gzip, application/x-tar or application/zip",
-        );
-      }
-    } catch (error) {
-      return refuseUpload(c, error);
-    }
-    const imageId = Number(c.req.param("id"));
-    return staged(c, async (staging) => {
-      let file: ReceivedFile | undefined;
-      if (/^multipart\/form-data/i.test(contentType)) {
+      return staged(c, async (staging) => {
         const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
           maxBytes: builds.limits.uploadMaxBytes,
           fileField: "file",
           beforeFile: (fields) => {
-            const unknown = [...fields.keys()];
-            if (unknown.length > 0) {
-              throw validationProblem(
-                unknown.map((name) => ({
-                  path: name,
-                  message:
-                    "unknown field: this route takes only `file` (change the spec with PATCH)",
-                })),
-              );
-            }
+            const errors = presentFieldErrors(fields);
+            if (errors.length > 0) throw validationProblem(errors);
           },
         });
-        const extra = [...form.fields.keys()];
-        if (extra.length > 0) {
-          throw validationProblem(
-            extra.map((name) => ({
-              path: name,
-              message: "unknown field: this route takes only `file`",
-            })),
+        const { input, errors } = specInputOfForm(form.fields);
+        if (errors.length > 0) throw validationProblem(errors);
+        const log = c.get("log");
+
+        if (form.file === undefined) {
+          if (input.image === undefined) {
+            throw new ProblemError(
+              "validation_failed",
+              "send `file` (a .zip, .tar or .tar.gz holding a Dockerfile) or `image` (an existing image reference)",
+              { errors: [{ path: "file", message: fileRequired }] },
+            );
+          }
+          return registerReference(c, options.images, userId, parseWith(createSchema, input));
+        }
+        if (input.image !== undefined) {
+          throw validationProblem([
+            {
+              path: "image",
+              message: "send either image (an existing reference) or file, not both",
+            },
+          ]);
+        }
+
+        const existing =
+          typeof input.name === "string"
+            ? await options.images.findByName(userId, input.name)
+            : undefined;
+        if (existing === undefined) {
+          const spec = parseWith(createSchema, input);
+          const source = await extract(staging, form.file);
+          const image = await builds.sources.createImage(
+            userId,
+            c.get("principal").actor,
+            spec,
+            source,
+          );
+          log.info(
+            { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
+            "source uploaded",
+          );
+          return c.json(presentImage(image, { buildAccepted: true }), 202, {
+            location: `/api/images/${image.id}`,
+          });
+        }
+        if (existing.source_type !== "upload") {
+          throw new ProblemError(
+            "name_taken",
+            `an image named ${existing.name} already exists (id ${existing.id}) and runs the existing image ${existing.image_reference}: choose another name`,
+            { extensions: { image_id: existing.id } },
           );
         }
-        file = form.file;
-        if (file === undefined) throw validationProblem([{ path: "file", message: fileRequired }]);
-      } else {
-        file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
+        // The same name again: a new source, and the fields sent change the spec (as a PATCH).
+        const { name: _name, ...fields } = input;
+        const patch = parseWith(imagePatchSchema, fields);
+        const source = await extract(staging, form.file);
+        const scope = { userId, actor: c.get("principal").actor };
+        if (Object.keys(patch).length > 0) await options.images.patch(scope, existing.id, patch);
+        const image = await builds.sources.replaceSource(scope, existing.id, source, "upload");
+        log.info(
+          { imageId: image.id, name: image.name, bytes: source.bytes, format: source.format },
+          "source replaced",
+        );
+        return c.json(presentImage(image, { buildAccepted: true }), 202, {
+          location: `/api/images/${image.id}`,
+        });
+      });
+    },
+  );
+
+  /** `PUT /api/images/{id}/source`: multipart (`file`) or the archive as the body. */
+  app.put(
+    "/:id/source",
+    documented({
+      summary: "Replace an uploaded image's source and rebuild",
+      description:
+        "Multipart (`file`), or the archive as the body (application/gzip, application/x-tar, application/zip); `X-Source-Digest` checks it.",
+      tags: ["images", "builds"],
+      params: { id: idParameter },
+      multipart: sourceFormSchema,
+      headers: { "X-Source-Digest": "the sha256 the archive must have" },
+      responses: { 202: { description: "Accepted: the build is requested", body: imageSchema } },
+    }),
+    async (c) => {
+      const scope = scopeOf(c.get("principal"));
+      const contentType = c.req.header("content-type") ?? "";
+      let expectedDigest: string | undefined;
+      try {
+        const imageId = idParam(c, "id");
+        expectedDigest = digestHeader(c);
+        const image = await options.images.get(scope, imageId);
+        if (image.source_type !== "upload") {
+          throw new ProblemError(
+            "conflict",
+            `image ${image.id} runs the existing image ${image.image_reference}; it is not built from source`,
+          );
+        }
+        if (image.status === "deleting") {
+          throw new ProblemError("conflict", `image ${image.id} is being deleted`);
+        }
+        const multipart = /^multipart\/form-data/i.test(contentType);
+        if (!multipart && !rawArchiveTypes.test(contentType)) {
+          throw new ProblemError(
+            "unsupported_media_type",
+            "send the archive as multipart/form-data (field `file`), or as the body with content-type application/gzip, application/x-tar or application/zip",
+          );
+        }
+      } catch (error) {
+        return refuseUpload(c, error);
       }
-      if (expectedDigest !== undefined && expectedDigest !== file.digest) {
-        throw validationProblem([
-          {
-            path: "x-source-digest",
-            message: `the upload's sha256 is ${file.digest}, not ${expectedDigest}: it was changed on the way`,
-          },
-        ]);
-      }
-      const source = await extract(staging, file);
-      const image = await builds.sources.replaceSource(scope, imageId, source, "source");
-      c.get("log").info(
-        { imageId: image.id, bytes: source.bytes, format: source.format },
-        "source replaced",
-      );
-      return c.json(presentImage(image), 202);
-    });
-  });
+      const imageId = Number(c.req.param("id"));
+      return staged(c, async (staging) => {
+        let file: ReceivedFile | undefined;
+        if (/^multipart\/form-data/i.test(contentType)) {
+          const form = await receiveMultipart(bodyOf(c), staging.uploadFile, {
+            maxBytes: builds.limits.uploadMaxBytes,
+            fileField: "file",
+            beforeFile: (fields) => {
+              const unknown = [...fields.keys()];
+              if (unknown.length > 0) {
+                throw validationProblem(
+                  unknown.map((name) => ({
+                    path: name,
+                    message:
+                      "unknown field: this route takes only `file` (change the spec with PATCH)",
+                  })),
+                );
+              }
+            },
+          });
+          const extra = [...form.fields.keys()];
+          if (extra.length > 0) {
+            throw validationProblem(
+              extra.map((name) => ({
+                path: name,
+                message: "unknown field: this route takes only `file`",
+              })),
+            );
+          }
+          file = form.file;
+          if (file === undefined)
+            throw validationProblem([{ path: "file", message: fileRequired }]);
+        } else {
+          file = await receiveRawBody(bodyOf(c), staging.uploadFile, builds.limits.uploadMaxBytes);
+        }
+        if (expectedDigest !== undefined && expectedDigest !== file.digest) {
+          throw validationProblem([
+            {
+              path: "x-source-digest",
+              message: `the upload's sha256 is ${file.digest}, not ${expectedDigest}: it was changed on the way`,
+            },
+          ]);
+        }
+        const source = await extract(staging, file);
+        const image = await builds.sources.replaceSource(scope, imageId, source, "source");
+        c.get("log").info(
+          { imageId: image.id, bytes: source.bytes, format: source.format },
+          "source replaced",
+        );
+        return c.json(presentImage(image, { buildAccepted: true }), 202);
+      });
+    },
+  );
 
   return app;
 }

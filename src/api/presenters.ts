@@ -5,10 +5,14 @@ import { isoOrNull as iso } from "../domain/time.ts";
 import type { EventRow } from "../store/events-repository.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 
-/** An image as the API shows it (snake_case, the contract's fields). */
+/**
+ * An image as the API shows it (snake_case, the contract's fields). `buildAccepted`: the answer
+ * to an upload or rebuild, whose build is requested: `building` as documented, where the row
+ * says `pending` until a builder takes it.
+ */
 export function presentImage(
   image: ImageRecord,
-  options: { readonly withBuildLogs?: boolean } = {},
+  options: { readonly withBuildLogs?: boolean; readonly buildAccepted?: boolean } = {},
 ) {
   const { image: _reference, ...spec } = specOfRecord(image);
   return {
@@ -17,7 +21,7 @@ export function presentImage(
     name: image.name,
     source_type: image.source_type,
     image: image.image_reference,
-    status: image.status,
+    status: options.buildAccepted && image.status === "pending" ? "building" : image.status,
     ...spec,
     generation: image.generation,
     observed_generation: image.observed_generation,

@@ -4,6 +4,8 @@ import { presentQuota, type QuotaView, type UsersService } from "../accounts/use
 import { parseCpu, parseMemory } from "../domain/quantity.ts";
 import type { QuotaOverrides } from "../domain/quota.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
+import { quotaSchema } from "./schemas/account-schemas.ts";
 import { jsonBody, queryParams } from "./validation.ts";
 
 const userQuery = z.strictObject({ user: z.string().optional() });
@@ -52,26 +54,45 @@ function presentView(view: QuotaView) {
 export function quotaRoutes(users: UsersService) {
   const app = new Hono<AppEnv>();
 
-  app.get("/", async (c) => {
-    const query = queryParams(c, userQuery);
-    return c.json(presentView(await users.quota(c.get("principal"), query.user)));
-  });
+  app.get(
+    "/",
+    documented({
+      summary: "A user's quota: limits, usage and overrides",
+      tags: ["accounts"],
+      query: userQuery,
+      responses: { 200: { description: "The quota", body: quotaSchema } },
+    }),
+    async (c) => {
+      const query = queryParams(c, userQuery);
+      return c.json(presentView(await users.quota(c.get("principal"), query.user)));
+    },
+  );
 
-  app.patch("/", async (c) => {
-    const query = queryParams(c, userQuery);
-    const body = await jsonBody(c, overridesSchema);
-    const overrides: QuotaOverrides = {
-      images: body.images,
-      instances: body.instances,
-      nanoCpus: body.cpu,
-      memoryBytes: body.memory,
-      concurrentBuilds: body.concurrent_builds,
-    };
-    const principal = c.get("principal");
-    const view = await users.setQuota(principal, query.user ?? principal.userName, overrides);
-    c.get("log").info({ userId: view.user.id }, "quota changed");
-    return c.json(presentView(view));
-  });
+  app.patch(
+    "/",
+    documented({
+      summary: "Set a user's quota overrides (admin; null resets one)",
+      tags: ["accounts"],
+      query: userQuery,
+      body: overridesSchema,
+      responses: { 200: { description: "The quota", body: quotaSchema } },
+    }),
+    async (c) => {
+      const query = queryParams(c, userQuery);
+      const body = await jsonBody(c, overridesSchema);
+      const overrides: QuotaOverrides = {
+        images: body.images,
+        instances: body.instances,
+        nanoCpus: body.cpu,
+        memoryBytes: body.memory,
+        concurrentBuilds: body.concurrent_builds,
+      };
+      const principal = c.get("principal");
+      const view = await users.setQuota(principal, query.user ?? principal.userName, overrides);
+      c.get("log").info({ userId: view.user.id }, "quota changed");
+      return c.json(presentView(view));
+    },
+  );
 
   return app;
 }

@@ -6,7 +6,10 @@ import { isoOrNull as iso } from "../domain/time.ts";
 import { tokenScopes } from "../domain/token-scope.ts";
 import type { TokenRecord } from "../store/tokens-repository.ts";
 import type { AppEnv } from "./app-env.ts";
+import { documented } from "./openapi/route-doc.ts";
 import { validationProblem } from "./problem.ts";
+import { createdTokenSchema, tokenSchema } from "./schemas/account-schemas.ts";
+import { idParameter, listOf } from "./schemas/common-schemas.ts";
 import { idParam, jsonBody, queryParams } from "./validation.ts";
 
 export const userNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, {
@@ -66,46 +69,73 @@ export function presentToken(token: TokenRecord) {
 export function tokensRoutes(tokens: TokensService) {
   const app = new Hono<AppEnv>();
 
-  app.post("/", async (c) => {
-    const body = await jsonBody(c, createTokenSchema);
-    if (body.expires_in !== undefined && body.expires_at !== undefined) {
-      throw validationProblem([
-        { path: "expires_at", message: "send expires_in or expires_at, not both" },
-      ]);
-    }
-    const expiresAt =
-      body.expires_in !== undefined ? new Date(Date.now() + body.expires_in) : body.expires_at;
-    const { token, secret } = await tokens.create(c.get("principal"), {
-      user: body.user,
-      name: body.name ?? "default",
-      scope: body.scope ?? "write",
-      expiresAt: expiresAt ?? null,
-    });
-    c.get("log").info(
-      { userId: token.user_id, tokenId: token.id, scope: token.scope },
-      "token created",
-    );
-    return c.json(
-      {
-        ...presentToken(token),
-        token: secret,
-        note: "store this token now: it is shown only once",
-      },
-      201,
-    );
-  });
+  app.post(
+    "/",
+    documented({
+      summary: "Create a token (shown once)",
+      tags: ["accounts"],
+      body: createTokenSchema,
+      responses: { 201: { description: "The token, with its secret", body: createdTokenSchema } },
+    }),
+    async (c) => {
+      const body = await jsonBody(c, createTokenSchema);
+      if (body.expires_in !== undefined && body.expires_at !== undefined) {
+        throw validationProblem([
+          { path: "expires_at", message: "send expires_in or expires_at, not both" },
+        ]);
+      }
+      const expiresAt =
+        body.expires_in !== undefined ? new Date(Date.now() + body.expires_in) : body.expires_at;
+      const { token, secret } = await tokens.create(c.get("principal"), {
+        user: body.user,
+        name: body.name ?? "default",
+        scope: body.scope ?? "write",
+        expiresAt: expiresAt ?? null,
+      });
+      c.get("log").info(
+        { userId: token.user_id, tokenId: token.id, scope: token.scope },
+        "token created",
+      );
+      return c.json(
+        {
+          ...presentToken(token),
+          token: secret,
+          note: "store this token now: it is shown only once",
+        },
+        201,
+      );
+    },
+  );
 
-  app.get("/", async (c) => {
-    const query = queryParams(c, listQuery);
-    const listed = await tokens.list(c.get("principal"), query.user);
-    return c.json({ items: listed.map(presentToken) });
-  });
+  app.get(
+    "/",
+    documented({
+      summary: "Your tokens (the admin: all, or `?user=`)",
+      tags: ["accounts"],
+      query: listQuery,
+      responses: { 200: { description: "The tokens", body: listOf(tokenSchema) } },
+    }),
+    async (c) => {
+      const query = queryParams(c, listQuery);
+      const listed = await tokens.list(c.get("principal"), query.user);
+      return c.json({ items: listed.map(presentToken) });
+    },
+  );
 
-  app.delete("/:id", async (c) => {
-    const revoked = await tokens.revoke(c.get("principal"), idParam(c, "id"));
-    c.get("log").info({ userId: revoked.user_id, tokenId: revoked.id }, "token revoked");
-    return c.body(null, 204);
-  });
+  app.delete(
+    "/:id",
+    documented({
+      summary: "Revoke a token",
+      tags: ["accounts"],
+      params: { id: idParameter },
+      responses: { 204: { description: "Revoked" } },
+    }),
+    async (c) => {
+      const revoked = await tokens.revoke(c.get("principal"), idParam(c, "id"));
+      c.get("log").info({ userId: revoked.user_id, tokenId: revoked.id }, "token revoked");
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

@@ -1,37 +1,32 @@
-import type { presentClaim } from "../api/claims-routes.ts";
-import type { presentImage, presentInstance } from "../api/presenters.ts";
-import type { ApplyResult } from "../desired/apply.ts";
+/**
+ * The answers the CLI reads, by the names it uses: the client's types, which are derived from
+ * the schemas that validate and document each route (one source, no copies).
+ */
+import type {
+  Problem as ApiProblem,
+  ApplyResult,
+  Claim,
+  Image,
+  ImageWithContainers,
+  Instance,
+} from "../client/types.ts";
 
 /** `GET /api/images/{id}`, and each item of `GET /api/images`, as JSON. */
-export type ImageView = ReturnType<typeof presentImage>;
+export type ImageView = Image;
 
 /** An item of `GET /api/images/with-containers`. */
-export type ImageWithContainersView = ImageView & {
-  readonly containers: {
-    readonly total: number;
-    readonly running: number;
-    readonly stopped: number;
-    readonly failing: number;
-    /** Instances held by a claim (pooled images). */
-    readonly claimed?: number;
-  };
-};
+export type ImageWithContainersView = ImageWithContainers;
 
 /** An item of `GET /api/containers`. */
-export type ContainerView = ReturnType<typeof presentInstance>;
+export type ContainerView = Instance;
 
 /** `POST /api/images/{id}/claims`, and each item of `GET /api/claims`. */
-export type ClaimView = ReturnType<typeof presentClaim>;
+export type ClaimView = Claim;
 
 /** `POST /api/apply`. */
 export type ApplyResponse = ApplyResult;
 
 export type ItemsOf<Item> = { readonly items: readonly Item[] };
 
-/** An RFC 9457 problem as the API sends it. */
-export type Problem = {
-  readonly code?: string;
-  readonly title?: string;
-  readonly detail?: string;
-  readonly errors?: readonly { readonly path: string; readonly message: string }[];
-};
+/** An RFC 9457 problem as the API sends it (fields optional: the CLI reads any refusal). */
+export type Problem = Partial<ApiProblem>;

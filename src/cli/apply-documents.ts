@@ -34,7 +34,7 @@ export function problemFileErrors(
   if (errors.length === 0) return undefined;
   const mapped: FileError[] = [];
   for (const error of errors) {
-    const match = documentPath.exec(error.path);
+    const match = documentPath.exec(error.path ?? "");
     const document = match === null ? undefined : documents[Number(match[1])];
     if (document === undefined) return undefined;
     const field = match?.[2];

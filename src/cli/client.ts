@@ -1,4 +1,6 @@
 import { readAdminTokenFile } from "../auth/admin-token.ts";
+import { Orchestrator, OrchestratorError } from "../client/index.ts";
+import type { RequestOptions } from "../client/transport.ts";
 
 /** How the CLI reaches a running server: ORCHESTRATOR_URL and a token. */
 export type ClientSettings = { readonly url: string; readonly token: string };
@@ -43,33 +45,35 @@ export type RawBody = {
   readonly headers?: Readonly<Record<string, string>>;
 };
 
+/** The one client of the repository (`orchestrator/client`), for these settings. */
+export function clientOf(settings: ClientSettings): Orchestrator {
+  return new Orchestrator({ url: settings.url, token: settings.token });
+}
+
 async function send<Body>(
   settings: ClientSettings,
   method: string,
   path: string,
-  init: { headers: Record<string, string>; body?: RequestInit["body"]; duplex?: "half" },
+  request: RequestOptions,
   options: CallOptions,
 ): Promise<ApiResponse<Body>> {
   let response: Response;
   try {
-    response = await fetch(`${settings.url}${path}`, {
-      ...init,
-      method,
-      headers: { authorization: `Bearer ${settings.token}`, ...init.headers },
-    } as RequestInit);
+    response = await clientOf(settings).send(method, path, {
+      ...request,
+      accept: options.acceptStatuses ?? [],
+    });
   } catch (error) {
-    throw new CliError(
-      `cannot reach ${settings.url}: ${(error as Error).cause ?? (error as Error).message}`,
-    );
+    if (!(error instanceof OrchestratorError)) throw error;
+    if (error.code === "unreachable") {
+      throw new CliError(
+        `cannot reach ${settings.url}: ${(error.cause as Error | undefined)?.cause ?? error.message}`,
+      );
+    }
+    throw new CliError(`${method} ${path} failed (${error.status}): ${error.message}`);
   }
   const text = await response.text();
   const parsed = text.length > 0 ? safeJson(text) : undefined;
-  if (!response.ok && !(options.acceptStatuses ?? []).includes(response.status)) {
-    const problem = parsed as { detail?: string; title?: string } | undefined;
-    throw new CliError(
-      `${method} ${path} failed (${response.status}): ${problem?.detail ?? problem?.title ?? text}`,
-    );
-  }
   return { status: response.status, body: parsed as Body };
 }
 
@@ -81,15 +85,7 @@ export async function callApi<Body>(
   body?: unknown,
   options: CallOptions = {},
 ): Promise<ApiResponse<Body>> {
-  return send(
-    settings,
-    method,
-    path,
-    body === undefined
-      ? { headers: {} }
-      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-    options,
-  );
+  return send(settings, method, path, body === undefined ? {} : { json: body }, options);
 }
 
 /** Calls the API with a streamed raw body (an upload); errors as for callApi. */
@@ -102,7 +98,7 @@ export async function callApiWithBody<Body>(
 ): Promise<ApiResponse<Body>> {
   const headers: Record<string, string> = { ...body.headers, "content-type": body.contentType };
   if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength);
-  return send(settings, method, path, { headers, body: body.stream, duplex: "half" }, options);
+  return send(settings, method, path, { headers, body: body.stream }, options);
 }
 
 function safeJson(text: string): unknown {

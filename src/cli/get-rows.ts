@@ -25,7 +25,7 @@ function originOf(image: ImageWithContainersView): string {
 function poolOf(image: ImageWithContainersView): string {
   if (image.pool === null) return "";
   const { min_idle, max } = image.pool;
-  return `${image.containers.claimed ?? 0}/${image.containers.total} claimed (min_idle ${min_idle}, max ${max})`;
+  return `${image.containers.claimed}/${image.containers.total} claimed (min_idle ${min_idle}, max ${max})`;
 }
 
 /** `get images`: one row per image; `wide` adds the spec and the conditions. Pure. */

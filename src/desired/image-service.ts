@@ -5,6 +5,7 @@ import {
   type ImageSpec,
   type SpecIssue,
 } from "../domain/image-spec.ts";
+import { newInstanceRows } from "../domain/names.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord, InstanceRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
@@ -27,7 +28,11 @@ import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
 
 export type { Scope } from "./image-writes.ts";
 
-export type ImageServiceOptions = WriteSettings & { readonly maxInstancesCap: number };
+export type ImageServiceOptions = WriteSettings & {
+  readonly maxInstancesCap: number;
+  /** Names the containers of the instances the API adds (`{id}-{image}-{instance}`). */
+  readonly orchestratorId: string;
+};
 
 /** An instance with the image it belongs to (undefined when that image is already gone). */
 export type InstanceOfImage = {
@@ -197,8 +202,18 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       }),
 
     /** `POST /api/containers/{image_id}`: n more instances, never past max_instances. */
-    addInstances: (scope: Scope, imageId: number, count: number) =>
-      change(scope, imageId, async (image) => {
+    /**
+     * `count` more instances: the desired count and the new instance rows in one transaction,
+     * so the answer names them (their containers and ports come from the controller). Rows
+     * already wanted but not yet added by the controller count towards them.
+     */
+    async addInstances(
+      scope: Scope,
+      imageId: number,
+      count: number,
+    ): Promise<{ image: ImageRecord; added: InstanceRecord[] }> {
+      return store.transaction(async (tx) => {
+        const image = await lockVisibleImage(tx, scope, imageId);
         refuseWhenDeleting(image);
         const desired = image.desired_instances + count;
         if (desired > image.max_instances) {
@@ -213,13 +228,31 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
             },
           );
         }
-        return {
-          columns: { desired_instances: desired },
-          bumpGeneration: true,
-          reason: "desired_instances_changed",
-          action: "image.add_instances",
-        };
-      }),
+        const updated = await commitImageChange(
+          tx,
+          image,
+          {
+            columns: { desired_instances: desired },
+            bumpGeneration: true,
+            reason: "desired_instances_changed",
+            action: "image.add_instances",
+            actor: scope.actor,
+          },
+          options,
+        );
+        const live = (await tx.instances.listOfImage(image.id)).filter(
+          (instance) => instance.deletion_requested_at === null,
+        ).length;
+        const added = await tx.instances.insert(
+          newInstanceRows(
+            options.orchestratorId,
+            image,
+            Math.max(0, Math.min(count, desired - live)),
+          ),
+        );
+        return { image: updated, added };
+      });
+    },
 
     /** Start or stop one instance (its desired state). */
     async setInstanceState(

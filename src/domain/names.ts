@@ -79,3 +79,20 @@ export function tenantNetworkName(orchestratorId: string, userId: number): strin
 export function declaredNetworkName(orchestratorId: string, userId: number, name: string): string {
   return `${tenantNetworkName(orchestratorId, userId)}-${name}`;
 }
+
+/** The rows of `count` new instances of an image: a fresh id each, and its container's name. */
+export function newInstanceRows(
+  prefix: string,
+  image: { readonly id: number; readonly user_id: number; readonly name: string },
+  count: number,
+) {
+  return Array.from({ length: count }, () => {
+    const id = newInstanceId();
+    return {
+      id,
+      image_id: image.id,
+      user_id: image.user_id,
+      container_name: containerName(prefix, image.name, id),
+    };
+  });
+}

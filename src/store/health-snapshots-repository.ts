@@ -54,6 +54,38 @@ export function createHealthSnapshotsRepository(db: Executor) {
       return query.execute();
     },
 
+    /** Samples written after `afterId`, oldest first (the event stream's `metrics`). */
+    async after(
+      afterId: number,
+      filter: {
+        readonly userId?: number | undefined;
+        readonly imageId?: number | undefined;
+        readonly instanceId?: string | undefined;
+      },
+      limit: number,
+    ): Promise<HealthSnapshot[]> {
+      let query = db
+        .selectFrom("health_snapshots")
+        .selectAll()
+        .where("id", ">", afterId)
+        .orderBy("id", "asc")
+        .limit(limit);
+      if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);
+      if (filter.imageId !== undefined) query = query.where("image_id", "=", filter.imageId);
+      if (filter.instanceId !== undefined)
+        query = query.where("instance_id", "=", filter.instanceId);
+      return query.execute();
+    },
+
+    /** The id of the newest sample (0 when there is none): where "from now on" starts. */
+    async newestId(): Promise<number> {
+      const row = await db
+        .selectFrom("health_snapshots")
+        .select((eb) => eb.fn.max("id").as("id"))
+        .executeTakeFirst();
+      return Number(row?.id ?? 0);
+    },
+
     /** Deletes samples older than `days` (database time); returns how many. */
     async pruneOlderThan(days: number): Promise<number> {
       const result = await db

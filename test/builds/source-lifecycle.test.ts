@@ -93,8 +93,9 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
       "x-source-digest": sha256(archive),
     });
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(202);
+    // Accepted: the build is requested, answered as `building` (as an upload is).
     expect(replaced.body).toMatchObject({
-      status: "pending",
+      status: "building",
       source_digest: sha256(archive),
       generation: v1.image.generation + 1,
     });
@@ -135,7 +136,7 @@ describe.runIf(hasDocker())("sources over an image's life", () => {
     // POST /rebuild: again from the kept source, without the cache: a new image, rolled out.
     const rebuilt = await server.request("POST", `/api/images/${imageId}/rebuild`);
     expect(rebuilt.status).toBe(202);
-    expect(rebuilt.body.status).toBe("pending");
+    expect(rebuilt.body.status).toBe("building");
     const v3 = await servingFromCurrentBuild(imageId, 2, `two ${nonce}\n`);
     expect(v3.image.docker_image_id).not.toBe(v2.image.docker_image_id);
     const rebuildEvents = (await eventsOf(server, imageId)).filter(

@@ -32,7 +32,8 @@ async function readEvents(
       if (fields.data !== undefined)
         events.push({
           id: fields.id ?? "",
-          event: fields.event ?? "",
+          // What an EventSource dispatches: unnamed events go to `onmessage`.
+          event: fields.event ?? "message",
           data: JSON.parse(fields.data),
         });
     }
@@ -72,7 +73,9 @@ describe("GET /api/events?follow=1", () => {
       });
     }
     const events = await readEvents(response, 3);
-    expect(events.map((event) => event.event)).toEqual([
+    // Unnamed, so that a browser's EventSource `onmessage` receives them; the type is in the data.
+    expect(events.map((event) => event.event)).toEqual(["message", "message", "message"]);
+    expect(events.map((event) => event.data.type)).toEqual([
       "image.scaled",
       "image.scaled",
       "image.scaled",

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { ContractViolation } from "../../src/api/openapi/response-check.ts";
 import { type Service, startService } from "../../src/composition-root.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
@@ -67,7 +68,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     ...options.env,
   });
-  const service = await startService(config, options.logger ?? createLogger(config.logLevel));
+  // Every answer is compared with the OpenAPI document; a difference fails the suite at stop.
+  const violations: ContractViolation[] = [];
+  const service = await startService(config, options.logger ?? createLogger(config.logLevel), {
+    onContractViolation: (violation) => violations.push(violation),
+  });
   const adminToken = service.adminToken.token;
 
   const request: TestServer["request"] = async (method, urlPath, requestOptions = {}) => {
@@ -114,6 +119,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await removeManagedContainers(orchestratorId);
       if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
       await scratch?.drop();
+      if (violations.length > 0) {
+        throw new Error(
+          `answers differ from the OpenAPI document:\n${violations
+            .slice(0, 20)
+            .map(
+              (v) =>
+                `${v.route} ${v.status}: ${v.problem}${v.body === undefined ? "" : `\n  ${JSON.stringify(v.body).slice(0, 600)}`}`,
+            )
+            .join("\n")}`,
+        );
+      }
     },
   };
 }

@@ -15,9 +15,8 @@ import {
   networkLabels,
 } from "../../domain/labels.ts";
 import {
-  containerName,
   declaredNetworkName,
-  newInstanceId,
+  newInstanceRows,
   runnableReference,
   tenantNetworkName,
 } from "../../domain/names.ts";
@@ -231,15 +230,7 @@ export function createActionRunner(
         return;
       }
       case "addInstances": {
-        const rows = Array.from({ length: action.count }, () => {
-          const id = newInstanceId();
-          return {
-            id,
-            image_id: image.id,
-            user_id: image.user_id,
-            container_name: containerName(settings.orchestratorId, image.name, id),
-          };
-        });
+        const rows = newInstanceRows(settings.orchestratorId, image, action.count);
         const created = await store.transaction((tx) => tx.instances.insert(rows));
         for (const row of created) recorder.track(row);
         log.info({ count: action.count }, "instances added");

@@ -45,3 +45,40 @@ export async function answers(port: number): Promise<boolean> {
     return false;
   }
 }
+
+/** What starting a raw httpd container needs of dockerode (the benches' own baseline). */
+type RawEngine = {
+  createContainer(options: Record<string, unknown>): Promise<{
+    start(): Promise<unknown>;
+    inspect(): Promise<{
+      NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }> | undefined> };
+    }>;
+  }>;
+};
+
+/**
+ * Creates and starts one container of `image` (the test httpd) with raw dockerode, labelled
+ * `managed-by={label}` for cleanup, its port 8080 published on a dynamic host port: returns
+ * that port. The baseline the orchestrator's own starts are compared with.
+ */
+export async function startRawHttpd(
+  docker: RawEngine,
+  image: string,
+  name: string,
+  label: string,
+): Promise<number> {
+  const container = await docker.createContainer({
+    name,
+    Image: image,
+    Labels: { "managed-by": label },
+    ExposedPorts: { "8080/tcp": {} },
+    HostConfig: {
+      PortBindings: { "8080/tcp": [{ HostIp: "0.0.0.0", HostPort: "" }] },
+      NanoCpus: 100_000_000,
+      Memory: 16 * 1024 * 1024,
+    },
+  });
+  await container.start();
+  const info = await container.inspect();
+  return Number(info.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort);
+}

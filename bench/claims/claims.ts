@@ -18,7 +18,7 @@ import {
   startTestServer,
   type TestServer,
 } from "../../test/support/test-server.ts";
-import { answers, median, report, until } from "../support.ts";
+import { answers, median, report, startRawHttpd, until } from "../support.ts";
 
 const poolSize = Number(process.env.BENCH_POOL ?? 40);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -104,20 +104,7 @@ async function claimRound(
 /** A fresh container until it answers HTTP: what a claim from an empty pool would cost. */
 async function freshContainer(label: string, index: number): Promise<number> {
   const started = performance.now();
-  const container = await docker.createContainer({
-    name: `${label}-${index}`,
-    Image: testImages.httpd,
-    Labels: { "managed-by": label },
-    ExposedPorts: { "8080/tcp": {} },
-    HostConfig: {
-      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
-      NanoCpus: 100_000_000,
-      Memory: 16 * 1024 * 1024,
-    },
-  });
-  await container.start();
-  const info = await container.inspect();
-  const port = Number(info.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort);
+  const port = await startRawHttpd(docker, testImages.httpd, `${label}-${index}`, label);
   await until(() => answers(port), 30_000, "fresh container answers");
   return performance.now() - started;
 }

@@ -10,7 +10,7 @@ import { connectDocker } from "../../src/docker/connection.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
-import { answers, report, seconds, until } from "../support.ts";
+import { answers, report, seconds, startRawHttpd, until } from "../support.ts";
 
 const instances = Number(process.env.BENCH_INSTANCES ?? 50);
 const docker = connectDocker(process.env.DOCKER_HOST);
@@ -27,22 +27,7 @@ async function baseline(): Promise<number> {
   const started = performance.now();
   const ports = await pMap(
     Array.from({ length: instances }, (_, index) => index),
-    async (index) => {
-      const container = await docker.createContainer({
-        name: `${label}-${index}`,
-        Image: testImages.httpd,
-        Labels: { "managed-by": label },
-        ExposedPorts: { "8080/tcp": {} },
-        HostConfig: {
-          PortBindings: { "8080/tcp": [{ HostIp: "0.0.0.0", HostPort: "" }] },
-          NanoCpus: 100_000_000,
-          Memory: 16 * 1024 * 1024,
-        },
-      });
-      await container.start();
-      const info = await container.inspect();
-      return Number(info.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort);
-    },
+    (index) => startRawHttpd(docker, testImages.httpd, `${label}-${index}`, label),
     { concurrency: 4 },
   );
   await allAnswer(ports);

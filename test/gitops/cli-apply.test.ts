@@ -82,7 +82,7 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
 
     const wide = await cli("get", "images", "web", "-o", "wide");
     expect(wide.stdout.split("\n")[0]).toMatch(
-      /TAG\s+CPU\s+MEMORY\s+MIN\s+MAX\s+HOSTNAME\s+SET\s+GEN\s+REASON\s+USER$/,
+      /TAG\s+CPU\s+MEMORY\s+MIN\s+MAX\s+HOSTNAME\s+SET\s+GEN\s+POOL\s+REASON\s+USER$/,
     );
     expect(wide.stdout.split("\n")[1]).toMatch(/latest\s+0\.1\s+16m\s+0\s+3\s+apps\s+1\/1/);
 

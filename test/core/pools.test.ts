@@ -274,8 +274,12 @@ describe.each(backends())("warm pools (%s)", (backend) => {
     expect((await cliInProcess(["claim", "cli-key", "--image", "cli-pool"], env)).stdout).toBe(
       claimed.stdout,
     );
-    const wide = await cliInProcess(["get", "images", "cli-pool", "-o", "wide"], env);
-    expect(wide.stdout).toContain("1/2 claimed (min_idle 1, max 2)");
+    // The controller refills the pool to claimed + min_idle after the claim: wait for its row.
+    await waitFor(
+      () => cliInProcess(["get", "images", "cli-pool", "-o", "wide"], env),
+      (wide) => wide.stdout.includes("1/2 claimed (min_idle 1, max 2)"),
+      { what: "get images -o wide showing the refilled pool", timeoutMs: 90_000 },
+    );
     const released = await cliInProcess(["release", "cli-key"], env);
     expect(released.code).toBe(0);
     expect(released.stdout).toContain(`released cli-key (instance ${held.instance_id}`);

@@ -86,6 +86,48 @@ describe.runIf(hasDocker())("the typed client", () => {
     expect(unreachable.status).toBe(0);
   });
 
+  it("claims a pooled instance, renews, lists, releases and destroys through typed methods", async () => {
+    const image = await client.images.create({
+      name: "pooled",
+      image: testImages.httpd,
+      memory_limit: "16m",
+      cpu_limit: "0.1",
+      pool: { min_idle: 1, max: 2, claim_ttl: "10m" },
+    });
+    expect(image.pool).toMatchObject({ min_idle: 1, max: 2 });
+    const claim = await client.claims.claim(image.id, "project-1", { waitMs: 120_000 });
+    expect(claim).toMatchObject({ key: "project-1", image_id: image.id });
+    expect(claim.url).toMatch(/^http:\/\/[^:]+:\d+$/);
+    const again = await client.claims.claim(image.id, "project-1");
+    expect(again.instance_id).toBe(claim.instance_id);
+    const claimId = claim.claim_id ?? "";
+
+    const instance = await client.containers.get(claim.instance_id);
+    expect(instance.claimed_by).toBe("project-1");
+    expect(instance.claim_id).toBe(claimId);
+    const counted = (await client.images.listWithContainers()).find((i) => i.id === image.id);
+    expect(counted?.containers.claimed).toBe(1);
+
+    const renewed = await client.claims.renew(claimId, "1h");
+    expect(Date.parse(renewed.expires_at ?? "")).toBeGreaterThan(
+      Date.parse(claim.expires_at ?? ""),
+    );
+    expect((await client.claims.get(claimId)).instance_id).toBe(claim.instance_id);
+    expect((await client.claims.list({ key: "project-1" })).map((c) => c.claim_id)).toEqual([
+      claimId,
+    ]);
+    const released = await client.claims.release(claimId);
+    expect(released).toMatchObject({ claim_id: claimId, released: true });
+    expect(await client.claims.releaseKey("project-1")).toEqual([]);
+    const gone = (await client.claims.get(claimId).catch((e: unknown) => e)) as OrchestratorError;
+    expect(gone.status).toBe(404);
+
+    const destroyed = await client.containers.destroy(claim.instance_id);
+    expect(destroyed.id).toBe(claim.instance_id);
+    expect(destroyed.marked_for_deletion).toBe(true);
+    await client.images.delete(image.id);
+  });
+
   it("streams events as an async iterator and to typed handlers", async () => {
     const abort = new AbortController();
     const seen: OrchestratorEvent[] = [];
@@ -144,7 +186,8 @@ describe.runIf(hasDocker())("the typed client", () => {
       metrics: true,
       signal: abort.signal,
     })) {
-      if (item.type === "metrics") {
+      // A sample taken before the container runs says `stopped`: wait for one of it running.
+      if (item.type === "metrics" && item.status !== "stopped") {
         sample = item;
         break;
       }

@@ -2,6 +2,7 @@ import { CompiledQuery, type Dialect } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import { createLeaderSession, type LeaderSession } from "./postgres-leader-lock.ts";
+import { reconnectBackoff } from "./postgres-reconnect.ts";
 import type { SqlBackend } from "./sql-backend.ts";
 
 export type PostgresBackendOptions = {
@@ -20,6 +21,7 @@ export async function openPostgresBackend(
   const client = postgres(url, {
     max: options.maxConnections ?? 10,
     connect_timeout: 10,
+    backoff: reconnectBackoff,
     idle_timeout: 60,
     onnotice: (notice) => options.onNotice?.(String(notice.message)),
     types: {

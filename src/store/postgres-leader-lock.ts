@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { reconnectBackoff } from "./postgres-reconnect.ts";
 import { type LeaderLock, LeadershipLostError, type LeaseRequest } from "./sql-backend.ts";
 
 export type LeaderSessionOptions = {
@@ -20,6 +21,7 @@ export function leaderSessionSettings(checkTimeoutMs: number) {
     max: 1,
     max_lifetime: null,
     connect_timeout: 10,
+    backoff: reconnectBackoff,
     keep_alive: 10,
     fetch_types: false,
     connection: {

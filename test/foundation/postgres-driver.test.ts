@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { reconnectBackoff } from "../../src/store/postgres-reconnect.ts";
 import { postgresUrl, services } from "../support/services.ts";
 import { startSocketProxy } from "../support/socket-proxy.ts";
 
@@ -109,7 +110,13 @@ describe.runIf(services().postgres.ok)("the Postgres driver under terminated ses
     const proxy = await startSocketProxy({ host: server.hostname, port: Number(server.port) });
     const viaProxy = new URL(postgresUrl());
     viaProxy.port = String(proxy.port);
-    const pool = postgres(viaProxy.toString(), { max: 2, onnotice: () => {}, connect_timeout: 5 });
+    // The store's back-off: the driver's own waits 10-20 s after the failures below.
+    const pool = postgres(viaProxy.toString(), {
+      max: 2,
+      onnotice: () => {},
+      connect_timeout: 5,
+      backoff: reconnectBackoff,
+    });
     try {
       expect(await pool`select 1 as one`).toEqual([{ one: 1 }]);
       proxy.cut();

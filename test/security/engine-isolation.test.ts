@@ -201,7 +201,12 @@ describe.skipIf(!hasDocker())("tenants on one engine", () => {
       expect(["ImagePullFailed", "ImageNotAllowed"]).toContain(degraded.reason);
       const containers = await docker.listContainers({
         all: true,
-        filters: { label: [`${labelKeys.imageId}=${created.body.id}`] },
+        filters: {
+          label: [
+            `${labelKeys.managedBy}=${server.orchestratorId}`,
+            `${labelKeys.imageId}=${created.body.id}`,
+          ],
+        },
       });
       expect(containers).toEqual([]);
     }

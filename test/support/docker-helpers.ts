@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { labelKeys } from "../../src/domain/labels.ts";
+import { waitFor } from "./wait.ts";
 
 export const docker = connectDocker(process.env.DOCKER_HOST);
 
@@ -17,15 +18,26 @@ export async function runningContainers(orchestratorId: string, imageId?: number
   );
 }
 
-/** GET over HTTP from the host, as a user of the app would. */
+/**
+ * GET over HTTP from the host, as a user of the app would. A container the engine says is
+ * running may not listen yet (docker-proxy takes the connection and resets it), so a failed
+ * connection is tried again for a while, as a client's retry would; an HTTP answer is returned
+ * whatever its status.
+ */
 export async function httpGet(
   port: number,
   path = "/index.html",
 ): Promise<{ status: number; body: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    signal: AbortSignal.timeout(3_000),
-  });
-  return { status: response.status, body: await response.text() };
+  return waitFor(
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        signal: AbortSignal.timeout(3_000),
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    () => true,
+    { what: `an answer on 127.0.0.1:${port}${path}`, timeoutMs: 20_000 },
+  );
 }
 
 /**

@@ -144,11 +144,17 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
     const filters = { label: [`managed-by=${orchestratorId}`] };
     const removeAll = (removals: ReadonlyArray<Promise<unknown>>) =>
       Promise.all(removals.map((removal) => removal.catch(() => {})));
-    await removeAll(
-      (await docker.listContainers({ all: true, filters })).map((container) =>
-        docker.getContainer(container.Id).remove({ force: true }),
-      ),
-    );
+    // Until two listings a moment apart find none: a create the engine was still running for
+    // a server just killed lands after the first listing (a container left "created").
+    let emptyListings = 0;
+    for (let round = 0; round < 40 && emptyListings < 2; round += 1) {
+      const left = await docker.listContainers({ all: true, filters });
+      emptyListings = left.length === 0 ? emptyListings + 1 : 0;
+      await removeAll(
+        left.map((container) => docker.getContainer(container.Id).remove({ force: true })),
+      );
+      if (emptyListings < 2) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     await removeAll(
       (await docker.listNetworks({ filters })).map((network) =>
         docker.getNetwork(network.Id).remove(),

@@ -14,6 +14,7 @@ import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
 
 const examplePath = "examples/dev-environment.ts";
+const exampleDeadlineMs = 360_000;
 
 function run(env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -30,7 +31,13 @@ function run(env: Record<string, string>) {
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    // Under a loaded CI the example takes minutes (two images started, health-checked and
+    // stopped with their grace periods); past this it is stopped, and what it printed shows.
+    const deadline = setTimeout(() => child.kill("SIGKILL"), exampleDeadlineMs);
+    child.on("close", (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -44,19 +51,23 @@ describe.runIf(hasDocker())("the README's library example", () => {
     expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
   });
 
-  it("runs on the real engine: db then app, both healthy, events printed, all stopped", async () => {
-    const result = await run({
-      ORCHESTRATOR_ID: orchestratorId,
-      DB_IMAGE: testImages.httpd,
-      DB_READY: "wget -q -O /dev/null http://127.0.0.1:8080/index.html",
-      APP_IMAGE: testImages.httpd,
-      APP_HEALTH_PATH: "/index.html",
-    });
-    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`${orchestratorId}-app-\\w+ healthy on port \\d+`));
-    const lines = result.stdout.split("\n");
-    expect(lines.some((line) => line.includes("container.started"))).toBe(true);
-    expect(lines.some((line) => line.includes("container.healthy"))).toBe(true);
-    expect(await managedContainers(orchestratorId)).toEqual([]);
-  });
+  it(
+    "runs on the real engine: db then app, both healthy, events printed, all stopped",
+    async () => {
+      const result = await run({
+        ORCHESTRATOR_ID: orchestratorId,
+        DB_IMAGE: testImages.httpd,
+        DB_READY: "wget -q -O /dev/null http://127.0.0.1:8080/index.html",
+        APP_IMAGE: testImages.httpd,
+        APP_HEALTH_PATH: "/index.html",
+      });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`${orchestratorId}-app-\\w+ healthy on port \\d+`));
+      const lines = result.stdout.split("\n");
+      expect(lines.some((line) => line.includes("container.started"))).toBe(true);
+      expect(lines.some((line) => line.includes("container.healthy"))).toBe(true);
+      expect(await managedContainers(orchestratorId)).toEqual([]);
+    },
+    exampleDeadlineMs + 60_000,
+  );
 });

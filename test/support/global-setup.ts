@@ -109,6 +109,9 @@ export default async function setup(project: TestProject) {
   if (run.orchestratorTestRun === undefined) {
     process.env.ORCH_TEST_RUN ??= randomBytes(2).toString("hex");
     process.env.TMPDIR = mkdtempSync(path.join(tmpdir(), `orch-run-${process.env.ORCH_TEST_RUN}-`));
+    // The service and the CLI cache compiled code under TMPDIR (enableCompileCache): not in
+    // the processes the suites start, which would leave that cache behind in the run's folder.
+    process.env.NODE_DISABLE_COMPILE_CACHE = "1";
     const checked = (async () => {
       const [docker, postgres, kafkaMock] = await Promise.all([
         checkDocker(),

@@ -30,6 +30,10 @@ export function watchContainerEvents(
   let current: NodeJS.ReadableStream | undefined;
   let retryDelayMs = 1_000;
   let timer: NodeJS.Timeout | undefined;
+  // One connection attempt at a time: an "up" from the engine watch while the first request is
+  // still on its way would open a second stream, which nobody destroys (twice the events, and
+  // a process that stopped would never exit: the stream keeps the engine's socket open).
+  let connecting = false;
 
   const scheduleReconnect = () => {
     if (stopped) return;
@@ -39,7 +43,8 @@ export function watchContainerEvents(
   };
 
   const connect = async () => {
-    if (stopped) return;
+    if (stopped || connecting) return;
+    connecting = true;
     try {
       const stream = (await docker.getEvents({
         filters: { type: ["container"], label: [`managed-by=${orchestratorId}`] },
@@ -90,12 +95,14 @@ export function watchContainerEvents(
     } catch (error) {
       logger.debug({ err: error }, "docker event stream connect failed");
       scheduleReconnect();
+    } finally {
+      connecting = false;
     }
   };
 
   // The engine is back: reconnect now rather than when the back-off (up to 30 s) says.
   const onEngineUp = () => {
-    if (stopped || current !== undefined) return;
+    if (stopped || current !== undefined || connecting) return;
     if (timer !== undefined) clearTimeout(timer);
     retryDelayMs = 1_000;
     void connect();

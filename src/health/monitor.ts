@@ -100,7 +100,9 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
           snapshots.push({ ...base, status: "stopped" });
           return;
         }
-        const stats = await options.stats.sample(containerId).catch(() => undefined);
+        const stats = await options.stats
+          .sample(containerId, stopping.signal)
+          .catch(() => undefined);
         if (stats === undefined) return;
         const usage = usageOf(previous.get(containerId), stats, row.nano_cpus, row.memory_bytes);
         previous.set(containerId, stats);

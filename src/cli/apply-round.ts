@@ -3,9 +3,10 @@ import { type LoadedDocument, loadDocuments } from "../gitops/load.ts";
 import { formatPlan } from "../gitops/plan-format.ts";
 import type { ApplyResponse, Problem } from "./api-types.ts";
 import { problemFileErrors, requestDocuments } from "./apply-documents.ts";
+import { formatBytes } from "./byte-format.ts";
 import { CliError, type ClientSettings, callApi } from "./client.ts";
 import { type PackedSources, packSources } from "./pack-sources.ts";
-import { formatBytes, uploadSource } from "./upload-source.ts";
+import { uploadSource } from "./upload-source.ts";
 
 export type ApplyRoundOptions = {
   readonly paths: readonly string[];

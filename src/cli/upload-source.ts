@@ -20,10 +20,3 @@ export async function uploadSource(
     headers: { "x-source-digest": packed.digest },
   });
 }
-
-/** `512 B`, `12.3 KiB`, `4.0 MiB`. Pure. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}

@@ -32,9 +32,8 @@ import type {
   instanceHealthSchema,
   instanceSchema,
 } from "../api/schemas/instance-schemas.ts";
-import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
-
 import type { versionSchema } from "../api/schemas/probe-schemas.ts";
+import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 
 export type { Problem } from "../api/schemas/problem-schemas.ts";
 

@@ -103,7 +103,8 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
     expect((await cli("get", "pods")).code).toBe(2);
     expect((await cli("get", "images", "-o", "xml")).code).toBe(2);
     const missing = await cli("get", "images", "nope");
-    expect(missing).toMatchObject({ code: 2, stderr: "orchestrator: image nope not found\n" });
+    // Not found exits 1, like kubectl (2 is for usage errors).
+    expect(missing).toMatchObject({ code: 1, stderr: "orchestrator: image nope not found\n" });
   });
 
   it("changes only the image whose file was edited", async () => {

@@ -1,0 +1,74 @@
+import { parseArgs } from "node:util";
+import type { Orchestrator, OrchestratorEvent } from "../client/index.ts";
+import { CliError } from "./cli-error.ts";
+import type { CommandIo } from "./command-io.ts";
+import { describeImage, describeInstance } from "./describe-format.ts";
+import { findImage, findInstance } from "./resolve-names.ts";
+
+export const describeHelp = `Usage: orchestrator describe image|container NAME
+
+Shows one image (its spec, conditions, instances and recent events) or one container
+(instance: its state, ports, restarts, latest resource sample and recent events), like
+kubectl describe. A container is named by its id, short id or name.
+
+Options:
+  -h, --help   show this help`;
+
+const recentEvents = 20;
+
+/** The last events of an image (or of one of its instances). */
+async function recent(
+  client: Orchestrator,
+  imageId: number,
+  instanceId?: string,
+): Promise<OrchestratorEvent[]> {
+  let events: OrchestratorEvent[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await client.eventLog({ image: imageId, after, limit: 1000 });
+    const matching = page.items.filter(
+      (event) => instanceId === undefined || event.instance_id === instanceId,
+    );
+    events = [...events, ...matching].slice(-recentEvents);
+    after = page.next_after ?? after;
+    if (page.items.length < 1000) return events;
+  }
+}
+
+export async function describeCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    io.out(describeHelp);
+    return 0;
+  }
+  const [kind, name, ...extra] = positionals;
+  if (name === undefined || extra.length > 0) {
+    throw new CliError("describe needs a kind and a name: describe image|container NAME");
+  }
+  const client = await io.client();
+  const now = new Date();
+  if (kind === "image" || kind === "images") {
+    const image = await client.images.get((await findImage(client, name)).id);
+    const [instances, events] = await Promise.all([
+      client.images.containers(image.id),
+      recent(client, image.id),
+    ]);
+    for (const line of describeImage(image, instances, events, now)) io.out(line);
+    return 0;
+  }
+  if (kind === "container" || kind === "containers") {
+    const instance = await findInstance(client, name);
+    const [image, health, events] = await Promise.all([
+      client.images.get(instance.image_id),
+      client.containers.health(instance.id),
+      recent(client, instance.image_id, instance.id),
+    ]);
+    for (const line of describeInstance(instance, image.name, health, events, now)) io.out(line);
+    return 0;
+  }
+  throw new CliError(`describe what? image or container (see --help)`);
+}

@@ -3,6 +3,7 @@ import type { Orchestrator, OrchestratorEvent } from "../client/index.ts";
 import { CliError } from "./cli-error.ts";
 import type { CommandIo } from "./command-io.ts";
 import { describeImage, describeInstance } from "./describe-format.ts";
+import { latestEvents } from "./event-cursor.ts";
 import { findImage, findInstance } from "./resolve-names.ts";
 
 export const describeHelp = `Usage: orchestrator describe image|container NAME
@@ -22,17 +23,9 @@ async function recent(
   imageId: number,
   instanceId?: string,
 ): Promise<OrchestratorEvent[]> {
-  let events: OrchestratorEvent[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await client.eventLog({ image: imageId, after, limit: 1000 });
-    const matching = page.items.filter(
-      (event) => instanceId === undefined || event.instance_id === instanceId,
-    );
-    events = [...events, ...matching].slice(-recentEvents);
-    after = page.next_after ?? after;
-    if (page.items.length < 1000) return events;
-  }
+  const keep = (event: OrchestratorEvent) =>
+    instanceId === undefined || event.instance_id === instanceId;
+  return (await latestEvents(client, { image: imageId }, recentEvents, keep)).events;
 }
 
 export async function describeCommand(args: readonly string[], io: CommandIo): Promise<number> {

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import type { EventType, Orchestrator, OrchestratorEvent } from "../client/index.ts";
+import type { EventType, OrchestratorEvent } from "../client/index.ts";
 import { eventTypes } from "../domain/events.ts";
 import { CliError } from "./cli-error.ts";
 import { type CommandIo, parseOutput } from "./command-io.ts";
+import { latestEvents } from "./event-cursor.ts";
 import { eventLine, eventTable } from "./event-format.ts";
 import { findImage } from "./resolve-names.ts";
 
@@ -27,23 +28,6 @@ function parseTypes(value: string | undefined): EventType[] | undefined {
     throw new CliError(`--type ${unknown.join(",")}: must be among ${eventTypes.join(", ")}`);
   }
   return types as EventType[];
-}
-
-/** The last `limit` events that match, and the newest seq of the log seen (to watch from). */
-async function latestEvents(
-  client: Orchestrator,
-  query: { image?: number; types?: readonly EventType[] },
-  limit: number,
-): Promise<{ events: OrchestratorEvent[]; newest: number }> {
-  let events: OrchestratorEvent[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await client.eventLog({ ...query, after, limit: 1000 });
-    events = [...events, ...page.items].slice(-Math.max(limit, 1));
-    after = page.next_after ?? after;
-    if (page.items.length < 1000) break;
-  }
-  return { events: limit === 0 ? [] : events, newest: after };
 }
 
 export async function eventsCommand(args: readonly string[], io: CommandIo): Promise<number> {

@@ -11,8 +11,19 @@ export async function uploadSource(
   settings: ClientSettings,
   imageId: number,
   packed: PackedSource,
+  onProgress?: (sentBytes: number) => void,
 ): Promise<void> {
-  const stream = Readable.toWeb(createReadStream(packed.file)) as ReadableStream<Uint8Array>;
+  let sent = 0;
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      sent += chunk.byteLength;
+      onProgress?.(sent);
+      controller.enqueue(chunk);
+    },
+  });
+  const stream = (
+    Readable.toWeb(createReadStream(packed.file)) as ReadableStream<Uint8Array>
+  ).pipeThrough(counted);
   await callApiWithBody(settings, "PUT", `/api/images/${imageId}/source`, {
     stream,
     contentType: "application/gzip",
@@ -20,3 +31,15 @@ export async function uploadSource(
     headers: { "x-source-digest": packed.digest },
   });
 }
+
+/** Shows an upload as it goes; only on a terminal (a pipe gets the line at the end). */
+export type UploadDisplay = {
+  readonly progress: (
+    name: string,
+    sentBytes: number,
+    totalBytes: number,
+    elapsedMs: number,
+  ) => void;
+  /** Clears the progress line before the next line is printed. */
+  readonly clear: () => void;
+};

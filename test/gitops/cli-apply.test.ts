@@ -326,7 +326,7 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
       expect(result).toMatchObject({ code: 0, stdout: "- api (deleting)\napi deleted\n" });
       expect(await runningContainers(server.orchestratorId, apiId)).toHaveLength(0);
       const again = await cli("delete", "-f", join(folder, "gone"));
-      expect(again).toMatchObject({ code: 2, stderr: "orchestrator: image api not found\n" });
+      expect(again).toMatchObject({ code: 1, stderr: "orchestrator: image api not found\n" });
       expect((await cli("delete", "-f", join(folder, "gone"), "--ignore-not-found")).code).toBe(0);
     } finally {
       await removeTree(folder);

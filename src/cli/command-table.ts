@@ -79,6 +79,7 @@ export const commandTable: readonly CommandEntry[] = [
   {
     name: "delete",
     summary: "delete the images named by files (-f) or by name",
+    words: ["images"],
     flags: ["-f", "--filename", "--ignore-not-found", "--wait", "--timeout"],
   },
   {

@@ -9,7 +9,7 @@ export const logsHelp = `Usage: orchestrator logs IMAGE|INSTANCE [-f] [--since D
 
 Prints what an instance wrote (stdout and stderr). Given an image, prints every instance of
 it, each line prefixed with [instance name] (like kubectl logs -l); with -f their lines
-interleave as they come.
+interleave as they come (instances that start later are not followed: run it again).
 
 Options:
   -f, --follow      keep printing new lines until the containers end or Ctrl-C

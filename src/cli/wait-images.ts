@@ -70,6 +70,7 @@ export async function waitForImages(
   options: WaitOptions,
   display: WaitDisplay,
 ): Promise<ImageProgress[]> {
+  if (targets.length === 0) return [];
   const stop = new AbortController();
   const dirty = new Set(targets.map((target) => target.imageId));
   let wake: (() => void) | undefined;

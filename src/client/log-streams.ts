@@ -27,18 +27,21 @@ export async function* textLines(body: ReadableStream<Uint8Array>): AsyncGenerat
   if (buffered.length > 0) yield buffered;
 }
 
-/** `GET /api/containers/{id}/logs?follow=1`, line by line, until the container or `signal` ends. */
+/**
+ * `GET /api/containers/{id}/logs?follow=1`, line by line, until the container ends; an abort of
+ * `signal` ends it quietly.
+ */
 export async function* followLogLines(
   transport: Transport,
   id: string,
   options: { tail?: number; since?: Date; signal?: AbortSignal },
 ): AsyncGenerator<string> {
-  const response = await transport.send("GET", `/api/containers/${id}/logs`, {
-    query: { follow: 1, tail: options.tail, since: options.since?.toISOString() },
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
-  if (response.body === null) return;
   try {
+    const response = await transport.send("GET", `/api/containers/${id}/logs`, {
+      query: { follow: 1, tail: options.tail, since: options.since?.toISOString() },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (response.body === null) return;
     yield* textLines(response.body);
   } catch (error) {
     if (!options.signal?.aborted) throw error;
@@ -51,13 +54,13 @@ export async function* followBuildLog(
   id: number,
   options: { signal?: AbortSignal },
 ): AsyncGenerator<BuildLogMessage> {
-  const response = await transport.send("GET", `/api/images/${id}/build-logs`, {
-    query: { follow: 1 },
-    headers: { accept: "text/event-stream" },
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
-  if (response.body === null) return;
   try {
+    const response = await transport.send("GET", `/api/images/${id}/build-logs`, {
+      query: { follow: 1 },
+      headers: { accept: "text/event-stream" },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (response.body === null) return;
     for await (const message of sseMessages(response.body)) {
       if (message.event === "log") yield { kind: "log", line: message.data };
       else if (message.event === "build") {

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { CliError, exitCodes } from "./cli-error.ts";
-import type { CommandIo } from "./command-io.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
 import { findImage } from "./resolve-names.ts";
 import { paint } from "./terminal.ts";
 
@@ -14,15 +13,9 @@ Options:
   -h, --help     show this help`;
 
 export async function buildLogsCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { follow: { type: "boolean", short: "f" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(buildLogsHelp);
-    return 0;
-  }
+  const parsed = parseCommand(args, { follow: { type: "boolean", short: "f" } }, buildLogsHelp, io);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError("build-logs needs one image NAME (see --help)");
   const client = await io.client();
   const image = await findImage(client, positionals[0] as string);

@@ -1,3 +1,4 @@
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import type { Orchestrator } from "../client/index.ts";
 import { parseDuration } from "../domain/duration.ts";
 import { type FileError, formatFileError } from "../gitops/file-error.ts";
@@ -69,3 +70,34 @@ export function requirePaths(paths: readonly string[] | undefined): readonly str
 }
 
 export const defaultWaitTimeoutMs = 5 * 60_000;
+
+const helpOption = { help: { type: "boolean", short: "h" } } as const;
+
+type CommandConfig<Options extends ParseArgsOptionsConfig> = {
+  args: string[];
+  options: Options & typeof helpOption;
+  allowPositionals: true;
+};
+
+/**
+ * A command's arguments (positionals allowed) with `-h/--help` added: undefined once the help
+ * was printed, so that the command only returns 0.
+ */
+export function parseCommand<const Options extends ParseArgsOptionsConfig>(
+  args: readonly string[],
+  options: Options,
+  help: string,
+  io: Pick<CommandIo, "out">,
+): ReturnType<typeof parseArgs<CommandConfig<Options>>> | undefined {
+  const config: CommandConfig<Options> = {
+    args: [...args],
+    options: { ...options, ...helpOption },
+    allowPositionals: true,
+  };
+  const parsed = parseArgs(config);
+  if ((parsed.values as { help?: boolean }).help) {
+    io.out(help);
+    return undefined;
+  }
+  return parsed;
+}

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { CliError } from "./cli-error.ts";
-import type { CommandIo } from "./command-io.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
 import { commandTable } from "./command-table.ts";
 import { bashCompletion, fishCompletion, zshCompletion } from "./completion-scripts.ts";
 
@@ -20,15 +19,9 @@ Options:
 const scripts = { bash: bashCompletion, zsh: zshCompletion, fish: fishCompletion } as const;
 
 export async function completionCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(completionHelp);
-    return 0;
-  }
+  const parsed = parseCommand(args, {}, completionHelp, io);
+  if (parsed === undefined) return 0;
+  const { positionals } = parsed;
   const shell = positionals[0];
   if (positionals.length !== 1 || shell === undefined || !Object.hasOwn(scripts, shell)) {
     throw new CliError("completion needs a shell: bash, zsh or fish (see --help)");

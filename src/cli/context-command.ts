@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { type CliConfig, configPath, loadConfig, saveConfig } from "./cli-config.ts";
 import { CliError, exitCodes } from "./cli-error.ts";
-import type { CommandIo } from "./command-io.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
 import { formatTable } from "./table.ts";
 
 export const contextHelp = `Usage: orchestrator context set NAME --server URL [--token TOKEN]
@@ -38,15 +37,9 @@ export async function contextCommand(
   io: CommandIo,
   flags: { readonly server?: string; readonly token?: string },
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(contextHelp);
-    return 0;
-  }
+  const parsed = parseCommand(args, {}, contextHelp, io);
+  if (parsed === undefined) return 0;
+  const { positionals } = parsed;
   const file = configPath(io.environment);
   const config = await loadConfig(file);
   const [verb, name, ...extra] = positionals;

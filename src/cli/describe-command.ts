@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import type { Orchestrator, OrchestratorEvent } from "../client/index.ts";
 import { CliError } from "./cli-error.ts";
-import type { CommandIo } from "./command-io.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
 import { describeImage, describeInstance } from "./describe-format.ts";
 import { latestEvents } from "./event-cursor.ts";
 import { findImage, findInstance } from "./resolve-names.ts";
@@ -29,15 +28,9 @@ async function recent(
 }
 
 export async function describeCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(describeHelp);
-    return 0;
-  }
+  const parsed = parseCommand(args, {}, describeHelp, io);
+  if (parsed === undefined) return 0;
+  const { positionals } = parsed;
   const [kind, name, ...extra] = positionals;
   if (name === undefined || extra.length > 0) {
     throw new CliError("describe needs a kind and a name: describe image|container NAME");

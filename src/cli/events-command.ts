@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
 import type { EventType, OrchestratorEvent } from "../client/index.ts";
 import { eventTypes } from "../domain/events.ts";
 import { CliError } from "./cli-error.ts";
-import { type CommandIo, parseOutput } from "./command-io.ts";
+import { type CommandIo, parseCommand, parseOutput } from "./command-io.ts";
 import { latestEvents } from "./event-cursor.ts";
 import { eventLine, eventTable } from "./event-format.ts";
 import { findImage } from "./resolve-names.ts";
@@ -31,22 +30,20 @@ function parseTypes(value: string | undefined): EventType[] | undefined {
 }
 
 export async function eventsCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
+  const parsed = parseCommand(
+    args,
+    {
       watch: { type: "boolean", short: "w" },
       image: { type: "string" },
       type: { type: "string" },
       limit: { type: "string" },
       output: { type: "string", short: "o" },
-      help: { type: "boolean", short: "h" },
     },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(eventsHelp);
-    return 0;
-  }
+    eventsHelp,
+    io,
+  );
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new CliError(`events takes no arguments (see --help)`);
   const output = parseOutput(values.output);
   const types = parseTypes(values.type);

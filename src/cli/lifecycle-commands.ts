@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { CliError } from "./cli-error.ts";
-import type { CommandIo } from "./command-io.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
 import { findImage, findInstance } from "./resolve-names.ts";
 
 export const scaleHelp = `Usage: orchestrator scale NAME --instances N
@@ -26,19 +25,17 @@ Options:
   -h, --help   show this help`;
 
 export async function scaleCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
+  const parsed = parseCommand(
+    args,
+    {
       instances: { type: "string" },
       replicas: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(scaleHelp);
-    return 0;
-  }
+    scaleHelp,
+    io,
+  );
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const count = values.instances ?? values.replicas;
   if (positionals.length !== 1 || count === undefined) {
     throw new CliError("scale needs an image and a count: scale NAME --instances N");
@@ -63,15 +60,9 @@ export async function instanceCommand(
   args: readonly string[],
   io: CommandIo,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(instanceHelp(verb));
-    return 0;
-  }
+  const parsed = parseCommand(args, {}, instanceHelp(verb), io);
+  if (parsed === undefined) return 0;
+  const { positionals } = parsed;
   if (positionals.length !== 1) throw new CliError(`${verb} needs one INSTANCE (see --help)`);
   const client = await io.client();
   const instance = await findInstance(client, positionals[0] as string);

@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import type { Instance, Orchestrator } from "../client/index.ts";
 import { CliError } from "./cli-error.ts";
-import { type CommandIo, parseSince } from "./command-io.ts";
+import { type CommandIo, parseCommand, parseSince } from "./command-io.ts";
 import { findLogTargets } from "./resolve-names.ts";
 import { colorFor, paint, type Terminal } from "./terminal.ts";
 
@@ -51,21 +50,19 @@ async function follow(
 }
 
 export async function logsCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
+  const parsed = parseCommand(
+    args,
+    {
       follow: { type: "boolean", short: "f" },
       since: { type: "string" },
       tail: { type: "string" },
       prefix: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(logsHelp);
-    return 0;
-  }
+    logsHelp,
+    io,
+  );
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError("logs needs one IMAGE or INSTANCE (see --help)");
   const tail = parseTail(values.tail);
   const since = parseSince(values.since, new Date());

@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
 import type { Instance, InstanceHealth } from "../client/index.ts";
 import { formatBytes } from "./byte-format.ts";
 import { CliError } from "./cli-error.ts";
-import { type CommandIo, parseOutput } from "./command-io.ts";
+import { type CommandIo, parseCommand, parseOutput } from "./command-io.ts";
 import { findImage } from "./resolve-names.ts";
 import { formatAge, formatTable } from "./table.ts";
 
@@ -40,15 +39,9 @@ export function topRows(
 }
 
 export async function topCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(topHelp);
-    return 0;
-  }
+  const parsed = parseCommand(args, { output: { type: "string", short: "o" } }, topHelp, io);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 1) throw new CliError("top takes at most one IMAGE (see --help)");
   const output = parseOutput(values.output);
   const client = await io.client();

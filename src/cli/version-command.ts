@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
 import { OrchestratorError, type ServerVersion } from "../client/index.ts";
 import { packageVersion } from "../package-version.ts";
 import { CliError, cliErrorOf } from "./cli-error.ts";
-import { type CommandIo, parseOutput } from "./command-io.ts";
+import { type CommandIo, parseCommand, parseOutput } from "./command-io.ts";
 
 export const versionHelp = `Usage: orchestrator version [--client] [-o table|json]
 
@@ -14,19 +13,17 @@ Options:
   -h, --help       show this help`;
 
 export async function versionCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
+  const parsed = parseCommand(
+    args,
+    {
       client: { type: "boolean" },
       output: { type: "string", short: "o" },
-      help: { type: "boolean", short: "h" },
     },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    io.out(versionHelp);
-    return 0;
-  }
+    versionHelp,
+    io,
+  );
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new CliError("version takes no arguments (see --help)");
   const output = parseOutput(values.output);
   const client = { version: packageVersion(), node: process.version };

@@ -77,13 +77,14 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
   });
 
   it("describe shows an image's spec, conditions, instances and events, and a container", async () => {
-    await waitFor(
+    // Both instances run (beforeAll); their started events are in the log.
+    const image = await waitFor(
       () => cli("describe", "image", "web"),
-      (result) => /Ready\s+True/.test(result.stdout) && result.stdout.includes("container.started"),
-      { timeoutMs: 60_000, what: "a Ready image with its events" },
+      (result) => (result.stdout.match(/container\.started/g) ?? []).length === 2,
+      { timeoutMs: 60_000, what: "the image with its events" },
     );
-    const image = await cli("describe", "image", "web");
     expect(image.code).toBe(0);
+    expect(image.stdout).toMatch(/\n {2}Ready\s+(True|False)\s+\S+/);
     expect(image.stdout).toMatch(/^Name:\s+web\n/);
     expect(image.stdout).toMatch(/\nSource:\s+orchestrator-test\/httpd:latest\n/);
     expect(image.stdout).toMatch(/Spec:\n(.*\n)*\s+desired_instances:\s+2\n/);
@@ -234,10 +235,18 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
 
     // The saved context reaches the server with its token.
     expect((await cliProcess(["get", "images", "web"], bare)).code).toBe(0);
-    // The environment wins over the context, and a flag over the environment.
+    // The environment wins over the context, and a flag over the environment; the context's
+    // token never goes to a server other than the context's.
+    const otherServer = await cliProcess(["get", "images"], {
+      ...bare,
+      ORCHESTRATOR_URL: "http://127.0.0.1:9",
+    });
+    expect(otherServer.code).toBe(2);
+    expect(otherServer.stderr).toMatch(/^orchestrator: no token: pass --token/);
     const envWins = await cliProcess(["get", "images"], {
       ...bare,
       ORCHESTRATOR_URL: "http://127.0.0.1:9",
+      ORCHESTRATOR_TOKEN: token,
     });
     expect(envWins.code).toBe(1);
     expect(envWins.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);

@@ -8,7 +8,7 @@ import { resolveServer, selectContext } from "./settings-resolution.ts";
 
 export { CliError } from "./cli-error.ts";
 
-/** How the CLI reaches a running server: ORCHESTRATOR_URL and a token. */
+/** How the CLI reaches a running server: its URL and a token. */
 export type ClientSettings = { readonly url: string; readonly token: string };
 
 /**

@@ -401,7 +401,7 @@ function volumeEngine(docker: DockerClient, orchestratorId: string): VolumeEngin
 /** The engine's logs as the API reads them: a container gone from the engine is `undefined`. */
 function logsPort(logs: ReturnType<typeof createContainerLogs>): ContainerLogs {
   return {
-    tail: (containerId, lines) => logs.tail(containerId, lines),
+    tail: (containerId, lines, since) => logs.tail(containerId, lines, since),
     follow: async (containerId, options) => {
       try {
         return await logs.follow(containerId, options);

@@ -4,6 +4,7 @@ import type { TokensService } from "../accounts/tokens-service.ts";
 import type { UsersService } from "../accounts/users-service.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
+import { packageVersion } from "../package-version.ts";
 import type { AuditRepository } from "../store/audit-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { auditRoutes } from "./audit-routes.ts";
@@ -13,7 +14,7 @@ import { databaseDeadline } from "./database-deadline.ts";
 import { toProblem } from "./error-mapping.ts";
 import { type HealthRoutesOptions, healthRoutes } from "./health-routes.ts";
 import { createObserverCheck } from "./observer.ts";
-import { docsRoutes } from "./openapi/docs-routes.ts";
+import { apiVersion, docsRoutes } from "./openapi/docs-routes.ts";
 import { type ContractViolation, checkResponses } from "./openapi/response-check.ts";
 import { documented } from "./openapi/route-doc.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -21,6 +22,7 @@ import { quotaRoutes } from "./quota-routes.ts";
 import { createLimiter, limitWrites } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { whoamiSchema } from "./schemas/account-schemas.ts";
+import { versionSchema } from "./schemas/probe-schemas.ts";
 import { tokensRoutes } from "./tokens-routes.ts";
 import { usersRoutes } from "./users-routes.ts";
 
@@ -126,6 +128,15 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
         token_id: principal.tokenId,
       });
     },
+  );
+  api.get(
+    "/version",
+    documented({
+      summary: "The server's version (package, HTTP contract, Node)",
+      tags: ["accounts"],
+      responses: { 200: { description: "The versions", body: versionSchema } },
+    }),
+    (c) => c.json({ version: packageVersion(), api_version: apiVersion, node: process.version }),
   );
   for (const [path, routes] of deps.apiRoutes ?? []) api.route(path, routes);
   app.route("/api", api);

@@ -24,10 +24,18 @@ const logsQuery = z.strictObject({
     .regex(/^\d{1,6}$/, { message: "must be a number of lines" })
     .transform(Number)
     .optional(),
+  since: z.iso
+    .datetime({ offset: true, message: "must be an RFC 3339 time" })
+    .transform((value) => new Date(value))
+    .optional()
+    .describe("only lines written at or after this time"),
   follow: z.enum(["0", "1", "true", "false"]).optional(),
 });
 
-/** `/api/containers/{id}/logs`: the last lines, or followed as they come with `?follow=1`. */
+/**
+ * `/api/containers/{id}/logs`: the last lines (`?since=` an RFC 3339 time: only newer ones), or
+ * followed as they come with `?follow=1`.
+ */
 export function containerLogsRoutes(options: ContainerLogsOptions) {
   const app = new Hono<AppEnv>();
 
@@ -49,12 +57,16 @@ export function containerLogsRoutes(options: ContainerLogsOptions) {
       const tail = query.tail ?? 200;
       if (instance.container_id === null) return c.text("", 200);
       if (query.follow !== "1" && query.follow !== "true") {
-        return c.text(await options.logs.tail(instance.container_id, tail), 200);
+        return c.text(await options.logs.tail(instance.container_id, tail, query.since), 200);
       }
       const abort = new AbortController();
       const stop = () => abort.abort();
       options.shutdown.addEventListener("abort", stop);
-      const logs = await options.logs.follow(instance.container_id, { tail, signal: abort.signal });
+      const logs = await options.logs.follow(instance.container_id, {
+        tail,
+        signal: abort.signal,
+        ...(query.since === undefined ? {} : { since: query.since }),
+      });
       if (logs === undefined) {
         options.shutdown.removeEventListener("abort", stop);
         throw new ProblemError(

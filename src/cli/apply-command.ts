@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { applyRound } from "./apply-round.ts";
-import { CliError } from "./client.ts";
+import { uploadProgressLine } from "./byte-format.ts";
+import { CliError, clientOf } from "./client.ts";
 import {
   type CommandIo,
   defaultWaitTimeoutMs,
@@ -9,7 +10,9 @@ import {
   requirePaths,
 } from "./command-io.ts";
 import { resolveSetName } from "./set-name.ts";
+import type { UploadDisplay } from "./upload-source.ts";
 import { waitForImages, waitTargets } from "./wait-images.ts";
+import { summaryLines } from "./wait-progress.ts";
 import { watchApply } from "./watch-apply.ts";
 import { printWatchReport } from "./watch-report.ts";
 
@@ -33,7 +36,22 @@ Options:
       --watch           apply again on every change of the files (debounced); Ctrl-C ends
   -h, --help            show this help
 
-Exit status: 0 applied, 1 --wait failed or timed out, 2 bad files, flags or server errors.`;
+On a terminal, uploads show their progress (bytes, rate) and --wait redraws one line per
+image (instances ready of desired, the build step) until all are Ready, then a summary;
+piped, each change is one plain line.
+
+Exit status: 0 applied, 1 refused by the server, unreachable, or --wait failed or timed out,
+2 bad files or flags.`;
+
+/** Upload progress redrawn on one line of a terminal; nothing on a pipe. */
+function uploadDisplay(io: CommandIo): UploadDisplay | undefined {
+  if (!io.terminal.tty) return undefined;
+  return {
+    progress: (name, sent, total, elapsedMs) =>
+      io.write(`\r\u001b[2K${uploadProgressLine(name, sent, total, elapsedMs)}`),
+    clear: () => io.write("\r\u001b[2K"),
+  };
+}
 
 export async function applyCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
@@ -73,7 +91,7 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
     return 0;
   }
 
-  const round = await applyRound(settings, options, io.out);
+  const round = await applyRound(settings, options, io.out, uploadDisplay(io));
   if (!round.ok) {
     printFileErrors(round.errors, io.err);
     return 2;
@@ -84,7 +102,15 @@ export async function applyCommand(args: readonly string[], io: CommandIo): Prom
   }
   if (values.wait) {
     const targets = waitTargets(round.plan.items);
-    await waitForImages(settings, targets, { timeoutMs, signal: io.signal }, io.out);
+    const started = Date.now();
+    const ended = await waitForImages(
+      clientOf(settings),
+      targets,
+      { timeoutMs, signal: io.signal },
+      io,
+    );
+    if (ended.length > 0)
+      for (const line of summaryLines(ended, Date.now() - started)) io.out(line);
     io.out(`${targets.length} ${targets.length === 1 ? "image" : "images"} ready`);
   }
   return 0;

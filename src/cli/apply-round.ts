@@ -3,9 +3,11 @@ import { type LoadedDocument, loadDocuments } from "../gitops/load.ts";
 import { formatPlan } from "../gitops/plan-format.ts";
 import type { ApplyResponse, Problem } from "./api-types.ts";
 import { problemFileErrors, requestDocuments } from "./apply-documents.ts";
+import { formatBytes, formatRate } from "./byte-format.ts";
+import { exitCodes } from "./cli-error.ts";
 import { CliError, type ClientSettings, callApi } from "./client.ts";
 import { type PackedSources, packSources } from "./pack-sources.ts";
-import { formatBytes, uploadSource } from "./upload-source.ts";
+import { type UploadDisplay, uploadSource } from "./upload-source.ts";
 
 export type ApplyRoundOptions = {
   readonly paths: readonly string[];
@@ -45,7 +47,7 @@ function refusal(status: number, problem: Problem | string | undefined): CliErro
     : /managed by apply set "([^"]+)"/.test(detail)
       ? `${detail} (apply that set, or pass --set ${/managed by apply set "([^"]+)"/.exec(detail)?.[1]})`
       : detail;
-  return new CliError(`apply refused (${status}): ${hint}`);
+  return new CliError(`apply refused (${status}): ${hint}`, exitCodes.failed);
 }
 
 async function uploadAll(
@@ -54,6 +56,7 @@ async function uploadAll(
   documents: readonly LoadedDocument[],
   packed: PackedSources,
   out: (line: string) => void,
+  display: UploadDisplay | undefined,
 ): Promise<UploadedSource[]> {
   const uploads: UploadedSource[] = [];
   for (const item of plan.items) {
@@ -62,9 +65,17 @@ async function uploadAll(
     const source = folder === undefined ? undefined : packed.byFolder.get(folder);
     if (source === undefined)
       throw new CliError(`${item.name}: the server asks for a source it was not sent`);
-    await uploadSource(settings, item.image_id, source);
+    const started = Date.now();
+    let shownAt = 0;
+    await uploadSource(settings, item.image_id, source, (sent) => {
+      // At most ten redraws a second, and always the last one.
+      if (display === undefined || (Date.now() - shownAt < 100 && sent < source.bytes)) return;
+      shownAt = Date.now();
+      display.progress(item.name, sent, source.bytes, Date.now() - started);
+    });
+    display?.clear();
     out(
-      `↑ ${item.name} (source uploaded: ${formatBytes(source.bytes)}, sha256 ${source.digest.slice(0, 12)})`,
+      `↑ ${item.name} (source uploaded: ${formatBytes(source.bytes)} at ${formatRate(source.bytes, Math.max(1, Date.now() - started))}, sha256 ${source.digest.slice(0, 12)})`,
     );
     uploads.push({ name: item.name, imageId: item.image_id });
   }
@@ -80,6 +91,7 @@ export async function applyRound(
   settings: ClientSettings,
   options: ApplyRoundOptions,
   out: (line: string) => void,
+  uploadDisplay?: UploadDisplay,
 ): Promise<ApplyRound> {
   const loaded = await loadDocuments(options.paths);
   if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors };
@@ -101,7 +113,9 @@ export async function applyRound(
     if (response.status !== 200) throw refusal(response.status, response.body as Problem);
     const plan = response.body as ApplyResponse;
     for (const line of formatPlan(plan)) out(line);
-    const uploads = options.dryRun ? [] : await uploadAll(settings, plan, documents, packed, out);
+    const uploads = options.dryRun
+      ? []
+      : await uploadAll(settings, plan, documents, packed, out, uploadDisplay);
     return { ok: true, plan, documents, uploads };
   } finally {
     await packed.cleanup();

@@ -1,36 +1,39 @@
 import { readAdminTokenFile } from "../auth/admin-token.ts";
 import { Orchestrator, OrchestratorError } from "../client/index.ts";
 import type { RequestOptions } from "../client/transport.ts";
+import { configPath, loadConfig } from "./cli-config.ts";
+import { CliError, exitCodes } from "./cli-error.ts";
+import type { GlobalFlags } from "./global-flags.ts";
+import { resolveServer, selectContext } from "./settings-resolution.ts";
 
-/** How the CLI reaches a running server: ORCHESTRATOR_URL and a token. */
+export { CliError } from "./cli-error.ts";
+
+/** How the CLI reaches a running server: its URL and a token. */
 export type ClientSettings = { readonly url: string; readonly token: string };
 
-export class CliError extends Error {
-  override name = "CliError";
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
-
 /**
- * The token comes from ORCHESTRATOR_TOKEN, then ORCHESTRATOR_ADMIN_TOKEN, then the admin token
- * file of a local embedded server (DATA_DIR/admin-token).
+ * Where the client commands go: `--server`/`--token` flags, then ORCHESTRATOR_URL and
+ * ORCHESTRATOR_TOKEN (or ORCHESTRATOR_ADMIN_TOKEN), then the saved context (see
+ * settings-resolution.ts), and last the admin token file of a local embedded server
+ * (DATA_DIR/admin-token).
  */
-export async function clientSettings(environment: NodeJS.ProcessEnv): Promise<ClientSettings> {
-  const url = (environment.ORCHESTRATOR_URL ?? "http://127.0.0.1:3003").replace(/\/+$/, "");
-  if (!URL.canParse(url)) throw new CliError(`ORCHESTRATOR_URL=${url} is not a URL`);
-  const token =
-    environment.ORCHESTRATOR_TOKEN ??
-    environment.ORCHESTRATOR_ADMIN_TOKEN ??
-    (await readAdminTokenFile(environment.DATA_DIR ?? "./data"));
+export async function clientSettings(
+  environment: NodeJS.ProcessEnv,
+  flags: GlobalFlags = {},
+): Promise<ClientSettings> {
+  const selected = selectContext(await loadConfig(configPath(environment)), flags, environment);
+  if (selected !== undefined && selected.context === undefined) {
+    throw new CliError(`context ${selected.name} not found (see orchestrator context list)`, 1);
+  }
+  const resolved = resolveServer(flags, environment, selected?.context);
+  if (!URL.canParse(resolved.url)) throw new CliError(`server ${resolved.url} is not a URL`);
+  const token = resolved.token ?? (await readAdminTokenFile(environment.DATA_DIR ?? "./data"));
   if (token === undefined) {
     throw new CliError(
-      "no token: set ORCHESTRATOR_TOKEN, or run next to a local server's DATA_DIR (admin-token file)",
+      "no token: pass --token, set ORCHESTRATOR_TOKEN, save one with orchestrator context set, or run next to a local server's DATA_DIR (admin-token file)",
     );
   }
-  return { url, token };
+  return { url: resolved.url, token };
 }
 
 export type ApiResponse<Body> = { readonly status: number; readonly body: Body };
@@ -68,9 +71,13 @@ async function send<Body>(
     if (error.code === "unreachable") {
       throw new CliError(
         `cannot reach ${settings.url}: ${(error.cause as Error | undefined)?.cause ?? error.message}`,
+        exitCodes.failed,
       );
     }
-    throw new CliError(`${method} ${path} failed (${error.status}): ${error.message}`);
+    throw new CliError(
+      `${method} ${path} failed (${error.status}): ${error.message}`,
+      exitCodes.failed,
+    );
   }
   const text = await response.text();
   const parsed = text.length > 0 ? safeJson(text) : undefined;

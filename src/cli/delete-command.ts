@@ -2,7 +2,8 @@ import { parseArgs } from "node:util";
 import { removalOrder } from "../domain/dependencies.ts";
 import { loadDocuments } from "../gitops/load.ts";
 import type { ImageView, ItemsOf } from "./api-types.ts";
-import { CliError, callApi } from "./client.ts";
+import { exitCodes } from "./cli-error.ts";
+import { CliError, callApi, clientOf } from "./client.ts";
 import {
   type CommandIo,
   defaultWaitTimeoutMs,
@@ -25,8 +26,8 @@ Options:
       --timeout D        how long --wait waits (default 5m)
   -h, --help             show this help
 
-Exit status: 0 deleted, 1 --wait failed or timed out, 2 on errors (bad files, flags, an
-image not found, server errors).`;
+Exit status: 0 deleted, 1 an image not found, refused by the server, or --wait failed or
+timed out, 2 bad files or flags.`;
 
 async function namesToDelete(
   paths: readonly string[] | undefined,
@@ -93,11 +94,11 @@ export async function deleteCommand(args: readonly string[], io: CommandIo): Pro
   }
   if (missing.length > 0 && !values["ignore-not-found"]) {
     for (const name of missing) io.err(`orchestrator: image ${name} not found`);
-    return 2;
+    return exitCodes.failed;
   }
   if (values.wait) {
     const targets = found.map((image) => ({ name: image.name, imageId: image.id, gone: true }));
-    await waitForImages(settings, targets, { timeoutMs, signal: io.signal }, io.out);
+    await waitForImages(clientOf(settings), targets, { timeoutMs, signal: io.signal }, io);
   }
   return 0;
 }

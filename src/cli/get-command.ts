@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import type { ContainerView, ImageView, ImageWithContainersView, ItemsOf } from "./api-types.ts";
+import { exitCodes } from "./cli-error.ts";
 import { CliError, callApi } from "./client.ts";
 import type { CommandIo } from "./command-io.ts";
 import { type Columns, containerColumns, imageColumns } from "./get-rows.ts";
@@ -76,7 +77,7 @@ export async function getCommand(args: readonly string[], io: CommandIo): Promis
     print(images, () => imageColumns(images, format === "wide", now), format, io, names.length > 0);
     const missing = names.filter((name) => !images.some((image) => image.name === name));
     for (const name of missing) io.err(`orchestrator: image ${name} not found`);
-    return missing.length === 0 ? 0 : 2;
+    return missing.length === 0 ? exitCodes.ok : exitCodes.failed;
   }
   const [containers, images] = await Promise.all([
     callApi<ItemsOf<ContainerView>>(settings, "GET", "/api/containers"),

@@ -1,33 +1,43 @@
 import { parseArgs } from "node:util";
+import { OrchestratorError } from "../client/index.ts";
 import { applyCommand } from "./apply-command.ts";
+import { buildLogsCommand } from "./build-logs-command.ts";
 import { claimCommand, releaseCommand } from "./claim-command.ts";
-import { CliError, clientSettings } from "./client.ts";
+import { CliError, cliErrorOf, exitCodes } from "./cli-error.ts";
+import { type ClientSettings, clientOf, clientSettings } from "./client.ts";
 import type { CommandIo } from "./command-io.ts";
+import { commandTable } from "./command-table.ts";
+import { completionCommand } from "./completion-command.ts";
+import { contextCommand } from "./context-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { describeCommand } from "./describe-command.ts";
 import { diffCommand } from "./diff-command.ts";
+import { eventsCommand } from "./events-command.ts";
 import { exportCommand } from "./export-command.ts";
 import { getCommand } from "./get-command.ts";
+import { type GlobalFlags, splitGlobalFlags } from "./global-flags.ts";
+import { instanceCommand, scaleCommand } from "./lifecycle-commands.ts";
+import { logsCommand } from "./logs-command.ts";
 import { serve } from "./serve.ts";
 import { resolveSetName } from "./set-name.ts";
+import { terminalOf } from "./terminal.ts";
 import { tokenCommand } from "./token-command.ts";
+import { topCommand } from "./top-command.ts";
 import { userCommand } from "./user-command.ts";
+import { versionCommand } from "./version-command.ts";
 
 const mainHelp = `Usage: orchestrator <command> [options]
 
 Commands:
-  serve          start the service (same as npm start); configured by environment variables
-  apply          apply desired-state files (-f FILE_OR_FOLDER); --prune, --wait, --watch
-  diff           show what apply would change; exit 0 nothing, 1 something, 2 errors
-  get            list images or containers (-o table|wide|json|yaml)
-  delete         delete the images named by files (-f) or by name
-  export         write your images as desired-state files that apply accepts
-  user           create or list users (admin): user create NAME, user list
-  token          create, list or revoke API tokens: token create|list|revoke
-  claim          claim an instance of a pooled image for a key: claim KEY --image NAME
-  release        release what a key holds: release KEY
+${commandTable.map((entry) => `  ${entry.name.padEnd(13)}${entry.summary}`).join("\n")}
+
+Global options (client commands):
+  --server URL     the API (default: ORCHESTRATOR_URL, the current context, http://127.0.0.1:3003)
+  --token TOKEN    the bearer token (default: ORCHESTRATOR_TOKEN, the context's, DATA_DIR/admin-token)
+  --context NAME   a saved context other than the current one (orchestrator context list)
 
 Run "orchestrator <command> --help" for a command's options.
-The client commands read ORCHESTRATOR_URL (default http://127.0.0.1:3003) and ORCHESTRATOR_TOKEN.`;
+Exit status: 0 done, 1 failed (not found, refused, unreachable, wait failed), 2 usage or file errors.`;
 
 const serveHelp = `Usage: orchestrator serve [--watch FOLDER [--prune] [--set NAME]]
 
@@ -47,6 +57,10 @@ export type RunCliOptions = {
   readonly environment?: NodeJS.ProcessEnv;
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
+  /** Raw text on standard output (progress); by default process.stdout. */
+  readonly write?: (text: string) => void;
+  /** Whether standard output is a terminal; by default process.stdout.isTTY. */
+  readonly isTty?: boolean;
   /** Ends watch and wait; by default SIGINT and SIGTERM do. */
   readonly signal?: AbortSignal;
 };
@@ -96,6 +110,52 @@ async function serveCommand(
   return -1;
 }
 
+type Handler = (args: readonly string[], io: CommandIo, flags: GlobalFlags) => Promise<number>;
+
+/** Each command by name; `commandTable` describes the same commands for help and completion. */
+export const handlers: Readonly<Record<string, Handler>> = {
+  serve: (args, io, flags) => {
+    if (Object.keys(flags).length > 0) {
+      throw new CliError("serve takes no --server, --token or --context (see serve --help)");
+    }
+    return serveCommand(args, io, io.environment);
+  },
+  apply: (args, io) => applyCommand(args, io),
+  diff: (args, io) => diffCommand(args, io),
+  get: (args, io) => getCommand(args, io),
+  describe: (args, io) => describeCommand(args, io),
+  logs: (args, io) => logsCommand(args, io),
+  events: (args, io) => eventsCommand(args, io),
+  scale: (args, io) => scaleCommand(args, io),
+  start: (args, io) => instanceCommand("start", args, io),
+  stop: (args, io) => instanceCommand("stop", args, io),
+  restart: (args, io) => instanceCommand("restart", args, io),
+  top: (args, io) => topCommand(args, io),
+  "build-logs": (args, io) => buildLogsCommand(args, io),
+  delete: (args, io) => deleteCommand(args, io),
+  export: (args, io) => exportCommand(args, io),
+  user: (args, io) => userCommand(args, io.settings, io.out),
+  token: (args, io) => tokenCommand(args, io.settings, io.out),
+  claim: (args, io) => claimCommand(args, io),
+  release: (args, io) => releaseCommand(args, io),
+  context: (args, io, flags) => contextCommand(args, io, flags),
+  version: (args, io) => versionCommand(args, io),
+  completion: (args, io) => completionCommand(args, io),
+};
+
+/** `diff` keeps 1 for "there are changes": every error of its exits 2 (like kubectl diff). */
+async function diffExitCodes(run: Promise<number>): Promise<number> {
+  try {
+    return await run;
+  } catch (error) {
+    if (error instanceof CliError) throw new CliError(error.message, exitCodes.usage);
+    if (error instanceof OrchestratorError) {
+      throw new CliError(cliErrorOf(error).message, exitCodes.usage);
+    }
+    throw error;
+  }
+}
+
 /** The `orchestrator` command. Returns the exit code (-1: keep running, the service is up). */
 export async function runCli(
   argv: readonly string[],
@@ -104,58 +164,64 @@ export async function runCli(
   const environment = options.environment ?? process.env;
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const [command, ...rest] = argv;
+  // Given lines to print to (a test, a library), raw text goes there too, line by line.
+  const write =
+    options.write ??
+    (options.out === undefined
+      ? (text: string) => process.stdout.write(text)
+      : (text: string) => {
+          for (const line of text.replace(/\n$/, "").split("\n")) out(line);
+        });
   let signal = options.signal;
-  const io: CommandIo = {
-    settings: () => clientSettings(environment),
-    out,
-    err,
-    get signal() {
-      signal ??= processSignal();
-      return signal;
-    },
-  };
   try {
-    switch (command) {
-      case undefined:
-      case "help":
-      case "-h":
-      case "--help":
-        out(mainHelp);
-        return command === undefined ? 2 : 0;
-      case "serve":
-        return await serveCommand(rest, io, environment);
-      case "apply":
-        return await applyCommand(rest, io);
-      case "diff":
-        return await diffCommand(rest, io);
-      case "get":
-        return await getCommand(rest, io);
-      case "delete":
-        return await deleteCommand(rest, io);
-      case "export":
-        return await exportCommand(rest, io);
-      case "token":
-        return await tokenCommand(rest, io.settings, out);
-      case "user":
-        return await userCommand(rest, io.settings, out);
-      case "claim":
-        return await claimCommand(rest, io);
-      case "release":
-        return await releaseCommand(rest, io);
-      default:
-        err(`orchestrator: unknown command "${command}"`);
-        err(mainHelp);
-        return 2;
+    const { flags, rest } = splitGlobalFlags(argv);
+    const [command, ...args] = rest;
+    let settings: Promise<ClientSettings> | undefined;
+    const io: CommandIo = {
+      settings: () => {
+        settings ??= clientSettings(environment, flags);
+        return settings;
+      },
+      client: async () => clientOf(await io.settings()),
+      out,
+      err,
+      write,
+      terminal: terminalOf(
+        options.isTty ?? (options.out === undefined && process.stdout.isTTY === true),
+        environment,
+      ),
+      environment,
+      get signal() {
+        signal ??= processSignal();
+        return signal;
+      },
+    };
+    if (command === undefined || command === "help" || command === "-h" || command === "--help") {
+      out(mainHelp);
+      return command === undefined ? exitCodes.usage : exitCodes.ok;
     }
+    const handler = Object.hasOwn(handlers, command) ? handlers[command] : undefined;
+    if (handler === undefined) {
+      err(`orchestrator: unknown command "${command}"`);
+      err(mainHelp);
+      return exitCodes.usage;
+    }
+    const run = handler(args, io, flags);
+    return await (command === "diff" ? diffExitCodes(run) : run);
   } catch (error) {
-    if (error instanceof CliError) {
-      for (const line of error.message.split("\n")) err(`orchestrator: ${line}`);
-      return error.exitCode;
+    const reported =
+      error instanceof OrchestratorError
+        ? cliErrorOf(error)
+        : error instanceof CliError
+          ? error
+          : undefined;
+    if (reported !== undefined) {
+      for (const line of reported.message.split("\n")) err(`orchestrator: ${line}`);
+      return reported.exitCode;
     }
     if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`orchestrator: ${(error as Error).message}`);
-      return 2;
+      return exitCodes.usage;
     }
     throw error;
   }

@@ -11,7 +11,7 @@ create   a token for you, or (admin) for another user, who must exist (orchestra
 list     your tokens (the admin: everyone's, or one user's with --user); never the secrets
 revoke   revokes a token at once: it answers 401 from the next request on
 
-The client's token comes from ORCHESTRATOR_TOKEN, ORCHESTRATOR_ADMIN_TOKEN, or DATA_DIR/admin-token.
+The client's own token: --token, ORCHESTRATOR_TOKEN, the current context, or DATA_DIR/admin-token.
 
 Options:
   --user NAME      whose token (default: yours)

@@ -11,8 +11,19 @@ export async function uploadSource(
   settings: ClientSettings,
   imageId: number,
   packed: PackedSource,
+  onProgress?: (sentBytes: number) => void,
 ): Promise<void> {
-  const stream = Readable.toWeb(createReadStream(packed.file)) as ReadableStream<Uint8Array>;
+  let sent = 0;
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      sent += chunk.byteLength;
+      onProgress?.(sent);
+      controller.enqueue(chunk);
+    },
+  });
+  const stream = (
+    Readable.toWeb(createReadStream(packed.file)) as ReadableStream<Uint8Array>
+  ).pipeThrough(counted);
   await callApiWithBody(settings, "PUT", `/api/images/${imageId}/source`, {
     stream,
     contentType: "application/gzip",
@@ -21,9 +32,14 @@ export async function uploadSource(
   });
 }
 
-/** `512 B`, `12.3 KiB`, `4.0 MiB`. Pure. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
+/** Shows an upload as it goes; only on a terminal (a pipe gets the line at the end). */
+export type UploadDisplay = {
+  readonly progress: (
+    name: string,
+    sentBytes: number,
+    totalBytes: number,
+    elapsedMs: number,
+  ) => void;
+  /** Clears the progress line before the next line is printed. */
+  readonly clear: () => void;
+};

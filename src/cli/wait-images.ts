@@ -1,91 +1,220 @@
+import { type Image, type Orchestrator, OrchestratorError } from "../client/index.ts";
 import { formatDuration } from "../domain/duration.ts";
-import type { ImageView, ItemsOf } from "./api-types.ts";
-import { CliError, type ClientSettings, callApi } from "./client.ts";
-import { type Readiness, readinessOf } from "./readiness.ts";
+import { CliError, exitCodes } from "./cli-error.ts";
+import { latestEvents } from "./event-cursor.ts";
+import type { Terminal } from "./terminal.ts";
+import {
+  buildStepOf,
+  type ImageProgress,
+  isDone,
+  progressLine,
+  progressOf,
+  progressText,
+  type WaitTarget,
+} from "./wait-progress.ts";
 
-export type WaitTarget = {
-  readonly name: string;
-  readonly imageId: number;
-  /** Deleted by the apply: done once it is gone. */
-  readonly gone: boolean;
-};
+export type { WaitTarget } from "./wait-progress.ts";
 
 export type WaitOptions = {
   readonly timeoutMs: number;
-  readonly intervalMs?: number;
   readonly signal?: AbortSignal;
+  /** A re-read of every image still waited for, in case a change came without an event. */
+  readonly resyncMs?: number;
 };
 
-const sleep = (milliseconds: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, milliseconds);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/** Where progress goes: redrawn lines on a terminal, a plain line per change otherwise. */
+export type WaitDisplay = {
+  readonly terminal: Terminal;
+  readonly out: (line: string) => void;
+  readonly write: (text: string) => void;
+};
 
-function describe(readiness: Readiness | undefined): string {
+/** The live region of a terminal: one line per image, redrawn in place. */
+function liveRegion(display: WaitDisplay) {
+  let drawn = 0;
+  return (lines: readonly string[]) => {
+    let text = drawn > 0 ? `\u001b[${drawn}A\r` : "";
+    for (const line of lines) text += `\u001b[2K${line}\n`;
+    display.write(text);
+    drawn = lines.length;
+  };
+}
+
+function describe(progress: ImageProgress | undefined): string {
+  const readiness = progress?.readiness;
   if (readiness === undefined) return "still there";
   if (readiness.state === "ready") return "ready";
   return `${readiness.reason}${readiness.message === "" ? "" : `: ${readiness.message}`}`;
 }
 
+async function readImage(client: Orchestrator, id: number): Promise<Image | undefined> {
+  try {
+    return await client.images.get(id);
+  } catch (error) {
+    if (error instanceof OrchestratorError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
 /**
- * Polls the image list (one request per round) until every target is Ready for its current
- * generation, or gone when it was deleted. Exit code 1 as soon as one is Degraded, or when the
- * timeout passes, naming what it waited for.
+ * Waits until every target is Ready for its current generation (or gone, when deleted), showing
+ * each image's progress (instances ready of desired, the build step) as it changes. Level-
+ * triggered like the controller: the event stream only says which image to read again (and a
+ * slow resync catches a change that came without an event); each read decides. Exit code 1 as
+ * soon as one is Degraded, or when the timeout passes, naming what it waited for. Answers where
+ * each image ended.
  */
 export async function waitForImages(
-  settings: ClientSettings,
+  client: Orchestrator,
   targets: readonly WaitTarget[],
   options: WaitOptions,
-  out: (line: string) => void,
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  const done = new Set<number>();
-  let last = new Map<number, Readiness | undefined>();
-  for (;;) {
-    const images = (await callApi<ItemsOf<ImageView>>(settings, "GET", "/api/images")).body.items;
-    const byId = new Map(images.map((image) => [image.id, image]));
-    last = new Map();
-    for (const target of targets) {
-      if (done.has(target.imageId)) continue;
-      const image = byId.get(target.imageId);
-      if (target.gone) {
-        if (image === undefined) {
-          done.add(target.imageId);
-          out(`${target.name} deleted`);
-        } else last.set(target.imageId, undefined);
-        continue;
+  display: WaitDisplay,
+): Promise<ImageProgress[]> {
+  if (targets.length === 0) return [];
+  const stop = new AbortController();
+  const dirty = new Set(targets.map((target) => target.imageId));
+  let wake: (() => void) | undefined;
+  const markDirty = (imageId: number) => {
+    dirty.add(imageId);
+    wake?.();
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, options.timeoutMs);
+  const interrupt = () => stop.abort();
+  options.signal?.addEventListener("abort", interrupt);
+  if (options.signal?.aborted) stop.abort();
+  stop.signal.addEventListener("abort", () => wake?.());
+  const progress = new Map<number, ImageProgress>();
+  const steps = new Map<number, string>();
+  const followed = new Set<number>();
+  const announced = new Set<number>();
+  const printed = new Map<number, string>();
+  const draw = display.terminal.tty ? liveRegion(display) : undefined;
+  const width = Math.max(...targets.map((target) => target.name.length));
+  const ids = new Set(targets.map((target) => target.imageId));
+
+  /** A building image's log, read for its step; each new step or the end is a change. */
+  const followBuild = (imageId: number) => {
+    if (followed.has(imageId)) return;
+    followed.add(imageId);
+    void (async () => {
+      try {
+        for await (const message of client.images.followBuildLogs(imageId, {
+          signal: stop.signal,
+        })) {
+          const step = message.kind === "log" ? buildStepOf(message.line) : undefined;
+          if (step !== undefined) steps.set(imageId, step);
+          if (step !== undefined || message.kind === "end") markDirty(imageId);
+        }
+      } catch {
+        // The stream failed: the image's status still ends the wait; only the step is missing.
+      } finally {
+        followed.delete(imageId);
       }
-      if (image === undefined) {
-        throw new CliError(`${target.name} (image ${target.imageId}) is gone`, 1);
+    })();
+  };
+
+  try {
+    const { newest } = await latestEvents(client, {}, 0);
+    void (async () => {
+      try {
+        for await (const event of client.events({ after: newest, signal: stop.signal })) {
+          if (ids.has(event.image_id)) markDirty(event.image_id);
+        }
+      } catch {
+        // A refused stream: the resync below still re-reads every image.
       }
-      const readiness = readinessOf(image);
-      if (readiness.state === "degraded") {
-        throw new CliError(`${target.name} is degraded: ${describe(readiness)}`, 1);
+    })();
+    const resync = setInterval(() => {
+      for (const target of targets) {
+        const known = progress.get(target.imageId);
+        if (known === undefined || !isDone(known)) markDirty(target.imageId);
       }
-      if (readiness.state === "ready") {
-        done.add(target.imageId);
-        out(`${target.name} ready (${readiness.message})`);
-      } else last.set(target.imageId, readiness);
+    }, options.resyncMs ?? 2_000);
+    try {
+      for (;;) {
+        const changed = [...dirty];
+        dirty.clear();
+        for (const imageId of changed) {
+          const target = targets.find((candidate) => candidate.imageId === imageId);
+          if (
+            target === undefined ||
+            (progress.has(imageId) && isDone(progress.get(imageId) as ImageProgress))
+          )
+            continue;
+          const image = await readImage(client, imageId);
+          const instances = image === undefined ? [] : await client.images.containers(imageId);
+          const current = progressOf(target, image, instances, steps.get(imageId));
+          progress.set(imageId, current);
+          if (image === undefined && !target.gone) {
+            throw new CliError(
+              `${target.name} (image ${target.imageId}) is gone`,
+              exitCodes.failed,
+            );
+          }
+          if (image?.status === "building") followBuild(imageId);
+          if (!target.gone && current.readiness?.state === "degraded") {
+            draw?.(
+              targets.map((each) =>
+                progressLine(display.terminal, progress.get(each.imageId) ?? current, width),
+              ),
+            );
+            throw new CliError(
+              `${target.name} is degraded: ${describe(current)}`,
+              exitCodes.failed,
+            );
+          }
+          if (draw === undefined) {
+            const text = isDone(current)
+              ? target.gone
+                ? `${target.name} deleted`
+                : `${target.name} ready (${current.readiness?.state === "ready" ? current.readiness.message : ""})`
+              : target.gone
+                ? undefined
+                : `${target.name}: ${progressText(current)}`;
+            if (text !== undefined && printed.get(imageId) !== text) {
+              printed.set(imageId, text);
+              display.out(text);
+            }
+          }
+          if (isDone(current)) announced.add(imageId);
+        }
+        if (draw !== undefined && changed.length > 0 && progress.size === targets.length) {
+          draw(
+            targets.map((target) =>
+              progressLine(display.terminal, progress.get(target.imageId) as ImageProgress, width),
+            ),
+          );
+        }
+        if (announced.size === targets.length)
+          return targets.map((target) => progress.get(target.imageId) as ImageProgress);
+        if (stop.signal.aborted) {
+          if (!timedOut) throw new CliError("interrupted while waiting", exitCodes.failed);
+          const waiting = targets
+            .filter((target) => !announced.has(target.imageId))
+            .map((target) => `${target.name} (${describe(progress.get(target.imageId))})`);
+          throw new CliError(
+            `timed out after ${formatDuration(options.timeoutMs)} waiting for ${waiting.join(", ")}`,
+            exitCodes.failed,
+          );
+        }
+        if (dirty.size === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      }
+    } finally {
+      clearInterval(resync);
     }
-    if (done.size === targets.length) return;
-    if (options.signal?.aborted) throw new CliError("interrupted while waiting", 1);
-    if (Date.now() >= deadline) {
-      const waiting = targets
-        .filter((target) => !done.has(target.imageId))
-        .map((target) => `${target.name} (${describe(last.get(target.imageId))})`);
-      throw new CliError(
-        `timed out after ${formatDuration(options.timeoutMs)} waiting for ${waiting.join(", ")}`,
-        1,
-      );
-    }
-    await sleep(
-      Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now())),
-      options.signal,
-    );
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", interrupt);
+    stop.abort();
   }
 }
 

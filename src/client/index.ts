@@ -1,6 +1,7 @@
 /** `orchestrator/client`: the typed client of the Orchestrator API. */
 export { type LegacyCode, legacyCodes, OrchestratorError, type ProblemCode } from "./errors.ts";
 export type { EventStreamOptions } from "./event-stream.ts";
+export type { BuildLogMessage } from "./log-streams.ts";
 export {
   type EventHandler,
   type EventName,

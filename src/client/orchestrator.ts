@@ -1,6 +1,7 @@
 import { dependencyOrder } from "./dependency-order.ts";
 import { OrchestratorError } from "./errors.ts";
 import { type EventStreamOptions, followEvents } from "./event-stream.ts";
+import { followBuildLog, followLogLines } from "./log-streams.ts";
 import { type ClientOptions, createTransport, type Transport } from "./transport.ts";
 import type {
   AddedInstances,
@@ -25,6 +26,7 @@ import type {
   Registry,
   ReleasedClaim,
   Secret,
+  ServerVersion,
   Token,
   User,
   Volume,
@@ -150,6 +152,12 @@ export class Orchestrator {
       }),
     rebuild: (id: number) => this.#transport.call<Image>("POST", `/api/images/${id}/rebuild`),
     buildLogs: (id: number) => this.#get<BuildLogs>(`/api/images/${id}/build-logs`),
+    /**
+     * The build log as it is written, until the build ends: `log` (one line), `build` (a newer
+     * build replaced the one followed), then `end` with the outcome.
+     */
+    followBuildLogs: (id: number, options: { signal?: AbortSignal } = {}) =>
+      followBuildLog(this.#transport, id, options),
     containers: (id: number) =>
       this.#get<Items<Instance>>(`/api/images/${id}/containers`).then((page) => page.items),
   };
@@ -175,10 +183,13 @@ export class Orchestrator {
     health: (id: string) => this.#get<InstanceHealth>(`/api/containers/${id}/health`),
     healthHistory: (id: string, options: { since?: string; limit?: number } = {}) =>
       this.#get<HealthHistory>(`/api/containers/${id}/health/history`, options),
-    logs: (id: string, options: { tail?: number } = {}) =>
+    logs: (id: string, options: { tail?: number; since?: Date } = {}) =>
       this.#transport.call<string>("GET", `/api/containers/${id}/logs`, {
-        query: { tail: options.tail },
+        query: { tail: options.tail, since: options.since?.toISOString() },
       }),
+    /** An instance's output, line by line, as it is written (ends when the container does). */
+    followLogs: (id: string, options: { tail?: number; since?: Date; signal?: AbortSignal } = {}) =>
+      followLogLines(this.#transport, id, options),
     /** Removes an instance for good (a pool refills to its min_idle). */
     destroy: (id: string) =>
       this.#transport.call<Instance>("POST", `/api/containers/${id}/destroy`),
@@ -333,6 +344,9 @@ export class Orchestrator {
   // Accounts and the rest
 
   whoami = () => this.#get<Whoami>("/api/whoami");
+
+  /** The server's versions (package, HTTP contract, Node). */
+  version = () => this.#get<ServerVersion>("/api/version");
 
   readonly users = {
     create: (name: string) => this.#transport.call<User>("POST", "/api/users", { json: { name } }),

@@ -32,6 +32,7 @@ import type {
   instanceHealthSchema,
   instanceSchema,
 } from "../api/schemas/instance-schemas.ts";
+import type { versionSchema } from "../api/schemas/probe-schemas.ts";
 import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 
 export type { Problem } from "../api/schemas/problem-schemas.ts";
@@ -57,6 +58,7 @@ export type CreatedToken = z.output<typeof createdTokenSchema>;
 export type Quota = z.output<typeof quotaSchema>;
 export type AuditPage = z.output<typeof auditPageSchema>;
 export type Whoami = z.output<typeof whoamiSchema>;
+export type ServerVersion = z.output<typeof versionSchema>;
 export type Secret = z.output<typeof secretSchema>;
 export type Registry = z.output<typeof registrySchema>;
 export type Volume = z.output<typeof volumeSchema>;

@@ -18,15 +18,24 @@ export function demuxLogs(buffer: Buffer): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** The engine's `since` (Unix seconds), when there is one. */
+function sinceOption(since: Date | undefined): { since?: number } {
+  return since === undefined ? {} : { since: Math.floor(since.getTime() / 1000) };
+}
+
 /** What containers wrote (stdout and stderr), as plain text. */
 export function createContainerLogs(docker: DockerClient) {
   return {
-    /** The last lines a container wrote, or "" when it is gone. */
-    async tail(containerId: string, lines: number): Promise<string> {
+    /** The last lines a container wrote (since `since`), or "" when it is gone. */
+    async tail(containerId: string, lines: number, since?: Date): Promise<string> {
       try {
-        const buffer = (await docker
-          .getContainer(containerId)
-          .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        const buffer = (await docker.getContainer(containerId).logs({
+          stdout: true,
+          stderr: true,
+          tail: lines,
+          follow: false,
+          ...sinceOption(since),
+        })) as unknown as Buffer;
         return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
       } catch (error) {
         if (dockerStatus(error).status === 404) return "";
@@ -37,13 +46,14 @@ export function createContainerLogs(docker: DockerClient) {
     /** Follows a container's logs until the signal aborts or the container ends. */
     async follow(
       containerId: string,
-      options: { readonly tail: number; readonly signal: AbortSignal },
+      options: { readonly tail: number; readonly since?: Date; readonly signal: AbortSignal },
     ): Promise<Readable> {
       const raw = (await docker.getContainer(containerId).logs({
         stdout: true,
         stderr: true,
         tail: options.tail,
         follow: true,
+        ...sinceOption(options.since),
       })) as unknown as Readable;
       const out = new PassThrough();
       docker.modem.demuxStream(raw, out, out);

@@ -14,6 +14,7 @@ import {
   OrchestratorError,
   type OrchestratorEvent,
 } from "../../src/client/index.ts";
+import { packageVersion } from "../../src/package-version.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
@@ -45,6 +46,11 @@ describe.runIf(hasDocker())("the typed client", () => {
     expect(changed.generation).toBe(image.generation + 1);
     expect((await client.images.list()).map((listed) => listed.name)).toContain("plain");
     expect((await client.whoami()).user).toBe("alice");
+    expect(await client.version()).toEqual({
+      version: packageVersion(),
+      api_version: "1.0.0",
+      node: process.version,
+    });
   });
 
   it("throws OrchestratorError with status, code, problem and the earlier library's names", async () => {

@@ -167,7 +167,8 @@ describe("the orchestrator command", () => {
 
   it("creates a user, then a token for it, with the admin token file of a local server", async () => {
     const unknown = await cli(["token", "create", "--user", "frank"]);
-    expect(unknown.code).toBe(2);
+    // A refusal of the server exits 1, like kubectl (2 is for usage errors).
+    expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/failed \(422\): no such user frank/);
     const user = await cli(["user", "create", "frank"]);
     expect(user.stderr).toBe("");
@@ -191,7 +192,7 @@ describe("the orchestrator command", () => {
     const userToken = (await cli(["token", "create", "--user", "gina"])).stdout.trim();
     const asGina = { ORCHESTRATOR_TOKEN: userToken };
     const forHank = await cli(["token", "create", "--user", "hank"], asGina);
-    expect(forHank.code).toBe(2);
+    expect(forHank.code).toBe(1);
     expect(forHank.stderr).toMatch(
       /failed \(403\): only the admin may create tokens for another user/,
     );

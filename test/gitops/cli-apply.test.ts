@@ -103,7 +103,8 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
     expect((await cli("get", "pods")).code).toBe(2);
     expect((await cli("get", "images", "-o", "xml")).code).toBe(2);
     const missing = await cli("get", "images", "nope");
-    expect(missing).toMatchObject({ code: 2, stderr: "orchestrator: image nope not found\n" });
+    // Not found exits 1, like kubectl (2 is for usage errors).
+    expect(missing).toMatchObject({ code: 1, stderr: "orchestrator: image nope not found\n" });
   });
 
   it("changes only the image whose file was edited", async () => {
@@ -325,7 +326,7 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
       expect(result).toMatchObject({ code: 0, stdout: "- api (deleting)\napi deleted\n" });
       expect(await runningContainers(server.orchestratorId, apiId)).toHaveLength(0);
       const again = await cli("delete", "-f", join(folder, "gone"));
-      expect(again).toMatchObject({ code: 2, stderr: "orchestrator: image api not found\n" });
+      expect(again).toMatchObject({ code: 1, stderr: "orchestrator: image api not found\n" });
       expect((await cli("delete", "-f", join(folder, "gone"), "--ignore-not-found")).code).toBe(0);
     } finally {
       await removeTree(folder);

@@ -80,6 +80,7 @@ function routeTable(archive: Blob): Record<string, Row> {
       requests: () => [{ path: "/api/openapi.json" }],
     },
     "GET /api/whoami": { kind: "mine", requests: () => [{ path: "/api/whoami" }] },
+    "GET /api/version": { kind: "mine", requests: () => [{ path: "/api/version" }] },
     "POST /api/images": {
       kind: "mine",
       requests: () => [

@@ -10,3 +10,10 @@ export const readinessSchema = z.strictObject({
     .record(z.string(), z.looseObject({ ok: z.boolean(), error: z.string().optional() }))
     .optional(),
 });
+
+/** `GET /api/version`: the server's package, the HTTP contract's version and the runtime. */
+export const versionSchema = z.strictObject({
+  version: z.string(),
+  api_version: z.string(),
+  node: z.string(),
+});

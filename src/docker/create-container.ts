@@ -117,18 +117,16 @@ export function createContainerCreator(
     await networks.ensure(request.network);
     const attempt = () =>
       withDockerRetry(() => docker.createContainer(hardenedCreateOptions(request, { diskLimit })));
+    // Creates run side by side: each one that asked for a disk limit and was refused for it
+    // retries without, not only the first to learn it.
+    const askedDiskLimit = diskLimit && request.diskLimit !== undefined;
     try {
       return (await attempt()).id;
     } catch (error) {
       const { status, message } = dockerStatus(error);
-      if (
-        diskLimit &&
-        request.diskLimit !== undefined &&
-        status !== 409 &&
-        noDiskQuota.test(message)
-      ) {
+      if (askedDiskLimit && status !== 409 && noDiskQuota.test(message)) {
+        if (diskLimit) onNoDiskQuota(message);
         diskLimit = false;
-        onNoDiskQuota(message);
         return (await attempt()).id;
       }
       if (status === 404 && /network/i.test(message)) {

@@ -80,7 +80,7 @@ export async function expectConverged(
   options: { timeoutMs?: number } = {},
 ): Promise<Converged> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  await waitForFleet(
+  await waitFor(
     async () => {
       const [containers, records] = await Promise.all([
         managedContainers(orchestratorId, imageId),
@@ -102,6 +102,22 @@ export async function expectConverged(
     {
       timeoutMs,
       what: `${desired} running and recorded`,
+      // A few words per container and instance: the whole listing is cut after 2,000 characters.
+      describe: ({ containers, records }) => ({
+        containers: containers.map((container) => [
+          container.Labels?.[labelKeys.instanceId],
+          container.State,
+          container.Status,
+          container.Id.slice(0, 12),
+        ]),
+        records: records.map((record) => [
+          record.id,
+          record.observed_state,
+          record.desired_state,
+          String(record.container_id ?? "").slice(0, 12),
+          record.last_error,
+        ]),
+      }),
     },
   );
   const containers = await managedContainers(orchestratorId, imageId);
@@ -119,47 +135,6 @@ export async function expectConverged(
   const ids = events.map((event) => event.id);
   expect(new Set(ids).size, "no event recorded twice").toBe(ids.length);
   return { containers, records, events };
-}
-
-/**
- * `waitFor` on a fleet, which says on timeout what Docker and the database held in a few words
- * per container and instance (the whole listing is cut after 2,000 characters).
- */
-async function waitForFleet<T extends { containers: any[]; records: any[] }>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: { timeoutMs: number; what: string },
-): Promise<T> {
-  let last: T | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        last = await read();
-        return last;
-      },
-      done,
-      options,
-    );
-  } catch (error) {
-    const summary = {
-      containers: last?.containers.map((container) => [
-        container.Labels?.[labelKeys.instanceId],
-        container.State,
-        container.Status,
-        String(container.Id).slice(0, 12),
-      ]),
-      records: last?.records.map((record) => [
-        record.id,
-        record.observed_state,
-        record.desired_state,
-        String(record.container_id ?? "").slice(0, 12),
-        record.last_error,
-      ]),
-    };
-    throw new Error(
-      `${(error as Error).message.split("; last value:")[0]}: ${JSON.stringify(summary)}`,
-    );
-  }
 }
 
 /** The value of one Prometheus series (summed over labels matching `labels`). */

@@ -2,7 +2,13 @@
 export async function waitFor<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  options: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    what?: string;
+    /** What of the last value the timeout's message shows (default: all of it, cut at 2,000). */
+    describe?: (value: T) => unknown;
+  } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let last: T | undefined;
@@ -17,7 +23,7 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
   }
   throw new Error(
-    `timed out waiting for ${options.what ?? "condition"}; last value: ${JSON.stringify(last)?.slice(0, 2000)}${
+    `timed out waiting for ${options.what ?? "condition"}; last value: ${JSON.stringify(last !== undefined && options.describe ? options.describe(last) : last)?.slice(0, 2000)}${
       lastError ? `; last error: ${(lastError as Error).message}` : ""
     }`,
   );

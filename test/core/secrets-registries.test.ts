@@ -12,6 +12,7 @@ import { exportDocuments } from "../../src/gitops/export.ts";
 import { capturedLogger } from "../events/relay-support.ts";
 import { docker, execIn } from "../support/docker-helpers.ts";
 import {
+  forgetRepository,
   hasRegistry,
   imageIdOf,
   isLocal,
@@ -334,7 +335,7 @@ describe.skipIf(!hasDocker() || !hasRegistry)("pull policies and private registr
 
   afterAll(async () => {
     await server?.stop();
-    await Promise.all(pushed.map(removeLocal));
+    await Promise.all(pushed.map(forgetRepository));
     await Promise.all([open?.stop(), closed?.stop()]);
   });
 

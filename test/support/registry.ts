@@ -134,6 +134,22 @@ export const removeLocal = (reference: string) =>
     .remove()
     .catch(() => {});
 
+/**
+ * Removes every local name in the repository of `reference` (tags and the digest references a
+ * push or pull left: `host:port/name@sha256:…`), so a test leaves no name behind on the engine.
+ */
+export async function forgetRepository(reference: string): Promise<void> {
+  const repository = reference.replace(/[:@][^/]*$/, "");
+  const names = (await docker.listImages()).flatMap((image) => [
+    ...(image.RepoTags ?? []),
+    ...(image.RepoDigests ?? []),
+  ]);
+  const ours = names.filter(
+    (name) => name.startsWith(`${repository}:`) || name.startsWith(`${repository}@`),
+  );
+  for (const name of ours) await removeLocal(name);
+}
+
 export const isLocal = (reference: string) =>
   docker
     .getImage(reference)

@@ -128,8 +128,8 @@ async function enforceQuota(
   if (settings.quota === undefined) {
     throw new Error("a desired-state write that asks for more needs the quota settings");
   }
-  await tx.users.lockQuota(userId);
-  const [user, usage] = await Promise.all([tx.users.find(userId), tx.images.usageOf(userId)]);
+  const user = await tx.users.lockQuota(userId);
+  const usage = await tx.images.usageOf(userId);
   const limits = limitsOf(settings.quota, userId, user === undefined ? {} : overridesOf(user));
   const refusal = quotaExceeded(usage, delta, limits);
   if (refusal === undefined) return;
@@ -174,6 +174,21 @@ function changesWhatIsBuilt(image: ImageRecord, change: ImageChange): boolean {
 
 function sameJson(left: unknown, right: unknown): boolean {
   return canonicalJson(left) === canonicalJson(right);
+}
+
+/**
+ * The columns of a write whose values differ from the row's: only those are sent (a PATCH of
+ * the desired count carries the whole spec; parsing and storing the rest again is wasted).
+ */
+function changedColumns(
+  image: ImageRecord,
+  columns: ImageChange["columns"],
+): NonNullable<ImageChange["columns"]> {
+  return Object.fromEntries(
+    Object.entries(columns ?? {}).filter(
+      ([name, value]) => value !== undefined && !sameJson(value, image[name as keyof ImageRecord]),
+    ),
+  );
 }
 
 function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
@@ -223,8 +238,9 @@ export function refuseStaleVersion(image: ImageRecord, expected: number | undefi
  * The one way an existing image's desired state is written (PATCH, instances added, started,
  * stopped or removed, DELETE, apply, uploads, rebuilds). The caller holds the row lock and
  * passes what it read; this checks the resource_version, writes the change (bumping
- * `resource_version`, and `generation` when the spec changed), appends `image.scaled` when the
- * desired count moved, and NOTIFYs the controller, all in the caller's transaction.
+ * `resource_version`, and `generation` when the spec changed; the same statement NOTIFYs the
+ * controller), appends `image.scaled` when the desired count moved, and checks the quota, all
+ * in the caller's transaction.
  */
 export async function commitImageChange(
   tx: Repositories,
@@ -252,11 +268,11 @@ export async function commitImageChange(
   const rebuild = changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
-  const updated = await tx.images.writeDesired(
-    image.id,
-    rebuild ? { ...change, requestBuild: {} } : change,
-  );
-  await enforceQuota(tx, image.user_id, image, updated, settings);
+  const updated = await tx.images.writeDesired(image.id, {
+    ...change,
+    columns: changedColumns(image, change.columns),
+    ...(rebuild ? { requestBuild: {} } : {}),
+  });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
     {
@@ -282,7 +298,8 @@ export async function commitImageChange(
       ),
     ]);
   }
-  await tx.images.notifyChanged(image.id);
+  // Last: the per-user quota lock is then held only for its check and the commit.
+  await enforceQuota(tx, image.user_id, image, updated, settings);
   return updated;
 }
 

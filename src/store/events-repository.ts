@@ -100,36 +100,36 @@ export function createEventsRepository(db: Executor) {
       }
       // One writer of an image's events at a time, until commit: an image's events then commit
       // in the order of their seq, which is the order the relay publishes them in (per key).
+      // The locks are taken in id order; the last in the statement that inserts, before its
+      // rows take their seq.
       const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
         (left, right) => left - right,
       );
-      for (const imageId of imageIds) {
-        await sql`select pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`.execute(
-          db,
-        );
-      }
-      // The events and their queue rows, in one statement.
-      await db
-        .with("appended", (query) =>
-          query
-            .insertInto("events")
-            .values(
-              events.map((event) => ({
-                id: uuidv7(),
-                type: event.type,
-                subject: eventSubject(event),
-                image_id: event.imageId,
-                instance_id: event.instanceId ?? null,
-                user_id: event.userId,
-                data: jsonb(event.data as Record<string, unknown>),
-              })),
-            )
-            .returning("seq"),
+      const lockOf = (imageId: number) =>
+        sql`pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`;
+      for (const imageId of imageIds.slice(0, -1)) await sql`select ${lockOf(imageId)}`.execute(db);
+      const rows = events.map((event) => ({
+        id: uuidv7(),
+        type: event.type,
+        subject: eventSubject(event),
+        image_id: event.imageId,
+        instance_id: event.instanceId ?? null,
+        user_id: event.userId,
+        data: event.data,
+      }));
+      // The events and their queue rows (sql/0017), in one statement.
+      await sql`with appended as (
+          insert into events (id, type, subject, image_id, instance_id, user_id, data)
+          select given.id, given.type, given.subject, given.image_id, given.instance_id,
+            given.user_id, given.data
+          from (select ${lockOf(imageIds.at(-1) as number)}) as locked,
+            rows from (jsonb_to_recordset(${jsonb(rows)}) as (id uuid, type text, subject text,
+              image_id bigint, instance_id text, user_id bigint, data jsonb))
+              with ordinality as given(id, type, subject, image_id, instance_id, user_id, data, position)
+          order by given.position
+          returning seq
         )
-        .insertInto("events_pending")
-        .columns(["seq"])
-        .expression((query) => query.selectFrom("appended").select("seq"))
-        .execute();
+        insert into events_pending (seq) select seq from appended`.execute(db);
     },
 
     async list(filter: EventFilter): Promise<EventRow[]> {

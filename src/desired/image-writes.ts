@@ -111,10 +111,11 @@ const auditedColumns = [
 ] as const;
 
 /**
- * Refuses a write that makes the user ask for more than a quota allows. Called after the write,
- * in its transaction: the per-user lock serialises every growing write of one user, so the
- * usage measured after taking it includes every write that committed before, and two writes
- * can never overshoot together. Refusing throws, and the transaction undoes the write.
+ * Refuses a write that makes the user ask for more than a quota allows. Called last in a write,
+ * in its transaction: the per-user lock serialises every growing write of one user until commit,
+ * so the usage measured after taking it (in the next statement) includes every write that
+ * committed before, and two writes can never overshoot together; being last, it is held only
+ * for that read and the commit. Refusing throws, and the transaction undoes the write.
  */
 async function enforceQuota(
   tx: Repositories,
@@ -360,7 +361,6 @@ export async function createImage(
     }
     throw error;
   }
-  await enforceQuota(tx, userId, undefined, image, settings);
   const created = changedFields({}, image, auditedColumns);
   await tx.audit.append(request.actor, [
     {
@@ -373,5 +373,7 @@ export async function createImage(
     },
   ]);
   await tx.images.notifyChanged(image.id);
+  // Last, as in commitImageChange: the per-user quota lock is held for its check and the commit.
+  await enforceQuota(tx, userId, undefined, image, settings);
   return image;
 }

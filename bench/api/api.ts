@@ -24,6 +24,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { generateToken, hashToken } from "../../src/auth/tokens.ts";
+import { loadConfig } from "../../src/config.ts";
 import { createImage } from "../../src/desired/image-writes.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { openStore, type StoreLocation } from "../../src/store/database.ts";
@@ -170,7 +171,11 @@ async function seed(location: StoreLocation): Promise<{ token: string; imageIds:
             status: "pending",
             actor: { userId: owner.id, name: "bench", tokenId: null, tokenName: null },
           },
-          { builtImagePrefix: "bench", adminUserId: 1 },
+          {
+            builtImagePrefix: "bench",
+            adminUserId: 1,
+            quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([1]) },
+          },
         ),
       );
       imageIds.push(image.id);
@@ -223,6 +228,12 @@ async function service(backend: "pglite" | "postgres"): Promise<{
         HOST: "127.0.0.1",
         ORCHESTRATOR_ID: `bench-api-${randomBytes(3).toString("hex")}`,
         BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "contexts"),
+        // Room for every image at 2 instances; each growing write still checks the quota.
+        QUOTA_CPU: "256",
+        QUOTA_MEMORY: "512g",
+        QUOTA_INSTANCES: "1000",
+        // The bench measures writes, not the per-token budget (600 a minute by default).
+        RATE_LIMIT_WRITES_PER_MINUTE: "10000000",
       },
       async () => (await fetch(`${url}/healthz`)).ok,
     );

@@ -11,9 +11,13 @@
  *
  * Runs on PGlite in memory, then on a Postgres server when BENCH_DATABASE_URL (or
  * TEST_DATABASE_URL) is set (a scratch database is created there and dropped).
- * Knobs: BENCH_EVENTS (20000), BENCH_BATCH (500), BENCH_LAG_EVENTS (5000), BENCH_LAG_RATE (1000/s).
+ * Knobs: BENCH_EVENTS (20000), BENCH_BATCH (500), BENCH_LAG_EVENTS (5000), BENCH_LAG_RATE (1000/s),
+ * BENCH_PROFILE (a file: the CPU profile of the relay's drain alone, commit to last mark, for
+ * Chrome's DevTools or `node bench/relay/support-profile-summary.ts FILE`).
  */
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import postgres from "postgres";
 import type { NewEvent } from "../../src/domain/events.ts";
@@ -30,7 +34,26 @@ const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000);
 const batchSize = Number(process.env.BENCH_BATCH ?? 500);
 const lagEvents = Number(process.env.BENCH_LAG_EVENTS ?? 5_000);
 const lagRate = Number(process.env.BENCH_LAG_RATE ?? 1_000);
+const profileFile = process.env.BENCH_PROFILE;
 const source = eventSource("bench");
+
+/** Profiles the CPU while `work` runs, into BENCH_PROFILE (the first backend's run only). */
+async function profiled<T>(work: () => Promise<T>): Promise<T> {
+  if (profileFile === undefined) return work();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    await writeFile(profileFile, JSON.stringify(profile));
+    console.log(`CPU profile of the drain: ${profileFile}`);
+  }
+}
 
 function benchEvent(index: number): NewEvent {
   const imageId = 1 + (index % 50);
@@ -178,7 +201,9 @@ async function runBackend(
       }
     });
     const committed = performance.now();
-    await waitUntilPublished(metrics.registry, totalEvents, 300_000);
+    await (backend.startsWith("pglite") ? profiled : (work: () => Promise<void>) => work())(() =>
+      waitUntilPublished(metrics.registry, totalEvents, 300_000),
+    );
     const relayRate = totalEvents / ((performance.now() - committed) / 1000);
 
     // The bare producer sends the very same messages, before and after; its better run counts.

@@ -111,10 +111,11 @@ const auditedColumns = [
 ] as const;
 
 /**
- * Refuses a write that makes the user ask for more than a quota allows. Called after the write,
- * in its transaction: the per-user lock serialises every growing write of one user, so the
- * usage measured after taking it includes every write that committed before, and two writes
- * can never overshoot together. Refusing throws, and the transaction undoes the write.
+ * Refuses a write that makes the user ask for more than a quota allows. Called last in a write,
+ * in its transaction: the per-user lock serialises every growing write of one user until commit,
+ * so the usage measured after taking it (in the next statement) includes every write that
+ * committed before, and two writes can never overshoot together; being last, it is held only
+ * for that read and the commit. Refusing throws, and the transaction undoes the write.
  */
 async function enforceQuota(
   tx: Repositories,
@@ -128,8 +129,8 @@ async function enforceQuota(
   if (settings.quota === undefined) {
     throw new Error("a desired-state write that asks for more needs the quota settings");
   }
-  await tx.users.lockQuota(userId);
-  const [user, usage] = await Promise.all([tx.users.find(userId), tx.images.usageOf(userId)]);
+  const user = await tx.users.lockQuota(userId);
+  const usage = await tx.images.usageOf(userId);
   const limits = limitsOf(settings.quota, userId, user === undefined ? {} : overridesOf(user));
   const refusal = quotaExceeded(usage, delta, limits);
   if (refusal === undefined) return;
@@ -174,6 +175,21 @@ function changesWhatIsBuilt(image: ImageRecord, change: ImageChange): boolean {
 
 function sameJson(left: unknown, right: unknown): boolean {
   return canonicalJson(left) === canonicalJson(right);
+}
+
+/**
+ * The columns of a write whose values differ from the row's: only those are sent (a PATCH of
+ * the desired count carries the whole spec; parsing and storing the rest again is wasted).
+ */
+function changedColumns(
+  image: ImageRecord,
+  columns: ImageChange["columns"],
+): NonNullable<ImageChange["columns"]> {
+  return Object.fromEntries(
+    Object.entries(columns ?? {}).filter(
+      ([name, value]) => value !== undefined && !sameJson(value, image[name as keyof ImageRecord]),
+    ),
+  );
 }
 
 function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRecord {
@@ -223,8 +239,9 @@ export function refuseStaleVersion(image: ImageRecord, expected: number | undefi
  * The one way an existing image's desired state is written (PATCH, instances added, started,
  * stopped or removed, DELETE, apply, uploads, rebuilds). The caller holds the row lock and
  * passes what it read; this checks the resource_version, writes the change (bumping
- * `resource_version`, and `generation` when the spec changed), appends `image.scaled` when the
- * desired count moved, and NOTIFYs the controller, all in the caller's transaction.
+ * `resource_version`, and `generation` when the spec changed; the same statement NOTIFYs the
+ * controller), appends `image.scaled` when the desired count moved, and checks the quota, all
+ * in the caller's transaction.
  */
 export async function commitImageChange(
   tx: Repositories,
@@ -252,11 +269,11 @@ export async function commitImageChange(
   const rebuild = changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
-  const updated = await tx.images.writeDesired(
-    image.id,
-    rebuild ? { ...change, requestBuild: {} } : change,
-  );
-  await enforceQuota(tx, image.user_id, image, updated, settings);
+  const updated = await tx.images.writeDesired(image.id, {
+    ...change,
+    columns: changedColumns(image, change.columns),
+    ...(rebuild ? { requestBuild: {} } : {}),
+  });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
     {
@@ -282,7 +299,8 @@ export async function commitImageChange(
       ),
     ]);
   }
-  await tx.images.notifyChanged(image.id);
+  // Last: the per-user quota lock is then held only for its check and the commit.
+  await enforceQuota(tx, image.user_id, image, updated, settings);
   return updated;
 }
 
@@ -343,7 +361,6 @@ export async function createImage(
     }
     throw error;
   }
-  await enforceQuota(tx, userId, undefined, image, settings);
   const created = changedFields({}, image, auditedColumns);
   await tx.audit.append(request.actor, [
     {
@@ -356,5 +373,7 @@ export async function createImage(
     },
   ]);
   await tx.images.notifyChanged(image.id);
+  // Last, as in commitImageChange: the per-user quota lock is held for its check and the commit.
+  await enforceQuota(tx, userId, undefined, image, settings);
   return image;
 }

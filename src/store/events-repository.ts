@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
+import { bigintArray } from "./sql-arrays.ts";
 
 export type EventRow = {
   readonly seq: number;
@@ -50,21 +51,36 @@ const pruneChunk = 5_000;
 
 /**
  * The events table: the event log and the transactional outbox at once. "Pending" means
- * neither published nor failed; the partial index events_unpublished serves those lookups.
+ * neither published nor failed: such an event has a row in events_pending, the relay's queue
+ * (sql/0017), which this repository alone keeps in step with the events.
  */
 export function createEventsRepository(db: Executor) {
-  /** Deletes, chunk by chunk, the oldest rows `published` (or all) written before `cutoff`. */
+  /**
+   * Deletes, chunk by chunk, the oldest rows `published` (or all) written before `cutoff`, with
+   * their queue rows.
+   */
   async function pruneBefore(cutoff: Date, onlyPublished: boolean): Promise<number> {
     let deleted = 0;
     for (;;) {
-      let chunk = db
-        .selectFrom("events")
-        .select("seq")
-        .where("time", "<", cutoff)
-        .orderBy("seq")
-        .limit(pruneChunk);
-      if (onlyPublished) chunk = chunk.where("published_at", "is not", null);
-      const result = await db.deleteFrom("events").where("seq", "in", chunk).executeTakeFirst();
+      const result = await db
+        .with("chunk", (query) => {
+          let chunk = query
+            .selectFrom("events")
+            .select("seq")
+            .where("time", "<", cutoff)
+            .orderBy("seq")
+            .limit(pruneChunk);
+          if (onlyPublished) chunk = chunk.where("published_at", "is not", null);
+          return chunk;
+        })
+        .with("unqueued", (query) =>
+          query
+            .deleteFrom("events_pending")
+            .where("seq", "in", (inner) => inner.selectFrom("chunk").select("seq")),
+        )
+        .deleteFrom("events")
+        .where("seq", "in", (query) => query.selectFrom("chunk").select("seq"))
+        .executeTakeFirst();
       const count = Number(result.numDeletedRows ?? 0);
       deleted += count;
       if (count < pruneChunk) return deleted;
@@ -84,28 +100,36 @@ export function createEventsRepository(db: Executor) {
       }
       // One writer of an image's events at a time, until commit: an image's events then commit
       // in the order of their seq, which is the order the relay publishes them in (per key).
+      // The locks are taken in id order; the last in the statement that inserts, before its
+      // rows take their seq.
       const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
         (left, right) => left - right,
       );
-      for (const imageId of imageIds) {
-        await sql`select pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`.execute(
-          db,
-        );
-      }
-      await db
-        .insertInto("events")
-        .values(
-          events.map((event) => ({
-            id: uuidv7(),
-            type: event.type,
-            subject: eventSubject(event),
-            image_id: event.imageId,
-            instance_id: event.instanceId ?? null,
-            user_id: event.userId,
-            data: jsonb(event.data as Record<string, unknown>),
-          })),
+      const lockOf = (imageId: number) =>
+        sql`pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`;
+      for (const imageId of imageIds.slice(0, -1)) await sql`select ${lockOf(imageId)}`.execute(db);
+      const rows = events.map((event) => ({
+        id: uuidv7(),
+        type: event.type,
+        subject: eventSubject(event),
+        image_id: event.imageId,
+        instance_id: event.instanceId ?? null,
+        user_id: event.userId,
+        data: event.data,
+      }));
+      // The events and their queue rows (sql/0017), in one statement.
+      await sql`with appended as (
+          insert into events (id, type, subject, image_id, instance_id, user_id, data)
+          select given.id, given.type, given.subject, given.image_id, given.instance_id,
+            given.user_id, given.data
+          from (select ${lockOf(imageIds.at(-1) as number)}) as locked,
+            rows from (jsonb_to_recordset(${jsonb(rows)}) as (id uuid, type text, subject text,
+              image_id bigint, instance_id text, user_id bigint, data jsonb))
+              with ordinality as given(id, type, subject, image_id, instance_id, user_id, data, position)
+          order by given.position
+          returning seq
         )
-        .execute();
+        insert into events_pending (seq) select seq from appended`.execute(db);
     },
 
     async list(filter: EventFilter): Promise<EventRow[]> {
@@ -128,50 +152,46 @@ export function createEventsRepository(db: Executor) {
      * sent (each image's events are written one transaction at a time; see append).
      */
     async selectPending(limit: number, inFlight: readonly number[] = []): Promise<PendingEvent[]> {
-      let query = db
-        .selectFrom("events")
-        .select([
-          "seq",
-          "id",
-          "type",
-          "subject",
-          "image_id",
-          "time",
-          sql<string>`data::text`.as("dataJson"),
-        ])
-        .where("published_at", "is", null)
-        .where("failed_at", "is", null)
-        .orderBy("seq", "asc")
-        .limit(limit);
-      if (inFlight.length > 0) query = query.where("seq", "not in", [...inFlight]);
-      return query.execute();
+      // The first `limit` of the queue by its key, then those events by theirs.
+      const result = await sql<PendingEvent>`
+        select seq, id, type, subject, image_id, time, data::text as "dataJson"
+        from events
+        where seq = any(array(
+          select seq from events_pending
+          where seq not in (select unnest(${bigintArray(inFlight)}))
+          order by seq
+          limit ${limit}
+        ))
+        order by seq
+      `.execute(db);
+      return result.rows;
     },
 
-    /** Marks rows published at the broker's acknowledgement time. */
+    /**
+     * Marks rows published at the broker's acknowledgement time: out of the queue, and the
+     * event says when, in one statement.
+     */
     async markPublished(seqs: readonly number[], ackedAt: Date): Promise<void> {
       if (seqs.length === 0) return;
-      await db
-        .updateTable("events")
-        .set((eb) => ({
-          published_at: ackedAt,
-          publish_attempts: eb("publish_attempts", "+", 1),
-          publish_error: null,
-        }))
-        .where("seq", "in", [...seqs])
-        .execute();
+      await sql`
+        with done as (
+          delete from events_pending where seq = any(${bigintArray(seqs)}) returning seq
+        )
+        update events
+        set published_at = ${ackedAt}, publish_attempts = publish_attempts + 1, publish_error = null
+        where seq = any(${bigintArray(seqs)}) and seq in (select seq from done)
+      `.execute(db);
     },
 
     /** A row the broker will never accept: out of the queue for good, with the reason. */
     async markFailed(seq: number, error: string, failedAt: Date): Promise<void> {
-      await db
-        .updateTable("events")
-        .set((eb) => ({
-          failed_at: failedAt,
-          publish_error: error,
-          publish_attempts: eb("publish_attempts", "+", 1),
-        }))
-        .where("seq", "=", seq)
-        .execute();
+      await sql`
+        with done as (delete from events_pending where seq = ${seq} returning seq)
+        update events
+        set failed_at = ${failedAt}, publish_error = ${error},
+            publish_attempts = publish_attempts + 1
+        where seq = ${seq} and seq in (select seq from done)
+      `.execute(db);
     },
 
     /** Counts a retriable failure on the rows that were tried; they stay pending. */
@@ -180,17 +200,20 @@ export function createEventsRepository(db: Executor) {
       await db
         .updateTable("events")
         .set((eb) => ({ publish_attempts: eb("publish_attempts", "+", 1), publish_error: error }))
-        .where("seq", "in", [...seqs])
+        .where("seq", "=", sql<number>`any(${bigintArray(seqs)})`)
         .execute();
     },
 
-    /** How many events wait, and since when: one scan of the partial index. */
+    /** How many events wait, and since when (the time of the first in line). */
     async backlog(): Promise<Backlog> {
       const row = await db
-        .selectFrom("events")
-        .select([sql<number>`count(*)::int`.as("count"), sql<Date | null>`min(time)`.as("oldest")])
-        .where("published_at", "is", null)
-        .where("failed_at", "is", null)
+        .selectFrom("events_pending")
+        .select([
+          sql<number>`count(*)::int`.as("count"),
+          sql<Date | null>`(select time from events where seq = (select min(seq) from events_pending))`.as(
+            "oldest",
+          ),
+        ])
         .executeTakeFirstOrThrow();
       return {
         count: Number(row.count),
@@ -201,10 +224,8 @@ export function createEventsRepository(db: Executor) {
     /** Events still pending up to (and including) `seq`: what a flush waits for. */
     async countPendingUpTo(seq: number): Promise<number> {
       const row = await db
-        .selectFrom("events")
+        .selectFrom("events_pending")
         .select(sql<number>`count(*)::int`.as("count"))
-        .where("published_at", "is", null)
-        .where("failed_at", "is", null)
         .where("seq", "<=", seq)
         .executeTakeFirstOrThrow();
       return Number(row.count);

@@ -70,6 +70,9 @@ const askedInstances = sql<number>`(case when jsonb_typeof(container_options -> 
   then greatest(desired_instances, (container_options -> 'pool' ->> 'max')::int)
   else desired_instances end)`;
 
+/** NOTIFY of the row's image id on the images channel, as an expression of a row of images. */
+const notifyImage = sql<null>`pg_notify(${imagesChannel}, id::text)`;
+
 /** Two creates of one name raced: the unique constraint refused the second. */
 export class ImageNameTakenError extends Error {
   override name = "ImageNameTakenError";
@@ -275,11 +278,14 @@ export function createImagesRepository(db: Executor) {
       }
     },
 
-    /** Writes desired state: `resource_version` always moves on, `generation` when asked. */
+    /**
+     * Writes desired state: `resource_version` always moves on, `generation` when asked. The
+     * controller is told in the same statement (NOTIFY, sent at commit; see notifyChanged).
+     */
     async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
       const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
-      return db
+      const { notified: _, ...updated } = await db
         .updateTable("images")
         .set({
           ...plain,
@@ -313,7 +319,9 @@ export function createImagesRepository(db: Executor) {
         })
         .where("id", "=", id)
         .returningAll()
+        .returning(notifyImage.as("notified"))
         .executeTakeFirstOrThrow();
+      return updated;
     },
 
     /**

@@ -66,17 +66,17 @@ function createDriver(client: PGlite): Driver {
       else next();
     },
     beginTransaction: async (_, settings: TransactionSettings) => {
-      await connection.simple(
+      connection.begin(
         settings.isolationLevel === undefined
           ? "begin"
           : `start transaction isolation level ${settings.isolationLevel}`,
       );
     },
     commitTransaction: async () => {
-      await connection.simple("commit");
+      await connection.end("commit");
     },
     rollbackTransaction: async () => {
-      await connection.simple("rollback");
+      await connection.end("rollback");
     },
     destroy: async () => {
       await client.close();
@@ -85,15 +85,26 @@ function createDriver(client: PGlite): Driver {
 }
 
 function createConnection(client: PGlite): DatabaseConnection & {
-  simple(sql: string): Promise<void>;
+  /** Opens a transaction: sent with the transaction's first statement, in the same call. */
+  begin(sql: string): void;
+  /** Commits or rolls back; a transaction that ran no statement was never opened. */
+  end(sql: "commit" | "rollback"): Promise<void>;
 } {
   const statements = new Map<string, Statement>();
   let counter = 0;
   /** Statements evicted from the cache, closed with the next round trip. */
   let toClose: string[] = [];
+  /** The BEGIN of a transaction whose first statement has not run yet. */
+  let opening: string | undefined;
 
   const run = async (parts: Uint8Array[]) => {
-    const closing = toClose.map((name) => serialize.close({ type: "S", name }));
+    // A BEGIN goes first, as its own simple query: it has ended (its ReadyForQuery is in the
+    // answer) before the statement is parsed, so the statement runs in the transaction.
+    const closing = [
+      ...(opening === undefined ? [] : [serialize.query(opening)]),
+      ...toClose.map((name) => serialize.close({ type: "S", name })),
+    ];
+    opening = undefined;
     toClose = [];
     // Our file systems (a folder, or memory) are written through: nothing to sync after.
     const { messages } = await client.execProtocol(concat([...closing, ...parts]), {
@@ -181,7 +192,14 @@ function createConnection(client: PGlite): DatabaseConnection & {
         yield { rows: rows.slice(index, index + chunkSize) };
       }
     },
-    simple: async (sql) => {
+    begin: (sql) => {
+      opening = sql;
+    },
+    end: async (sql) => {
+      if (opening !== undefined) {
+        opening = undefined;
+        return;
+      }
       await run([serialize.query(sql)]);
     },
   };

@@ -258,6 +258,11 @@ export type RegistryCredentialsTable = {
   updated_at: Timestamp;
 };
 
+/** The relay's queue: one row per event neither published nor failed (sql/0017). */
+export type EventsPendingTable = {
+  seq: number;
+};
+
 export type LeaderLeasesTable = {
   name: string;
   epoch: number;
@@ -278,6 +283,7 @@ export type Database = {
   image_builds: ImageBuildsTable;
   instances: InstancesTable;
   events: EventsTable;
+  events_pending: EventsPendingTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
   secrets: SecretsTable;

@@ -84,12 +84,20 @@ export function createUsersRepository(db: Executor) {
 
     /**
      * Serialises the quota-checked writes of one user until the transaction ends: the usage a
-     * writer measures after taking it includes every write that took it before.
+     * writer measures after taking it (in a later statement) includes every write that took it
+     * before. Returns the user's row (its overrides) from the same round trip.
      */
-    async lockQuota(id: number): Promise<void> {
-      await sql`select pg_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`.execute(
-        db,
-      );
+    async lockQuota(id: number): Promise<UserRecord | undefined> {
+      const row = await db
+        .selectFrom(
+          sql`(select pg_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int))`.as(
+            "locked",
+          ),
+        )
+        .leftJoin("users", (join) => join.on("users.id", "=", id))
+        .selectAll("users")
+        .executeTakeFirstOrThrow();
+      return row.id === null ? undefined : (row as UserRecord);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/auth/tokens.ts";
 import { imagesChannel } from "../../src/store/channels.ts";
@@ -50,6 +51,14 @@ describe.each(backends())("store on %s", (backend) => {
       .select("name" as never)
       .execute();
     expect(applied).toHaveLength(migrations.length);
+  });
+
+  it("reads text fields whole and in place: multi-byte, empty, NULL, long, and their neighbours", async () => {
+    const { store } = await freshStore(backend);
+    const { rows } = await sql<Record<string, unknown>>`
+      select 'é✓𝄞' as a, null::text as b, '' as c, repeat('ü', 40000) as d, 42 as e, 'z' as f
+    `.execute(store.db);
+    expect(rows).toEqual([{ a: "é✓𝄞", b: null, c: "", d: "ü".repeat(40_000), e: 42, f: "z" }]);
   });
 
   it("delivers NOTIFY to a listener, on commit", async () => {

@@ -1,0 +1,17 @@
+import { type RawBuilder, sql } from "kysely";
+
+/**
+ * A list of integers as one `bigint[]` parameter, for `= any(...)` and `<> all(...)`.
+ *
+ * Sent as the array's text form and cast on the server, so the statement text is the same for
+ * every length (one prepared statement, one plan, reused) and the two drivers agree (PGlite's
+ * dialect sends every parameter as text; postgres.js would send a JavaScript array as its own
+ * array type). An `in (...)` list of 500 would be 500 parameters to compile, send and bind, and a
+ * new statement for each length.
+ */
+export function bigintArray(values: readonly number[]): RawBuilder<number[]> {
+  for (const value of values) {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
+  }
+  return sql<number[]>`${`{${values.join(",")}}`}::bigint[]`;
+}

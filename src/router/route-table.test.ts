@@ -62,7 +62,10 @@ describe("the route table", () => {
       expect(readyIds(table)).toEqual([]);
       expect(table.upstreams.has("a")).toBe(true);
     }
-    const removed = replay([container("container.started", "a"), container("container.removed", "a")]);
+    const removed = replay([
+      container("container.started", "a"),
+      container("container.removed", "a"),
+    ]);
     expect(removed.upstreams.size).toBe(0);
     const healthyAgain = replay([
       container("container.started", "a"),
@@ -98,7 +101,11 @@ describe("the route table", () => {
     const table = replay([
       container("container.started", "a"),
       container("container.started", "x", { image_id: 2, app_hostname: "other.example" }),
-      { id: "gone", type: "image.deleted", data: { image_id: 1, app_hostname: "shop.example.com" } },
+      {
+        id: "gone",
+        type: "image.deleted",
+        data: { image_id: 1, app_hostname: "shop.example.com" },
+      },
     ]);
     expect([...table.upstreams.keys()]).toEqual(["x"]);
     expect(knowsHostname(table, "shop.example.com")).toBe(false);
@@ -112,7 +119,10 @@ describe("the route table", () => {
   });
 
   it("counts ready upstreams per hostname, zero for a known hostname with none", () => {
-    const table = replay([container("container.created", "a"), container("container.started", "bb")]);
+    const table = replay([
+      container("container.created", "a"),
+      container("container.started", "bb"),
+    ]);
     expect(upstreamCounts(table)).toEqual(new Map([["shop.example.com", 1]]));
     const drained = replay([container("container.stopped", "bb")], table);
     expect(upstreamCounts(drained)).toEqual(new Map([["shop.example.com", 0]]));

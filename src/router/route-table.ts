@@ -106,7 +106,9 @@ export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTa
 /** The instances that take new requests for `hostname` (lower case, no port), in a stable order. */
 export function readyUpstreams(table: RouteTable, hostname: string): Upstream[] {
   return [...table.upstreams.values()]
-    .filter((upstream) => upstream.ready && upstream.port !== null && upstream.hostname === hostname)
+    .filter(
+      (upstream) => upstream.ready && upstream.port !== null && upstream.hostname === hostname,
+    )
     .sort((left, right) => left.instanceId.localeCompare(right.instanceId));
 }
 

@@ -94,7 +94,10 @@ export function forwardRequest(
       headers: { ...forwardedHeaders(request), "content-length": String(body.length) },
       agent,
     });
-    const onClientGone = () => outgoing.destroy();
+    // The client left before the answer was complete: stop asking the instance.
+    const onClientGone = () => {
+      if (!response.writableFinished) outgoing.destroy();
+    };
     response.once("close", onClientGone);
     outgoing.once("response", (answer) => {
       response.writeHead(answer.statusCode ?? 502, answerHeaders(answer));

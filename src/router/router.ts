@@ -203,7 +203,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       });
   });
 
+  // Upgraded connections leave the server's bookkeeping: close() ends them itself.
+  const upgraded = new Set<Duplex>();
   server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
     const hostname = hostnameOf(request.headers.host);
     const label = knowsHostname(table, hostname) ? hostname : "unknown";
     const order = label === "unknown" ? [] : orderFor(hostname);
@@ -248,6 +252,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const socket of upgraded) socket.destroy();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await closed;
       agent.destroy();

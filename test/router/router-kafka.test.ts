@@ -3,7 +3,6 @@
  * table comes from the topic alone (the API it could reach is a tripwire that must stay
  * untouched), and a container killed behind the controller's back costs no request.
  */
-import { appendFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,9 +13,6 @@ import { backends, hasDocker, services } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-
-const step = (what: string) =>
-  appendFileSync("/tmp/router-test.log", `${new Date().toISOString()} ${what}\n`);
 
 type Answer = { readonly status: number; readonly body: string };
 
@@ -113,7 +109,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       });
       expect([201, 202]).toContain(created.status);
       const imageId = created.body.id as number;
-      step("created");
       const metrics = async () => (await through(routerPort, "router.internal", "/metrics")).body;
       await waitFor(
         metrics,
@@ -125,7 +120,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
             text.split("\n").filter((line) => line.startsWith("orchestrator_router")),
         },
       );
-      step("two upstreams");
       // An instance the engine runs may not listen for a moment: the first answers are awaited.
       await waitFor(
         () => through(routerPort, hostname),
@@ -156,7 +150,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       const [victim] = await runningContainers(server.orchestratorId, imageId);
       expect(victim).toBeDefined();
       await docker.getContainer(victim?.Id ?? "").kill();
-      step("killed");
       // The controller notices, replaces or restarts it; the router hears all of it from Kafka.
       await waitFor(
         async () =>
@@ -168,7 +161,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
           items.every((item) => item.container_id !== victim?.Id || item.restart_count > 0),
         { timeoutMs: 120_000, what: "the killed container running again" },
       );
-      step("replaced");
       await server.service.relay?.flush();
       const written = (
         (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
@@ -181,7 +173,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
           text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
         { timeoutMs: 60_000, what: "the router to read every event of the image" },
       );
-      step("router caught up");
       const sentAtRecovery = sent;
       await waitFor(
         async () => sent,

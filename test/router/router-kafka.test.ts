@@ -61,6 +61,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     const stopRouter = new AbortController();
     let routerExit: Promise<number> | undefined;
     let routerPort = 0;
+    const hostname = `shop-${backend}.router.test`;
 
     beforeAll(async () => {
       server = await startTestServer({
@@ -95,7 +96,6 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     });
 
     it("routes by app_hostname from the topic, serves through a killed instance with no failed request, never calls the API", async () => {
-      const hostname = `shop-${backend}.router.test`;
       const created = await server.request("POST", "/api/images", {
         body: {
           name: "routed",
@@ -185,5 +185,47 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       expect(Object.fromEntries(statuses)).toEqual({ 200: sent });
       expect(tripwire.seen).toEqual([]);
     }, 400_000);
+
+    it("builds the same table from the API's event stream (--source sse)", async () => {
+      // The image of the test above, still running two instances.
+      const stopSse = new AbortController();
+      let ssePort = 0;
+      const listening = new Promise<number>((resolve) => {
+        void runCli(
+          [
+            "router",
+            "--listen",
+            "127.0.0.1:0",
+            "--source",
+            "sse",
+            "--server",
+            server.url,
+            "--token",
+            server.adminToken,
+          ],
+          {
+            environment: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent" },
+            out: () => {},
+            err: (line) => {
+              const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+              if (port !== undefined) resolve(Number(port));
+            },
+            signal: stopSse.signal,
+          },
+        );
+      });
+      ssePort = await listening;
+      try {
+        await waitFor(
+          async () => (await through(ssePort, "router.internal", "/metrics")).body,
+          (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
+          { timeoutMs: 60_000, what: "the SSE router to learn two ready instances" },
+        );
+        const answer = await through(ssePort, hostname);
+        expect(answer.status).toBe(200);
+      } finally {
+        stopSse.abort();
+      }
+    });
   },
 );

@@ -49,6 +49,34 @@ async function startTripwire() {
   };
 }
 
+/**
+ * Runs `orchestrator router ARGS` in this process until `signal` aborts: resolves with its port
+ * once it listens, and with its exit code at the end.
+ */
+async function runRouter(
+  args: readonly string[],
+  environment: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<{ port: number; exit: Promise<number> }> {
+  let exit: Promise<number> = Promise.resolve(0);
+  const port = await new Promise<number>((resolve, reject) => {
+    exit = runCli(["router", "--listen", "127.0.0.1:0", ...args], {
+      environment: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", ...environment },
+      out: () => {},
+      err: (line) => {
+        const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+        if (listening !== undefined) resolve(Number(listening));
+      },
+      signal,
+    });
+    exit.then(
+      (code) => reject(new Error(`the router exited with ${code} before listening`)),
+      reject,
+    );
+  });
+  return { port, exit };
+}
+
 const kafkaMock = services().kafkaMock;
 
 describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
@@ -69,24 +97,18 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
         env: { KAFKA_BROKERS: broker().bootstrap, KAFKA_TOPIC: topic },
       });
       tripwire = await startTripwire();
-      const listening = new Promise<number>((resolve) => {
-        routerExit = runCli(["router", "--listen", "127.0.0.1:0", "--source", "kafka"], {
-          environment: {
-            KAFKA_BROKERS: broker().bootstrap,
-            KAFKA_TOPIC: topic,
-            ORCHESTRATOR_URL: tripwire.url,
-            ORCHESTRATOR_TOKEN: "not-to-be-used",
-            LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-          },
-          out: () => {},
-          err: (line) => {
-            const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
-            if (port !== undefined) resolve(Number(port));
-          },
-          signal: stopRouter.signal,
-        });
-      });
-      routerPort = await listening;
+      const router = await runRouter(
+        ["--source", "kafka"],
+        {
+          KAFKA_BROKERS: broker().bootstrap,
+          KAFKA_TOPIC: topic,
+          ORCHESTRATOR_URL: tripwire.url,
+          ORCHESTRATOR_TOKEN: "not-to-be-used",
+        },
+        stopRouter.signal,
+      );
+      routerPort = router.port;
+      routerExit = router.exit;
     });
     afterAll(async () => {
       stopRouter.abort();
@@ -189,32 +211,12 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     it("builds the same table from the API's event stream (--source sse)", async () => {
       // The image of the test above, still running two instances.
       const stopSse = new AbortController();
-      let ssePort = 0;
-      const listening = new Promise<number>((resolve) => {
-        void runCli(
-          [
-            "router",
-            "--listen",
-            "127.0.0.1:0",
-            "--source",
-            "sse",
-            "--server",
-            server.url,
-            "--token",
-            server.adminToken,
-          ],
-          {
-            environment: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent" },
-            out: () => {},
-            err: (line) => {
-              const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
-              if (port !== undefined) resolve(Number(port));
-            },
-            signal: stopSse.signal,
-          },
-        );
-      });
-      ssePort = await listening;
+      const router = await runRouter(
+        ["--source", "sse", "--server", server.url, "--token", server.adminToken],
+        {},
+        stopSse.signal,
+      );
+      const ssePort = router.port;
       try {
         await waitFor(
           async () => (await through(ssePort, "router.internal", "/metrics")).body,
@@ -225,6 +227,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
         expect(answer.status).toBe(200);
       } finally {
         stopSse.abort();
+        await router.exit;
       }
     });
   },

@@ -1,3 +1,4 @@
+import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { startKafkaSource } from "../events/kafka-source.ts";
 import { createLogger } from "../logger.ts";
 import { startRouter } from "../router/router.ts";
@@ -20,7 +21,8 @@ Options:
       --topic NAME     the lifecycle topic (default KAFKA_TOPIC, or container-lifecycle)
   -h, --help           show this help
 
-Environment: LOG_LEVEL (default info; logs are JSON lines on standard output).`;
+Environment: LOG_LEVEL (default info; logs are JSON lines on standard output); with Kafka,
+the service's KAFKA_SSL*, KAFKA_SASL* and KAFKA_CLIENT_ID, read and checked as \`serve\` does.`;
 
 /** `:8080` → every interface; `127.0.0.1:0`, `[::1]:8080` → that address. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -31,6 +33,16 @@ export function parseListen(value: string): { host: string; port: number } {
   }
   const host = match[1] ?? match[2] ?? "";
   return { host: host === "" ? "0.0.0.0" : host, port };
+}
+
+/** The service's own parsing of the environment: Kafka's TLS and SASL are checked as serve does. */
+function serviceConfig(environment: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 export async function routerCommand(args: readonly string[], io: CommandIo): Promise<number> {
@@ -60,33 +72,36 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
     throw new CliError("--source kafka needs --brokers or KAFKA_BROKERS");
   }
   const listen = parseListen(values.listen ?? ":8080");
+  const config = source === "kafka" ? serviceConfig(environment) : undefined;
   const logger = createLogger(environment.LOG_LEVEL ?? "info");
   const router = await startRouter({ ...listen, logger });
-  let stopSource: () => Promise<void> | void;
-  // The SSE stream ends only by a refusal (a bad token): the router stops with it.
-  let sourceEnded: Promise<void> = new Promise(() => {});
-  if (source === "kafka") {
-    const topic = values.topic ?? environment.KAFKA_TOPIC ?? "container-lifecycle";
-    const kafka = await startKafkaSource({
-      brokers,
-      topic,
-      clientId: "orchestrator-router",
-      logger,
-      onEvent: router.apply,
-    });
-    stopSource = kafka.stop;
-  } else {
-    const stream = startSseSource(await io.client(), router.apply, logger);
-    sourceEnded = stream.done;
-    stopSource = stream.stop;
-  }
-  logger.info({ url: router.url, source }, "router listening");
-  io.err(`router listening on ${router.url} (source: ${source})`);
-  const interrupted = new Promise<void>((resolve) => {
-    if (io.signal.aborted) resolve();
-    else io.signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  let stopSource: () => Promise<void> | void = () => {};
   try {
+    // The SSE stream ends only by a refusal (a bad token): the router stops with it.
+    let sourceEnded: Promise<void> = new Promise(() => {});
+    if (config !== undefined) {
+      const { tls, sasl } = config.kafkaConnection;
+      const kafka = await startKafkaSource({
+        brokers,
+        topic: values.topic ?? config.kafkaTopic,
+        clientId: `${config.kafkaConnection.clientId}-router`,
+        ...(tls === undefined ? {} : { tls }),
+        ...(sasl === undefined ? {} : { sasl }),
+        logger,
+        onEvent: router.apply,
+      });
+      stopSource = kafka.stop;
+    } else {
+      const stream = startSseSource(await io.client(), router.apply, logger);
+      sourceEnded = stream.done;
+      stopSource = stream.stop;
+    }
+    logger.info({ url: router.url, source }, "router listening");
+    io.err(`router listening on ${router.url} (source: ${source})`);
+    const interrupted = new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
     await Promise.race([interrupted, sourceEnded]);
   } finally {
     await stopSource();

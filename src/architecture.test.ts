@@ -48,7 +48,7 @@ describe("layering", () => {
       ["store/"],
     ],
     ["dockerode", /^dockerode$/, ["docker/"]],
-    ["kafkajs", /^kafkajs$/, ["events/kafka-sink.ts"]],
+    ["kafkajs", /^kafkajs$/, ["events/kafka-sink.ts", "events/kafka-source.ts"]],
     ["the archive readers", /^(yauzl|tar-fs)$/, ["archive/"]],
     ["the HTTP server adapter", /^@hono\/node-server$/, ["api/http-server.ts"]],
     ["the rate limiter", /^rate-limiter-flexible$/, ["api/rate-limit.ts"]],

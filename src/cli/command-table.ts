@@ -122,6 +122,11 @@ export const commandTable: readonly CommandEntry[] = [
     words: ["bash", "zsh", "fish"],
     flags: [],
   },
+  {
+    name: "router",
+    summary: "route app_hostname traffic to ready instances, from the event stream",
+    flags: ["--listen", "--source", "--brokers", "--topic"],
+  },
 ];
 
 /** Flags every client command takes. */

@@ -18,6 +18,7 @@ import { getCommand } from "./get-command.ts";
 import { type GlobalFlags, splitGlobalFlags } from "./global-flags.ts";
 import { instanceCommand, scaleCommand } from "./lifecycle-commands.ts";
 import { logsCommand } from "./logs-command.ts";
+import { routerCommand } from "./router-command.ts";
 import { serve } from "./serve.ts";
 import { resolveSetName } from "./set-name.ts";
 import { terminalOf } from "./terminal.ts";
@@ -141,6 +142,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   context: (args, io, flags) => contextCommand(args, io, flags),
   version: (args, io) => versionCommand(args, io),
   completion: (args, io) => completionCommand(args, io),
+  router: (args, io) => routerCommand(args, io),
 };
 
 /** `diff` keeps 1 for "there are changes": every error of its exits 2 (like kubectl diff). */

@@ -34,4 +34,12 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** A registry with Node's standard series only, for a process other than the service (the router). */
+export function createProcessRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const name of gaugesNamedLikeCounters) registry.removeSingleMetric(name);
+  return registry;
+}
+
 export type { Registry } from "prom-client";

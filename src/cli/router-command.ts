@@ -1,0 +1,111 @@
+import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { startKafkaSource } from "../events/kafka-source.ts";
+import { createLogger } from "../logger.ts";
+import { startRouter } from "../router/router.ts";
+import { startSseSource } from "../router/sse-source.ts";
+import { CliError } from "./cli-error.ts";
+import { type CommandIo, parseCommand } from "./command-io.ts";
+
+export const routerHelp = `Usage: orchestrator router [--listen [HOST]:PORT] [--source kafka|sse]
+
+A reverse proxy for the images' app_hostname: each request goes, by its Host header, round
+robin to the ready instances of the image with that hostname. Its table is built only from the
+lifecycle events: the Kafka topic (no call to the API at all), or the API's event stream.
+Its own /metrics and /healthz answer under any Host that is no image's hostname.
+
+Options:
+      --listen ADDR    where to listen (default :8080, every interface)
+      --source S       kafka (default when KAFKA_BROKERS is set) or sse (the API's stream,
+                       with --server/--token or the current context)
+      --brokers LIST   Kafka brokers, comma-separated (default KAFKA_BROKERS)
+      --topic NAME     the lifecycle topic (default KAFKA_TOPIC, or container-lifecycle)
+  -h, --help           show this help
+
+Environment: LOG_LEVEL (default info; logs are JSON lines on standard output); with Kafka,
+the service's KAFKA_SSL*, KAFKA_SASL* and KAFKA_CLIENT_ID, read and checked as \`serve\` does.`;
+
+/** `:8080` → every interface; `127.0.0.1:0`, `[::1]:8080` → that address. */
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535) {
+    throw new CliError(`--listen ${value}: expected [HOST]:PORT, e.g. :8080 or 127.0.0.1:8080`);
+  }
+  const host = match[1] ?? match[2] ?? "";
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}
+
+/** The service's own parsing of the environment: Kafka's TLS and SASL are checked as serve does. */
+function serviceConfig(environment: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+export async function routerCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseCommand(
+    args,
+    {
+      listen: { type: "string" },
+      source: { type: "string" },
+      brokers: { type: "string" },
+      topic: { type: "string" },
+    },
+    routerHelp,
+    io,
+  );
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
+  const environment = io.environment;
+  const brokers = (values.brokers ?? environment.KAFKA_BROKERS ?? "")
+    .split(",")
+    .map((broker) => broker.trim())
+    .filter((broker) => broker.length > 0);
+  const source = values.source ?? (brokers.length > 0 ? "kafka" : "sse");
+  if (source !== "kafka" && source !== "sse") {
+    throw new CliError(`--source ${source}: must be kafka or sse`);
+  }
+  if (source === "kafka" && brokers.length === 0) {
+    throw new CliError("--source kafka needs --brokers or KAFKA_BROKERS");
+  }
+  const listen = parseListen(values.listen ?? ":8080");
+  const config = source === "kafka" ? serviceConfig(environment) : undefined;
+  const logger = createLogger(environment.LOG_LEVEL ?? "info");
+  const router = await startRouter({ ...listen, logger });
+  let stopSource: () => Promise<void> | void = () => {};
+  try {
+    // The SSE stream ends only by a refusal (a bad token): the router stops with it.
+    let sourceEnded: Promise<void> = new Promise(() => {});
+    if (config !== undefined) {
+      const { tls, sasl } = config.kafkaConnection;
+      const kafka = await startKafkaSource({
+        brokers,
+        topic: values.topic ?? config.kafkaTopic,
+        clientId: `${config.kafkaConnection.clientId}-router`,
+        ...(tls === undefined ? {} : { tls }),
+        ...(sasl === undefined ? {} : { sasl }),
+        logger,
+        onEvent: router.apply,
+      });
+      stopSource = kafka.stop;
+    } else {
+      const stream = startSseSource(await io.client(), router.apply, logger);
+      sourceEnded = stream.done;
+      stopSource = stream.stop;
+    }
+    logger.info({ url: router.url, source }, "router listening");
+    io.err(`router listening on ${router.url} (source: ${source})`);
+    const interrupted = new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    await Promise.race([interrupted, sourceEnded]);
+  } finally {
+    await stopSource();
+    await router.close();
+  }
+  return 0;
+}

@@ -1,0 +1,121 @@
+import http from "node:http";
+import type { Upstream } from "./route-table.ts";
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1): one connection's business, never forwarded. */
+const hopByHop = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Methods a retry may repeat even after the instance may have seen the request (RFC 9110 §9.2.2). */
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/** Errors of a connection that never reached an instance: always safe to try another one. */
+const connectErrors = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+]);
+
+/** The request's headers for the instance: hop-by-hop ones dropped, `X-Forwarded-*` added. */
+export function forwardedHeaders(
+  request: http.IncomingMessage,
+  options: { readonly keepUpgrade?: boolean } = {},
+): Record<string, string | string[]> {
+  const named = new Set(
+    String(request.headers.connection ?? "")
+      .split(",")
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token.length > 0),
+  );
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const upgradeHeader = name === "connection" || name === "upgrade";
+    if ((hopByHop.has(name) || named.has(name)) && !(options.keepUpgrade && upgradeHeader))
+      continue;
+    headers[name] = value;
+  }
+  const client = request.socket.remoteAddress ?? "";
+  const prior = request.headers["x-forwarded-for"];
+  headers["x-forwarded-for"] = prior === undefined ? client : `${String(prior)}, ${client}`;
+  headers["x-forwarded-host"] = request.headers.host ?? "";
+  headers["x-forwarded-proto"] = "http";
+  return headers;
+}
+
+/** The instance's response headers for the client, without its hop-by-hop ones. */
+function answerHeaders(response: http.IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
+  }
+  return headers;
+}
+
+export type ForwardResult =
+  | { readonly kind: "answered"; readonly status: number }
+  /** Nothing reached the client: `retriable` says whether another instance may be tried. */
+  | {
+      readonly kind: "failed";
+      readonly retriable: boolean;
+      readonly refused: boolean;
+      readonly error: Error;
+    };
+
+/**
+ * Sends one buffered request to one instance. Resolves `answered` once the instance's status
+ * line arrived (its body is then piped to the client), or `failed` when the connection failed
+ * first: another instance may be tried when the connection never reached this one, when a
+ * kept-alive socket turned out dead, or when the method is idempotent.
+ */
+export function forwardRequest(
+  upstream: Upstream,
+  request: http.IncomingMessage,
+  body: Buffer,
+  response: http.ServerResponse,
+  agent: http.Agent,
+): Promise<ForwardResult> {
+  return new Promise((resolve) => {
+    const outgoing = http.request({
+      host: upstream.host,
+      port: upstream.port ?? 0,
+      method: request.method,
+      path: request.url,
+      headers: { ...forwardedHeaders(request), "content-length": String(body.length) },
+      agent,
+    });
+    // The client left before the answer was complete: stop asking the instance.
+    const onClientGone = () => {
+      if (!response.writableFinished) outgoing.destroy();
+    };
+    response.once("close", onClientGone);
+    outgoing.once("response", (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answerHeaders(answer));
+      answer.pipe(response);
+      answer.once("error", () => response.destroy());
+      resolve({ kind: "answered", status: answer.statusCode ?? 502 });
+    });
+    outgoing.once("error", (error: NodeJS.ErrnoException) => {
+      response.off("close", onClientGone);
+      const refused = connectErrors.has(error.code ?? "");
+      resolve({
+        kind: "failed",
+        refused,
+        retriable:
+          refused || outgoing.reusedSocket || idempotentMethods.has(request.method ?? "GET"),
+        error,
+      });
+    });
+    outgoing.end(body);
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * The router's table, built only from lifecycle events (Kafka or the API's SSE stream): which
+ * instances answer for which `app_hostname`, and which of them take new requests. Pure: events
+ * in, a new table out; the proxy only reads it.
+ */
+
+/** The part of an event (CloudEvent from Kafka, or an API event) the table reads. */
+export type RouterEvent = {
+  readonly id: string;
+  readonly type: string;
+  readonly data: Readonly<Record<string, unknown>>;
+};
+
+export type Upstream = {
+  readonly instanceId: string;
+  readonly imageId: number;
+  readonly hostname: string | null;
+  readonly host: string;
+  readonly port: number | null;
+  /** Started (or healthy again) and not stopped since: takes new requests. */
+  readonly ready: boolean;
+};
+
+export type RouteTable = {
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** Each image's current hostname, from its latest event (image events carry it too). */
+  readonly hostnames: ReadonlyMap<number, string | null>;
+  /** Ids of recent events: delivery is at-least-once, a duplicate changes nothing. */
+  readonly seen: ReadonlySet<string>;
+};
+
+export const emptyRouteTable: RouteTable = {
+  upstreams: new Map(),
+  hostnames: new Map(),
+  seen: new Set(),
+};
+
+/** How many event ids are remembered for deduplication (a redelivered batch is far smaller). */
+const seenLimit = 10_000;
+
+/** Instance states that take no new requests: the instance drains. */
+const notReadyTypes = new Set(["container.stopped", "container.failed", "container.unhealthy"]);
+const readyTypes = new Set(["container.started", "container.healthy"]);
+
+const normalizeHostname = (value: unknown): string | null =>
+  typeof value === "string" && value.length > 0 ? value.toLowerCase() : null;
+
+function remember(seen: ReadonlySet<string>, id: string): Set<string> {
+  const next = new Set(seen);
+  next.add(id);
+  if (next.size > seenLimit) {
+    const oldest = next.values().next().value;
+    if (oldest !== undefined) next.delete(oldest);
+  }
+  return next;
+}
+
+/** The table after one event; events of other kinds (pool, builds) change only `seen`. */
+export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTable {
+  if (table.seen.has(event.id)) return table;
+  const seen = remember(table.seen, event.id);
+  const data = event.data;
+  const imageId = typeof data.image_id === "number" ? data.image_id : undefined;
+  if (imageId === undefined) return { ...table, seen };
+  const hostname = normalizeHostname(data.app_hostname);
+  const hostnames = new Map(table.hostnames);
+  const upstreams = new Map(table.upstreams);
+  if (event.type === "image.deleted") {
+    hostnames.delete(imageId);
+    for (const [id, upstream] of upstreams) if (upstream.imageId === imageId) upstreams.delete(id);
+    return { upstreams, hostnames, seen };
+  }
+  // The hostname is the image's: a change seen on any of its events moves all its instances.
+  if (table.hostnames.get(imageId) !== hostname || !table.hostnames.has(imageId)) {
+    hostnames.set(imageId, hostname);
+    for (const [id, upstream] of upstreams) {
+      if (upstream.imageId === imageId) upstreams.set(id, { ...upstream, hostname });
+    }
+  }
+  const instanceId = typeof data.instance_id === "string" ? data.instance_id : "";
+  if (!event.type.startsWith("container.") || instanceId === "") {
+    return { upstreams, hostnames, seen };
+  }
+  if (event.type === "container.removed") {
+    upstreams.delete(instanceId);
+    return { upstreams, hostnames, seen };
+  }
+  const previous = upstreams.get(instanceId);
+  const port = typeof data.host_port === "number" && data.host_port > 0 ? data.host_port : null;
+  const ready = readyTypes.has(event.type)
+    ? port !== null
+    : notReadyTypes.has(event.type)
+      ? false
+      : (previous?.ready ?? false);
+  upstreams.set(instanceId, {
+    instanceId,
+    imageId,
+    hostname,
+    host: typeof data.host === "string" && data.host.length > 0 ? data.host : "127.0.0.1",
+    port: port ?? previous?.port ?? null,
+    ready,
+  });
+  return { upstreams, hostnames, seen };
+}
+
+/** The instances that take new requests for `hostname` (lower case, no port), in a stable order. */
+export function readyUpstreams(table: RouteTable, hostname: string): Upstream[] {
+  return [...table.upstreams.values()]
+    .filter(
+      (upstream) => upstream.ready && upstream.port !== null && upstream.hostname === hostname,
+    )
+    .sort((left, right) => left.instanceId.localeCompare(right.instanceId));
+}
+
+/** Whether any image has this hostname (known but nothing ready → 503; unknown → 404). */
+export function knowsHostname(table: RouteTable, hostname: string): boolean {
+  for (const value of table.hostnames.values()) if (value === hostname) return true;
+  return false;
+}
+
+/** Ready upstreams per hostname, for the router's metrics. */
+export function upstreamCounts(table: RouteTable): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of table.hostnames.values()) if (value !== null) counts.set(value, 0);
+  for (const upstream of table.upstreams.values()) {
+    if (upstream.ready && upstream.port !== null && upstream.hostname !== null) {
+      counts.set(upstream.hostname, (counts.get(upstream.hostname) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** `Host: Shop.Example.com:8080` → `shop.example.com` (an IPv6 literal keeps its brackets). */
+export function hostnameOf(hostHeader: string | undefined): string {
+  if (hostHeader === undefined) return "";
+  const value = hostHeader.trim().toLowerCase();
+  if (value.startsWith("[")) return value.slice(0, value.indexOf("]") + 1);
+  const colon = value.lastIndexOf(":");
+  return colon >= 0 ? value.slice(0, colon) : value;
+}
+
+/**
+ * Round robin over the ready instances, skipping those the proxy saw refuse a connection
+ * recently (`ejected`), unless every one is: then all are tried, since an ejection is only a
+ * guess. Returns the order to try them in; the caller advances `counter` once per request.
+ */
+export function attemptOrder(
+  ready: readonly Upstream[],
+  counter: number,
+  ejected: (instanceId: string) => boolean,
+): Upstream[] {
+  if (ready.length === 0) return [];
+  const start = counter % ready.length;
+  const rotated = [...ready.slice(start), ...ready.slice(0, start)];
+  const healthy = rotated.filter((upstream) => !ejected(upstream.instanceId));
+  const rest = rotated.filter((upstream) => ejected(upstream.instanceId));
+  return [...healthy, ...rest];
+}

@@ -1,0 +1,275 @@
+/**
+ * The proxy on loopback sockets: instances are plain Node HTTP servers, the table is fed the
+ * events the controller would publish. (The same router against the real engine and Kafka is
+ * test/router/router-kafka.test.ts.)
+ */
+import http from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../logger.ts";
+import type { RouterEvent } from "./route-table.ts";
+import { type Router, startRouter } from "./router.ts";
+
+type Instance = {
+  readonly name: string;
+  readonly port: number;
+  readonly seen: http.IncomingHttpHeaders[];
+  /** Requests to /slow waiting now. */
+  waiting(): number;
+  /** Requests to /slow wait until this is called. */
+  release(): void;
+  close(): Promise<void>;
+};
+
+async function startInstance(name: string): Promise<Instance> {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const upgraded = new Set<import("node:stream").Duplex>();
+  let releases: Array<() => void> = [];
+  const server = http.createServer((request, response) => {
+    seen.push(request.headers);
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const answer = () => {
+        response.writeHead(200, { "content-type": "application/json", "x-instance": name });
+        response.end(
+          JSON.stringify({
+            name,
+            headers: request.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      };
+      if (request.url === "/slow") releases.push(answer);
+      else answer();
+    });
+  });
+  server.on("upgrade", (request, socket) => {
+    upgraded.add(socket);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${request.headers.upgrade}\r\nconnection: Upgrade\r\nx-instance: ${name}\r\n\r\n`,
+    );
+    socket.on("data", (chunk: Buffer) => socket.write(`${name}:${chunk.toString()}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    name,
+    port: (server.address() as AddressInfo).port,
+    seen,
+    waiting: () => releases.length,
+    release: () => {
+      for (const answer of releases) answer();
+      releases = [];
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of upgraded) socket.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on (taken, then released). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let eventCounter = 0;
+function event(
+  type: string,
+  instanceId: string,
+  port: number | null,
+  hostname = "shop.test",
+): RouterEvent {
+  eventCounter += 1;
+  return {
+    id: `event-${eventCounter}`,
+    type,
+    data: {
+      image_id: 1,
+      instance_id: instanceId,
+      app_hostname: hostname,
+      host: "127.0.0.1",
+      host_port: port,
+    },
+  };
+}
+
+async function get(
+  router: Router,
+  path: string,
+  host = "shop.test",
+  init: { method?: string; body?: string } = {},
+): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+  // fetch() may not set Host; node:http may.
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: "127.0.0.1",
+        port: router.port,
+        path,
+        method: init.method ?? "GET",
+        headers: { host },
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (typeof value === "string") headers.set(name, value);
+          }
+          resolve({ status: response.statusCode ?? 0, headers, text, json });
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(init.body);
+  });
+}
+
+describe("the router", () => {
+  let router: Router;
+  let a: Instance;
+  let b: Instance;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startInstance("a"), startInstance("b")]);
+  });
+  afterAll(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
+  afterEach(async () => {
+    await router?.close();
+  });
+  const start = async (events: readonly RouterEvent[]) => {
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      ejectMs: 60_000,
+    });
+    for (const item of events) router.apply(item);
+    return router;
+  };
+
+  it("sends requests round robin to the ready instances of the Host, with X-Forwarded-*", async () => {
+    await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
+    const answers = [];
+    for (let index = 0; index < 4; index += 1)
+      answers.push(await get(router, "/x", "Shop.Test:80"));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(answers.map((answer) => answer.json.name).sort()).toEqual(["a", "a", "b", "b"]);
+    expect(answers[0]?.json.name).not.toBe(answers[1]?.json.name);
+    expect(answers[0]?.json.headers).toMatchObject({
+      host: "Shop.Test:80",
+      "x-forwarded-host": "Shop.Test:80",
+      "x-forwarded-proto": "http",
+      "x-forwarded-for": "127.0.0.1",
+    });
+    const posted = await get(router, "/form", "shop.test", { method: "POST", body: "hello" });
+    expect(posted.json.body).toBe("hello");
+  });
+
+  it("tries another instance when one refuses the connection, and counts the retry", async () => {
+    const dead = await closedPort();
+    await start([
+      event("container.started", "dead", dead),
+      event("container.started", "b", b.port),
+    ]);
+    const statuses = [];
+    for (let index = 0; index < 6; index += 1) statuses.push((await get(router, "/")).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+    const metrics = (await get(router, "/metrics", "localhost")).text;
+    expect(metrics).toMatch(/orchestrator_router_upstream_retries_total\{host="shop.test"\} [1-9]/);
+    // A POST is retried too when the connection never reached the instance.
+    const posted = await get(router, "/p", "shop.test", { method: "POST", body: "once" });
+    expect(posted.status).toBe(200);
+  });
+
+  it("drains a stopped instance: no new requests, the one in flight completes", async () => {
+    await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
+    // Counter 0 picks the first ready in instance order: a.
+    const inFlight = get(router, "/slow");
+    const deadline = Date.now() + 10_000;
+    while (a.waiting() === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    router.apply(event("container.stopped", "a", a.port));
+    const after = [];
+    for (let index = 0; index < 4; index += 1) after.push((await get(router, "/")).json.name);
+    expect(after).toEqual(["b", "b", "b", "b"]);
+    a.release();
+    const finished = await inFlight;
+    expect(finished.status).toBe(200);
+    expect(finished.json.name).toBe("a");
+  });
+
+  it("answers 503 when the hostname has no ready instance, 404 for an unknown one, 502 when all fail", async () => {
+    await start([event("container.created", "a", null)]);
+    const unavailable = await get(router, "/");
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get("content-type")).toBe("application/problem+json");
+    expect(unavailable.headers.get("retry-after")).toBe("1");
+    expect(unavailable.json).toMatchObject({ status: 503, code: "no_ready_instance" });
+    const unknown = await get(router, "/", "nobody.test");
+    expect(unknown.json).toMatchObject({ status: 404, code: "unknown_host" });
+    router.apply(event("container.started", "a", await closedPort()));
+    const failed = await get(router, "/");
+    expect(failed.status).toBe(502);
+    expect(failed.json).toMatchObject({ status: 502, code: "upstream_unreachable" });
+  });
+
+  it("passes a WebSocket upgrade through, both ways", async () => {
+    await start([event("container.started", "b", b.port)]);
+    const socket = net.connect(router.port, "127.0.0.1");
+    let received = "";
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.write(
+      "GET /ws HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const deadline = Date.now() + 10_000;
+    while (!received.includes("\r\n\r\n") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(received).toMatch(/^HTTP\/1.1 101 /);
+    expect(received.toLowerCase()).toContain("x-instance: b");
+    socket.write("ping");
+    while (!received.includes("b:ping") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(received).toContain("b:ping");
+    socket.destroy();
+  });
+
+  it("shows requests, latency and ready upstreams per host on its own /metrics", async () => {
+    await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
+    await get(router, "/");
+    const metrics = (await get(router, "/metrics", "router.internal:8080")).text;
+    expect(metrics).toContain('orchestrator_router_upstreams{host="shop.test"} 2');
+    expect(metrics).toContain(
+      'orchestrator_router_requests_total{host="shop.test",status="200"} 1',
+    );
+    expect(metrics).toContain(
+      'orchestrator_router_request_duration_seconds_count{host="shop.test"} 1',
+    );
+    expect(metrics).toContain("process_cpu_seconds_total");
+    router.apply(event("container.removed", "a", null));
+    const after = (await get(router, "/metrics", "localhost")).text;
+    expect(after).toContain('orchestrator_router_upstreams{host="shop.test"} 1');
+  });
+});

@@ -1,0 +1,261 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../logger.ts";
+import { forwardRequest } from "./forward.ts";
+import {
+  applyRouterEvent,
+  attemptOrder,
+  emptyRouteTable,
+  hostnameOf,
+  knowsHostname,
+  type RouterEvent,
+  type RouteTable,
+  readyUpstreams,
+  type Upstream,
+  upstreamCounts,
+} from "./route-table.ts";
+import { createRouterMetrics } from "./router-metrics.ts";
+import { passUpgrade } from "./upgrade.ts";
+
+export type RouterOptions = {
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** How long an instance that refused a connection is tried last (default 5 s). */
+  readonly ejectMs?: number;
+  /** Bodies are buffered (to retry them); larger ones are refused with 413 (default 10 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Instances tried per request at most (default 3). */
+  readonly maxAttempts?: number;
+};
+
+export type Router = {
+  readonly url: string;
+  readonly port: number;
+  /** Feeds one lifecycle event to the table (the source calls this, in stream order). */
+  apply(event: RouterEvent): void;
+  table(): RouteTable;
+  close(): Promise<void>;
+};
+
+/** The router's own answers are RFC 9457 problem documents, like the API's. */
+function problem(
+  response: http.ServerResponse,
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+): number {
+  if (response.headersSent) {
+    response.destroy();
+    return status;
+  }
+  const body = JSON.stringify({ type: "about:blank", title, status, detail, code });
+  response.writeHead(status, {
+    "content-type": "application/problem+json",
+    "content-length": Buffer.byteLength(body),
+    ...(status === 503 ? { "retry-after": "1" } : {}),
+  });
+  response.end(body);
+  return status;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners("data");
+        request.resume();
+        reject(new BodyTooLarge());
+      } else chunks.push(chunk);
+    });
+    request.once("end", () => resolve(Buffer.concat(chunks)));
+    request.once("error", reject);
+  });
+}
+
+/**
+ * The hostname router: a reverse proxy whose table comes only from lifecycle events (see
+ * route-table.ts), started on `host:port`. Requests go round robin to the ready instances of
+ * the image whose `app_hostname` is the request's `Host`; a connection failure tries the next
+ * one; 503 when the hostname has no ready instance, 502 when every try failed, 404 for a
+ * hostname no image has. Any other Host reaches the router's own `/metrics` and `/healthz`.
+ */
+export async function startRouter(options: RouterOptions): Promise<Router> {
+  const ejectMs = options.ejectMs ?? 5_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const logger = options.logger;
+  const metrics = createRouterMetrics();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  let table = emptyRouteTable;
+  const counters = new Map<string, number>();
+  const ejectedUntil = new Map<string, number>();
+  const isEjected = (instanceId: string) => (ejectedUntil.get(instanceId) ?? 0) > Date.now();
+  const eject = (upstream: Upstream) => ejectedUntil.set(upstream.instanceId, Date.now() + ejectMs);
+
+  const orderFor = (hostname: string) => {
+    const ready = readyUpstreams(table, hostname);
+    const counter = counters.get(hostname) ?? 0;
+    counters.set(hostname, counter + 1);
+    return attemptOrder(ready, counter, isEjected).slice(0, maxAttempts);
+  };
+
+  const own = async (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method === "GET" && path === "/metrics") {
+      const text = await metrics.registry.metrics();
+      response.writeHead(200, { "content-type": metrics.registry.contentType });
+      response.end(text);
+      return 200;
+    }
+    if (request.method === "GET" && path === "/healthz") {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end("ok\n");
+      return 200;
+    }
+    return problem(
+      response,
+      404,
+      "unknown_host",
+      "No image has this hostname",
+      `no image has app_hostname ${JSON.stringify(hostnameOf(request.headers.host))}`,
+    );
+  };
+
+  const route = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    hostname: string,
+  ): Promise<number> => {
+    const order = orderFor(hostname);
+    if (order.length === 0) {
+      return problem(
+        response,
+        503,
+        "no_ready_instance",
+        "No instance is ready",
+        `${hostname} has no ready instance right now`,
+      );
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(request, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return problem(
+          response,
+          413,
+          "payload_too_large",
+          "Payload too large",
+          `bodies over ${maxBodyBytes} bytes are refused`,
+        );
+      }
+      throw error;
+    }
+    let lastError: Error | undefined;
+    for (const [index, upstream] of order.entries()) {
+      if (response.destroyed) return 499;
+      if (index > 0) metrics.retries.inc({ host: hostname });
+      const result = await forwardRequest(upstream, request, body, response, agent);
+      if (result.kind === "answered") return result.status;
+      lastError = result.error;
+      eject(upstream);
+      logger.debug(
+        {
+          hostname,
+          instanceId: upstream.instanceId,
+          err: result.error,
+          retriable: result.retriable,
+        },
+        "upstream request failed",
+      );
+      if (!result.retriable) break;
+    }
+    return problem(
+      response,
+      502,
+      "upstream_unreachable",
+      "No instance answered",
+      `every instance tried for ${hostname} failed${lastError === undefined ? "" : ` (${lastError.message})`}`,
+    );
+  };
+
+  const server = http.createServer({ keepAlive: true }, (request, response) => {
+    const started = performance.now();
+    const hostname = hostnameOf(request.headers.host);
+    const known = knowsHostname(table, hostname);
+    const label = known ? hostname : "unknown";
+    (known ? route(request, response, hostname) : own(request, response))
+      .catch((error: unknown) => {
+        logger.error({ err: error, hostname }, "router request failed");
+        return problem(response, 502, "router_error", "The router failed", "see the router's log");
+      })
+      .then((status) => {
+        metrics.requests.inc({ host: label, status: String(status) });
+        metrics.duration.observe({ host: label }, (performance.now() - started) / 1000);
+      });
+  });
+
+  // Upgraded connections leave the server's bookkeeping: close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    const hostname = hostnameOf(request.headers.host);
+    const label = knowsHostname(table, hostname) ? hostname : "unknown";
+    const order = label === "unknown" ? [] : orderFor(hostname);
+    passUpgrade(order, request, socket, head, eject)
+      .then((upstream) => {
+        const status = upstream === undefined ? (order.length === 0 ? 503 : 502) : 101;
+        metrics.requests.inc({ host: label, status: String(status) });
+        if (upstream === undefined) {
+          socket.end(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+          );
+        }
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error, hostname }, "router upgrade failed");
+        socket.destroy();
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    apply: (event) => {
+      table = applyRouterEvent(table, event);
+      // A fresh start is news the ejection guessed without.
+      if (event.type === "container.started" && typeof event.data.instance_id === "string") {
+        ejectedUntil.delete(event.data.instance_id);
+      }
+      metrics.events.inc();
+      metrics.upstreams.reset();
+      for (const [hostname, count] of upstreamCounts(table))
+        metrics.upstreams.set({ host: hostname }, count);
+    },
+    table: () => table,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const socket of upgraded) socket.destroy();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      await closed;
+      agent.destroy();
+    },
+  };
+}

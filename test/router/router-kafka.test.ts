@@ -1,0 +1,234 @@
+/**
+ * `orchestrator router --source kafka` against the real service, engine and Kafka protocol: its
+ * table comes from the topic alone (the API it could reach is a tripwire that must stay
+ * untouched), and a container killed behind the controller's back costs no request.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/run-cli.ts";
+import { docker, runningContainers } from "../support/docker-helpers.ts";
+import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { backends, hasDocker, services } from "../support/services.ts";
+import { testImages } from "../support/test-images.ts";
+import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { waitFor } from "../support/wait.ts";
+
+type Answer = { readonly status: number; readonly body: string };
+
+/** One request through the router with `Host: hostname` (a fresh connection each time). */
+function through(port: number, hostname: string, path = "/index.html"): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: "127.0.0.1", port, path, headers: { host: hostname }, agent: false },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/** An HTTP server that only counts what reaches it: where the router would find the API. */
+async function startTripwire() {
+  const seen: string[] = [];
+  const server = http.createServer((request, response) => {
+    seen.push(`${request.method} ${request.url}`);
+    response.writeHead(500).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Runs `orchestrator router ARGS` in this process until `signal` aborts: resolves with its port
+ * once it listens, and with its exit code at the end.
+ */
+async function runRouter(
+  args: readonly string[],
+  environment: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<{ port: number; exit: Promise<number> }> {
+  let exit: Promise<number> = Promise.resolve(0);
+  const port = await new Promise<number>((resolve, reject) => {
+    exit = runCli(["router", "--listen", "127.0.0.1:0", ...args], {
+      environment: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", ...environment },
+      out: () => {},
+      err: (line) => {
+        const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+        if (listening !== undefined) resolve(Number(listening));
+      },
+      signal,
+    });
+    exit.then(
+      (code) => reject(new Error(`the router exited with ${code} before listening`)),
+      reject,
+    );
+  });
+  return { port, exit };
+}
+
+const kafkaMock = services().kafkaMock;
+
+describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
+  "the router on Kafka alone (%s)",
+  (backend) => {
+    const broker = useKafkaBroker();
+    const topic = `router-${backend}`;
+    let server: TestServer;
+    let tripwire: Awaited<ReturnType<typeof startTripwire>>;
+    const stopRouter = new AbortController();
+    let routerExit: Promise<number> | undefined;
+    let routerPort = 0;
+    const hostname = `shop-${backend}.router.test`;
+
+    beforeAll(async () => {
+      server = await startTestServer({
+        backend,
+        env: { KAFKA_BROKERS: broker().bootstrap, KAFKA_TOPIC: topic },
+      });
+      tripwire = await startTripwire();
+      const router = await runRouter(
+        ["--source", "kafka"],
+        {
+          KAFKA_BROKERS: broker().bootstrap,
+          KAFKA_TOPIC: topic,
+          ORCHESTRATOR_URL: tripwire.url,
+          ORCHESTRATOR_TOKEN: "not-to-be-used",
+        },
+        stopRouter.signal,
+      );
+      routerPort = router.port;
+      routerExit = router.exit;
+    });
+    afterAll(async () => {
+      stopRouter.abort();
+      await routerExit;
+      await tripwire?.close();
+      await server?.stop();
+    });
+
+    it("routes by app_hostname from the topic, serves through a killed instance with no failed request, never calls the API", async () => {
+      const created = await server.request("POST", "/api/images", {
+        body: {
+          name: "routed",
+          image: testImages.httpd,
+          desired_instances: 2,
+          max_instances: 3,
+          app_hostname: hostname,
+          cpu_limit: "0.25",
+          memory_limit: "32m",
+        },
+      });
+      expect([201, 202]).toContain(created.status);
+      const imageId = created.body.id as number;
+      const metrics = async () => (await through(routerPort, "router.internal", "/metrics")).body;
+      await waitFor(
+        metrics,
+        (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
+        {
+          timeoutMs: 90_000,
+          what: "the router to learn two ready instances from Kafka",
+          describe: (text) =>
+            text.split("\n").filter((line) => line.startsWith("orchestrator_router")),
+        },
+      );
+      // An instance the engine runs may not listen for a moment: the first answers are awaited.
+      await waitFor(
+        () => through(routerPort, hostname),
+        (answer) => answer.status === 200,
+        { what: "a first answer through the router" },
+      );
+      const unknown = await through(routerPort, "nobody.router.test");
+      expect(unknown.status).toBe(404);
+
+      // Load on 127.0.0.1, bounded in count and time, while one container is killed.
+      const statuses = new Map<number, number>();
+      let loading = true;
+      let sent = 0;
+      const load = (async () => {
+        const deadline = Date.now() + 180_000;
+        while (loading && sent < 20_000 && Date.now() < deadline) {
+          sent += 1;
+          const answer = await through(routerPort, hostname).catch(() => ({ status: 0, body: "" }));
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      await waitFor(
+        async () => sent,
+        (count) => count >= 20,
+        { what: "load running" },
+      );
+      const [victim] = await runningContainers(server.orchestratorId, imageId);
+      expect(victim).toBeDefined();
+      await docker.getContainer(victim?.Id ?? "").kill();
+      // The controller notices, replaces or restarts it; the router hears all of it from Kafka.
+      await waitFor(
+        async () =>
+          (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[],
+        (items) =>
+          items.length === 2 &&
+          items.every((item) => item.observed_state === "running") &&
+          // Restarted in place (same container, counted) or replaced by another one.
+          items.every((item) => item.container_id !== victim?.Id || item.restart_count > 0),
+        { timeoutMs: 120_000, what: "the killed container running again" },
+      );
+      await server.service.relay?.flush();
+      const written = (
+        (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
+          .items as any[]
+      ).length;
+      await waitFor(
+        metrics,
+        (text) =>
+          Number(/^orchestrator_router_events_total (\d+)/m.exec(text)?.[1] ?? 0) >= written &&
+          text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
+        { timeoutMs: 60_000, what: "the router to read every event of the image" },
+      );
+      const sentAtRecovery = sent;
+      await waitFor(
+        async () => sent,
+        (count) => count >= sentAtRecovery + 20,
+        { what: "load after recovery" },
+      );
+      loading = false;
+      await load;
+
+      expect(Object.fromEntries(statuses)).toEqual({ 200: sent });
+      expect(tripwire.seen).toEqual([]);
+    }, 400_000);
+
+    it("builds the same table from the API's event stream (--source sse)", async () => {
+      // The image of the test above, still running two instances.
+      const stopSse = new AbortController();
+      const router = await runRouter(
+        ["--source", "sse", "--server", server.url, "--token", server.adminToken],
+        {},
+        stopSse.signal,
+      );
+      const ssePort = router.port;
+      try {
+        await waitFor(
+          async () => (await through(ssePort, "router.internal", "/metrics")).body,
+          (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
+          { timeoutMs: 60_000, what: "the SSE router to learn two ready instances" },
+        );
+        const answer = await through(ssePort, hostname);
+        expect(answer.status).toBe(200);
+      } finally {
+        stopSse.abort();
+        await router.exit;
+      }
+    });
+  },
+);

@@ -5,11 +5,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { docker, httpGet, managedContainers } from "../support/docker-helpers.ts";
+import { docker, managedContainers } from "../support/docker-helpers.ts";
 import { buildOrchestratorImage, dockerSocketGroup } from "../support/orchestrator-image.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
-import { testImages } from "../support/test-images.ts";
 import { waitFor } from "../support/wait.ts";
+import { convergeHealthCheckedApp, deployedApi } from "./health-checked-app.ts";
 
 const run = promisify(execFile);
 const repositoryRoot = path.resolve(import.meta.dirname, "../..");
@@ -116,16 +116,10 @@ describe("the orchestrator started by docker-compose", () => {
     if (workDir !== "") await rm(workDir, { recursive: true, force: true });
   }, 180_000);
 
-  const api = async (method: string, route: string, body?: unknown) => {
-    const response = await fetch(`http://127.0.0.1:${apiPort}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
-  };
+  const api = deployedApi(
+    () => apiPort,
+    () => token,
+  );
 
   it("answers /healthz, keeps its admin token where the README says, and converges a health-checked app", async () => {
     // The first start creates the embedded database: give it time on a busy machine.
@@ -156,40 +150,6 @@ describe("the orchestrator started by docker-compose", () => {
       { what: "the admin token file", timeoutMs: 120_000, intervalMs: 1_000 },
     );
 
-    const created = await api("POST", "/api/images", {
-      name: "web",
-      tag: "v1",
-      image: testImages.httpd,
-      container_port: 8080,
-      min_instances: 1,
-      max_instances: 1,
-      desired_instances: 1,
-      health_check: { http_path: "/index.html", interval: "2s", retries: 2 },
-    });
-    expect(created.status).toBe(201);
-    const imageId = created.body.id as number;
-    const [instance] = await waitFor(
-      async () => (await api("GET", `/api/images/${imageId}/containers`)).body.items as any[],
-      (items) =>
-        items.length === 1 &&
-        items[0].observed_state === "running" &&
-        items[0].health === "healthy",
-      {
-        what: "a running instance whose HTTP probe passes from inside the compose network",
-        timeoutMs: 180_000,
-        intervalMs: 1_000,
-        describe: (items) =>
-          items.map(({ observed_state, health, probe }) => ({ observed_state, health, probe })),
-      },
-    );
-    expect(instance.probe).toMatchObject({ ok: true, kind: "http" });
-    expect((await httpGet(instance.host_port)).body).toBe("ok\n");
-
-    expect((await api("DELETE", `/api/images/${imageId}`)).status).toBeLessThan(300);
-    await waitFor(
-      () => managedContainers(project, imageId),
-      (left) => left.length === 0,
-      { what: "the app's containers removed", timeoutMs: 120_000, intervalMs: 1_000 },
-    );
+    await convergeHealthCheckedApp(api, project, 1);
   }, 500_000);
 });

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labelKeys } from "../../src/domain/labels.ts";
 import { docker, execIn, httpGet, managedContainers } from "../support/docker-helpers.ts";
 import { buildOrchestratorImage, dockerSocketGroup } from "../support/orchestrator-image.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
-import { testImages } from "../support/test-images.ts";
 import { waitFor } from "../support/wait.ts";
+import { convergeHealthCheckedApp, deployedApi } from "./health-checked-app.ts";
 
 /**
  * The Dockerfile, for real: the image is built here (from a base made of this machine's Node),
@@ -19,16 +18,10 @@ describe("the orchestrator's own image", () => {
   let containerId = "";
   let apiPort = 0;
 
-  const api = async (method: string, route: string, body?: unknown) => {
-    const response = await fetch(`http://127.0.0.1:${apiPort}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
-  };
+  const api = deployedApi(
+    () => apiPort,
+    () => adminToken,
+  );
 
   beforeAll(async () => {
     tag = await buildOrchestratorImage("image");
@@ -82,47 +75,6 @@ describe("the orchestrator's own image", () => {
   }, 300_000);
 
   it("converges an app on the host's engine through the mounted socket, and its HTTP probes pass", async () => {
-    const created = await api("POST", "/api/images", {
-      name: "web",
-      tag: "v1",
-      image: testImages.httpd,
-      container_port: 8080,
-      min_instances: 1,
-      max_instances: 3,
-      desired_instances: 2,
-      health_check: { http_path: "/index.html", interval: "2s", retries: 2 },
-    });
-    expect(created.status).toBe(201);
-    const imageId = created.body.id as number;
-
-    const instances = await waitFor(
-      async () => (await api("GET", `/api/images/${imageId}/containers`)).body.items as any[],
-      (items) =>
-        items.length === 2 &&
-        items.every((item) => item.observed_state === "running" && item.health === "healthy"),
-      {
-        what: "2 running instances whose HTTP probes pass",
-        timeoutMs: 180_000,
-        intervalMs: 1_000,
-        describe: (items) =>
-          items.map(({ observed_state, health, probe }) => ({ observed_state, health, probe })),
-      },
-    );
-    for (const instance of instances) {
-      expect((await httpGet(instance.host_port)).body).toBe("ok\n");
-      expect(instance.probe).toMatchObject({ ok: true, kind: "http" });
-    }
-    const containers = await managedContainers(orchestratorId, imageId);
-    expect(containers.map((container) => container.Labels[labelKeys.managedBy])).toEqual([
-      orchestratorId,
-      orchestratorId,
-    ]);
-
-    expect((await api("DELETE", `/api/images/${imageId}`)).status).toBeLessThan(300);
-    await waitFor(
-      () => managedContainers(orchestratorId, imageId),
-      (left) => left.length === 0,
-      { what: "the app's containers removed", timeoutMs: 120_000, intervalMs: 1_000 },
-    );
+    await convergeHealthCheckedApp(api, orchestratorId, 2);
   }, 400_000);
 });

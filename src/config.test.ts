@@ -23,6 +23,19 @@ describe("loadConfig", () => {
     expect(loadConfig({ PORT: "", DATABASE_URL: "" }).port).toBe(3003);
   });
 
+  it("probes published ports at ADVERTISE_HOST unless PROBE_HOST says where they answer", () => {
+    expect(loadConfig({}).probeHost).toBe("127.0.0.1");
+    expect(loadConfig({ ADVERTISE_HOST: "10.0.0.5" }).probeHost).toBe("10.0.0.5");
+    const inCompose = loadConfig({
+      ADVERTISE_HOST: "10.0.0.5",
+      PROBE_HOST: "host.docker.internal",
+    });
+    expect(inCompose).toMatchObject({
+      advertiseHost: "10.0.0.5",
+      probeHost: "host.docker.internal",
+    });
+  });
+
   it("parses brokers as a list", () => {
     expect(loadConfig({ KAFKA_BROKERS: "a:9092, b.example:9093" }).kafkaBrokers).toEqual([
       "a:9092",

@@ -159,6 +159,12 @@ const environmentVariables = z.object({
   LOG_LEVEL: logLevel.default("info"),
   /** Host address written into events and status for service discovery. */
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
+  /**
+   * Where this process reaches published ports for HTTP health probes; ADVERTISE_HOST when unset.
+   * In a container, 127.0.0.1 is the container itself: use the host gateway (compose:
+   * `host.docker.internal` with `extra_hosts: host.docker.internal:host-gateway`).
+   */
+  PROBE_HOST: z.string().trim().min(1).optional(),
   /** Host interface that container ports are published on. */
   PUBLISH_IP: z.string().trim().min(1).default("0.0.0.0"),
   RECONCILE_WORKERS: integer(1, 64).default(4),
@@ -273,6 +279,8 @@ export type Config = Readonly<{
   healthRetentionDays: number;
   logLevel: z.infer<typeof logLevel>;
   advertiseHost: string;
+  /** Where HTTP health probes reach published ports from this process. */
+  probeHost: string;
   publishIp: string;
   reconcileWorkers: number;
   resyncIntervalSeconds: number;
@@ -395,6 +403,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     healthRetentionDays: env.HEALTH_RETENTION_DAYS,
     logLevel: env.LOG_LEVEL,
     advertiseHost: env.ADVERTISE_HOST,
+    probeHost: env.PROBE_HOST ?? env.ADVERTISE_HOST,
     publishIp: env.PUBLISH_IP,
     reconcileWorkers: env.RECONCILE_WORKERS,
     resyncIntervalSeconds: env.RESYNC_INTERVAL_SECONDS,

@@ -189,7 +189,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         store: termStore,
         runtime,
         logger: log,
-        probeHost: config.advertiseHost,
+        probeHost: config.probeHost,
         advertiseHost: config.advertiseHost,
         builtImagePrefix: config.imageNamePrefix,
       });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -123,6 +123,70 @@ describe("orchestrator apply --watch", () => {
         },
       );
       expect(watching.stdout()).toContain("- web (delete)");
+    } finally {
+      expect(await watching.stop()).toBe(0);
+    }
+  });
+});
+
+describe("orchestrator apply --watch --prune with a file rewritten in place", () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  let root: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: await server.createUser("ida") };
+    root = await tempTree({
+      "edited/web.yaml": imageFile("web", 0),
+      "edited/api.yaml": imageFile("api", 0),
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await removeTree(root);
+  });
+
+  const images = async () =>
+    (await server.request("GET", "/api/images", { token: env.ORCHESTRATOR_TOKEN ?? null })).body
+      .items as any[];
+
+  it("keeps the images of a truncated file, reports it, and applies the file once it is written", async () => {
+    const folder = join(root, "edited");
+    const watching = cliRunning(["apply", "-f", folder, "--watch", "--prune"], env);
+    try {
+      await waitFor(
+        async () => watching.stdout(),
+        (out) => out.includes("2 to create"),
+        { what: "the first apply" },
+      );
+      const web = (await images()).find((item) => item.name === "web");
+
+      // An editor saving in place: first the truncation (the watch sees an empty file) ...
+      await truncate(join(folder, "web.yaml"));
+      const reaction = await waitFor(
+        async () => ({ out: watching.stdout(), err: watching.stderr() }),
+        ({ out, err }) => out.includes("web (delete)") || err.includes("web.yaml"),
+        { what: "the watch's reaction to the truncated file" },
+      );
+      expect(reaction.out).not.toContain("web (delete)");
+      expect(reaction.err).toContain(
+        `${join(folder, "web.yaml")}:1:1: no documents (is the file being written?); nothing was applied, the last applied state stays`,
+      );
+      expect((await images()).find((item) => item.name === "web")).toMatchObject({
+        id: web.id,
+        status: web.status,
+        resource_version: web.resource_version,
+      });
+
+      // ... then the write of the new content, which applies.
+      await writeFile(join(folder, "web.yaml"), imageFile("web", 0, "  env: { MODE: saved }"));
+      await waitFor(
+        async () => (await images()).find((item) => item.name === "web"),
+        (item) => item?.env?.MODE === "saved",
+        { what: "web applied once written" },
+      );
+      expect((await images()).find((item) => item.name === "web")?.id).toBe(web.id);
+      expect(watching.stdout()).not.toContain("web (delete)");
     } finally {
       expect(await watching.stop()).toBe(0);
     }

@@ -145,6 +145,29 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
     }
   });
 
+  it("logs -f IMAGE follows an instance that starts after it (a scale-up), prefixed", async () => {
+    const before = await instances();
+    const [first] = before;
+    const following = cliFollowing(["logs", "-f", "web"], env);
+    try {
+      // The instances of the start are followed first: the scale-up comes after.
+      await say(first.container_id, "before-scale-up");
+      await following.until(`[${first.name}] before-scale-up\n`);
+      expect((await cli("scale", "web", "--instances", "3")).code).toBe(0);
+      const added = (await running(3)).find(
+        (item) => !before.some((earlier: any) => earlier.id === item.id),
+      );
+      await say(added.container_id, "from-the-new-instance");
+      await following.until(`[${added.name}] from-the-new-instance\n`);
+      await say(first.container_id, "still-the-first");
+      await following.until(`[${first.name}] still-the-first\n`);
+    } finally {
+      expect((await following.stop()).code).toBe(0);
+    }
+    expect((await cli("scale", "web", "--instances", "2")).code).toBe(0);
+    await running(2);
+  });
+
   it("events -w prints the scale that happens while it watches; scale changes desired_instances", async () => {
     const watching = cliFollowing(["events", "-w", "--image", "web"], env);
     try {

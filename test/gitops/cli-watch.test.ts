@@ -40,6 +40,8 @@ describe("orchestrator apply --watch", () => {
     root = await tempTree({
       "site/web.yaml": imageFile("web", 0),
       "site/nested/api.yaml": imageFile("api", 0),
+      "edited/web.yaml": imageFile("web", 0),
+      "edited/api.yaml": imageFile("api", 0),
     });
   });
   afterAll(async () => {
@@ -127,32 +129,17 @@ describe("orchestrator apply --watch", () => {
       expect(await watching.stop()).toBe(0);
     }
   });
-});
-
-describe("orchestrator apply --watch --prune with a file rewritten in place", () => {
-  let server: TestServer;
-  let env: Record<string, string>;
-  let root: string;
-  beforeAll(async () => {
-    server = await startTestServer();
-    env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: await server.createUser("ida") };
-    root = await tempTree({
-      "edited/web.yaml": imageFile("web", 0),
-      "edited/api.yaml": imageFile("api", 0),
-    });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await removeTree(root);
-  });
-
-  const images = async () =>
-    (await server.request("GET", "/api/images", { token: env.ORCHESTRATOR_TOKEN ?? null })).body
-      .items as any[];
 
   it("keeps the images of a truncated file, reports it, and applies the file once it is written", async () => {
+    // Another user (the same names in another set) and folder.
+    const token = await server.createUser("ida");
+    const images = async () =>
+      (await server.request("GET", "/api/images", { token })).body.items as any[];
     const folder = join(root, "edited");
-    const watching = cliRunning(["apply", "-f", folder, "--watch", "--prune"], env);
+    const watching = cliRunning(["apply", "-f", folder, "--watch", "--prune"], {
+      ORCHESTRATOR_URL: server.url,
+      ORCHESTRATOR_TOKEN: token,
+    });
     try {
       await waitFor(
         async () => watching.stdout(),
@@ -172,11 +159,10 @@ describe("orchestrator apply --watch --prune with a file rewritten in place", ()
       expect(reaction.err).toContain(
         `${join(folder, "web.yaml")}:1:1: no documents (is the file being written?); nothing was applied, the last applied state stays`,
       );
-      expect((await images()).find((item) => item.name === "web")).toMatchObject({
-        id: web.id,
-        status: web.status,
-        resource_version: web.resource_version,
-      });
+      // Untouched by the watch: the same image, its spec at the same generation, not deleting.
+      const kept = (await images()).find((item) => item.name === "web");
+      expect(kept).toMatchObject({ id: web.id, generation: web.generation });
+      expect(kept.status).not.toBe("deleting");
 
       // ... then the write of the new content, which applies.
       await writeFile(join(folder, "web.yaml"), imageFile("web", 0, "  env: { MODE: saved }"));

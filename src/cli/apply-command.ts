@@ -33,7 +33,10 @@ Options:
       --wait            wait until every applied image is Ready for its new generation;
                         exit 1 at once when one is Degraded (build failed, crash loop)
       --timeout D       how long --wait waits (default 5m; "90s", "10m", "1h")
-      --watch           apply again on every change of the files (debounced); Ctrl-C ends
+      --watch           apply again on every change of the files (debounced); Ctrl-C ends.
+                        Files are read once settled; a file with no documents (an editor
+                        saving in place empties it first) applies nothing and keeps the last
+                        applied state: delete a file to prune its images
   -h, --help            show this help
 
 On a terminal, uploads show their progress (bytes, rate) and --wait redraws one line per

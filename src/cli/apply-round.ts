@@ -1,5 +1,5 @@
 import type { FileError } from "../gitops/file-error.ts";
-import { type LoadedDocument, loadDocuments } from "../gitops/load.ts";
+import { type LoadedDocument, type LoadResult, loadDocuments } from "../gitops/load.ts";
 import { formatPlan } from "../gitops/plan-format.ts";
 import type { ApplyResponse, Problem } from "./api-types.ts";
 import { problemFileErrors, requestDocuments } from "./apply-documents.ts";
@@ -16,6 +16,8 @@ export type ApplyRoundOptions = {
   readonly prune: boolean;
   readonly allowEmpty: boolean;
   readonly dryRun: boolean;
+  /** How the files are read (default: at once); `apply --watch` waits for them to settle. */
+  readonly load?: (paths: readonly string[]) => Promise<LoadResult>;
 };
 
 export type UploadedSource = { readonly name: string; readonly imageId: number };
@@ -93,7 +95,7 @@ export async function applyRound(
   out: (line: string) => void,
   uploadDisplay?: UploadDisplay,
 ): Promise<ApplyRound> {
-  const loaded = await loadDocuments(options.paths);
+  const loaded = await (options.load ?? loadDocuments)(options.paths);
   if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors };
   const { documents } = loaded;
   const packed = await packSources(documents);

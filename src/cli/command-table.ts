@@ -85,7 +85,7 @@ export const commandTable: readonly CommandEntry[] = [
   {
     name: "export",
     summary: "write your images as desired-state files that apply accepts",
-    flags: ["-o", "--output", "--set"],
+    flags: ["--output-directory", "-o", "--output", "--set"],
   },
   {
     name: "user",

@@ -2,6 +2,7 @@ import { formatFileError } from "../gitops/file-error.ts";
 import { countPlan } from "../gitops/plan-format.ts";
 import { type ApplyRoundOptions, applyRound } from "./apply-round.ts";
 import { CliError, type ClientSettings } from "./client.ts";
+import { loadSettled } from "./settled-load.ts";
 import { watchFolders } from "./watch-folder.ts";
 
 /** What one round of a watch did, for the CLI to print or the service to log. */
@@ -20,8 +21,9 @@ export type WatchApplyOptions = ApplyRoundOptions & { readonly debounceMs?: numb
 /**
  * Applies the files now and again after every change of the watched paths (debounced), one
  * round at a time: a change during a round runs another round after it. A round with bad files
- * applies nothing and reports the errors; the next good edit applies. Resolves when `signal`
- * aborts.
+ * applies nothing and reports the errors; the next good edit applies. A file being written (still
+ * changing, or empty: an editor truncates before it writes) is a bad file too, so a half-written
+ * file never prunes. Resolves when `signal` aborts.
  */
 export async function watchApply(
   settings: ClientSettings,
@@ -33,7 +35,10 @@ export async function watchApply(
   const round = async () => {
     const lines: string[] = [];
     try {
-      const result = await applyRound(settings, options, (line) => lines.push(line));
+      // Files read once settled, and never an empty one: see loadSettled.
+      const result = await applyRound(settings, { ...options, load: loadSettled }, (line) =>
+        lines.push(line),
+      );
       if (!result.ok) report({ kind: "invalid", set, errors: result.errors.map(formatFileError) });
       else report({ kind: "applied", set, lines, counts: countPlan(result.plan) });
     } catch (error) {

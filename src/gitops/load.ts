@@ -29,6 +29,8 @@ export type LoadResult = {
   readonly documents: readonly LoadedDocument[];
   /** Every problem of every file, sorted by file and position. */
   readonly errors: readonly FileError[];
+  /** Every desired-state file read, as the user named it, in order. */
+  readonly files: readonly string[];
 };
 
 export type LoadOptions = {
@@ -153,11 +155,6 @@ export async function loadDocuments(
     for (const document of checked) if (document !== undefined) documents.push(document);
   }
   errors.push(...duplicateErrors(names), ...dependencyCycleErrors(documents));
-  return {
-    documents,
-    errors: sortFileErrors(
-      errors,
-      found.files.map((file) => file.file),
-    ),
-  };
+  const files = found.files.map((file) => file.file);
+  return { documents, errors: sortFileErrors(errors, files), files };
 }

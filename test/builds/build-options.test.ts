@@ -128,7 +128,7 @@ describe.runIf(hasDocker())("build options through BuildKit", () => {
     expect(noCache.body.status).toBe("ready");
 
     const exported = join(root, "exported");
-    expect((await cli("export", "-o", exported)).code).toBe(0);
+    expect((await cli("export", "--output-directory", exported)).code).toBe(0);
     const text = await readFile(join(exported, "shop.yaml"), "utf8");
     expect(text).toMatch(
       /build:\n\s+args:\n\s+GREETING: second\n\s+target: runtime\n\s+platform: linux\/amd64\n\s+no_cache: true/,

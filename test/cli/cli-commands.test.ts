@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageVersion } from "../../src/package-version.ts";
 import { cliProcess } from "../gitops/cli-harness.ts";
-import { execIn } from "../support/docker-helpers.ts";
+import { docker, execIn } from "../support/docker-helpers.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -145,6 +145,52 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
     }
   });
 
+  it("logs -f IMAGE follows the instances that start after it (a scale-up, a replacement), prefixed", async () => {
+    const before = await instances();
+    const [first] = before;
+    const following = cliFollowing(["logs", "-f", "web"], env);
+    try {
+      // The instances of the start are followed first: the scale-up comes after.
+      await say(first.container_id, "before-scale-up");
+      await following.until(`[${first.name}] before-scale-up\n`);
+      expect((await cli("scale", "web", "--instances", "3")).code).toBe(0);
+      const added = (await running(3)).find(
+        (item) => !before.some((earlier: any) => earlier.id === item.id),
+      );
+      await say(added.container_id, "from-the-new-instance");
+      await following.until(`[${added.name}] from-the-new-instance\n`);
+      await say(first.container_id, "still-the-first");
+      await following.until(`[${first.name}] still-the-first\n`);
+
+      // A container removed behind the controller's back is replaced: the new one is followed.
+      await docker.getContainer(added.container_id).remove({ force: true });
+      const replaced = await waitFor(
+        instances,
+        (items) =>
+          items.some(
+            (item) =>
+              item.observed_state === "running" &&
+              item.container_id !== null &&
+              item.container_id !== added.container_id &&
+              !before.some((earlier: any) => earlier.id === item.id),
+          ),
+        { timeoutMs: 90_000, what: "the removed container replaced" },
+      );
+      const replacement = replaced.find(
+        (item) =>
+          item.observed_state === "running" &&
+          item.container_id !== added.container_id &&
+          !before.some((earlier: any) => earlier.id === item.id),
+      );
+      await say(replacement.container_id, "from-the-replacement");
+      await following.until(`[${replacement.name}] from-the-replacement\n`);
+    } finally {
+      expect((await following.stop()).code).toBe(0);
+    }
+    expect((await cli("scale", "web", "--instances", "2")).code).toBe(0);
+    await running(2);
+  });
+
   it("events -w prints the scale that happens while it watches; scale changes desired_instances", async () => {
     const watching = cliFollowing(["events", "-w", "--image", "web"], env);
     try {
@@ -210,6 +256,7 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
     expect((await cli("top", "nope")).code).toBe(1);
   });
 
+  // Some fifteen runs of the binary, each a Node start: minutes on two busy cores.
   it("context set, use and list keep the server and token in a 0600 file; env and flags win", async () => {
     const bare = { XDG_CONFIG_HOME: configHome, DATA_DIR: join(configHome, "no-data") };
     const set = await cliProcess(
@@ -270,7 +317,7 @@ describe("orchestrator logs, events, describe, scale, start/stop/restart, top, v
     expect((await cliProcess(["context", "use", "missing"], bare)).code).toBe(1);
     expect((await cliProcess(["context", "delete", "nowhere"], bare)).code).toBe(0);
     expect(JSON.parse(await readFile(file, "utf8")).current_context).toBeNull();
-  });
+  }, 300_000);
 
   it("completion bash completes commands and flags in a real bash", async () => {
     const script = await cli("completion", "bash");

@@ -276,16 +276,21 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
 
   it("exports the desired state as files that diff finds unchanged", async () => {
     const exported = join(root, "exported", "apps");
-    const result = await cli("export", "-o", exported);
+    const result = await cli("export", "--output-directory", exported);
     expect(result.code).toBe(0);
     expect((await readdir(exported)).sort()).toEqual(["api.yaml", "by-hand.yaml", "web.yaml"]);
     expect(await readFile(join(exported, "web.yaml"), "utf8")).toContain("desired_instances: 2");
     const diff = await cliProcess(["diff", "-f", exported], env);
     expect(diff).toMatchObject({ code: 0, stdout: "No changes.\n", stderr: "" });
 
-    // Into a folder of another name: the images of set "apps" need --set apps.
+    // Into a folder of another name: the images of set "apps" need --set apps. (-o FOLDER is
+    // the spelling before -o was the format: it still works, with a warning.)
     const elsewhere = join(root, "exported", "backup");
     const noted = await cli("export", "-o", elsewhere, "--set", "apps");
+    expect(noted.code).toBe(0);
+    expect(noted.stderr).toContain(
+      `warning: "export -o FOLDER" is deprecated: use --output-directory ${elsewhere}`,
+    );
     expect(noted.stderr).toContain(
       'note: these images belong to apply set "apps": apply them with --set apps',
     );
@@ -294,6 +299,8 @@ describe("orchestrator apply, diff, get, delete and export against a running ser
 
     const stdout = await cli("export", "web");
     expect(stdout.stdout).toBe(await readFile(join(exported, "web.yaml"), "utf8"));
+    expect((await cli("export", "web", "-o", "yaml")).stdout).toBe(stdout.stdout);
+    expect((await cli("export", "-o", "json")).code).toBe(2);
   });
 
   it("fails fast with the reason when an applied image is degraded", async () => {

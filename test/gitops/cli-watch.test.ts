@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +40,8 @@ describe("orchestrator apply --watch", () => {
     root = await tempTree({
       "site/web.yaml": imageFile("web", 0),
       "site/nested/api.yaml": imageFile("api", 0),
+      "edited/web.yaml": imageFile("web", 0),
+      "edited/api.yaml": imageFile("api", 0),
     });
   });
   afterAll(async () => {
@@ -123,6 +125,54 @@ describe("orchestrator apply --watch", () => {
         },
       );
       expect(watching.stdout()).toContain("- web (delete)");
+    } finally {
+      expect(await watching.stop()).toBe(0);
+    }
+  });
+
+  it("keeps the images of a truncated file, reports it, and applies the file once it is written", async () => {
+    // Another user (the same names in another set) and folder.
+    const token = await server.createUser("ida");
+    const images = async () =>
+      (await server.request("GET", "/api/images", { token })).body.items as any[];
+    const folder = join(root, "edited");
+    const watching = cliRunning(["apply", "-f", folder, "--watch", "--prune"], {
+      ORCHESTRATOR_URL: server.url,
+      ORCHESTRATOR_TOKEN: token,
+    });
+    try {
+      await waitFor(
+        async () => watching.stdout(),
+        (out) => out.includes("2 to create"),
+        { what: "the first apply" },
+      );
+      const web = (await images()).find((item) => item.name === "web");
+
+      // An editor saving in place: first the truncation (the watch sees an empty file) ...
+      await truncate(join(folder, "web.yaml"));
+      const reaction = await waitFor(
+        async () => ({ out: watching.stdout(), err: watching.stderr() }),
+        ({ out, err }) => out.includes("web (delete)") || err.includes("web.yaml"),
+        { what: "the watch's reaction to the truncated file" },
+      );
+      expect(reaction.out).not.toContain("web (delete)");
+      expect(reaction.err).toContain(
+        `${join(folder, "web.yaml")}:1:1: no documents (is the file being written?); nothing was applied, the last applied state stays`,
+      );
+      // Untouched by the watch: the same image, its spec at the same generation, not deleting.
+      const kept = (await images()).find((item) => item.name === "web");
+      expect(kept).toMatchObject({ id: web.id, generation: web.generation });
+      expect(kept.status).not.toBe("deleting");
+
+      // ... then the write of the new content, which applies.
+      await writeFile(join(folder, "web.yaml"), imageFile("web", 0, "  env: { MODE: saved }"));
+      await waitFor(
+        async () => (await images()).find((item) => item.name === "web"),
+        (item) => item?.env?.MODE === "saved",
+        { what: "web applied once written" },
+      );
+      expect((await images()).find((item) => item.name === "web")?.id).toBe(web.id);
+      expect(watching.stdout()).not.toContain("web (delete)");
     } finally {
       expect(await watching.stop()).toBe(0);
     }

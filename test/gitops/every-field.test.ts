@@ -110,7 +110,7 @@ describe("a desired-state file with every field", () => {
     expect((await cli("diff", "-f", join(root, "apps"))).stdout).toBe("No changes.\n");
 
     const exported = join(root, "exported", "apps");
-    const result = await cli("export", "-o", exported);
+    const result = await cli("export", "--output-directory", exported);
     expect(result.code).toBe(0);
     const text = await readFile(join(exported, "full.yaml"), "utf8");
     expect(text).not.toContain("s3cr3t-value");

@@ -88,7 +88,7 @@ describe("loadDocuments: happy path", () => {
 
   it("returns nothing, without error, for a folder without documents", async () => {
     const root = await tree({ "notes.md": "" });
-    expect(await loadDocuments([root])).toEqual({ documents: [], errors: [] });
+    expect(await loadDocuments([root])).toEqual({ documents: [], errors: [], files: [] });
   });
 });
 

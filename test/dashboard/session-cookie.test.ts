@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../support/services.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
+const json = (response: Response): Promise<any> => response.json();
+
 describe.each(backends())("the dashboard session on %s", (backend) => {
   let server: TestServer;
   let aliceToken: string;
@@ -54,7 +56,7 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
 
     const right = await login(aliceToken);
     expect(right.status).toBe(200);
-    const session = await right.json();
+    const session = await json(right);
     expect(session).toMatchObject({ user: "alice", admin: false });
     expect(session.csrf_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const { header } = cookieOf(right);
@@ -74,12 +76,12 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
 
   it("reads /api with the cookie, and writes only with the session's CSRF token", async () => {
     const right = await login(aliceToken);
-    const { csrf_token: csrfToken } = await right.json();
+    const { csrf_token: csrfToken } = await json(right);
     const cookie = cookieOf(right).pair;
 
     const whoami = await fetch(`${server.url}/api/whoami`, { headers: { cookie } });
     expect(whoami.status).toBe(200);
-    expect((await whoami.json()).user).toBe("alice");
+    expect((await json(whoami)).user).toBe("alice");
 
     const create = (headers: Record<string, string>) =>
       fetch(`${server.url}/api/images`, {
@@ -94,10 +96,10 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
       });
     const bare = await create({});
     expect(bare.status).toBe(403);
-    expect((await bare.json()).detail).toMatch(/X-CSRF-Token/);
+    expect((await json(bare)).detail).toMatch(/X-CSRF-Token/);
     expect((await create({ "x-csrf-token": "x".repeat(43) })).status).toBe(403);
     // Another session's CSRF token does not fit this one.
-    const admin = await (await login(server.adminToken)).json();
+    const admin = await json(await login(server.adminToken));
     expect((await create({ "x-csrf-token": admin.csrf_token })).status).toBe(403);
     expect((await server.request("GET", "/api/images", { token: aliceToken })).body.items).toEqual(
       [],
@@ -105,7 +107,7 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
 
     const accepted = await create({ "x-csrf-token": csrfToken });
     expect(accepted.status, await accepted.clone().text()).toBe(201);
-    const image = await accepted.json();
+    const image = await json(accepted);
     const removed = await fetch(`${server.url}/api/images/${image.id}`, {
       method: "DELETE",
       headers: { cookie, "x-csrf-token": csrfToken },
@@ -119,7 +121,7 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
     const bearer = await fetch(`${server.url}/api/whoami`, {
       headers: { authorization: `Bearer ${server.adminToken}`, cookie },
     });
-    expect((await bearer.json()).user).toBe("admin");
+    expect((await json(bearer)).user).toBe("admin");
     const badBearer = await fetch(`${server.url}/api/whoami`, {
       headers: { authorization: "Bearer wrong-token-wrong", cookie },
     });
@@ -132,10 +134,10 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
   it("gives the session to its own cookie only, and logs out with the CSRF token", async () => {
     expect((await fetch(`${server.url}/ui/session`)).status).toBe(401);
     const right = await login(aliceToken);
-    const { csrf_token: csrfToken } = await right.json();
+    const { csrf_token: csrfToken } = await json(right);
     const cookie = cookieOf(right).pair;
     const session = await fetch(`${server.url}/ui/session`, { headers: { cookie } });
-    expect(await session.json()).toMatchObject({ user: "alice", csrf_token: csrfToken });
+    expect(await json(session)).toMatchObject({ user: "alice", csrf_token: csrfToken });
 
     const forged = await fetch(`${server.url}/ui/logout`, { method: "POST", headers: { cookie } });
     expect(forged.status).toBe(403);

@@ -22,8 +22,10 @@ export function CreateImage({ act }) {
 /** The fields both forms share, as the API names them. */
 function ScaleFields({ prefix }) {
   const field = (name, label, value) => html`
-    <label for=${`${prefix}-${name}`}>${label}</label>
-    <input id=${`${prefix}-${name}`} name=${name} type="number" min="0" value=${value} required />
+    <div class="field">
+      <label for=${`${prefix}-${name}`}>${label}</label>
+      <input id=${`${prefix}-${name}`} name=${name} type="number" min="0" value=${value} required />
+    </div>
   `;
   return html`
     <div class="grid">

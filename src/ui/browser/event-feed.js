@@ -6,7 +6,7 @@ export function EventFeed({ events }) {
     <section class="events" aria-labelledby="events-heading">
       <h2 id="events-heading">Events</h2>
       ${events.length === 0 && html`<p class="hint">Waiting for events…</p>`}
-      <ol class="event-list" aria-live="off" data-testid="events">
+      <ol class="event-list" tabindex="0" aria-labelledby="events-heading" data-testid="events">
         ${events.map(
           (event) => html`<li key=${event.id}>
             <time datetime=${event.time}>${new Date(event.time).toLocaleTimeString()}</time>

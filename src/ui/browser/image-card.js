@@ -14,8 +14,7 @@ export function ImageCard({ image, instances, samples, act }) {
         <h3 id=${headingId}>${image.name}</h3>
         <span class="badge status-${image.status}" data-testid="image-status">${image.status}</span>
         <span class="meta">
-          revision ${image.generation}${image.observed_generation === image.generation ? "" : ` (observed ${image.observed_generation})`}
-          · ${image.image ?? `${image.source_type} ${image.tag}`}
+          ${revision(image)} · ${image.image ?? `${image.source_type} ${image.tag}`}
         </span>
       </header>
       <${Conditions} conditions=${image.conditions} />
@@ -37,7 +36,7 @@ function Conditions({ conditions }) {
   return html`
     <ul class="conditions" aria-label="Conditions">
       ${conditions.map(
-        (condition) => html`<li key=${condition.type} class="condition-${condition.status}"
+        (condition) => html`<li key=${condition.type} class=${conditionClass(condition)}
           title=${condition.message}>
           ${condition.type}: ${condition.status} <span class="reason">${condition.reason}</span>
           ${condition.message && html`<span class="message"> — ${condition.message}</span>`}
@@ -45,6 +44,17 @@ function Conditions({ conditions }) {
       )}
     </ul>
   `;
+}
+
+function revision(image) {
+  const observed = image.observed_generation;
+  return `revision ${image.generation}${observed === image.generation ? "" : ` (observed ${observed})`}`;
+}
+
+/** Good, bad or unknown: Degraded is the one condition whose True is bad. */
+function conditionClass({ type, status }) {
+  if (status === "Unknown") return "condition-unknown";
+  return (status === "True") === (type !== "Degraded") ? "condition-good" : "condition-bad";
 }
 
 function ImageActions({ image, act }) {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../api/app-env.ts";
+import type { AppEnv, Principal } from "../api/app-env.ts";
 import { type AuthOptions, authenticate, refuseGuesser, refuseToken } from "../api/auth.ts";
 import { documented } from "../api/openapi/route-doc.ts";
 import { notFound, ProblemError } from "../api/problem.ts";
@@ -49,6 +49,12 @@ const pageHeaders = {
 export function dashboardRoutes(options: DashboardOptions) {
   const app = new Hono<AppEnv>();
   const assets = dashboardAssets();
+  const sessionOf = (principal: Principal, token: string): z.infer<typeof sessionSchema> => ({
+    user: principal.userName,
+    user_id: String(principal.userId),
+    admin: principal.isAdmin,
+    csrf_token: csrfTokenFor(options.csrf, token),
+  });
 
   const serve = (asset: Asset | undefined, name: string) => {
     if (asset === undefined) throw notFound(`dashboard file ${name}`);
@@ -112,12 +118,7 @@ export function dashboardRoutes(options: DashboardOptions) {
       const principal = await authenticate(options, token, c.get("requestId"));
       if (principal === undefined) return refuseToken(c, options.failures, address);
       setSessionCookie(c, token);
-      return c.json({
-        user: principal.userName,
-        user_id: String(principal.userId),
-        admin: principal.isAdmin,
-        csrf_token: csrfTokenFor(options.csrf, token),
-      });
+      return c.json(sessionOf(principal, token));
     },
   );
 
@@ -137,12 +138,7 @@ export function dashboardRoutes(options: DashboardOptions) {
         throw new ProblemError("unauthorized", "not logged in");
       }
       c.header("cache-control", "no-store");
-      return c.json({
-        user: principal.userName,
-        user_id: String(principal.userId),
-        admin: principal.isAdmin,
-        csrf_token: csrfTokenFor(options.csrf, token),
-      });
+      return c.json(sessionOf(principal, token));
     },
   );
 

@@ -60,3 +60,10 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
     nodes: violation.nodes.map((node: any) => node.target),
   }));
 }
+
+/** The violations that fail a test: serious or critical ones. */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  return (await axeViolations(page)).filter(
+    (violation) => violation.impact === "serious" || violation.impact === "critical",
+  );
+}

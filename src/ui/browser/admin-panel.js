@@ -26,7 +26,7 @@ export function AdminPanel() {
   return html`
     <section class="admin" aria-labelledby="admin-heading">
       <h2 id="admin-heading">Administration</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Users and quotas">
         <table>
           <caption>Users and quotas (used / limit)</caption>
           <thead><tr><th scope="col">User</th><th scope="col">Quota</th></tr></thead>
@@ -40,18 +40,18 @@ export function AdminPanel() {
           </tbody>
         </table>
       </div>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Tokens">
         <table>
           <caption>Tokens</caption>
           <thead>
             <tr><th scope="col">Name</th><th scope="col">User</th><th scope="col">Scope</th>
-              <th scope="col">Expires</th><th scope="col">Last used</th></tr>
+              <th scope="col">Expires</th></tr>
           </thead>
           <tbody>
             ${tokens.map(
               (token) => html`<tr key=${token.id}>
                 <th scope="row">${token.name}</th><td>${token.user}</td><td>${token.scope}</td>
-                <td>${token.expires_at ?? "never"}</td><td>${token.last_used_at ?? "—"}</td>
+                <td>${token.expires_at?.slice(0, 10) ?? "never"}</td>
               </tr>`,
             )}
           </tbody>

@@ -1,4 +1,4 @@
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import { BuildLog } from "./build-log.js";
 import { html } from "./html.js";
@@ -19,15 +19,28 @@ export function ImageCard({ image, instances, samples, act }) {
       </header>
       <${Conditions} conditions=${image.conditions} />
       <${ImageActions} image=${image} act=${act} />
-      ${
-        image.source_type === "upload" &&
-        html`<details class="build" open=${building(image.status) || image.status === "build_failed"}>
-        <summary>Build log</summary>
-        <${BuildLog} imageId=${image.id} key=${`${image.id}-${building(image.status)}`} />
-      </details>`
-      }
+      ${image.source_type === "upload" && html`<${BuildSection} image=${image} />`}
       <${InstanceTable} instances=${instances} samples=${samples} act=${act} />
     </article>
+  `;
+}
+
+/**
+ * The build log, opened when a build starts or fails and left as the user sets it after that
+ * (a finished build does not snatch away the log someone is reading).
+ */
+function BuildSection({ image }) {
+  const running = building(image.status);
+  const failed = image.status === "build_failed";
+  const [open, setOpen] = useState(running || failed);
+  useEffect(() => {
+    if (running || failed) setOpen(true);
+  }, [running, failed]);
+  return html`
+    <details class="build" open=${open} onToggle=${(event) => setOpen(event.currentTarget.open)}>
+      <summary>Build log</summary>
+      <${BuildLog} imageId=${image.id} key=${`${image.id}-${running}`} />
+    </details>
   `;
 }
 
@@ -51,10 +64,10 @@ function revision(image) {
   return `revision ${image.generation}${observed === image.generation ? "" : ` (observed ${observed})`}`;
 }
 
-/** Good, bad or unknown: Degraded is the one condition whose True is bad. */
+/** Ready is good when True, Degraded bad when True; Progressing is neither. */
 function conditionClass({ type, status }) {
-  if (status === "Unknown") return "condition-unknown";
-  return (status === "True") === (type !== "Degraded") ? "condition-good" : "condition-bad";
+  if (status === "Unknown" || type === "Progressing") return "condition-neutral";
+  return (status === "True") === (type === "Ready") ? "condition-good" : "condition-bad";
 }
 
 function ImageActions({ image, act }) {

@@ -5,7 +5,7 @@ import { Sparkline } from "./sparkline.js";
 export function InstanceTable({ instances, samples, act }) {
   if (instances.length === 0) return html`<p class="hint">No instances.</p>`;
   return html`
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Instances">
       <table class="instances">
         <caption class="visually-hidden">Instances</caption>
         <thead>

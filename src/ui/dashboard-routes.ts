@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AppEnv, Principal } from "../api/app-env.ts";
 import { type AuthOptions, authenticate, refuseGuesser, refuseToken } from "../api/auth.ts";
@@ -110,6 +111,12 @@ export function dashboardRoutes(options: DashboardOptions) {
       public: true,
       body: loginBody,
       responses: { 200: { description: "The session", body: sessionSchema } },
+    }),
+    bodyLimit({
+      maxSize: 4096,
+      onError: () => {
+        throw new ProblemError("payload_too_large", "a login body is a token, at most 4 KiB");
+      },
     }),
     async (c) => {
       refuseCrossSite(c.req.header("sec-fetch-site"), c.req.header("origin"), c.req.header("host"));

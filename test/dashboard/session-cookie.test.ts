@@ -72,6 +72,8 @@ describe.each(backends())("the dashboard session on %s", (backend) => {
     expect(crossSite.headers.get("set-cookie")).toBeNull();
     const foreignOrigin = await login(aliceToken, { origin: "https://evil.example" });
     expect(foreignOrigin.status).toBe(403);
+    const huge = await login("x".repeat(10_000));
+    expect(huge.status).toBe(413);
   });
 
   it("reads /api with the cookie, and writes only with the session's CSRF token", async () => {

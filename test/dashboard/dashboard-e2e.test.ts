@@ -20,7 +20,6 @@ import { hasChromium, launchChromium, screenshot, seriousViolations } from "./br
 
 /** Generous: two busy cores build, start containers and run a browser at once. */
 const deadline = { timeout: 90_000 };
-const buildMarker = "dashboard-build-step-output";
 
 describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends())(
   "the dashboard in chromium on %s",
@@ -33,6 +32,8 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
     let bobToken: string;
     let sourceDir: string;
     let imageId: number;
+    /** Printed by a RUN step: unique per server, so no cached layer from an earlier run hides it. */
+    let buildMarker: string;
 
     beforeAll(async () => {
       server = await startBuildServer({
@@ -41,6 +42,7 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
       });
       aliceToken = await server.createUser("alice");
       bobToken = await server.createUser("bob");
+      buildMarker = `dashboard-build-${server.orchestratorId}`;
       sourceDir = await mkdtemp(path.join(tmpdir(), "orch-dashboard-"));
       for (const file of webApp("hello from the dashboard\n", `RUN echo ${buildMarker}\n`)) {
         await writeFile(path.join(sourceDir, file.name), file.content);

@@ -38,4 +38,6 @@ async function rewriteDeclarations(folder: string): Promise<number> {
 const rewritten = await rewriteDeclarations(dist);
 // src/store/migrate.ts reads ../../sql/ next to itself: dist/sql/.
 await cp(path.join(root, "sql"), path.join(dist, "sql"), { recursive: true });
+// The dashboard's browser modules are plain JavaScript served as they are (src/ui/dashboard-assets.ts).
+await cp(path.join(root, "src/ui/browser"), path.join(dist, "src/ui/browser"), { recursive: true });
 process.stdout.write(`built dist/ (${rewritten} declaration files rewritten)\n`);

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import { packageVersion } from "../package-version.ts";
 import type { AuditRepository } from "../store/audit-repository.ts";
+import { dashboardRoutes } from "../ui/dashboard-routes.ts";
 import type { AppEnv } from "./app-env.ts";
 import { auditRoutes } from "./audit-routes.ts";
 import { requireToken } from "./auth.ts";
@@ -23,6 +24,7 @@ import { createLimiter, limitWrites } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { whoamiSchema } from "./schemas/account-schemas.ts";
 import { versionSchema } from "./schemas/probe-schemas.ts";
+import { newCsrfKey } from "./session-cookie.ts";
 import { tokensRoutes } from "./tokens-routes.ts";
 import { usersRoutes } from "./users-routes.ts";
 
@@ -89,6 +91,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     "/",
     docsRoutes(() => app.routes),
   );
+  // The dashboard logs in with a token kept in a cookie, which /api accepts too (CSRF-checked).
+  const csrf = newCsrfKey();
+  const dashboardAuth = { adminToken: deps.adminToken, adminUserId: deps.adminUserId };
+  app.route("/", dashboardRoutes({ ...dashboardAuth, tokens: deps.tokens, failures, csrf }));
 
   const api = new Hono<AppEnv>();
   const databaseReachable = deps.databaseReachable;
@@ -101,6 +107,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       adminUserId: deps.adminUserId,
       tokens: deps.tokens,
       failures,
+      csrf,
     }),
   );
   api.use(limitWrites(createLimiter({ points: deps.limits.writesPerMinute, durationSeconds: 60 })));

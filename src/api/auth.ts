@@ -6,6 +6,7 @@ import type { AppEnv, Principal } from "./app-env.ts";
 import { clientAddress } from "./client-address.ts";
 import { ProblemError } from "./problem.ts";
 import { type Limiter, tooManyRequests } from "./rate-limit.ts";
+import { type CsrfKey, csrfHeaderName, csrfTokenValid, sessionToken } from "./session-cookie.ts";
 
 export type AuthOptions = {
   readonly adminToken: string;
@@ -13,6 +14,12 @@ export type AuthOptions = {
   readonly tokens: Pick<TokensService, "authenticate">;
   /** Failed authentications per client address; over the limit the address is refused a while. */
   readonly failures: Limiter;
+  /**
+   * Set: a request without an Authorization header may authenticate with the dashboard's
+   * session cookie instead; a write so authenticated must carry the session's CSRF token in
+   * `X-CSRF-Token` (reads need none: the cookie is SameSite=Strict and reads change nothing).
+   */
+  readonly csrf?: CsrfKey;
 };
 
 const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]{8,512})\s*$/i;
@@ -54,7 +61,7 @@ export async function refuseToken(c: Context, failures: Limiter, address: string
  */
 export function requireToken(options: AuthOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const presented = presentedToken(c.req.header("authorization"));
+    const presented = presentedCredential(c, options.csrf);
     if (presented === undefined) {
       c.header("www-authenticate", 'Bearer realm="orchestrator"');
       throw new ProblemError("unauthorized", "send Authorization: Bearer <token>");
@@ -70,8 +77,29 @@ export function requireToken(options: AuthOptions): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function authenticate(
-  options: AuthOptions,
+/**
+ * The bearer token; without an Authorization header, the session cookie's token (when the
+ * dashboard is on), refused for a write that lacks the session's CSRF token.
+ */
+function presentedCredential(c: Context, csrf: CsrfKey | undefined): string | undefined {
+  const header = c.req.header("authorization");
+  if (header !== undefined || csrf === undefined) return presentedToken(header);
+  const fromCookie = sessionToken(c);
+  if (fromCookie === undefined) return undefined;
+  if (
+    !isReadMethod(c.req.method) &&
+    !csrfTokenValid(csrf, fromCookie, c.req.header(csrfHeaderName))
+  ) {
+    throw new ProblemError(
+      "forbidden",
+      "a write with the session cookie needs the session's X-CSRF-Token header",
+    );
+  }
+  return fromCookie;
+}
+
+export async function authenticate(
+  options: Pick<AuthOptions, "adminToken" | "adminUserId" | "tokens">,
   presented: string,
   requestId: string,
 ): Promise<Principal | undefined> {

@@ -161,6 +161,10 @@ const environmentVariables = z.object({
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
   /** Host interface that container ports are published on. */
   PUBLISH_IP: z.string().trim().min(1).default("0.0.0.0"),
+  /** What makes instances exist: containers on one engine, or one Swarm service per image. */
+  RUNTIME: z
+    .enum(["docker", "swarm"], { message: 'must be "docker" or "swarm"' })
+    .default("docker"),
   RECONCILE_WORKERS: integer(1, 64).default(4),
   RESYNC_INTERVAL_SECONDS: integer(1, 86_400).default(300),
   MAX_INSTANCES_CAP: integer(1, 10_000).default(100),
@@ -274,6 +278,7 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof logLevel>;
   advertiseHost: string;
   publishIp: string;
+  runtime: "docker" | "swarm";
   reconcileWorkers: number;
   resyncIntervalSeconds: number;
   maxInstancesCap: number;
@@ -396,6 +401,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     advertiseHost: env.ADVERTISE_HOST,
     publishIp: env.PUBLISH_IP,
+    runtime: env.RUNTIME,
     reconcileWorkers: env.RECONCILE_WORKERS,
     resyncIntervalSeconds: env.RESYNC_INTERVAL_SECONDS,
     maxInstancesCap: env.MAX_INSTANCES_CAP,

@@ -227,7 +227,9 @@ function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): Tas
   const ports: Record<string, number> = {};
   for (const port of task.Status?.PortStatus?.Ports ?? []) {
     if (port.TargetPort === undefined || (port.PublishedPort ?? 0) <= 0) continue;
-    ports[`${port.TargetPort}/${port.Protocol ?? "tcp"}`] = port.PublishedPort as number;
+    // The engine publishes a host-mode port twice, IPv4 first, then IPv6 on another port.
+    const key = `${port.TargetPort}/${port.Protocol ?? "tcp"}`;
+    if (ports[key] === undefined) ports[key] = port.PublishedPort as number;
   }
   const containerId = task.Status?.ContainerStatus?.ContainerID;
   return {

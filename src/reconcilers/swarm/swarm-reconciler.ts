@@ -198,8 +198,15 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       const previous =
         record.container_id === null ? undefined : byContainer.get(record.container_id);
       if (previous !== undefined && previous.id !== task?.id) {
-        const ended = taskAsContainer(previous, record.id);
-        current = await recorderOn(previous.node).record(current, ended, {});
+        // The task it saw ended (or is ending) and Swarm put another in its slot: that end
+        // first, then the old container's removal, each with its own container id.
+        const onNode = recorderOn(previous.node);
+        current = await onNode.record(
+          current,
+          taskAsContainer(previous, record.id),
+          endContext(previous),
+        );
+        current = await onNode.record(current, undefined, { reason: "rescheduled" });
       }
       const container = task === undefined ? undefined : taskAsContainer(task, record.id);
       const extraPatch =
@@ -209,7 +216,12 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       current = await recorderOn(task?.node).record(
         current,
         container,
-        task === undefined ? {} : { reason: reasonOf(record, container) },
+        task === undefined
+          ? {}
+          : {
+              ...endContext(task),
+              reason: endContext(task).reason ?? reasonOf(current, container),
+            },
         extraPatch,
       );
       observed.push(current);
@@ -264,6 +276,11 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
   }
 
   return { reconcile };
+}
+
+/** A task Swarm shut down itself (a spec update, a scale-down) ended on purpose, not in failure. */
+function endContext(task: TaskSnapshot): { reason?: string; expectedStop?: boolean } {
+  return task.state === "shutdown" ? { reason: "task_shutdown", expectedStop: true } : {};
 }
 
 /** Why a task changed, for its events: a new container is Swarm's scheduling. */

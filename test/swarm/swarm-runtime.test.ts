@@ -226,7 +226,7 @@ describe.each(backends())("RUNTIME=swarm on %s", (backend) => {
     );
     const service = await serviceOf();
     expect(service?.Spec?.Labels?.[labelKeys.specHash]).not.toBe(hashBefore);
-    expect((service?.Spec?.TaskTemplate as any).ContainerSpec.Env).toContain("GREETING=bye");
+    expect((service?.Spec?.TaskTemplate as any)?.ContainerSpec.Env).toContain("GREETING=bye");
     for (const instance of after) {
       const info = await docker.getContainer(instance.container_id).inspect();
       expect(info.Config.Env).toContain("GREETING=bye");

@@ -1,7 +1,7 @@
 import type { PortMapping } from "../domain/container-options.ts";
 import { labelKeys } from "../domain/labels.ts";
 import type { DockerClient } from "./connection.ts";
-import type { Mount } from "./create-container.ts";
+import type { CreateContainerRequest, Mount } from "./create-container.ts";
 import { tenantCapabilities } from "./create-container.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
@@ -39,15 +39,7 @@ export type ServiceRequest = {
   readonly init: boolean;
   readonly capAdd: readonly string[];
   readonly mounts: readonly Mount[];
-  readonly healthcheck?:
-    | {
-        readonly test: readonly string[];
-        readonly intervalMs: number;
-        readonly timeoutMs: number;
-        readonly retries: number;
-        readonly startPeriodMs: number;
-      }
-    | undefined;
+  readonly healthcheck?: CreateContainerRequest["healthcheck"];
   /** Swarm restarts tasks itself: `any` (always), `on-failure` (with a bound) or `none`. */
   readonly restart: {
     readonly condition: "any" | "on-failure" | "none";

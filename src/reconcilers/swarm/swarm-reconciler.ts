@@ -1,7 +1,6 @@
 import { dockerStatus } from "../../docker/retry.ts";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { ServiceSnapshot, SwarmRuntime, TaskSnapshot } from "../../docker/swarm.ts";
-import { imageEvent } from "../../domain/event-builders.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
 import { specHash } from "../../domain/spec-hash.ts";
@@ -9,6 +8,7 @@ import type { Logger } from "../../logger.ts";
 import { containerSpec, namesSecrets } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
+import { deleteImageRow } from "../image/image-deletion.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "../image/model.ts";
 import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.ts";
 import { createRecorder } from "../image/recorder.ts";
@@ -62,13 +62,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
   }
 
   async function finishDeletion(image: ImageRecord, log: Logger): Promise<void> {
-    await deps.cleanupImage?.(image);
-    const reference = runnableReference(image, settings.builtImagePrefix);
-    await store.transaction(async (tx) => {
-      await tx.images.delete(image.id);
-      await tx.events.append([imageEvent("image.deleted", image, reference, "deleted")]);
-    });
-    log.info("image deleted");
+    await deleteImageRow(deps, image, log);
     if ((await store.images.list(image.user_id)).length === 0) {
       for (const name of await swarm.listTenantNetworks(settings.orchestratorId, image.user_id)) {
         await swarm.removeNetwork(name);

@@ -8,7 +8,23 @@ import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 const benchDir = fileURLToPath(new URL("./", import.meta.url));
-const only = process.argv.slice(2);
+/** Folder names pick benchmarks; flags (`--runtime swarm`) go to each of them. */
+const names: string[] = [];
+const flags: string[] = [];
+for (let index = 2; index < process.argv.length; index += 1) {
+  const argument = process.argv[index] as string;
+  if (!argument.startsWith("--")) {
+    names.push(argument);
+    continue;
+  }
+  flags.push(argument);
+  const value = process.argv[index + 1];
+  if (!argument.includes("=") && value !== undefined && !value.startsWith("--")) {
+    flags.push(value);
+    index += 1;
+  }
+}
+const only = names;
 
 /** Long soaks run only when named: `npm run bench -- chaos`. */
 const onlyWhenNamed = new Set(["chaos"]);
@@ -31,7 +47,7 @@ for (const folder of folders) {
     const code = await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ["--disable-warning=ExperimentalWarning", `${benchDir}${folder}/${file}`],
+        ["--disable-warning=ExperimentalWarning", `${benchDir}${folder}/${file}`, ...flags],
         {
           stdio: "inherit",
         },

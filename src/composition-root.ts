@@ -31,6 +31,7 @@ import { createContainerStats } from "./docker/container-stats.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
 import { dockerStatus } from "./docker/retry.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
+import { createSwarmRuntime } from "./docker/swarm.ts";
 import { createVolumes } from "./docker/volumes.ts";
 import type { QuotaPolicy } from "./domain/quota.ts";
 import { openEventLog } from "./events/event-log.ts";
@@ -135,6 +136,12 @@ export async function startService(
         "the storage driver cannot limit a container's disk; CONTAINER_DISK_LIMIT is not applied",
       ),
   });
+  const swarm = config.runtime === "swarm" ? createSwarmRuntime(docker) : undefined;
+  if (swarm !== undefined && !(await swarm.isManager())) {
+    throw new Error(
+      "RUNTIME=swarm needs a Docker engine that is a Swarm manager: run `docker swarm init` (or join it to a swarm as a manager), or set RUNTIME=docker",
+    );
+  }
   const containerLogs = createContainerLogs(docker);
   const engine = new EngineWatch(docker, config.dockerHost, logger);
   engine.start();
@@ -276,6 +283,7 @@ export async function startService(
     store,
     docker,
     runtime,
+    swarm,
     engine,
     config,
     logger,

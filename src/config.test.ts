@@ -19,6 +19,11 @@ describe("loadConfig", () => {
     expect(config.dataDir).toMatch(/\/data$/);
   });
 
+  it("runs containers unless RUNTIME=swarm asks for Swarm services", () => {
+    expect(loadConfig({}).runtime).toBe("docker");
+    expect(loadConfig({ RUNTIME: "swarm" }).runtime).toBe("swarm");
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "", DATABASE_URL: "" }).port).toBe(3003);
   });
@@ -58,6 +63,7 @@ describe("loadConfig", () => {
     ["DATABASE_URL", "mysql://x@y/z", /DATABASE_URL=.* must be a postgres:\/\//],
     ["KAFKA_BROKERS", "localhost", /KAFKA_BROKERS=.*host:port/],
     ["LOG_LEVEL", "loud", /LOG_LEVEL="loud"/],
+    ["RUNTIME", "kubernetes", /RUNTIME="kubernetes" must be "docker" or "swarm"/],
     ["IMAGE_NAME_PREFIX", "Bad Prefix", /IMAGE_NAME_PREFIX=/],
     ["DOCKER_HOST", "nowhere", /DOCKER_HOST="nowhere" must be unix:\/\//],
     ["HEALTH_INTERVAL_SECONDS", "0", /HEALTH_INTERVAL_SECONDS="0"/],

@@ -167,6 +167,10 @@ const environmentVariables = z.object({
   PROBE_HOST: z.string().trim().min(1).optional(),
   /** Host interface that container ports are published on. */
   PUBLISH_IP: z.string().trim().min(1).default("0.0.0.0"),
+  /** What makes instances exist: containers on one engine, or one Swarm service per image. */
+  RUNTIME: z
+    .enum(["docker", "swarm"], { message: 'must be "docker" or "swarm"' })
+    .default("docker"),
   RECONCILE_WORKERS: integer(1, 64).default(4),
   RESYNC_INTERVAL_SECONDS: integer(1, 86_400).default(300),
   MAX_INSTANCES_CAP: integer(1, 10_000).default(100),
@@ -282,6 +286,7 @@ export type Config = Readonly<{
   /** Where HTTP health probes reach published ports from this process. */
   probeHost: string;
   publishIp: string;
+  runtime: "docker" | "swarm";
   reconcileWorkers: number;
   resyncIntervalSeconds: number;
   maxInstancesCap: number;
@@ -405,6 +410,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     advertiseHost: env.ADVERTISE_HOST,
     probeHost: env.PROBE_HOST ?? env.ADVERTISE_HOST,
     publishIp: env.PUBLISH_IP,
+    runtime: env.RUNTIME,
     reconcileWorkers: env.RECONCILE_WORKERS,
     resyncIntervalSeconds: env.RESYNC_INTERVAL_SECONDS,
     maxInstancesCap: env.MAX_INSTANCES_CAP,

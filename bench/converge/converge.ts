@@ -3,16 +3,30 @@
  * their host ports, against raw dockerode creating and starting the same 50 at concurrency 4,
  * in the same run (baseline, ours, baseline; ratio against the mean baseline). Goal ≤ 1.3×.
  * Run: `node bench/converge/converge.ts` (BENCH_INSTANCES changes the count).
+ *
+ * `--runtime swarm` (`npm run bench -- converge --runtime swarm`): the orchestrator with
+ * RUNTIME=swarm against `docker service create --replicas N` until every task answers, on a
+ * one-node swarm (made for the run, and left after it, when the engine is in none).
  */
 import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
 import pMap from "p-map";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { ensureBaseImage } from "../../test/support/base-image.ts";
+import { ensureSwarm, leaveSwarmIfMade } from "../../test/support/swarm.ts";
 import { ensureTestImages, testImages } from "../../test/support/test-images.ts";
 import { removeManagedContainers, startTestServer } from "../../test/support/test-server.ts";
 import { answers, report, seconds, startRawHttpd, until } from "../support.ts";
+import { containersGone, swarmBaseline } from "./support-swarm.ts";
 
 const instances = Number(process.env.BENCH_INSTANCES ?? 50);
+const { runtime } = parseArgs({
+  options: { runtime: { type: "string", default: "docker" } },
+  strict: false,
+}).values;
+if (runtime !== "docker" && runtime !== "swarm") {
+  throw new Error(`--runtime must be docker or swarm, not ${String(runtime)}`);
+}
 const docker = connectDocker(process.env.DOCKER_HOST);
 
 async function allAnswer(ports: readonly number[]): Promise<void> {
@@ -37,7 +51,9 @@ async function baseline(): Promise<number> {
 }
 
 async function ours(): Promise<number> {
-  const server = await startTestServer({ env: { LOG_LEVEL: "warn" } });
+  const server = await startTestServer({
+    env: { LOG_LEVEL: "warn", ...(runtime === "swarm" ? { RUNTIME: "swarm" } : {}) },
+  });
   try {
     const created = await server.request("POST", "/api/images", {
       body: {
@@ -68,19 +84,22 @@ async function ours(): Promise<number> {
         ports = items.map((item) => item.host_port).filter((port): port is number => port !== null);
         return ports.length === instances;
       },
-      120_000,
+      // Swarm starts 50 tasks in tens of seconds on a busy two-core machine.
+      runtime === "swarm" ? 300_000 : 120_000,
       "all instances have ports",
     );
     await allAnswer(ports);
     return performance.now() - started;
   } finally {
     await server.stop();
+    if (runtime === "swarm") await containersGone(docker, server.orchestratorId);
   }
 }
 
 export async function main(): Promise<number> {
   await ensureBaseImage(docker);
   await ensureTestImages(docker);
+  if (runtime === "swarm") return mainOnSwarm();
   const before = await baseline();
   const measured = await ours();
   const after = await baseline();
@@ -94,6 +113,28 @@ export async function main(): Promise<number> {
     goal: "<=1.3x",
   });
   return ratio;
+}
+
+async function mainOnSwarm(): Promise<number> {
+  const swarm = await ensureSwarm();
+  if (!swarm.ok) throw new Error(swarm.reason);
+  try {
+    const before = await swarmBaseline(docker, testImages.httpd, instances, allAnswer);
+    const measured = await ours();
+    const after = await swarmBaseline(docker, testImages.httpd, instances, allAnswer);
+    const reference = (before + after) / 2;
+    const ratio = measured / reference;
+    report("converge-swarm", {
+      instances,
+      orchestrator: seconds(measured),
+      docker_service_create: seconds(reference),
+      ratio: `${ratio.toFixed(2)}x`,
+      goal: "<=1.3x",
+    });
+    return ratio;
+  } finally {
+    await leaveSwarmIfMade(swarm.made);
+  }
 }
 
 if (import.meta.main) await main();

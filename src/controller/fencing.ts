@@ -1,4 +1,5 @@
 import type { ContainerRuntime } from "../docker/runtime.ts";
+import type { SwarmRuntime } from "../docker/swarm.ts";
 import type { Store } from "../store/database.ts";
 import { LeadershipLostError } from "../store/sql-backend.ts";
 import type { LeaderTerm } from "./leader-election.ts";
@@ -38,6 +39,33 @@ export function fencedRuntime(
     removeVolume: fenced((name) => runtime.removeVolume(name)),
     listDeclaredNetworks: (orchestratorId, userId) =>
       runtime.listDeclaredNetworks(orchestratorId, userId),
+  };
+}
+
+/** Swarm's writes (services, networks) behind `confirm()` too, as the container runtime's. */
+export function fencedSwarm(swarm: SwarmRuntime, confirm: LeaderTerm["confirm"]): SwarmRuntime {
+  return {
+    isManager: () => swarm.isManager(),
+    listServices: (orchestratorId, imageId) => swarm.listServices(orchestratorId, imageId),
+    listTasks: (serviceName) => swarm.listTasks(serviceName),
+    listTenantNetworks: (orchestratorId, userId) =>
+      swarm.listTenantNetworks(orchestratorId, userId),
+    createService: async (request) => {
+      await confirm();
+      return swarm.createService(request);
+    },
+    updateService: async (service, request) => {
+      await confirm();
+      return swarm.updateService(service, request);
+    },
+    removeService: async (idOrName) => {
+      await confirm();
+      return swarm.removeService(idOrName);
+    },
+    removeNetwork: async (name) => {
+      await confirm();
+      return swarm.removeNetwork(name);
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
 import { isEngineUnreachable } from "../docker/retry.ts";
 import type { ContainerRuntime } from "../docker/runtime.ts";
+import type { SwarmRuntime } from "../docker/swarm.ts";
 import type { ReferenceAccess } from "../domain/image-access.ts";
 import { imageIdOf } from "../domain/labels.ts";
 import { startHealthMonitor } from "../health/monitor.ts";
@@ -18,12 +19,13 @@ import { hasOurName } from "../reconcilers/image/ownership.ts";
 import type { ContainerLogTail, ImageCleanup, ImageResolver } from "../reconcilers/image/ports.ts";
 import { createImageReconciler } from "../reconcilers/image/reconciler.ts";
 import { createImageResolver } from "../reconcilers/image/resolve-image.ts";
+import { createSwarmReconciler } from "../reconcilers/swarm/swarm-reconciler.ts";
 import type { SecretOpener } from "../secrets/secret-opener.ts";
 import type { Store } from "../store/database.ts";
 import type { NewHealthSnapshot } from "../store/health-snapshots-repository.ts";
 import { type Controller, createController } from "./controller.ts";
 import { createControllerMetrics } from "./controller-metrics.ts";
-import { fencedRuntime, fencedStore } from "./fencing.ts";
+import { fencedRuntime, fencedStore, fencedSwarm } from "./fencing.ts";
 import { runWhileLeading } from "./leader-election.ts";
 import { watchDockerEvents } from "./sources/docker-events.ts";
 import { watchEngineUp } from "./sources/engine-up.ts";
@@ -36,6 +38,8 @@ export type ControllerLoopDependencies = {
   readonly store: Store;
   readonly docker: DockerClient;
   readonly runtime: ContainerRuntime;
+  /** RUNTIME=swarm: images run as Swarm services (the container runtime then only observes). */
+  readonly swarm?: SwarmRuntime | undefined;
   readonly engine: EngineWatch;
   readonly config: Config;
   readonly logger: Logger;
@@ -97,7 +101,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       const runtime = fencedRuntime(deps.runtime, () => term.confirm());
       const termStore = fencedStore(store, { name: leaseName, epoch: term.epoch });
       const containerNews = createContainerNews();
-      const reconciler = createImageReconciler({
+      const reconcilerDependencies = {
         store: termStore,
         runtime,
         logger: log,
@@ -125,7 +129,14 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
         logTail: deps.logTail,
         containerNews,
-      });
+      };
+      const reconciler =
+        deps.swarm === undefined
+          ? createImageReconciler(reconcilerDependencies)
+          : createSwarmReconciler({
+              ...reconcilerDependencies,
+              swarm: fencedSwarm(deps.swarm, () => term.confirm()),
+            });
       queue = createWorkQueue<number>();
       const created = createController({
         queue,
@@ -137,6 +148,11 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           for (const container of containers) {
             if (!hasOurName(container, config.orchestratorId)) continue;
             const imageId = imageIdOf(container.labels);
+            if (imageId !== undefined) keys.add(imageId);
+          }
+          // A service whose image row is gone (a crash mid-deletion) is a key too.
+          for (const service of (await deps.swarm?.listServices(config.orchestratorId)) ?? []) {
+            const imageId = imageIdOf(service.labels);
             if (imageId !== undefined) keys.add(imageId);
           }
           return [...keys];

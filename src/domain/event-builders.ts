@@ -36,6 +36,8 @@ export type EventContext = {
   readonly advertiseHost: string;
   /** The reference the image's containers run (see runnableReference). */
   readonly reference: string;
+  /** The Swarm node a task runs on (RUNTIME=swarm only). */
+  readonly node?: string | undefined;
 };
 
 /**
@@ -84,6 +86,7 @@ export function containerEvent(
     reason: transition.reason,
     ...(transition.exitCode === undefined ? {} : { exit_code: transition.exitCode }),
     ...(transition.error === undefined ? {} : { error: transition.error }),
+    ...(context.node === undefined ? {} : { node: context.node }),
   };
   return {
     type: transition.type,

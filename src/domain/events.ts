@@ -43,6 +43,8 @@ export type ContainerEventData = {
   readonly reason: string;
   readonly exit_code?: number | null;
   readonly error?: string | null;
+  /** The Swarm node the task runs on (RUNTIME=swarm only). */
+  readonly node?: string;
 };
 
 export type PublishedPort = {

@@ -7,7 +7,7 @@ import { services } from "./services.ts";
  * global setup has said, in one line, how to enable them. (Under CI that fails the run.)
  */
 const needsTestImages =
-  /test\/(core|health|faults|alone)\/|test\/builds\/(?!build-records)|test\/gitops\/cli-|test\/events\/e2e-service/;
+  /test\/(core|health|faults|alone|swarm)\/|test\/builds\/(?!build-records)|test\/gitops\/cli-|test\/events\/e2e-service/;
 
 beforeEach(({ skip }) => {
   const docker = services().docker;

@@ -144,6 +144,10 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
     const filters = { label: [`managed-by=${orchestratorId}`] };
     const removeAll = (removals: ReadonlyArray<Promise<unknown>>) =>
       Promise.all(removals.map((removal) => removal.catch(() => {})));
+    // Swarm services first (RUNTIME=swarm): they would make their tasks' containers again.
+    // An engine outside a swarm refuses the list (503): nothing to remove.
+    const services = await docker.listServices({ filters }).catch(() => []);
+    await removeAll(services.map((service) => docker.getService(service.ID as string).remove()));
     // Until two listings a moment apart find none: a create the engine was still running for
     // a server just killed lands after the first listing (a container left "created").
     let emptyListings = 0;

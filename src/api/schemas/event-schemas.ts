@@ -28,6 +28,8 @@ export const containerEventDataSchema = z.looseObject({
   reason: z.string(),
   exit_code: z.number().int().nullable().optional(),
   error: z.string().nullable().optional(),
+  /** The Swarm node the task runs on (RUNTIME=swarm only). */
+  node: z.string().optional(),
 });
 
 /** What an image event says. */

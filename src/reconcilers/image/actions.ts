@@ -7,19 +7,13 @@ import {
   VolumeConflictError,
 } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
-import { imageEvent } from "../../domain/event-builders.ts";
 import {
   containerLabels,
   declaredNetworkLabels,
   labelKeys,
   networkLabels,
 } from "../../domain/labels.ts";
-import {
-  declaredNetworkName,
-  newInstanceRows,
-  runnableReference,
-  tenantNetworkName,
-} from "../../domain/names.ts";
+import { declaredNetworkName, newInstanceRows, tenantNetworkName } from "../../domain/names.ts";
 import { bindMountIssues, namedVolumesOf, volumeDockerName } from "../../domain/volumes.ts";
 import type { Logger } from "../../logger.ts";
 import {
@@ -29,6 +23,7 @@ import {
   stopGraceSeconds,
 } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
+import { deleteImageRow } from "./image-deletion.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { removeUndeclaredNetworks } from "./network-cleanup.ts";
 import type { Action } from "./plan.ts";
@@ -355,14 +350,8 @@ export function createActionRunner(
         return;
       }
       case "finishImageDeletion": {
-        await deps.cleanupImage?.(image);
         if (image.delete_volumes) await removeVolumesOfDeletedImage();
-        const reference = runnableReference(image, settings.builtImagePrefix);
-        await store.transaction(async (tx) => {
-          await tx.images.delete(image.id);
-          await tx.events.append([imageEvent("image.deleted", image, reference, "deleted")]);
-        });
-        log.info("image deleted");
+        await deleteImageRow(deps, image, log);
         // The tenant's network goes with its last image (one still in use stays), and the
         // networks it declared when no other image does.
         if ((await store.images.list(image.user_id)).length === 0) {

@@ -1,0 +1,90 @@
+import type { ServiceRequest } from "../../docker/swarm.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
+import { declaredNetworkLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
+import { declaredNetworkName, tenantNetworkName } from "../../domain/names.ts";
+import { dockerHealthcheck, mountsOf, stopGraceSeconds } from "../image/container-spec.ts";
+import type { ImageRecord } from "../image/model.ts";
+
+export type ServiceSettings = {
+  readonly orchestratorId: string;
+  readonly stopTimeoutSeconds: number;
+  readonly pidsLimit: number;
+};
+
+/** One image's service: `{orchestratorId}-i{image id}` (an image's name may be reused after it is deleted). */
+export function serviceName(orchestratorId: string, imageId: number): string {
+  return `${orchestratorId}-i${imageId}`;
+}
+
+/** Overlay networks live beside the container runtime's bridges of the same tenant: another name. */
+export function overlayName(bridgeName: string): string {
+  return `${bridgeName}-swarm`;
+}
+
+/**
+ * The Swarm service an image runs as: the container runtime's labels (less the per-instance
+ * id: a service's tasks share one spec), limits, env, command, volumes, networks (overlay, per
+ * tenant) and health check; `replicas` is the desired count. Pure.
+ */
+export function serviceRequest(input: {
+  readonly image: ImageRecord;
+  readonly reference: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly specHash: string;
+  readonly replicas: number;
+  readonly settings: ServiceSettings;
+}): ServiceRequest {
+  const { image, settings } = input;
+  const options = withOptionDefaults(image.container_options);
+  const policy = options.restart_policy;
+  return {
+    name: serviceName(settings.orchestratorId, image.id),
+    labels: {
+      ...options.labels,
+      [labelKeys.managedBy]: settings.orchestratorId,
+      [labelKeys.imageId]: String(image.id),
+      [labelKeys.owner]: String(image.user_id),
+      [labelKeys.specHash]: input.specHash,
+    },
+    image: input.reference,
+    env: input.env,
+    replicas: input.replicas,
+    containerPort: image.container_port,
+    ports: options.ports,
+    nanoCpus: image.nano_cpus,
+    memoryBytes: image.memory_bytes,
+    pidsLimit: settings.pidsLimit,
+    networks: [
+      {
+        name: overlayName(tenantNetworkName(settings.orchestratorId, image.user_id)),
+        labels: networkLabels(settings.orchestratorId, image.user_id),
+      },
+      ...options.networks.map((name) => ({
+        name: overlayName(declaredNetworkName(settings.orchestratorId, image.user_id, name)),
+        labels: declaredNetworkLabels(settings.orchestratorId, image.user_id, name),
+      })),
+    ],
+    aliases: [image.name],
+    command: options.command,
+    entrypoint: options.entrypoint,
+    workingDir: options.working_dir,
+    user: options.user,
+    hostname: options.hostname,
+    stopSignal: options.stop_signal,
+    stopGraceSeconds: stopGraceSeconds(image, settings.stopTimeoutSeconds),
+    readOnlyRootFilesystem: options.read_only_root_filesystem,
+    init: options.init,
+    capAdd: options.cap_add,
+    mounts: mountsOf(options.volumes, {
+      orchestratorId: settings.orchestratorId,
+      userId: image.user_id,
+    }),
+    healthcheck: dockerHealthcheck(image),
+    restart:
+      policy.name === "always"
+        ? { condition: "any", maxAttempts: 0 }
+        : policy.name === "never"
+          ? { condition: "none", maxAttempts: 0 }
+          : { condition: "on-failure", maxAttempts: policy.max_retries ?? 0 },
+  };
+}

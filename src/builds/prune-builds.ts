@@ -2,7 +2,8 @@ import type { ImageBuilder } from "../docker/build.ts";
 import type { Logger } from "../logger.ts";
 
 /**
- * Earlier builds of an image, once nothing runs them any more. After a build succeeds the
+ * Earlier builds of an image, once nothing runs them any more and no kept revision names them
+ * (a rollback runs them again). After a build succeeds the
  * image is marked; each later look at the ready image (the controller resolving it, as it does
  * while the instances roll over) tries to remove the earlier builds, until none is left. An
  * image still used by a container is never removed. In memory: a restart forgets the marks,
@@ -12,6 +13,8 @@ export function createBuildPruner(deps: {
   readonly builder: ImageBuilder;
   readonly orchestratorId: string;
   readonly logger: Logger;
+  /** The images the image's kept revisions run (store.revisions.keptImageIds). */
+  readonly keptImages: (imageId: number) => Promise<readonly string[]>;
 }) {
   const marked = new Set<number>();
   const sweeping = new Set<number>();
@@ -27,8 +30,14 @@ export function createBuildPruner(deps: {
     sweep(imageId: number, keep: string): void {
       if (!marked.has(imageId) || sweeping.has(imageId)) return;
       sweeping.add(imageId);
-      deps.builder
-        .removeBuilt(deps.orchestratorId, imageId, { keep, force: false })
+      deps
+        .keptImages(imageId)
+        .then((kept) =>
+          deps.builder.removeBuilt(deps.orchestratorId, imageId, {
+            keep: [keep, ...kept],
+            force: false,
+          }),
+        )
         .then(
           ({ removed, inUse }) => {
             if (removed > 0) deps.logger.info({ imageId, removed }, "earlier builds removed");

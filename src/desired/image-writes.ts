@@ -27,6 +27,7 @@ import { overridesOf } from "../store/users-repository.ts";
 import { refuseBadDependencies, refuseDeletingDependency } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
 import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
+import { recordRevision } from "./revisions.ts";
 import { refuseUnknownSecrets } from "./secret-rules.ts";
 import { specColumns } from "./spec-columns.ts";
 
@@ -257,6 +258,11 @@ export async function commitImageChange(
     rebuild ? { ...change, requestBuild: {} } : change,
   );
   await enforceQuota(tx, image.user_id, image, updated, settings);
+  await recordRevision(tx, image, updated, {
+    actor: change.actor,
+    cause: change.action,
+    userBuild: rebuild || (change.requestBuild !== undefined && change.bumpGeneration),
+  });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
     {
@@ -344,6 +350,11 @@ export async function createImage(
     throw error;
   }
   await enforceQuota(tx, userId, undefined, image, settings);
+  await recordRevision(tx, undefined, image, {
+    actor: request.actor,
+    cause: "image.create",
+    userBuild: false,
+  });
   const created = changedFields({}, image, auditedColumns);
   await tx.audit.append(request.actor, [
     {

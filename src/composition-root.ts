@@ -17,6 +17,7 @@ import type { ContractViolation } from "./api/openapi/response-check.ts";
 import { poolCompatApp } from "./api/pool-compat-app.ts";
 import type { ContainerLogs } from "./api/ports.ts";
 import { registriesRoutes } from "./api/registries-routes.ts";
+import { revisionsRoutes } from "./api/revisions-routes.ts";
 import { secretsRoutes } from "./api/secrets-routes.ts";
 import { volumesRoutes } from "./api/volumes-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
@@ -246,6 +247,7 @@ export async function startService(
       ["/images", imagesRoutes({ ...imageRoutes, advertiseHost: host })],
       ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
       ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
+      ["/images", revisionsRoutes({ images: store.images, revisions: store.revisions })],
       ["/claims", claimsRoutes({ claims, advertiseHost: host })],
       ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],

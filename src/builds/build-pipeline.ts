@@ -119,7 +119,12 @@ export function createBuildPipeline(deps: {
       settings.quota === undefined ? undefined : limitsOf(settings.quota, userId, overrides);
     return { userId, maxConcurrent: limits?.concurrentBuilds ?? config.buildConcurrency };
   };
-  const pruner = createBuildPruner({ builder, orchestratorId: config.orchestratorId, logger: log });
+  const pruner = createBuildPruner({
+    builder,
+    orchestratorId: config.orchestratorId,
+    logger: log,
+    keptImages: (imageId) => deps.store.revisions.keptImageIds(imageId),
+  });
   // Its gauges read the queue when scraped, once everything below exists.
   const buildMetrics = createBuildMetrics(deps.metrics, () => builds);
   const runBuild = createBuildRunner({

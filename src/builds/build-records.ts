@@ -140,6 +140,8 @@ async function writeOutcome(
     const image = await tx.images.findForUpdate(imageId);
     if (image === undefined || image.status !== "building") return false;
     const updated = await tx.builds.recordOutcome(imageId, result);
+    // The build ran for the newest revision: it runs this image from now on.
+    if (result.ok) await tx.revisions.recordBuiltImage(imageId, result.dockerImageId);
     await tx.events.append([
       result.ok
         ? imageEvent(

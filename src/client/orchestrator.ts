@@ -25,6 +25,7 @@ import type {
   Quota,
   Registry,
   ReleasedClaim,
+  Revision,
   Secret,
   ServerVersion,
   Token,
@@ -152,6 +153,9 @@ export class Orchestrator {
       }),
     rebuild: (id: number) => this.#transport.call<Image>("POST", `/api/images/${id}/rebuild`),
     buildLogs: (id: number) => this.#get<BuildLogs>(`/api/images/${id}/build-logs`),
+    /** The image's kept revisions (the last 10), newest first. */
+    revisions: (id: number) =>
+      this.#get<Items<Revision>>(`/api/images/${id}/revisions`).then((page) => page.items),
     /**
      * The build log as it is written, until the build ends: `log` (one line), `build` (a newer
      * build replaced the one followed), then `end` with the outcome.

@@ -33,6 +33,7 @@ import type {
   instanceSchema,
 } from "../api/schemas/instance-schemas.ts";
 import type { versionSchema } from "../api/schemas/probe-schemas.ts";
+import type { revisionSchema } from "../api/schemas/revision-schemas.ts";
 import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 
 export type { Problem } from "../api/schemas/problem-schemas.ts";
@@ -40,6 +41,8 @@ export type { Problem } from "../api/schemas/problem-schemas.ts";
 export type Image = z.output<typeof imageSchema>;
 export type ImageWithContainers = z.output<typeof imageWithContainersSchema>;
 export type BuildLogs = z.output<typeof buildLogsSchema>;
+/** One kept revision of an image (`GET /api/images/{id}/revisions`), newest first. */
+export type Revision = z.output<typeof revisionSchema>;
 export type Instance = z.output<typeof instanceSchema>;
 export type AddedInstances = z.output<typeof addedInstancesSchema>;
 export type InstanceHealth = z.output<typeof instanceHealthSchema>;

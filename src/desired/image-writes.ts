@@ -27,6 +27,7 @@ import { overridesOf } from "../store/users-repository.ts";
 import { refuseBadDependencies, refuseDeletingDependency } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
 import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
+import { recordRevision } from "./revisions.ts";
 import { refuseUnknownSecrets } from "./secret-rules.ts";
 import { specColumns } from "./spec-columns.ts";
 
@@ -274,6 +275,11 @@ export async function commitImageChange(
     columns: changedColumns(image, change.columns),
     ...(rebuild ? { requestBuild: {} } : {}),
   });
+  await recordRevision(tx, image, updated, {
+    actor: change.actor,
+    cause: change.action,
+    userBuild: rebuild || (change.requestBuild !== undefined && change.bumpGeneration),
+  });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
     {
@@ -361,6 +367,11 @@ export async function createImage(
     }
     throw error;
   }
+  await recordRevision(tx, undefined, image, {
+    actor: request.actor,
+    cause: "image.create",
+    userBuild: false,
+  });
   const created = changedFields({}, image, auditedColumns);
   await tx.audit.append(request.actor, [
     {

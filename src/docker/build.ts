@@ -72,13 +72,13 @@ export type ImageBuilder = {
   /** Pushes a local `repository:tag`; resolves with the registry's manifest digest. */
   push(reference: string, auth: RegistryAuth | { readonly server: string }): Promise<string>;
   /**
-   * Removes the images labelled as built for `imageId` by this controller, but `keep`. Without
+   * Removes the images labelled as built for `imageId` by this controller, but those in `keep`. Without
    * `force`, an image a container still uses stays: `inUse` counts those.
    */
   removeBuilt(
     orchestratorId: string,
     imageId: number,
-    options: { readonly keep?: string | undefined; readonly force: boolean },
+    options: { readonly keep?: readonly string[] | undefined; readonly force: boolean },
   ): Promise<{ readonly removed: number; readonly inUse: number }>;
 };
 
@@ -237,7 +237,7 @@ export function createImageBuilder(
       let removed = 0;
       let inUse = 0;
       for (const image of images) {
-        if (image.Id === options.keep) continue;
+        if (options.keep?.includes(image.Id) === true) continue;
         try {
           await withDockerRetry(() => docker.getImage(image.Id).remove({ force: options.force }));
           removed += 1;

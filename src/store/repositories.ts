@@ -8,6 +8,7 @@ import { createImagesRepository } from "./images-repository.ts";
 import { createInstancesRepository } from "./instances-repository.ts";
 import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
 import { createRegistryCredentialsRepository } from "./registry-credentials-repository.ts";
+import { createRevisionsRepository } from "./revisions-repository.ts";
 import { createSecretsRepository } from "./secrets-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
@@ -26,6 +27,7 @@ export type Repositories = {
   readonly leaderLeases: ReturnType<typeof createLeaderLeasesRepository>;
   readonly secrets: ReturnType<typeof createSecretsRepository>;
   readonly registryCredentials: ReturnType<typeof createRegistryCredentialsRepository>;
+  readonly revisions: ReturnType<typeof createRevisionsRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -42,5 +44,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     leaderLeases: createLeaderLeasesRepository(executor),
     secrets: createSecretsRepository(executor),
     registryCredentials: createRegistryCredentialsRepository(executor),
+    revisions: createRevisionsRepository(executor),
   };
 }

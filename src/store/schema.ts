@@ -270,6 +270,20 @@ export type LeaderLeasesTable = {
   acquired_at: Timestamp;
 };
 
+/** One revision of an image (sql/0018_image_revisions.sql): what a change asked containers to run. */
+export type ImageRevisionsTable = {
+  image_id: number;
+  revision: number;
+  spec: Json<Record<string, unknown>>;
+  source_digest: string | null;
+  docker_image_id: string | null;
+  generation: number;
+  actor: string;
+  actor_user_id: number | null;
+  cause: string;
+  created_at: Timestamp;
+};
+
 export type SchemaMigrationsTable = {
   name: string;
   applied_at: Timestamp;
@@ -281,6 +295,7 @@ export type Database = {
   audit_log: AuditLogTable;
   images: ImagesTable;
   image_builds: ImageBuildsTable;
+  image_revisions: ImageRevisionsTable;
   instances: InstancesTable;
   events: EventsTable;
   events_pending: EventsPendingTable;

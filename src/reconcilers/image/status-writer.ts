@@ -29,6 +29,14 @@ export async function writeStatus(
 ): Promise<readonly Condition[]> {
   if (image.status === "deleting") return image.conditions;
   const { runnability } = pass;
+  // The revision of this generation runs what was resolved, if it did not know yet.
+  if (runnability.ok) {
+    await store.revisions.recordResolvedImage(
+      image.id,
+      image.generation,
+      runnability.dockerImageId,
+    );
+  }
   const assignment = assignContainers(pass.records, pass.containers);
   const conditions = imageConditions({
     image,

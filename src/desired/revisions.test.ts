@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import type { ImageRecord } from "../store/records.ts";
+import { startsRevision } from "./revisions.ts";
+
+/** The columns the revision decision reads; the rest do not matter to it. */
+function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
+  return {
+    id: 7,
+    source_type: "reference",
+    image_reference: "shop:v1",
+    tag: "v1",
+    status: "ready",
+    app_hostname: null,
+    container_port: 8080,
+    min_instances: 0,
+    max_instances: 10,
+    desired_instances: 3,
+    cpu_limit: "1",
+    memory_limit: "256m",
+    env: {},
+    health_check: null,
+    container_options: {},
+    source_digest: null,
+    generation: 1,
+    ...overrides,
+  } as ImageRecord;
+}
+
+const existing = { hasRevision: true, userBuild: false };
+
+describe("startsRevision", () => {
+  it("starts one when what containers run changes", () => {
+    for (const change of [
+      { image_reference: "shop:v2" },
+      { tag: "v2" },
+      { env: { A: "1" } },
+      { cpu_limit: "2" },
+      { container_port: 9090 },
+      { container_options: { command: ["serve"] } },
+      { source_digest: "sha256:new" },
+    ] satisfies Partial<ImageRecord>[]) {
+      expect(startsRevision(image(), image(change), existing), JSON.stringify(change)).toBe(true);
+    }
+  });
+
+  it("starts none for a scale, a relabel of the controller's own options, or a deletion", () => {
+    for (const change of [
+      { desired_instances: 5 },
+      { min_instances: 1, max_instances: 20 },
+      { container_options: { restart_policy: { name: "never" as const, max_retries: 0 } } },
+      { container_options: { pull_policy: "always" as const } },
+      { app_hostname: "shop.example.com" },
+    ] satisfies Partial<ImageRecord>[]) {
+      expect(startsRevision(image(), image(change), existing), JSON.stringify(change)).toBe(false);
+    }
+    expect(startsRevision(image(), image({ status: "deleting", tag: "v9" }), existing)).toBe(false);
+  });
+
+  it("starts one for a build a user asked for, even of the same source", () => {
+    expect(startsRevision(image(), image(), { hasRevision: true, userBuild: true })).toBe(true);
+  });
+
+  it("gives an image its first once it can run something", () => {
+    const first = { hasRevision: false, userBuild: false };
+    expect(startsRevision(undefined, image(), first)).toBe(true);
+    const upload = image({ source_type: "upload", image_reference: null });
+    expect(startsRevision(undefined, upload, first)).toBe(false);
+    expect(startsRevision(upload, { ...upload, source_digest: "sha256:a" }, first)).toBe(true);
+  });
+});

@@ -1,29 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { imageRecordFixture } from "../reconcilers/image/image-record-fixture.ts";
 import type { ImageRecord } from "../store/records.ts";
 import { startsRevision } from "./revisions.ts";
 
-/** The columns the revision decision reads; the rest do not matter to it. */
+/** An image row as plan.test.ts sizes it: 3 wanted of at most 10, no env. */
 function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
-  return {
-    id: 7,
-    source_type: "reference",
-    image_reference: "shop:v1",
-    tag: "v1",
-    status: "ready",
-    app_hostname: null,
-    container_port: 8080,
-    min_instances: 0,
-    max_instances: 10,
-    desired_instances: 3,
-    cpu_limit: "1",
-    memory_limit: "256m",
-    env: {},
-    health_check: null,
-    container_options: {},
-    source_digest: null,
-    generation: 1,
-    ...overrides,
-  } as ImageRecord;
+  return imageRecordFixture({}, { max_instances: 10, desired_instances: 3, env: {}, ...overrides });
 }
 
 const existing = { hasRevision: true, userBuild: false };

@@ -2,53 +2,19 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ContainerSnapshot, ContainerState } from "../../docker/runtime.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { imageRecordFixture } from "./image-record-fixture.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
 import { type Action, planImage, scaleDownOrder } from "./plan.ts";
 
 const now = new Date("2026-01-01T00:00:00Z");
 const desiredHash = "h-current";
 
+/** The fixture row with plan-sized counts (3 wanted of at most 10) and user 1. */
 function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
-  return {
-    id: 7,
-    user_id: 1,
-    name: "shop",
-    source_type: "reference",
-    image_reference: "shop:v1",
-    tag: "v1",
-    status: "ready",
-    app_hostname: null,
-    container_port: 8080,
-    min_instances: 0,
-    max_instances: 10,
-    desired_instances: 3,
-    cpu_limit: "1",
-    nano_cpus: 1e9,
-    memory_limit: "256m",
-    memory_bytes: 268435456,
-    env: {},
-    health_check: null,
-    generation: 1,
-    observed_generation: 0,
-    resource_version: 1,
-    conditions: [],
-    docker_image_id: "sha256:x",
-    source_path: null,
-    source_digest: null,
-    build_logs: null,
-    build_requested_at: null,
-    build_started_at: null,
-    build_finished_at: null,
-    apply_set: null,
-    container_options: {},
-    delete_volumes: false,
-    registry_reference: null,
-    build_token: "0123456789abcdef0123456789abcdef",
-    deletion_requested_at: null,
-    created_at: now,
-    updated_at: now,
-    ...overrides,
-  };
+  return imageRecordFixture(
+    {},
+    { user_id: 1, max_instances: 10, desired_instances: 3, env: {}, ...overrides },
+  );
 }
 
 function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRecord {

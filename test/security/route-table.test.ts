@@ -134,6 +134,10 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/images/${t.imageId}/build-logs` }],
     },
+    "GET /api/images/:id/revisions": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/revisions` }],
+    },
     "GET /api/containers": {
       kind: "mine",
       requests: (t) => [

@@ -48,6 +48,11 @@ export function createControllerMetrics(
       this.set(currentQueue().oldestAgeMs() / 1000);
     },
   });
+  const waitingForEngine = new Gauge({
+    name: "orchestrator_reconciles_waiting_for_engine",
+    help: "Keys taken by a worker and parked until the Docker engine answers again",
+    registers,
+  });
   const resyncDuration = new Histogram({
     name: "orchestrator_resync_duration_seconds",
     help: "Time of one full resync (listing Docker and the database)",
@@ -68,7 +73,7 @@ export function createControllerMetrics(
     registers,
   });
   leading.set(0);
-  return { reconcileDuration, reconcileErrors, resyncDuration, leading };
+  return { reconcileDuration, reconcileErrors, resyncDuration, leading, waitingForEngine };
 }
 
 export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

@@ -57,7 +57,11 @@ export function createController(options: ControllerOptions): Controller {
       const key = await queue.get();
       if (key === undefined) return;
       // A key taken while the engine is away waits here (holding only itself) until it is back.
-      await options.engineReachable?.(stopSignal.signal);
+      const reachable = options.engineReachable?.(stopSignal.signal);
+      if (reachable !== undefined) {
+        metrics.waitingForEngine.inc();
+        await reachable.finally(() => metrics.waitingForEngine.dec());
+      }
       if (stopping) {
         queue.done(key);
         continue;

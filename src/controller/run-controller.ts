@@ -216,6 +216,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         logger: log,
         intervalMs: config.healthIntervalSeconds * 1000,
         retentionDays: config.healthRetentionDays,
+        engineReachable: () => deps.engine.state.reachable,
         ...(deps.onHealthSample === undefined ? {} : { onSample: deps.onHealthSample }),
       });
       term.defer(() => monitor.stop());

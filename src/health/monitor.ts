@@ -17,6 +17,11 @@ export type MonitorOptions = {
   readonly concurrency?: number;
   /** Called with every sample, e.g. to export the latest figures as metrics. */
   readonly onSample?: (sample: NewHealthSnapshot) => void;
+  /**
+   * Whether the Docker engine answers now. While it is away, running containers are not
+   * sampled: a stats request per container against a missing engine only adds to the storm.
+   */
+  readonly engineReachable?: () => boolean;
 };
 
 export type HealthMonitor = {
@@ -100,6 +105,7 @@ export function startHealthMonitor(options: MonitorOptions): HealthMonitor {
           snapshots.push({ ...base, status: "stopped" });
           return;
         }
+        if (options.engineReachable?.() === false) return;
         const stats = await options.stats
           .sample(containerId, stopping.signal)
           .catch(() => undefined);

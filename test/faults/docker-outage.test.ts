@@ -27,7 +27,12 @@ describe.each(backends())(
     let server: TestServer;
     beforeAll(async () => {
       proxy = await startSocketProxy({ path: dockerSocketPath() });
-      server = await startTestServer({ backend, env: { DOCKER_HOST: proxy.address } });
+      // Health samples every 2 s: a monitor that kept asking for the stats of 10 containers
+      // while the engine is away would try dozens of connections in the window below.
+      server = await startTestServer({
+        backend,
+        env: { DOCKER_HOST: proxy.address, HEALTH_INTERVAL_SECONDS: "2" },
+      });
     });
     afterAll(async () => {
       proxy?.restore();
@@ -67,12 +72,15 @@ describe.each(backends())(
       expect(patched.status).toBe(200);
       expect((await call("GET", `/api/images/${imageId}`)).status).toBe(200);
 
-      // The write's key waits for the engine (in flight, not failing over and over).
+      // The write's key waits for the engine (in flight, parked, not failing over and over).
+      // The reconcile that met the cut may still be retrying its Docker calls (each up to 4
+      // tries, bounded): the count starts once the key is parked.
       await waitFor(
         metrics,
         (text) =>
           metricValue(text, "orchestrator_docker_engine_up") === 0 &&
-          metricValue(text, "orchestrator_workqueue_in_flight") === 1,
+          metricValue(text, "orchestrator_workqueue_in_flight") === 1 &&
+          metricValue(text, "orchestrator_reconciles_waiting_for_engine") === 1,
         { what: "the write's reconcile to wait for the engine" },
       );
       const attemptsAtStart = proxy.attemptsWhileAway();
@@ -97,7 +105,8 @@ describe.each(backends())(
         metricValue(text, "orchestrator_reconcile_errors_total", { reason: "EngineUnreachable" }),
       ).toBe(failures);
       // Engine watch pings every 2 s, the event stream reconnects with back-off: about 6–8
-      // connections in 10 s. A controller retrying its keys would make dozens.
+      // connections in 10 s. A controller retrying its keys, or a health monitor sampling
+      // every container, would make dozens.
       expect(
         proxy.attemptsWhileAway() - attemptsAtStart,
         "connections tried while the engine was away",

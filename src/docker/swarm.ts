@@ -40,6 +40,11 @@ export type ServiceRequest = {
   readonly capAdd: readonly string[];
   readonly mounts: readonly Mount[];
   readonly healthcheck?: CreateContainerRequest["healthcheck"];
+  /** Where tasks may run: `node.role==manager`…, and a label to spread them over (or null). */
+  readonly placement: {
+    readonly constraints: readonly string[];
+    readonly spread: string | null;
+  };
   /** Swarm restarts tasks itself: `any` (always), `on-failure` (with a bound) or `none`. */
   readonly restart: {
     readonly condition: "any" | "on-failure" | "none";
@@ -189,6 +194,14 @@ export function engineServiceSpec(request: ServiceRequest) {
         Target: network.name,
         Aliases: [...request.aliases],
       })),
+      Placement: {
+        ...(request.placement.constraints.length === 0
+          ? {}
+          : { Constraints: [...request.placement.constraints] }),
+        ...(request.placement.spread === null
+          ? {}
+          : { Preferences: [{ Spread: { SpreadDescriptor: request.placement.spread } }] }),
+      },
     },
     Mode: { Replicated: { Replicas: request.replicas } },
     // A changed spec replaces one task at a time, the new one started first.

@@ -101,6 +101,7 @@ describe("defaults", () => {
       depends_on: [],
       build: { args: {}, target: null, platform: null, no_cache: false },
       pool: null,
+      placement: { constraints: [], spread: null },
     });
   });
 
@@ -646,6 +647,13 @@ const optionArbitraries = {
     }),
     { nil: null },
   ),
+  placement: fc.record({
+    constraints: fc.uniqueArray(
+      fc.constantFrom("node.role==manager", "node.labels.zone!=b", "engine.labels.disk==ssd"),
+      { maxLength: 2 },
+    ),
+    spread: fc.option(fc.constantFrom("node.labels.zone", "engine.labels.rack"), { nil: null }),
+  }),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -693,7 +701,7 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image: they restart nothing themselves)", () => {
+  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image, placement says where: they restart nothing themselves)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
@@ -702,7 +710,8 @@ describe("the spec hash", () => {
             name !== "pull_policy" &&
             name !== "depends_on" &&
             name !== "build" &&
-            name !== "pool",
+            name !== "pool" &&
+            name !== "placement",
         )
         .sort(),
     );

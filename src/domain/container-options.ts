@@ -2,6 +2,7 @@ import { z } from "zod";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
+import { noPlacement, placementSchema } from "./placement.ts";
 import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 import { secretFileList } from "./secret-references.ts";
@@ -248,6 +249,8 @@ export const containerOptionFields = {
   build: buildOptionsSchema,
   /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
   pool: poolSchema.nullable(),
+  /** Where instances may run: Swarm constraints and spread (domain/placement.ts). */
+  placement: placementSchema,
 } as const;
 
 export type ContainerOptions = {
@@ -281,6 +284,7 @@ export const containerOptionDefaults: ContainerOptions = {
   depends_on: [],
   build: buildOptionDefaults,
   pool: null,
+  placement: noPlacement,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -294,7 +298,8 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id).
+ * hash holds the image id); placement says where containers may run, not how (the container
+ * runtime creates none while it is unmet; the Swarm runtime hashes it into its service's spec).
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -302,6 +307,7 @@ export const controllerOnlyOptions = [
   "depends_on",
   "build",
   "pool",
+  "placement",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -137,6 +137,17 @@ export function imageConditions(input: StatusInput): Condition[] {
         probe?.error ?? (probe?.status_code === undefined ? "failed" : `HTTP ${probe.status_code}`)
       })`,
     };
+  } else if (failing.some((record) => record.last_error?.startsWith("unschedulable") === true)) {
+    // RUNTIME=swarm: no node meets the placement (the container runtime says so as runnability).
+    const waiting = failing.filter(
+      (record) => record.last_error?.startsWith("unschedulable") === true,
+    );
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "Unschedulable",
+      message: `${waiting.length} of ${shouldRun.length} instances have no node their placement allows (last: ${waiting[0]?.last_error})`,
+    };
   } else if (failing.some((record) => record.last_error?.startsWith("port_in_use") === true)) {
     const taken = failing.filter((record) => record.last_error?.startsWith("port_in_use") === true);
     degraded = {

@@ -3,9 +3,8 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { ServiceSnapshot, SwarmRuntime, TaskSnapshot } from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
-import { specHash } from "../../domain/spec-hash.ts";
 import type { Logger } from "../../logger.ts";
-import { containerSpec, namesSecrets } from "../image/container-spec.ts";
+import { namesSecrets } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
 import { deleteImageRow } from "../image/image-deletion.ts";
@@ -14,8 +13,8 @@ import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.t
 import { createRecorder } from "../image/recorder.ts";
 import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
-import { serviceName, serviceRequest } from "./service-request.ts";
-import { assignSlots, isWanted, taskAsContainer } from "./task-view.ts";
+import { serviceName, serviceRequest, serviceSpecHash } from "./service-request.ts";
+import { assignSlots, isUnschedulable, isWanted, taskAsContainer, taskError } from "./task-view.ts";
 
 export type SwarmReconcilerDependencies = ReconcilerDependencies & {
   readonly swarm: SwarmRuntime;
@@ -92,7 +91,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       ? runnability.reference
       : runnableReference(image, settings.builtImagePrefix);
     const eventContext = { advertiseHost: settings.advertiseHost, reference };
-    const desiredHash = runnability.ok ? specHash(containerSpec(image, runnability)) : undefined;
+    const desiredHash = runnability.ok ? serviceSpecHash(image, runnability) : undefined;
     const name = serviceName(settings.orchestratorId, image.id);
     const recorderOn = (node?: string) =>
       createRecorder(
@@ -205,7 +204,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       const container = task === undefined ? undefined : taskAsContainer(task, record.id);
       const extraPatch =
         task !== undefined && container === undefined && task.error !== ""
-          ? { last_error: task.error }
+          ? { last_error: taskError(task) }
           : {};
       current = await recorderOn(task?.node).record(
         current,
@@ -252,11 +251,16 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         cause: failure,
       });
     }
-    // Settled: every replica runs and no task is on its way up or down.
+    // Settled: every replica runs and no task is on its way up or down; or the tasks that do
+    // not run wait for a node their placement allows (Swarm places them when one comes, and a
+    // new placement wakes the key through its write).
+    const waitsForNode = (task: TaskSnapshot) => isWanted(task) && isUnschedulable(task);
     const settled =
-      kept.length === target &&
-      kept.every((record) => record.observed_state === "running") &&
-      tasks.every((task) => isWanted(task) === (task.state === "running"));
+      (kept.length === target &&
+        kept.every((record) => record.observed_state === "running") &&
+        tasks.every((task) => isWanted(task) === (task.state === "running"))) ||
+      (tasks.some(waitsForNode) &&
+        tasks.every((task) => waitsForNode(task) || isWanted(task) === (task.state === "running")));
     return { requeueAfterMs: settled ? observeEveryMs : settlingMs };
   }
 

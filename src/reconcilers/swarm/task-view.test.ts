@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { TaskSnapshot } from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { InstanceRecord } from "../image/model.ts";
-import { assignSlots, currentTasks, taskAsContainer } from "./task-view.ts";
+import {
+  assignSlots,
+  currentTasks,
+  isUnschedulable,
+  taskAsContainer,
+  taskError,
+} from "./task-view.ts";
 
 function task(overrides: Partial<TaskSnapshot> & Pick<TaskSnapshot, "id" | "slot">): TaskSnapshot {
   return {
@@ -104,5 +110,24 @@ describe("taskAsContainer", () => {
     expect(taskAsContainer(task({ id: "s", slot: 2, state: "starting" }), "i")?.state).toBe(
       "created",
     );
+  });
+});
+
+describe("taskError", () => {
+  it("marks a pending task no node can take as unschedulable, and leaves other errors as Swarm said", () => {
+    const waiting = task({
+      id: "p",
+      slot: 1,
+      state: "pending",
+      containerId: null,
+      error: "no suitable node (scheduling constraints not satisfied on 1 node)",
+    });
+    expect(isUnschedulable(waiting)).toBe(true);
+    expect(taskError(waiting)).toBe(
+      "unschedulable: no suitable node (scheduling constraints not satisfied on 1 node)",
+    );
+    const rejected = task({ id: "r", slot: 1, state: "rejected", error: "No such image: x" });
+    expect(isUnschedulable(rejected)).toBe(false);
+    expect(taskError(rejected)).toBe("No such image: x");
   });
 });

@@ -20,6 +20,19 @@ const containerStates: Readonly<Record<TaskState, ContainerState>> = {
   remove: "removing",
 };
 
+/** Swarm's word for a task no node can take ("no suitable node (scheduling constraints …)"). */
+export function isUnschedulable(task: TaskSnapshot): boolean {
+  return task.state === "pending" && /no suitable node/i.test(task.error);
+}
+
+/**
+ * The error an instance shows for a task that has no container: one no node can take is
+ * `unschedulable: …` (the image's Degraded reason `Unschedulable`), any other is Swarm's own.
+ */
+export function taskError(task: TaskSnapshot): string {
+  return isUnschedulable(task) ? `unschedulable: ${task.error}` : task.error;
+}
+
 /** A task that Swarm still wants running (the others are history, or being shut down). */
 export const isWanted = (task: TaskSnapshot): boolean => task.desiredState === "running";
 

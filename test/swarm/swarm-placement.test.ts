@@ -187,7 +187,7 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
 
     const service = await serviceOf();
     expect(service?.Spec?.Labels?.[labelKeys.specHash]).not.toBe(hashBefore);
-    expect((service?.Spec?.TaskTemplate as any).Placement).toEqual({
+    expect((service?.Spec?.TaskTemplate as any)?.Placement).toEqual({
       Constraints: ["node.role==manager", `node.labels.${zoneKey}==a`],
       Preferences: [{ Spread: { SpreadDescriptor: `node.labels.${zoneKey}` } }],
     });

@@ -49,6 +49,7 @@ spec:
   restart_policy: { name: on-failure, max_retries: 3 }
   pull_policy: never
   pool: { min_idle: 1, max: 1, claim_ttl: 30m, recycle: replace }
+  placement: { constraints: [node.platform.os == linux], spread: node.labels.zone }
 `;
 
 /** What `full` depends on, on the same declared network. */
@@ -121,6 +122,8 @@ describe("a desired-state file with every field", () => {
       "stop_signal: SIGINT",
       "pull_policy: never",
       "max_retries: 3",
+      "node.platform.os==linux",
+      "spread: node.labels.zone",
     ]) {
       expect(text).toContain(line);
     }

@@ -12,7 +12,7 @@ import { waitFor } from "../support/wait.ts";
 const swarmDeadline = { timeoutMs: 120_000, intervalMs: 500 };
 
 /** A node label of this run only (other suites may share the swarm), added and removed here. */
-const zoneKey = `orchestrator-test-zone-${randomBytes(3).toString("hex")}`;
+const runZone = `orchestrator-test-zone-${randomBytes(3).toString("hex")}`;
 
 let swarm: Awaited<ReturnType<typeof ensureSwarm>>;
 beforeAll(async () => {
@@ -22,8 +22,8 @@ afterAll(async () => {
   if (swarm?.ok) await leaveSwarmIfMade(swarm.made);
 });
 
-/** Adds (value) or removes (undefined) this run's zone label on the engine's own node. */
-async function setZone(value: string | undefined): Promise<void> {
+/** Adds (value) or removes (undefined) a zone label of this run on the engine's own node. */
+async function setZone(zoneKey: string, value: string | undefined): Promise<void> {
   const nodeId = (await docker.info()).Swarm?.NodeID as string;
   const node = docker.getNode(nodeId);
   const inspected = (await node.inspect()) as any;
@@ -39,6 +39,8 @@ async function setZone(value: string | undefined): Promise<void> {
 describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
   let server: TestServer;
   let imageId: number;
+  /** Each block its own label: one block's cleanup never touches another's tasks. */
+  const zoneKey = `${runZone}-${backend}`;
 
   beforeEach(({ skip }) => {
     if (!swarm.ok) skip(swarm.reason);
@@ -57,7 +59,7 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
       ).catch(() => {});
     }
     await server?.stop();
-    if (swarm?.ok) await setZone(undefined).catch(() => {});
+    if (swarm?.ok) await setZone(zoneKey, undefined).catch(() => {});
     if (server !== undefined) {
       await waitFor(
         () =>
@@ -163,7 +165,7 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
   });
 
   it("converges once the placement changes to one the node meets; the service's Placement is the spec's", async () => {
-    await setZone("a");
+    await setZone(zoneKey, "a");
     const hashBefore = (await serviceOf())?.Spec?.Labels?.[labelKeys.specHash];
     const changed = await server.request("PATCH", `/api/images/${imageId}`, {
       body: {
@@ -196,6 +198,62 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
       what: "Ready",
     });
     expect(condition(ready, "Degraded")).toMatchObject({ status: "False" });
+  });
+
+  it("a change to a placement no node meets keeps the running tasks (start-first) and says Unschedulable", async () => {
+    const before = await instances();
+    const containers = before.map((instance) => instance.container_id).sort();
+    const tasksBefore = (await runningTasks()).map((task: any) => task.ID).sort();
+    expect(tasksBefore).toHaveLength(2);
+    const changed = await server.request("PATCH", `/api/images/${imageId}`, {
+      body: { placement: { constraints: [`node.labels.${zoneKey}==b`] } },
+    });
+    expect(changed.status).toBe(200);
+    const degraded = await waitFor(
+      imageBody,
+      (body) =>
+        condition(body, "Degraded")?.reason === "Unschedulable" &&
+        body.observed_generation === body.generation,
+      { ...swarmDeadline, what: "Degraded/Unschedulable" },
+    );
+    expect(condition(degraded, "Ready").status).toBe("False");
+    expect(condition(degraded, "Degraded").message).toContain("no suitable node");
+    const placement = (await serviceOf())?.Spec?.TaskTemplate?.Placement as any;
+    expect(placement).toEqual({ Constraints: [`node.labels.${zoneKey}==b`] });
+    // Swarm's update starts each new task before it stops the old one: no new task is placed,
+    // so the old ones keep running, and the instances are still those (no end recorded; the
+    // pass that saw the waiting task and wrote Unschedulable observed them).
+    const everyTask = (
+      await docker.listTasks({ filters: { label: [`${labelKeys.imageId}=${imageId}`] } })
+    )
+      .filter(
+        (task: any) =>
+          task.Spec?.ContainerSpec?.Labels?.[labelKeys.managedBy] === server.orchestratorId,
+      )
+      .map((task: any) => [
+        task.ID.slice(0, 6),
+        task.Slot,
+        task.DesiredState,
+        task.Status?.State,
+        task.Status?.Err,
+        task.Spec?.Placement,
+      ]);
+    expect(
+      (await runningTasks()).map((task: any) => task.ID).sort(),
+      JSON.stringify(everyTask),
+    ).toEqual(tasksBefore);
+    const after = await instances();
+    expect(after.map((instance) => instance.container_id).sort()).toEqual(containers);
+    for (const instance of after) expect(instance.observed_state).toBe("running");
+    const ends = (
+      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
+        .items as any[]
+    ).filter(
+      (event) =>
+        containers.includes(event.data.container_id) &&
+        (event.type === "container.stopped" || event.type === "container.removed"),
+    );
+    expect(ends).toEqual([]);
   });
 
   it("refuses a bad change with 422 and keeps the placement it had", async () => {

@@ -15,6 +15,8 @@ export type PassOutcome = {
   readonly runnability: Runnability;
   readonly desiredHash: string | undefined;
   readonly dependencies: DependencyCheck;
+  /** RUNTIME=swarm: why each wanted task no node takes waits (Swarm's words). */
+  readonly unschedulable?: readonly string[];
 };
 
 /**
@@ -46,6 +48,7 @@ export async function writeStatus(
     desiredHash: pass.desiredHash,
     now: pass.now,
     dependencies: pass.dependencies,
+    ...(pass.unschedulable === undefined ? {} : { unschedulable: pass.unschedulable }),
   });
   // A reference image's status and Docker image id are this controller's to write; an
   // upload's belong to the build pipeline, which may have moved on since this pass read them.

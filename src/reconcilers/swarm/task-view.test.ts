@@ -6,6 +6,7 @@ import {
   assignSlots,
   currentTasks,
   isUnschedulable,
+  observedTask,
   taskAsContainer,
   taskError,
 } from "./task-view.ts";
@@ -129,5 +130,30 @@ describe("taskError", () => {
     const rejected = task({ id: "r", slot: 1, state: "rejected", error: "No such image: x" });
     expect(isUnschedulable(rejected)).toBe(false);
     expect(taskError(rejected)).toBe("No such image: x");
+  });
+});
+
+describe("observedTask", () => {
+  const old = task({ id: "old", slot: 1 });
+  const waiting = task({
+    id: "new",
+    slot: 1,
+    state: "pending",
+    containerId: null,
+    createdAt: new Date("2026-01-01T00:01:00Z"),
+  });
+
+  it("keeps the old task while a start-first update's new one has not started", () => {
+    expect(observedTask(waiting, old)).toBe(old);
+    expect(observedTask(waiting, undefined)).toBe(waiting);
+    expect(observedTask(old, old)).toBe(old);
+  });
+
+  it("moves to the new task once it runs, or once the old one ended or is being stopped", () => {
+    const started = { ...waiting, state: "running" as const, containerId: "c-new" };
+    expect(observedTask(started, old)).toBe(started);
+    expect(observedTask(waiting, { ...old, state: "failed" })).toBe(waiting);
+    expect(observedTask(waiting, { ...old, desiredState: "shutdown" })).toBe(waiting);
+    expect(observedTask(waiting, { ...old, slot: 2 })).toBe(waiting);
   });
 });

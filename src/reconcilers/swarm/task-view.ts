@@ -89,6 +89,24 @@ export function assignSlots(
 }
 
 /**
+ * The task an instance shows: its slot's current one, except while Swarm starts a replacement
+ * before it stops the old task (a start-first update): until the new one runs, the old one,
+ * still running and still wanted, is the instance (its end is recorded when it really ends; a
+ * replacement no node takes leaves it running for good). Pure.
+ */
+export function observedTask(
+  assigned: TaskSnapshot | undefined,
+  previous: TaskSnapshot | undefined,
+): TaskSnapshot | undefined {
+  if (assigned === undefined || previous === undefined || previous.id === assigned.id) {
+    return assigned;
+  }
+  const oldStillServes =
+    previous.slot === assigned.slot && previous.state === "running" && isWanted(previous);
+  return oldStillServes && assigned.state !== "running" ? previous : assigned;
+}
+
+/**
  * A task as the container it runs, labelled with the instance it stands for, so the container
  * runtime's pure observation (observe.ts) and status (status.ts) read it unchanged. A task
  * without a container yet (being scheduled, or rejected before one was made) is none.

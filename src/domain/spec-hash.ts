@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ContainerOptions } from "./container-options.ts";
+import type { ContainerOptions, RestartPolicy } from "./container-options.ts";
 import type { Placement } from "./placement.ts";
 import type { EnvValue } from "./secret-references.ts";
 
@@ -22,6 +22,8 @@ export type ContainerSpec = {
   readonly secrets?: Readonly<Record<string, string>> | undefined;
   /** RUNTIME=swarm only, when the image sets one: a new placement updates the service. */
   readonly placement?: Placement | undefined;
+  /** RUNTIME=swarm only, when not the default: Swarm restarts tasks, so a new policy is an update. */
+  readonly restartPolicy?: RestartPolicy | undefined;
 };
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

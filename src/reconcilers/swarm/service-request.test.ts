@@ -100,4 +100,18 @@ describe("placement", () => {
     // The container runtime's hash ignores it: a new placement replaces no container there.
     expect(specHash(containerSpec(placed, runnable))).toBe(plain);
   });
+
+  it("holds a restart policy other than the default: Swarm restarts tasks, a new one updates the service", () => {
+    const plain = serviceSpecHash(image(), runnable);
+    expect(serviceSpecHash(image({ restart_policy: { name: "always" } }), runnable)).toBe(plain);
+    const never = serviceSpecHash(image({ restart_policy: { name: "never" } }), runnable);
+    const onFailure = serviceSpecHash(
+      image({ restart_policy: { name: "on-failure", max_retries: 3 } }),
+      runnable,
+    );
+    expect(new Set([plain, never, onFailure]).size).toBe(3);
+    expect(specHash(containerSpec(image({ restart_policy: { name: "never" } }), runnable))).toBe(
+      plain,
+    );
+  });
 });

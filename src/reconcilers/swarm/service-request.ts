@@ -1,9 +1,9 @@
 import type { ServiceRequest } from "../../docker/swarm.ts";
-import { withOptionDefaults } from "../../domain/container-options.ts";
+import { containerOptionDefaults, withOptionDefaults } from "../../domain/container-options.ts";
 import { declaredNetworkLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
 import { declaredNetworkName, tenantNetworkName } from "../../domain/names.ts";
 import { hasPlacement } from "../../domain/placement.ts";
-import { specHash } from "../../domain/spec-hash.ts";
+import { canonicalJson, specHash } from "../../domain/spec-hash.ts";
 import {
   containerSpec,
   dockerHealthcheck,
@@ -30,17 +30,22 @@ export function overlayName(bridgeName: string): string {
 }
 
 /**
- * The spec hash of an image's service: its containers' spec, and its placement when it sets
- * one (a new placement is a service update; an image without one hashes as its containers do).
+ * The spec hash of an image's service: its containers' spec, and what Swarm does with the
+ * service that the container runtime's controller does itself: placement and the restart
+ * policy, when they are not the defaults (a change of either is a service update; an image
+ * with neither hashes as its containers do).
  */
 export function serviceSpecHash(
   image: ImageRecord,
   runnable: Extract<Runnability, { ok: true }>,
 ): string {
-  const { placement } = withOptionDefaults(image.container_options);
+  const { placement, restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
+  const defaultRestart =
+    canonicalJson(restartPolicy) === canonicalJson(containerOptionDefaults.restart_policy);
   return specHash({
     ...containerSpec(image, runnable),
     ...(hasPlacement(placement) ? { placement } : {}),
+    ...(defaultRestart ? {} : { restartPolicy }),
   });
 }
 

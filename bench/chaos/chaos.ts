@@ -84,12 +84,16 @@ function keepLog(spawned: SpawnedServer): SpawnedServer {
 }
 let server: SpawnedServer = keepLog(await spawnServer(env));
 const call = apiCaller(() => server.url, token);
+/** Answers of 500 and above, by status and problem code: 503 is expected, 500 never. */
+const serverErrors = new Map<string, number>();
 /** Calls the API until it answers (the service or its database may be down for a while). */
 async function patiently(method: string, urlPath: string, body?: unknown) {
   for (;;) {
     try {
       const response = await call(method, urlPath, body);
       if (response.status < 500) return response;
+      const key = `${response.status} ${response.body?.code ?? "?"}`;
+      serverErrors.set(key, (serverErrors.get(key) ?? 0) + 1);
     } catch {
       // the service is restarting
     }
@@ -98,16 +102,20 @@ async function patiently(method: string, urlPath: string, body?: unknown) {
 }
 
 const images: number[] = [];
+/** The last desired count the service acknowledged for each image: what it must end with. */
+const acknowledged = new Map<number, number>();
 for (let index = 0; index < 10; index++) {
+  const desired = Math.floor(Math.random() * 4);
   const created = await patiently("POST", "/api/images", {
     name: `app${index}`,
     image: testImages.httpd,
-    desired_instances: Math.floor(Math.random() * 4),
+    desired_instances: desired,
     max_instances: 5,
     memory_limit: "16m",
     cpu_limit: "0.05",
   });
   images.push(created.body.id as number);
+  acknowledged.set(created.body.id as number, desired);
 }
 
 /** CHAOS_RESTART_POSTGRES=1: the Postgres server may be restarted (only the bench uses it). */
@@ -129,10 +137,14 @@ const deadline = Date.now() + minutes * 60_000;
 const client = (async () => {
   while (running) {
     const imageId = pick(images);
+    const desired = Math.floor(Math.random() * 6);
     const answer = await patiently("PATCH", `/api/images/${imageId}`, {
-      desired_instances: Math.floor(Math.random() * 6),
+      desired_instances: desired,
     });
-    if (answer.status === 200) writes += 1;
+    if (answer.status === 200) {
+      writes += 1;
+      acknowledged.set(imageId, desired);
+    }
     await sleep(1_000 + Math.random() * 2_000);
   }
 })();
@@ -330,6 +342,9 @@ orphans += allRecords.filter(
 ).length;
 
 const unequal = rows.filter((row) => row.desired !== row.running);
+// A write answered 200 stays: a late one (e.g. one a 503 gave up on) must not overwrite it.
+const notKept = rows.filter((row) => row.desired !== acknowledged.get(row.imageId));
+const internalErrors = [...serverErrors].filter(([key]) => key.startsWith("500 "));
 const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
 const lines = [
   `chaos soak: ${minutes} min, ${images.length} images, ${writes} desired-state writes`,
@@ -340,6 +355,14 @@ const lines = [
   `desired = running for every image: ${verdict(unequal.length === 0)} (${rows
     .map((row) => `#${row.imageId} ${row.running}/${row.desired}`)
     .join(", ")})`,
+  `last acknowledged desired count kept: ${verdict(notKept.length === 0)}${
+    notKept.length === 0
+      ? ""
+      : ` (${notKept.map((row) => `#${row.imageId} ${row.desired}, acknowledged ${acknowledged.get(row.imageId)}`).join(", ")})`
+  }`,
+  `answers 5xx while retrying: ${
+    [...serverErrors].map(([key, count]) => `${key} ${count}`).join(", ") || "none"
+  }; internal errors (500): ${internalErrors.reduce((sum, [, count]) => sum + count, 0)} ${verdict(internalErrors.length === 0)}`,
   `duplicates: ${duplicates} ${verdict(duplicates === 0)}`,
   `orphans: ${orphans} ${verdict(orphans === 0)}`,
   `transitions recorded as valid sequences: ${invalidSequences} broken ${verdict(invalidSequences === 0)}`,
@@ -360,5 +383,14 @@ await broker.stop();
 await admin.unsafe(`drop database if exists ${databaseName} with (force)`).catch(() => {});
 await admin.end();
 await rm(dataDir, { recursive: true, force: true });
-const failed = unequal.length + duplicates + orphans + invalidSequences + lost + outOfOrder > 0;
+const failed =
+  unequal.length +
+    notKept.length +
+    internalErrors.length +
+    duplicates +
+    orphans +
+    invalidSequences +
+    lost +
+    outOfOrder >
+  0;
 process.exitCode = failed ? 1 : 0;

@@ -110,7 +110,7 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
     expect(after.build_generation).toBe(buildsBefore);
     const audit = await server.request("GET", `/api/audit?image_id=${imageId}`);
     expect(audit.body.items.map((row: any) => row.action)).toContain("image.rollback");
-  });
+  }, 900_000);
 });
 
 describe.each(backends())("rollback and rollout pause on %s", (backend) => {

@@ -86,7 +86,7 @@ describe("shell completion in the real shells", () => {
       expect(await tab("orchestrator rollout ")).toEqual(
         expect.arrayContaining(["status", "history", "undo", "pause", "resume", "--timeout"]),
       );
-      expect(await tab("orchestrator rollout undo --to")).toEqual(["--to-revision"]);
+      expect(await tab("orchestrator rollout undo --to-r")).toEqual(["--to-revision"]);
     });
   });
 
@@ -123,7 +123,7 @@ describe("shell completion in the real shells", () => {
         "status",
         "undo",
       ]);
-      expect(await tab("orchestrator rollout undo --to")).toEqual(["--to-revision"]);
+      expect(await tab("orchestrator rollout undo --to-r")).toEqual(["--to-revision"]);
     });
   });
 });

@@ -143,6 +143,8 @@ describe("orchestrator rollout", () => {
       expect(done.stdout).toBe(`image/shop rollout ${paused ? "paused" : "resumed"}\n`);
       const image = (await server.request("GET", `/api/images/${imageId}`)).body;
       expect(image.rollout_paused).toBe(paused);
+      const described = await cli("describe", "image", "shop");
+      expect(described.stdout).toMatch(paused ? /^Rollout:\s+paused/m : /^Rollout:\s+active$/m);
     }
   });
 

@@ -110,6 +110,17 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
     expect(after.build_generation).toBe(buildsBefore);
     const audit = await server.request("GET", `/api/audit?image_id=${imageId}`);
     expect(audit.body.items.map((row: any) => row.action)).toContain("image.rollback");
+
+    // Revision 4's build, gone from the engine (removed by hand): no rollback to it (409).
+    await docker.getImage(fourth.docker_image_id).remove({ force: true });
+    const gone = await server.request("POST", `/api/images/${imageId}/rollback`, {
+      body: { revision: 4 },
+    });
+    expect(gone.status, JSON.stringify(gone.body)).toBe(409);
+    expect(gone.body.code).toBe("revision_image_gone");
+    expect((await revisionsOf(server, imageId)).map((row) => row.revision)).toEqual([
+      5, 4, 3, 2, 1,
+    ]);
   }, 900_000);
 });
 

@@ -57,6 +57,11 @@ describe("rolloutVerdictOf (rollout status: event sequence → exit code)", () =
       ],
     });
     expect(rolloutVerdictOf(7, [degraded]).state).toBe("progressing");
+    // A held rollout is still in progress, and says so.
+    expect(rolloutVerdictOf(7, [image({ rollout_paused: true })])).toEqual({
+      state: "progressing",
+      message: "InstancesNotReady: Ready InstancesNotReady (rollout paused: rollout resume IMAGE)",
+    });
   });
 
   it("fails on image.rolled_back or image.rollout_failed of the image, naming the revisions", () => {

@@ -22,7 +22,7 @@ export type RolloutEvent = {
 export type RolloutImage = Pick<
   ImageView,
   "status" | "generation" | "observed_generation" | "conditions"
->;
+> & { readonly rollout_paused?: boolean };
 
 export type RolloutVerdict =
   | { readonly state: "progressing"; readonly message: string }
@@ -97,9 +97,10 @@ export function observeRollout(
     return { state: "failed", message: `the build failed: ${readiness.message}` };
   }
   if (readiness.state === "ready") return { state: "complete", message: readiness.message };
+  const paused = image.rollout_paused === true ? " (rollout paused: rollout resume IMAGE)" : "";
   return {
     state: "progressing",
-    message: `${readiness.reason}${readiness.message === "" ? "" : `: ${readiness.message}`}`,
+    message: `${readiness.reason}${readiness.message === "" ? "" : `: ${readiness.message}`}${paused}`,
   };
 }
 

@@ -170,6 +170,28 @@ describe("orchestrator rollout", () => {
     );
   });
 
+  it("status of a rollout that cannot finish prints what it waits for and exits 1 at --timeout", async () => {
+    // A reference the engine does not have and no registry gives: Degraded, never Ready; the
+    // controller might still roll it back, so status waits until its timeout.
+    const stuck = await server.request("POST", "/api/images", {
+      token: alice,
+      body: {
+        name: "stuck",
+        image: "orchestrator-test-missing-image:never",
+        desired_instances: 1,
+        pull_policy: "never",
+      },
+    });
+    expect(stuck.status, JSON.stringify(stuck.body)).toBe(201);
+    const status = await cli("rollout", "status", "stuck", "--timeout", "5s");
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^Waiting for rollout of image\/stuck to finish: /m);
+    expect(status.stderr).toMatch(/timed out after 5s waiting for the rollout of image\/stuck/);
+    expect(
+      (await server.request("DELETE", `/api/images/${stuck.body.id}`, { token: alice })).status,
+    ).toBe(202);
+  });
+
   it("another tenant can neither see, undo nor pause the image", async () => {
     const before = (await server.request("GET", `/api/images/${imageId}/revisions`)).body.items;
     for (const verb of ["history", "undo", "pause", "status"]) {

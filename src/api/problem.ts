@@ -9,6 +9,8 @@ export const problemCodes = {
   forbidden: { status: 403, title: "Not allowed for this token" },
   not_found: { status: 404, title: "Not found" },
   image_not_found: { status: 404, title: "Image not found" },
+  revision_not_found: { status: 404, title: "Revision not found" },
+  revision_image_gone: { status: 409, title: "The revision's image is no longer kept" },
   image_not_allowed: { status: 403, title: "Image not allowed for this user" },
   conflict: { status: 409, title: "Conflict" },
   name_taken: { status: 409, title: "Name already in use" },

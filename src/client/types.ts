@@ -34,6 +34,7 @@ import type {
 } from "../api/schemas/instance-schemas.ts";
 import type { versionSchema } from "../api/schemas/probe-schemas.ts";
 import type { revisionSchema } from "../api/schemas/revision-schemas.ts";
+import type { rolloutSwitchSchema } from "../api/schemas/rollout-schemas.ts";
 import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 
 export type { Problem } from "../api/schemas/problem-schemas.ts";
@@ -43,6 +44,8 @@ export type ImageWithContainers = z.output<typeof imageWithContainersSchema>;
 export type BuildLogs = z.output<typeof buildLogsSchema>;
 /** One kept revision of an image (`GET /api/images/{id}/revisions`), newest first. */
 export type Revision = z.output<typeof revisionSchema>;
+/** Where an image's rollout stands (`POST /api/images/{id}/rollout/pause|resume`). */
+export type RolloutSwitch = z.output<typeof rolloutSwitchSchema>;
 export type Instance = z.output<typeof instanceSchema>;
 export type AddedInstances = z.output<typeof addedInstancesSchema>;
 export type InstanceHealth = z.output<typeof instanceHealthSchema>;

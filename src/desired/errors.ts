@@ -1,6 +1,8 @@
 /** Why a desired-state change was refused; the API maps the code to an HTTP problem. */
 export type DesiredStateErrorCode =
   | "not_found"
+  | "revision_not_found"
+  | "revision_image_gone"
   | "name_taken"
   | "conflict"
   | "max_instances_exceeded"

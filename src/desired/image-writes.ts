@@ -88,6 +88,11 @@ export type ImageChange = DesiredWrite & {
   readonly expectedResourceVersion?: number | undefined;
   /** The caller checked depends_on across a whole set already (an apply). */
   readonly dependenciesChecked?: boolean;
+  /**
+   * A rollback (desired/rollback.ts): the spec of an earlier revision, run from that revision's
+   * image (never built again), recorded as a new revision whatever it changes.
+   */
+  readonly rollback?: { readonly revision: number; readonly dockerImageId: string | null };
 };
 
 /** The image columns the audit log shows when they change. */
@@ -267,7 +272,7 @@ export async function commitImageChange(
     }
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
   }
-  const rebuild = changesWhatIsBuilt(image, change);
+  const rebuild = change.rollback === undefined && changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
   const updated = await tx.images.writeDesired(image.id, {
@@ -277,8 +282,15 @@ export async function commitImageChange(
   });
   await recordRevision(tx, image, updated, {
     actor: change.actor,
-    cause: change.action,
-    userBuild: rebuild || (change.requestBuild !== undefined && change.bumpGeneration),
+    cause:
+      change.rollback === undefined
+        ? change.action
+        : `rollback to revision ${change.rollback.revision}`,
+    userBuild:
+      rebuild ||
+      change.rollback !== undefined ||
+      (change.requestBuild !== undefined && change.bumpGeneration),
+    dockerImageId: change.rollback?.dockerImageId ?? null,
   });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [

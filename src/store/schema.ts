@@ -120,6 +120,8 @@ export type ImagesTable = {
   delete_volumes: Defaulted<boolean>;
   /** Where the last build was pushed (sql/0015), `repository@sha256:…`; null: not pushed. */
   registry_reference: Generated<string | null>;
+  /** The rollout is held (sql/0020, POST …/rollout/pause); not part of the spec. */
+  rollout_paused: Defaulted<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 };

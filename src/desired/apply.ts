@@ -20,7 +20,30 @@ export type ApplyDocument = NewImage & {
   /** For images built from a folder: the content digest of the packed source. */
   readonly source_digest?: string | undefined;
   readonly resource_version?: number | undefined;
+  /**
+   * Whether the document itself says desired_instances (false: the default was filled in).
+   * With autoscale, a document that does not say it keeps the autoscaler's count.
+   */
+  readonly desiredInstancesWritten?: boolean | undefined;
 };
+
+/**
+ * An autoscaled document that leaves desired_instances out keeps the image's current count
+ * (carried into the document's bounds): the autoscaler owns it, and applying the unchanged file
+ * again must change nothing. Pure.
+ */
+export function withAutoscaledCount(
+  current: ImageRecord | undefined,
+  document: ApplyDocument,
+): ApplyDocument {
+  if (current === undefined || document.autoscale === null) return document;
+  if (document.desiredInstancesWritten !== false) return document;
+  const kept = Math.min(
+    Math.max(current.desired_instances, document.min_instances),
+    document.max_instances,
+  );
+  return { ...document, desired_instances: kept };
+}
 
 export type ApplyRequest = {
   /** The inventory name: prune only ever deletes images created by an apply of this set. */
@@ -190,8 +213,11 @@ export async function applyDocuments(
     const existing = await tx.images.listOwnedForUpdate(userId);
     const byName = new Map(existing.map((image) => [image.name, image]));
     const items: PlanItem[] = [];
+    const documents = request.documents.map((document) =>
+      withAutoscaledCount(byName.get(document.name), document),
+    );
 
-    for (const [index, document] of request.documents.entries()) {
+    for (const [index, document] of documents.entries()) {
       const current = byName.get(document.name);
       if (
         current !== undefined &&
@@ -229,12 +255,7 @@ export async function applyDocuments(
             image.status !== "deleting",
         )
       : [];
-    if (
-      request.prune &&
-      request.documents.length === 0 &&
-      pruned.length > 0 &&
-      !request.allowEmpty
-    ) {
+    if (request.prune && documents.length === 0 && pruned.length > 0 && !request.allowEmpty) {
       throw new DesiredStateError(
         "conflict",
         `this would delete all ${pruned.length} images of apply set "${request.set}"; pass allow_empty to confirm`,
@@ -253,7 +274,7 @@ export async function applyDocuments(
     await refuseBadSetDependencies(
       tx,
       userId,
-      request.documents,
+      documents,
       pruned.map((image) => image.name),
     );
 
@@ -263,8 +284,8 @@ export async function applyDocuments(
     // What frees quota goes first (deletions, then the changes that ask for less), so a set
     // that moves resources between its images is judged by where it ends, not by its order.
     const applied: PlanItem[] = [];
-    for (const item of executionOrder(items, byName, request.documents)) {
-      const document = request.documents.find((candidate) => candidate.name === item.name);
+    for (const item of executionOrder(items, byName, documents)) {
+      const document = documents.find((candidate) => candidate.name === item.name);
       const current = byName.get(item.name);
       if (item.action === "delete" && current !== undefined) {
         await commitImageChange(

@@ -4,6 +4,7 @@ import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { autoscaleRoutes } from "./api/autoscale-routes.ts";
 import { claimsRoutes, destroyRoutes, imageClaimsRoutes } from "./api/claims-routes.ts";
 import { containerHealthRoutes } from "./api/container-health-routes.ts";
 import { containerLogsRoutes } from "./api/container-logs-routes.ts";
@@ -248,6 +249,14 @@ export async function startService(
       ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
       ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
       ["/images", revisionsRoutes({ images: store.images, revisions: store.revisions })],
+      [
+        "/images",
+        autoscaleRoutes({
+          images: store.images,
+          status: store.autoscaleStatus,
+          events: store.events,
+        }),
+      ],
       ["/claims", claimsRoutes({ claims, advertiseHost: host })],
       ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],
@@ -296,6 +305,7 @@ export async function startService(
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
     secrets: secretOpener,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
+    writeSettings,
   });
 
   let server: HttpServer;

@@ -190,13 +190,46 @@ describe.each(backends())("the autoscaler on %s", (backend) => {
     expect(view.body.decisions[0]).toMatchObject({ from: downs.at(-1).from, to: 1 });
   });
 
-  it("lets a write that turns autoscale off set the count, and then stops scaling", async () => {
+  it("replaces no container when autoscale changes or goes, and its removal may set the count", async () => {
+    const converged = () =>
+      waitFor(
+        async () => (await server.request("GET", `/api/images/${imageId}`)).body,
+        (image) => image.observed_generation === image.generation,
+        { what: "the controller caught up", timeoutMs: 60_000 },
+      );
+    const containerIds = async () =>
+      (await server.request("GET", `/api/images/${imageId}/containers`)).body.items
+        .filter((item: any) => item.observed_state === "running")
+        .map((item: any) => item.container_id)
+        .sort();
+    await converged();
+    const before = await containerIds();
+    expect(before).toHaveLength(1);
+
+    const retargeted = await server.request("PATCH", `/api/images/${imageId}`, {
+      body: { autoscale: { ...autoscale, target: 90 } },
+    });
+    expect(retargeted.status, JSON.stringify(retargeted.body)).toBe(200);
+    await converged();
+    expect(await containerIds()).toEqual(before);
+
     const patched = await server.request("PATCH", `/api/images/${imageId}`, {
       body: { autoscale: null, desired_instances: 2 },
     });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(patched.body).toMatchObject({ autoscale: null, desired_instances: 2 });
+    await waitFor(containerIds, (ids) => ids.length === 2, {
+      what: "two running instances",
+      timeoutMs: 60_000,
+    });
+    // The one that ran before still runs: only the count changed.
+    expect(await containerIds()).toEqual(expect.arrayContaining(before));
     const view = (await server.request("GET", `/api/images/${imageId}/autoscale`)).body;
     expect(view.autoscale).toBeNull();
+    // Off, the count is anyone's again.
+    const scaled = await server.request("PATCH", `/api/images/${imageId}`, {
+      body: { desired_instances: 1 },
+    });
+    expect(scaled.status).toBe(200);
   });
 });

@@ -18,3 +18,7 @@ create table autoscale_status (
   instances integer not null,
   missing integer not null
 );
+
+-- The autoscaler reads the newest sample of each instance of one image within the last few
+-- monitor intervals, every round: by image and time, not by scanning every image's samples.
+create index health_snapshots_image_time on health_snapshots (image_id, sampled_at desc);

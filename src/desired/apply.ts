@@ -9,6 +9,7 @@ import { DesiredStateError } from "./errors.ts";
 import {
   commitImageChange,
   createImage,
+  refuseManualScale,
   refuseStaleVersion,
   type WriteSettings,
 } from "./image-writes.ts";
@@ -144,6 +145,35 @@ export function planDocument(current: ImageRecord | undefined, document: ApplyDo
   };
 }
 
+/** refuseManualScale for one document of a set, its error at the document's field. */
+function refuseAutoscaledCount(
+  current: ImageRecord,
+  document: ApplyDocument,
+  index: number,
+  actor: Actor,
+): void {
+  try {
+    refuseManualScale(current, {
+      columns: {
+        desired_instances: document.desired_instances,
+        min_instances: document.min_instances,
+        max_instances: document.max_instances,
+        container_options: { autoscale: document.autoscale },
+      },
+      bumpGeneration: true,
+      reason: "applied",
+      action: "apply.update",
+      actor,
+    });
+  } catch (error) {
+    if (!(error instanceof DesiredStateError)) throw error;
+    throw new DesiredStateError(error.code, error.message, {
+      errors: [{ path: `documents[${index}].desired_instances`, message: "set by the autoscaler" }],
+      ...(error.extensions === undefined ? {} : { extensions: error.extensions }),
+    });
+  }
+}
+
 function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
   return {
     create: items.filter((item) => item.action === "create").length,
@@ -244,6 +274,8 @@ export async function applyDocuments(
         );
       }
       if (current !== undefined) refuseStaleVersion(current, document.resource_version);
+      // A dry run (diff) refuses what the apply would: a count the autoscaler owns.
+      if (current !== undefined) refuseAutoscaledCount(current, document, index, actor);
       items.push(planDocument(current, document));
     }
 

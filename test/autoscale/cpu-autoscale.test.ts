@@ -135,6 +135,15 @@ describe.each(backends())("the autoscaler on %s", (backend) => {
     });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe("autoscaler_owns_desired_instances");
+    expect(refused.body.errors).toEqual([
+      { path: "documents[0].desired_instances", message: "set by the autoscaler" },
+    ]);
+    // The plan (orchestrator diff) says so too, rather than showing a change apply refuses.
+    const planned = await server.request("POST", "/api/apply?dry_run=1", {
+      body: { set: "autoscale-test", documents: [{ ...document, desired_instances: 3 }] },
+    });
+    expect(planned.status).toBe(409);
+    expect(planned.body.code).toBe("autoscaler_owns_desired_instances");
     const image = (await server.request("GET", `/api/images/${imageId}`)).body;
     expect(image.desired_instances).toBe(1);
   });

@@ -12,6 +12,7 @@ import { withOptionDefaults } from "../domain/container-options.ts";
 import type { Logger } from "../logger.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
+import type { AutoscalerMetrics } from "./autoscaler-metrics.ts";
 import { samplesOf, scalingInstances } from "./measure.ts";
 import type { RequestRates } from "./router-rates.ts";
 
@@ -35,6 +36,7 @@ export type AutoscalerOptions = {
   readonly settings: WriteSettings;
   /** The router's request rates (ROUTER_METRICS_URL); unset: requests_per_second has no samples. */
   readonly requestRates?: RequestRates | undefined;
+  readonly metrics?: AutoscalerMetrics | undefined;
   readonly now?: () => number;
 };
 
@@ -141,7 +143,10 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
         if (written === undefined) {
           reason = "changed_meanwhile";
           desired = image.desired_instances;
-        } else
+        } else {
+          options.metrics?.scaled.inc({
+            direction: decision.desired > image.desired_instances ? "up" : "down",
+          });
           log.info(
             {
               imageId: image.id,
@@ -154,6 +159,7 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
             },
             "image autoscaled",
           );
+        }
       } catch (error) {
         if (!(error instanceof DesiredStateError)) throw error;
         // A quota refusal, for instance: the count stays, the status says why.
@@ -162,6 +168,7 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
         log.warn({ imageId: image.id, err: error }, "autoscaler write refused");
       }
     }
+    options.metrics?.evaluations.inc({ reason });
     await options.store.autoscaleStatus.record({
       image_id: image.id,
       evaluated_at: new Date(at),

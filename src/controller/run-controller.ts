@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import pMap from "p-map";
 import { startAutoscaler } from "../autoscaler/autoscaler.ts";
+import { createAutoscalerMetrics } from "../autoscaler/autoscaler-metrics.ts";
 import { createRouterRates } from "../autoscaler/router-rates.ts";
 import type { Config } from "../config.ts";
 import type { WriteSettings } from "../desired/image-writes.ts";
@@ -89,6 +90,8 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
     () => queue,
     () => deps.engine.state.reachable,
   );
+
+  const autoscalerMetrics = createAutoscalerMetrics(deps.metrics);
 
   const leaseName = `controller:${config.orchestratorId}`;
   const leadership = runWhileLeading({
@@ -233,6 +236,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         // A sample counts while the monitor could not have taken a newer one (3 intervals).
         sampleMaxAgeMs: Math.max(3 * config.healthIntervalSeconds, 5) * 1000,
         settings: deps.writeSettings,
+        metrics: autoscalerMetrics,
         requestRates:
           config.routerMetricsUrl === undefined
             ? undefined

@@ -196,6 +196,20 @@ describe.each(backends())("the autoscaler on %s", (backend) => {
       current: { metric: "cpu", target: 50 },
     });
     expect(view.body.decisions.length).toBe(events.length);
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      })
+    ).text();
+    const moved = (direction: string) =>
+      Number(
+        new RegExp(
+          `^orchestrator_autoscaler_scaled_total\\{direction="${direction}"\\} (\\d+)`,
+          "m",
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    expect(moved("up")).toBe(ups.length);
+    expect(moved("down")).toBe(downs.length);
     expect(view.body.decisions[0]).toMatchObject({ from: downs.at(-1).from, to: 1 });
   });
 

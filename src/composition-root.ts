@@ -4,6 +4,7 @@ import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { autoscaleRoutes } from "./api/autoscale-routes.ts";
 import { claimsRoutes, destroyRoutes, imageClaimsRoutes } from "./api/claims-routes.ts";
 import { containerHealthRoutes } from "./api/container-health-routes.ts";
 import { containerLogsRoutes } from "./api/container-logs-routes.ts";
@@ -257,6 +258,14 @@ export async function startService(
       ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
       ["/images", revisionsRoutes({ images: store.images, revisions: store.revisions })],
       ["/images", rolloutRoutes({ rollouts })],
+      [
+        "/images",
+        autoscaleRoutes({
+          images: store.images,
+          status: store.autoscaleStatus,
+          events: store.events,
+        }),
+      ],
       ["/claims", claimsRoutes({ claims, advertiseHost: host })],
       ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],
@@ -305,6 +314,7 @@ export async function startService(
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
     secrets: secretOpener,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
+    writeSettings,
   });
 
   let server: HttpServer;

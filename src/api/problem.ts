@@ -20,6 +20,10 @@ export const problemCodes = {
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },
   min_instances_violated: { status: 409, title: "Would go below min_instances" },
   stale_resource_version: { status: 409, title: "Resource was changed by someone else" },
+  autoscaler_owns_desired_instances: {
+    status: 409,
+    title: "The autoscaler sets desired_instances of this image",
+  },
   quota_exceeded: { status: 403, title: "Would exceed a quota" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },

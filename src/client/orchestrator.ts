@@ -7,6 +7,7 @@ import type {
   AddedInstances,
   ApplyResult,
   AuditPage,
+  AutoscaleView,
   BuildLogs,
   Claim,
   CreatedToken,
@@ -157,6 +158,8 @@ export class Orchestrator {
     /** The image's kept revisions (the last 10), newest first. */
     revisions: (id: number) =>
       this.#get<Items<Revision>>(`/api/images/${id}/revisions`).then((page) => page.items),
+    /** The image's autoscaler: its spec, the metric's latest value, its last decisions. */
+    autoscale: (id: number) => this.#get<AutoscaleView>(`/api/images/${id}/autoscale`),
     /**
      * Rolls the image back to a kept revision (the one before the current by default), as a new
      * revision; answers it.

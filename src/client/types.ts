@@ -15,6 +15,7 @@ import type {
   whoamiSchema,
 } from "../api/schemas/account-schemas.ts";
 import type { applyResultSchema } from "../api/schemas/apply-schemas.ts";
+import type { autoscaleViewSchema } from "../api/schemas/autoscale-schemas.ts";
 import type { claimSchema, releasedClaimSchema } from "../api/schemas/claim-schemas.ts";
 import type {
   eventPageSchema,
@@ -46,6 +47,8 @@ export type BuildLogs = z.output<typeof buildLogsSchema>;
 export type Revision = z.output<typeof revisionSchema>;
 /** Where an image's rollout stands (`POST /api/images/{id}/rollout/pause|resume`). */
 export type RolloutSwitch = z.output<typeof rolloutSwitchSchema>;
+/** An image's autoscaler (`GET /api/images/{id}/autoscale`): spec, metric now, last decisions. */
+export type AutoscaleView = z.output<typeof autoscaleViewSchema>;
 export type Instance = z.output<typeof instanceSchema>;
 export type AddedInstances = z.output<typeof addedInstancesSchema>;
 export type InstanceHealth = z.output<typeof instanceHealthSchema>;

@@ -8,6 +8,7 @@ export type DesiredStateErrorCode =
   | "max_instances_exceeded"
   | "min_instances_violated"
   | "stale_resource_version"
+  | "autoscaler_owns_desired_instances"
   | "image_not_found"
   | "image_not_allowed"
   | "quota_exceeded"

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { autoscaleSchema } from "./autoscale-spec.ts";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
@@ -248,6 +249,8 @@ export const containerOptionFields = {
   build: buildOptionsSchema,
   /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
   pool: poolSchema.nullable(),
+  /** The controller moves desired_instances by a metric (domain/autoscale-spec.ts); null: off. */
+  autoscale: autoscaleSchema.nullable(),
 } as const;
 
 export type ContainerOptions = {
@@ -281,6 +284,7 @@ export const containerOptionDefaults: ContainerOptions = {
   depends_on: [],
   build: buildOptionDefaults,
   pool: null,
+  autoscale: null,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -294,7 +298,7 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id).
+ * hash holds the image id); autoscale only moves the desired count.
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -302,6 +306,7 @@ export const controllerOnlyOptions = [
   "depends_on",
   "build",
   "pool",
+  "autoscale",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -248,6 +248,17 @@ export function createImagesRepository(db: Executor) {
         .execute();
     },
 
+    /** Images with `autoscale` set, not being deleted (the autoscaler's list). */
+    async listAutoscaled(): Promise<ImageRecord[]> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where(sql<string>`jsonb_typeof(container_options -> 'autoscale')`, "=", "object")
+        .where("status", "!=", "deleting")
+        .orderBy("id")
+        .execute();
+    },
+
     async anyWithHealthCheck(): Promise<boolean> {
       const row = await db
         .selectFrom("images")

@@ -153,6 +153,10 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/images/${t.imageId}/rollout/resume` }],
     },
+    "GET /api/images/:id/autoscale": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/autoscale` }],
+    },
     "GET /api/containers": {
       kind: "mine",
       requests: (t) => [

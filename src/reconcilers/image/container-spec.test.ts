@@ -61,6 +61,7 @@ const everything: ContainerOptions = {
   depends_on: [],
   build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
   pool: null,
+  autoscale: null,
 };
 
 const managed = containerLabels({

@@ -4,6 +4,7 @@ import { createUsersService } from "./accounts/users-service.ts";
 import { createApp } from "./api/app.ts";
 import type { AppEnv } from "./api/app-env.ts";
 import { applyRoutes } from "./api/apply-routes.ts";
+import { autoscaleRoutes } from "./api/autoscale-routes.ts";
 import { claimsRoutes, destroyRoutes, imageClaimsRoutes } from "./api/claims-routes.ts";
 import { containerHealthRoutes } from "./api/container-health-routes.ts";
 import { containerLogsRoutes } from "./api/container-logs-routes.ts";
@@ -18,6 +19,7 @@ import { poolCompatApp } from "./api/pool-compat-app.ts";
 import type { ContainerLogs } from "./api/ports.ts";
 import { registriesRoutes } from "./api/registries-routes.ts";
 import { revisionsRoutes } from "./api/revisions-routes.ts";
+import { rolloutRoutes } from "./api/rollout-routes.ts";
 import { secretsRoutes } from "./api/secrets-routes.ts";
 import { volumesRoutes } from "./api/volumes-routes.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
@@ -25,11 +27,13 @@ import { createBuildPipeline, prepareBuildFolders } from "./builds/build-pipelin
 import type { Config } from "./config.ts";
 import { type ControllerLoop, runControllerLoop } from "./controller/run-controller.ts";
 import { createImageService } from "./desired/image-service.ts";
+import { createRollbackService } from "./desired/rollback.ts";
 import { createVolumeService, type VolumeEngine } from "./desired/volume-service.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
 import { createContainerLogs } from "./docker/container-logs.ts";
 import { createContainerStats } from "./docker/container-stats.ts";
 import { EngineWatch } from "./docker/engine-watch.ts";
+import { hasImageId } from "./docker/images.ts";
 import { dockerStatus } from "./docker/retry.ts";
 import { createContainerRuntime } from "./docker/runtime.ts";
 import { createSwarmRuntime } from "./docker/swarm.ts";
@@ -168,6 +172,11 @@ export async function startService(
     maxInstancesCap: config.maxInstancesCap,
     orchestratorId: config.orchestratorId,
   });
+  const rollouts = createRollbackService(
+    store,
+    { imagePresent: (dockerImageId) => hasImageId(docker, dockerImageId) },
+    writeSettings,
+  );
   const secretOpener = createSecretOpener(store, secretsKey.key);
   const builds = createBuildPipeline({
     store,
@@ -248,6 +257,15 @@ export async function startService(
       ["/images", imageBuildRoutes({ images, builds, shutdown: shutdown.signal })],
       ["/images", imageClaimsRoutes({ claims, advertiseHost: host })],
       ["/images", revisionsRoutes({ images: store.images, revisions: store.revisions })],
+      ["/images", rolloutRoutes({ rollouts })],
+      [
+        "/images",
+        autoscaleRoutes({
+          images: store.images,
+          status: store.autoscaleStatus,
+          events: store.events,
+        }),
+      ],
       ["/claims", claimsRoutes({ claims, advertiseHost: host })],
       ["/containers", destroyRoutes({ claims, advertiseHost: host })],
       ["/containers", containersRoutes({ images, advertiseHost: host })],
@@ -296,6 +314,7 @@ export async function startService(
     logTail: (containerId, lines) => containerLogs.tail(containerId, lines),
     secrets: secretOpener,
     onHealthSample: (sample) => fleetMetrics.onSample(sample),
+    writeSettings,
   });
 
   let server: HttpServer;

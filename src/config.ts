@@ -156,6 +156,19 @@ const environmentVariables = z.object({
     .optional(),
   HEALTH_INTERVAL_SECONDS: integer(1, 86_400).default(60),
   HEALTH_RETENTION_DAYS: integer(1, 3650).default(7),
+  /** How often the leader's autoscaler looks at the images with `autoscale`. */
+  AUTOSCALE_INTERVAL_SECONDS: integer(1, 3_600).default(15),
+  /**
+   * The hostname router's /metrics (`orchestrator router`): its per-host request counters are
+   * what `autoscale.metric: requests_per_second` scales by. Unset: that metric has no samples.
+   */
+  ROUTER_METRICS_URL: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/[^\s]+$/, {
+      message: "must be an http(s) URL like http://127.0.0.1:8080/metrics",
+    })
+    .optional(),
   LOG_LEVEL: logLevel.default("info"),
   /** Host address written into events and status for service discovery. */
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -281,6 +294,8 @@ export type Config = Readonly<{
   adminToken: string | undefined;
   healthIntervalSeconds: number;
   healthRetentionDays: number;
+  autoscaleIntervalSeconds: number;
+  routerMetricsUrl: string | undefined;
   logLevel: z.infer<typeof logLevel>;
   advertiseHost: string;
   /** Where HTTP health probes reach published ports from this process. */
@@ -406,6 +421,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     adminToken: env.ORCHESTRATOR_ADMIN_TOKEN,
     healthIntervalSeconds: env.HEALTH_INTERVAL_SECONDS,
     healthRetentionDays: env.HEALTH_RETENTION_DAYS,
+    autoscaleIntervalSeconds: env.AUTOSCALE_INTERVAL_SECONDS,
+    routerMetricsUrl: env.ROUTER_METRICS_URL,
     logLevel: env.LOG_LEVEL,
     advertiseHost: env.ADVERTISE_HOST,
     probeHost: env.PROBE_HOST ?? env.ADVERTISE_HOST,

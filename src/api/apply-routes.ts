@@ -93,7 +93,11 @@ export function applyRoutes(options: ApplyRoutesOptions) {
             });
             continue;
           }
-          documents.push({ ...parsed.data, ...extra.data });
+          documents.push({
+            ...parsed.data,
+            ...extra.data,
+            desiredInstancesWritten: Object.hasOwn(spec, "desired_instances"),
+          });
         }
       }
       if (errors.length > 0) throw validationProblem(errors);

@@ -31,6 +31,7 @@ export function presentImage(
     registry_reference: image.registry_reference,
     source_path: image.source_path,
     source_digest: image.source_digest,
+    rollout_paused: image.rollout_paused,
     ...(options.withBuildLogs ? { build_logs: image.build_logs } : {}),
     apply_set: image.apply_set,
     created_at: iso(image.created_at),

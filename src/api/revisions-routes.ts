@@ -14,7 +14,7 @@ export type RevisionRoutesOptions = {
   readonly revisions: Pick<RevisionsRepository, "list">;
 };
 
-function presentRevision(row: RevisionRecord, newest: number) {
+export function presentRevision(row: RevisionRecord, newest: number) {
   return {
     image_id: row.image_id,
     revision: row.revision,

@@ -174,6 +174,12 @@ export function createBuildPipeline(deps: {
         pruner,
         writeSettings: settings,
         imageId: (reference) => builder.imageId(reference),
+        async retag(dockerImageId, reference) {
+          if (!(await builder.hasImage(dockerImageId))) return false;
+          await builder.tag(dockerImageId, reference);
+          log.info({ dockerImageId, reference }, "built tag moved back to a kept build");
+          return true;
+        },
         restore: registry?.restore,
         onRestoreFailed: (imageId, error) =>
           log.warn(

@@ -21,6 +21,11 @@ export type BuiltResolverDependencies = {
   readonly restore?:
     | ((registryReference: string, reference: string) => Promise<boolean>)
     | undefined;
+  /**
+   * Names a local image (by id) as `reference`; resolves false when the engine lacks it.
+   * Undefined: built tags are never moved back (a rollback then runs what the tag names).
+   */
+  readonly retag?: ((dockerImageId: string, reference: string) => Promise<boolean>) | undefined;
   /** Told when a pushed build could not be pulled back (it is built again instead). */
   readonly onRestoreFailed?: (imageId: number, error: unknown) => void;
 };
@@ -58,10 +63,26 @@ export function createBuiltResolver(deps: BuiltResolverDependencies): ImageResol
     return restored !== undefined && restored === image.docker_image_id ? restored : undefined;
   }
 
+  /**
+   * The build the row records (`docker_image_id`) is the one to run: a rollback records an
+   * earlier build (desired/rollback.ts), and its tag is moved back to it here, level-triggered,
+   * while the engine still has it. Otherwise (and normally, when they agree) the tag's image.
+   */
+  async function recordedBuild(
+    image: ImageRecord,
+    reference: string,
+    tagged: string | undefined,
+  ): Promise<string | undefined> {
+    const recorded = image.docker_image_id;
+    if (tagged === undefined || recorded === null || tagged === recorded) return tagged;
+    if (deps.retag === undefined) return tagged;
+    return (await deps.retag(recorded, reference)) ? recorded : tagged;
+  }
+
   return async (image) => {
     const reference = runnableReference(image, settings.builtImagePrefix);
     if (image.status === "ready") {
-      const dockerImageId = await deps.imageId(reference);
+      const dockerImageId = await recordedBuild(image, reference, await deps.imageId(reference));
       if (dockerImageId !== undefined) {
         deps.pruner.sweep(image.id, dockerImageId);
         return { ok: true, reference, dockerImageId };

@@ -12,9 +12,14 @@ export function requestDocuments(
 ): RequestDocument[] {
   return documents.map((document) => {
     const digest = document.source === undefined ? undefined : digestOf(document.source);
+    // An autoscaled image's count is the autoscaler's: a file that does not say it sends none.
+    const { desired_instances, ...spec } = document.spec;
+    const sendsCount =
+      document.spec.autoscale === null || document.desiredInstancesWritten !== false;
     return {
       name: document.name,
-      ...document.spec,
+      ...spec,
+      ...(sendsCount ? { desired_instances } : {}),
       ...(digest === undefined ? {} : { source_digest: digest }),
     };
   });

@@ -63,6 +63,12 @@ export const commandTable: readonly CommandEntry[] = [
     summary: "set how many instances an image runs: scale NAME --instances N",
     flags: ["--instances"],
   },
+  {
+    name: "rollout",
+    summary: "an image's revisions: rollout status|history|undo|pause|resume IMAGE",
+    words: ["status", "history", "undo", "pause", "resume"],
+    flags: ["--to-revision", "--timeout", "-o", "--output"],
+  },
   { name: "start", summary: "start a stopped instance", flags: [] },
   { name: "stop", summary: "stop an instance", flags: [] },
   { name: "restart", summary: "restart an instance's container", flags: [] },

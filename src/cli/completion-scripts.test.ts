@@ -19,6 +19,10 @@ describe("bash completion", () => {
     );
     expect(bashCompletes(["orchestrator", "logs", "--f"])).toEqual(["--follow"]);
     expect(bashCompletes(["orchestrator", "completion", "z"])).toEqual(["zsh"]);
+    expect(bashCompletes(["orchestrator", "roll"])).toEqual(["rollout"]);
+    expect(bashCompletes(["orchestrator", "rollout", ""])).toEqual(
+      expect.arrayContaining(["status", "history", "undo", "pause", "resume", "--to-revision"]),
+    );
   });
 });
 

@@ -77,6 +77,7 @@ export function describeImage(
       ["Pushed as", image.registry_reference ?? "<none>"],
       ["Apply set", image.apply_set ?? "<none>"],
       ["Generation", `${image.generation} (observed ${image.observed_generation})`],
+      ["Rollout", image.rollout_paused ? "paused (orchestrator rollout resume)" : "active"],
       ["Created", `${image.created_at} (${formatAge(image.created_at, now)} ago)`],
     ]),
     ...section("Spec", spec.length === 0 ? [] : fields(spec)),

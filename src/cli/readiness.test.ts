@@ -81,4 +81,24 @@ describe("readinessOf", () => {
     });
     expect(readinessOf(image({ status: "deleting" })).state).toBe("progressing");
   });
+
+  it("is degraded when the rollout failed or was rolled back, even once Ready again", () => {
+    const rolledBack = image({
+      conditions: [
+        condition("Ready", "True", "InstancesRunning", "2/2 running"),
+        condition("Progressing", "False", "RolledBack", "rolled back from revision 5 to 4"),
+      ],
+    });
+    expect(readinessOf(rolledBack)).toEqual({
+      state: "degraded",
+      reason: "RolledBack",
+      message: "rolled back from revision 5 to 4",
+    });
+    const failed = image({
+      conditions: [condition("Progressing", "False", "RolloutFailed", "no progress in 10m")],
+    });
+    expect(readinessOf(failed)).toMatchObject({ state: "degraded", reason: "RolloutFailed" });
+    // An older generation's rollback says nothing about the spec just applied.
+    expect(readinessOf({ ...rolledBack, observed_generation: 1 }).state).toBe("progressing");
+  });
 });

@@ -12,7 +12,8 @@ type ReadinessInput = Pick<
 
 /**
  * Where an image stands for `--wait`. Ready: `Ready=True` for the current generation. Degraded:
- * its build failed, or `Degraded=True` for the current generation (an older generation's
+ * its build failed, its rollout failed or was rolled back (Progressing RolloutFailed/RolledBack),
+ * or `Degraded=True` for the current generation (an older generation's
  * conditions say nothing about the spec just applied). Otherwise still progressing. Pure.
  */
 export function readinessOf(image: ReadinessInput): Readiness {
@@ -26,6 +27,15 @@ export function readinessOf(image: ReadinessInput): Readiness {
       reason: degraded?.status === "True" ? degraded.reason : "BuildFailed",
       message: degraded?.status === "True" ? degraded.message : "the build failed",
     };
+  }
+  // The controller failed the rollout or rolled it back (issue 18): the spec asked for is not
+  // what runs, even once the instances of the revision returned to are ready.
+  const progressing = condition("Progressing");
+  if (
+    current &&
+    (progressing?.reason === "RolloutFailed" || progressing?.reason === "RolledBack")
+  ) {
+    return { state: "degraded", reason: progressing.reason, message: progressing.message };
   }
   if (current && degraded?.status === "True") {
     return { state: "degraded", reason: degraded.reason, message: degraded.message };

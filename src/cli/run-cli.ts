@@ -18,6 +18,7 @@ import { getCommand } from "./get-command.ts";
 import { type GlobalFlags, splitGlobalFlags } from "./global-flags.ts";
 import { instanceCommand, scaleCommand } from "./lifecycle-commands.ts";
 import { logsCommand } from "./logs-command.ts";
+import { rolloutCommand } from "./rollout-command.ts";
 import { routerCommand } from "./router-command.ts";
 import { serve } from "./serve.ts";
 import { resolveSetName } from "./set-name.ts";
@@ -128,6 +129,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   logs: (args, io) => logsCommand(args, io),
   events: (args, io) => eventsCommand(args, io),
   scale: (args, io) => scaleCommand(args, io),
+  rollout: (args, io) => rolloutCommand(args, io),
   start: (args, io) => instanceCommand("start", args, io),
   stop: (args, io) => instanceCommand("stop", args, io),
   restart: (args, io) => instanceCommand("restart", args, io),

@@ -2,6 +2,7 @@ import { type Image, type Orchestrator, OrchestratorError } from "../client/inde
 import { formatDuration } from "../domain/duration.ts";
 import { CliError, exitCodes } from "./cli-error.ts";
 import { latestEvents } from "./event-cursor.ts";
+import { rolloutFailureOf } from "./rollout-verdict.ts";
 import type { Terminal } from "./terminal.ts";
 import {
   buildStepOf,
@@ -61,8 +62,9 @@ async function readImage(client: Orchestrator, id: number): Promise<Image | unde
  * each image's progress (instances ready of desired, the build step) as it changes. Level-
  * triggered like the controller: the event stream only says which image to read again (and a
  * slow resync catches a change that came without an event); each read decides. Exit code 1 as
- * soon as one is Degraded, or when the timeout passes, naming what it waited for. Answers where
- * each image ended.
+ * soon as one is Degraded, its rollout fails or is rolled back (an `image.rollout_failed` or
+ * `image.rolled_back` event, or Progressing RolloutFailed/RolledBack: named with both revisions),
+ * or when the timeout passes, naming what it waited for. Answers where each image ended.
  */
 export async function waitForImages(
   client: Orchestrator,
@@ -95,6 +97,8 @@ export async function waitForImages(
   const draw = display.terminal.tty ? liveRegion(display) : undefined;
   const width = Math.max(...targets.map((target) => target.name.length));
   const ids = new Set(targets.map((target) => target.imageId));
+  /** Rollouts the controller failed or rolled back while waiting (their events), by image. */
+  const rolloutFailures = new Map<number, string>();
 
   /** A building image's log, read for its step; each new step or the end is a change. */
   const followBuild = (imageId: number) => {
@@ -122,7 +126,10 @@ export async function waitForImages(
     void (async () => {
       try {
         for await (const event of client.events({ after: newest, signal: stop.signal })) {
-          if (ids.has(event.image_id)) markDirty(event.image_id);
+          if (!ids.has(event.image_id)) continue;
+          const failure = rolloutFailureOf(event, event.image_id);
+          if (failure !== undefined) rolloutFailures.set(event.image_id, failure);
+          markDirty(event.image_id);
         }
       } catch {
         // A refused stream: the resync below still re-reads every image.
@@ -140,6 +147,13 @@ export async function waitForImages(
         dirty.clear();
         for (const imageId of changed) {
           const target = targets.find((candidate) => candidate.imageId === imageId);
+          const failure = rolloutFailures.get(imageId);
+          if (target !== undefined && !target.gone && failure !== undefined) {
+            throw new CliError(
+              `${target.name} (image ${target.imageId}): ${failure}`,
+              exitCodes.failed,
+            );
+          }
           if (
             target === undefined ||
             (progress.has(imageId) && isDone(progress.get(imageId) as ImageProgress))

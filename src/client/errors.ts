@@ -18,7 +18,7 @@ export const legacyCodes = {
   UNAUTHORIZED: ["unauthorized"],
   FORBIDDEN: ["forbidden"],
   NOT_FOUND: ["not_found", "image_not_found"],
-  CONFLICT: ["conflict", "stale_resource_version"],
+  CONFLICT: ["conflict", "stale_resource_version", "autoscaler_owns_desired_instances"],
   RATE_LIMITED: ["rate_limited", "too_many_uploads"],
   UNAVAILABLE: ["unavailable"],
 } as const satisfies Record<string, readonly string[]>;

@@ -7,6 +7,7 @@ import type {
   AddedInstances,
   ApplyResult,
   AuditPage,
+  AutoscaleView,
   BuildLogs,
   Claim,
   CreatedToken,
@@ -26,6 +27,7 @@ import type {
   Registry,
   ReleasedClaim,
   Revision,
+  RolloutSwitch,
   Secret,
   ServerVersion,
   Token,
@@ -156,6 +158,22 @@ export class Orchestrator {
     /** The image's kept revisions (the last 10), newest first. */
     revisions: (id: number) =>
       this.#get<Items<Revision>>(`/api/images/${id}/revisions`).then((page) => page.items),
+    /** The image's autoscaler: its spec, the metric's latest value, its last decisions. */
+    autoscale: (id: number) => this.#get<AutoscaleView>(`/api/images/${id}/autoscale`),
+    /**
+     * Rolls the image back to a kept revision (the one before the current by default), as a new
+     * revision; answers it.
+     */
+    rollback: (id: number, options: { revision?: number } = {}) =>
+      this.#transport.call<Revision>("POST", `/api/images/${id}/rollback`, {
+        json: options.revision === undefined ? {} : { revision: options.revision },
+      }),
+    /** Holds the image's rollout where it is (idempotent). */
+    pauseRollout: (id: number) =>
+      this.#transport.call<RolloutSwitch>("POST", `/api/images/${id}/rollout/pause`),
+    /** Lets a held rollout go on (idempotent). */
+    resumeRollout: (id: number) =>
+      this.#transport.call<RolloutSwitch>("POST", `/api/images/${id}/rollout/resume`),
     /**
      * The build log as it is written, until the build ends: `log` (one line), `build` (a newer
      * build replaced the one followed), then `end` with the outcome.

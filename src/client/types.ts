@@ -15,6 +15,7 @@ import type {
   whoamiSchema,
 } from "../api/schemas/account-schemas.ts";
 import type { applyResultSchema } from "../api/schemas/apply-schemas.ts";
+import type { autoscaleViewSchema } from "../api/schemas/autoscale-schemas.ts";
 import type { claimSchema, releasedClaimSchema } from "../api/schemas/claim-schemas.ts";
 import type {
   eventPageSchema,
@@ -34,6 +35,7 @@ import type {
 } from "../api/schemas/instance-schemas.ts";
 import type { versionSchema } from "../api/schemas/probe-schemas.ts";
 import type { revisionSchema } from "../api/schemas/revision-schemas.ts";
+import type { rolloutSwitchSchema } from "../api/schemas/rollout-schemas.ts";
 import type { imagePatchSchema, newImageSchema } from "../domain/image-spec.ts";
 
 export type { Problem } from "../api/schemas/problem-schemas.ts";
@@ -43,6 +45,10 @@ export type ImageWithContainers = z.output<typeof imageWithContainersSchema>;
 export type BuildLogs = z.output<typeof buildLogsSchema>;
 /** One kept revision of an image (`GET /api/images/{id}/revisions`), newest first. */
 export type Revision = z.output<typeof revisionSchema>;
+/** Where an image's rollout stands (`POST /api/images/{id}/rollout/pause|resume`). */
+export type RolloutSwitch = z.output<typeof rolloutSwitchSchema>;
+/** An image's autoscaler (`GET /api/images/{id}/autoscale`): spec, metric now, last decisions. */
+export type AutoscaleView = z.output<typeof autoscaleViewSchema>;
 export type Instance = z.output<typeof instanceSchema>;
 export type AddedInstances = z.output<typeof addedInstancesSchema>;
 export type InstanceHealth = z.output<typeof instanceHealthSchema>;

@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import pMap from "p-map";
+import { startAutoscaler } from "../autoscaler/autoscaler.ts";
+import { createAutoscalerMetrics } from "../autoscaler/autoscaler-metrics.ts";
+import { createRouterRates } from "../autoscaler/router-rates.ts";
 import type { Config } from "../config.ts";
+import type { WriteSettings } from "../desired/image-writes.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
 import { createNodeFacts } from "../docker/node-facts.ts";
@@ -55,6 +59,8 @@ export type ControllerLoopDependencies = {
   readonly secrets?: SecretOpener | undefined;
   /** Every health sample, e.g. for per-container metrics. */
   readonly onHealthSample?: (sample: NewHealthSnapshot) => void;
+  /** What the autoscaler's writes of desired_instances are checked against (quotas, …). */
+  readonly writeSettings: WriteSettings;
 };
 
 export type ControllerLoop = {
@@ -73,7 +79,7 @@ function leaderKey(orchestratorId: string): number {
 /**
  * Runs the controller while this process leads, fed by its sources (./sources/): NOTIFY on
  * desired-state writes, Docker's event stream, the engine coming back, and the periodic
- * resync. The health prober and the resource monitor run beside it.
+ * resync. The health prober, the resource monitor and the autoscaler run beside it.
  */
 export function runControllerLoop(deps: ControllerLoopDependencies): ControllerLoop {
   const { store, config } = deps;
@@ -85,6 +91,8 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
     () => queue,
     () => deps.engine.state.reachable,
   );
+
+  const autoscalerMetrics = createAutoscalerMetrics(deps.metrics);
 
   const leaseName = `controller:${config.orchestratorId}`;
   const leadership = runWhileLeading({
@@ -222,6 +230,21 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         ...(deps.onHealthSample === undefined ? {} : { onSample: deps.onHealthSample }),
       });
       term.defer(() => monitor.stop());
+      const autoscaler = startAutoscaler({
+        store,
+        writeStore: termStore,
+        logger: log,
+        intervalMs: config.autoscaleIntervalSeconds * 1000,
+        // A sample counts while the monitor could not have taken a newer one (3 intervals).
+        sampleMaxAgeMs: Math.max(3 * config.healthIntervalSeconds, 5) * 1000,
+        settings: deps.writeSettings,
+        metrics: autoscalerMetrics,
+        requestRates:
+          config.routerMetricsUrl === undefined
+            ? undefined
+            : createRouterRates({ url: config.routerMetricsUrl, logger: log }),
+      });
+      term.defer(() => autoscaler.stop());
     },
   });
 

@@ -9,6 +9,7 @@ import { DesiredStateError } from "./errors.ts";
 import {
   commitImageChange,
   createImage,
+  refuseManualScale,
   refuseStaleVersion,
   type WriteSettings,
 } from "./image-writes.ts";
@@ -20,7 +21,30 @@ export type ApplyDocument = NewImage & {
   /** For images built from a folder: the content digest of the packed source. */
   readonly source_digest?: string | undefined;
   readonly resource_version?: number | undefined;
+  /**
+   * Whether the document itself says desired_instances (false: the default was filled in).
+   * With autoscale, a document that does not say it keeps the autoscaler's count.
+   */
+  readonly desiredInstancesWritten?: boolean | undefined;
 };
+
+/**
+ * An autoscaled document that leaves desired_instances out keeps the image's current count
+ * (carried into the document's bounds): the autoscaler owns it, and applying the unchanged file
+ * again must change nothing. Pure.
+ */
+export function withAutoscaledCount(
+  current: ImageRecord | undefined,
+  document: ApplyDocument,
+): ApplyDocument {
+  if (current === undefined || document.autoscale === null) return document;
+  if (document.desiredInstancesWritten !== false) return document;
+  const kept = Math.min(
+    Math.max(current.desired_instances, document.min_instances),
+    document.max_instances,
+  );
+  return { ...document, desired_instances: kept };
+}
 
 export type ApplyRequest = {
   /** The inventory name: prune only ever deletes images created by an apply of this set. */
@@ -121,6 +145,35 @@ export function planDocument(current: ImageRecord | undefined, document: ApplyDo
   };
 }
 
+/** refuseManualScale for one document of a set, its error at the document's field. */
+function refuseAutoscaledCount(
+  current: ImageRecord,
+  document: ApplyDocument,
+  index: number,
+  actor: Actor,
+): void {
+  try {
+    refuseManualScale(current, {
+      columns: {
+        desired_instances: document.desired_instances,
+        min_instances: document.min_instances,
+        max_instances: document.max_instances,
+        container_options: { autoscale: document.autoscale },
+      },
+      bumpGeneration: true,
+      reason: "applied",
+      action: "apply.update",
+      actor,
+    });
+  } catch (error) {
+    if (!(error instanceof DesiredStateError)) throw error;
+    throw new DesiredStateError(error.code, error.message, {
+      errors: [{ path: `documents[${index}].desired_instances`, message: "set by the autoscaler" }],
+      ...(error.extensions === undefined ? {} : { extensions: error.extensions }),
+    });
+  }
+}
+
 function summarize(items: readonly PlanItem[]): ApplyResult["summary"] {
   return {
     create: items.filter((item) => item.action === "create").length,
@@ -190,8 +243,11 @@ export async function applyDocuments(
     const existing = await tx.images.listOwnedForUpdate(userId);
     const byName = new Map(existing.map((image) => [image.name, image]));
     const items: PlanItem[] = [];
+    const documents = request.documents.map((document) =>
+      withAutoscaledCount(byName.get(document.name), document),
+    );
 
-    for (const [index, document] of request.documents.entries()) {
+    for (const [index, document] of documents.entries()) {
       const current = byName.get(document.name);
       if (
         current !== undefined &&
@@ -218,6 +274,8 @@ export async function applyDocuments(
         );
       }
       if (current !== undefined) refuseStaleVersion(current, document.resource_version);
+      // A dry run (diff) refuses what the apply would: a count the autoscaler owns.
+      if (current !== undefined) refuseAutoscaledCount(current, document, index, actor);
       items.push(planDocument(current, document));
     }
 
@@ -229,12 +287,7 @@ export async function applyDocuments(
             image.status !== "deleting",
         )
       : [];
-    if (
-      request.prune &&
-      request.documents.length === 0 &&
-      pruned.length > 0 &&
-      !request.allowEmpty
-    ) {
+    if (request.prune && documents.length === 0 && pruned.length > 0 && !request.allowEmpty) {
       throw new DesiredStateError(
         "conflict",
         `this would delete all ${pruned.length} images of apply set "${request.set}"; pass allow_empty to confirm`,
@@ -253,7 +306,7 @@ export async function applyDocuments(
     await refuseBadSetDependencies(
       tx,
       userId,
-      request.documents,
+      documents,
       pruned.map((image) => image.name),
     );
 
@@ -263,8 +316,8 @@ export async function applyDocuments(
     // What frees quota goes first (deletions, then the changes that ask for less), so a set
     // that moves resources between its images is judged by where it ends, not by its order.
     const applied: PlanItem[] = [];
-    for (const item of executionOrder(items, byName, request.documents)) {
-      const document = request.documents.find((candidate) => candidate.name === item.name);
+    for (const item of executionOrder(items, byName, documents)) {
+      const document = documents.find((candidate) => candidate.name === item.name);
       const current = byName.get(item.name);
       if (item.action === "delete" && current !== undefined) {
         await commitImageChange(

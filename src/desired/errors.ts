@@ -1,11 +1,14 @@
 /** Why a desired-state change was refused; the API maps the code to an HTTP problem. */
 export type DesiredStateErrorCode =
   | "not_found"
+  | "revision_not_found"
+  | "revision_image_gone"
   | "name_taken"
   | "conflict"
   | "max_instances_exceeded"
   | "min_instances_violated"
   | "stale_resource_version"
+  | "autoscaler_owns_desired_instances"
   | "image_not_found"
   | "image_not_allowed"
   | "quota_exceeded"

@@ -40,6 +40,10 @@ export type InstanceOfImage = {
   readonly image: ImageRecord | undefined;
 };
 
+function clampToBounds(spec: ImageSpec): number {
+  return Math.min(Math.max(spec.desired_instances, spec.min_instances), spec.max_instances);
+}
+
 function refuseIssues(issues: readonly SpecIssue[]): void {
   if (issues.length === 0) return;
   throw new DesiredStateError(
@@ -165,7 +169,12 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
           );
         }
         const current = specOfRecord(image);
-        const merged: ImageSpec = { ...current, ...fields };
+        const asked: ImageSpec = { ...current, ...fields };
+        // Autoscaled, new bounds carry the count into them (the autoscaler owns it otherwise).
+        const merged: ImageSpec =
+          asked.autoscale !== null && fields.desired_instances === undefined
+            ? { ...asked, desired_instances: clampToBounds(asked) }
+            : asked;
         refuseIssues(crossFieldIssues(merged, options.maxInstancesCap));
         changes = diffSpec(current, fields);
         if (changes.length === 0) return "unchanged";

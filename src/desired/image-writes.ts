@@ -88,6 +88,17 @@ export type ImageChange = DesiredWrite & {
   readonly expectedResourceVersion?: number | undefined;
   /** The caller checked depends_on across a whole set already (an apply). */
   readonly dependenciesChecked?: boolean;
+  /**
+   * A rollback (desired/rollback.ts): the spec of an earlier revision, run from that revision's
+   * image (never built again), recorded as a new revision whatever it changes.
+   */
+  readonly rollback?: { readonly revision: number; readonly dockerImageId: string | null };
+  /** Written by the autoscaler: what it measured, for the `image.scaled` event. */
+  readonly autoscaler?: {
+    readonly metric: string;
+    readonly value: number | null;
+    readonly target: number;
+  };
 };
 
 /** The image columns the audit log shows when they change. */
@@ -221,6 +232,39 @@ export async function findVisibleImage(
   return image;
 }
 
+/**
+ * While an image has `autoscale`, the autoscaler alone moves its desired count: any other write
+ * that changes it (PATCH, apply, scale, adding or removing an instance) is refused with 409
+ * `autoscaler_owns_desired_instances`, unless the same write turns autoscale off. A change of
+ * the bounds may carry the count into them (that is what the autoscaler would do next).
+ */
+export function refuseManualScale(image: ImageRecord, change: ImageChange): void {
+  if (change.autoscaler !== undefined || change.markDeleting === true) return;
+  const columns = change.columns ?? {};
+  const before = withOptionDefaults(image.container_options).autoscale;
+  const options = columns.container_options;
+  const after =
+    options === undefined || !("autoscale" in options) ? before : (options.autoscale ?? null);
+  if (before === null || after === null) return;
+  const desired = columns.desired_instances ?? image.desired_instances;
+  const min = columns.min_instances ?? image.min_instances;
+  const max = columns.max_instances ?? image.max_instances;
+  if (desired === Math.min(Math.max(image.desired_instances, min), max)) return;
+  throw new DesiredStateError(
+    "autoscaler_owns_desired_instances",
+    `image ${image.name} (${image.id}) is autoscaled (autoscale.metric ${before.metric}): the autoscaler sets desired_instances (now ${image.desired_instances}); change min_instances or max_instances, or remove autoscale in the same write`,
+    {
+      errors: [{ path: "desired_instances", message: "set by the autoscaler" }],
+      extensions: {
+        owner: "autoscaler",
+        desired_instances: image.desired_instances,
+        min_instances: image.min_instances,
+        max_instances: image.max_instances,
+      },
+    },
+  );
+}
+
 export function refuseWhenDeleting(image: ImageRecord): void {
   if (image.status === "deleting")
     throw new DesiredStateError("conflict", `image ${image.id} is being deleted`);
@@ -251,6 +295,7 @@ export async function commitImageChange(
   settings: WriteSettings,
 ): Promise<ImageRecord> {
   refuseStaleVersion(image, change.expectedResourceVersion);
+  refuseManualScale(image, change);
   refuseForbiddenReference(change.columns?.image_reference, image.user_id, settings);
   await refuseForbiddenOptions(
     tx,
@@ -267,7 +312,7 @@ export async function commitImageChange(
     }
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
   }
-  const rebuild = changesWhatIsBuilt(image, change);
+  const rebuild = change.rollback === undefined && changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
   const updated = await tx.images.writeDesired(image.id, {
@@ -277,8 +322,15 @@ export async function commitImageChange(
   });
   await recordRevision(tx, image, updated, {
     actor: change.actor,
-    cause: change.action,
-    userBuild: rebuild || (change.requestBuild !== undefined && change.bumpGeneration),
+    cause:
+      change.rollback === undefined
+        ? change.action
+        : `rollback to revision ${change.rollback.revision}`,
+    userBuild:
+      rebuild ||
+      change.rollback !== undefined ||
+      (change.requestBuild !== undefined && change.bumpGeneration),
+    dockerImageId: change.rollback?.dockerImageId ?? null,
   });
   const diff = changedFields(image, updated, auditedColumns);
   await tx.audit.append(change.actor, [
@@ -301,6 +353,13 @@ export async function commitImageChange(
         {
           desired_instances: updated.desired_instances,
           previous_desired_instances: image.desired_instances,
+          ...(change.autoscaler === undefined
+            ? {}
+            : {
+                ...change.autoscaler,
+                from: image.desired_instances,
+                to: updated.desired_instances,
+              }),
         },
       ),
     ]);

@@ -43,7 +43,14 @@ export async function recordRevision(
   tx: Repositories,
   before: ImageRecord | undefined,
   after: ImageRecord,
-  change: { readonly actor: Actor; readonly cause: string; readonly userBuild: boolean },
+  change: {
+    readonly actor: Actor;
+    readonly cause: string;
+    /** A user asked for new containers (a build, a rollback): a revision whatever changed. */
+    readonly userBuild: boolean;
+    /** The image it runs, when known at once (a rollback's). */
+    readonly dockerImageId?: string | null;
+  },
 ): Promise<void> {
   const latest = await tx.revisions.latest(after.id);
   const starts = startsRevision(before, after, {
@@ -55,7 +62,7 @@ export async function recordRevision(
     imageId: after.id,
     spec: { ...specOfRecord(after) },
     sourceDigest: after.source_digest,
-    dockerImageId: null,
+    dockerImageId: change.dockerImageId ?? null,
     generation: after.generation,
     actor: change.actor.name,
     actorUserId: change.actor.userId,

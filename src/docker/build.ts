@@ -11,6 +11,7 @@ import {
 import type { DockerClient } from "./connection.ts";
 import {
   describeImage,
+  hasImageId,
   type LocalImage,
   pullImage,
   pushImage,
@@ -61,6 +62,8 @@ export type ImageBuilder = {
   build(request: BuildRequest): Promise<void>;
   /** The id of the image a reference names locally, or undefined. */
   imageId(reference: string): Promise<string | undefined>;
+  /** Whether the engine holds the image with this id (`sha256:…`), named or not. */
+  hasImage(dockerImageId: string): Promise<boolean>;
   /** What the engine knows of an image a reference names by name (never by id), or undefined. */
   describe(reference: string): Promise<LocalImage | undefined>;
   /** Pulls a reference (with credentials for its registry when given); rejects with the engine's message. */
@@ -219,6 +222,7 @@ export function createImageBuilder(
       return (await describeImage(docker, reference))?.id;
     },
 
+    hasImage: (dockerImageId) => hasImageId(docker, dockerImageId),
     describe: (reference) => describeImage(docker, reference),
     pull: (reference, auth) => pullImage(docker, reference, auth),
     tag: (source, target) => tagImage(docker, source, target),

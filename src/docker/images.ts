@@ -53,6 +53,18 @@ export async function describeImage(
   return named ? image : undefined;
 }
 
+/** Whether the engine holds the image with this id (`sha256:…`), named or not. */
+export async function hasImageId(docker: DockerClient, imageId: string): Promise<boolean> {
+  if (!/^sha256:[0-9a-f]{64}$/.test(imageId)) return false;
+  try {
+    const info = await withDockerRetry(() => docker.getImage(imageId).inspect());
+    return info.Id === imageId;
+  } catch (error) {
+    if (dockerStatus(error).status === 404) return false;
+    throw error;
+  }
+}
+
 /** Credentials for one registry, sent to the engine with a pull (never logged). */
 export type RegistryAuth = {
   readonly server: string;

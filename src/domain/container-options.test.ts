@@ -102,6 +102,7 @@ describe("defaults", () => {
       build: { args: {}, target: null, platform: null, no_cache: false },
       pool: null,
       placement: { constraints: [], spread: null },
+      autoscale: null,
     });
   });
 
@@ -654,11 +655,24 @@ const optionArbitraries = {
     ),
     spread: fc.option(fc.constantFrom("node.labels.zone", "engine.labels.rack"), { nil: null }),
   }),
+  autoscale: fc.option(
+    fc.record({
+      metric: fc.constantFrom("cpu" as const, "memory" as const, "requests_per_second" as const),
+      target: fc.integer({ min: 1, max: 500 }),
+      scale_up_step: fc.constantFrom("100%", "50%", 2),
+      scale_down_stabilization: fc.constantFrom("5m", "10s", "1m30s"),
+    }),
+    { nil: null },
+  ),
 };
-/** Valid together: secret files are written into the container, which a read-only root refuses. */
+/**
+ * Valid together: secret files are written into the container, which a read-only root refuses;
+ * a pool decides its own count, which autoscale would fight.
+ */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
   .record(optionArbitraries)
-  .filter((options) => !(options.read_only_root_filesystem && options.secrets.length > 0));
+  .filter((options) => !(options.read_only_root_filesystem && options.secrets.length > 0))
+  .filter((options) => options.pool === null || options.autoscale === null);
 
 const base: ContainerSpec = {
   image: "nginx:1.27",
@@ -701,7 +715,7 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image, placement says where: they restart nothing themselves)", () => {
+  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image, autoscale moves the count, placement says where: they restart nothing themselves)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
@@ -711,6 +725,7 @@ describe("the spec hash", () => {
             name !== "depends_on" &&
             name !== "build" &&
             name !== "pool" &&
+            name !== "autoscale" &&
             name !== "placement",
         )
         .sort(),
@@ -739,10 +754,11 @@ describe("round trip", () => {
   it("any valid options come back from the schema unchanged", () => {
     fc.assert(
       fc.property(anyOptions, (options) => {
-        const image = accepted({ max_instances: 1, ...options });
+        const counts = { min_instances: 1, max_instances: 1 };
+        const image = accepted({ ...counts, ...options });
         expect(optionsOf(image)).toEqual(options);
         // Canonical: parsing the output again gives the same.
-        expect(optionsOf(accepted({ max_instances: 1, ...optionsOf(image) }))).toEqual(options);
+        expect(optionsOf(accepted({ ...counts, ...optionsOf(image) }))).toEqual(options);
       }),
       { numRuns: 200 },
     );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { autoscaleSchema } from "./autoscale-spec.ts";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
@@ -251,6 +252,8 @@ export const containerOptionFields = {
   pool: poolSchema.nullable(),
   /** Where instances may run: Swarm constraints and spread (domain/placement.ts). */
   placement: placementSchema,
+  /** The controller moves desired_instances by a metric (domain/autoscale-spec.ts); null: off. */
+  autoscale: autoscaleSchema.nullable(),
 } as const;
 
 export type ContainerOptions = {
@@ -285,6 +288,7 @@ export const containerOptionDefaults: ContainerOptions = {
   build: buildOptionDefaults,
   pool: null,
   placement: noPlacement,
+  autoscale: null,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -298,8 +302,9 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id); placement says where containers may run, not how (the container
- * runtime creates none while it is unmet; the Swarm runtime hashes it into its service's spec).
+ * hash holds the image id); autoscale only moves the desired count; placement says where
+ * containers may run, not how (the container runtime creates none while it is unmet; the Swarm
+ * runtime hashes it into its service's spec).
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -308,6 +313,7 @@ export const controllerOnlyOptions = [
   "build",
   "pool",
   "placement",
+  "autoscale",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -145,7 +145,15 @@ export function imageEvent(
   extra: Partial<
     Pick<
       ImageEventData,
-      "message" | "desired_instances" | "previous_desired_instances" | "registry_reference"
+      | "message"
+      | "desired_instances"
+      | "previous_desired_instances"
+      | "registry_reference"
+      | "metric"
+      | "value"
+      | "target"
+      | "from"
+      | "to"
     >
   > = {},
 ): NewEvent {

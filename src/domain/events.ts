@@ -76,6 +76,12 @@ export type ImageEventData = {
   readonly reason: string;
   readonly desired_instances?: number;
   readonly previous_desired_instances?: number;
+  /** `image.scaled` by the autoscaler: the metric, its value per instance, the target, the move. */
+  readonly metric?: string;
+  readonly value?: number | null;
+  readonly target?: number;
+  readonly from?: number;
+  readonly to?: number;
   readonly message?: string;
   /** `image.ready` of a build pushed to REGISTRY_URL: what other engines pull to run it. */
   readonly registry_reference?: string;

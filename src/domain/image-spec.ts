@@ -196,6 +196,7 @@ export function crossFieldIssues(
         | "image"
         | "build"
         | "pool"
+        | "autoscale"
       >
     >,
   maxInstancesCap: number,
@@ -233,6 +234,18 @@ export function crossFieldIssues(
     issues.push({
       path: "pool.max",
       message: `must be at most ${maxInstancesCap} (MAX_INSTANCES_CAP)`,
+    });
+  }
+  if (spec.autoscale && spec.pool) {
+    issues.push({
+      path: "autoscale",
+      message: "cannot be set together with pool (the pool decides how many instances run)",
+    });
+  }
+  if (spec.autoscale && spec.min_instances < 1) {
+    issues.push({
+      path: "min_instances",
+      message: "must be at least 1 with autoscale (zero instances give no samples to scale by)",
     });
   }
   if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });

@@ -48,7 +48,10 @@ export function exportImageDocument(image: ExportableImage): string {
     container_port: image.container_port,
     min_instances: image.min_instances,
     max_instances: image.max_instances,
-    desired_instances: image.desired_instances,
+    // Autoscaled: the count is the autoscaler's, and a file that says one would fight it.
+    ...(image.autoscale === null || image.autoscale === undefined
+      ? { desired_instances: image.desired_instances }
+      : {}),
     cpu_limit: image.cpu_limit,
     memory_limit: image.memory_limit,
     ...(Object.keys(image.env).length === 0 ? {} : { env: { ...image.env } }),

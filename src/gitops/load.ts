@@ -22,6 +22,8 @@ export type LoadedDocument = {
   readonly source?: string;
   /** Where each entry of `spec.depends_on` is. */
   readonly dependsOnPositions: readonly Position[];
+  /** Whether `spec.desired_instances` is written (else the default is in `spec`). */
+  readonly desiredInstancesWritten?: boolean;
 };
 
 export type LoadResult = {
@@ -143,6 +145,7 @@ export async function loadDocuments(
           name: document.name,
           spec: document.spec,
           dependsOnPositions: document.dependsOnPositions,
+          desiredInstancesWritten: document.desiredInstancesWritten,
         };
         if (document.source === undefined || options.checkSources === false) return loaded;
         const folder = await resolveSourceFolder(absolute, document.source, givenRoot);

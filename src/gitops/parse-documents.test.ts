@@ -38,6 +38,7 @@ describe("parseDocuments: valid documents", () => {
         },
         namePosition: { line: 4, column: 9 },
         dependsOnPositions: [],
+        desiredInstancesWritten: false,
       },
     ]);
   });

@@ -20,6 +20,8 @@ export type ValidDocument = {
   readonly sourcePosition?: Position;
   /** Where each entry of `spec.depends_on` is, for errors about the set as a whole. */
   readonly dependsOnPositions: readonly Position[];
+  /** Whether `spec.desired_instances` is written (an autoscaled image leaves it to the autoscaler). */
+  readonly desiredInstancesWritten: boolean;
 };
 
 export type DocumentIssue = Position & { readonly path: string; readonly message: string };
@@ -252,6 +254,7 @@ export function validateDocument(
       dependsOnPositions: canonical.depends_on.map((_, index) =>
         at(["spec", "depends_on", index], "value"),
       ),
+      desiredInstancesWritten: spec !== undefined && Object.hasOwn(spec, "desired_instances"),
     },
     issues: [],
   };

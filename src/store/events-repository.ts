@@ -132,6 +132,19 @@ export function createEventsRepository(db: Executor) {
         insert into events_pending (seq) select seq from appended`.execute(db);
     },
 
+    /** An image's newest `image.scaled` events written by the autoscaler, newest first. */
+    async autoscalerDecisions(imageId: number, limit: number): Promise<EventRow[]> {
+      return (await db
+        .selectFrom("events")
+        .selectAll()
+        .where("image_id", "=", imageId)
+        .where("type", "=", "image.scaled")
+        .where(sql<boolean>`data ? 'metric'`)
+        .orderBy("seq", "desc")
+        .limit(limit)
+        .execute()) as EventRow[];
+    },
+
     async list(filter: EventFilter): Promise<EventRow[]> {
       let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
       if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);

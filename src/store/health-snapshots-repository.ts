@@ -39,6 +39,19 @@ export function createHealthSnapshotsRepository(db: Executor) {
         .executeTakeFirst();
     },
 
+    /** The newest sample of each of an image's instances taken since `since` (the autoscaler's). */
+    async latestOfImage(imageId: number, since: Date): Promise<HealthSnapshot[]> {
+      return db
+        .selectFrom("health_snapshots")
+        .selectAll()
+        .distinctOn("instance_id")
+        .where("image_id", "=", imageId)
+        .where("sampled_at", ">=", since)
+        .orderBy("instance_id")
+        .orderBy("sampled_at", "desc")
+        .execute();
+    },
+
     /** An instance's samples, oldest first. */
     async history(
       instanceId: string,

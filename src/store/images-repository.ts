@@ -42,7 +42,10 @@ export type SpecColumns = Pick<
 export type DesiredWrite = {
   readonly columns?: Partial<
     SpecColumns &
-      Pick<ImageRecord, "source_type" | "image_reference" | "status" | "docker_image_id">
+      Pick<
+        ImageRecord,
+        "source_type" | "image_reference" | "status" | "docker_image_id" | "source_digest"
+      >
   >;
   /** The spec changed: `generation` moves on, so observed_generation tells when it is done. */
   readonly bumpGeneration: boolean;
@@ -245,6 +248,17 @@ export function createImagesRepository(db: Executor) {
         .execute();
     },
 
+    /** Images with `autoscale` set, not being deleted (the autoscaler's list). */
+    async listAutoscaled(): Promise<ImageRecord[]> {
+      return db
+        .selectFrom("images")
+        .selectAll()
+        .where(sql<string>`jsonb_typeof(container_options -> 'autoscale')`, "=", "object")
+        .where("status", "!=", "deleting")
+        .orderBy("id")
+        .execute();
+    },
+
     async anyWithHealthCheck(): Promise<boolean> {
       const row = await db
         .selectFrom("images")
@@ -342,6 +356,28 @@ export function createImagesRepository(db: Executor) {
         .where("status", "<>", "deleting")
         .where("observed_generation", "<=", status.observedGeneration)
         .execute();
+    },
+
+    /**
+     * Holds or lets go the image's rollout (sql/0020): bumps resource_version and tells the
+     * controller. Undefined when the image is already so (nothing written).
+     */
+    async setRolloutPaused(id: number, paused: boolean): Promise<ImageRecord | undefined> {
+      const row = await db
+        .updateTable("images")
+        .set({
+          rollout_paused: paused,
+          resource_version: sql<number>`resource_version + 1`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where("id", "=", id)
+        .where("rollout_paused", "<>", paused)
+        .returningAll()
+        .returning(notifyImage.as("notified"))
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      const { notified: _, ...updated } = row;
+      return updated;
     },
 
     async delete(id: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { createAuditRepository } from "./audit-repository.ts";
+import { createAutoscaleStatusRepository } from "./autoscale-status-repository.ts";
 import { createBuildsRepository } from "./builds-repository.ts";
 import { createClaimsRepository } from "./claims-repository.ts";
 import { createEventsRepository } from "./events-repository.ts";
@@ -28,6 +29,7 @@ export type Repositories = {
   readonly secrets: ReturnType<typeof createSecretsRepository>;
   readonly registryCredentials: ReturnType<typeof createRegistryCredentialsRepository>;
   readonly revisions: ReturnType<typeof createRevisionsRepository>;
+  readonly autoscaleStatus: ReturnType<typeof createAutoscaleStatusRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -45,5 +47,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     secrets: createSecretsRepository(executor),
     registryCredentials: createRegistryCredentialsRepository(executor),
     revisions: createRevisionsRepository(executor),
+    autoscaleStatus: createAutoscaleStatusRepository(executor),
   };
 }

@@ -99,7 +99,8 @@ export function createRevisionsRepository(db: Executor) {
 
     /**
      * The image the controller resolved for a generation of the spec (a reference, or a build
-     * that a later change kept), for the revision of that generation that has none yet.
+     * that a later change kept), for the revision that generation runs, if it has none yet: the
+     * newest revision written at or before it (a scale makes a generation but no revision).
      */
     async recordResolvedImage(
       imageId: number,
@@ -110,7 +111,11 @@ export function createRevisionsRepository(db: Executor) {
         .updateTable("image_revisions")
         .set({ docker_image_id: dockerImageId })
         .where("image_id", "=", imageId)
-        .where("generation", "=", generation)
+        .where(
+          "revision",
+          "=",
+          sql<number>`(select max(revision) from image_revisions where image_id = ${imageId} and generation <= ${generation})`,
+        )
         .where("docker_image_id", "is", null)
         .execute();
     },

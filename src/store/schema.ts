@@ -120,6 +120,8 @@ export type ImagesTable = {
   delete_volumes: Defaulted<boolean>;
   /** Where the last build was pushed (sql/0015), `repository@sha256:…`; null: not pushed. */
   registry_reference: Generated<string | null>;
+  /** The rollout is held (sql/0020, POST …/rollout/pause); not part of the spec. */
+  rollout_paused: Defaulted<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -270,6 +272,20 @@ export type LeaderLeasesTable = {
   acquired_at: Timestamp;
 };
 
+/** The autoscaler's latest evaluation of one image (sql/0021_autoscale.sql). */
+export type AutoscaleStatusTable = {
+  image_id: number;
+  evaluated_at: Timestamp;
+  metric: string;
+  value: number | null;
+  target: number;
+  desired_instances: number;
+  recommendation: number;
+  reason: string;
+  instances: number;
+  missing: number;
+};
+
 /** One revision of an image (sql/0018_image_revisions.sql): what a change asked containers to run. */
 export type ImageRevisionsTable = {
   image_id: number;
@@ -301,6 +317,7 @@ export type Database = {
   events_pending: EventsPendingTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
+  autoscale_status: AutoscaleStatusTable;
   secrets: SecretsTable;
   registry_credentials: RegistryCredentialsTable;
   schema_migrations: SchemaMigrationsTable;

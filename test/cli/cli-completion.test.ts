@@ -80,6 +80,14 @@ describe("shell completion in the real shells", () => {
       expect(await tab(`orchestrator apply -f ${folder}/sh`)).toEqual(["shop.yaml"]);
       expect(await tab("orchestrator nothing-like-it --x")).toEqual([]);
     });
+
+    it("completes rollout's sub-commands and flags", async () => {
+      expect(await tab("orchestrator roll")).toEqual(["rollout"]);
+      expect(await tab("orchestrator rollout ")).toEqual(
+        expect.arrayContaining(["status", "history", "undo", "pause", "resume", "--timeout"]),
+      );
+      expect(await tab("orchestrator rollout undo --to-r")).toEqual(["--to-revision"]);
+    });
   });
 
   describe.runIf(shells.fish || inCi)("fish", () => {
@@ -104,6 +112,18 @@ describe("shell completion in the real shells", () => {
       expect(await tab("orchestrator export --out")).toEqual(["--output", "--output-directory"]);
       expect(await tab("orchestrator apply -f sh")).toEqual(["shop.yaml"]);
       expect(await tab("orchestrator --con")).toEqual(["--context"]);
+    });
+
+    it("completes rollout's sub-commands and flags", async () => {
+      expect(await tab("orchestrator roll")).toEqual(["rollout"]);
+      expect(await tab("orchestrator rollout ")).toEqual([
+        "history",
+        "pause",
+        "resume",
+        "status",
+        "undo",
+      ]);
+      expect(await tab("orchestrator rollout undo --to-r")).toEqual(["--to-revision"]);
     });
   });
 });

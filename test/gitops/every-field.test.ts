@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { specFieldNames } from "../../src/domain/image-spec.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { waitFor } from "../support/wait.ts";
 import { cliInProcess } from "./cli-harness.ts";
 import { removeTree, tempTree } from "./temp-tree.ts";
 
@@ -59,10 +60,14 @@ metadata:
   name: full-db
 spec:
   image: ${testImages.httpd}
-  desired_instances: 1
+  # No desired_instances: an autoscaled count is the autoscaler's. A target any running process
+  # passes takes it to 2, and the same file applied again must then change nothing.
+  min_instances: 1
+  max_instances: 2
   cpu_limit: "0.1"
   memory_limit: 16m
   networks: [backend]
+  autoscale: { metric: memory, target: 0.01, scale_up_step: 1, scale_down_stabilization: 1m }
 `;
 
 /** Fields set by the admin only; the suite applies as the admin to use them too. */
@@ -76,7 +81,9 @@ describe("a desired-state file with every field", () => {
   const cli = (...args: string[]) => cliInProcess(args, env);
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({
+      env: { HEALTH_INTERVAL_SECONDS: "1", AUTOSCALE_INTERVAL_SECONDS: "1" },
+    });
     env = { ORCHESTRATOR_URL: server.url, ORCHESTRATOR_TOKEN: server.adminToken };
     const secret = await server.request("POST", "/api/secrets", {
       body: { name: "api-token", value: "s3cr3t-value" },
@@ -94,7 +101,9 @@ describe("a desired-state file with every field", () => {
 
   it("names every field of the spec (a new field must join this file)", () => {
     const named = new Set(
-      [...(everyField + adminFields).matchAll(/^ {2}([a-z_]+):/gm)].map((match) => match[1]),
+      [...(everyField + adminFields + dependency).matchAll(/^ {2}([a-z_]+):/gm)].map(
+        (match) => match[1],
+      ),
     );
     // build applies only to images built from a source: test/builds/build-options.test.ts
     // applies, diffs and exports it from a file.
@@ -108,6 +117,11 @@ describe("a desired-state file with every field", () => {
     const applied = await cli("apply", "-f", join(root, "apps"), "--wait", "--timeout", "120s");
     expect(applied.stderr).toBe("");
     expect(applied.code).toBe(0);
+    await waitFor(
+      async () => (await server.request("GET", "/api/images")).body.items,
+      (items: any[]) => items.find((image) => image.name === "full-db")?.desired_instances === 2,
+      { what: "full-db autoscaled to 2", timeoutMs: 120_000 },
+    );
     expect((await cli("diff", "-f", join(root, "apps"))).stdout).toBe("No changes.\n");
 
     const exported = join(root, "exported", "apps");
@@ -127,6 +141,9 @@ describe("a desired-state file with every field", () => {
     ]) {
       expect(text).toContain(line);
     }
+    const exportedDependency = await readFile(join(exported, "full-db.yaml"), "utf8");
+    expect(exportedDependency).toContain("autoscale:");
+    expect(exportedDependency).not.toContain("desired_instances");
     const diff = await cli("diff", "-f", exported);
     expect(diff).toMatchObject({ code: 0, stdout: "No changes.\n", stderr: "" });
     const again = await cli("apply", "-f", exported);

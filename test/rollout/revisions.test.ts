@@ -65,6 +65,13 @@ describe.each(backends())("image revisions on %s", (backend) => {
 
     expect((await patch(imageId, alice, { desired_instances: 2 })).status).toBe(200);
     expect((await revisionsOf(imageId, alice)).map((row) => row.revision)).toEqual([1]);
+    // The controller resolves the reference and fills in the image the revision runs, also
+    // from a pass that read the scale's generation (which runs revision 1) rather than its own.
+    await waitFor(
+      () => revisionsOf(imageId, alice),
+      (rows) => typeof rows[0]?.docker_image_id === "string",
+      { what: "revision 1 with its docker image", timeoutMs: 60_000 },
+    );
 
     expect((await patch(imageId, alice, { env: { COLOUR: "blue" } })).status).toBe(200);
     const after = await revisionsOf(imageId, alice);
@@ -75,7 +82,6 @@ describe.each(backends())("image revisions on %s", (backend) => {
     expect(after[0].spec.env).toEqual({ COLOUR: "blue" });
     expect(after[0].spec.desired_instances).toBe(2);
 
-    // The controller resolves the reference and fills in the image each revision runs.
     const resolved = await waitFor(
       () => revisionsOf(imageId, alice),
       (rows) => rows.every((row) => typeof row.docker_image_id === "string"),

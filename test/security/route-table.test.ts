@@ -138,6 +138,25 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/images/${t.imageId}/revisions` }],
     },
+    "POST /api/images/:id/rollback": {
+      kind: "owned",
+      requests: (t) => [
+        { path: `/api/images/${t.imageId}/rollback`, body: { revision: 1 } },
+        { path: `/api/images/${t.imageId}/rollback` },
+      ],
+    },
+    "POST /api/images/:id/rollout/pause": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/rollout/pause` }],
+    },
+    "POST /api/images/:id/rollout/resume": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/rollout/resume` }],
+    },
+    "GET /api/images/:id/autoscale": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/autoscale` }],
+    },
     "GET /api/containers": {
       kind: "mine",
       requests: (t) => [
@@ -459,7 +478,7 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
     return {
       images: await rows(
         "images",
-        "id, user_id, name, status, desired_instances, env::text, generation, resource_version, source_digest, deletion_requested_at",
+        "id, user_id, name, status, desired_instances, env::text, generation, resource_version, source_digest, deletion_requested_at, rollout_paused",
       ),
       instances: await rows(
         "instances",
@@ -474,6 +493,7 @@ describe.each(backends())("every /api route against strangers, on %s", (backend)
         "id, user_id, server, username, password_ciphertext",
       ),
       events: await rows("events", "seq"),
+      revisions: await rows("image_revisions", "image_id, revision"),
       containers: (await managedContainers(server.orchestratorId))
         .map((container) => `${container.Id} ${container.State}`)
         .sort(),

@@ -14,6 +14,11 @@ export const testImages = {
   hang: "orchestrator-test/hang:latest",
   /** Allocates 64 MiB at once as PID 1: OOM-killed under a small memory limit. */
   hog: "orchestrator-test/hog:latest",
+  /**
+   * httpd on 8080 whose /cgi-bin/burn keeps one CPU busy for 4 s, then answers "burnt": load
+   * that a small cpu_limit turns into a high share of the limit (the autoscaler's test).
+   */
+  burner: "orchestrator-test/burner:latest",
 } as const;
 
 const dockerfiles: Record<keyof typeof testImages, string> = {
@@ -21,6 +26,25 @@ const dockerfiles: Record<keyof typeof testImages, string> = {
   crasher: `FROM ${testBaseImage}\nCMD ["sh", "-c", "echo dying; exit 3"]\n`,
   hang: `FROM ${testBaseImage}\nRUN mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nsleep 3600\\n' > /www/cgi-bin/health && chmod +x /www/cgi-bin/health\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
   hog: `FROM ${testBaseImage}\nCMD ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]\n`,
+  burner: `FROM ${testBaseImage}\nCOPY burn /www/cgi-bin/burn\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+};
+
+/** Files beside an image's Dockerfile (executable), by image. */
+const executables: Partial<Record<keyof typeof testImages, Record<string, Buffer>>> = {
+  burner: {
+    burn: Buffer.from(
+      [
+        "#!/bin/sh",
+        "# Busy for 4 s (a shell loop, no I/O), then a CGI answer.",
+        "sh -c 'while :; do :; done' &",
+        "busy=$!",
+        "sleep 4",
+        "kill $busy",
+        "printf 'Content-Type: text/plain\\r\\n\\r\\nburnt\\n'",
+        "",
+      ].join("\n"),
+    ),
+  },
 };
 
 /** Builds `tag` from a Dockerfile and, optionally, executable files beside it in the context. */
@@ -56,7 +80,7 @@ export async function ensureTestImages(docker: DockerClient): Promise<void> {
     try {
       await docker.getImage(tag).inspect();
     } catch {
-      await buildTestImage(docker, tag, dockerfiles[name]);
+      await buildTestImage(docker, tag, dockerfiles[name], executables[name]);
     }
   }
 }

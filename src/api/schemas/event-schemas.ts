@@ -43,6 +43,12 @@ export const imageEventDataSchema = z.looseObject({
   reason: z.string(),
   desired_instances: z.number().int().optional(),
   previous_desired_instances: z.number().int().optional(),
+  /** `image.scaled` by the autoscaler: its metric, the value per instance, the target, the move. */
+  metric: z.string().optional(),
+  value: z.number().nullable().optional(),
+  target: z.number().optional(),
+  from: z.number().int().optional(),
+  to: z.number().int().optional(),
   message: z.string().optional(),
 });
 

@@ -40,6 +40,8 @@ export const imageSchema = z.strictObject({
   registry_reference: z.string().nullable(),
   source_path: z.string().nullable(),
   source_digest: z.string().nullable(),
+  /** The rollout is held (`POST …/rollout/pause`) until resumed. */
+  rollout_paused: z.boolean(),
   /** The build log's head and tail (detail only; the whole log: `GET …/build-logs`). */
   build_logs: z.string().nullable().optional(),
   apply_set: z.string().nullable(),

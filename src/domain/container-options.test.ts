@@ -101,6 +101,12 @@ describe("defaults", () => {
       depends_on: [],
       build: { args: {}, target: null, platform: null, no_cache: false },
       pool: null,
+      rollout: {
+        max_surge: "25%",
+        max_unavailable: "25%",
+        min_ready: "3s",
+        progress_deadline: "10m",
+      },
     });
   });
 
@@ -646,6 +652,12 @@ const optionArbitraries = {
     }),
     { nil: null },
   ),
+  rollout: fc.record({
+    max_surge: fc.constantFrom<number | string>(1, 3, "25%", "100%"),
+    max_unavailable: fc.constantFrom<number | string>(0, 2, "0%", "25%"),
+    min_ready: fc.constantFrom("0s", "3s", "1m"),
+    progress_deadline: fc.constantFrom("10m", "30s"),
+  }),
 };
 /** Valid together: secret files are written into the container, which a read-only root refuses. */
 const anyOptions: fc.Arbitrary<ContainerOptions> = fc
@@ -702,7 +714,8 @@ describe("the spec hash", () => {
             name !== "pull_policy" &&
             name !== "depends_on" &&
             name !== "build" &&
-            name !== "pool",
+            name !== "pool" &&
+            name !== "rollout",
         )
         .sort(),
     );

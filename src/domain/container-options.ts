@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
 import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { defaultRollout, rolloutSchema } from "./rollout.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
 
@@ -248,6 +249,8 @@ export const containerOptionFields = {
   build: buildOptionsSchema,
   /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
   pool: poolSchema.nullable(),
+  /** How a spec change rolls out: surge and unavailability bounds, gates (domain/rollout.ts). */
+  rollout: rolloutSchema,
 } as const;
 
 export type ContainerOptions = {
@@ -281,6 +284,7 @@ export const containerOptionDefaults: ContainerOptions = {
   depends_on: [],
   build: buildOptionDefaults,
   pool: null,
+  rollout: defaultRollout,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -294,7 +298,7 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id).
+ * hash holds the image id); rollout how they are replaced.
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -302,6 +306,7 @@ export const controllerOnlyOptions = [
   "depends_on",
   "build",
   "pool",
+  "rollout",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -1,6 +1,8 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import type { EventContext } from "../../domain/event-builders.ts";
 import { runnableReference } from "../../domain/names.ts";
+import { minReadyMsOf } from "../../domain/rollout.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
 import { containerSpec, namesSecrets } from "./container-spec.ts";
@@ -185,7 +187,11 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       );
     }
     // Look again when a young instance has run long enough to count as ready.
-    const readyIn = msUntilReady(records, now());
+    const readyIn = msUntilReady(
+      records,
+      now(),
+      minReadyMsOf(withOptionDefaults(image.container_options).rollout),
+    );
     const requeue = [
       plan.requeueAfterMs,
       readyIn === undefined ? undefined : readyIn + 50,

@@ -134,7 +134,11 @@ export type ImageEventType =
   | "image.ready"
   | "image.build_failed"
   | "image.deleted"
-  | "image.scaled";
+  | "image.scaled"
+  | "image.rollout_started"
+  | "image.rollout_completed"
+  | "image.rollout_failed"
+  | "image.rolled_back";
 
 /** An event about an image as a whole; `reference` is what its containers run. */
 export function imageEvent(
@@ -145,7 +149,13 @@ export function imageEvent(
   extra: Partial<
     Pick<
       ImageEventData,
-      "message" | "desired_instances" | "previous_desired_instances" | "registry_reference"
+      | "message"
+      | "desired_instances"
+      | "previous_desired_instances"
+      | "registry_reference"
+      | "from_revision"
+      | "to_revision"
+      | "restored_revision"
     >
   > = {},
 ): NewEvent {

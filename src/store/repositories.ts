@@ -9,6 +9,7 @@ import { createInstancesRepository } from "./instances-repository.ts";
 import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
 import { createRegistryCredentialsRepository } from "./registry-credentials-repository.ts";
 import { createRevisionsRepository } from "./revisions-repository.ts";
+import { createRolloutsRepository } from "./rollouts-repository.ts";
 import { createSecretsRepository } from "./secrets-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
@@ -28,6 +29,7 @@ export type Repositories = {
   readonly secrets: ReturnType<typeof createSecretsRepository>;
   readonly registryCredentials: ReturnType<typeof createRegistryCredentialsRepository>;
   readonly revisions: ReturnType<typeof createRevisionsRepository>;
+  readonly rollouts: ReturnType<typeof createRolloutsRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -45,5 +47,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     secrets: createSecretsRepository(executor),
     registryCredentials: createRegistryCredentialsRepository(executor),
     revisions: createRevisionsRepository(executor),
+    rollouts: createRolloutsRepository(executor),
   };
 }

@@ -38,9 +38,12 @@ describe("planRolloutStep", () => {
 
   it("replaces outdated instances that serve nobody at once, whatever the budget", () => {
     const members = [old("a", false), old("b"), old("c")];
-    const step = planRolloutStep({ target: 3, total: 3, members, bounds: bounds(1, 0) });
-    expect(step.replace).toEqual(["a"]);
-    expect(step.retire).toEqual([]);
+    const inPlace = planRolloutStep({ target: 3, total: 3, members, bounds: bounds(0, 1) });
+    expect(inPlace).toEqual({ replace: ["a"], add: 0, retire: [] });
+    // Start-first retires it instead (drained), and starts a new one in its place.
+    const startFirst = planRolloutStep({ target: 3, total: 3, members, bounds: bounds(1, 0) });
+    expect(startFirst.replace).toEqual([]);
+    expect(startFirst.retire).toEqual(["a"]);
   });
 
   it("start-first: starts max_surge new instances first, and retires none before they are ready", () => {

@@ -20,7 +20,7 @@ export type RolloutStepInput = {
 };
 
 export type RolloutStep = {
-  /** Outdated instances replaced in place: same instance, new container. */
+  /** Outdated instances replaced in place (same instance, new container): in-place mode. */
   readonly replace: readonly string[];
   /** New instances started above the desired count (start-first). */
   readonly add: number;
@@ -38,7 +38,8 @@ export const noStep: RolloutStep = { replace: [], add: 0, retire: [] };
  * - In place (maxUnavailable ≥ 1; Swarm's stop-first): up to the unavailability budget,
  *   outdated instances get a new container; instance ids stay.
  * - Start-first (maxUnavailable 0): up to `maxSurge` new instances start above the desired
- *   count; an outdated instance is retired as each new one becomes ready.
+ *   count; an outdated instance is retired as each new one becomes ready (one that serves
+ *   nobody at once).
  */
 export function planRolloutStep(input: RolloutStepInput): RolloutStep {
   const { target, total, members, bounds } = input;
@@ -56,10 +57,12 @@ export function planRolloutStep(input: RolloutStepInput): RolloutStep {
   if (!bounds.startFirst) {
     return { replace: [...broken, ...servingOutdated.slice(0, budget)], add: 0, retire: [] };
   }
-  const current = members.length - outdated.length + broken.length;
+  // Start-first retires (marks, drains, removes) rather than replaces: even an outdated
+  // instance that serves nobody goes the way clients can see coming.
+  const current = members.length - outdated.length;
   const room = target + bounds.maxSurge - total;
   const add = Math.max(0, Math.min(target - current, room));
-  const surplus = Math.max(0, total - target);
-  const retire = servingOutdated.slice(0, Math.min(budget, surplus));
-  return { replace: broken, add, retire };
+  const surplus = Math.max(0, total - broken.length - target);
+  const retire = [...broken, ...servingOutdated.slice(0, Math.min(budget, surplus))];
+  return { replace: [], add, retire };
 }

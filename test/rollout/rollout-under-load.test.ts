@@ -49,6 +49,7 @@ describe("a rollout under load", () => {
 
     let loading = true;
     let requests = 0;
+    let fewestReady = desired;
     const failures: string[] = [];
     const failed = new Set<string>();
     let patchedAt = 0;
@@ -62,6 +63,7 @@ describe("a rollout under load", () => {
             !item.marked_for_deletion &&
             item.host_port !== null,
         );
+        fewestReady = Math.min(fewestReady, listed.length);
         await Promise.all(
           listed.map(async (item) => {
             requests += 1;
@@ -111,6 +113,8 @@ describe("a rollout under load", () => {
       ),
     );
     expect(failures, history.flat().join("\n")).toEqual([]);
+    // max_unavailable 0: the instances listed as ready never fell below the desired count.
+    expect(fewestReady).toBe(desired);
     // The client did reach old and new containers alike, many times.
     expect(requests).toBeGreaterThan(50);
     const now = new Set(

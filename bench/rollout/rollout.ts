@@ -1,9 +1,10 @@
 /**
  * Rollout cost: 20 instances move to a new spec (an env change). Ours: a zero-downtime rollout
  * (`max_unavailable: 0`, `max_surge: 25%`: new instances start first, old ones go as new ones
- * are ready). Baseline, in the same run and on the same controller: stop all, then start all
- * (`max_unavailable: 100%`, no surge). Each prints the time from the PATCH until all 20 answer
- * on the new spec, and the smallest number of instances answering HTTP meanwhile (sampled).
+ * are ready). Baseline, in the same run and on the same controller: stop all (scale to 0 and
+ * wait), then start all on the new spec. Each prints the time from the first PATCH until all 20
+ * answer on the new spec, and the smallest number of instances answering HTTP meanwhile
+ * (sampled every 100 ms, each sample probing every listed instance).
  * Run: `npm run bench -- rollout` (BENCH_INSTANCES to change the 20).
  */
 import { connectDocker } from "../../src/docker/connection.ts";
@@ -18,10 +19,15 @@ const docker = connectDocker(process.env.DOCKER_HOST);
 
 type Instance = { id: string; container_id: string | null; host_port: number | null };
 
+/**
+ * `rolling`: one PATCH of the env, rolled within `rollout`. `stopAll`: scale to 0, wait until no
+ * container is left, then the new env at the full count (the same controller, both ways).
+ */
 async function roll(
   server: TestServer,
   name: string,
   rollout: Record<string, unknown>,
+  stopAll = false,
 ): Promise<{ ms: number; minServing: number; samples: number }> {
   const created = await server.request("POST", "/api/images", {
     body: {
@@ -73,10 +79,17 @@ async function roll(
     }
   })();
   const started = performance.now();
-  const patched = await server.request("PATCH", `/api/images/${imageId}`, {
-    body: { env: { VERSION: "2" } },
-  });
-  if (patched.status !== 200) throw new Error(JSON.stringify(patched.body));
+  const patch = async (body: Record<string, unknown>) => {
+    const patched = await server.request("PATCH", `/api/images/${imageId}`, { body });
+    if (patched.status !== 200) throw new Error(JSON.stringify(patched.body));
+  };
+  if (stopAll) {
+    await patch({ desired_instances: 0, min_instances: 0 });
+    await until(async () => (await hashes()).length === 0, 300_000, `${name}: all stopped`);
+    await patch({ env: { VERSION: "2" }, desired_instances: instanceCount });
+  } else {
+    await patch({ env: { VERSION: "2" } });
+  }
   await until(
     async () => {
       const current = await hashes();
@@ -104,7 +117,7 @@ export async function main(): Promise<number> {
     env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn" },
   });
   try {
-    const baseline = await roll(server, "stop-all", { max_surge: 0, max_unavailable: "100%" });
+    const baseline = await roll(server, "stop-all", {}, true);
     const ours = await roll(server, "rolling", { max_surge: "25%", max_unavailable: 0 });
     const ratio = ours.ms / baseline.ms;
     report("rollout", {

@@ -125,5 +125,5 @@ describe("a rollout under load", () => {
     for (const id of now) {
       expect((await docker.getContainer(id).inspect()).Config.Env).toContain("VERSION=2");
     }
-  });
+  }, 400_000);
 });

@@ -101,6 +101,18 @@ describe("decideRollout", () => {
     expect(decision.events).toEqual([]);
   });
 
+  it("completes a failed rollout that was not rolled back once its instances recover", () => {
+    const failed = row({
+      state: "failed",
+      stable_revision: null,
+      from_revision: null,
+      to_revision: 1,
+    });
+    const decision = decideRollout(failed, seen({ currentRevision: 1, ready: true, readyNew: 2 }));
+    expect(decision.next).toMatchObject({ state: "complete", stable_revision: 1 });
+    expect(decision.events).toEqual([]);
+  });
+
   it("does nothing more once a rollout has ended", () => {
     expect(decideRollout(row({ state: "failed" }), seen({ failingNew: 1 }))).toEqual({
       events: [],

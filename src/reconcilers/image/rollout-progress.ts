@@ -94,7 +94,9 @@ export function decideRollout(
           : [event("image.rollout_started", stable, current, "new_revision", "")],
     };
   }
-  if (row.state !== "progressing") return nothing;
+  // A failed rollout that was not rolled back (an image's first, an upload's, a rollback) ends
+  // for good only when another revision comes; if its instances recover, it completes then.
+  if (row.state === "complete" || (row.state === "failed" && !seen.ready)) return nothing;
   const from = row.from_revision;
 
   if (seen.ready) {

@@ -700,6 +700,20 @@ describe("planImage with a pool", () => {
     ]);
   });
 
+  it("rolls a pool in place even with max_unavailable 0: its instances are handed out by id", () => {
+    const startFirstPool = image({
+      desired_instances: 1,
+      container_options: {
+        pool,
+        rollout: { max_surge: 2, max_unavailable: 0, min_ready: "0s", progress_deadline: "10m" },
+      },
+    });
+    const records = [record("a"), record("b")];
+    const containers = records.map((r) => container(`c-${r.id}`, r.id, {}, "h-old"));
+    const plan = planImage({ image: startFirstPool, records, containers, desiredHash, now });
+    expect(kinds(plan.actions)).toEqual(["replaceContainer"]);
+  });
+
   it("rolls a spec change to idle instances only: a claimed one keeps its container", () => {
     const records = [record("a", { claim_key: "p1", claim_id: "x" }), record("b"), record("c")];
     const containers = records.map((r) => container(`c-${r.id}`, r.id, {}, "h-old"));

@@ -102,6 +102,12 @@ describe("defaults", () => {
       build: { args: {}, target: null, platform: null, no_cache: false },
       pool: null,
       autoscale: null,
+      rollout: {
+        max_surge: "25%",
+        max_unavailable: "25%",
+        min_ready: "3s",
+        progress_deadline: "10m",
+      },
     });
   });
 
@@ -656,6 +662,12 @@ const optionArbitraries = {
     }),
     { nil: null },
   ),
+  rollout: fc.record({
+    max_surge: fc.constantFrom<number | string>(1, 3, "25%", "100%"),
+    max_unavailable: fc.constantFrom<number | string>(0, 2, "0%", "25%"),
+    min_ready: fc.constantFrom("0s", "3s", "1m"),
+    progress_deadline: fc.constantFrom("10m", "30s"),
+  }),
 };
 /**
  * Valid together: secret files are written into the container, which a read-only root refuses;
@@ -717,7 +729,8 @@ describe("the spec hash", () => {
             name !== "depends_on" &&
             name !== "build" &&
             name !== "pool" &&
-            name !== "autoscale",
+            name !== "autoscale" &&
+            name !== "rollout",
         )
         .sort(),
     );

@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
 import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { defaultRollout, rolloutSchema } from "./rollout.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
 
@@ -251,6 +252,8 @@ export const containerOptionFields = {
   pool: poolSchema.nullable(),
   /** The controller moves desired_instances by a metric (domain/autoscale-spec.ts); null: off. */
   autoscale: autoscaleSchema.nullable(),
+  /** How a spec change rolls out: surge and unavailability bounds, gates (domain/rollout.ts). */
+  rollout: rolloutSchema,
 } as const;
 
 export type ContainerOptions = {
@@ -285,6 +288,7 @@ export const containerOptionDefaults: ContainerOptions = {
   build: buildOptionDefaults,
   pool: null,
   autoscale: null,
+  rollout: defaultRollout,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -298,7 +302,8 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id); autoscale only moves the desired count.
+ * hash holds the image id); autoscale only moves the desired count; rollout how they are
+ * replaced.
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -307,6 +312,7 @@ export const controllerOnlyOptions = [
   "build",
   "pool",
   "autoscale",
+  "rollout",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

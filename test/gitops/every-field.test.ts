@@ -50,6 +50,7 @@ spec:
   restart_policy: { name: on-failure, max_retries: 3 }
   pull_policy: never
   pool: { min_idle: 1, max: 1, claim_ttl: 30m, recycle: replace }
+  rollout: { max_surge: 1, max_unavailable: "0%", min_ready: 1s, progress_deadline: 5m }
 `;
 
 /** What `full` depends on, on the same declared network. */

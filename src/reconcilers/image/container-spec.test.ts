@@ -62,6 +62,7 @@ const everything: ContainerOptions = {
   build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
   pool: null,
   autoscale: null,
+  rollout: { max_surge: 2, max_unavailable: 0, min_ready: "10s", progress_deadline: "5m" },
 };
 
 const managed = containerLabels({

@@ -35,8 +35,10 @@ export default defineConfig({
       {
         test: {
           ...integration,
-          // Suites that restart the Docker engine or the Postgres server everyone uses: they run
-          // after every other suite has finished (a later group), one file at a time.
+          // Suites that restart the Docker engine or the Postgres server everyone uses, or set
+          // what is the engine's alone (the BuildKit cgroup's limits, which every build server
+          // writes before its builds): they run after every other suite has finished (a later
+          // group), one file at a time.
           name: "alone",
           include: ["test/alone/**/*.test.ts"],
           maxWorkers: 1,

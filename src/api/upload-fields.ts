@@ -33,6 +33,7 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "depends_on",
   "build",
   "placement",
+  "rollout",
   "read_only_root_filesystem",
   "init",
   "privileged",

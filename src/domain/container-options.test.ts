@@ -103,6 +103,12 @@ describe("defaults", () => {
       pool: null,
       placement: { constraints: [], spread: null },
       autoscale: null,
+      rollout: {
+        max_surge: "25%",
+        max_unavailable: "25%",
+        min_ready: "3s",
+        progress_deadline: "10m",
+      },
     });
   });
 
@@ -664,6 +670,12 @@ const optionArbitraries = {
     }),
     { nil: null },
   ),
+  rollout: fc.record({
+    max_surge: fc.constantFrom<number | string>(1, 3, "25%", "100%"),
+    max_unavailable: fc.constantFrom<number | string>(0, 2, "0%", "25%"),
+    min_ready: fc.constantFrom("0s", "3s", "1m"),
+    progress_deadline: fc.constantFrom("10m", "30s"),
+  }),
 };
 /**
  * Valid together: secret files are written into the container, which a read-only root refuses;
@@ -726,7 +738,8 @@ describe("the spec hash", () => {
             name !== "build" &&
             name !== "pool" &&
             name !== "autoscale" &&
-            name !== "placement",
+            name !== "placement" &&
+            name !== "rollout",
         )
         .sort(),
     );

@@ -6,6 +6,7 @@ import { imageNamePattern, imageNameRule } from "./names.ts";
 import { noPlacement, placementSchema } from "./placement.ts";
 import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
+import { defaultRollout, rolloutSchema } from "./rollout.ts";
 import { secretFileList } from "./secret-references.ts";
 import { volumeList } from "./volumes.ts";
 
@@ -254,6 +255,8 @@ export const containerOptionFields = {
   placement: placementSchema,
   /** The controller moves desired_instances by a metric (domain/autoscale-spec.ts); null: off. */
   autoscale: autoscaleSchema.nullable(),
+  /** How a spec change rolls out: surge and unavailability bounds, gates (domain/rollout.ts). */
+  rollout: rolloutSchema,
 } as const;
 
 export type ContainerOptions = {
@@ -289,6 +292,7 @@ export const containerOptionDefaults: ContainerOptions = {
   pool: null,
   placement: noPlacement,
   autoscale: null,
+  rollout: defaultRollout,
 };
 
 export const containerOptionNames = Object.keys(containerOptionFields) as ReadonlyArray<
@@ -302,9 +306,9 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * The options whose change does not replace running containers (the controller's own policy):
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
- * hash holds the image id); autoscale only moves the desired count; placement says where
- * containers may run, not how (the container runtime creates none while it is unmet; the Swarm
- * runtime hashes it into its service's spec).
+ * hash holds the image id); autoscale only moves the desired count; rollout how they are
+ * replaced; placement says where containers may run, not how (the container runtime creates
+ * none while it is unmet; the Swarm runtime hashes it into its service's spec).
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -314,6 +318,7 @@ export const controllerOnlyOptions = [
   "pool",
   "placement",
   "autoscale",
+  "rollout",
 ] as const;
 
 /** An image's options as stored (rows written before they existed have none): defaults filled. */

@@ -134,7 +134,11 @@ export type ImageEventType =
   | "image.ready"
   | "image.build_failed"
   | "image.deleted"
-  | "image.scaled";
+  | "image.scaled"
+  | "image.rollout_started"
+  | "image.rollout_completed"
+  | "image.rollout_failed"
+  | "image.rolled_back";
 
 /** An event about an image as a whole; `reference` is what its containers run. */
 export function imageEvent(
@@ -154,6 +158,9 @@ export function imageEvent(
       | "target"
       | "from"
       | "to"
+      | "from_revision"
+      | "to_revision"
+      | "restored_revision"
     >
   > = {},
 ): NewEvent {

@@ -12,6 +12,10 @@ export const eventTypes = [
   "image.build_failed",
   "image.deleted",
   "image.scaled",
+  "image.rollout_started",
+  "image.rollout_completed",
+  "image.rollout_failed",
+  "image.rolled_back",
   "pool.claimed",
   "pool.released",
   "pool.expired",
@@ -85,6 +89,11 @@ export type ImageEventData = {
   readonly message?: string;
   /** `image.ready` of a build pushed to REGISTRY_URL: what other engines pull to run it. */
   readonly registry_reference?: string;
+  /** `image.rollout_*` and `image.rolled_back`: the revision rolled from (null: none) and to. */
+  readonly from_revision?: number | null;
+  readonly to_revision?: number;
+  /** `image.rolled_back`: the earlier revision whose spec the new one runs again. */
+  readonly restored_revision?: number;
 };
 
 /** A claim of a pooled instance taken, released, or expired (key = the claimant's project). */

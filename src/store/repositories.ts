@@ -10,6 +10,7 @@ import { createInstancesRepository } from "./instances-repository.ts";
 import { createLeaderLeasesRepository } from "./leader-leases-repository.ts";
 import { createRegistryCredentialsRepository } from "./registry-credentials-repository.ts";
 import { createRevisionsRepository } from "./revisions-repository.ts";
+import { createRolloutsRepository } from "./rollouts-repository.ts";
 import { createSecretsRepository } from "./secrets-repository.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
@@ -30,6 +31,7 @@ export type Repositories = {
   readonly registryCredentials: ReturnType<typeof createRegistryCredentialsRepository>;
   readonly revisions: ReturnType<typeof createRevisionsRepository>;
   readonly autoscaleStatus: ReturnType<typeof createAutoscaleStatusRepository>;
+  readonly rollouts: ReturnType<typeof createRolloutsRepository>;
 };
 
 export function repositoriesOf(executor: Executor): Repositories {
@@ -48,5 +50,6 @@ export function repositoriesOf(executor: Executor): Repositories {
     registryCredentials: createRegistryCredentialsRepository(executor),
     revisions: createRevisionsRepository(executor),
     autoscaleStatus: createAutoscaleStatusRepository(executor),
+    rollouts: createRolloutsRepository(executor),
   };
 }

@@ -70,6 +70,15 @@ export function createRevisionsRepository(db: Executor) {
         .execute();
     },
 
+    async find(imageId: number, revision: number): Promise<RevisionRecord | undefined> {
+      return db
+        .selectFrom("image_revisions")
+        .selectAll()
+        .where("image_id", "=", imageId)
+        .where("revision", "=", revision)
+        .executeTakeFirst();
+    },
+
     async latest(imageId: number): Promise<RevisionRecord | undefined> {
       return db
         .selectFrom("image_revisions")

@@ -300,6 +300,21 @@ export type ImageRevisionsTable = {
   created_at: Timestamp;
 };
 
+/** Where the rollout of an image's newest revision stands (sql/0019_rollouts.sql). */
+export type ImageRolloutsTable = {
+  image_id: number;
+  stable_revision: number | null;
+  from_revision: number | null;
+  to_revision: number;
+  state: "progressing" | "complete" | "failed";
+  rollback: boolean;
+  started_at: Timestamp;
+  progressed_at: Timestamp;
+  ready_new: number;
+  finished_at: NullableTimestamp;
+  message: string;
+};
+
 export type SchemaMigrationsTable = {
   name: string;
   applied_at: Timestamp;
@@ -312,6 +327,7 @@ export type Database = {
   images: ImagesTable;
   image_builds: ImageBuildsTable;
   image_revisions: ImageRevisionsTable;
+  image_rollouts: ImageRolloutsTable;
   instances: InstancesTable;
   events: EventsTable;
   events_pending: EventsPendingTable;

@@ -51,6 +51,7 @@ spec:
   pull_policy: never
   pool: { min_idle: 1, max: 1, claim_ttl: 30m, recycle: replace }
   placement: { constraints: [node.platform.os == linux], spread: node.labels.zone }
+  rollout: { max_surge: 1, max_unavailable: "0%", min_ready: 1s, progress_deadline: 5m }
 `;
 
 /** What `full` depends on, on the same declared network. */

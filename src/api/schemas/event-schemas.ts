@@ -50,6 +50,11 @@ export const imageEventDataSchema = z.looseObject({
   from: z.number().int().optional(),
   to: z.number().int().optional(),
   message: z.string().optional(),
+  /** `image.rollout_*`, `image.rolled_back`: the revision rolled from (null: none) and to. */
+  from_revision: z.number().int().nullable().optional(),
+  to_revision: z.number().int().optional(),
+  /** `image.rolled_back`: the earlier revision the new one runs again. */
+  restored_revision: z.number().int().optional(),
 });
 
 /** One event of the log (`seq` orders them and is the SSE id to resume after). */

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import pMap from "p-map";
 import {
   ContainerNameConflictError,
@@ -31,6 +32,9 @@ import { ReconcileError } from "./reconcile-error.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Runnability } from "./status.ts";
 import { removeStrays } from "./strays.ts";
+
+/** How long an instance a rollout retires is listed as marked for deletion before it stops. */
+export const retireDrainMs = 2_000;
 
 /** The env of an image that names no secret (a reference without its value refuses to run). */
 function plainEnv(image: ImageRecord): Record<string, string> {
@@ -334,6 +338,9 @@ export function createActionRunner(
             deletion_requested_at: now(),
             deletion_reason: action.reason,
           };
+          // Retired by a rollout: listed as marked for deletion (no longer ready) a while
+          // before it stops, so that clients that just listed it finish their requests.
+          if (action.reason === "spec_changed") await delay(retireDrainMs);
         }
         if (action.containerId !== null) {
           const current = await stopAndRemove(instance, action.containerId, action.reason);

@@ -63,6 +63,7 @@ const everything: ContainerOptions = {
   pool: null,
   placement: { constraints: ["node.role==manager"], spread: "node.labels.zone" },
   autoscale: null,
+  rollout: { max_surge: 2, max_unavailable: 0, min_ready: "10s", progress_deadline: "5m" },
 };
 
 const managed = containerLabels({

@@ -202,6 +202,111 @@ describe("planImage", () => {
     expect(kinds(plan.actions)).toEqual(["replaceContainer", "replaceContainer"]);
   });
 
+  it("with max_unavailable 0, starts a new instance above the desired count before any old one goes", () => {
+    const startFirst = image({
+      desired_instances: 4,
+      container_options: {
+        rollout: { max_surge: 1, max_unavailable: 0, min_ready: "5s", progress_deadline: "10m" },
+      },
+    });
+    const old = ["a", "b", "c", "d"].map((id) =>
+      record(id, { started_at: new Date(now.getTime() - 60_000) }),
+    );
+    const oldContainers = old.map((r) => container(`c-${r.id}`, r.id, {}, "h-old"));
+    const first = planImage({
+      image: startFirst,
+      records: old,
+      containers: oldContainers,
+      desiredHash,
+      now,
+    });
+    expect(first.actions).toEqual([{ kind: "addInstances", count: 1 }]);
+
+    // The new one runs, but not for min_ready yet: nothing goes, the surplus stays.
+    const young = record("n", { started_at: new Date(now.getTime() - 1_000) });
+    const waiting = planImage({
+      image: startFirst,
+      records: [...old, young],
+      containers: [...oldContainers, container("c-n", "n")],
+      desiredHash,
+      now,
+    });
+    expect(waiting.actions).toEqual([]);
+
+    // Ready: one old instance is retired.
+    const ready = planImage({
+      image: startFirst,
+      records: [...old, { ...young, started_at: new Date(now.getTime() - 6_000) }],
+      containers: [...oldContainers, container("c-n", "n")],
+      desiredHash,
+      now,
+    });
+    expect(ready.actions).toEqual([
+      {
+        kind: "removeInstance",
+        instanceId: "a",
+        containerId: "c-a",
+        reason: "spec_changed",
+        mark: true,
+      },
+    ]);
+  });
+
+  it("counts a new instance with a health check only once it is healthy", () => {
+    const probed = image({
+      desired_instances: 2,
+      health_check: {
+        http_path: "/",
+        interval: "1s",
+        timeout: "1s",
+        retries: 1,
+        start_period: "0s",
+      },
+      container_options: {
+        rollout: { max_surge: 1, max_unavailable: 0, min_ready: "0s", progress_deadline: "10m" },
+      },
+    });
+    const old = ["a", "b"].map((id) => record(id, { health: "healthy" }));
+    const containers = [
+      ...old.map((r) => container(`c-${r.id}`, r.id, {}, "h-old")),
+      container("c-n", "n"),
+    ];
+    const plan = (health: InstanceRecord["health"]) =>
+      planImage({
+        image: probed,
+        records: [...old, record("n", { health })],
+        containers,
+        desiredHash,
+        now,
+      }).actions.map((action) => action.kind);
+    expect(plan("unknown")).toEqual([]);
+    expect(plan("healthy")).toEqual(["removeInstance"]);
+  });
+
+  it("starts no rollout step while the rollout is paused, but still restarts a crashed instance", () => {
+    const paused = { ...image({ desired_instances: 2 }), rollout_paused: true } as ImageRecord;
+    const records = [record("a"), record("b")];
+    const containers = [
+      container("c-a", "a", {}, "h-old"),
+      container("c-b", "b", { state: "exited" }, "h-old"),
+    ];
+    const plan = planImage({ image: paused, records, containers, desiredHash, now });
+    expect(plan.actions).toEqual([
+      { kind: "startContainer", instanceId: "b", containerId: "c-b", reason: "restart" },
+    ]);
+    const resumed = planImage({
+      image: { ...paused, rollout_paused: false } as ImageRecord,
+      records,
+      containers,
+      desiredHash,
+      now,
+    });
+    // Resumed: the crashed one is replaced at once; the serving one waits (max_unavailable 1).
+    expect(resumed.actions).toEqual([
+      { kind: "replaceContainer", instanceId: "b", containerId: "c-b", reason: "spec_changed" },
+    ]);
+  });
+
   it("creates nothing while the image cannot run, but still removes", () => {
     const records = [
       record("a", { container_id: null }),
@@ -382,7 +487,7 @@ function apply(world: World, actions: readonly Action[], hash: string | undefine
         containers = [...containers, created];
         records = records.map((r) =>
           r.id === action.instanceId
-            ? { ...r, container_id: created.id, health: "unknown" as const }
+            ? { ...r, container_id: created.id, health: "unknown" as const, started_at: now }
             : r,
         );
         break;
@@ -473,12 +578,13 @@ describe("planImage properties", () => {
       fc.property(worldArbitrary, ({ image: img, world: start, hash }) => {
         let world = start;
         for (let pass = 0; pass < 12; pass++) {
+          // Time passes between passes: a new instance counts once it has run min_ready.
           const plan = planImage({
             image: img,
             records: world.records,
             containers: world.containers,
             desiredHash: hash,
-            now,
+            now: new Date(now.getTime() + pass * 60_000),
           });
           if (plan.actions.length === 0 || world.deleted) break;
           world = apply(world, plan.actions, hash);
@@ -499,7 +605,7 @@ describe("planImage properties", () => {
           records: world.records,
           containers: world.containers,
           desiredHash: hash,
-          now,
+          now: new Date(now.getTime() + 12 * 60_000),
         });
         expect(final.actions).toEqual([]);
         const live = world.records.filter((r) => r.deletion_requested_at === null);
@@ -592,6 +698,20 @@ describe("planImage with a pool", () => {
     expect(plan.actions).toEqual([
       { kind: "replaceContainer", instanceId: "a", containerId: "c-a", reason: "recycle" },
     ]);
+  });
+
+  it("rolls a pool in place even with max_unavailable 0: its instances are handed out by id", () => {
+    const startFirstPool = image({
+      desired_instances: 1,
+      container_options: {
+        pool,
+        rollout: { max_surge: 2, max_unavailable: 0, min_ready: "0s", progress_deadline: "10m" },
+      },
+    });
+    const records = [record("a"), record("b")];
+    const containers = records.map((r) => container(`c-${r.id}`, r.id, {}, "h-old"));
+    const plan = planImage({ image: startFirstPool, records, containers, desiredHash, now });
+    expect(kinds(plan.actions)).toEqual(["replaceContainer"]);
   });
 
   it("rolls a spec change to idle instances only: a claimed one keeps its container", () => {

@@ -2,9 +2,12 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { isClaimed, poolTarget } from "../../domain/pool.ts";
+import { resolveRollout } from "../../domain/rollout.ts";
 import { assignContainers, isUp } from "./assign.ts";
 import { hasFinished } from "./finished.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "./model.ts";
+import { isRolloutPaused } from "./rollout-pause.ts";
+import { planRolloutStep } from "./rollout-step.ts";
 
 export type PlanInput = {
   readonly image: ImageRecord;
@@ -146,18 +149,45 @@ export function planImage(input: PlanInput): Plan {
   // 4. Scale: exactly desired_instances live records, never more than max_instances. A pool
   //    instead keeps one per claim plus min_idle spare (at most its max), and never scales a
   //    claimed instance down.
-  const { restart_policy: restartPolicy, pool } = withOptionDefaults(image.container_options);
+  //    During a start-first rollout, up to max_surge more (the new ones not ready yet).
+  const options = withOptionDefaults(image.container_options);
+  const { restart_policy: restartPolicy, pool } = options;
   let active = records.filter((record) => !isMarkedForDeletion(record));
   const target =
     pool === null
       ? Math.min(image.desired_instances, image.max_instances)
       : poolTarget(pool, active.filter(isClaimed).length);
+  const resolved = resolveRollout(options.rollout, target, image.max_instances);
+  // A pool's instances are handed out by id: they are always replaced in place.
+  const bounds =
+    pool === null
+      ? resolved
+      : { ...resolved, startFirst: false, maxUnavailable: Math.max(1, resolved.maxUnavailable) };
+  // While paused, no rollout step starts: outdated containers run (and heal) as they are.
+  const paused = isRolloutPaused(image);
+  const isOutdated = (record: InstanceRecord) => {
+    const container = containerOf(record);
+    return (
+      !paused &&
+      desiredHash !== undefined &&
+      container !== undefined &&
+      record.desired_state === "running" &&
+      record.recycle_requested_at === null &&
+      !isClaimed(record) &&
+      container.labels[labelKeys.specHash] !== desiredHash
+    );
+  };
+  const surging = bounds.startFirst && active.some(isOutdated);
+  const ceiling = target + (surging ? bounds.maxSurge : 0);
+  let addedToTarget = false;
   if (active.length < target) {
-    if (!waitFor.dependencies)
+    if (!waitFor.dependencies) {
       actions.push({ kind: "addInstances", count: target - active.length });
-  } else if (active.length > target) {
+      addedToTarget = true;
+    }
+  } else if (active.length > ceiling) {
     const candidates = active.filter((record) => !isClaimed(record));
-    const victims = scaleDownOrder(candidates, containerOf).slice(0, active.length - target);
+    const victims = scaleDownOrder(candidates, containerOf).slice(0, active.length - ceiling);
     const victimIds = new Set(victims.map((victim) => victim.id));
     for (const victim of victims) {
       actions.push({
@@ -173,7 +203,7 @@ export function planImage(input: PlanInput): Plan {
 
   // 5. Each live instance towards its desired state.
   let waitMs: number | undefined;
-  const outdated: Array<{ record: InstanceRecord; container: ContainerSnapshot }> = [];
+  const outdated = new Set<string>();
   for (const record of active) {
     const container = containerOf(record);
     if (record.desired_state === "stopped") {
@@ -205,8 +235,8 @@ export function planImage(input: PlanInput): Plan {
     }
     if (desiredHash !== undefined && container.labels[labelKeys.specHash] !== desiredHash) {
       // A claimed instance keeps its container until it is released (and recycled then).
-      if (!isClaimed(record)) outdated.push({ record, container });
-      continue;
+      if (isOutdated(record)) outdated.add(record.id);
+      if (!paused) continue;
     }
     if (record.health === "unhealthy" && isUp(container) && desiredHash !== undefined) {
       // Failed its health check `retries` times: replaced, after the same back-off as a crash.
@@ -252,24 +282,45 @@ export function planImage(input: PlanInput): Plan {
     }
   }
 
-  // 6. Rolling replacement of outdated containers: broken ones at once; running ones a quarter
-  //    of the desired count at a time, and only while the rest are up.
-  const unavailable = active.filter(
-    (record) => record.desired_state === "running" && !isUp(containerOf(record)),
-  ).length;
-  let budget = Math.max(1, Math.floor(target / 4)) - unavailable;
-  for (const { record, container } of outdated.sort(
-    (left, right) => Number(isUp(left.container)) - Number(isUp(right.container)),
-  )) {
-    if (isUp(container)) {
-      if (budget <= 0) continue;
-      budget -= 1;
-    }
+  // 6. Rolling update of outdated containers (rollout-step.ts): within the surge and
+  //    unavailability bounds, counting an instance as serving once it is ready.
+  const minReadyMs = bounds.minReadyMs;
+  const probed = image.health_check !== null;
+  const isReady = (record: InstanceRecord) => {
+    if (!isUp(containerOf(record)) || record.health === "unhealthy") return false;
+    // An outdated container serves while it is up (it passed the gates of its own rollout).
+    if (outdated.has(record.id)) return true;
+    // A new one counts once it has run min_ready, and passed its health check if it has one.
+    if (record.started_at === null) return false;
+    if (now.getTime() - record.started_at.getTime() < minReadyMs) return false;
+    return !probed || record.health === "healthy";
+  };
+  const members = active
+    .filter((record) => record.desired_state === "running" && !isClaimed(record))
+    .map((record) => ({
+      id: record.id,
+      outdated: outdated.has(record.id),
+      ready: isReady(record),
+    }));
+  const step = planRolloutStep({ target, total: active.length, members, bounds });
+  for (const instanceId of step.replace) {
+    const container = assignment.byInstance.get(instanceId);
+    if (container === undefined) continue;
     actions.push({
       kind: "replaceContainer",
-      instanceId: record.id,
+      instanceId,
       containerId: container.id,
       reason: "spec_changed",
+    });
+  }
+  if (step.add > 0 && !addedToTarget) actions.push({ kind: "addInstances", count: step.add });
+  for (const instanceId of step.retire) {
+    actions.push({
+      kind: "removeInstance",
+      instanceId,
+      containerId: assignment.byInstance.get(instanceId)?.id ?? null,
+      reason: "spec_changed",
+      mark: true,
     });
   }
 

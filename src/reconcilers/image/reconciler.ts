@@ -1,6 +1,8 @@
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
 import type { EventContext } from "../../domain/event-builders.ts";
 import { runnableReference } from "../../domain/names.ts";
+import { minReadyMsOf } from "../../domain/rollout.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
 import { containerSpec, namesSecrets } from "./container-spec.ts";
@@ -12,8 +14,10 @@ import { hasOurName, isOwnedContainer } from "./ownership.ts";
 import { checkPlacement, hasConstraints } from "./placement-check.ts";
 import { type Action, planImage } from "./plan.ts";
 import { expireClaims } from "./pool-expiry.ts";
+import { isReady } from "./readiness.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
+import { trackRollout } from "./rollout-tracker.ts";
 import { msUntilReady, type Runnability } from "./status.ts";
 import { writeStatus } from "./status-writer.ts";
 import { removeStrays } from "./strays.ts";
@@ -163,13 +167,36 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     ) {
       await removeUndeclaredNetworks(deps, image.user_id);
     }
+    // The rollout of the newest revision: progress, completion, failure and rollback.
+    const passEnd = now();
+    const rollout = await trackRollout(
+      deps,
+      image,
+      {
+        records,
+        containers: seen,
+        desiredHash,
+        ready: isReady({
+          image,
+          records,
+          containers: seen,
+          runnability,
+          desiredHash,
+          now: passEnd,
+        }),
+        now: passEnd,
+        reference: eventContext.reference,
+      },
+      log,
+    );
     const conditions = await writeStatus(store, image, log, {
-      now: now(),
+      now: passEnd,
       records,
       containers: seen,
       runnability,
       desiredHash,
       dependencies: dependencies.check,
+      rollout: rollout.row,
     });
     // Dependents look again when what they wait for changed (Ready, Degraded, started).
     const observed =
@@ -192,9 +219,14 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       );
     }
     // Look again when a young instance has run long enough to count as ready.
-    const readyIn = msUntilReady(records, now());
+    const readyIn = msUntilReady(
+      records,
+      now(),
+      minReadyMsOf(withOptionDefaults(image.container_options).rollout),
+    );
     const requeue = [
       plan.requeueAfterMs,
+      rollout.requeueAfterMs,
       readyIn === undefined ? undefined : readyIn + 50,
       expiry.nextInMs === undefined ? undefined : expiry.nextInMs + 50,
     ].filter((value): value is number => value !== undefined);

@@ -2,9 +2,11 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { DependencyCheck } from "../../domain/dependencies.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
+import type { RolloutWrite } from "../../store/rollouts-repository.ts";
 import type { Condition } from "../../store/schema.ts";
 import { assignContainers } from "./assign.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
+import { rolloutProgressing } from "./rollout-progress.ts";
 import { imageConditions, type Runnability, sameConditions } from "./status.ts";
 
 /** What one pass saw at its end: the status is computed from it. */
@@ -17,6 +19,8 @@ export type PassOutcome = {
   readonly dependencies: DependencyCheck;
   /** RUNTIME=swarm: why each wanted task no node takes waits (Swarm's words). */
   readonly unschedulable?: readonly string[];
+  /** Where the newest revision's rollout stands: Progressing tells it. */
+  readonly rollout?: RolloutWrite | undefined;
 };
 
 /**
@@ -49,6 +53,22 @@ export async function writeStatus(
     now: pass.now,
     dependencies: pass.dependencies,
     ...(pass.unschedulable === undefined ? {} : { unschedulable: pass.unschedulable }),
+  }).map((condition) => {
+    if (condition.type !== "Progressing") return condition;
+    const told = rolloutProgressing(pass.rollout, {
+      ...condition,
+      type: "Progressing",
+      status: condition.status === "True" ? "True" : "False",
+    });
+    if (told.reason === condition.reason) return condition;
+    const previous = image.conditions.find((existing) => existing.type === "Progressing");
+    return {
+      ...told,
+      last_transition_time:
+        previous !== undefined && previous.status === told.status
+          ? previous.last_transition_time
+          : pass.now.toISOString(),
+    };
   });
   // A reference image's status and Docker image id are this controller's to write; an
   // upload's belong to the build pipeline, which may have moved on since this pass read them.

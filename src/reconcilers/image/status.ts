@@ -3,6 +3,7 @@ import { withOptionDefaults } from "../../domain/container-options.ts";
 import { type DependencyCheck, noDependencies } from "../../domain/dependencies.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { isClaimed, poolTarget } from "../../domain/pool.ts";
+import { minReadyMsOf } from "../../domain/rollout.ts";
 import type { Condition } from "../../store/schema.ts";
 import { isUp } from "./assign.ts";
 import { hasCompleted } from "./finished.ts";
@@ -32,7 +33,7 @@ export type StatusInput = {
   readonly runnability: Runnability;
   readonly desiredHash: string | undefined;
   readonly now: Date;
-  /** How long an instance must have been running to count (Kubernetes' minReadySeconds). */
+  /** How long an instance must have been running to count (default: the rollout's min_ready). */
   readonly minReadyMs?: number;
   /** Where its depends_on stands (met when left out). */
   readonly dependencies?: DependencyCheck;
@@ -77,7 +78,8 @@ export function imageConditions(input: StatusInput): Condition[] {
   const live = records.filter((record) => record.deletion_requested_at === null);
   const shouldRun = live.filter((record) => record.desired_state === "running");
   const probed = image.health_check !== null;
-  const minReadyMs = input.minReadyMs ?? defaultMinReadyMs;
+  const minReadyMs =
+    input.minReadyMs ?? minReadyMsOf(withOptionDefaults(image.container_options).rollout);
   const { restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
   const current = shouldRun.filter((record) => {
     const container = containerOf(record);

@@ -1,7 +1,10 @@
 /**
  * Builds get memory and CPU limits: BuildKit ignores the build API's fields, so the controller
  * limits the engine's buildkit cgroup (on this host, as root). A step that needs more memory
- * than BUILD_MEMORY_LIMIT is killed, and the build fails saying so.
+ * than BUILD_MEMORY_LIMIT is killed, and the build fails saying so. The limits are the
+ * engine's, for every build of every service on it: this suite runs alone, since another
+ * suite's build server writes its own limits there before each of its builds (seen in CI: a
+ * 200 MB step passed under 96m while other suites were building).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,0 +1,153 @@
+import { canRollBack, writeRollback } from "../../desired/automatic-rollback.ts";
+import type { ContainerSnapshot } from "../../docker/runtime.ts";
+import { controllerActor } from "../../domain/actor.ts";
+import { withOptionDefaults } from "../../domain/container-options.ts";
+import { imageEvent } from "../../domain/event-builders.ts";
+import { labelKeys } from "../../domain/labels.ts";
+import { resolveRollout } from "../../domain/rollout.ts";
+import type { Logger } from "../../logger.ts";
+import type { RolloutWrite } from "../../store/rollouts-repository.ts";
+import { assignContainers, isUp } from "./assign.ts";
+import type { ReconcilerDependencies } from "./dependencies.ts";
+import type { ImageRecord, InstanceRecord } from "./model.ts";
+import { isRolloutPaused } from "./rollout-pause.ts";
+import { decideRollout, type RolloutEvent, rollbackRow } from "./rollout-progress.ts";
+
+export type RolloutPass = {
+  readonly records: readonly InstanceRecord[];
+  readonly containers: readonly ContainerSnapshot[];
+  readonly desiredHash: string | undefined;
+  /** Whether the image is Ready after this pass (status.ts). */
+  readonly ready: boolean;
+  readonly now: Date;
+  /** What events name as the image's containers' reference. */
+  readonly reference: string;
+};
+
+export type RolloutOutcome = {
+  /** The rollout as it stands after this pass (undefined: nothing tracked yet). */
+  readonly row: RolloutWrite | undefined;
+  /** When to look again (the progress deadline of a rollout under way). */
+  readonly requeueAfterMs?: number;
+};
+
+/**
+ * Follows the rollout of the image's newest revision after a pass (rollout-progress.ts decides)
+ * and writes what changed with its events, in one transaction; a failed rollout of a reference
+ * image is rolled back there by writing the last Ready revision's spec again.
+ */
+export async function trackRollout(
+  deps: ReconcilerDependencies,
+  image: ImageRecord,
+  pass: RolloutPass,
+  log: Logger,
+): Promise<RolloutOutcome> {
+  const { store } = deps;
+  if (image.status === "deleting") return { row: undefined };
+  const [row, latest] = await Promise.all([
+    store.rollouts.find(image.id),
+    store.revisions.latest(image.id),
+  ]);
+  const options = withOptionDefaults(image.container_options);
+  const bounds = resolveRollout(options.rollout, image.desired_instances, image.max_instances);
+  const assignment = assignContainers(pass.records, pass.containers);
+  const probed = image.health_check !== null;
+  const current = pass.records.filter((record) => {
+    const container = assignment.byInstance.get(record.id);
+    return (
+      record.deletion_requested_at === null &&
+      record.desired_state === "running" &&
+      pass.desiredHash !== undefined &&
+      container?.labels[labelKeys.specHash] === pass.desiredHash
+    );
+  });
+  const readyNew = current.filter(
+    (record) =>
+      isUp(assignment.byInstance.get(record.id)) &&
+      record.started_at !== null &&
+      pass.now.getTime() - record.started_at.getTime() >= bounds.minReadyMs &&
+      record.health !== "unhealthy" &&
+      (!probed || record.health === "healthy"),
+  ).length;
+  const failing = current.filter(
+    (record) => record.observed_state === "crash_loop" || record.health === "unhealthy",
+  );
+  const example = failing[0];
+  const failure =
+    example === undefined
+      ? ""
+      : example.health === "unhealthy"
+        ? `${failing.length} new instance(s) fail their health check (${example.last_probe?.error ?? (example.last_probe?.status_code === undefined ? "failed" : `HTTP ${example.last_probe.status_code}`)})`
+        : `${failing.length} new instance(s) crash-loop (${example.last_error ?? "exited"})`;
+  const decision = decideRollout(row, {
+    currentRevision: latest?.revision,
+    ready: pass.ready,
+    readyNew,
+    failingNew: failing.length,
+    failure,
+    paused: isRolloutPaused(image),
+    progressDeadlineMs: bounds.progressDeadlineMs,
+    now: pass.now,
+  });
+  let next: RolloutWrite | undefined = decision.next ?? row;
+  if (decision.next !== undefined) {
+    const toEvent = (event: RolloutEvent, extra: { restored_revision?: number } = {}) =>
+      imageEvent(event.type, image, pass.reference, event.reason, {
+        from_revision: event.fromRevision,
+        to_revision: event.toRevision,
+        ...(event.message === "" ? {} : { message: event.message }),
+        ...extra,
+      });
+    const written = await store.transaction(async (tx) => {
+      const locked = await tx.images.findForUpdate(image.id);
+      const newest = await tx.revisions.latest(image.id);
+      // Changed meanwhile (a new revision, a deletion): the next pass decides afresh.
+      if (locked === undefined || locked.status === "deleting") return row;
+      if (newest?.revision !== latest?.revision) return row;
+      let saved = decision.next as RolloutWrite;
+      await tx.rollouts.save(image.id, saved);
+      await tx.events.append(decision.events.map((event) => toEvent(event)));
+      const rollback = decision.rollback;
+      if (rollback === undefined) return saved;
+      const target = await tx.revisions.find(image.id, rollback.toRevision);
+      if (target === undefined || !canRollBack(locked, target)) {
+        log.warn({ revision: rollback.toRevision }, "rollout failed; cannot roll back");
+        return saved;
+      }
+      const restored = await writeRollback(tx, locked, target, {
+        actor: controllerActor,
+        cause: `rollback to revision ${rollback.toRevision}: the rollout of revision ${rollback.failedRevision} failed (${saved.message})`,
+      });
+      saved = rollbackRow(saved, restored.revision, rollback.failedRevision, pass.now);
+      await tx.rollouts.save(image.id, saved);
+      await tx.events.append([
+        toEvent(
+          {
+            type: "image.rolled_back",
+            fromRevision: rollback.failedRevision,
+            toRevision: restored.revision,
+            reason: "rollout_failed",
+            message: saved.message,
+          },
+          { restored_revision: rollback.toRevision },
+        ),
+      ]);
+      log.warn(
+        {
+          failedRevision: rollback.failedRevision,
+          restoredRevision: rollback.toRevision,
+          revision: restored.revision,
+        },
+        "rollout failed; rolled back",
+      );
+      return saved;
+    });
+    next = written;
+    for (const event of decision.events) {
+      log.info({ event: event.type, from: event.fromRevision, to: event.toRevision }, "rollout");
+    }
+  }
+  if (next === undefined || next.state !== "progressing") return { row: next };
+  const deadline = next.progressed_at.getTime() + bounds.progressDeadlineMs;
+  return { row: next, requeueAfterMs: Math.max(0, deadline - pass.now.getTime()) + 50 };
+}

@@ -42,6 +42,7 @@ describe("specInputOfForm", () => {
         ["stop_grace_period", "30s"],
         ["networks", '["backend"]'],
         ["depends_on", '["db",{"name":"cache","condition":"started"}]'],
+        ["placement", '{"constraints":["node.role==manager"],"spread":"node.labels.zone"}'],
       ]),
     );
     expect(errors).toEqual([]);
@@ -55,6 +56,7 @@ describe("specInputOfForm", () => {
       stop_grace_period: "30s",
       networks: ["backend"],
       depends_on: ["db", { name: "cache", condition: "started" }],
+      placement: { constraints: ["node.role==manager"], spread: "node.labels.zone" },
     });
     expect(presentFieldErrors(form([["command", '["node","server.js"]']]))).toEqual([]);
     expect(presentFieldErrors(form([["command", "node server.js"]]))).toEqual([
@@ -148,6 +150,7 @@ describe("presentFieldErrors", () => {
         ["env", "1BAD=x"],
         ["networks", '["backend","backend"]'],
         ["depends_on", '[{"name":"db","condition":"ready"}]'],
+        ["placement", '{"constraints":["node.role==manager","node.zone==a"]}'],
       ]),
     );
     expect(errors.map((error) => error.path)).toEqual([
@@ -157,6 +160,7 @@ describe("presentFieldErrors", () => {
       "env.1BAD",
       "networks[1]",
       "depends_on[0].condition",
+      "placement.constraints[1]",
     ]);
   });
 });

@@ -32,6 +32,7 @@ const jsonFormFields: ReadonlySet<string> = new Set([
   "networks",
   "depends_on",
   "build",
+  "placement",
   "rollout",
   "read_only_root_filesystem",
   "init",

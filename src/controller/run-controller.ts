@@ -8,6 +8,7 @@ import type { Config } from "../config.ts";
 import type { WriteSettings } from "../desired/image-writes.ts";
 import type { DockerClient } from "../docker/connection.ts";
 import type { EngineWatch } from "../docker/engine-watch.ts";
+import { createNodeFacts } from "../docker/node-facts.ts";
 import { isEngineUnreachable } from "../docker/retry.ts";
 import type { ContainerRuntime } from "../docker/runtime.ts";
 import type { SwarmRuntime } from "../docker/swarm.ts";
@@ -137,6 +138,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         ...(deps.builtImages === undefined ? {} : { cleanupImage: deps.builtImages.cleanup }),
         logTail: deps.logTail,
         containerNews,
+        nodeFacts: createNodeFacts(deps.docker),
       };
       const reconciler =
         deps.swarm === undefined

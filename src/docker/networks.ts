@@ -1,18 +1,19 @@
 import type { DockerClient } from "./connection.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
-/** A bridge network the controller owns (one per tenant): created on first use, labelled. */
+/** A network the controller owns (one per tenant): created on first use, labelled. */
 export type NetworkRequest = {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
 };
 
 /**
- * Bridge networks for tenants. User-defined bridges are isolated from each other by the engine
- * (its DOCKER-ISOLATION rules): a tenant's instances reach each other on theirs, never another
- * tenant's, and containers are never put on the default bridge that all would share.
+ * Networks for tenants. Bridges (the container runtime): user-defined bridges are isolated from
+ * each other by the engine (its DOCKER-ISOLATION rules): a tenant's instances reach each other
+ * on theirs, never another tenant's, and containers are never put on the default bridge that all
+ * would share. Overlays (the Swarm runtime): attachable, spanning the swarm's nodes.
  */
-export function createNetworks(docker: DockerClient) {
+export function createNetworks(docker: DockerClient, driver: "bridge" | "overlay" = "bridge") {
   const known = new Set<string>();
   /** One ensure per name at a time: the engine's duplicate check does not hold under a race. */
   const inFlight = new Map<string, Promise<void>>();
@@ -28,7 +29,8 @@ export function createNetworks(docker: DockerClient) {
       await withDockerRetry(() =>
         docker.createNetwork({
           Name: request.name,
-          Driver: "bridge",
+          Driver: driver,
+          ...(driver === "overlay" ? { Attachable: true } : {}),
           CheckDuplicate: true,
           Labels: { ...request.labels },
         }),

@@ -3,13 +3,11 @@ import { labelKeys } from "../domain/labels.ts";
 import type { DockerClient } from "./connection.ts";
 import type { CreateContainerRequest, Mount } from "./create-container.ts";
 import { tenantCapabilities } from "./create-container.ts";
+import { createNetworks, type NetworkRequest } from "./networks.ts";
 import { dockerStatus, withDockerRetry } from "./retry.ts";
 
 /** An overlay network the controller owns: created on first use, attachable, labelled. */
-export type OverlayRequest = {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-};
+export type OverlayRequest = NetworkRequest;
 
 /** Everything one Swarm service of an image is made of (the controller's spec, not the engine's). */
 export type ServiceRequest = {
@@ -40,6 +38,11 @@ export type ServiceRequest = {
   readonly capAdd: readonly string[];
   readonly mounts: readonly Mount[];
   readonly healthcheck?: CreateContainerRequest["healthcheck"];
+  /** Where tasks may run: `node.role==manager`…, and a label to spread them over (or null). */
+  readonly placement: {
+    readonly constraints: readonly string[];
+    readonly spread: string | null;
+  };
   /** Swarm restarts tasks itself: `any` (always), `on-failure` (with a bound) or `none`. */
   readonly restart: {
     readonly condition: "any" | "on-failure" | "none";
@@ -189,6 +192,14 @@ export function engineServiceSpec(request: ServiceRequest) {
         Target: network.name,
         Aliases: [...request.aliases],
       })),
+      Placement: {
+        ...(request.placement.constraints.length === 0
+          ? {}
+          : { Constraints: [...request.placement.constraints] }),
+        ...(request.placement.spread === null
+          ? {}
+          : { Preferences: [{ Spread: { SpreadDescriptor: request.placement.spread } }] }),
+      },
     },
     Mode: { Replicated: { Replicas: request.replicas } },
     // A changed spec replaces one task at a time, the new one started first.
@@ -241,30 +252,9 @@ function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): Tas
 }
 
 export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
-  const knownNetworks = new Set<string>();
-
-  async function ensureOverlay(request: OverlayRequest): Promise<void> {
-    if (knownNetworks.has(request.name)) return;
-    try {
-      await withDockerRetry(() => docker.getNetwork(request.name).inspect());
-    } catch (error) {
-      if (dockerStatus(error).status !== 404) throw error;
-      try {
-        await withDockerRetry(() =>
-          docker.createNetwork({
-            Name: request.name,
-            Driver: "overlay",
-            Attachable: true,
-            CheckDuplicate: true,
-            Labels: { ...request.labels },
-          }),
-        );
-      } catch (createError) {
-        if (dockerStatus(createError).status !== 409) throw createError;
-      }
-    }
-    knownNetworks.add(request.name);
-  }
+  // The container runtime's networks, as overlays: the same in-flight guard when two reconciles
+  // ensure one tenant's network at once.
+  const overlays = createNetworks(docker, "overlay");
 
   async function nodeNames(): Promise<Map<string, string>> {
     const nodes = await withDockerRetry(() => docker.listNodes());
@@ -293,13 +283,13 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
     },
 
     async createService(request) {
-      for (const network of request.networks) await ensureOverlay(network);
+      for (const network of request.networks) await overlays.ensure(network);
       // Not retried: a create that reached the engine and lost its answer would be a 409.
       await docker.createService(engineServiceSpec(request) as never);
     },
 
     async updateService(service, request) {
-      for (const network of request.networks) await ensureOverlay(network);
+      for (const network of request.networks) await overlays.ensure(network);
       // The version is Swarm's optimistic lock: the update applies only to the spec last read.
       await docker.getService(service.id).update({
         _query: { version: service.version },
@@ -326,16 +316,12 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
 
     async removeNetwork(name) {
       try {
-        await withDockerRetry(() => docker.getNetwork(name).remove());
-        knownNetworks.delete(name);
-        return true;
+        return await overlays.remove(name);
       } catch (error) {
-        const { status } = dockerStatus(error);
-        if (status === 404) {
-          knownNetworks.delete(name);
-          return false;
-        }
-        if (status === 403 || status === 409 || status === 500) return false;
+        // An overlay a service still names is refused with a 400 ("is in use by service"), one a
+        // task still uses (or one being torn down) with a 500.
+        const { status, message } = dockerStatus(error);
+        if (status === 500 || (status === 400 && /in use/i.test(message))) return false;
         throw error;
       }
     },

@@ -101,6 +101,7 @@ describe("defaults", () => {
       depends_on: [],
       build: { args: {}, target: null, platform: null, no_cache: false },
       pool: null,
+      placement: { constraints: [], spread: null },
       autoscale: null,
       rollout: {
         max_surge: "25%",
@@ -653,6 +654,13 @@ const optionArbitraries = {
     }),
     { nil: null },
   ),
+  placement: fc.record({
+    constraints: fc.uniqueArray(
+      fc.constantFrom("node.role==manager", "node.labels.zone!=b", "engine.labels.disk==ssd"),
+      { maxLength: 2 },
+    ),
+    spread: fc.option(fc.constantFrom("node.labels.zone", "engine.labels.rack"), { nil: null }),
+  }),
   autoscale: fc.option(
     fc.record({
       metric: fc.constantFrom("cpu" as const, "memory" as const, "requests_per_second" as const),
@@ -719,7 +727,7 @@ describe("the spec hash", () => {
     expect(hashWith(options)).toBe(specHash(base));
   });
 
-  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image, autoscale moves the count: they restart nothing themselves)", () => {
+  it("every other option is hashed (depends_on orders creation, pool counts, build makes the image, autoscale moves the count, placement says where: they restart nothing themselves)", () => {
     expect([...hashedOptions].sort()).toEqual(
       containerOptionNames
         .filter(
@@ -730,6 +738,7 @@ describe("the spec hash", () => {
             name !== "build" &&
             name !== "pool" &&
             name !== "autoscale" &&
+            name !== "placement" &&
             name !== "rollout",
         )
         .sort(),

@@ -3,6 +3,7 @@ import { autoscaleSchema } from "./autoscale-spec.ts";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
+import { noPlacement, placementSchema } from "./placement.ts";
 import { poolSchema } from "./pool.ts";
 import { formatMemory, parseMemory } from "./quantity.ts";
 import { defaultRollout, rolloutSchema } from "./rollout.ts";
@@ -250,6 +251,8 @@ export const containerOptionFields = {
   build: buildOptionsSchema,
   /** A warm pool of claimable instances (domain/pool.ts); null: an ordinary image. */
   pool: poolSchema.nullable(),
+  /** Where instances may run: Swarm constraints and spread (domain/placement.ts). */
+  placement: placementSchema,
   /** The controller moves desired_instances by a metric (domain/autoscale-spec.ts); null: off. */
   autoscale: autoscaleSchema.nullable(),
   /** How a spec change rolls out: surge and unavailability bounds, gates (domain/rollout.ts). */
@@ -287,6 +290,7 @@ export const containerOptionDefaults: ContainerOptions = {
   depends_on: [],
   build: buildOptionDefaults,
   pool: null,
+  placement: noPlacement,
   autoscale: null,
   rollout: defaultRollout,
 };
@@ -303,7 +307,8 @@ export const adminOnlyOptions = ["privileged", "cap_add", "devices"] as const;
  * depends_on decides when containers are created, not how they run; pool how many there are
  * and who holds them; build makes a new image, and its new id is what replaces them (the spec
  * hash holds the image id); autoscale only moves the desired count; rollout how they are
- * replaced.
+ * replaced; placement says where containers may run, not how (the container runtime creates
+ * none while it is unmet; the Swarm runtime hashes it into its service's spec).
  */
 export const controllerOnlyOptions = [
   "restart_policy",
@@ -311,6 +316,7 @@ export const controllerOnlyOptions = [
   "depends_on",
   "build",
   "pool",
+  "placement",
   "autoscale",
   "rollout",
 ] as const;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { ContainerOptions } from "./container-options.ts";
+import type { ContainerOptions, RestartPolicy } from "./container-options.ts";
+import type { Placement } from "./placement.ts";
 import type { EnvValue } from "./secret-references.ts";
 
 /** Everything that, when changed, requires a container to be replaced. */
@@ -19,6 +20,10 @@ export type ContainerSpec = {
   readonly options?: Partial<ContainerOptions> | undefined;
   /** The secrets it names: name → "row id:version" (a new value rolls; the value is never here). */
   readonly secrets?: Readonly<Record<string, string>> | undefined;
+  /** RUNTIME=swarm only, when the image sets one: a new placement updates the service. */
+  readonly placement?: Placement | undefined;
+  /** RUNTIME=swarm only, when not the default: Swarm restarts tasks, so a new policy is an update. */
+  readonly restartPolicy?: RestartPolicy | undefined;
 };
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

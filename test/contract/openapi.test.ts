@@ -71,8 +71,17 @@ describe("the OpenAPI document", () => {
     const body = patch.requestBody.content["application/json"].schema;
     expect(body.additionalProperties).toBe(false);
     expect(Object.keys(body.properties)).toEqual(
-      expect.arrayContaining(["desired_instances", "cpu_limit", "resource_version", "depends_on"]),
+      expect.arrayContaining([
+        "desired_instances",
+        "cpu_limit",
+        "resource_version",
+        "depends_on",
+        "placement",
+      ]),
     );
+    const placement = body.properties.placement;
+    expect(Object.keys(placement.properties).sort()).toEqual(["constraints", "spread"]);
+    expect(placement.properties.constraints.type).toBe("array");
     const events = document.paths["/api/events"].get;
     expect(events.parameters.map((parameter: any) => parameter.name)).toEqual(
       expect.arrayContaining(["image_id", "type", "after", "follow", "Last-Event-ID"]),

@@ -50,6 +50,7 @@ spec:
   restart_policy: { name: on-failure, max_retries: 3 }
   pull_policy: never
   pool: { min_idle: 1, max: 1, claim_ttl: 30m, recycle: replace }
+  placement: { constraints: [node.platform.os == linux], spread: node.labels.zone }
   rollout: { max_surge: 1, max_unavailable: "0%", min_ready: 1s, progress_deadline: 5m }
 `;
 
@@ -136,6 +137,8 @@ describe("a desired-state file with every field", () => {
       "stop_signal: SIGINT",
       "pull_policy: never",
       "max_retries: 3",
+      "node.platform.os==linux",
+      "spread: node.labels.zone",
     ]) {
       expect(text).toContain(line);
     }

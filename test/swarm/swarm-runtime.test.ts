@@ -233,6 +233,26 @@ describe.each(backends())("RUNTIME=swarm on %s", (backend) => {
     }
   });
 
+  it("updates the service when the restart policy changes (Swarm restarts the tasks)", async () => {
+    expect(
+      (
+        await server.request("PATCH", `/api/images/${imageId}`, {
+          body: { restart_policy: { name: "on-failure", max_retries: 2 } },
+        })
+      ).status,
+    ).toBe(200);
+    const service = await waitFor(
+      serviceOf,
+      (found) => (found?.Spec?.TaskTemplate as any)?.RestartPolicy?.Condition === "on-failure",
+      { ...swarmDeadline, what: "the service's restart policy updated" },
+    );
+    expect((service?.Spec?.TaskTemplate as any)?.RestartPolicy).toMatchObject({
+      Condition: "on-failure",
+      MaxAttempts: 2,
+    });
+    await waitFor(instances, allRunning(2), { ...swarmDeadline, what: "2 running again" });
+  });
+
   it("deletes the service, its containers and the image", async () => {
     expect((await server.request("DELETE", `/api/images/${imageId}`)).status).toBe(202);
     await waitFor(

@@ -61,6 +61,7 @@ const everything: ContainerOptions = {
   depends_on: [],
   build: { args: { VERSION: "2" }, target: "runtime", platform: "linux/amd64", no_cache: true },
   pool: null,
+  placement: { constraints: ["node.role==manager"], spread: "node.labels.zone" },
   autoscale: null,
   rollout: { max_surge: 2, max_unavailable: 0, min_ready: "10s", progress_deadline: "5m" },
 };

@@ -1,4 +1,5 @@
 import type { ContainerRuntime } from "../../docker/runtime.ts";
+import type { NodeFacts } from "../../domain/placement.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/database.ts";
 import type { ContainerNews } from "./container-news.ts";
@@ -39,5 +40,7 @@ export type ReconcilerDependencies = {
   readonly logTail?: ContainerLogTail;
   /** What Docker just said of containers: inspected instead of trusting the (lagging) list. */
   readonly containerNews?: ContainerNews;
+  /** What the engine is, for placement constraints (RUNTIME=docker: the one engine is the node). */
+  readonly nodeFacts?: () => Promise<NodeFacts>;
   readonly now?: () => Date;
 };

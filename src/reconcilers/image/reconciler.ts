@@ -11,6 +11,7 @@ import { facingStateOf, readDependencyView, relatedImageIds } from "./dependency
 import type { ImageRecord } from "./model.ts";
 import { removeUndeclaredNetworks } from "./network-cleanup.ts";
 import { hasOurName, isOwnedContainer } from "./ownership.ts";
+import { checkPlacement, hasConstraints } from "./placement-check.ts";
 import { type Action, planImage } from "./plan.ts";
 import { expireClaims } from "./pool-expiry.ts";
 import { isReady } from "./readiness.ts";
@@ -78,6 +79,12 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     return { ...runnability, secrets };
   }
 
+  /** Constraints are matched against the engine (the only node) when an image sets any. */
+  async function withPlacement(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
+    if (!runnability.ok || !hasConstraints(image)) return runnability;
+    return checkPlacement(image, runnability, await deps.nodeFacts?.());
+  }
+
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
     const image = await store.images.find(imageId);
@@ -100,7 +107,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     const runnability =
       image.status === "deleting"
         ? notNeeded
-        : await withSecrets(image, await deps.resolveImage(image));
+        : await withPlacement(image, await withSecrets(image, await deps.resolveImage(image)));
     const eventContext: EventContext = {
       advertiseHost: settings.advertiseHost,
       reference: runnability.ok

@@ -17,6 +17,8 @@ export type PassOutcome = {
   readonly runnability: Runnability;
   readonly desiredHash: string | undefined;
   readonly dependencies: DependencyCheck;
+  /** RUNTIME=swarm: why each wanted task no node takes waits (Swarm's words). */
+  readonly unschedulable?: readonly string[];
   /** Where the newest revision's rollout stands: Progressing tells it. */
   readonly rollout?: RolloutWrite | undefined;
 };
@@ -50,6 +52,7 @@ export async function writeStatus(
     desiredHash: pass.desiredHash,
     now: pass.now,
     dependencies: pass.dependencies,
+    ...(pass.unschedulable === undefined ? {} : { unschedulable: pass.unschedulable }),
   }).map((condition) => {
     if (condition.type !== "Progressing") return condition;
     const told = rolloutProgressing(pass.rollout, {

@@ -91,3 +91,47 @@ describe("dependencies in the conditions", () => {
     });
   });
 });
+
+describe("placement in the conditions", () => {
+  it("says Unschedulable when instances wait for a node their placement allows (RUNTIME=swarm)", () => {
+    const waiting = {
+      ...running(now),
+      observed_state: "pending",
+      started_at: null,
+      last_error:
+        "unschedulable: no suitable node (scheduling constraints not satisfied on 1 node)",
+    } as InstanceRecord;
+    const conditions = imageConditions({
+      image,
+      records: [waiting],
+      containerOf: () => undefined,
+      runnability: runnable,
+      desiredHash: "h",
+      now,
+      unschedulable: ["no suitable node (scheduling constraints not satisfied on 1 node)"],
+    });
+    expect(conditions.find((condition) => condition.type === "Degraded")).toMatchObject({
+      status: "True",
+      reason: "Unschedulable",
+      message: expect.stringContaining("1 of 1 instances have no node their placement allows"),
+    });
+    expect(conditions.find((condition) => condition.type === "Ready")?.status).toBe("False");
+  });
+
+  it("says Unschedulable while an update's new task waits and the old one still runs", () => {
+    const conditions = imageConditions({
+      image,
+      records: [running(new Date(now.getTime() - 60_000))],
+      containerOf: () => ({ ...container, labels: { [labelKeys.specHash]: "old" } }),
+      runnability: runnable,
+      desiredHash: "h",
+      now,
+      unschedulable: ["no suitable node (scheduling constraints not satisfied on 1 node)"],
+    });
+    expect(conditions.find((condition) => condition.type === "Degraded")).toMatchObject({
+      status: "True",
+      reason: "Unschedulable",
+    });
+    expect(conditions.find((condition) => condition.type === "Ready")?.status).toBe("False");
+  });
+});

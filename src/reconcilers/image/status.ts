@@ -37,6 +37,11 @@ export type StatusInput = {
   readonly minReadyMs?: number;
   /** Where its depends_on stands (met when left out). */
   readonly dependencies?: DependencyCheck;
+  /**
+   * RUNTIME=swarm: why each task Swarm wants running waits for a node its placement allows (an
+   * instance may still show the old task a start-first update keeps running meanwhile).
+   */
+  readonly unschedulable?: readonly string[];
 };
 
 /** Default minimum run time before an instance counts as ready: a crash at start is not "ready". */
@@ -138,6 +143,15 @@ export function imageConditions(input: StatusInput): Condition[] {
       message: `${unhealthy.length} of ${shouldRun.length} instances fail their health check (last: ${
         probe?.error ?? (probe?.status_code === undefined ? "failed" : `HTTP ${probe.status_code}`)
       })`,
+    };
+  } else if ((input.unschedulable ?? []).length > 0) {
+    // RUNTIME=swarm: no node meets the placement (the container runtime says so as runnability).
+    const waiting = input.unschedulable ?? [];
+    degraded = {
+      type: "Degraded",
+      status: "True",
+      reason: "Unschedulable",
+      message: `${waiting.length} of ${shouldRun.length} instances have no node their placement allows (last: ${waiting[0]})`,
     };
   } else if (failing.some((record) => record.last_error?.startsWith("port_in_use") === true)) {
     const taken = failing.filter((record) => record.last_error?.startsWith("port_in_use") === true);

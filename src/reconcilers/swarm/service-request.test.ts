@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { engineServiceSpec } from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
+import { specHash } from "../../domain/spec-hash.ts";
+import { containerSpec } from "../image/container-spec.ts";
 import { imageRecordFixture } from "../image/image-record-fixture.ts";
 import type { ImageRecord } from "../image/model.ts";
-import { serviceRequest } from "./service-request.ts";
+import { serviceRequest, serviceSpecHash } from "./service-request.ts";
 
 const settings = { orchestratorId: "orch", stopTimeoutSeconds: 10, pidsLimit: 512 };
 
@@ -64,5 +66,52 @@ describe("engineServiceSpec", () => {
     expect(spec.Mode.Replicated.Replicas).toBe(3);
     expect(spec.TaskTemplate.ContainerSpec.CapabilityDrop).toEqual(["ALL"]);
     expect(spec.TaskTemplate.ContainerSpec.Labels[labelKeys.specHash]).toBe("abc");
+  });
+});
+
+describe("placement", () => {
+  const runnable = { ok: true, reference: "shop:v1", dockerImageId: "sha256:1" } as const;
+  const placed = image({
+    placement: {
+      constraints: ["node.role==manager", "node.labels.zone!=b"],
+      spread: "node.labels.zone",
+    },
+  });
+
+  it("becomes the task template's Placement: constraints and a spread preference", () => {
+    expect(engineServiceSpec(request(placed)).TaskTemplate.Placement).toEqual({
+      Constraints: ["node.role==manager", "node.labels.zone!=b"],
+      Preferences: [{ Spread: { SpreadDescriptor: "node.labels.zone" } }],
+    });
+    expect(engineServiceSpec(request(image())).TaskTemplate.Placement).toEqual({});
+  });
+
+  it("is in the service's spec hash when set (a change updates the service), absent otherwise", () => {
+    const plain = serviceSpecHash(image(), runnable);
+    expect(plain).toBe(specHash(containerSpec(image(), runnable)));
+    expect(serviceSpecHash(placed, runnable)).not.toBe(plain);
+    const respread = image({
+      placement: {
+        constraints: ["node.role==manager", "node.labels.zone!=b"],
+        spread: "node.labels.rack",
+      },
+    });
+    expect(serviceSpecHash(respread, runnable)).not.toBe(serviceSpecHash(placed, runnable));
+    // The container runtime's hash ignores it: a new placement replaces no container there.
+    expect(specHash(containerSpec(placed, runnable))).toBe(plain);
+  });
+
+  it("holds a restart policy other than the default: Swarm restarts tasks, a new one updates the service", () => {
+    const plain = serviceSpecHash(image(), runnable);
+    expect(serviceSpecHash(image({ restart_policy: { name: "always" } }), runnable)).toBe(plain);
+    const never = serviceSpecHash(image({ restart_policy: { name: "never" } }), runnable);
+    const onFailure = serviceSpecHash(
+      image({ restart_policy: { name: "on-failure", max_retries: 3 } }),
+      runnable,
+    );
+    expect(new Set([plain, never, onFailure]).size).toBe(3);
+    expect(specHash(containerSpec(image({ restart_policy: { name: "never" } }), runnable))).toBe(
+      plain,
+    );
   });
 });

@@ -1,9 +1,17 @@
 import type { ServiceRequest } from "../../docker/swarm.ts";
-import { withOptionDefaults } from "../../domain/container-options.ts";
+import { containerOptionDefaults, withOptionDefaults } from "../../domain/container-options.ts";
 import { declaredNetworkLabels, labelKeys, networkLabels } from "../../domain/labels.ts";
 import { declaredNetworkName, tenantNetworkName } from "../../domain/names.ts";
-import { dockerHealthcheck, mountsOf, stopGraceSeconds } from "../image/container-spec.ts";
+import { hasPlacement } from "../../domain/placement.ts";
+import { canonicalJson, specHash } from "../../domain/spec-hash.ts";
+import {
+  containerSpec,
+  dockerHealthcheck,
+  mountsOf,
+  stopGraceSeconds,
+} from "../image/container-spec.ts";
 import type { ImageRecord } from "../image/model.ts";
+import type { Runnability } from "../image/status.ts";
 
 export type ServiceSettings = {
   readonly orchestratorId: string;
@@ -22,9 +30,29 @@ export function overlayName(bridgeName: string): string {
 }
 
 /**
+ * The spec hash of an image's service: its containers' spec, and what Swarm does with the
+ * service that the container runtime's controller does itself: placement and the restart
+ * policy, when they are not the defaults (a change of either is a service update; an image
+ * with neither hashes as its containers do).
+ */
+export function serviceSpecHash(
+  image: ImageRecord,
+  runnable: Extract<Runnability, { ok: true }>,
+): string {
+  const { placement, restart_policy: restartPolicy } = withOptionDefaults(image.container_options);
+  const defaultRestart =
+    canonicalJson(restartPolicy) === canonicalJson(containerOptionDefaults.restart_policy);
+  return specHash({
+    ...containerSpec(image, runnable),
+    ...(hasPlacement(placement) ? { placement } : {}),
+    ...(defaultRestart ? {} : { restartPolicy }),
+  });
+}
+
+/**
  * The Swarm service an image runs as: the container runtime's labels (less the per-instance
  * id: a service's tasks share one spec), limits, env, command, volumes, networks (overlay, per
- * tenant) and health check; `replicas` is the desired count. Pure.
+ * tenant), health check and placement; `replicas` is the desired count. Pure.
  */
 export function serviceRequest(input: {
   readonly image: ImageRecord;
@@ -80,6 +108,7 @@ export function serviceRequest(input: {
       userId: image.user_id,
     }),
     healthcheck: dockerHealthcheck(image),
+    placement: options.placement,
     restart:
       policy.name === "always"
         ? { condition: "any", maxAttempts: 0 }

@@ -3,9 +3,8 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { ServiceSnapshot, SwarmRuntime, TaskSnapshot } from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
-import { specHash } from "../../domain/spec-hash.ts";
 import type { Logger } from "../../logger.ts";
-import { containerSpec, namesSecrets } from "../image/container-spec.ts";
+import { namesSecrets } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
 import { deleteImageRow } from "../image/image-deletion.ts";
@@ -14,8 +13,15 @@ import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.t
 import { createRecorder } from "../image/recorder.ts";
 import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
-import { serviceName, serviceRequest } from "./service-request.ts";
-import { assignSlots, isWanted, taskAsContainer } from "./task-view.ts";
+import { serviceName, serviceRequest, serviceSpecHash } from "./service-request.ts";
+import {
+  assignSlots,
+  isUnschedulable,
+  isWanted,
+  observedTask,
+  taskAsContainer,
+  taskError,
+} from "./task-view.ts";
 
 export type SwarmReconcilerDependencies = ReconcilerDependencies & {
   readonly swarm: SwarmRuntime;
@@ -92,7 +98,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       ? runnability.reference
       : runnableReference(image, settings.builtImagePrefix);
     const eventContext = { advertiseHost: settings.advertiseHost, reference };
-    const desiredHash = runnability.ok ? specHash(containerSpec(image, runnability)) : undefined;
+    const desiredHash = runnability.ok ? serviceSpecHash(image, runnability) : undefined;
     const name = serviceName(settings.orchestratorId, image.id);
     const recorderOn = (node?: string) =>
       createRecorder(
@@ -136,6 +142,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
 
     // The service: created, or updated when its spec (hash) or replicas differ.
     let failure: unknown;
+    let wroteService = false;
     const [service, ...extra] = services;
     for (const duplicate of extra) await swarm.removeService(duplicate.id);
     if (runnability.ok && desiredHash !== undefined && !dependencies.waitFor.dependencies) {
@@ -149,12 +156,14 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       });
       try {
         if (service === undefined) {
+          wroteService = true;
           await swarm.createService(request);
           log.info({ service: name, replicas: target }, "service created");
         } else if (
           service.labels[labelKeys.specHash] !== desiredHash ||
           service.replicas !== target
         ) {
+          wroteService = true;
           await swarm.updateService(service, request);
           log.info(
             {
@@ -188,9 +197,9 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const containers: ContainerSnapshot[] = [];
     for (const record of records) {
       let current = record;
-      const task = assignment.get(record.id);
       const previous =
         record.container_id === null ? undefined : byContainer.get(record.container_id);
+      const task = observedTask(assignment.get(record.id), previous);
       if (previous !== undefined && previous.id !== task?.id) {
         // The task it saw ended (or is ending) and Swarm put another in its slot: that end
         // first, then the old container's removal, each with its own container id.
@@ -205,7 +214,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       const container = task === undefined ? undefined : taskAsContainer(task, record.id);
       const extraPatch =
         task !== undefined && container === undefined && task.error !== ""
-          ? { last_error: task.error }
+          ? { last_error: taskError(task) }
           : {};
       current = await recorderOn(task?.node).record(
         current,
@@ -242,6 +251,9 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       runnability,
       desiredHash,
       dependencies: dependencies.check,
+      unschedulable: tasks
+        .filter((task) => isWanted(task) && isUnschedulable(task))
+        .map((task) => task.error),
     });
 
     if (!runnability.ok && runnability.degraded) {
@@ -252,11 +264,26 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         cause: failure,
       });
     }
-    // Settled: every replica runs and no task is on its way up or down.
+    // Settled: every replica runs the current spec and no task is on its way up or down; or the
+    // tasks that do not run wait for a node their placement allows (Swarm places them when one
+    // comes, and a new placement wakes the key through its write). A service this pass wrote
+    // has tasks of the old spec still: Swarm has yet to start the update.
+    const waitsForNode = (task: TaskSnapshot) => isWanted(task) && isUnschedulable(task);
     const settled =
-      kept.length === target &&
-      kept.every((record) => record.observed_state === "running") &&
-      tasks.every((task) => isWanted(task) === (task.state === "running"));
+      !wroteService &&
+      ((kept.length === target &&
+        kept.every((record) => record.observed_state === "running") &&
+        tasks.every((task) => isWanted(task) === (task.state === "running")) &&
+        tasks.every(
+          (task) =>
+            !isWanted(task) ||
+            desiredHash === undefined ||
+            task.labels[labelKeys.specHash] === desiredHash,
+        )) ||
+        (tasks.some(waitsForNode) &&
+          tasks.every(
+            (task) => waitsForNode(task) || isWanted(task) === (task.state === "running"),
+          )));
     return { requeueAfterMs: settled ? observeEveryMs : settlingMs };
   }
 

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { TaskSnapshot } from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { InstanceRecord } from "../image/model.ts";
-import { assignSlots, currentTasks, taskAsContainer } from "./task-view.ts";
+import {
+  assignSlots,
+  currentTasks,
+  isUnschedulable,
+  observedTask,
+  taskAsContainer,
+  taskError,
+} from "./task-view.ts";
 
 function task(overrides: Partial<TaskSnapshot> & Pick<TaskSnapshot, "id" | "slot">): TaskSnapshot {
   return {
@@ -104,5 +111,49 @@ describe("taskAsContainer", () => {
     expect(taskAsContainer(task({ id: "s", slot: 2, state: "starting" }), "i")?.state).toBe(
       "created",
     );
+  });
+});
+
+describe("taskError", () => {
+  it("marks a pending task no node can take as unschedulable, and leaves other errors as Swarm said", () => {
+    const waiting = task({
+      id: "p",
+      slot: 1,
+      state: "pending",
+      containerId: null,
+      error: "no suitable node (scheduling constraints not satisfied on 1 node)",
+    });
+    expect(isUnschedulable(waiting)).toBe(true);
+    expect(taskError(waiting)).toBe(
+      "unschedulable: no suitable node (scheduling constraints not satisfied on 1 node)",
+    );
+    const rejected = task({ id: "r", slot: 1, state: "rejected", error: "No such image: x" });
+    expect(isUnschedulable(rejected)).toBe(false);
+    expect(taskError(rejected)).toBe("No such image: x");
+  });
+});
+
+describe("observedTask", () => {
+  const old = task({ id: "old", slot: 1 });
+  const waiting = task({
+    id: "new",
+    slot: 1,
+    state: "pending",
+    containerId: null,
+    createdAt: new Date("2026-01-01T00:01:00Z"),
+  });
+
+  it("keeps the old task while a start-first update's new one has not started", () => {
+    expect(observedTask(waiting, old)).toBe(old);
+    expect(observedTask(waiting, undefined)).toBe(waiting);
+    expect(observedTask(old, old)).toBe(old);
+  });
+
+  it("moves to the new task once it runs, or once the old one ended or is being stopped", () => {
+    const started = { ...waiting, state: "running" as const, containerId: "c-new" };
+    expect(observedTask(started, old)).toBe(started);
+    expect(observedTask(waiting, { ...old, state: "failed" })).toBe(waiting);
+    expect(observedTask(waiting, { ...old, desiredState: "shutdown" })).toBe(waiting);
+    expect(observedTask(waiting, { ...old, slot: 2 })).toBe(waiting);
   });
 });

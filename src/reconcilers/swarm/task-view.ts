@@ -20,6 +20,19 @@ const containerStates: Readonly<Record<TaskState, ContainerState>> = {
   remove: "removing",
 };
 
+/** Swarm's word for a task no node can take ("no suitable node (scheduling constraints …)"). */
+export function isUnschedulable(task: TaskSnapshot): boolean {
+  return task.state === "pending" && /no suitable node/i.test(task.error);
+}
+
+/**
+ * The error an instance shows for a task that has no container: one no node can take is
+ * `unschedulable: …` (the image's Degraded reason `Unschedulable`), any other is Swarm's own.
+ */
+export function taskError(task: TaskSnapshot): string {
+  return isUnschedulable(task) ? `unschedulable: ${task.error}` : task.error;
+}
+
 /** A task that Swarm still wants running (the others are history, or being shut down). */
 export const isWanted = (task: TaskSnapshot): boolean => task.desiredState === "running";
 
@@ -73,6 +86,24 @@ export function assignSlots(
     assigned.set(record.id, task);
   }
   return assigned;
+}
+
+/**
+ * The task an instance shows: its slot's current one, except while Swarm starts a replacement
+ * before it stops the old task (a start-first update): until the new one runs, the old one,
+ * still running and still wanted, is the instance (its end is recorded when it really ends; a
+ * replacement no node takes leaves it running for good). Pure.
+ */
+export function observedTask(
+  assigned: TaskSnapshot | undefined,
+  previous: TaskSnapshot | undefined,
+): TaskSnapshot | undefined {
+  if (assigned === undefined || previous === undefined || previous.id === assigned.id) {
+    return assigned;
+  }
+  const oldStillServes =
+    previous.slot === assigned.slot && previous.state === "running" && isWanted(previous);
+  return oldStillServes && assigned.state !== "running" ? previous : assigned;
 }
 
 /**

@@ -10,14 +10,19 @@ import { specOfRecord } from "./spec-diff.ts";
 /**
  * The controller's automatic rollback (reconcilers/image/rollout-tracker.ts), when a rollout
  * failed (a user's rollback is rollback.ts). Whether an image can go back to a revision by
- * writing its spec again: a reference image can (the reference is in the spec); an upload's
- * revision runs a build that its tag no longer names (not done here yet).
+ * writing its spec again: a reference image can (the reference is in the spec); an upload can
+ * when the revision recorded its build and no build runs now: the image runs that build again
+ * (the resolver, builds/resolve-built.ts, points the built tag back at it; the builds of the
+ * kept revisions stay in the engine).
  */
 export function canRollBack(image: ImageRecord, revision: RevisionRecord): boolean {
+  if (image.status === "deleting") return false;
+  if (image.source_type === "reference") return typeof revision.spec.image === "string";
   return (
-    image.source_type === "reference" &&
-    image.status !== "deleting" &&
-    typeof revision.spec.image === "string"
+    revision.docker_image_id !== null &&
+    typeof revision.spec.image !== "string" &&
+    image.status !== "pending" &&
+    image.status !== "building"
   );
 }
 
@@ -48,6 +53,14 @@ export async function writeRollback(
     columns: {
       ...specColumns(spec),
       ...(typeof restored.image === "string" ? { image_reference: restored.image } : {}),
+      // An upload runs the revision's build again: no build (canRollBack: it has one).
+      ...(image.source_type === "upload"
+        ? {
+            status: "ready" as const,
+            docker_image_id: revision.docker_image_id,
+            source_digest: revision.source_digest,
+          }
+        : {}),
     },
     bumpGeneration: true,
   });

@@ -6,7 +6,15 @@
  * the engine are under test), the API cases on both backends; all on the real engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { archiveOf, startBuildServer, uploadImage, webApp } from "../builds/build-support.ts";
+import {
+  archiveOf,
+  contentTypes,
+  putSource,
+  startBuildServer,
+  uploadImage,
+  webApp,
+} from "../builds/build-support.ts";
+import { testBaseImage } from "../support/base-image.ts";
 import { docker, managedContainers } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
@@ -120,6 +128,87 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
     expect(gone.body.code).toBe("revision_image_gone");
     expect((await revisionsOf(server, imageId)).map((row) => row.revision)).toEqual([
       5, 4, 3, 2, 1,
+    ]);
+  }, 900_000);
+
+  it("rolls a bad build back by itself to the build before, without building", async () => {
+    const uploaded = await uploadImage(
+      server,
+      { name: "bad-build", desired_instances: "2", min_instances: "0" },
+      await archiveOf("tar.gz", webApp("good build")),
+    );
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(202);
+    const imageId = uploaded.body.id as number;
+    // Checked over HTTP, tolerant of a loaded machine; start first, counted after 20 s ready.
+    const gated = await patch(imageId, {
+      env: { MODE: "good" },
+      health_check: { http_path: "/index.html", interval: "1s", timeout: "5s", retries: 3 },
+      rollout: { max_surge: 1, max_unavailable: 0, min_ready: "20s", progress_deadline: "5m" },
+    });
+    expect(gated.status, JSON.stringify(gated.body)).toBe(200);
+    const [good] = await waitFor(
+      () => revisionsOf(server, imageId),
+      (rows) => rows[0]?.revision === 2 && rows[0]?.docker_image_id != null,
+      { what: "revision 2 with its build", timeoutMs: 180_000 },
+    );
+    await waitFor(
+      () => server.request("GET", `/api/images/${imageId}`).then((answer) => answer.body),
+      (image) =>
+        image.conditions.some((c: any) => c.type === "Ready" && c.status === "True") &&
+        image.observed_generation === image.generation,
+      { what: "revision 2 Ready", timeoutMs: 180_000 },
+    );
+    const buildsBefore = (await server.request("GET", `/api/images/${imageId}/build-logs`)).body
+      .build_generation;
+
+    // The new source builds fine, serves a few seconds, then its page is gone: unhealthy.
+    const bad = await putSource(
+      server,
+      imageId,
+      await archiveOf("tar.gz", [
+        {
+          name: "Dockerfile",
+          content: `FROM ${testBaseImage}\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "httpd -p 8080 -h /www && sleep 4 && rm /www/index.html && sleep 3600"]\n`,
+        },
+        { name: "index.html", content: "bad build" },
+      ]),
+      contentTypes["tar.gz"],
+    );
+    expect(bad.status, JSON.stringify(bad.body)).toBe(202);
+
+    const [restored] = await waitFor(
+      () => revisionsOf(server, imageId),
+      (rows) => /^rollback to revision 2: the rollout of revision 3 failed/.test(rows[0]?.cause),
+      { what: "the automatic rollback to revision 2", timeoutMs: 300_000 },
+    );
+    expect(restored).toMatchObject({
+      revision: 4,
+      actor: "controller",
+      docker_image_id: good.docker_image_id,
+    });
+    // Both containers run revision 2's very build again, and no build ran for it.
+    await waitFor(
+      () => containersOf(server, imageId),
+      (running) =>
+        running.length === 2 &&
+        running.every(
+          (each) => each.image === good.docker_image_id && each.env.includes("MODE=good"),
+        ),
+      { what: "both containers on revision 2's build", timeoutMs: 180_000 },
+    );
+    const after = (await server.request("GET", `/api/images/${imageId}/build-logs`)).body;
+    expect(after.build_generation).toBe(buildsBefore + 1);
+    const types = (
+      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
+        .items as any[]
+    )
+      .map((event) => event.type)
+      .filter((type) => /^image\.(rollout_|rolled_back)/.test(type));
+    expect(types.slice(-4)).toEqual([
+      "image.rollout_started",
+      "image.rollout_failed",
+      "image.rolled_back",
+      "image.rollout_completed",
     ]);
   }, 900_000);
 });

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { AutoscaleSpec } from "./autoscale.ts";
 import { autoscaleMetrics } from "./autoscale.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration-schema.ts";
 
 /**
  * `autoscale` as users write it: the controller moves `desired_instances` between
@@ -45,17 +46,7 @@ export const autoscaleSchema = z.strictObject(
       .max(1_000_000, targetRule)
       .refine(Number.isFinite, targetRule),
     scale_up_step: scaleUpStep.default("100%"),
-    scale_down_stabilization: z
-      .union([z.string(), z.number()])
-      .transform((value, context) => {
-        const parsed = parseDuration(value, stabilizationBounds);
-        if (!parsed.ok) {
-          context.addIssue({ code: "custom", message: parsed.message });
-          return z.NEVER;
-        }
-        return formatDuration(parsed.value);
-      })
-      .default("5m"),
+    scale_down_stabilization: durationSchema(stabilizationBounds).default("5m"),
   },
   { error: "must be {metric, target, scale_up_step, scale_down_stabilization}" },
 );

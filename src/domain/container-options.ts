@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { autoscaleSchema } from "./autoscale-spec.ts";
 import { buildOptionDefaults, buildOptionsSchema } from "./build-options.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration-schema.ts";
 import { imageNamePattern, imageNameRule } from "./names.ts";
 import { noPlacement, placementSchema } from "./placement.ts";
 import { poolSchema } from "./pool.ts";
@@ -31,15 +31,7 @@ const absolutePath = z
   .max(1_024)
   .regex(/^\/[^\0]*$/, { message: "must be an absolute path" });
 
-const durationWithin = (maxMs: number) =>
-  z.union([z.string(), z.number()]).transform((value, context) => {
-    const parsed = parseDuration(value, { minMs: 0, maxMs });
-    if (!parsed.ok) {
-      context.addIssue({ code: "custom", message: parsed.message });
-      return z.NEVER;
-    }
-    return formatDuration(parsed.value);
-  });
+const durationWithin = (maxMs: number) => durationSchema({ minMs: 0, maxMs });
 
 /** Label keys this controller sets itself: nobody may set them through a spec. */
 export function isReservedLabel(key: string): boolean {

@@ -7,7 +7,7 @@ import {
   containerOptionNames,
   controllerOnlyOptions,
 } from "./container-options.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration-schema.ts";
 import { imageNamePattern, imageNameRule, tagPattern } from "./names.ts";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "./quantity.ts";
 import { type EnvValue, secretEnvValue, secretFileIssues } from "./secret-references.ts";
@@ -93,15 +93,7 @@ const envField = z
   )
   .refine((env) => Object.keys(env).length <= 200, { message: "at most 200 variables" });
 
-const durationField = (minMs: number, maxMs: number) =>
-  z.union([z.string(), z.number()]).transform((value, context) => {
-    const parsed = parseDuration(value, { minMs, maxMs });
-    if (!parsed.ok) {
-      context.addIssue({ code: "custom", message: parsed.message });
-      return z.NEVER;
-    }
-    return formatDuration(parsed.value);
-  });
+const durationField = (minMs: number, maxMs: number) => durationSchema({ minMs, maxMs });
 
 /** Probed from outside (HTTP against the host port) or run inside by Docker (HEALTHCHECK). */
 export const healthCheckSchema = z

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration-schema.ts";
 
 /**
  * A warm pool: instances kept running and unclaimed, handed to one key (a project) at a time.
@@ -21,17 +22,7 @@ export const poolSchema = z
     {
       min_idle: poolCount(0).default(2),
       max: poolCount(1).default(10),
-      claim_ttl: z
-        .union([z.string(), z.number()])
-        .transform((value, context) => {
-          const parsed = parseDuration(value, claimTtlBounds);
-          if (!parsed.ok) {
-            context.addIssue({ code: "custom", message: parsed.message });
-            return z.NEVER;
-          }
-          return formatDuration(parsed.value);
-        })
-        .default("1h"),
+      claim_ttl: durationSchema(claimTtlBounds).default("1h"),
       recycle: z
         .enum(recycleModes, { message: 'must be "restart" or "replace"' })
         .default("restart"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration-schema.ts";
 
 /**
  * How a spec change rolls out (Kubernetes' RollingUpdate, Swarm's update_config):
@@ -23,15 +24,7 @@ const countOrPercent = z
     return z.NEVER;
   });
 
-const durationBetween = (minMs: number, maxMs: number) =>
-  z.union([z.string(), z.number()]).transform((value, context) => {
-    const parsed = parseDuration(value, { minMs, maxMs });
-    if (!parsed.ok) {
-      context.addIssue({ code: "custom", message: parsed.message });
-      return z.NEVER;
-    }
-    return formatDuration(parsed.value);
-  });
+const durationBetween = (minMs: number, maxMs: number) => durationSchema({ minMs, maxMs });
 
 const minReadyBounds = { minMs: 0, maxMs: 3_600_000 };
 const progressDeadlineBounds = { minMs: 1_000, maxMs: 24 * 3_600_000 };

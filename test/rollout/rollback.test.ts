@@ -161,6 +161,31 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
     const buildsBefore = (await server.request("GET", `/api/images/${imageId}/build-logs`)).body
       .build_generation;
 
+    // Sampled every 100 ms until it is over: the ready instances on the good build never drop
+    // below desired - max_unavailable (2 - 0).
+    let sampling = true;
+    const samples: number[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const [items, containers] = await Promise.all([
+          server
+            .request("GET", `/api/images/${imageId}/containers`)
+            .then((answer) => answer.body.items as any[]),
+          managedContainers(server.orchestratorId, imageId),
+        ]);
+        const imageOf = new Map(containers.map((container) => [container.Id, container.ImageID]));
+        samples.push(
+          items.filter(
+            (item) =>
+              item.observed_state === "running" &&
+              item.health === "healthy" &&
+              imageOf.get(item.container_id) === good.docker_image_id,
+          ).length,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+
     // The new source builds fine, serves a few seconds, then its page is gone: unhealthy.
     const bad = await putSource(
       server,
@@ -196,6 +221,10 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
         ),
       { what: "both containers on revision 2's build", timeoutMs: 180_000 },
     );
+    sampling = false;
+    await sampler;
+    expect(samples.length).toBeGreaterThan(50);
+    expect(Math.min(...samples)).toBe(2);
     const after = (await server.request("GET", `/api/images/${imageId}/build-logs`)).body;
     expect(after.build_generation).toBe(buildsBefore + 1);
     const types = (

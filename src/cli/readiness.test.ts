@@ -101,4 +101,17 @@ describe("readinessOf", () => {
     // An older generation's rollback says nothing about the spec just applied.
     expect(readinessOf({ ...rolledBack, observed_generation: 1 }).state).toBe("progressing");
   });
+
+  it("names Degraded's cause before a failed rollout's", () => {
+    const crashing = image({
+      conditions: [
+        condition("Degraded", "True", "CrashLoopBackOff", "1 instance crash-loops"),
+        condition("Progressing", "False", "RolloutFailed", "revision 1 failed"),
+      ],
+    });
+    expect(readinessOf(crashing)).toMatchObject({
+      state: "degraded",
+      reason: "CrashLoopBackOff",
+    });
+  });
 });

@@ -12,9 +12,9 @@ type ReadinessInput = Pick<
 
 /**
  * Where an image stands for `--wait`. Ready: `Ready=True` for the current generation. Degraded:
- * its build failed, its rollout failed or was rolled back (Progressing RolloutFailed/RolledBack),
- * or `Degraded=True` for the current generation (an older generation's
- * conditions say nothing about the spec just applied). Otherwise still progressing. Pure.
+ * its build failed, `Degraded=True` for the current generation (its reason names the cause), or
+ * its rollout failed or was rolled back (Progressing RolloutFailed/RolledBack); an older
+ * generation's conditions say nothing about the spec just applied. Otherwise progressing. Pure.
  */
 export function readinessOf(image: ReadinessInput): Readiness {
   const condition = (type: string) => image.conditions.find((entry) => entry.type === type);
@@ -28,6 +28,10 @@ export function readinessOf(image: ReadinessInput): Readiness {
       message: degraded?.status === "True" ? degraded.message : "the build failed",
     };
   }
+  // Degraded names the cause itself (CrashLoopBackOff, Unhealthy, …): it comes first.
+  if (current && degraded?.status === "True") {
+    return { state: "degraded", reason: degraded.reason, message: degraded.message };
+  }
   // The controller failed the rollout or rolled it back (issue 18): the spec asked for is not
   // what runs, even once the instances of the revision returned to are ready.
   const progressing = condition("Progressing");
@@ -36,9 +40,6 @@ export function readinessOf(image: ReadinessInput): Readiness {
     (progressing?.reason === "RolloutFailed" || progressing?.reason === "RolledBack")
   ) {
     return { state: "degraded", reason: progressing.reason, message: progressing.message };
-  }
-  if (current && degraded?.status === "True") {
-    return { state: "degraded", reason: degraded.reason, message: degraded.message };
   }
   if (current && ready?.status === "True" && image.status !== "deleting") {
     return { state: "ready", message: ready.message };

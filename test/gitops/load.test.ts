@@ -52,6 +52,7 @@ describe("loadDocuments: happy path", () => {
       name: "shop",
       source: await realpath(join(root, "apps/shop")),
       dependsOnPositions: [],
+      desiredInstancesWritten: true,
       spec: {
         tag: "latest",
         app_hostname: null,

@@ -1,4 +1,9 @@
-import { type Image, type Orchestrator, OrchestratorError } from "../client/index.ts";
+import {
+  type Image,
+  type Instance,
+  type Orchestrator,
+  OrchestratorError,
+} from "../client/index.ts";
 import { formatDuration } from "../domain/duration.ts";
 import { CliError, exitCodes } from "./cli-error.ts";
 import { latestEvents } from "./event-cursor.ts";
@@ -55,6 +60,25 @@ async function readImage(client: Orchestrator, id: number): Promise<Image | unde
     if (error instanceof OrchestratorError && error.status === 404) return undefined;
     throw error;
   }
+}
+
+/** Settles as `promise` does, or rejects as soon as `signal` aborts (the request may linger). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -122,7 +146,12 @@ export async function waitForImages(
   };
 
   try {
-    const { newest } = await latestEvents(client, {}, 0);
+    const { newest } = await unlessAborted(latestEvents(client, {}, 0), stop.signal).catch(
+      (error: unknown) => {
+        if (stop.signal.aborted) return { newest: 0 };
+        throw error;
+      },
+    );
     void (async () => {
       try {
         for await (const event of client.events({ after: newest, signal: stop.signal })) {
@@ -159,8 +188,19 @@ export async function waitForImages(
             (progress.has(imageId) && isDone(progress.get(imageId) as ImageProgress))
           )
             continue;
-          const image = await readImage(client, imageId);
-          const instances = image === undefined ? [] : await client.images.containers(imageId);
+          // A request the server is slow to answer must not outlast --timeout (nor Ctrl-C).
+          let image: Image | undefined;
+          let instances: Instance[];
+          try {
+            image = await unlessAborted(readImage(client, imageId), stop.signal);
+            instances =
+              image === undefined
+                ? []
+                : await unlessAborted(client.images.containers(imageId), stop.signal);
+          } catch (error) {
+            if (stop.signal.aborted) break;
+            throw error;
+          }
           const current = progressOf(target, image, instances, steps.get(imageId));
           progress.set(imageId, current);
           if (image === undefined && !target.gone) {

@@ -107,7 +107,7 @@ describe("orchestrator rollout status when the controller rolls back", () => {
     expect(status.stderr).not.toMatch(/timed out/);
     // The first failure it sees: the failed rollout 1 → 2, or the rollback from revision 2.
     expect(status.stderr).toMatch(
-      /^orchestrator: image\/canary: (rollout from revision 1 to revision 2 failed|rolled back from revision 2 to revision 3|RolledBack: rolled back to revision 3 \(revision 1 again\): revision 2 failed)/m,
+      /^orchestrator: image\/canary: (rollout from revision 1 to revision 2 failed|rolled back from revision 2 to revision 3|RolledBack: rolled back to revision 3, which runs revision 1 again, as revision 2 failed)/m,
     );
     await waitFor(imageOf, rolledBackAndReady, {
       what: "rolled back and Ready",
@@ -126,12 +126,12 @@ describe("orchestrator rollout status when the controller rolls back", () => {
     });
     expect(modes).toEqual(["one", "one"]);
     // By design (src/cli/rollout-verdict.ts, readiness.ts): the spec asked for is not what
-    // runs, so status keeps saying the rollback (exit 1) until a new revision comes. (Once the
-    // rollback is done the condition says "(revision 3 again)" where it meant revision 1.)
+    // runs, so status keeps saying the rollback (exit 1) until a new revision comes, and what
+    // it restored.
     const status = await cli("rollout", "status", "canary", "--timeout", "180s");
     expect(status.code, `${status.stdout}\n${status.stderr}`).toBe(1);
     expect(status.stderr).toMatch(
-      /^orchestrator: image\/canary: RolledBack: rolled back to revision 3 \(revision \d again\): revision 2 failed/m,
+      /^orchestrator: image\/canary: RolledBack: rolled back to revision 3, which runs revision 1 again, as revision 2 failed/m,
     );
   }, 600_000);
 });

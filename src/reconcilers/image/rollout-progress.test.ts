@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutRecord } from "../../store/rollouts-repository.ts";
-import { decideRollout, type RolloutObservation, rolloutProgressing } from "./rollout-progress.ts";
+import {
+  decideRollout,
+  type RolloutObservation,
+  rollbackRow,
+  rolloutProgressing,
+} from "./rollout-progress.ts";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -142,6 +147,21 @@ describe("rolloutProgressing", () => {
         reason: "Converged",
       }),
     ).toMatchObject({ status: "False", reason: "RolloutComplete" });
+  });
+
+  it("names the revision a rollback restored, also once it is done", () => {
+    const failed = row({ from_revision: 1, to_revision: 2, state: "failed", message: "crash" });
+    const rolling = { image_id: 7, ...rollbackRow(failed, 3, 2, at(20)) };
+    const said =
+      "rolled back to revision 3, which runs revision 1 again, as revision 2 failed: crash";
+    expect(rolloutProgressing(rolling, generic)).toMatchObject({ status: "True", message: said });
+    const done = decideRollout(rolling, seen({ currentRevision: 3, ready: true, now: at(30) }));
+    expect(done.next).toMatchObject({ state: "complete", stable_revision: 3 });
+    expect(rolloutProgressing(done.next, { ...generic, reason: "Converged" })).toMatchObject({
+      status: "False",
+      reason: "RolledBack",
+      message: said,
+    });
   });
 
   it("leaves other reasons (a build, waiting for a dependency) as they are", () => {

@@ -107,7 +107,8 @@ export function decideRollout(
         state: "complete",
         ready_new: seen.readyNew,
         finished_at: now,
-        message: "",
+        // A rollback keeps saying what it restored and why, once done too.
+        message: row.rollback ? row.message : "",
       },
       events:
         from === null
@@ -184,7 +185,8 @@ export function rollbackRow(
     progressed_at: now,
     ready_new: 0,
     finished_at: null,
-    message: failed.message,
+    // Said now: once the rollback is done, the stable revision is the rollback's own.
+    message: `${failed.stable_revision === null ? "" : `which runs revision ${failed.stable_revision} again, `}as revision ${failedRevision} failed: ${failed.message}`,
   };
 }
 
@@ -216,12 +218,11 @@ export function rolloutProgressing(
     };
   }
   if (row.rollback) {
-    const restored = row.stable_revision === null ? "" : ` (revision ${row.stable_revision} again)`;
     return {
       type: "Progressing",
       status: row.state === "progressing" ? "True" : "False",
       reason: "RolledBack",
-      message: `rolled back to ${to}${restored}: revision ${row.from_revision} failed: ${row.message}`,
+      message: `rolled back to ${to}, ${row.message}`,
     };
   }
   if (row.state === "progressing") {

@@ -208,6 +208,37 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
       }
     });
 
+    it("rolls back to the previous revision, and pauses and resumes the rollout, from the card", async () => {
+      const revisions = async () =>
+        (await aliceApi("GET", `/api/images/${imageId}/revisions`)).body.items as any[];
+      const changed = await aliceApi("PATCH", `/api/images/${imageId}`, {
+        env: { GREETING: "two" },
+      });
+      expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+      const [second] = await revisions();
+      expect(second).toMatchObject({ cause: "image.update" });
+
+      await card().getByRole("button", { name: "Roll back" }).click();
+      const [rolled] = await waitFor(
+        revisions,
+        (rows) => rows[0]?.revision === second.revision + 1,
+        {
+          timeoutMs: 60_000,
+          what: "the rollback's revision",
+        },
+      );
+      expect(rolled.cause).toBe(`rollback to revision ${second.revision - 1}`);
+      expect(rolled.spec.env).toEqual({});
+      await page.getByText(/Roll back web: done/).waitFor(deadline);
+
+      await card().getByRole("button", { name: "Pause rollout" }).click();
+      await card().getByRole("button", { name: "Resume rollout" }).waitFor(deadline);
+      expect((await aliceApi("GET", `/api/images/${imageId}`)).body.rollout_paused).toBe(true);
+      await card().getByRole("button", { name: "Resume rollout" }).click();
+      await card().getByRole("button", { name: "Pause rollout" }).waitFor(deadline);
+      expect((await aliceApi("GET", `/api/images/${imageId}`)).body.rollout_paused).toBe(false);
+    });
+
     it("refuses a write without the CSRF token, even from the logged-in browser", async () => {
       const statuses = await page.evaluate(async (id) => {
         const patch = (headers: Record<string, string>) =>

@@ -99,6 +99,19 @@ function ImageActions({ image, act }) {
         Rebuild
       </button>`
       }
+      <button type="button" title="Run the previous revision again" onClick=${() =>
+        act(`Roll back ${image.name}`, () => api("POST", `/api/images/${image.id}/rollback`))}>
+        Roll back
+      </button>
+      <button type="button" aria-pressed=${image.rollout_paused ? "true" : "false"} onClick=${() =>
+        act(`${image.rollout_paused ? "Resume" : "Pause"} the rollout of ${image.name}`, () =>
+          api(
+            "POST",
+            `/api/images/${image.id}/rollout/${image.rollout_paused ? "resume" : "pause"}`,
+          ),
+        )}>
+        ${image.rollout_paused ? "Resume rollout" : "Pause rollout"}
+      </button>
       <button type="button" class="danger" onClick=${() => dialog.current?.showModal()}>
         Delete…
       </button>

@@ -1,4 +1,4 @@
-import { type Orchestrator, OrchestratorError, type Revision } from "../client/index.ts";
+import type { Orchestrator, Revision } from "../client/index.ts";
 import { formatDuration } from "../domain/duration.ts";
 import { CliError, exitCodes } from "./cli-error.ts";
 import {
@@ -12,6 +12,7 @@ import { latestEvents } from "./event-cursor.ts";
 import { findImage } from "./resolve-names.ts";
 import { observeRollout, type RolloutObservation, type RolloutVerdict } from "./rollout-verdict.ts";
 import { formatAge, formatTable } from "./table.ts";
+import { readImage } from "./wait-images.ts";
 
 export const rolloutSubcommands = ["status", "history", "undo", "pause", "resume"] as const;
 
@@ -53,15 +54,6 @@ export function historyLines(revisions: readonly Revision[], now: Date): string[
       revision.created_at,
     ]),
   );
-}
-
-async function readImage(client: Orchestrator, id: number) {
-  try {
-    return await client.images.get(id);
-  } catch (error) {
-    if (error instanceof OrchestratorError && error.status === 404) return undefined;
-    throw error;
-  }
 }
 
 /**

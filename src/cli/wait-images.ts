@@ -53,7 +53,8 @@ function describe(progress: ImageProgress | undefined): string {
   return `${readiness.reason}${readiness.message === "" ? "" : `: ${readiness.message}`}`;
 }
 
-async function readImage(client: Orchestrator, id: number): Promise<Image | undefined> {
+/** The image, or undefined once it is gone (404). */
+export async function readImage(client: Orchestrator, id: number): Promise<Image | undefined> {
   try {
     return await client.images.get(id);
   } catch (error) {

@@ -67,6 +67,31 @@ describe("specInputOfForm", () => {
     ]);
   });
 
+  it("reads pool, autoscale, secrets and rollout as JSON, and names a bad value's path", () => {
+    const { input, errors } = specInputOfForm(
+      form([
+        ["pool", '{"min_idle":1,"max":4}'],
+        ["autoscale", '{"metric":"cpu","target":70}'],
+        ["secrets", '["db-password"]'],
+        ["rollout", '{"max_surge":1,"max_unavailable":0}'],
+      ]),
+    );
+    expect(errors).toEqual([]);
+    expect(input).toEqual({
+      pool: { min_idle: 1, max: 4 },
+      autoscale: { metric: "cpu", target: 70 },
+      secrets: ["db-password"],
+      rollout: { max_surge: 1, max_unavailable: 0 },
+    });
+    expect(specInputOfForm(form([["autoscale", ""]])).input).toEqual({ autoscale: null });
+    expect(presentFieldErrors(form([["autoscale", '{"metric":"cpu","target":-1}']]))).toEqual([
+      { path: "autoscale.target", message: expect.any(String) },
+    ]);
+    expect(presentFieldErrors(form([["pool", "min_idle=1"]]))).toEqual([
+      { path: "pool", message: expect.stringContaining("is not valid JSON") },
+    ]);
+  });
+
   it("reads volumes as JSON, and names a bad one by its path in the list", () => {
     const volumes = '[{"type":"volume","source":"data","target":"/data"}]';
     const { input, errors } = specInputOfForm(form([["volumes", volumes]]));

@@ -15,39 +15,54 @@ function isFormField(name: string): name is FormFieldName {
 }
 
 /**
- * Fields whose values are lists, objects or booleans: sent as JSON text (`["npm","start"]`,
- * `true`); an empty value or `null` is null.
+ * How each form field's text becomes the JSON body's value. Every field of the spec is listed
+ * (the type requires it), so a new field cannot be forgotten by the upload form:
+ * - `json`: lists, objects or booleans, sent as JSON text (`["npm","start"]`, `true`); an empty
+ *   value or `null` is null;
+ * - `nullable-text`: text where an empty value means "none" (null);
+ * - `text`: text as sent (numbers too: the schema accepts their text);
+ * - `env`: a JSON object or KEY=VALUE entries (see parseEnv).
  */
-const jsonFormFields: ReadonlySet<string> = new Set([
-  "health_check",
-  "command",
-  "entrypoint",
-  "labels",
-  "tmpfs",
-  "volumes",
-  "ports",
-  "restart_policy",
-  "cap_add",
-  "devices",
-  "networks",
-  "depends_on",
-  "build",
-  "placement",
-  "rollout",
-  "read_only_root_filesystem",
-  "init",
-  "privileged",
-]);
-
-/** Text fields where an empty value means "none" (null). */
-const nullableTextFields: ReadonlySet<string> = new Set([
-  "app_hostname",
-  "working_dir",
-  "user",
-  "hostname",
-  "stop_grace_period",
-  "stop_signal",
-]);
+const formFieldKinds: Readonly<Record<FormFieldName, "json" | "nullable-text" | "text" | "env">> = {
+  name: "text",
+  tag: "text",
+  image: "text",
+  app_hostname: "nullable-text",
+  container_port: "text",
+  min_instances: "text",
+  max_instances: "text",
+  desired_instances: "text",
+  cpu_limit: "text",
+  memory_limit: "text",
+  env: "env",
+  health_check: "json",
+  command: "json",
+  entrypoint: "json",
+  working_dir: "nullable-text",
+  user: "nullable-text",
+  hostname: "nullable-text",
+  labels: "json",
+  stop_grace_period: "nullable-text",
+  stop_signal: "nullable-text",
+  read_only_root_filesystem: "json",
+  tmpfs: "json",
+  volumes: "json",
+  init: "json",
+  ports: "json",
+  restart_policy: "json",
+  pull_policy: "text",
+  privileged: "json",
+  cap_add: "json",
+  devices: "json",
+  secrets: "json",
+  networks: "json",
+  depends_on: "json",
+  build: "json",
+  pool: "json",
+  placement: "json",
+  autoscale: "json",
+  rollout: "json",
+};
 
 /**
  * `env` as a JSON object (`{"LOG_LEVEL":"info"}`), or as `KEY=VALUE` entries: one per field
@@ -94,7 +109,7 @@ export function specInputOfForm(fields: FormFields): {
       errors.push({ path: name, message: "unknown field" });
       continue;
     }
-    if (name === "env") {
+    if (formFieldKinds[name] === "env") {
       const env = parseEnv(values);
       if (env.error !== undefined) errors.push({ path: "env", message: env.error });
       else if (findNul(env.value).length > 0) errors.push({ path: "env", message: nulMessage });
@@ -106,7 +121,7 @@ export function specInputOfForm(fields: FormFields): {
       continue;
     }
     const value = values[0] ?? "";
-    if (jsonFormFields.has(name)) {
+    if (formFieldKinds[name] === "json") {
       try {
         const parsed = value.trim() === "" || value.trim() === "null" ? null : JSON.parse(value);
         if (findNul(parsed).length > 0) errors.push({ path: name, message: nulMessage });
@@ -116,7 +131,7 @@ export function specInputOfForm(fields: FormFields): {
       }
       continue;
     }
-    if (nullableTextFields.has(name) && value.trim() === "") {
+    if (formFieldKinds[name] === "nullable-text" && value.trim() === "") {
       input[name] = null;
       continue;
     }

@@ -84,6 +84,24 @@ function keepLog(spawned: SpawnedServer): SpawnedServer {
 }
 let server: SpawnedServer = keepLog(await spawnServer(env));
 const call = apiCaller(() => server.url, token);
+
+/** Stops the service and removes what the run made: at the end, and when the run is interrupted. */
+async function cleanUp(): Promise<void> {
+  server.kill("SIGTERM");
+  await server.exited;
+  await removeManagedContainers(orchestratorId);
+  await consumption.stop();
+  await broker.stop();
+  await admin.unsafe(`drop database if exists ${databaseName} with (force)`).catch(() => {});
+  await admin.end();
+  await rm(dataDir, { recursive: true, force: true });
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up (containers, broker, database, data directory)`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
 /** Answers of 500 and above, by status and problem code: 503 is expected, 500 never. */
 const serverErrors = new Map<string, number>();
 /** Calls the API until it answers (the service or its database may be down for a while). */
@@ -375,14 +393,7 @@ const lines = [
 ];
 for (const line of lines) process.stdout.write(`${line}\n`);
 
-server.kill("SIGTERM");
-await server.exited;
-await removeManagedContainers(orchestratorId);
-await consumption.stop();
-await broker.stop();
-await admin.unsafe(`drop database if exists ${databaseName} with (force)`).catch(() => {});
-await admin.end();
-await rm(dataDir, { recursive: true, force: true });
+await cleanUp();
 const failed =
   unequal.length +
     notKept.length +

@@ -38,17 +38,16 @@ export type KafkaSinkOptions = {
 const defaultMaxMessageBytes = 1_000_000;
 
 /**
- * kafkajs speaks through our logger: its errors and warnings at warn (the relay itself logs the
- * failure that matters, once per retry), the rest at debug.
+ * kafkajs speaks through our logger, at debug: a publish that fails comes back to the relay,
+ * which logs it once per retry with the broker's error. At warn, kafkajs's own lines repeated
+ * that failure about 14 times per attempt while a broker was down (connection, pool, retrier).
  */
 function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: "kafkajs" });
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, stack: _stack, logger: _logger, ...fields } = log;
-      const entry = { namespace, ...fields };
-      if (level <= logLevel.WARN) child.warn(entry, message);
-      else child.debug(entry, message);
+      child.debug({ namespace, kafkajsLevel: level, ...fields }, message);
     };
 }
 
@@ -105,7 +104,7 @@ export function kafkaClientConfig(options: KafkaSinkOptions): KafkaConfig {
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     retry,
-    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.INFO : logLevel.WARN,
+    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.INFO : logLevel.NOTHING,
     logCreator: kafkaLogCreator(options.logger),
     ...(tls === undefined
       ? {}

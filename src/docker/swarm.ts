@@ -9,6 +9,20 @@ import { dockerStatus, withDockerRetry } from "./retry.ts";
 /** An overlay network the controller owns: created on first use, attachable, labelled. */
 export type OverlayRequest = NetworkRequest;
 
+/**
+ * How Swarm replaces a service's tasks when its spec changes (UpdateConfig; also its
+ * RollbackConfig, for an operator's `docker service rollback`).
+ */
+export type UpdatePolicy = {
+  /** Tasks replaced at a time (never 0: Swarm's "all at once"). */
+  readonly parallelism: number;
+  readonly order: "start-first" | "stop-first";
+  /** How long a new task must run before it counts (Swarm's Monitor). */
+  readonly monitorMs: number;
+  readonly failureAction: "pause" | "continue" | "rollback";
+  readonly maxFailureRatio: number;
+};
+
 /** Everything one Swarm service of an image is made of (the controller's spec, not the engine's). */
 export type ServiceRequest = {
   readonly name: string;
@@ -48,6 +62,8 @@ export type ServiceRequest = {
     readonly condition: "any" | "on-failure" | "none";
     readonly maxAttempts: number;
   };
+  /** How a changed spec replaces the tasks. */
+  readonly update: UpdatePolicy;
 };
 
 /** Swarm's task states (docs.docker.com/engine/swarm/how-swarm-mode-works/swarm-task-states). */
@@ -95,6 +111,10 @@ export type ServiceSnapshot = {
   readonly version: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly replicas: number;
+  /** Its UpdateConfig as the engine holds it (null when it has none). */
+  readonly update: UpdatePolicy | null;
+  /** Where Swarm's last update of it stands (`updating`, `paused`, `completed`…); null: none yet. */
+  readonly updateStatus: { readonly state: string; readonly message: string } | null;
 };
 
 /** Swarm as the controller sees it: services and their tasks, found by label. */
@@ -133,6 +153,36 @@ function publishedPorts(request: ServiceRequest) {
     ...(port.host === null || port.host === undefined ? {} : { PublishedPort: port.host }),
     PublishMode: "host" as const,
   }));
+}
+
+function engineUpdateConfig(policy: UpdatePolicy) {
+  return {
+    Parallelism: policy.parallelism,
+    Order: policy.order,
+    Monitor: durationNs(policy.monitorMs),
+    FailureAction: policy.failureAction,
+    MaxFailureRatio: policy.maxFailureRatio,
+  };
+}
+
+type EngineUpdateConfig = {
+  Parallelism?: number;
+  Order?: string;
+  Monitor?: number;
+  FailureAction?: string;
+  MaxFailureRatio?: number;
+};
+
+/** A service's UpdateConfig as a policy; the engine leaves out fields at their zero value. */
+export function updatePolicyOf(config: EngineUpdateConfig | undefined): UpdatePolicy | null {
+  if (config === undefined) return null;
+  return {
+    parallelism: config.Parallelism ?? 0,
+    order: config.Order === "start-first" ? "start-first" : "stop-first",
+    monitorMs: Math.round((config.Monitor ?? 0) / 1_000_000),
+    failureAction: (config.FailureAction ?? "pause") as UpdatePolicy["failureAction"],
+    maxFailureRatio: config.MaxFailureRatio ?? 0,
+  };
 }
 
 /** The engine's ServiceSpec for a request. */
@@ -202,8 +252,8 @@ export function engineServiceSpec(request: ServiceRequest) {
       },
     },
     Mode: { Replicated: { Replicas: request.replicas } },
-    // A changed spec replaces one task at a time, the new one started first.
-    UpdateConfig: { Parallelism: 1, Order: "start-first", FailureAction: "pause" },
+    UpdateConfig: engineUpdateConfig(request.update),
+    RollbackConfig: engineUpdateConfig(request.update),
     EndpointSpec: { Mode: "vip" as const, Ports: publishedPorts(request) },
   };
 }
@@ -279,6 +329,11 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
         version: service.Version?.Index ?? 0,
         labels: service.Spec?.Labels ?? {},
         replicas: service.Spec?.Mode?.Replicated?.Replicas ?? 0,
+        update: updatePolicyOf(service.Spec?.UpdateConfig as EngineUpdateConfig | undefined),
+        updateStatus:
+          service.UpdateStatus?.State === undefined
+            ? null
+            : { state: service.UpdateStatus.State, message: service.UpdateStatus.Message ?? "" },
       }));
     },
 

@@ -12,6 +12,7 @@ import {
 } from "../image/container-spec.ts";
 import type { ImageRecord } from "../image/model.ts";
 import type { Runnability } from "../image/status.ts";
+import { updatePolicy } from "./update-policy.ts";
 
 export type ServiceSettings = {
   readonly orchestratorId: string;
@@ -52,7 +53,8 @@ export function serviceSpecHash(
 /**
  * The Swarm service an image runs as: the container runtime's labels (less the per-instance
  * id: a service's tasks share one spec), limits, env, command, volumes, networks (overlay, per
- * tenant), health check and placement; `replicas` is the desired count. Pure.
+ * tenant), health check and placement; `replicas` is the desired count; the update policy is
+ * the image's `rollout` (update-policy.ts). Pure.
  */
 export function serviceRequest(input: {
   readonly image: ImageRecord;
@@ -115,5 +117,6 @@ export function serviceRequest(input: {
         : policy.name === "never"
           ? { condition: "none", maxAttempts: 0 }
           : { condition: "on-failure", maxAttempts: policy.max_retries ?? 0 },
+    update: updatePolicy(options.rollout, input.replicas, image.max_instances),
   };
 }

@@ -13,6 +13,7 @@ import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.t
 import { createRecorder } from "../image/recorder.ts";
 import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
+import { pausedUpdateRollout } from "./paused-update.ts";
 import { serviceName, serviceRequest, serviceSpecHash } from "./service-request.ts";
 import {
   assignSlots,
@@ -22,6 +23,7 @@ import {
   taskAsContainer,
   taskError,
 } from "./task-view.ts";
+import { sameUpdatePolicy } from "./update-policy.ts";
 
 export type SwarmReconcilerDependencies = ReconcilerDependencies & {
   readonly swarm: SwarmRuntime;
@@ -161,7 +163,8 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
           log.info({ service: name, replicas: target }, "service created");
         } else if (
           service.labels[labelKeys.specHash] !== desiredHash ||
-          service.replicas !== target
+          service.replicas !== target ||
+          !sameUpdatePolicy(service.update, request.update)
         ) {
           wroteService = true;
           await swarm.updateService(service, request);
@@ -170,6 +173,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
               service: name,
               replicas: target,
               specChanged: service.labels[labelKeys.specHash] !== desiredHash,
+              updatePolicyChanged: !sameUpdatePolicy(service.update, request.update),
             },
             "service updated",
           );
@@ -244,6 +248,18 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       kept = observed.filter((record) => !gone.has(record.id));
     }
 
+    // A failed update Swarm paused: Progressing says so until the spec changes.
+    const paused = wroteService
+      ? undefined
+      : pausedUpdateRollout(service, desiredHash, image.generation, now());
+    const rollout =
+      paused === undefined
+        ? undefined
+        : {
+            ...paused,
+            to_revision: (await store.revisions.latest(image.id))?.revision ?? paused.to_revision,
+          };
+
     await writeStatus(store, image, log, {
       now: now(),
       records: kept,
@@ -254,6 +270,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       unschedulable: tasks
         .filter((task) => isWanted(task) && isUnschedulable(task))
         .map((task) => task.error),
+      rollout,
     });
 
     if (!runnability.ok && runnability.degraded) {
@@ -264,26 +281,28 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         cause: failure,
       });
     }
-    // Settled: every replica runs the current spec and no task is on its way up or down; or the
-    // tasks that do not run wait for a node their placement allows (Swarm places them when one
-    // comes, and a new placement wakes the key through its write). A service this pass wrote
-    // has tasks of the old spec still: Swarm has yet to start the update.
+    // Settled: an update Swarm paused (nothing moves until the spec changes); or every replica
+    // runs the current spec and no task is on its way up or down; or the tasks that do not run
+    // wait for a node their placement allows (Swarm places them when one comes, and a new
+    // placement wakes the key through its write). A service this pass wrote has tasks of the
+    // old spec still: Swarm has yet to start the update.
     const waitsForNode = (task: TaskSnapshot) => isWanted(task) && isUnschedulable(task);
     const settled =
-      !wroteService &&
-      ((kept.length === target &&
-        kept.every((record) => record.observed_state === "running") &&
-        tasks.every((task) => isWanted(task) === (task.state === "running")) &&
-        tasks.every(
-          (task) =>
-            !isWanted(task) ||
-            desiredHash === undefined ||
-            task.labels[labelKeys.specHash] === desiredHash,
-        )) ||
-        (tasks.some(waitsForNode) &&
+      paused !== undefined ||
+      (!wroteService &&
+        ((kept.length === target &&
+          kept.every((record) => record.observed_state === "running") &&
+          tasks.every((task) => isWanted(task) === (task.state === "running")) &&
           tasks.every(
-            (task) => waitsForNode(task) || isWanted(task) === (task.state === "running"),
-          )));
+            (task) =>
+              !isWanted(task) ||
+              desiredHash === undefined ||
+              task.labels[labelKeys.specHash] === desiredHash,
+          )) ||
+          (tasks.some(waitsForNode) &&
+            tasks.every(
+              (task) => waitsForNode(task) || isWanted(task) === (task.state === "running"),
+            ))));
     return { requeueAfterMs: settled ? observeEveryMs : settlingMs };
   }
 

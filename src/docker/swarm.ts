@@ -23,6 +23,21 @@ export type UpdatePolicy = {
   readonly maxFailureRatio: number;
 };
 
+/**
+ * A Docker secret a service's tasks receive as a file. Swarm's secrets are immutable: a new value
+ * is a new name (the reconciler names one per secret version), made on first use.
+ */
+export type ServiceSecret = {
+  /** The Docker secret's name (the swarm's namespace: unique per image, secret and version). */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The value, only for the create call: never stored, logged or hashed. */
+  readonly value: string;
+  /** Where it appears in the container (an absolute path), and its mode. */
+  readonly target: string;
+  readonly mode: number;
+};
+
 /** Everything one Swarm service of an image is made of (the controller's spec, not the engine's). */
 export type ServiceRequest = {
   readonly name: string;
@@ -64,6 +79,8 @@ export type ServiceRequest = {
   };
   /** How a changed spec replaces the tasks. */
   readonly update: UpdatePolicy;
+  /** Secret files, as Docker secrets (env values from secrets are in `env`). */
+  readonly secrets: readonly ServiceSecret[];
 };
 
 /** Swarm's task states (docs.docker.com/engine/swarm/how-swarm-mode-works/swarm-task-states). */
@@ -130,6 +147,15 @@ export type SwarmRuntime = {
   /** Removes a service; one already gone is fine. */
   removeService(idOrName: string): Promise<void>;
   listTasks(serviceName: string): Promise<TaskSnapshot[]>;
+  /**
+   * Removes the Docker secrets made for one image whose names are not kept; one a service still
+   * names stays (Swarm refuses it), as does one already gone.
+   */
+  removeUnusedSecrets(
+    orchestratorId: string,
+    imageId: number,
+    keep: ReadonlySet<string>,
+  ): Promise<void>;
   /** Removes an overlay network the controller made; one in use or gone stays (false). */
   removeNetwork(name: string): Promise<boolean>;
   /** The overlay networks the controller made for one tenant. */
@@ -185,8 +211,11 @@ export function updatePolicyOf(config: EngineUpdateConfig | undefined): UpdatePo
   };
 }
 
-/** The engine's ServiceSpec for a request. */
-export function engineServiceSpec(request: ServiceRequest) {
+/** The engine's ServiceSpec for a request, given the id of each of its secrets (by name). */
+export function engineServiceSpec(
+  request: ServiceRequest,
+  secretIds: ReadonlyMap<string, string> = new Map(),
+) {
   const health = request.healthcheck;
   return {
     Name: request.name,
@@ -214,6 +243,15 @@ export function engineServiceSpec(request: ServiceRequest) {
           ReadOnly: mount.readOnly,
           ...(mount.type === "volume" ? { VolumeOptions: { Labels: { ...mount.labels } } } : {}),
         })),
+        ...(request.secrets.length === 0
+          ? {}
+          : {
+              Secrets: request.secrets.map((secret) => ({
+                SecretID: secretIds.get(secret.name) ?? "",
+                SecretName: secret.name,
+                File: { Name: secret.target, UID: "0", GID: "0", Mode: secret.mode },
+              })),
+            }),
         ...(health === undefined
           ? {}
           : {
@@ -313,6 +351,41 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
     );
   }
 
+  /** Each secret's id, made when the swarm has none of its name (a name is one value: immutable). */
+  async function ensureSecrets(secrets: readonly ServiceSecret[]): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const secret of secrets) {
+      if (ids.has(secret.name)) continue;
+      ids.set(secret.name, await ensureSecret(secret));
+    }
+    return ids;
+  }
+
+  async function findSecret(name: string): Promise<string | undefined> {
+    const listed = await withDockerRetry(() => docker.listSecrets({ filters: { name: [name] } }));
+    // The name filter matches prefixes: the exact one only.
+    return listed.find((secret) => secret.Spec?.Name === name)?.ID;
+  }
+
+  async function ensureSecret(secret: ServiceSecret): Promise<string> {
+    const existing = await findSecret(secret.name);
+    if (existing !== undefined) return existing;
+    try {
+      const created = (await docker.createSecret({
+        Name: secret.name,
+        Labels: { ...secret.labels },
+        Data: Buffer.from(secret.value, "utf8").toString("base64"),
+      })) as { id?: string; ID?: string };
+      return created.id ?? created.ID ?? ((await findSecret(secret.name)) as string);
+    } catch (error) {
+      // Made meanwhile (a retried pass): the same name holds the same value.
+      if (dockerStatus(error).status !== 409) throw error;
+      const again = await findSecret(secret.name);
+      if (again === undefined) throw error;
+      return again;
+    }
+  }
+
   return {
     async isManager() {
       const info = await withDockerRetry(() => docker.info());
@@ -339,17 +412,35 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
 
     async createService(request) {
       for (const network of request.networks) await overlays.ensure(network);
+      const secretIds = await ensureSecrets(request.secrets);
       // Not retried: a create that reached the engine and lost its answer would be a 409.
-      await docker.createService(engineServiceSpec(request) as never);
+      await docker.createService(engineServiceSpec(request, secretIds) as never);
     },
 
     async updateService(service, request) {
       for (const network of request.networks) await overlays.ensure(network);
+      const secretIds = await ensureSecrets(request.secrets);
       // The version is Swarm's optimistic lock: the update applies only to the spec last read.
       await docker.getService(service.id).update({
         _query: { version: service.version },
-        _body: engineServiceSpec(request),
+        _body: engineServiceSpec(request, secretIds),
       } as never);
+    },
+
+    async removeUnusedSecrets(orchestratorId, imageId, keep) {
+      const label = [`${labelKeys.managedBy}=${orchestratorId}`, `${labelKeys.imageId}=${imageId}`];
+      const listed = await withDockerRetry(() => docker.listSecrets({ filters: { label } }));
+      for (const secret of listed) {
+        const name = secret.Spec?.Name ?? "";
+        if (keep.has(name)) continue;
+        try {
+          await docker.getSecret(secret.ID).remove();
+        } catch (error) {
+          // Still named by a service (400 "in use"), or removed meanwhile (404): stays or gone.
+          const { status } = dockerStatus(error);
+          if (status !== 400 && status !== 404) throw error;
+        }
+      }
     },
 
     async removeService(idOrName) {

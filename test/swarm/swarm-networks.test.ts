@@ -84,6 +84,7 @@ function request(imageId: number): ServiceRequest {
       failureAction: "pause",
       maxFailureRatio: 0,
     },
+    secrets: [],
   };
 }
 

@@ -97,6 +97,8 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
         max_instances: 4,
         desired_instances: 2,
         placement: { constraints: ["node.labels.zone == nowhere"] },
+        // Start-first (the last test: a new placement no node meets stops no old task first).
+        rollout: { max_surge: 1, max_unavailable: 0 },
       },
     });
     expect(created.status).toBe(201);

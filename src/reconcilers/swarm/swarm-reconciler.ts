@@ -1,10 +1,15 @@
 import { dockerStatus } from "../../docker/retry.ts";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
-import type { ServiceSnapshot, SwarmRuntime, TaskSnapshot } from "../../docker/swarm.ts";
+import type {
+  ServiceRequest,
+  ServiceSnapshot,
+  SwarmRuntime,
+  TaskSnapshot,
+} from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { namesSecrets } from "../image/container-spec.ts";
+import { namesSecrets, secretMaterial } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
 import { deleteImageRow } from "../image/image-deletion.ts";
@@ -14,7 +19,7 @@ import { createRecorder } from "../image/recorder.ts";
 import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
 import { pausedUpdateRollout } from "./paused-update.ts";
-import { serviceName, serviceRequest, serviceSpecHash } from "./service-request.ts";
+import { serviceName, serviceRequest, serviceSecrets, serviceSpecHash } from "./service-request.ts";
 import {
   assignSlots,
   isUnschedulable,
@@ -55,18 +60,26 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     imageId: number,
   ): Promise<boolean> {
     for (const service of services) await swarm.removeService(service.id);
+    await swarm.removeUnusedSecrets(settings.orchestratorId, imageId, new Set());
     const left = await deps.runtime.listManaged(settings.orchestratorId, imageId);
     return left.length === 0;
   }
 
+  /** An image that names secrets runs only with all of them (their versions in the hash). */
   async function withSecrets(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
     if (!runnability.ok || !namesSecrets(image)) return runnability;
-    return {
-      ok: false,
-      reason: "SecretsUnsupported",
-      message: "secrets are not yet passed to Swarm services (RUNTIME=swarm)",
-      degraded: true,
-    };
+    const secrets =
+      deps.resolveSecrets === undefined
+        ? {
+            ok: false as const,
+            reason: "SecretNotFound",
+            message: "secrets are not available here",
+          }
+        : await deps.resolveSecrets(image);
+    if (!secrets.ok) {
+      return { ok: false, reason: secrets.reason, message: secrets.message, degraded: true };
+    }
+    return { ...runnability, secrets };
   }
 
   async function finishDeletion(image: ImageRecord, log: Logger): Promise<void> {
@@ -148,32 +161,51 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const [service, ...extra] = services;
     for (const duplicate of extra) await swarm.removeService(duplicate.id);
     if (runnability.ok && desiredHash !== undefined && !dependencies.waitFor.dependencies) {
-      const request = serviceRequest({
+      const base = {
         image,
         reference: runnability.reference,
-        env: plainEnv(image),
         specHash: desiredHash,
         replicas: target,
         settings,
-      });
+      };
+      /** The full request, secrets opened: only for a write, never kept. */
+      const withValues = () => {
+        if (runnability.secrets === undefined)
+          return serviceRequest({ ...base, env: plainEnv(image) });
+        const values = runnability.secrets.open();
+        return serviceRequest({
+          ...base,
+          env: secretMaterial(image, values).env,
+          secrets: serviceSecrets(
+            image,
+            { versions: runnability.secrets.versions, values },
+            settings.orchestratorId,
+          ),
+        });
+      };
+      const update = serviceRequest({ ...base, env: {} }).update;
       try {
         if (service === undefined) {
           wroteService = true;
+          const request = withValues();
           await swarm.createService(request);
+          await removeOtherSecrets(image.id, request);
           log.info({ service: name, replicas: target }, "service created");
         } else if (
           service.labels[labelKeys.specHash] !== desiredHash ||
           service.replicas !== target ||
-          !sameUpdatePolicy(service.update, request.update)
+          !sameUpdatePolicy(service.update, update)
         ) {
           wroteService = true;
+          const request = withValues();
           await swarm.updateService(service, request);
+          await removeOtherSecrets(image.id, request);
           log.info(
             {
               service: name,
               replicas: target,
               specChanged: service.labels[labelKeys.specHash] !== desiredHash,
-              updatePolicyChanged: !sameUpdatePolicy(service.update, request.update),
+              updatePolicyChanged: !sameUpdatePolicy(service.update, update),
             },
             "service updated",
           );
@@ -306,6 +338,15 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     return { requeueAfterMs: settled ? observeEveryMs : settlingMs };
   }
 
+  /** The image's Docker secrets the service no longer names (an older version's) go. */
+  async function removeOtherSecrets(imageId: number, request: ServiceRequest): Promise<void> {
+    await swarm.removeUnusedSecrets(
+      settings.orchestratorId,
+      imageId,
+      new Set(request.secrets.map((secret) => secret.name)),
+    );
+  }
+
   async function listTasksOf(name: string): Promise<TaskSnapshot[]> {
     try {
       return await swarm.listTasks(name);
@@ -332,7 +373,7 @@ function reasonOf(
   return record.container_id === null ? "scheduled" : "rescheduled";
 }
 
-/** The env of an image that names no secret (secrets are refused before this). */
+/** The env of an image that names no secret. */
 function plainEnv(image: ImageRecord): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(image.env)) {

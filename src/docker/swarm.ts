@@ -115,6 +115,10 @@ export type TaskSnapshot = {
   readonly createdAt: Date;
   /** The node's hostname (its id when the node is unknown). */
   readonly node: string;
+  /** The node's address (Node.Status.Addr; null when unknown). */
+  readonly nodeAddress: string | null;
+  /** Whether the node is the engine the controller talks to. */
+  readonly onLocalNode: boolean;
   /** The labels its container carries (the service's container labels). */
   readonly labels: Readonly<Record<string, string>>;
   /** Host-mode published ports by container port and protocol ("8080/tcp" → 30001). */
@@ -314,7 +318,17 @@ type EngineTask = {
   };
 };
 
-function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): TaskSnapshot {
+/** What a task needs to know of the nodes: hostname and address by id, and the engine's own. */
+type NodeView = {
+  readonly nodes: ReadonlyMap<
+    string,
+    { readonly hostname: string; readonly address: string | null }
+  >;
+  readonly localNodeId: string;
+};
+
+function taskSnapshot(task: EngineTask, view: NodeView): TaskSnapshot {
+  const node = view.nodes.get(task.NodeID ?? "");
   const ports: Record<string, number> = {};
   for (const port of task.Status?.PortStatus?.Ports ?? []) {
     if (port.TargetPort === undefined || (port.PublishedPort ?? 0) <= 0) continue;
@@ -333,7 +347,9 @@ function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): Tas
     error: task.Status?.Err ?? "",
     stateSince: new Date(task.Status?.Timestamp ?? task.CreatedAt ?? 0),
     createdAt: new Date(task.CreatedAt ?? 0),
-    node: nodes.get(task.NodeID ?? "") ?? task.NodeID ?? "",
+    node: node?.hostname ?? task.NodeID ?? "",
+    nodeAddress: node?.address ?? null,
+    onLocalNode: task.NodeID !== undefined && task.NodeID === view.localNodeId,
     labels: task.Spec?.ContainerSpec?.Labels ?? {},
     ports,
   };
@@ -344,11 +360,25 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
   // ensure one tenant's network at once.
   const overlays = createNetworks(docker, "overlay");
 
-  async function nodeNames(): Promise<Map<string, string>> {
+  /** The engine's own node id: read once (a node keeps its id while it is in the swarm). */
+  let localNodeId: string | undefined;
+
+  async function nodeView(): Promise<NodeView> {
     const nodes = await withDockerRetry(() => docker.listNodes());
-    return new Map(
-      nodes.map((node) => [node.ID ?? "", node.Description?.Hostname ?? node.ID ?? ""]),
+    const byId = new Map(
+      nodes.map((node) => [
+        node.ID ?? "",
+        {
+          hostname: node.Description?.Hostname ?? node.ID ?? "",
+          address: node.Status?.Addr ?? null,
+        },
+      ]),
     );
+    if (localNodeId === undefined || !byId.has(localNodeId)) {
+      const info = await withDockerRetry(() => docker.info());
+      localNodeId = (info.Swarm?.NodeID as string | undefined) ?? "";
+    }
+    return { nodes: byId, localNodeId };
   }
 
   /** Each secret's id, made when the swarm has none of its name (a name is one value: immutable). */
@@ -455,7 +485,7 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
     async listTasks(serviceName) {
       const [tasks, nodes] = await Promise.all([
         withDockerRetry(() => docker.listTasks({ filters: { service: [serviceName] } })),
-        nodeNames(),
+        nodeView(),
       ]);
       return (tasks as EngineTask[]).map((task) => taskSnapshot(task, nodes));
     },

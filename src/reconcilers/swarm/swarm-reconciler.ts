@@ -27,6 +27,7 @@ import {
   observedTask,
   taskAsContainer,
   taskError,
+  taskHost,
 } from "./task-view.ts";
 import { sameUpdatePolicy } from "./update-policy.ts";
 
@@ -115,11 +116,18 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const eventContext = { advertiseHost: settings.advertiseHost, reference };
     const desiredHash = runnability.ok ? serviceSpecHash(image, runnability) : undefined;
     const name = serviceName(settings.orchestratorId, image.id);
-    const recorderOn = (node?: string) =>
+    /** Events of a task name its node, and where it answers (its node's address elsewhere). */
+    const recorderOn = (task?: TaskSnapshot) =>
       createRecorder(
         deps,
         image,
-        node === undefined ? eventContext : { ...eventContext, node },
+        task === undefined
+          ? eventContext
+          : {
+              ...eventContext,
+              node: task.node,
+              advertiseHost: taskHost(task) ?? settings.advertiseHost,
+            },
         log,
       );
     const recorder = recorderOn();
@@ -239,7 +247,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       if (previous !== undefined && previous.id !== task?.id) {
         // The task it saw ended (or is ending) and Swarm put another in its slot: that end
         // first, then the old container's removal, each with its own container id.
-        const onNode = recorderOn(previous.node);
+        const onNode = recorderOn(previous);
         current = await onNode.record(
           current,
           taskAsContainer(previous, record.id),
@@ -248,11 +256,14 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         current = await onNode.record(current, undefined, { reason: "rescheduled" });
       }
       const container = task === undefined ? undefined : taskAsContainer(task, record.id);
-      const extraPatch =
-        task !== undefined && container === undefined && task.error !== ""
+      const host = task === undefined ? current.host : taskHost(task);
+      const extraPatch = {
+        ...(task !== undefined && container === undefined && task.error !== ""
           ? { last_error: taskError(task) }
-          : {};
-      current = await recorderOn(task?.node).record(
+          : {}),
+        ...(host === current.host ? {} : { host }),
+      };
+      current = await recorderOn(task).record(
         current,
         container,
         task === undefined

@@ -7,6 +7,7 @@ import { imageRecordFixture } from "../image/image-record-fixture.ts";
 import type { ImageRecord } from "../image/model.ts";
 import {
   dockerSecretName,
+  imageIdOfTaskContainer,
   serviceRequest,
   serviceSecrets,
   serviceSpecHash,
@@ -206,5 +207,30 @@ describe("secrets", () => {
     expect(engineServiceSpec(request(image())).TaskTemplate.ContainerSpec).not.toHaveProperty(
       "Secrets",
     );
+  });
+});
+
+describe("imageIdOfTaskContainer", () => {
+  it("reads the image id from a task container's name ({service}.{slot}.{task id})", () => {
+    expect(imageIdOfTaskContainer("orch-i42.3.k2x9abcdef0123456789", "orch")).toBe(42);
+    expect(imageIdOfTaskContainer("orch-i7.1.abc", "orch")).toBe(7);
+  });
+
+  it("is undefined for another controller's, a container runtime's, or a look-alike name", () => {
+    for (const name of [
+      "other-i42.3.k2x9",
+      "orch-shop-1kb0zbkp42",
+      "orch-i42",
+      "orch-i42.3",
+      "orch-i0.1.abc",
+      "orch-i42.x.abc",
+      "orch-i42.3.abc.def",
+      "orch-ishop.3.abc",
+      "orch-i42.3.ABC",
+    ]) {
+      expect(imageIdOfTaskContainer(name, "orch")).toBeUndefined();
+    }
+    // Another controller whose id starts with this one's.
+    expect(imageIdOfTaskContainer("orch-i42.3.abc", "orch-i")).toBeUndefined();
   });
 });

@@ -29,6 +29,24 @@ export function serviceName(orchestratorId: string, imageId: number): string {
   return `${orchestratorId}-i${imageId}`;
 }
 
+/**
+ * The image a Swarm task's container belongs to, told by its name: the engine names a task's
+ * container `{service}.{slot}.{task id}` (a replicated service's), and only this controller makes
+ * services named `{orchestratorId}-i{image id}`; labels are claims anyone's Dockerfile can make,
+ * a name is not. Undefined for any other container. Pure.
+ */
+export function imageIdOfTaskContainer(
+  containerName: string,
+  orchestratorId: string,
+): number | undefined {
+  const prefix = `${orchestratorId}-i`;
+  if (!containerName.startsWith(prefix)) return undefined;
+  const match = /^([1-9][0-9]{0,15})\.[0-9]{1,9}\.[a-z0-9]{1,64}$/.exec(
+    containerName.slice(prefix.length),
+  );
+  return match === null ? undefined : Number(match[1]);
+}
+
 /** Overlay networks live beside the container runtime's bridges of the same tenant: another name. */
 export function overlayName(bridgeName: string): string {
   return `${bridgeName}-swarm`;

@@ -26,6 +26,27 @@ export async function runningTaskPorts(docker: DockerClient, service: string): P
     .filter((port) => port > 0);
 }
 
+/** An attachable overlay for the baseline's tasks; returns its removal. */
+export async function benchOverlay(): Promise<{ name: string; remove: () => Promise<void> }> {
+  const name = `bench-overlay-${randomBytes(3).toString("hex")}`;
+  await execute("docker", ["network", "create", "--driver", "overlay", "--attachable", name]);
+  return {
+    name,
+    remove: async () => {
+      // The engine detaches a removed service's tasks on its own time.
+      await until(
+        () =>
+          execute("docker", ["network", "rm", name]).then(
+            () => true,
+            () => false,
+          ),
+        60_000,
+        `network ${name} removed`,
+      );
+    },
+  };
+}
+
 /** Until no container with `managed-by={label}` is left (a removed service's go on their own). */
 export async function containersGone(docker: DockerClient, label: string): Promise<void> {
   await until(
@@ -37,11 +58,17 @@ export async function containersGone(docker: DockerClient, label: string): Promi
   );
 }
 
+/**
+ * `docker service create --replicas N` until every task answers; with `network`, its tasks on
+ * that overlay, as the orchestrator's are on their tenant's (attaching each task to an overlay
+ * costs the engine time of its own: that baseline tells the controller's overhead alone).
+ */
 export async function swarmBaseline(
   docker: DockerClient,
   image: string,
   replicas: number,
   allAnswer: (ports: readonly number[]) => Promise<void>,
+  network?: string,
 ): Promise<number> {
   const label = `bench-swarm-${randomBytes(3).toString("hex")}`;
   const started = performance.now();
@@ -64,6 +91,7 @@ export async function swarmBaseline(
     "0.1",
     "--limit-memory",
     "16m",
+    ...(network === undefined ? [] : ["--network", network]),
     image,
   ]);
   let ports: number[] = [];

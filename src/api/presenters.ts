@@ -53,7 +53,7 @@ export function presentInstance(
     observed_state: instance.observed_state,
     marked_for_deletion: instance.deletion_requested_at !== null,
     container_id: instance.container_id,
-    host: context.host,
+    host: instance.host ?? context.host,
     host_port: instance.host_port,
     container_port: context.containerPort ?? null,
     ports: publishedPorts(instance.host_ports),

@@ -42,7 +42,7 @@ export function fencedRuntime(
   };
 }
 
-/** Swarm's writes (services, networks) behind `confirm()` too, as the container runtime's. */
+/** Swarm's writes (services, secrets, networks) behind `confirm()` too, as the container runtime's. */
 export function fencedSwarm(swarm: SwarmRuntime, confirm: LeaderTerm["confirm"]): SwarmRuntime {
   return {
     isManager: () => swarm.isManager(),
@@ -65,6 +65,10 @@ export function fencedSwarm(swarm: SwarmRuntime, confirm: LeaderTerm["confirm"])
     removeNetwork: async (name) => {
       await confirm();
       return swarm.removeNetwork(name);
+    },
+    removeUnusedSecrets: async (orchestratorId, imageId, keep) => {
+      await confirm();
+      return swarm.removeUnusedSecrets(orchestratorId, imageId, keep);
     },
   };
 }

@@ -9,6 +9,35 @@ import { dockerStatus, withDockerRetry } from "./retry.ts";
 /** An overlay network the controller owns: created on first use, attachable, labelled. */
 export type OverlayRequest = NetworkRequest;
 
+/**
+ * How Swarm replaces a service's tasks when its spec changes (UpdateConfig; also its
+ * RollbackConfig, for an operator's `docker service rollback`).
+ */
+export type UpdatePolicy = {
+  /** Tasks replaced at a time (never 0: Swarm's "all at once"). */
+  readonly parallelism: number;
+  readonly order: "start-first" | "stop-first";
+  /** How long a new task must run before it counts (Swarm's Monitor). */
+  readonly monitorMs: number;
+  readonly failureAction: "pause" | "continue" | "rollback";
+  readonly maxFailureRatio: number;
+};
+
+/**
+ * A Docker secret a service's tasks receive as a file. Swarm's secrets are immutable: a new value
+ * is a new name (the reconciler names one per secret version), made on first use.
+ */
+export type ServiceSecret = {
+  /** The Docker secret's name (the swarm's namespace: unique per image, secret and version). */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The value, only for the create call: never stored, logged or hashed. */
+  readonly value: string;
+  /** Where it appears in the container (an absolute path), and its mode. */
+  readonly target: string;
+  readonly mode: number;
+};
+
 /** Everything one Swarm service of an image is made of (the controller's spec, not the engine's). */
 export type ServiceRequest = {
   readonly name: string;
@@ -48,6 +77,10 @@ export type ServiceRequest = {
     readonly condition: "any" | "on-failure" | "none";
     readonly maxAttempts: number;
   };
+  /** How a changed spec replaces the tasks. */
+  readonly update: UpdatePolicy;
+  /** Secret files, as Docker secrets (env values from secrets are in `env`). */
+  readonly secrets: readonly ServiceSecret[];
 };
 
 /** Swarm's task states (docs.docker.com/engine/swarm/how-swarm-mode-works/swarm-task-states). */
@@ -82,6 +115,10 @@ export type TaskSnapshot = {
   readonly createdAt: Date;
   /** The node's hostname (its id when the node is unknown). */
   readonly node: string;
+  /** The node's address (Node.Status.Addr; null when unknown). */
+  readonly nodeAddress: string | null;
+  /** Whether the node is the engine the controller talks to. */
+  readonly onLocalNode: boolean;
   /** The labels its container carries (the service's container labels). */
   readonly labels: Readonly<Record<string, string>>;
   /** Host-mode published ports by container port and protocol ("8080/tcp" → 30001). */
@@ -95,6 +132,10 @@ export type ServiceSnapshot = {
   readonly version: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly replicas: number;
+  /** Its UpdateConfig as the engine holds it (null when it has none). */
+  readonly update: UpdatePolicy | null;
+  /** Where Swarm's last update of it stands (`updating`, `paused`, `completed`…); null: none yet. */
+  readonly updateStatus: { readonly state: string; readonly message: string } | null;
 };
 
 /** Swarm as the controller sees it: services and their tasks, found by label. */
@@ -110,6 +151,15 @@ export type SwarmRuntime = {
   /** Removes a service; one already gone is fine. */
   removeService(idOrName: string): Promise<void>;
   listTasks(serviceName: string): Promise<TaskSnapshot[]>;
+  /**
+   * Removes the Docker secrets made for one image whose names are not kept; one a service still
+   * names stays (Swarm refuses it), as does one already gone.
+   */
+  removeUnusedSecrets(
+    orchestratorId: string,
+    imageId: number,
+    keep: ReadonlySet<string>,
+  ): Promise<void>;
   /** Removes an overlay network the controller made; one in use or gone stays (false). */
   removeNetwork(name: string): Promise<boolean>;
   /** The overlay networks the controller made for one tenant. */
@@ -135,8 +185,41 @@ function publishedPorts(request: ServiceRequest) {
   }));
 }
 
-/** The engine's ServiceSpec for a request. */
-export function engineServiceSpec(request: ServiceRequest) {
+function engineUpdateConfig(policy: UpdatePolicy) {
+  return {
+    Parallelism: policy.parallelism,
+    Order: policy.order,
+    Monitor: durationNs(policy.monitorMs),
+    FailureAction: policy.failureAction,
+    MaxFailureRatio: policy.maxFailureRatio,
+  };
+}
+
+type EngineUpdateConfig = {
+  Parallelism?: number;
+  Order?: string;
+  Monitor?: number;
+  FailureAction?: string;
+  MaxFailureRatio?: number;
+};
+
+/** A service's UpdateConfig as a policy; the engine leaves out fields at their zero value. */
+export function updatePolicyOf(config: EngineUpdateConfig | undefined): UpdatePolicy | null {
+  if (config === undefined) return null;
+  return {
+    parallelism: config.Parallelism ?? 0,
+    order: config.Order === "start-first" ? "start-first" : "stop-first",
+    monitorMs: Math.round((config.Monitor ?? 0) / 1_000_000),
+    failureAction: (config.FailureAction ?? "pause") as UpdatePolicy["failureAction"],
+    maxFailureRatio: config.MaxFailureRatio ?? 0,
+  };
+}
+
+/** The engine's ServiceSpec for a request, given the id of each of its secrets (by name). */
+export function engineServiceSpec(
+  request: ServiceRequest,
+  secretIds: ReadonlyMap<string, string> = new Map(),
+) {
   const health = request.healthcheck;
   return {
     Name: request.name,
@@ -164,6 +247,15 @@ export function engineServiceSpec(request: ServiceRequest) {
           ReadOnly: mount.readOnly,
           ...(mount.type === "volume" ? { VolumeOptions: { Labels: { ...mount.labels } } } : {}),
         })),
+        ...(request.secrets.length === 0
+          ? {}
+          : {
+              Secrets: request.secrets.map((secret) => ({
+                SecretID: secretIds.get(secret.name) ?? "",
+                SecretName: secret.name,
+                File: { Name: secret.target, UID: "0", GID: "0", Mode: secret.mode },
+              })),
+            }),
         ...(health === undefined
           ? {}
           : {
@@ -202,8 +294,8 @@ export function engineServiceSpec(request: ServiceRequest) {
       },
     },
     Mode: { Replicated: { Replicas: request.replicas } },
-    // A changed spec replaces one task at a time, the new one started first.
-    UpdateConfig: { Parallelism: 1, Order: "start-first", FailureAction: "pause" },
+    UpdateConfig: engineUpdateConfig(request.update),
+    RollbackConfig: engineUpdateConfig(request.update),
     EndpointSpec: { Mode: "vip" as const, Ports: publishedPorts(request) },
   };
 }
@@ -226,7 +318,17 @@ type EngineTask = {
   };
 };
 
-function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): TaskSnapshot {
+/** What a task needs to know of the nodes: hostname and address by id, and the engine's own. */
+type NodeView = {
+  readonly nodes: ReadonlyMap<
+    string,
+    { readonly hostname: string; readonly address: string | null }
+  >;
+  readonly localNodeId: string;
+};
+
+function taskSnapshot(task: EngineTask, view: NodeView): TaskSnapshot {
+  const node = view.nodes.get(task.NodeID ?? "");
   const ports: Record<string, number> = {};
   for (const port of task.Status?.PortStatus?.Ports ?? []) {
     if (port.TargetPort === undefined || (port.PublishedPort ?? 0) <= 0) continue;
@@ -245,7 +347,9 @@ function taskSnapshot(task: EngineTask, nodes: ReadonlyMap<string, string>): Tas
     error: task.Status?.Err ?? "",
     stateSince: new Date(task.Status?.Timestamp ?? task.CreatedAt ?? 0),
     createdAt: new Date(task.CreatedAt ?? 0),
-    node: nodes.get(task.NodeID ?? "") ?? task.NodeID ?? "",
+    node: node?.hostname ?? task.NodeID ?? "",
+    nodeAddress: node?.address ?? null,
+    onLocalNode: task.NodeID !== undefined && task.NodeID === view.localNodeId,
     labels: task.Spec?.ContainerSpec?.Labels ?? {},
     ports,
   };
@@ -256,11 +360,60 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
   // ensure one tenant's network at once.
   const overlays = createNetworks(docker, "overlay");
 
-  async function nodeNames(): Promise<Map<string, string>> {
+  /** The engine's own node id: read once (a node keeps its id while it is in the swarm). */
+  let localNodeId: string | undefined;
+
+  async function nodeView(): Promise<NodeView> {
     const nodes = await withDockerRetry(() => docker.listNodes());
-    return new Map(
-      nodes.map((node) => [node.ID ?? "", node.Description?.Hostname ?? node.ID ?? ""]),
+    const byId = new Map(
+      nodes.map((node) => [
+        node.ID ?? "",
+        {
+          hostname: node.Description?.Hostname ?? node.ID ?? "",
+          address: node.Status?.Addr ?? null,
+        },
+      ]),
     );
+    if (localNodeId === undefined || !byId.has(localNodeId)) {
+      const info = await withDockerRetry(() => docker.info());
+      localNodeId = (info.Swarm?.NodeID as string | undefined) ?? "";
+    }
+    return { nodes: byId, localNodeId };
+  }
+
+  /** Each secret's id, made when the swarm has none of its name (a name is one value: immutable). */
+  async function ensureSecrets(secrets: readonly ServiceSecret[]): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const secret of secrets) {
+      if (ids.has(secret.name)) continue;
+      ids.set(secret.name, await ensureSecret(secret));
+    }
+    return ids;
+  }
+
+  async function findSecret(name: string): Promise<string | undefined> {
+    const listed = await withDockerRetry(() => docker.listSecrets({ filters: { name: [name] } }));
+    // The name filter matches prefixes: the exact one only.
+    return listed.find((secret) => secret.Spec?.Name === name)?.ID;
+  }
+
+  async function ensureSecret(secret: ServiceSecret): Promise<string> {
+    const existing = await findSecret(secret.name);
+    if (existing !== undefined) return existing;
+    try {
+      const created = (await docker.createSecret({
+        Name: secret.name,
+        Labels: { ...secret.labels },
+        Data: Buffer.from(secret.value, "utf8").toString("base64"),
+      })) as { id?: string; ID?: string };
+      return created.id ?? created.ID ?? ((await findSecret(secret.name)) as string);
+    } catch (error) {
+      // Made meanwhile (a retried pass): the same name holds the same value.
+      if (dockerStatus(error).status !== 409) throw error;
+      const again = await findSecret(secret.name);
+      if (again === undefined) throw error;
+      return again;
+    }
   }
 
   return {
@@ -279,22 +432,45 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
         version: service.Version?.Index ?? 0,
         labels: service.Spec?.Labels ?? {},
         replicas: service.Spec?.Mode?.Replicated?.Replicas ?? 0,
+        update: updatePolicyOf(service.Spec?.UpdateConfig as EngineUpdateConfig | undefined),
+        updateStatus:
+          service.UpdateStatus?.State === undefined
+            ? null
+            : { state: service.UpdateStatus.State, message: service.UpdateStatus.Message ?? "" },
       }));
     },
 
     async createService(request) {
       for (const network of request.networks) await overlays.ensure(network);
+      const secretIds = await ensureSecrets(request.secrets);
       // Not retried: a create that reached the engine and lost its answer would be a 409.
-      await docker.createService(engineServiceSpec(request) as never);
+      await docker.createService(engineServiceSpec(request, secretIds) as never);
     },
 
     async updateService(service, request) {
       for (const network of request.networks) await overlays.ensure(network);
+      const secretIds = await ensureSecrets(request.secrets);
       // The version is Swarm's optimistic lock: the update applies only to the spec last read.
       await docker.getService(service.id).update({
         _query: { version: service.version },
-        _body: engineServiceSpec(request),
+        _body: engineServiceSpec(request, secretIds),
       } as never);
+    },
+
+    async removeUnusedSecrets(orchestratorId, imageId, keep) {
+      const label = [`${labelKeys.managedBy}=${orchestratorId}`, `${labelKeys.imageId}=${imageId}`];
+      const listed = await withDockerRetry(() => docker.listSecrets({ filters: { label } }));
+      for (const secret of listed) {
+        const name = secret.Spec?.Name ?? "";
+        if (keep.has(name)) continue;
+        try {
+          await docker.getSecret(secret.ID).remove();
+        } catch (error) {
+          // Still named by a service (400 "in use"), or removed meanwhile (404): stays or gone.
+          const { status } = dockerStatus(error);
+          if (status !== 400 && status !== 404) throw error;
+        }
+      }
     },
 
     async removeService(idOrName) {
@@ -309,7 +485,7 @@ export function createSwarmRuntime(docker: DockerClient): SwarmRuntime {
     async listTasks(serviceName) {
       const [tasks, nodes] = await Promise.all([
         withDockerRetry(() => docker.listTasks({ filters: { service: [serviceName] } })),
-        nodeNames(),
+        nodeView(),
       ]);
       return (tasks as EngineTask[]).map((task) => taskSnapshot(task, nodes));
     },

@@ -9,6 +9,8 @@ export const labelKeys = {
   volume: "orchestrator.volume",
   /** On a network an image declares: the tenant's name for it. */
   network: "orchestrator.network",
+  /** On a Docker secret the Swarm runtime made: the tenant's name for the secret. */
+  secret: "orchestrator.secret",
 } as const;
 
 export type ContainerLabels = Readonly<Record<string, string>>;

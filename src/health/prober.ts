@@ -89,8 +89,9 @@ export function startProber(options: ProberOptions): { stop(): void } {
     let dockerVerdict = false;
     if (check.http_path !== undefined) {
       if (instance.host_port === null) return;
+      // A Swarm task on another node answers at that node's address (instances.host).
       result = await httpProbe(
-        options.probeHost,
+        instance.host ?? options.probeHost,
         instance.host_port,
         check.http_path,
         ms(check.timeout, 3_000),
@@ -125,7 +126,7 @@ export function startProber(options: ProberOptions): { stop(): void } {
             instance.container_id,
             { type: transition.event, reason: result.error ?? "probe_passed" },
             {
-              advertiseHost: options.advertiseHost,
+              advertiseHost: instance.host ?? options.advertiseHost,
               reference: runnableReference(image, options.builtImagePrefix),
             },
           ),

@@ -15,6 +15,7 @@ export type ObservedPatch = Partial<
     | "container_id"
     | "host_port"
     | "host_ports"
+    | "host"
     | "spec_hash"
     | "restart_count"
     | "consecutive_failures"

@@ -158,6 +158,8 @@ export type InstancesTable = {
   observed_state: Defaulted<ObservedState>;
   container_id: string | null;
   host_port: number | null;
+  /** Where it answers when not at ADVERTISE_HOST (sql/0023: a Swarm task on another node). */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   /** Every published port: "8080/tcp" → host port. */
   host_ports: ColumnType<
     Record<string, number>,

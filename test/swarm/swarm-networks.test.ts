@@ -77,6 +77,14 @@ function request(imageId: number): ServiceRequest {
     mounts: [],
     placement: { constraints: [], spread: null },
     restart: { condition: "any", maxAttempts: 0 },
+    update: {
+      parallelism: 1,
+      order: "start-first",
+      monitorMs: 0,
+      failureAction: "pause",
+      maxFailureRatio: 0,
+    },
+    secrets: [],
   };
 }
 

@@ -3,24 +3,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
 import { docker, httpGet } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
-import { ensureSwarm, leaveSwarmIfMade } from "../support/swarm.ts";
+import {
+  holdSwarm,
+  removeSwarmLeftovers,
+  runningTasksOfImage,
+  serviceOfImage,
+  swarmDeadline,
+} from "../support/swarm-suite.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
-/** Swarm schedules, pulls nothing and starts busybox in seconds; a busy machine needs margin. */
-const swarmDeadline = { timeoutMs: 120_000, intervalMs: 500 };
-
 /** A node label of this run only (other suites may share the swarm), added and removed here. */
 const runZone = `orchestrator-test-zone-${randomBytes(3).toString("hex")}`;
 
-let swarm: Awaited<ReturnType<typeof ensureSwarm>>;
-beforeAll(async () => {
-  swarm = await ensureSwarm();
-});
-afterAll(async () => {
-  if (swarm?.ok) await leaveSwarmIfMade(swarm.made);
-});
+const swarm = holdSwarm();
 
 /** Adds (value) or removes (undefined) a zone label of this run on the engine's own node. */
 async function setZone(zoneKey: string, value: string | undefined): Promise<void> {
@@ -43,10 +40,11 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
   const zoneKey = `${runZone}-${backend}`;
 
   beforeEach(({ skip }) => {
-    if (!swarm.ok) skip(swarm.reason);
+    const hold = swarm();
+    if (!hold.ok) skip(hold.reason);
   });
   beforeAll(async () => {
-    if (!swarm.ok) return;
+    if (!swarm().ok) return;
     server = await startTestServer({ backend, env: { RUNTIME: "swarm" } });
   });
   afterAll(async () => {
@@ -59,26 +57,8 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
       ).catch(() => {});
     }
     await server?.stop();
-    if (swarm?.ok) await setZone(zoneKey, undefined).catch(() => {});
-    if (server !== undefined) {
-      await waitFor(
-        () =>
-          docker.listContainers({
-            all: true,
-            filters: { label: [`managed-by=${server.orchestratorId}`] },
-          }),
-        (left) => left.length === 0,
-        { ...swarmDeadline, what: "the service's containers gone" },
-      ).catch(() => {});
-      const networks = await docker.listNetworks({
-        filters: { label: [`managed-by=${server.orchestratorId}`] },
-      });
-      for (const network of networks)
-        await docker
-          .getNetwork(network.Id)
-          .remove()
-          .catch(() => {});
-    }
+    if (swarm().ok) await setZone(zoneKey, undefined).catch(() => {});
+    if (server !== undefined) await removeSwarmLeftovers(server.orchestratorId);
   });
 
   const instances = async () =>
@@ -86,24 +66,8 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
   const imageBody = async () => (await server.request("GET", `/api/images/${imageId}`)).body;
   const condition = (body: any, type: string) =>
     body.conditions.find((candidate: any) => candidate.type === type);
-  const serviceOf = async () => {
-    const [service] = await docker.listServices({
-      filters: {
-        label: [`managed-by=${server.orchestratorId}`, `${labelKeys.imageId}=${imageId}`],
-      },
-    });
-    return service;
-  };
-  const runningTasks = async () =>
-    (
-      await docker.listTasks({
-        filters: { label: [`${labelKeys.imageId}=${imageId}`], "desired-state": ["running"] },
-      })
-    ).filter(
-      (task: any) =>
-        task.Spec?.ContainerSpec?.Labels?.[labelKeys.managedBy] === server.orchestratorId &&
-        task.Status?.State === "running",
-    );
+  const serviceOf = () => serviceOfImage(server.orchestratorId, imageId);
+  const runningTasks = () => runningTasksOfImage(server.orchestratorId, imageId);
 
   it("refuses a bad placement with 422 naming the constraint's index, and creates nothing", async () => {
     const refused = await server.request("POST", "/api/images", {
@@ -133,6 +97,8 @@ describe.each(backends())("placement with RUNTIME=swarm on %s", (backend) => {
         max_instances: 4,
         desired_instances: 2,
         placement: { constraints: ["node.labels.zone == nowhere"] },
+        // Start-first (the last test: a new placement no node meets stops no old task first).
+        rollout: { max_surge: 1, max_unavailable: 0 },
       },
     });
     expect(created.status).toBe(201);

@@ -2,21 +2,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
 import { docker, httpGet } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
-import { ensureSwarm, leaveSwarmIfMade } from "../support/swarm.ts";
+import {
+  holdSwarm,
+  removeSwarmLeftovers,
+  runningTasksOfImage,
+  serviceOfImage,
+  swarmDeadline,
+} from "../support/swarm-suite.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
-/** Swarm schedules, pulls nothing and starts busybox in seconds; a busy machine needs margin. */
-const swarmDeadline = { timeoutMs: 120_000, intervalMs: 500 };
-
-let swarm: Awaited<ReturnType<typeof ensureSwarm>>;
-beforeAll(async () => {
-  swarm = await ensureSwarm();
-});
-afterAll(async () => {
-  if (swarm?.ok) await leaveSwarmIfMade(swarm.made);
-});
+const swarm = holdSwarm();
 
 describe.each(backends())("RUNTIME=swarm on %s", (backend) => {
   let server: TestServer;
@@ -24,57 +21,22 @@ describe.each(backends())("RUNTIME=swarm on %s", (backend) => {
 
   // Without a swarm (and without CI, where ensureSwarm throws instead) the tests skip, saying why.
   beforeEach(({ skip }) => {
-    if (!swarm.ok) skip(swarm.reason);
+    const hold = swarm();
+    if (!hold.ok) skip(hold.reason);
   });
   beforeAll(async () => {
-    if (!swarm.ok) return;
+    if (!swarm().ok) return;
     server = await startTestServer({ backend, env: { RUNTIME: "swarm" } });
   });
   afterAll(async () => {
     await server?.stop();
-    // The engine removes a removed service's containers on its own time: wait for them, so
-    // that the run leaves nothing behind.
-    if (server !== undefined) {
-      await waitFor(
-        () =>
-          docker.listContainers({
-            all: true,
-            filters: { label: [`managed-by=${server.orchestratorId}`] },
-          }),
-        (left) => left.length === 0,
-        { ...swarmDeadline, what: "the service's containers gone" },
-      ).catch(() => {});
-      const networks = await docker.listNetworks({
-        filters: { label: [`managed-by=${server.orchestratorId}`] },
-      });
-      for (const network of networks)
-        await docker
-          .getNetwork(network.Id)
-          .remove()
-          .catch(() => {});
-    }
+    if (server !== undefined) await removeSwarmLeftovers(server.orchestratorId);
   });
 
   const instances = async () =>
     (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
-  const serviceOf = async () => {
-    const [service] = await docker.listServices({
-      filters: {
-        label: [`managed-by=${server.orchestratorId}`, `${labelKeys.imageId}=${imageId}`],
-      },
-    });
-    return service;
-  };
-  const runningTasks = async () =>
-    (
-      await docker.listTasks({
-        filters: { label: [`${labelKeys.imageId}=${imageId}`], "desired-state": ["running"] },
-      })
-    ).filter(
-      (task: any) =>
-        task.Spec?.ContainerSpec?.Labels?.[labelKeys.managedBy] === server.orchestratorId &&
-        task.Status?.State === "running",
-    );
+  const serviceOf = () => serviceOfImage(server.orchestratorId, imageId);
+  const runningTasks = () => runningTasksOfImage(server.orchestratorId, imageId);
   const allRunning = (count: number) => (items: any[]) =>
     items.length === count &&
     items.every((item) => item.observed_state === "running" && item.host_port !== null);

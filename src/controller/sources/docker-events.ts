@@ -5,6 +5,7 @@ import { imageIdOf } from "../../domain/labels.ts";
 import type { Logger } from "../../logger.ts";
 import type { ContainerNews } from "../../reconcilers/image/container-news.ts";
 import { hasOurName } from "../../reconcilers/image/ownership.ts";
+import { imageIdOfTaskContainer } from "../../reconcilers/swarm/service-request.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
 /**
@@ -24,6 +25,13 @@ export function watchDockerEvents(
     orchestratorId,
     {
       onEvent: (event) => {
+        // A Swarm task's container (RUNTIME=swarm): its image needs a look (the task's state
+        // reaches the manager a moment later: the pass that is not settled looks again soon).
+        const taskImage = imageIdOfTaskContainer(event.labels.name ?? "", orchestratorId);
+        if (taskImage !== undefined) {
+          sink.enqueue(taskImage);
+          return;
+        }
         // Labels are claims: a build step's container may carry ours (a Dockerfile LABEL).
         if (!hasOurName({ name: event.labels.name ?? "", labels: event.labels }, orchestratorId))
           return;

@@ -19,6 +19,7 @@ function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
     observed_state: "pending",
     container_id: null,
     host_port: null,
+    host: null,
     spec_hash: null,
     restart_count: 0,
     consecutive_failures: 0,

@@ -29,6 +29,7 @@ function record(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRe
     observed_state: "running",
     container_id: `c-${id}`,
     host_port: null,
+    host: null,
     spec_hash: desiredHash,
     restart_count: 0,
     consecutive_failures: 0,

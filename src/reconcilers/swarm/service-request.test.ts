@@ -5,7 +5,13 @@ import { specHash } from "../../domain/spec-hash.ts";
 import { containerSpec } from "../image/container-spec.ts";
 import { imageRecordFixture } from "../image/image-record-fixture.ts";
 import type { ImageRecord } from "../image/model.ts";
-import { serviceRequest, serviceSpecHash } from "./service-request.ts";
+import {
+  dockerSecretName,
+  imageIdOfTaskContainer,
+  serviceRequest,
+  serviceSecrets,
+  serviceSpecHash,
+} from "./service-request.ts";
 
 const settings = { orchestratorId: "orch", stopTimeoutSeconds: 10, pidsLimit: 512 };
 
@@ -113,5 +119,118 @@ describe("placement", () => {
     expect(specHash(containerSpec(image({ restart_policy: { name: "never" } }), runnable))).toBe(
       plain,
     );
+  });
+});
+
+describe("secrets", () => {
+  const named = image(
+    {
+      secrets: [
+        { name: "db", target: "/run/secrets/db" },
+        { name: "tls", target: "/etc/tls.pem" },
+      ],
+    },
+    { env: { PLAIN: "x", DB: { secret: "db" } } },
+  );
+  const versions = { db: "41:3", tls: "42:1" };
+  const values = new Map([
+    ["db", "hunter2"],
+    ["tls", "PEM"],
+  ]);
+
+  it("names a Docker secret by image, secret id and version: two tenants' never meet, a new value is a new name", () => {
+    expect(dockerSecretName("orch", 7, "41:3")).toBe("orch-i7-s41-v3");
+    expect(dockerSecretName("orch", 8, "41:3")).not.toBe(dockerSecretName("orch", 7, "41:3"));
+    expect(dockerSecretName("orch", 7, "41:4")).not.toBe(dockerSecretName("orch", 7, "41:3"));
+    expect(dockerSecretName("orch", 7, "43:3")).not.toBe(dockerSecretName("orch", 7, "41:3"));
+  });
+
+  it("shortens an orchestrator id the name cannot hold to a hash (Docker: 64 of [a-zA-Z0-9._-])", () => {
+    const long = dockerSecretName("o".repeat(70), 7, "41:3");
+    expect(long).toMatch(/^o[0-9a-f]{12}-i7-s41-v3$/);
+    expect(dockerSecretName("orch/x", 7, "41:3")).toMatch(/^o[0-9a-f]{12}-i7-s41-v3$/);
+    expect(dockerSecretName("o".repeat(71), 7, "41:3")).not.toBe(long);
+  });
+
+  it("makes one Docker secret per file, at its target, read-only, labelled with the owner", () => {
+    expect(serviceSecrets(named, { versions, values }, "orch")).toEqual([
+      {
+        name: "orch-i7-s41-v3",
+        labels: {
+          [labelKeys.managedBy]: "orch",
+          [labelKeys.imageId]: "7",
+          [labelKeys.owner]: "3",
+          [labelKeys.secret]: "db",
+        },
+        value: "hunter2",
+        target: "/run/secrets/db",
+        mode: 0o444,
+      },
+      expect.objectContaining({ name: "orch-i7-s42-v1", target: "/etc/tls.pem", value: "PEM" }),
+    ]);
+    expect(() =>
+      serviceSecrets(named, { versions, values: new Map([["db", "hunter2"]]) }, "orch"),
+    ).toThrow(/tls is missing/);
+  });
+
+  it("becomes the container spec's Secrets, by the ids the engine gave them; none when there are none", () => {
+    const secrets = serviceSecrets(named, { versions, values }, "orch");
+    const spec = engineServiceSpec(
+      serviceRequest({
+        image: named,
+        reference: "shop:v1",
+        env: {},
+        specHash: "abc",
+        replicas: 1,
+        settings,
+        secrets,
+      }),
+      new Map([
+        ["orch-i7-s41-v3", "id-db"],
+        ["orch-i7-s42-v1", "id-tls"],
+      ]),
+    );
+    expect(spec.TaskTemplate.ContainerSpec.Secrets).toEqual([
+      {
+        SecretID: "id-db",
+        SecretName: "orch-i7-s41-v3",
+        File: { Name: "/run/secrets/db", UID: "0", GID: "0", Mode: 0o444 },
+      },
+      {
+        SecretID: "id-tls",
+        SecretName: "orch-i7-s42-v1",
+        File: { Name: "/etc/tls.pem", UID: "0", GID: "0", Mode: 0o444 },
+      },
+    ]);
+    // The values never enter the engine's spec (they go in the secret objects).
+    expect(JSON.stringify(spec)).not.toContain("hunter2");
+    expect(engineServiceSpec(request(image())).TaskTemplate.ContainerSpec).not.toHaveProperty(
+      "Secrets",
+    );
+  });
+});
+
+describe("imageIdOfTaskContainer", () => {
+  it("reads the image id from a task container's name ({service}.{slot}.{task id})", () => {
+    expect(imageIdOfTaskContainer("orch-i42.3.k2x9abcdef0123456789", "orch")).toBe(42);
+    expect(imageIdOfTaskContainer("orch-i7.1.abc", "orch")).toBe(7);
+  });
+
+  it("is undefined for another controller's, a container runtime's, or a look-alike name", () => {
+    for (const name of [
+      "other-i42.3.k2x9",
+      "orch-shop-1kb0zbkp42",
+      "orch-i42",
+      "orch-i42.3",
+      "orch-i0.1.abc",
+      "orch-i42.x.abc",
+      "orch-i42.3.abc.def",
+      "orch-ishop.3.abc",
+      "orch-i42.3.ABC",
+    ]) {
+      expect(imageIdOfTaskContainer(name, "orch")).toBeUndefined();
+    }
+    // Another controller whose id starts with this one's.
+    expect(imageIdOfTaskContainer("orch-i42.3.abc", "orch-i")).toBeUndefined();
   });
 });

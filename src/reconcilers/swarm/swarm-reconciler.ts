@@ -1,10 +1,15 @@
 import { dockerStatus } from "../../docker/retry.ts";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
-import type { ServiceSnapshot, SwarmRuntime, TaskSnapshot } from "../../docker/swarm.ts";
+import type {
+  ServiceRequest,
+  ServiceSnapshot,
+  SwarmRuntime,
+  TaskSnapshot,
+} from "../../docker/swarm.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { namesSecrets } from "../image/container-spec.ts";
+import { namesSecrets, secretMaterial } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
 import { deleteImageRow } from "../image/image-deletion.ts";
@@ -13,7 +18,8 @@ import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.t
 import { createRecorder } from "../image/recorder.ts";
 import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
-import { serviceName, serviceRequest, serviceSpecHash } from "./service-request.ts";
+import { pausedUpdateRollout } from "./paused-update.ts";
+import { serviceName, serviceRequest, serviceSecrets, serviceSpecHash } from "./service-request.ts";
 import {
   assignSlots,
   isUnschedulable,
@@ -21,7 +27,9 @@ import {
   observedTask,
   taskAsContainer,
   taskError,
+  taskHost,
 } from "./task-view.ts";
+import { sameUpdatePolicy } from "./update-policy.ts";
 
 export type SwarmReconcilerDependencies = ReconcilerDependencies & {
   readonly swarm: SwarmRuntime;
@@ -53,18 +61,26 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     imageId: number,
   ): Promise<boolean> {
     for (const service of services) await swarm.removeService(service.id);
+    await swarm.removeUnusedSecrets(settings.orchestratorId, imageId, new Set());
     const left = await deps.runtime.listManaged(settings.orchestratorId, imageId);
     return left.length === 0;
   }
 
+  /** An image that names secrets runs only with all of them (their versions in the hash). */
   async function withSecrets(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
     if (!runnability.ok || !namesSecrets(image)) return runnability;
-    return {
-      ok: false,
-      reason: "SecretsUnsupported",
-      message: "secrets are not yet passed to Swarm services (RUNTIME=swarm)",
-      degraded: true,
-    };
+    const secrets =
+      deps.resolveSecrets === undefined
+        ? {
+            ok: false as const,
+            reason: "SecretNotFound",
+            message: "secrets are not available here",
+          }
+        : await deps.resolveSecrets(image);
+    if (!secrets.ok) {
+      return { ok: false, reason: secrets.reason, message: secrets.message, degraded: true };
+    }
+    return { ...runnability, secrets };
   }
 
   async function finishDeletion(image: ImageRecord, log: Logger): Promise<void> {
@@ -100,11 +116,18 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const eventContext = { advertiseHost: settings.advertiseHost, reference };
     const desiredHash = runnability.ok ? serviceSpecHash(image, runnability) : undefined;
     const name = serviceName(settings.orchestratorId, image.id);
-    const recorderOn = (node?: string) =>
+    /** Events of a task name its node, and where it answers (its node's address elsewhere). */
+    const recorderOn = (task?: TaskSnapshot) =>
       createRecorder(
         deps,
         image,
-        node === undefined ? eventContext : { ...eventContext, node },
+        task === undefined
+          ? eventContext
+          : {
+              ...eventContext,
+              node: task.node,
+              advertiseHost: taskHost(task) ?? settings.advertiseHost,
+            },
         log,
       );
     const recorder = recorderOn();
@@ -146,30 +169,51 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const [service, ...extra] = services;
     for (const duplicate of extra) await swarm.removeService(duplicate.id);
     if (runnability.ok && desiredHash !== undefined && !dependencies.waitFor.dependencies) {
-      const request = serviceRequest({
+      const base = {
         image,
         reference: runnability.reference,
-        env: plainEnv(image),
         specHash: desiredHash,
         replicas: target,
         settings,
-      });
+      };
+      /** The full request, secrets opened: only for a write, never kept. */
+      const withValues = () => {
+        if (runnability.secrets === undefined)
+          return serviceRequest({ ...base, env: plainEnv(image) });
+        const values = runnability.secrets.open();
+        return serviceRequest({
+          ...base,
+          env: secretMaterial(image, values).env,
+          secrets: serviceSecrets(
+            image,
+            { versions: runnability.secrets.versions, values },
+            settings.orchestratorId,
+          ),
+        });
+      };
+      const update = serviceRequest({ ...base, env: {} }).update;
       try {
         if (service === undefined) {
           wroteService = true;
+          const request = withValues();
           await swarm.createService(request);
+          await removeOtherSecrets(image.id, request);
           log.info({ service: name, replicas: target }, "service created");
         } else if (
           service.labels[labelKeys.specHash] !== desiredHash ||
-          service.replicas !== target
+          service.replicas !== target ||
+          !sameUpdatePolicy(service.update, update)
         ) {
           wroteService = true;
+          const request = withValues();
           await swarm.updateService(service, request);
+          await removeOtherSecrets(image.id, request);
           log.info(
             {
               service: name,
               replicas: target,
               specChanged: service.labels[labelKeys.specHash] !== desiredHash,
+              updatePolicyChanged: !sameUpdatePolicy(service.update, update),
             },
             "service updated",
           );
@@ -203,7 +247,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       if (previous !== undefined && previous.id !== task?.id) {
         // The task it saw ended (or is ending) and Swarm put another in its slot: that end
         // first, then the old container's removal, each with its own container id.
-        const onNode = recorderOn(previous.node);
+        const onNode = recorderOn(previous);
         current = await onNode.record(
           current,
           taskAsContainer(previous, record.id),
@@ -212,11 +256,14 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         current = await onNode.record(current, undefined, { reason: "rescheduled" });
       }
       const container = task === undefined ? undefined : taskAsContainer(task, record.id);
-      const extraPatch =
-        task !== undefined && container === undefined && task.error !== ""
+      const host = task === undefined ? current.host : taskHost(task);
+      const extraPatch = {
+        ...(task !== undefined && container === undefined && task.error !== ""
           ? { last_error: taskError(task) }
-          : {};
-      current = await recorderOn(task?.node).record(
+          : {}),
+        ...(host === current.host ? {} : { host }),
+      };
+      current = await recorderOn(task).record(
         current,
         container,
         task === undefined
@@ -244,6 +291,18 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       kept = observed.filter((record) => !gone.has(record.id));
     }
 
+    // A failed update Swarm paused: Progressing says so until the spec changes.
+    const paused = wroteService
+      ? undefined
+      : pausedUpdateRollout(service, desiredHash, image.generation, now());
+    const rollout =
+      paused === undefined
+        ? undefined
+        : {
+            ...paused,
+            to_revision: (await store.revisions.latest(image.id))?.revision ?? paused.to_revision,
+          };
+
     await writeStatus(store, image, log, {
       now: now(),
       records: kept,
@@ -254,6 +313,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       unschedulable: tasks
         .filter((task) => isWanted(task) && isUnschedulable(task))
         .map((task) => task.error),
+      rollout,
     });
 
     if (!runnability.ok && runnability.degraded) {
@@ -264,27 +324,38 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
         cause: failure,
       });
     }
-    // Settled: every replica runs the current spec and no task is on its way up or down; or the
-    // tasks that do not run wait for a node their placement allows (Swarm places them when one
-    // comes, and a new placement wakes the key through its write). A service this pass wrote
-    // has tasks of the old spec still: Swarm has yet to start the update.
+    // Settled: an update Swarm paused (nothing moves until the spec changes); or every replica
+    // runs the current spec and no task is on its way up or down; or the tasks that do not run
+    // wait for a node their placement allows (Swarm places them when one comes, and a new
+    // placement wakes the key through its write). A service this pass wrote has tasks of the
+    // old spec still: Swarm has yet to start the update.
     const waitsForNode = (task: TaskSnapshot) => isWanted(task) && isUnschedulable(task);
     const settled =
-      !wroteService &&
-      ((kept.length === target &&
-        kept.every((record) => record.observed_state === "running") &&
-        tasks.every((task) => isWanted(task) === (task.state === "running")) &&
-        tasks.every(
-          (task) =>
-            !isWanted(task) ||
-            desiredHash === undefined ||
-            task.labels[labelKeys.specHash] === desiredHash,
-        )) ||
-        (tasks.some(waitsForNode) &&
+      paused !== undefined ||
+      (!wroteService &&
+        ((kept.length === target &&
+          kept.every((record) => record.observed_state === "running") &&
+          tasks.every((task) => isWanted(task) === (task.state === "running")) &&
           tasks.every(
-            (task) => waitsForNode(task) || isWanted(task) === (task.state === "running"),
-          )));
+            (task) =>
+              !isWanted(task) ||
+              desiredHash === undefined ||
+              task.labels[labelKeys.specHash] === desiredHash,
+          )) ||
+          (tasks.some(waitsForNode) &&
+            tasks.every(
+              (task) => waitsForNode(task) || isWanted(task) === (task.state === "running"),
+            ))));
     return { requeueAfterMs: settled ? observeEveryMs : settlingMs };
+  }
+
+  /** The image's Docker secrets the service no longer names (an older version's) go. */
+  async function removeOtherSecrets(imageId: number, request: ServiceRequest): Promise<void> {
+    await swarm.removeUnusedSecrets(
+      settings.orchestratorId,
+      imageId,
+      new Set(request.secrets.map((secret) => secret.name)),
+    );
   }
 
   async function listTasksOf(name: string): Promise<TaskSnapshot[]> {
@@ -313,7 +384,7 @@ function reasonOf(
   return record.container_id === null ? "scheduled" : "rescheduled";
 }
 
-/** The env of an image that names no secret (secrets are refused before this). */
+/** The env of an image that names no secret. */
 function plainEnv(image: ImageRecord): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(image.env)) {

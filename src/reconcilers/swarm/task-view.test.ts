@@ -9,6 +9,7 @@ import {
   observedTask,
   taskAsContainer,
   taskError,
+  taskHost,
 } from "./task-view.ts";
 
 function task(overrides: Partial<TaskSnapshot> & Pick<TaskSnapshot, "id" | "slot">): TaskSnapshot {
@@ -21,6 +22,8 @@ function task(overrides: Partial<TaskSnapshot> & Pick<TaskSnapshot, "id" | "slot
     stateSince: new Date("2026-01-01T00:00:10Z"),
     createdAt: new Date("2026-01-01T00:00:00Z"),
     node: "node-1",
+    nodeAddress: "127.0.0.1",
+    onLocalNode: true,
     labels: { [labelKeys.specHash]: "h1" },
     ports: { "8080/tcp": 30000 + overrides.slot },
     ...overrides,
@@ -155,5 +158,19 @@ describe("observedTask", () => {
     expect(observedTask(waiting, { ...old, state: "failed" })).toBe(waiting);
     expect(observedTask(waiting, { ...old, desiredState: "shutdown" })).toBe(waiting);
     expect(observedTask(waiting, { ...old, slot: 2 })).toBe(waiting);
+  });
+});
+
+describe("taskHost", () => {
+  it("is the node's address for a task on another node", () => {
+    expect(taskHost({ onLocalNode: false, nodeAddress: "10.0.0.7" })).toBe("10.0.0.7");
+    expect(taskHost({ onLocalNode: false, nodeAddress: "fd00::7" })).toBe("fd00::7");
+  });
+
+  it("falls back to ADVERTISE_HOST (null) on the controller's own node, or without a usable address", () => {
+    expect(taskHost({ onLocalNode: true, nodeAddress: "10.0.0.7" })).toBeNull();
+    for (const address of [null, "", "0.0.0.0", "::", "::1", "127.0.0.1", "127.0.1.1"]) {
+      expect(taskHost({ onLocalNode: false, nodeAddress: address })).toBeNull();
+    }
   });
 });

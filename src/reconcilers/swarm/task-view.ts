@@ -33,6 +33,24 @@ export function taskError(task: TaskSnapshot): string {
   return isUnschedulable(task) ? `unschedulable: ${task.error}` : task.error;
 }
 
+/**
+ * Where a task's published ports answer, when not at the controller's ADVERTISE_HOST (null): a
+ * task on another node answers at that node's address (Node.Status.Addr), unless the swarm does
+ * not know a usable one (none, unspecified, or loopback: that node's own, not reachable from
+ * here). A task on the controller's engine answers where its containers always did. Pure.
+ */
+export function taskHost(task: Pick<TaskSnapshot, "nodeAddress" | "onLocalNode">): string | null {
+  if (task.onLocalNode) return null;
+  const address = task.nodeAddress?.trim() ?? "";
+  const unusable =
+    address === "" ||
+    address === "0.0.0.0" ||
+    address === "::" ||
+    address === "::1" ||
+    address.startsWith("127.");
+  return unusable ? null : address;
+}
+
 /** A task that Swarm still wants running (the others are history, or being shut down). */
 export const isWanted = (task: TaskSnapshot): boolean => task.desiredState === "running";
 

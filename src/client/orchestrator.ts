@@ -44,6 +44,7 @@ export type EventName =
   | "failed"
   | "healthy"
   | "unhealthy"
+  | "draining"
   | "removed"
   | "metrics"
   | "*";
@@ -55,6 +56,7 @@ const eventTypesByName: Readonly<Record<Exclude<EventName, "*">, EventType | und
   failed: "container.failed",
   healthy: "container.healthy",
   unhealthy: "container.unhealthy",
+  draining: "container.draining",
   removed: "container.removed",
   // Resource samples: not events of the log (no type of their own there).
   metrics: undefined,

@@ -199,22 +199,62 @@ describe("the router", () => {
     expect(posted.status).toBe(200);
   });
 
-  it("drains a stopped instance: no new requests, the one in flight completes", async () => {
-    await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
-    // Counter 0 picks the first ready in instance order: a.
-    const inFlight = get(router, "/slow");
-    const deadline = Date.now() + 10_000;
-    while (a.waiting() === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  it.each(["container.stopped", "container.draining"])(
+    "drains an instance on %s: no new requests, the one in flight completes",
+    async (type) => {
+      await start([
+        event("container.started", "a", a.port),
+        event("container.started", "b", b.port),
+      ]);
+      // Counter 0 picks the first ready in instance order: a.
+      const inFlight = get(router, "/slow");
+      const deadline = Date.now() + 10_000;
+      while (a.waiting() === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      router.apply(event(type, "a", a.port));
+      const after = [];
+      for (let index = 0; index < 4; index += 1) after.push((await get(router, "/")).json.name);
+      expect(after).toEqual(["b", "b", "b", "b"]);
+      a.release();
+      const finished = await inFlight;
+      expect(finished.status).toBe(200);
+      expect(finished.json.name).toBe("a");
+    },
+  );
+
+  it("sends an idempotent request reset before any answer to another instance, never a POST", async () => {
+    // An instance that takes the connection and resets it once a request arrives (what
+    // docker-proxy does for a container that is gone or not listening yet).
+    let resets = 0;
+    const resetter = net.createServer((socket) => {
+      socket.once("data", () => {
+        resets += 1;
+        socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => resetter.listen(0, "127.0.0.1", resolve));
+    try {
+      const resetPort = (resetter.address() as AddressInfo).port;
+      // "a-reset" sorts first: the first request tries it first.
+      await start([
+        event("container.started", "a-reset", resetPort),
+        event("container.started", "b", b.port),
+      ]);
+      const posted = await get(router, "/p", "shop.test", { method: "POST", body: "once" });
+      expect(posted.status).toBe(502);
+      expect(posted.json).toMatchObject({ code: "upstream_unreachable" });
+      expect(resets).toBe(1);
+      // Started again (which ends its ejection): GETs that meet the reset go on to b.
+      router.apply(event("container.started", "a-reset", resetPort));
+      const answers = [];
+      for (let index = 0; index < 4; index += 1) answers.push(await get(router, "/g"));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      expect(answers.map((answer) => answer.json.name)).toEqual(["b", "b", "b", "b"]);
+      expect(resets).toBeGreaterThanOrEqual(2);
+    } finally {
+      await new Promise((resolve) => resetter.close(resolve));
     }
-    router.apply(event("container.stopped", "a", a.port));
-    const after = [];
-    for (let index = 0; index < 4; index += 1) after.push((await get(router, "/")).json.name);
-    expect(after).toEqual(["b", "b", "b", "b"]);
-    a.release();
-    const finished = await inFlight;
-    expect(finished.status).toBe(200);
-    expect(finished.json.name).toBe("a");
   });
 
   it("answers 503 when the hostname has no ready instance, 404 for an unknown one, 502 when all fail", async () => {

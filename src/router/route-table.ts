@@ -128,6 +128,13 @@ export function knowsHostname(table: RouteTable, hostname: string): boolean {
   return false;
 }
 
+/** The image whose hostname this is (the newest, if two claim it), for waking it. */
+export function imageOfHostname(table: RouteTable, hostname: string): number | undefined {
+  let found: number | undefined;
+  for (const [imageId, value] of table.hostnames) if (value === hostname) found = imageId;
+  return found;
+}
+
 /** Ready upstreams per hostname, for the router's metrics. */
 export function upstreamCounts(table: RouteTable): Map<string, number> {
   const counts = new Map<string, number>();

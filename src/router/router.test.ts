@@ -272,6 +272,46 @@ describe("the router", () => {
     expect(failed.json).toMatchObject({ status: 502, code: "upstream_unreachable" });
   });
 
+  it("holds requests for an image scaled to zero, wakes it once, and forwards once it is ready", async () => {
+    const woken: number[] = [];
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      wake: {
+        call: async (imageId) => {
+          woken.push(imageId);
+          // The instance the wake asked for starts a moment later (its events come in).
+          setTimeout(() => router.apply(event("container.started", "a", a.port)), 300);
+        },
+        timeoutMs: 30_000,
+      },
+    });
+    // The image's last instance is gone: its hostname is known, nothing is ready.
+    router.apply(event("container.started", "old", b.port));
+    router.apply(event("container.removed", "old", null));
+    const answers = await Promise.all([get(router, "/one"), get(router, "/two")]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(answers.map((answer) => answer.json.name)).toEqual(["a", "a"]);
+    expect(woken).toEqual([1]);
+    const metrics = (await get(router, "/metrics", "localhost")).text;
+    expect(metrics).toContain('orchestrator_router_wakes_total{host="shop.test"} 1');
+  });
+
+  it("answers 503 once a held request's wait is over with no ready instance", async () => {
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      wake: { call: async () => {}, timeoutMs: 300 },
+    });
+    router.apply(event("container.created", "a", null));
+    const answer = await get(router, "/");
+    expect(answer.status).toBe(503);
+    expect(answer.json).toMatchObject({ code: "no_ready_instance" });
+    expect(answer.json.detail).toMatch(/woken, none was ready within 300 ms/);
+  });
+
   it("passes a WebSocket upgrade through, both ways", async () => {
     await start([event("container.started", "b", b.port)]);
     const socket = net.connect(router.port, "127.0.0.1");

@@ -29,6 +29,7 @@ import { type ControllerLoop, runControllerLoop } from "./controller/run-control
 import { createImageService } from "./desired/image-service.ts";
 import { createRollbackService } from "./desired/rollback.ts";
 import { createVolumeService, type VolumeEngine } from "./desired/volume-service.ts";
+import { wakeImage } from "./desired/wake.ts";
 import { connectDocker, type DockerClient, describeDockerHost } from "./docker/connection.ts";
 import { createContainerLogs } from "./docker/container-logs.ts";
 import { createContainerStats } from "./docker/container-stats.ts";
@@ -264,6 +265,7 @@ export async function startService(
           images: store.images,
           status: store.autoscaleStatus,
           events: store.events,
+          wake: (scope, imageId) => wakeImage(store, writeSettings, scope, imageId),
         }),
       ],
       ["/claims", claimsRoutes({ claims, advertiseHost: host })],

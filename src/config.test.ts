@@ -48,6 +48,29 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads ROUTER_METRICS_URL as a comma-separated list of routers, none when unset", () => {
+    expect(loadConfig({}).routerMetricsUrls).toEqual([]);
+    expect(
+      loadConfig({ ROUTER_METRICS_URL: "http://10.0.0.1:8080/metrics" }).routerMetricsUrls,
+    ).toEqual(["http://10.0.0.1:8080/metrics"]);
+    expect(
+      loadConfig({
+        ROUTER_METRICS_URL: " http://10.0.0.1:8080/metrics , https://r2.internal/metrics,",
+      }).routerMetricsUrls,
+    ).toEqual(["http://10.0.0.1:8080/metrics", "https://r2.internal/metrics"]);
+  });
+
+  it("names the bad URL of a ROUTER_METRICS_URL list", () => {
+    expect(() =>
+      loadConfig({ ROUTER_METRICS_URL: "http://10.0.0.1:8080/metrics,r2.internal:8080/metrics" }),
+    ).toThrow(
+      /ROUTER_METRICS_URL=.* has "r2\.internal:8080\/metrics", which is not an http\(s\) URL/,
+    );
+    expect(() => loadConfig({ ROUTER_METRICS_URL: " , " })).toThrow(
+      /ROUTER_METRICS_URL=" , " must name at least one URL/,
+    );
+  });
+
   it("reads BIND_MOUNT_ALLOWLIST as normalised absolute folders, none when unset", () => {
     expect(loadConfig({}).bindMountAllowlist).toEqual([]);
     expect(

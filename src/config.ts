@@ -71,6 +71,18 @@ const brokerList = commaSeparated.pipe(
     .min(1, { message: "must name at least one broker as host:port" }),
 );
 
+/** Comma-separated http(s) URLs of routers' /metrics; an error names the bad one. */
+const routerMetricsUrls = commaSeparated.pipe(
+  z
+    .array(
+      z.string().regex(/^https?:\/\/[^\s,]+$/, {
+        error: (issue) =>
+          `has ${JSON.stringify(issue.input)}, which is not an http(s) URL like http://127.0.0.1:8080/metrics`,
+      }),
+    )
+    .min(1, { message: "must name at least one URL like http://127.0.0.1:8080/metrics" }),
+);
+
 /** Comma-separated image patterns (`*` matches anything), e.g. `nginx:*,registry.local/team/*`. */
 const imagePatterns = commaSeparated.pipe(
   z.array(
@@ -159,16 +171,11 @@ const environmentVariables = z.object({
   /** How often the leader's autoscaler looks at the images with `autoscale`. */
   AUTOSCALE_INTERVAL_SECONDS: integer(1, 3_600).default(15),
   /**
-   * The hostname router's /metrics (`orchestrator router`): its per-host request counters are
-   * what `autoscale.metric: requests_per_second` scales by. Unset: that metric has no samples.
+   * The hostname routers' /metrics (`orchestrator router`), comma-separated: their per-host
+   * request counters, summed, are what `autoscale.metric: requests_per_second` scales by.
+   * Unset: that metric has no samples.
    */
-  ROUTER_METRICS_URL: z
-    .string()
-    .trim()
-    .regex(/^https?:\/\/[^\s]+$/, {
-      message: "must be an http(s) URL like http://127.0.0.1:8080/metrics",
-    })
-    .optional(),
+  ROUTER_METRICS_URL: routerMetricsUrls.optional(),
   LOG_LEVEL: logLevel.default("info"),
   /** Host address written into events and status for service discovery. */
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -295,7 +302,8 @@ export type Config = Readonly<{
   healthIntervalSeconds: number;
   healthRetentionDays: number;
   autoscaleIntervalSeconds: number;
-  routerMetricsUrl: string | undefined;
+  /** The routers' /metrics URLs (ROUTER_METRICS_URL, comma-separated); empty: none. */
+  routerMetricsUrls: readonly string[];
   logLevel: z.infer<typeof logLevel>;
   advertiseHost: string;
   /** Where HTTP health probes reach published ports from this process. */
@@ -422,7 +430,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     healthIntervalSeconds: env.HEALTH_INTERVAL_SECONDS,
     healthRetentionDays: env.HEALTH_RETENTION_DAYS,
     autoscaleIntervalSeconds: env.AUTOSCALE_INTERVAL_SECONDS,
-    routerMetricsUrl: env.ROUTER_METRICS_URL,
+    routerMetricsUrls: env.ROUTER_METRICS_URL ?? [],
     logLevel: env.LOG_LEVEL,
     advertiseHost: env.ADVERTISE_HOST,
     probeHost: env.PROBE_HOST ?? env.ADVERTISE_HOST,

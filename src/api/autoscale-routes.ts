@@ -1,12 +1,17 @@
 import { Hono } from "hono";
-import { findVisibleImage } from "../desired/image-writes.ts";
+import { findVisibleImage, type Scope } from "../desired/image-writes.ts";
+import type { WakeResult } from "../desired/wake.ts";
 import { withOptionDefaults } from "../domain/container-options.ts";
 import type { AutoscaleStatusRepository } from "../store/autoscale-status-repository.ts";
 import type { EventRow, EventsRepository } from "../store/events-repository.ts";
 import type { ImagesRepository } from "../store/images-repository.ts";
 import type { AppEnv } from "./app-env.ts";
 import { documented } from "./openapi/route-doc.ts";
-import { type AutoscaleView, autoscaleViewSchema } from "./schemas/autoscale-schemas.ts";
+import {
+  type AutoscaleView,
+  autoscaleViewSchema,
+  wakeResultSchema,
+} from "./schemas/autoscale-schemas.ts";
 import { idParameter } from "./schemas/common-schemas.ts";
 import { scopeOf } from "./tenant.ts";
 import { idParam } from "./validation.ts";
@@ -15,6 +20,8 @@ export type AutoscaleRoutesOptions = {
   readonly images: Pick<ImagesRepository, "find">;
   readonly status: Pick<AutoscaleStatusRepository, "find">;
   readonly events: Pick<EventsRepository, "autoscalerDecisions">;
+  /** desired/wake.ts on the service's store. */
+  readonly wake: (scope: Scope, imageId: number) => Promise<WakeResult>;
 };
 
 const decisionsShown = 20;
@@ -84,6 +91,21 @@ export function autoscaleRoutes(options: AutoscaleRoutesOptions) {
       };
       return c.json(view);
     },
+  );
+
+  app.post(
+    "/:id/wake",
+    documented({
+      summary: "Wake an image scaled to zero: it wants one instance again",
+      description:
+        "For an image with `autoscale.scale_to_zero_after` at 0 instances: sets `desired_instances` to 1 as the autoscaler (event `image.scaled`, reason `wake`). Idempotent: an image already wanting instances is left as it is (`woken: false`). 409 for an image that does not scale to zero. What the hostname router calls when it holds a request for an image with no ready instance.",
+      tags: ["images"],
+      params: { id: idParameter },
+      responses: {
+        200: { description: "The image's count after the call", body: wakeResultSchema },
+      },
+    }),
+    async (c) => c.json(await options.wake(scopeOf(c.get("principal")), idParam(c, "id"))),
   );
 
   return app;

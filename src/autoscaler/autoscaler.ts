@@ -7,8 +7,9 @@ import {
   pruneHistory,
   type Recommendation,
 } from "../domain/autoscale.ts";
-import { autoscaleSpecOf } from "../domain/autoscale-spec.ts";
+import { autoscaleSpecOf, scaleToZeroAfterMs } from "../domain/autoscale-spec.ts";
 import { withOptionDefaults } from "../domain/container-options.ts";
+import { decideIdle } from "../domain/scale-to-zero.ts";
 import type { Logger } from "../logger.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
@@ -59,6 +60,8 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
   const now = options.now ?? Date.now;
   const log = options.logger.child({ component: "autoscaler" });
   const histories = new Map<number, Recommendation[]>();
+  /** Since when each scale-to-zero image has had no request (this term's look; none: busy). */
+  const idleSince = new Map<number, number>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inProgress: Promise<unknown> = Promise.resolve();
@@ -102,6 +105,47 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
     });
   }
 
+  /**
+   * The decision for one image: HPA's (domain/autoscale.ts), and with scale_to_zero_after the
+   * idle rule first (domain/scale-to-zero.ts). Such an image scales between 1 and max by load,
+   * goes to 0 only when idle, and stays there until woken (POST /api/images/{id}/wake).
+   */
+  function scaleDecision(
+    image: ImageRecord,
+    spec: ReturnType<typeof autoscaleSpecOf>,
+    samples: readonly (number | undefined)[],
+    history: readonly Recommendation[],
+    at: number,
+    zeroAfterMs: number | undefined,
+  ): AutoscaleDecision {
+    const hpa = (minInstances: number) =>
+      decideScale({
+        spec,
+        minInstances,
+        maxInstances: image.max_instances,
+        current: image.desired_instances,
+        samples,
+        history,
+        now: at,
+      });
+    if (zeroAfterMs === undefined) return hpa(image.min_instances);
+    const rate = options.requestRates?.rateOf(image.app_hostname);
+    const idle = decideIdle({
+      scaleToZeroAfterMs: zeroAfterMs,
+      current: image.desired_instances,
+      rate,
+      idleSince: idleSince.get(image.id),
+      now: at,
+    });
+    if (idle.idleSince === undefined) idleSince.delete(image.id);
+    else idleSince.set(image.id, idle.idleSince);
+    if (image.desired_instances === 0) {
+      return { desired: 0, reason: "scaled_to_zero", value: rate ?? null, recommendation: 0 };
+    }
+    if (idle.toZero) return { desired: 0, reason: "idle", value: 0, recommendation: 0 };
+    return hpa(Math.max(1, image.min_instances));
+  }
+
   async function evaluate(image: ImageRecord): Promise<void> {
     const autoscale = withOptionDefaults(image.container_options).autoscale;
     if (autoscale === null) return;
@@ -125,15 +169,14 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
     // right after a failover on a recommendation history the new leader never saw).
     const seen = histories.get(image.id) ?? [{ at, instances: image.desired_instances }];
     const history = pruneHistory(seen, at, spec.scaleDownStabilizationMs);
-    const decision = decideScale({
+    const decision = scaleDecision(
+      image,
       spec,
-      minInstances: image.min_instances,
-      maxInstances: image.max_instances,
-      current: image.desired_instances,
       samples,
       history,
-      now: at,
-    });
+      at,
+      scaleToZeroAfterMs(autoscale),
+    );
     histories.set(image.id, [...history, { at, instances: decision.recommendation }]);
     let reason: string = decision.reason;
     let desired = decision.desired;
@@ -187,6 +230,7 @@ export function startAutoscaler(options: AutoscalerOptions): Autoscaler {
     const images = await options.store.images.listAutoscaled();
     const live = new Set(images.map((image) => image.id));
     for (const id of histories.keys()) if (!live.has(id)) histories.delete(id);
+    for (const id of idleSince.keys()) if (!live.has(id)) idleSince.delete(id);
     if (images.length === 0) return;
     if (
       options.requestRates !== undefined &&

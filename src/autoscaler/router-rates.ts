@@ -4,8 +4,9 @@ import type { Logger } from "../logger.ts";
  * Requests per second per app hostname, from the hostname router's `/metrics`
  * (`orchestrator router`, ROUTER_METRICS_URL): the counter
  * `orchestrator_router_requests_total{host,status}` summed per host, as a rate between two
- * scrapes. The router needs no knowledge of the autoscaler, and several routers behind one
- * scrape target (a load balancer) would each be counted when scraped one by one.
+ * scrapes. The router needs no knowledge of the autoscaler. Several routers (ROUTER_METRICS_URL
+ * is a comma-separated list) are each scraped and their rates summed per host; scraping them
+ * through one load-balanced URL would count one router at a time, so each is named.
  */
 
 const requestsSeries = /^orchestrator_router_requests_total\{([^}]*)\}\s+(\S+)/;
@@ -48,53 +49,96 @@ export function ratesBetween(
   return rates;
 }
 
+/**
+ * The rates of several routers summed per hostname, or undefined when one of them has no rate
+ * (it did not answer, or has had one good scrape only): a partial sum would look like a drop
+ * in traffic and scale down. A hostname no router knows is undefined too. Pure.
+ */
+export function summedRates(
+  perRouter: readonly (ReadonlyMap<string, number> | undefined)[],
+): Map<string, number> | undefined {
+  if (perRouter.length === 0) return undefined;
+  const sums = new Map<string, number>();
+  for (const rates of perRouter) {
+    if (rates === undefined) return undefined;
+    for (const [host, rate] of rates) sums.set(host, (sums.get(host) ?? 0) + rate);
+  }
+  return sums;
+}
+
 export type RequestRates = {
-  /** Scrapes once more; the rates then cover the time since the scrape before. */
+  /** Scrapes every router once more; the rates then cover the time since each one's last. */
   refresh(): Promise<void>;
-  /** Requests per second for this hostname; undefined while unknown (no two good scrapes). */
+  /**
+   * Requests per second for this hostname, summed over the routers; undefined while unknown
+   * (a router did not answer this time, or no two good scrapes of each yet).
+   */
   rateOf(hostname: string | null): number | undefined;
 };
 
-export function createRouterRates(options: {
+/** One router's scrapes: its last good totals, and its rates from the last refresh. */
+type RouterScrapes = {
   readonly url: string;
+  previous: { at: number; totals: Map<string, number> } | undefined;
+  rates: Map<string, number> | undefined;
+  failing: boolean;
+};
+
+/**
+ * The request rates of the routers behind ROUTER_METRICS_URL (one or more URLs), scraped
+ * together once per autoscaler round. A router that does not answer makes this round's rates
+ * unknown (the decision then has no samples and holds, never a flap to zero); its last good
+ * scrape is kept, so once it answers again its rate covers the time since then.
+ */
+export function createRouterRates(options: {
+  readonly urls: readonly string[];
   readonly logger: Logger;
   readonly timeoutMs?: number;
   readonly now?: () => number;
 }): RequestRates {
   const now = options.now ?? Date.now;
-  let previous: { at: number; totals: Map<string, number> } | undefined;
-  let rates = new Map<string, number>();
-  let failing = false;
+  const routers: RouterScrapes[] = options.urls.map((url) => ({
+    url,
+    previous: undefined,
+    rates: undefined,
+    failing: false,
+  }));
+  let sums: Map<string, number> | undefined;
+
+  async function scrape(router: RouterScrapes): Promise<void> {
+    try {
+      const response = await fetch(router.url, {
+        signal: AbortSignal.timeout(options.timeoutMs ?? 3_000),
+      });
+      if (!response.ok) throw new Error(`router metrics answered ${response.status}`);
+      const totals = requestTotals(await response.text());
+      const at = now();
+      router.rates =
+        router.previous === undefined
+          ? undefined
+          : ratesBetween(router.previous.totals, totals, (at - router.previous.at) / 1000);
+      router.previous = { at, totals };
+      if (router.failing)
+        options.logger.info({ url: router.url }, "router metrics reachable again");
+      router.failing = false;
+    } catch (error) {
+      // No rate this round: the sum is unknown, and the decision sees no samples and holds.
+      router.rates = undefined;
+      if (!router.failing)
+        options.logger.warn({ url: router.url, err: error }, "router metrics unreachable");
+      router.failing = true;
+    }
+  }
+
   return {
     async refresh() {
-      try {
-        const response = await fetch(options.url, {
-          signal: AbortSignal.timeout(options.timeoutMs ?? 3_000),
-        });
-        if (!response.ok) throw new Error(`router metrics answered ${response.status}`);
-        const totals = requestTotals(await response.text());
-        const at = now();
-        rates =
-          previous === undefined
-            ? new Map()
-            : ratesBetween(previous.totals, totals, (at - previous.at) / 1000);
-        previous = { at, totals };
-        if (failing) options.logger.info({ url: options.url }, "router metrics reachable again");
-        failing = false;
-      } catch (error) {
-        // No rate while the router is away: the decision then sees no samples and holds.
-        rates = new Map();
-        previous = undefined;
-        if (!failing)
-          options.logger.warn({ url: options.url, err: error }, "router metrics unreachable");
-        failing = true;
-      }
+      await Promise.all(routers.map(scrape));
+      sums = summedRates(routers.map((router) => router.rates));
     },
     rateOf(hostname) {
-      if (hostname === null) return undefined;
-      if (previous === undefined || rates.size === 0) return undefined;
-      // A hostname the router knows but never served is at rate 0; one it does not know: unknown.
-      return rates.get(hostname.toLowerCase());
+      if (hostname === null || sums === undefined) return undefined;
+      // A hostname a router knows but never served is at rate 0; one none knows: unknown.
+      return sums.get(hostname.toLowerCase());
     },
   };
 }

@@ -131,7 +131,7 @@ export const commandTable: readonly CommandEntry[] = [
   {
     name: "router",
     summary: "route app_hostname traffic to ready instances, from the event stream",
-    flags: ["--listen", "--source", "--brokers", "--topic"],
+    flags: ["--listen", "--source", "--brokers", "--topic", "--wake", "--wake-timeout"],
   },
 ];
 

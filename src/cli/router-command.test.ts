@@ -36,6 +36,15 @@ describe("orchestrator router", () => {
     });
   });
 
+  it("refuses a bad --wake-timeout before listening", async () => {
+    for (const value of ["0", "abc", "601"]) {
+      expect(await run(["--source", "sse", "--wake", "--wake-timeout", value])).toMatchObject({
+        code: 2,
+        err: expect.stringContaining(`--wake-timeout ${value}: must be 1 to 600 seconds`),
+      });
+    }
+  });
+
   it("checks the Kafka settings as the service does, naming the variable", async () => {
     const result = await run(["--listen", "127.0.0.1:0"], {
       KAFKA_BROKERS: "127.0.0.1:1",

@@ -6,7 +6,7 @@ import { startSseSource } from "../router/sse-source.ts";
 import { CliError } from "./cli-error.ts";
 import { type CommandIo, parseCommand } from "./command-io.ts";
 
-export const routerHelp = `Usage: orchestrator router [--listen [HOST]:PORT] [--source kafka|sse]
+export const routerHelp = `Usage: orchestrator router [--listen [HOST]:PORT] [--source kafka|sse] [--wake]
 
 A reverse proxy for the images' app_hostname: each request goes, by its Host header, round
 robin to the ready instances of the image with that hostname. Its table is built only from the
@@ -19,6 +19,12 @@ Options:
                        with --server/--token or the current context)
       --brokers LIST   Kafka brokers, comma-separated (default KAFKA_BROKERS)
       --topic NAME     the lifecycle topic (default KAFKA_TOPIC, or container-lifecycle)
+      --wake           scale to zero: hold a request for a hostname with no ready instance,
+                       ask the API to wake its image (POST /api/images/{id}/wake, with
+                       --server/--token or the current context: the image owner's token or
+                       the admin's; the only call to the API in Kafka mode), and forward it
+                       once an instance is ready
+      --wake-timeout S how long a held request waits before its 503 (default 30)
   -h, --help           show this help
 
 Environment: LOG_LEVEL (default info; logs are JSON lines on standard output); with Kafka,
@@ -53,6 +59,8 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
       source: { type: "string" },
       brokers: { type: "string" },
       topic: { type: "string" },
+      wake: { type: "boolean" },
+      "wake-timeout": { type: "string" },
     },
     routerHelp,
     io,
@@ -73,8 +81,26 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
   }
   const listen = parseListen(values.listen ?? ":8080");
   const config = source === "kafka" ? serviceConfig(environment) : undefined;
+  const wakeTimeout = Number(values["wake-timeout"] ?? "30");
+  if (!Number.isFinite(wakeTimeout) || wakeTimeout <= 0 || wakeTimeout > 600) {
+    throw new CliError(`--wake-timeout ${values["wake-timeout"]}: must be 1 to 600 seconds`);
+  }
   const logger = createLogger(environment.LOG_LEVEL ?? "info");
-  const router = await startRouter({ ...listen, logger });
+  const wakeClient = values.wake === true ? await io.client() : undefined;
+  const router = await startRouter({
+    ...listen,
+    logger,
+    ...(wakeClient === undefined
+      ? {}
+      : {
+          wake: {
+            call: async (imageId: number) => {
+              await wakeClient.images.wake(imageId);
+            },
+            timeoutMs: wakeTimeout * 1000,
+          },
+        }),
+  });
   let stopSource: () => Promise<void> | void = () => {};
   try {
     // The SSE stream ends only by a refusal (a bad token): the router stops with it.

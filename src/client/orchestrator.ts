@@ -33,6 +33,7 @@ import type {
   Token,
   User,
   Volume,
+  WakeResult,
   Whoami,
 } from "./types.ts";
 
@@ -44,6 +45,7 @@ export type EventName =
   | "failed"
   | "healthy"
   | "unhealthy"
+  | "draining"
   | "removed"
   | "metrics"
   | "*";
@@ -55,6 +57,7 @@ const eventTypesByName: Readonly<Record<Exclude<EventName, "*">, EventType | und
   failed: "container.failed",
   healthy: "container.healthy",
   unhealthy: "container.unhealthy",
+  draining: "container.draining",
   removed: "container.removed",
   // Resource samples: not events of the log (no type of their own there).
   metrics: undefined,
@@ -160,6 +163,8 @@ export class Orchestrator {
       this.#get<Items<Revision>>(`/api/images/${id}/revisions`).then((page) => page.items),
     /** The image's autoscaler: its spec, the metric's latest value, its last decisions. */
     autoscale: (id: number) => this.#get<AutoscaleView>(`/api/images/${id}/autoscale`),
+    /** An image scaled to zero (`autoscale.scale_to_zero_after`) wants one instance again. */
+    wake: (id: number) => this.#transport.call<WakeResult>("POST", `/api/images/${id}/wake`),
     /**
      * Rolls the image back to a kept revision (the one before the current by default), as a new
      * revision; answers it.

@@ -15,7 +15,7 @@ import type {
   whoamiSchema,
 } from "../api/schemas/account-schemas.ts";
 import type { applyResultSchema } from "../api/schemas/apply-schemas.ts";
-import type { autoscaleViewSchema } from "../api/schemas/autoscale-schemas.ts";
+import type { autoscaleViewSchema, wakeResultSchema } from "../api/schemas/autoscale-schemas.ts";
 import type { claimSchema, releasedClaimSchema } from "../api/schemas/claim-schemas.ts";
 import type {
   eventPageSchema,
@@ -49,6 +49,8 @@ export type Revision = z.output<typeof revisionSchema>;
 export type RolloutSwitch = z.output<typeof rolloutSwitchSchema>;
 /** An image's autoscaler (`GET /api/images/{id}/autoscale`): spec, metric now, last decisions. */
 export type AutoscaleView = z.output<typeof autoscaleViewSchema>;
+/** `POST /api/images/{id}/wake`: the image's count after the call, and whether it moved. */
+export type WakeResult = z.output<typeof wakeResultSchema>;
 export type Instance = z.output<typeof instanceSchema>;
 export type AddedInstances = z.output<typeof addedInstancesSchema>;
 export type InstanceHealth = z.output<typeof instanceHealthSchema>;

@@ -240,9 +240,9 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         settings: deps.writeSettings,
         metrics: autoscalerMetrics,
         requestRates:
-          config.routerMetricsUrl === undefined
+          config.routerMetricsUrls.length === 0
             ? undefined
-            : createRouterRates({ url: config.routerMetricsUrl, logger: log }),
+            : createRouterRates({ urls: config.routerMetricsUrls, logger: log }),
       });
       term.defer(() => autoscaler.stop());
     },

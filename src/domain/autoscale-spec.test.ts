@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { zodFieldErrors } from "../api/validation.ts";
-import { autoscaleSpecOf } from "./autoscale-spec.ts";
+import { autoscaleSpecOf, scaleToZeroAfterMs } from "./autoscale-spec.ts";
 import { imagePatchSchema, newImageSchema } from "./image-spec.ts";
 
 const schema = newImageSchema(20);
@@ -79,6 +79,32 @@ describe("the autoscale field", () => {
     expect(refusals({ autoscale, pool: { min_idle: 1, max: 3 } }).map((e) => e.path)).toEqual([
       "autoscale",
     ]);
+  });
+
+  it("scales to zero only by requests, with min_instances 0, after a canonical duration", () => {
+    const rps = { metric: "requests_per_second", target: 5 };
+    const sleepy = accepted({
+      min_instances: 0,
+      autoscale: { ...rps, scale_to_zero_after: "600s" },
+    }).autoscale;
+    expect(sleepy).toMatchObject({ scale_to_zero_after: "10m" });
+    expect(sleepy === null ? undefined : scaleToZeroAfterMs(sleepy)).toBe(600_000);
+    // Unset, it is absent (stored specs stay as they were).
+    expect(accepted({ autoscale: rps }).autoscale).not.toHaveProperty("scale_to_zero_after");
+    expect(
+      refusals({ min_instances: 0, autoscale: { ...rps, scale_to_zero_after: "0s" } }).map(
+        (e) => e.path,
+      ),
+    ).toEqual(["autoscale.scale_to_zero_after"]);
+    expect(
+      refusals({
+        min_instances: 0,
+        autoscale: { metric: "cpu", target: 70, scale_to_zero_after: "10m" },
+      }).map((e) => e.path),
+    ).toEqual(["autoscale.scale_to_zero_after"]);
+    expect(
+      refusals({ autoscale: { ...rps, scale_to_zero_after: "10m" } }).map((e) => e.path),
+    ).toEqual(["min_instances"]);
   });
 
   it("may be removed by a change (null), and is validated in a change too", () => {

@@ -12,6 +12,7 @@ import { durationSchema } from "./duration-schema.ts";
  */
 
 const stabilizationBounds = { minMs: 0, maxMs: 3_600_000 };
+const scaleToZeroBounds = { minMs: 1_000, maxMs: 7 * 24 * 3_600_000 };
 
 const targetRule = { message: "must be a number greater than 0 (at most 1000000)" };
 
@@ -47,8 +48,15 @@ export const autoscaleSchema = z.strictObject(
       .refine(Number.isFinite, targetRule),
     scale_up_step: scaleUpStep.default("100%"),
     scale_down_stabilization: durationSchema(stabilizationBounds).default("5m"),
+    /**
+     * With `min_instances: 0` and metric `requests_per_second`: no request through the router
+     * for this long moves the image to 0; the router wakes it (POST /api/images/{id}/wake).
+     */
+    scale_to_zero_after: durationSchema(scaleToZeroBounds).optional(),
   },
-  { error: "must be {metric, target, scale_up_step, scale_down_stabilization}" },
+  {
+    error: "must be {metric, target, scale_up_step, scale_down_stabilization, scale_to_zero_after}",
+  },
 );
 
 export type Autoscale = z.output<typeof autoscaleSchema>;
@@ -64,4 +72,11 @@ export function autoscaleSpecOf(autoscale: Autoscale): AutoscaleSpec {
       typeof step === "number" ? { instances: step } : { percent: Number.parseInt(step, 10) },
     scaleDownStabilizationMs: stabilization.ok ? stabilization.value : 300_000,
   };
+}
+
+/** `scale_to_zero_after` in milliseconds, or undefined when the image never goes to zero. */
+export function scaleToZeroAfterMs(autoscale: Autoscale): number | undefined {
+  if (autoscale.scale_to_zero_after === undefined) return undefined;
+  const parsed = parseDuration(autoscale.scale_to_zero_after, scaleToZeroBounds);
+  return parsed.ok ? parsed.value : undefined;
 }

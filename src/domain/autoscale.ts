@@ -50,7 +50,10 @@ export type AutoscaleReason =
   | "at_max"
   | "at_min"
   | "below_min"
-  | "above_max";
+  | "above_max"
+  /** scale_to_zero_after: no request for that long (autoscaler), and held at 0 until woken. */
+  | "idle"
+  | "scaled_to_zero";
 
 export type AutoscaleDecision = {
   readonly desired: number;

@@ -7,6 +7,7 @@ export const eventTypes = [
   "container.failed",
   "container.unhealthy",
   "container.healthy",
+  "container.draining",
   "image.building",
   "image.ready",
   "image.build_failed",

@@ -234,10 +234,25 @@ export function crossFieldIssues(
       message: "cannot be set together with pool (the pool decides how many instances run)",
     });
   }
-  if (spec.autoscale && spec.min_instances < 1) {
+  const scalesToZero = spec.autoscale?.scale_to_zero_after !== undefined;
+  if (scalesToZero && spec.autoscale?.metric !== "requests_per_second") {
+    issues.push({
+      path: "autoscale.scale_to_zero_after",
+      message:
+        'needs metric "requests_per_second" (idle means no request through the router, which wakes the image)',
+    });
+  }
+  if (spec.autoscale && spec.min_instances < 1 && !scalesToZero) {
     issues.push({
       path: "min_instances",
-      message: "must be at least 1 with autoscale (zero instances give no samples to scale by)",
+      message:
+        "must be at least 1 with autoscale (zero instances give no samples to scale by), unless autoscale.scale_to_zero_after is set",
+    });
+  }
+  if (scalesToZero && spec.min_instances !== 0) {
+    issues.push({
+      path: "min_instances",
+      message: "must be 0 with autoscale.scale_to_zero_after",
     });
   }
   if (spec.max_instances < 1) issues.push({ path: "max_instances", message: "must be at least 1" });

@@ -52,6 +52,7 @@ describe("the route table", () => {
         host: "127.0.0.1",
         port: 30_001,
         ready: true,
+        draining: false,
       },
     ]);
   });
@@ -73,6 +74,27 @@ describe("the route table", () => {
       container("container.healthy", "a"),
     ]);
     expect(readyIds(healthyAgain)).toEqual(["a"]);
+  });
+
+  it("drains an instance marked for deletion for good: a later start does not make it ready", () => {
+    const draining = replay([
+      container("container.started", "a"),
+      container("container.started", "b"),
+      container("container.draining", "a", { reason: "spec_changed" }),
+    ]);
+    expect(readyIds(draining)).toEqual(["b"]);
+    expect(draining.upstreams.get("a")).toMatchObject({ ready: false, draining: true });
+    const restarted = replay(
+      [container("container.started", "a"), container("container.healthy", "a")],
+      draining,
+    );
+    expect(readyIds(restarted)).toEqual(["b"]);
+    expect(upstreamCounts(restarted)).toEqual(new Map([["shop.example.com", 1]]));
+    const removed = replay(
+      [container("container.stopped", "a"), container("container.removed", "a")],
+      restarted,
+    );
+    expect(removed.upstreams.has("a")).toBe(false);
   });
 
   it("ignores a redelivered event (at-least-once) by its id", () => {

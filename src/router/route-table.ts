@@ -17,8 +17,13 @@ export type Upstream = {
   readonly hostname: string | null;
   readonly host: string;
   readonly port: number | null;
-  /** Started (or healthy again) and not stopped since: takes new requests. */
+  /** Started (or healthy again) and not stopped or draining since: takes new requests. */
   readonly ready: boolean;
+  /**
+   * Marked for deletion by the controller (`container.draining`): takes no new request, ever
+   * again, while the requests in flight finish; forgotten on `container.removed`.
+   */
+  readonly draining: boolean;
 };
 
 export type RouteTable = {
@@ -87,11 +92,15 @@ export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTa
   }
   const previous = upstreams.get(instanceId);
   const port = typeof data.host_port === "number" && data.host_port > 0 ? data.host_port : null;
-  const ready = readyTypes.has(event.type)
-    ? port !== null
-    : notReadyTypes.has(event.type)
-      ? false
-      : (previous?.ready ?? false);
+  // A mark for deletion is final: a later start (a restart in place) does not undo it.
+  const draining = event.type === "container.draining" || (previous?.draining ?? false);
+  const ready = draining
+    ? false
+    : readyTypes.has(event.type)
+      ? port !== null
+      : notReadyTypes.has(event.type)
+        ? false
+        : (previous?.ready ?? false);
   upstreams.set(instanceId, {
     instanceId,
     imageId,
@@ -99,6 +108,7 @@ export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTa
     host: typeof data.host === "string" && data.host.length > 0 ? data.host : "127.0.0.1",
     port: port ?? previous?.port ?? null,
     ready,
+    draining,
   });
   return { upstreams, hostnames, seen };
 }
@@ -116,6 +126,13 @@ export function readyUpstreams(table: RouteTable, hostname: string): Upstream[] 
 export function knowsHostname(table: RouteTable, hostname: string): boolean {
   for (const value of table.hostnames.values()) if (value === hostname) return true;
   return false;
+}
+
+/** The image whose hostname this is (the newest, if two claim it), for waking it. */
+export function imageOfHostname(table: RouteTable, hostname: string): number | undefined {
+  let found: number | undefined;
+  for (const [imageId, value] of table.hostnames) if (value === hostname) found = imageId;
+  return found;
 }
 
 /** Ready upstreams per hostname, for the router's metrics. */

@@ -37,7 +37,13 @@ export function createRouterMetrics() {
     help: "Lifecycle events the router's table has read from its source",
     registers: [registry],
   });
-  return { registry, requests, duration, retries, upstreams, events };
+  const wakes = new Counter({
+    name: "orchestrator_router_wakes_total",
+    help: "Calls asking the API to wake an image scaled to zero (--wake), by app hostname",
+    labelNames: ["host"] as const,
+    registers: [registry],
+  });
+  return { registry, requests, duration, retries, upstreams, events, wakes };
 }
 
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;

@@ -199,22 +199,62 @@ describe("the router", () => {
     expect(posted.status).toBe(200);
   });
 
-  it("drains a stopped instance: no new requests, the one in flight completes", async () => {
-    await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
-    // Counter 0 picks the first ready in instance order: a.
-    const inFlight = get(router, "/slow");
-    const deadline = Date.now() + 10_000;
-    while (a.waiting() === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  it.each(["container.stopped", "container.draining"])(
+    "drains an instance on %s: no new requests, the one in flight completes",
+    async (type) => {
+      await start([
+        event("container.started", "a", a.port),
+        event("container.started", "b", b.port),
+      ]);
+      // Counter 0 picks the first ready in instance order: a.
+      const inFlight = get(router, "/slow");
+      const deadline = Date.now() + 10_000;
+      while (a.waiting() === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      router.apply(event(type, "a", a.port));
+      const after = [];
+      for (let index = 0; index < 4; index += 1) after.push((await get(router, "/")).json.name);
+      expect(after).toEqual(["b", "b", "b", "b"]);
+      a.release();
+      const finished = await inFlight;
+      expect(finished.status).toBe(200);
+      expect(finished.json.name).toBe("a");
+    },
+  );
+
+  it("sends an idempotent request reset before any answer to another instance, never a POST", async () => {
+    // An instance that takes the connection and resets it once a request arrives (what
+    // docker-proxy does for a container that is gone or not listening yet).
+    let resets = 0;
+    const resetter = net.createServer((socket) => {
+      socket.once("data", () => {
+        resets += 1;
+        socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => resetter.listen(0, "127.0.0.1", resolve));
+    try {
+      const resetPort = (resetter.address() as AddressInfo).port;
+      // "a-reset" sorts first: the first request tries it first.
+      await start([
+        event("container.started", "a-reset", resetPort),
+        event("container.started", "b", b.port),
+      ]);
+      const posted = await get(router, "/p", "shop.test", { method: "POST", body: "once" });
+      expect(posted.status).toBe(502);
+      expect(posted.json).toMatchObject({ code: "upstream_unreachable" });
+      expect(resets).toBe(1);
+      // Started again (which ends its ejection): GETs that meet the reset go on to b.
+      router.apply(event("container.started", "a-reset", resetPort));
+      const answers = [];
+      for (let index = 0; index < 4; index += 1) answers.push(await get(router, "/g"));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      expect(answers.map((answer) => answer.json.name)).toEqual(["b", "b", "b", "b"]);
+      expect(resets).toBeGreaterThanOrEqual(2);
+    } finally {
+      await new Promise((resolve) => resetter.close(resolve));
     }
-    router.apply(event("container.stopped", "a", a.port));
-    const after = [];
-    for (let index = 0; index < 4; index += 1) after.push((await get(router, "/")).json.name);
-    expect(after).toEqual(["b", "b", "b", "b"]);
-    a.release();
-    const finished = await inFlight;
-    expect(finished.status).toBe(200);
-    expect(finished.json.name).toBe("a");
   });
 
   it("answers 503 when the hostname has no ready instance, 404 for an unknown one, 502 when all fail", async () => {
@@ -230,6 +270,46 @@ describe("the router", () => {
     const failed = await get(router, "/");
     expect(failed.status).toBe(502);
     expect(failed.json).toMatchObject({ status: 502, code: "upstream_unreachable" });
+  });
+
+  it("holds requests for an image scaled to zero, wakes it once, and forwards once it is ready", async () => {
+    const woken: number[] = [];
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      wake: {
+        call: async (imageId) => {
+          woken.push(imageId);
+          // The instance the wake asked for starts a moment later (its events come in).
+          setTimeout(() => router.apply(event("container.started", "a", a.port)), 300);
+        },
+        timeoutMs: 30_000,
+      },
+    });
+    // The image's last instance is gone: its hostname is known, nothing is ready.
+    router.apply(event("container.started", "old", b.port));
+    router.apply(event("container.removed", "old", null));
+    const answers = await Promise.all([get(router, "/one"), get(router, "/two")]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(answers.map((answer) => answer.json.name)).toEqual(["a", "a"]);
+    expect(woken).toEqual([1]);
+    const metrics = (await get(router, "/metrics", "localhost")).text;
+    expect(metrics).toContain('orchestrator_router_wakes_total{host="shop.test"} 1');
+  });
+
+  it("answers 503 once a held request's wait is over with no ready instance", async () => {
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      wake: { call: async () => {}, timeoutMs: 300 },
+    });
+    router.apply(event("container.created", "a", null));
+    const answer = await get(router, "/");
+    expect(answer.status).toBe(503);
+    expect(answer.json).toMatchObject({ code: "no_ready_instance" });
+    expect(answer.json.detail).toMatch(/woken, none was ready within 300 ms/);
   });
 
   it("passes a WebSocket upgrade through, both ways", async () => {

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../logger.ts";
 import { forwardRequest } from "./forward.ts";
 import {
@@ -8,6 +9,7 @@ import {
   attemptOrder,
   emptyRouteTable,
   hostnameOf,
+  imageOfHostname,
   knowsHostname,
   type RouterEvent,
   type RouteTable,
@@ -28,7 +30,20 @@ export type RouterOptions = {
   readonly maxBodyBytes?: number;
   /** Instances tried per request at most (default 3). */
   readonly maxAttempts?: number;
+  /**
+   * Scale to zero: a request for a hostname with no ready instance is held while `call` asks
+   * the API for one (POST /api/images/{id}/wake, again every few seconds while requests wait),
+   * and forwarded once an instance is ready; 503 after `timeoutMs`. Unset: 503 at once.
+   */
+  readonly wake?: {
+    readonly call: (imageId: number) => Promise<void>;
+    readonly timeoutMs: number;
+  };
 };
+
+/** How often a held request looks at the table; how often the same image is woken again. */
+const holdPollMs = 100;
+const wakeEveryMs = 3_000;
 
 export type Router = {
   readonly url: string;
@@ -107,6 +122,37 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     return attemptOrder(ready, counter, isEjected).slice(0, maxAttempts);
   };
 
+  const lastWake = new Map<number, number>();
+  const wakeImage = (imageId: number, hostname: string) => {
+    const wake = options.wake;
+    const last = lastWake.get(imageId);
+    if (wake === undefined || (last !== undefined && Date.now() - last < wakeEveryMs)) return;
+    lastWake.set(imageId, Date.now());
+    metrics.wakes.inc({ host: hostname });
+    wake.call(imageId).catch((error: unknown) => {
+      logger.warn({ err: error, imageId, hostname }, "waking the image failed");
+    });
+  };
+
+  /**
+   * Holds a request for a hostname with no ready instance until one is (true), or until
+   * `deadline` or the client leaves (false), waking its image meanwhile.
+   */
+  const holdForInstance = async (
+    hostname: string,
+    response: http.ServerResponse,
+    deadline: number,
+  ): Promise<boolean> => {
+    while (!response.destroyed) {
+      if (readyUpstreams(table, hostname).length > 0) return true;
+      if (Date.now() >= deadline) return false;
+      const imageId = imageOfHostname(table, hostname);
+      if (imageId !== undefined) wakeImage(imageId, hostname);
+      await delay(holdPollMs);
+    }
+    return false;
+  };
+
   const own = async (request: http.IncomingMessage, response: http.ServerResponse) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method === "GET" && path === "/metrics") {
@@ -134,14 +180,25 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     response: http.ServerResponse,
     hostname: string,
   ): Promise<number> => {
-    const order = orderFor(hostname);
+    let order = orderFor(hostname);
+    // Scale to zero: held (bounded) while the image is woken; a fresh instance may not listen
+    // yet, so until the deadline a failed try is tried again.
+    const deadline =
+      options.wake === undefined || order.length > 0
+        ? undefined
+        : Date.now() + options.wake.timeoutMs;
+    if (deadline !== undefined && (await holdForInstance(hostname, response, deadline))) {
+      order = orderFor(hostname);
+    }
     if (order.length === 0) {
       return problem(
         response,
         503,
         "no_ready_instance",
         "No instance is ready",
-        `${hostname} has no ready instance right now`,
+        deadline === undefined
+          ? `${hostname} has no ready instance right now`
+          : `${hostname} has no ready instance: woken, none was ready within ${options.wake?.timeoutMs} ms`,
       );
     }
     let body: Buffer;
@@ -160,23 +217,34 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       throw error;
     }
     let lastError: Error | undefined;
-    for (const [index, upstream] of order.entries()) {
-      if (response.destroyed) return 499;
-      if (index > 0) metrics.retries.inc({ host: hostname });
-      const result = await forwardRequest(upstream, request, body, response, agent);
-      if (result.kind === "answered") return result.status;
-      lastError = result.error;
-      eject(upstream);
-      logger.debug(
-        {
-          hostname,
-          instanceId: upstream.instanceId,
-          err: result.error,
-          retriable: result.retriable,
-        },
-        "upstream request failed",
-      );
-      if (!result.retriable) break;
+    let tries = 0;
+    for (;;) {
+      let retriable = true;
+      for (const upstream of order) {
+        if (response.destroyed) return 499;
+        if (tries > 0) metrics.retries.inc({ host: hostname });
+        tries += 1;
+        const result = await forwardRequest(upstream, request, body, response, agent);
+        if (result.kind === "answered") return result.status;
+        lastError = result.error;
+        eject(upstream);
+        logger.debug(
+          {
+            hostname,
+            instanceId: upstream.instanceId,
+            err: result.error,
+            retriable: result.retriable,
+          },
+          "upstream request failed",
+        );
+        retriable = result.retriable;
+        if (!retriable) break;
+      }
+      if (!retriable || deadline === undefined || Date.now() >= deadline) break;
+      await delay(holdPollMs * 2);
+      order = orderFor(hostname);
+      if (order.length === 0 && !(await holdForInstance(hostname, response, deadline))) break;
+      if (order.length === 0) order = orderFor(hostname);
     }
     return problem(
       response,
@@ -211,6 +279,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     const hostname = hostnameOf(request.headers.host);
     const label = knowsHostname(table, hostname) ? hostname : "unknown";
     const order = label === "unknown" ? [] : orderFor(hostname);
+    // An upgrade is not held (503 at once), but wakes a sleeping image for the client's retry.
+    const sleeping =
+      label === "unknown" || order.length > 0 ? undefined : imageOfHostname(table, hostname);
+    if (sleeping !== undefined) wakeImage(sleeping, hostname);
     passUpgrade(order, request, socket, head, eject)
       .then((upstream) => {
         const status = upstream === undefined ? (order.length === 0 ? 503 : 502) : 101;

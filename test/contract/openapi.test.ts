@@ -86,6 +86,22 @@ describe("the OpenAPI document", () => {
     expect(events.parameters.map((parameter: any) => parameter.name)).toEqual(
       expect.arrayContaining(["image_id", "type", "after", "follow", "Last-Event-ID"]),
     );
+    // The event types of the contract, wherever the document lists them (the log's `type`,
+    // the `type` filter): the router drains on `container.draining`.
+    const typeLists: string[][] = [];
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) {
+        if (node.includes("container.started")) typeLists.push(node);
+        for (const item of node) collect(item);
+      } else if (node !== null && typeof node === "object") {
+        for (const value of Object.values(node)) collect(value);
+      }
+    };
+    collect(document);
+    expect(typeLists.length).toBeGreaterThan(0);
+    for (const types of typeLists) {
+      expect(types).toEqual(expect.arrayContaining(["container.draining", "container.stopped"]));
+    }
     const upload = document.paths["/api/images"].post.requestBody.content;
     expect(Object.keys(upload).sort()).toEqual(["application/json", "multipart/form-data"]);
   });

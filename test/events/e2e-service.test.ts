@@ -63,9 +63,9 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
       );
       await server.service.relay?.flush();
 
-      // 3 × (created, started) + 2 × (stopped, removed) + 2 × image.scaled = 12.
-      const messages = await consumption.waitFor(12);
-      expect(consumption.messages).toHaveLength(12);
+      // 3 × (created, started) + 2 × (draining, stopped, removed) + 2 × image.scaled = 14.
+      const messages = await consumption.waitFor(14);
+      expect(consumption.messages).toHaveLength(14);
       await consumption.stop();
 
       for (const message of messages) {
@@ -102,7 +102,13 @@ describe.runIf(kafkaMock.ok)("the service on Kafka", () => {
         expect(types).toEqual(
           instanceId === survivor.id
             ? ["container.created", "container.started"]
-            : ["container.created", "container.started", "container.stopped", "container.removed"],
+            : [
+                "container.created",
+                "container.started",
+                "container.draining",
+                "container.stopped",
+                "container.removed",
+              ],
         );
       }
       const started = messages.find((m) => m.event.type === "container.started")?.event.data;

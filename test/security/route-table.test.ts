@@ -157,6 +157,10 @@ function routeTable(archive: Blob): Record<string, Row> {
       kind: "owned",
       requests: (t) => [{ path: `/api/images/${t.imageId}/autoscale` }],
     },
+    "POST /api/images/:id/wake": {
+      kind: "owned",
+      requests: (t) => [{ path: `/api/images/${t.imageId}/wake` }],
+    },
     "GET /api/containers": {
       kind: "mine",
       requests: (t) => [

@@ -19,6 +19,12 @@ export const testImages = {
    * that a small cpu_limit turns into a high share of the limit (the autoscaler's test).
    */
   burner: "orchestrator-test/burner:latest",
+  /**
+   * httpd on 8080 whose /cgi-bin/slow sends its headers and "start" at once, then after 0.3 s
+   * "version=$VERSION host=$HOSTNAME": a request in flight for a while, served by a known
+   * container, whose cut shows as a short body (the router's rollout test).
+   */
+  slow: "orchestrator-test/slow:latest",
 } as const;
 
 const dockerfiles: Record<keyof typeof testImages, string> = {
@@ -27,6 +33,7 @@ const dockerfiles: Record<keyof typeof testImages, string> = {
   hang: `FROM ${testBaseImage}\nRUN mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nsleep 3600\\n' > /www/cgi-bin/health && chmod +x /www/cgi-bin/health\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
   hog: `FROM ${testBaseImage}\nCMD ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]\n`,
   burner: `FROM ${testBaseImage}\nCOPY burn /www/cgi-bin/burn\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+  slow: `FROM ${testBaseImage}\nCOPY slow /www/cgi-bin/slow\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
 };
 
 /** Files beside an image's Dockerfile (executable), by image. */
@@ -41,6 +48,17 @@ const executables: Partial<Record<keyof typeof testImages, Record<string, Buffer
         "sleep 4",
         "kill $busy",
         "printf 'Content-Type: text/plain\\r\\n\\r\\nburnt\\n'",
+        "",
+      ].join("\n"),
+    ),
+  },
+  slow: {
+    slow: Buffer.from(
+      [
+        "#!/bin/sh",
+        "printf 'Content-Type: text/plain\\r\\n\\r\\nstart\\n'",
+        "sleep 0.3",
+        'echo "version=$VERSION host=$HOSTNAME"',
         "",
       ].join("\n"),
     ),

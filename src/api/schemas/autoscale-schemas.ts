@@ -45,3 +45,10 @@ export const autoscaleViewSchema = z.strictObject({
 });
 
 export type AutoscaleView = z.output<typeof autoscaleViewSchema>;
+
+/** `POST /api/images/{id}/wake`. */
+export const wakeResultSchema = z.strictObject({
+  image_id: z.number().int(),
+  desired_instances: z.number().int(),
+  woken: z.boolean(),
+});

@@ -325,15 +325,15 @@ export function createActionRunner(
       case "removeInstance": {
         let instance = find(action.instanceId);
         if (action.mark) {
-          const marked = await store.transaction((tx) =>
-            tx.instances.markUnclaimedForDeletion(action.instanceId, action.reason),
-          );
-          if (!marked && find(action.instanceId).deletion_requested_at === null) {
+          // Marked with its `container.draining` event (recorder.ts): routers stop sending it
+          // new requests.
+          const marked = await recorder.markForDeletion(instance, action.reason);
+          if (marked === undefined && find(action.instanceId).deletion_requested_at === null) {
             // Claimed since this pass read it: it stays; the next pass counts it as claimed.
             log.info({ instanceId: action.instanceId }, "scale-down victim was claimed; kept");
             return;
           }
-          instance = {
+          instance = marked ?? {
             ...instance,
             deletion_requested_at: now(),
             deletion_reason: action.reason,

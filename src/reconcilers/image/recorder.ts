@@ -88,6 +88,49 @@ export function createRecorder(
     return updated;
   }
 
+  /**
+   * The controller's mark for deletion (scale-down, a rollout retiring an instance): only if
+   * nobody claimed the instance since the pass read it. With a container, its
+   * `container.draining` event is written in the same transaction, so that routers stop sending
+   * it new requests before it stops. The record as marked, or undefined when it was claimed.
+   */
+  async function markForDeletion(
+    instance: InstanceRecord,
+    reason: string,
+  ): Promise<InstanceRecord | undefined> {
+    const marked: InstanceRecord = {
+      ...instance,
+      deletion_requested_at: now(),
+      deletion_reason: reason,
+    };
+    const draining =
+      instance.container_id === null
+        ? []
+        : [
+            containerEvent(
+              image,
+              marked,
+              instance.container_id,
+              { type: "container.draining", reason },
+              eventContext,
+            ),
+          ];
+    const done = await store.transaction(async (tx) => {
+      if (!(await tx.instances.markUnclaimedForDeletion(instance.id, reason))) return false;
+      await tx.events.append(draining);
+      return true;
+    });
+    if (!done) return undefined;
+    if (draining.length > 0) {
+      log.info(
+        { instanceId: instance.id, containerId: instance.container_id, reason },
+        "container draining",
+      );
+    }
+    records.set(marked.id, marked);
+    return marked;
+  }
+
   /** Inspects exited containers whose exit is news (exit code, OOM, times), then records. */
   async function syncAll(
     current: readonly InstanceRecord[],
@@ -120,6 +163,7 @@ export function createRecorder(
 
   return {
     record,
+    markForDeletion,
     inspect,
     syncAll,
     find,

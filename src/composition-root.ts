@@ -167,6 +167,7 @@ export async function startService(
     quota,
     hostPortRange: config.hostPortRange,
     bindMountAllowlist: config.bindMountAllowlist,
+    reservedHostnames: config.routerMetricsUrls.map((url) => new URL(url).hostname),
   };
   const images = createImageService(store, {
     ...writeSettings,

@@ -15,6 +15,7 @@ export const problemCodes = {
   conflict: { status: 409, title: "Conflict" },
   name_taken: { status: 409, title: "Name already in use" },
   port_in_use: { status: 409, title: "Host port already taken" },
+  hostname_taken: { status: 409, title: "app_hostname already taken" },
   volume_in_use: { status: 409, title: "Volume in use" },
   secret_in_use: { status: 409, title: "Secret still used by an image" },
   max_instances_exceeded: { status: 409, title: "Would exceed max_instances" },

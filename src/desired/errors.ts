@@ -14,6 +14,7 @@ export type DesiredStateErrorCode =
   | "quota_exceeded"
   | "forbidden"
   | "port_in_use"
+  | "hostname_taken"
   | "volume_in_use"
   | "secret_in_use"
   | "pool_exhausted"

@@ -26,6 +26,7 @@ import type { ImageStatus } from "../store/schema.ts";
 import { overridesOf } from "../store/users-repository.ts";
 import { refuseBadDependencies, refuseDeletingDependency } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
+import { refuseTakenHostname } from "./hostname-rules.ts";
 import { type HostPortRange, refuseForbiddenOptions } from "./option-rules.ts";
 import { recordRevision } from "./revisions.ts";
 import { refuseUnknownSecrets } from "./secret-rules.ts";
@@ -51,6 +52,8 @@ export type WriteSettings = Pick<ReferenceAccess, "builtImagePrefix" | "adminUse
   readonly hostPortRange?: HostPortRange | undefined;
   /** Host folders the admin's bind mounts may be under (BIND_MOUNT_ALLOWLIST). */
   readonly bindMountAllowlist?: readonly string[] | undefined;
+  /** Hostnames no image may have: the routers' own (ROUTER_METRICS_URL's hosts). */
+  readonly reservedHostnames?: readonly string[] | undefined;
 };
 
 /**
@@ -304,6 +307,10 @@ export async function commitImageChange(
     settings,
   );
   await refuseUnknownSecrets(tx, image.user_id, change.columns ?? {});
+  const hostname = change.columns?.app_hostname;
+  if (hostname !== undefined && hostname !== image.app_hostname) {
+    await refuseTakenHostname(tx, image.user_id, hostname, settings.reservedHostnames ?? []);
+  }
   if (change.dependenciesChecked !== true) {
     const dependsOn = change.columns?.container_options?.depends_on;
     const before = withOptionDefaults(image.container_options).depends_on;
@@ -398,6 +405,7 @@ export async function createImage(
     env: input.env,
     container_options: { secrets: input.secrets },
   });
+  await refuseTakenHostname(tx, userId, input.app_hostname, settings.reservedHostnames ?? []);
   if (request.dependenciesChecked !== true && input.depends_on.length > 0) {
     await refuseBadDependencies(tx, userId, input);
   }

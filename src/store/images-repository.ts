@@ -67,6 +67,7 @@ export type ObservedImageStatus = {
 
 /** First key of the per-user lock on the dependency graph (the second key is the user id). */
 const dependencyLockNamespace = 724_604;
+const hostnameLockNamespace = 724_617;
 
 /** The instances an image asks for: its pool's max when it has a pool (sql/0016), else desired. */
 const askedInstances = sql<number>`(case when jsonb_typeof(container_options -> 'pool') = 'object'
@@ -207,6 +208,27 @@ export function createImagesRepository(db: Executor) {
       await sql`select pg_advisory_xact_lock(${dependencyLockNamespace}, ${userId % 2_147_483_647}::int)`.execute(
         db,
       );
+    },
+
+    /**
+     * Another user's image with this `app_hostname` (deleting ones too: the router still routes
+     * to them), read after taking the hostname's lock until the transaction ends, so that two
+     * users claiming one hostname at once are decided one after the other.
+     */
+    async hostnameOfOtherUser(
+      hostname: string,
+      userId: number,
+    ): Promise<{ readonly id: number } | undefined> {
+      await sql`select pg_advisory_xact_lock(${hostnameLockNamespace}, hashtext(${hostname}))`.execute(
+        db,
+      );
+      return db
+        .selectFrom("images")
+        .select("id")
+        .where("app_hostname", "=", hostname)
+        .where("user_id", "<>", userId)
+        .limit(1)
+        .executeTakeFirst();
     },
 
     /** Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port. */

@@ -336,6 +336,55 @@ describe("the router", () => {
     socket.destroy();
   });
 
+  it("ends an upgrade the instance did not accept: nothing sent after it reaches the instance", {
+    timeout: 30_000,
+  }, async () => {
+    // An instance with no WebSocket: it answers the upgrade as a plain request and keeps the
+    // connection. Were the tunnel kept, the client could send requests straight to it, past the
+    // router (a forged X-Forwarded-For the router never appends to, no count in its metrics).
+    const seen: string[] = [];
+    const plain = http.createServer((request, response) => {
+      seen.push(`${request.url} ${request.headers["x-forwarded-for"]}`);
+      response.end("plain");
+    });
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    try {
+      await start([event("container.started", "p", (plain.address() as AddressInfo).port)]);
+      const socket = net.connect(router.port, "127.0.0.1");
+      let received = "";
+      let closed = false;
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        closed = true;
+      });
+      socket.write(
+        "GET /ws HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /early HTTP/1.1\r\nHost: shop.test\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
+      );
+      const deadline = Date.now() + 10_000;
+      while (!received.includes("plain") && !closed && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(received).toMatch(/^HTTP\/1.1 200 /);
+      if (!closed) {
+        socket.write(
+          "GET /smuggled HTTP/1.1\r\nHost: shop.test\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
+        );
+      }
+      while (!closed && seen.length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      socket.destroy();
+      expect(seen).toEqual(["/ws 127.0.0.1"]);
+      expect(closed).toBe(true);
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   it("shows requests, latency and ready upstreams per host on its own /metrics", async () => {
     await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
     await get(router, "/");

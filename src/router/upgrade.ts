@@ -13,11 +13,16 @@ function requestHead(request: http.IncomingMessage): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
+/** `HTTP/1.1 101 …`: the instance switched protocols (anything else refused the upgrade). */
+const switching = /^HTTP\/1\.[01] 101[ \r\n]/;
+
 /**
  * Passes an upgrade (WebSocket) through to the first instance of `order` that accepts a TCP
- * connection: the request head goes to it as is (plus `X-Forwarded-*`), then bytes flow both
- * ways untouched until either side closes. Resolves with the instance used, or undefined when
- * none accepted (the caller answers the client).
+ * connection: the request head goes to it as is (plus `X-Forwarded-*`); once it answers `101`,
+ * bytes flow both ways untouched until either side closes. Any other answer goes to the client
+ * and ends the connection: nothing more of the client's reaches the instance (kept open, it
+ * would be a tunnel past the router to an instance that still speaks HTTP). Resolves with the
+ * instance used, or undefined when none accepted (the caller answers the client).
  */
 export async function passUpgrade(
   order: readonly Upstream[],
@@ -40,13 +45,29 @@ export async function passUpgrade(
       socket.destroy();
       return upstream;
     }
-    socket.write(requestHead(request));
-    if (head.length > 0) socket.write(head);
-    socket.pipe(client).pipe(socket);
+    let switched = false;
     socket.on("error", () => client.destroy());
     client.on("error", () => socket.destroy());
-    socket.on("close", () => client.destroy());
+    socket.on("close", () => (switched ? client.destroy() : client.end()));
     client.on("close", () => socket.destroy());
+    let answer = Buffer.alloc(0);
+    const onAnswer = (chunk: Buffer) => {
+      answer = Buffer.concat([answer, chunk]);
+      if (answer.length < 13 && !answer.includes(0x0a)) return;
+      socket.off("data", onAnswer);
+      switched = switching.test(answer.toString("latin1", 0, 13));
+      if (switched) {
+        client.write(answer);
+        if (head.length > 0) socket.write(head);
+        socket.pipe(client).pipe(socket);
+      } else {
+        socket.end();
+        client.write(answer);
+        socket.pipe(client);
+      }
+    };
+    socket.on("data", onAnswer);
+    socket.write(requestHead(request));
     return upstream;
   }
   return undefined;

@@ -4,6 +4,7 @@ import {
   attemptOrder,
   emptyRouteTable,
   hostnameOf,
+  imageOfHostname,
   knowsHostname,
   type RouterEvent,
   type RouteTable,
@@ -55,6 +56,36 @@ describe("the route table", () => {
         draining: false,
       },
     ]);
+  });
+
+  it("routes a hostname to the user whose image took it last, never to another user's too", () => {
+    // Alice's image 1 had the hostname and left it by a PATCH (no event: the table still has
+    // it); Bob's image 2 then took it. Alice's instances must get none of Bob's requests.
+    const of = (imageId: number, userId: string) => (type: string, instanceId: string) =>
+      container(type, instanceId, { image_id: imageId, user_id: userId });
+    const deleted = (imageId: number): RouterEvent => ({
+      id: `deleted-${imageId}`,
+      type: "image.deleted",
+      data: { image_id: imageId, user_id: "8", app_hostname: "shop.example.com" },
+    });
+    let table = replay([of(1, "7")("container.started", "a1")]);
+    expect(readyIds(table)).toEqual(["a1"]);
+    table = replay([of(2, "8")("container.started", "b1")], table);
+    expect(readyIds(table)).toEqual(["b1"]);
+    expect(imageOfHostname(table, "shop.example.com")).toBe(2);
+    expect(upstreamCounts(table).get("shop.example.com")).toBe(1);
+    // An event that names no user keeps the image's owner.
+    table = replay([container("container.healthy", "b1", { image_id: 2 })], table);
+    expect(readyIds(table)).toEqual(["b1"]);
+    // Bob's own second image with it shares his requests.
+    table = replay([of(3, "8")("container.started", "b2")], table);
+    expect(readyIds(table)).toEqual(["b1", "b2"]);
+    // Bob's images gone, nobody owns it: the image left with it routes again.
+    table = replay([deleted(2)], table);
+    expect(readyIds(table)).toEqual(["b2"]);
+    table = replay([deleted(3)], table);
+    expect(readyIds(table)).toEqual(["a1"]);
+    expect(imageOfHostname(table, "shop.example.com")).toBe(1);
   });
 
   it("drains an instance on stopped, failed or unhealthy, and forgets it on removed", () => {

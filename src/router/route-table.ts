@@ -30,6 +30,14 @@ export type RouteTable = {
   readonly upstreams: ReadonlyMap<string, Upstream>;
   /** Each image's current hostname, from its latest event (image events carry it too). */
   readonly hostnames: ReadonlyMap<number, string | null>;
+  /** Each image's owner (`user_id`; "" when its events name none). */
+  readonly users: ReadonlyMap<number, string>;
+  /**
+   * Whose each hostname is: the owner of the image that took it last. The API gives a hostname
+   * to one user, but an image that left it by a PATCH (no event) keeps it here until its next
+   * event; its instances must not share the new owner's requests meanwhile.
+   */
+  readonly owners: ReadonlyMap<string, string>;
   /** Ids of recent events: delivery is at-least-once, a duplicate changes nothing. */
   readonly seen: ReadonlySet<string>;
 };
@@ -37,6 +45,8 @@ export type RouteTable = {
 export const emptyRouteTable: RouteTable = {
   upstreams: new Map(),
   hostnames: new Map(),
+  users: new Map(),
+  owners: new Map(),
   seen: new Set(),
 };
 
@@ -68,27 +78,42 @@ export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTa
   const imageId = typeof data.image_id === "number" ? data.image_id : undefined;
   if (imageId === undefined) return { ...table, seen };
   const hostname = normalizeHostname(data.app_hostname);
+  // An event that names no owner (a pool's, a test's) keeps the one the image's events named.
+  const userId =
+    typeof data.user_id === "string" || typeof data.user_id === "number"
+      ? String(data.user_id)
+      : (table.users.get(imageId) ?? "");
   const hostnames = new Map(table.hostnames);
   const upstreams = new Map(table.upstreams);
+  const users = new Map(table.users);
+  const owners = new Map(table.owners);
   if (event.type === "image.deleted") {
     hostnames.delete(imageId);
+    users.delete(imageId);
     for (const [id, upstream] of upstreams) if (upstream.imageId === imageId) upstreams.delete(id);
-    return { upstreams, hostnames, seen };
+    // The owner's last image with the hostname gone: whoever else has it may have it.
+    const name = table.hostnames.get(imageId);
+    if (name !== undefined && name !== null && !ownedBy(hostnames, users, name, owners.get(name))) {
+      owners.delete(name);
+    }
+    return { upstreams, hostnames, users, owners, seen };
   }
+  users.set(imageId, userId);
   // The hostname is the image's: a change seen on any of its events moves all its instances.
   if (table.hostnames.get(imageId) !== hostname || !table.hostnames.has(imageId)) {
     hostnames.set(imageId, hostname);
+    if (hostname !== null) owners.set(hostname, userId);
     for (const [id, upstream] of upstreams) {
       if (upstream.imageId === imageId) upstreams.set(id, { ...upstream, hostname });
     }
   }
   const instanceId = typeof data.instance_id === "string" ? data.instance_id : "";
   if (!event.type.startsWith("container.") || instanceId === "") {
-    return { upstreams, hostnames, seen };
+    return { upstreams, hostnames, users, owners, seen };
   }
   if (event.type === "container.removed") {
     upstreams.delete(instanceId);
-    return { upstreams, hostnames, seen };
+    return { upstreams, hostnames, users, owners, seen };
   }
   const previous = upstreams.get(instanceId);
   const port = typeof data.host_port === "number" && data.host_port > 0 ? data.host_port : null;
@@ -110,14 +135,38 @@ export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTa
     ready,
     draining,
   });
-  return { upstreams, hostnames, seen };
+  return { upstreams, hostnames, users, owners, seen };
+}
+
+/** Whether an image of `owner` has this hostname. */
+function ownedBy(
+  hostnames: ReadonlyMap<number, string | null>,
+  users: ReadonlyMap<number, string>,
+  hostname: string,
+  owner: string | undefined,
+): boolean {
+  for (const [imageId, value] of hostnames) {
+    if (value === hostname && users.get(imageId) === owner) return true;
+  }
+  return false;
+}
+
+/** Whether this image may answer for `hostname`: it has it, and is its owner's. */
+function answersFor(table: RouteTable, imageId: number, hostname: string): boolean {
+  if (table.hostnames.get(imageId) !== hostname) return false;
+  const owner = table.owners.get(hostname);
+  return owner === undefined || table.users.get(imageId) === owner;
 }
 
 /** The instances that take new requests for `hostname` (lower case, no port), in a stable order. */
 export function readyUpstreams(table: RouteTable, hostname: string): Upstream[] {
   return [...table.upstreams.values()]
     .filter(
-      (upstream) => upstream.ready && upstream.port !== null && upstream.hostname === hostname,
+      (upstream) =>
+        upstream.ready &&
+        upstream.port !== null &&
+        upstream.hostname === hostname &&
+        answersFor(table, upstream.imageId, hostname),
     )
     .sort((left, right) => left.instanceId.localeCompare(right.instanceId));
 }
@@ -128,10 +177,12 @@ export function knowsHostname(table: RouteTable, hostname: string): boolean {
   return false;
 }
 
-/** The image whose hostname this is (the newest, if two claim it), for waking it. */
+/** The image whose hostname this is (its owner's newest, if several have it), for waking it. */
 export function imageOfHostname(table: RouteTable, hostname: string): number | undefined {
   let found: number | undefined;
-  for (const [imageId, value] of table.hostnames) if (value === hostname) found = imageId;
+  for (const imageId of table.hostnames.keys()) {
+    if (answersFor(table, imageId, hostname)) found = imageId;
+  }
   return found;
 }
 
@@ -140,7 +191,12 @@ export function upstreamCounts(table: RouteTable): Map<string, number> {
   const counts = new Map<string, number>();
   for (const value of table.hostnames.values()) if (value !== null) counts.set(value, 0);
   for (const upstream of table.upstreams.values()) {
-    if (upstream.ready && upstream.port !== null && upstream.hostname !== null) {
+    if (
+      upstream.ready &&
+      upstream.port !== null &&
+      upstream.hostname !== null &&
+      answersFor(table, upstream.imageId, upstream.hostname)
+    ) {
       counts.set(upstream.hostname, (counts.get(upstream.hostname) ?? 0) + 1);
     }
   }

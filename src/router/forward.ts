@@ -46,10 +46,17 @@ export function forwardedHeaders(
     headers[name] = value;
   }
   const client = request.socket.remoteAddress ?? "";
+  const host = request.headers.host ?? "";
   const prior = request.headers["x-forwarded-for"];
   headers["x-forwarded-for"] = prior === undefined ? client : `${String(prior)}, ${client}`;
-  headers["x-forwarded-host"] = request.headers.host ?? "";
+  headers["x-forwarded-host"] = host;
   headers["x-forwarded-proto"] = "http";
+  // The client's own Forwarded (RFC 7239) and X-Real-IP say what it likes: the router's element
+  // comes last in Forwarded, as in X-Forwarded-For, and X-Real-IP is the router's alone.
+  const element = `for=${client.includes(":") ? `"[${client}]"` : client};host=${JSON.stringify(host)};proto=http`;
+  const forwarded = request.headers.forwarded;
+  headers.forwarded = forwarded === undefined ? element : `${forwarded}, ${element}`;
+  headers["x-real-ip"] = client;
   return headers;
 }
 

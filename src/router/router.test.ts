@@ -104,7 +104,7 @@ async function get(
   router: Router,
   path: string,
   host = "shop.test",
-  init: { method?: string; body?: string } = {},
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   // fetch() may not set Host; node:http may.
   return new Promise((resolve, reject) => {
@@ -114,7 +114,7 @@ async function get(
         port: router.port,
         path,
         method: init.method ?? "GET",
-        headers: { host },
+        headers: { ...init.headers, host },
         agent: false,
       },
       (response) => {
@@ -181,6 +181,27 @@ describe("the router", () => {
     });
     const posted = await get(router, "/form", "shop.test", { method: "POST", body: "hello" });
     expect(posted.json.body).toBe("hello");
+  });
+
+  it("puts its own word on the client last: a client's forwarding headers cannot pass for the router's", async () => {
+    await start([event("container.started", "a", a.port)]);
+    const answer = await get(router, "/x", "shop.test", {
+      headers: {
+        forwarded: 'for=6.6.6.6;host="bank.test";proto=https',
+        "x-forwarded-for": "6.6.6.6",
+        "x-forwarded-host": "bank.test",
+        "x-forwarded-proto": "https",
+        "x-real-ip": "6.6.6.6",
+      },
+    });
+    expect(answer.json.headers).toMatchObject({
+      forwarded:
+        'for=6.6.6.6;host="bank.test";proto=https, for=127.0.0.1;host="shop.test";proto=http',
+      "x-forwarded-for": "6.6.6.6, 127.0.0.1",
+      "x-forwarded-host": "shop.test",
+      "x-forwarded-proto": "http",
+      "x-real-ip": "127.0.0.1",
+    });
   });
 
   it("tries another instance when one refuses the connection, and counts the retry", async () => {

@@ -35,6 +35,7 @@ async function startInstance(name: string): Promise<Instance> {
         response.end(
           JSON.stringify({
             name,
+            url: request.url,
             headers: request.headers,
             body: Buffer.concat(chunks).toString(),
           }),
@@ -201,6 +202,21 @@ describe("the router", () => {
       "x-forwarded-host": "shop.test",
       "x-forwarded-proto": "http",
       "x-real-ip": "127.0.0.1",
+    });
+  });
+
+  it("routes a request in absolute form by its target, and sends it on in origin form", async () => {
+    const other = event("container.started", "b", b.port, "other.test");
+    await start([
+      event("container.started", "a", a.port),
+      { ...other, data: { ...other.data, image_id: 2 } },
+    ]);
+    // node:http sends a path that is a URL as is: `GET http://Other.Test/x?y=1 HTTP/1.1`.
+    const answer = await get(router, "http://Other.Test/x?y=1", "shop.test");
+    expect(answer.json).toMatchObject({
+      name: "b",
+      url: "/x?y=1",
+      headers: { host: "other.test", "x-forwarded-host": "other.test" },
     });
   });
 

@@ -96,6 +96,24 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer>
 }
 
 /**
+ * A request in absolute form (`GET http://shop.test/x`) is for the target's authority, whatever
+ * its Host says (RFC 9112 §3.2.2): routed by it, and sent on in origin form with that Host, so
+ * that the router and the instance never disagree on which host a request is for.
+ */
+function toOriginForm(request: http.IncomingMessage): void {
+  const target = request.url ?? "/";
+  if (!/^https?:\/\//i.test(target)) return;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return;
+  }
+  request.headers.host = url.host;
+  request.url = `${url.pathname}${url.search}`;
+}
+
+/**
  * The hostname router: a reverse proxy whose table comes only from lifecycle events (see
  * route-table.ts), started on `host:port`. Requests go round robin to the ready instances of
  * the image whose `app_hostname` is the request's `Host`; a connection failure tries the next
@@ -257,6 +275,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
 
   const server = http.createServer({ keepAlive: true }, (request, response) => {
     const started = performance.now();
+    toOriginForm(request);
     const hostname = hostnameOf(request.headers.host);
     const known = knowsHostname(table, hostname);
     const label = known ? hostname : "unknown";
@@ -276,6 +295,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
     socket.once("close", () => upgraded.delete(socket));
+    toOriginForm(request);
     const hostname = hostnameOf(request.headers.host);
     const label = knowsHostname(table, hostname) ? hostname : "unknown";
     const order = label === "unknown" ? [] : orderFor(hostname);

@@ -61,6 +61,40 @@ describe.each(backends())("store on %s", (backend) => {
     expect(rows).toEqual([{ a: "é✓𝄞", b: null, c: "", d: "ü".repeat(40_000), e: 42, f: "z" }]);
   });
 
+  it("runs a transaction's first statement inside it (BEGIN travels with it): one snapshot, undone by a rollback", async () => {
+    const { store } = await freshStore(backend);
+    await sql`create table transaction_probe (id int primary key)`.execute(store.db);
+    const times = await store.db.transaction().execute(async (trx) => {
+      const first = await sql<{ at: string }>`select now()::text as at`.execute(trx);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await sql<{ at: string }>`select now()::text as at`.execute(trx);
+      return [first.rows[0]?.at, second.rows[0]?.at];
+    });
+    // now() is the transaction's start: the same for both only when both ran in it.
+    expect(times[0]).toBe(times[1]);
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (1)`.execute(trx);
+        throw new Error("undo");
+      }),
+    ).rejects.toThrow("undo");
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (2)`.execute(trx);
+        await sql`select 1 / 0`.execute(trx);
+      }),
+    ).rejects.toThrow(/division by zero/);
+    // A failing first statement reports its own error and leaves the connection usable.
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (3, 3)`.execute(trx);
+      }),
+    ).rejects.toThrow(/more expressions than target columns/);
+    await store.db.transaction().execute(async () => {});
+    const { rows } = await sql<{ id: number }>`select id from transaction_probe`.execute(store.db);
+    expect(rows).toEqual([]);
+  });
+
   it("delivers NOTIFY to a listener, on commit", async () => {
     const { store } = await freshStore(backend);
     const received: string[] = [];

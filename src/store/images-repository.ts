@@ -83,7 +83,7 @@ export class ImageNameTakenError extends Error {
 
 /** Queries on `images`: the desired state the API writes and the status the controller writes. */
 export function createImagesRepository(db: Executor) {
-  return {
+  const repository = {
     async find(id: number): Promise<ImageRecord | undefined> {
       return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
     },
@@ -297,9 +297,21 @@ export function createImagesRepository(db: Executor) {
      * controller is told in the same statement (NOTIFY, sent at commit; see notifyChanged).
      */
     async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
+      return (await repository.writeDesiredState(id, write)).image;
+    },
+
+    /**
+     * writeDesired, also telling (in the same statement: one round trip fewer per write)
+     * whether the image has any revision yet, which decides whether the write starts one
+     * (desired/revisions.ts).
+     */
+    async writeDesiredState(
+      id: number,
+      write: DesiredWrite,
+    ): Promise<{ image: ImageRecord; hasRevision: boolean }> {
       const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
-      const { notified: _, ...updated } = await db
+      const { notified: _, has_revision, ...updated } = await db
         .updateTable("images")
         .set({
           ...plain,
@@ -334,8 +346,13 @@ export function createImagesRepository(db: Executor) {
         .where("id", "=", id)
         .returningAll()
         .returning(notifyImage.as("notified"))
+        .returning(
+          sql<boolean>`exists (select 1 from image_revisions where image_revisions.image_id = images.id)`.as(
+            "has_revision",
+          ),
+        )
         .executeTakeFirstOrThrow();
-      return updated;
+      return { image: updated, hasRevision: has_revision };
     },
 
     /**
@@ -389,6 +406,7 @@ export function createImagesRepository(db: Executor) {
       await sql`select pg_notify(${imagesChannel}, ${String(id)})`.execute(db);
     },
   };
+  return repository;
 }
 
 export type ImagesRepository = ReturnType<typeof createImagesRepository>;

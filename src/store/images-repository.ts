@@ -311,7 +311,11 @@ export function createImagesRepository(db: Executor) {
     ): Promise<{ image: ImageRecord; hasRevision: boolean }> {
       const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
-      const { notified: _, has_revision, ...updated } = await db
+      const {
+        notified: _,
+        has_revision,
+        ...updated
+      } = await db
         .updateTable("images")
         .set({
           ...plain,

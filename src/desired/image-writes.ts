@@ -141,8 +141,7 @@ async function enforceQuota(
   if (settings.quota === undefined) {
     throw new Error("a desired-state write that asks for more needs the quota settings");
   }
-  const user = await tx.users.lockQuota(userId);
-  const usage = await tx.images.usageOf(userId);
+  const { user, usage } = await tx.images.usageAfterQuotaLock(userId);
   const limits = limitsOf(settings.quota, userId, user === undefined ? {} : overridesOf(user));
   const refusal = quotaExceeded(usage, delta, limits);
   if (refusal === undefined) return;

@@ -3,9 +3,11 @@ import type { QuotaUsage } from "../domain/quota.ts";
 import { imagesChannel } from "./channels.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
+import { runInOrder } from "./pipeline.ts";
 import type { ImageRecord } from "./records.ts";
 import type { Condition, ImageStatus, SourceType } from "./schema.ts";
 import { isUniqueViolation } from "./unique-violation.ts";
+import { lockedUser, lockQuotaQuery, type UserRecord } from "./users-repository.ts";
 
 /** The columns of a new image row; the rest take their defaults. */
 export type ImageInsert = {
@@ -82,6 +84,31 @@ export class ImageNameTakenError extends Error {
 }
 
 /** Queries on `images`: the desired state the API writes and the status the controller writes. */
+/** What a user's images ask for (those not being deleted), as doubles: no total can overflow. */
+function usageQuery(db: Executor, userId: number) {
+  return db
+    .selectFrom("images")
+    .select([
+      sql<number>`count(*)::float8`.as("images"),
+      sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
+      sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as("nanoCpus"),
+      sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
+        "memoryBytes",
+      ),
+    ])
+    .where("user_id", "=", userId)
+    .where("status", "<>", "deleting");
+}
+
+function usageOfRow(row: Record<string, unknown>): QuotaUsage {
+  return {
+    images: Number(row.images),
+    instances: Number(row.instances),
+    nanoCpus: Number(row.nanoCpus),
+    memoryBytes: Number(row.memoryBytes),
+  };
+}
+
 export function createImagesRepository(db: Executor) {
   const repository = {
     async find(id: number): Promise<ImageRecord | undefined> {
@@ -154,27 +181,25 @@ export function createImagesRepository(db: Executor) {
      * computed as doubles, so that no total can overflow.
      */
     async usageOf(userId: number): Promise<QuotaUsage> {
-      const row = await db
-        .selectFrom("images")
-        .select([
-          sql<number>`count(*)::float8`.as("images"),
-          sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
-          sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as(
-            "nanoCpus",
-          ),
-          sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
-            "memoryBytes",
-          ),
-        ])
-        .where("user_id", "=", userId)
-        .where("status", "<>", "deleting")
-        .executeTakeFirstOrThrow();
-      return {
-        images: Number(row.images),
-        instances: Number(row.instances),
-        nanoCpus: Number(row.nanoCpus),
-        memoryBytes: Number(row.memoryBytes),
-      };
+      return usageOfRow(await usageQuery(db, userId).executeTakeFirstOrThrow());
+    },
+
+    /**
+     * Takes the user's quota lock (users.lockQuota), then measures the usage (usageOf) in the
+     * next statement, whose snapshot therefore includes every write that held the lock before:
+     * two statements, sent together where the connection pipelines (store/pipeline.ts).
+     */
+    async usageAfterQuotaLock(
+      userId: number,
+    ): Promise<{ user: UserRecord | undefined; usage: QuotaUsage }> {
+      const [locked, measured] = await runInOrder(db, [
+        lockQuotaQuery(db, userId).compile(),
+        usageQuery(db, userId).compile(),
+      ]);
+      const user = locked?.rows[0];
+      const usage = measured?.rows[0];
+      if (user === undefined || usage === undefined) throw new Error("the quota reads gave no row");
+      return { user: lockedUser(user), usage: usageOfRow(usage) };
     },
 
     /** How many of a user's images are building now (the concurrent-builds quota). */

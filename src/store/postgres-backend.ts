@@ -1,6 +1,7 @@
 import { CompiledQuery, type DatabaseConnection, type Dialect, type QueryResult } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
+import type { PipeliningConnection } from "./pipeline.ts";
 import { createLeaderSession, type LeaderSession } from "./postgres-leader-lock.ts";
 import { reconnectBackoff } from "./postgres-reconnect.ts";
 import type { SqlBackend } from "./sql-backend.ts";
@@ -149,7 +150,7 @@ function tunedDialect(dialect: Dialect): Dialect {
   };
 }
 
-type OpeningConnection = DatabaseConnection & {
+type OpeningConnection = PipeliningConnection & {
   readonly inner: DatabaseConnection;
   /** Opens a transaction: sent with its first statement. */
   begin(sql: string): void;
@@ -162,6 +163,8 @@ function openingConnection(inner: DatabaseConnection): OpeningConnection {
   let opening: string | undefined;
   return {
     inner,
+    // postgres.js sends what it is handed in one tick together and answers in order.
+    pipelines: true,
     begin: (sql) => {
       opening = sql;
     },

@@ -11,7 +11,8 @@
  * - writes: PATCH /api/images/{id} moving desired_instances between 1 and 2 (each worker on its
  *   own images: a row lock, an image.scaled event, a NOTIFY and a reconcile per write).
  * Baseline in the same run: a bare hono route (support-bare-server.ts) answering the same
- * requests. Prints req/s, p50 and p99 of each, and ours / bare.
+ * requests. Prints req/s, p50 and p99 of each, the serving process's CPU time per request
+ * (Linux), and ours / bare.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
  * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
  * (reads,writes), BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof, to see where a request's time goes).
@@ -40,13 +41,35 @@ const backends = (process.env.BENCH_BACKENDS ?? "pglite,postgres").split(",") as
 >;
 const phases = new Set((process.env.BENCH_PHASES ?? "reads,writes").split(","));
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-const none: Stats = { rate: Number.NaN, p50: Number.NaN, p99: Number.NaN };
+const none: Stats = { rate: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuMs: Number.NaN };
 const serverUrl =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
   "postgres://orchestrator_test:orchestrator_test@127.0.0.1:5432/orchestrator_test";
 
-type Stats = { readonly rate: number; readonly p50: number; readonly p99: number };
+/** cpuMs: the serving process's CPU time (user + system) per answered request. */
+type Stats = {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly cpuMs: number;
+};
+
+/**
+ * A process's CPU time so far in ms (Linux: /proc/PID/stat utime + stime, in clock ticks of
+ * 10 ms); NaN where that cannot be read. Less disturbed than a rate by other work on a shared
+ * machine: what a request costs the service, not how long it waited for a core.
+ */
+async function cpuTimeMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   return (
@@ -58,8 +81,10 @@ function percentile(sorted: readonly number[], p: number): number {
 async function load(
   ms: number,
   request: (worker: number, n: number) => Promise<Response>,
+  pid?: number,
 ): Promise<Stats> {
   const latencies: number[] = [];
+  const cpuBefore = await cpuTimeMs(pid);
   const started = performance.now();
   const deadline = started + ms;
   await Promise.all(
@@ -77,12 +102,19 @@ async function load(
   latencies.sort((left, right) => left - right);
   return {
     rate: latencies.length / (elapsed / 1000),
+    cpuMs: ((await cpuTimeMs(pid)) - cpuBefore) / latencies.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   };
 }
 
-type Target = { readonly url: string; readonly token: string; readonly imageIds: number[] };
+type Target = {
+  readonly url: string;
+  readonly token: string;
+  readonly imageIds: number[];
+  /** The serving process, whose CPU time is read around each phase. */
+  readonly pid: number | undefined;
+};
 
 /** Reads then writes against a target, after a short warm-up of each. */
 async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }> {
@@ -107,11 +139,11 @@ async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }>
   let writes = none;
   if (phases.has("reads")) {
     await load(1_500, read);
-    reads = await load(seconds * 1000, read);
+    reads = await load(seconds * 1000, read, target.pid);
   }
   if (phases.has("writes")) {
     await load(1_500, write);
-    writes = await load(seconds * 1000, write);
+    writes = await load(seconds * 1000, write, target.pid);
   }
   return { reads, writes };
 }
@@ -238,7 +270,7 @@ async function service(backend: "pglite" | "postgres"): Promise<{
       async () => (await fetch(`${url}/healthz`)).ok,
     );
     try {
-      return { result: await measure({ url, token, imageIds }) };
+      return { result: await measure({ url, token, imageIds, pid: child.pid }) };
     } finally {
       await stop(child);
     }
@@ -261,6 +293,7 @@ async function bare(): Promise<{ reads: Stats; writes: Stats }> {
       url,
       token: "bare",
       imageIds: Array.from({ length: imageCount }, (_, index) => index + 1),
+      pid: child.pid,
     });
   } finally {
     await stop(child);
@@ -271,8 +304,10 @@ const fields = (stats: Stats, baseline: Stats) => ({
   req_s: Math.round(stats.rate),
   p50_ms: stats.p50.toFixed(1),
   p99_ms: stats.p99.toFixed(1),
+  cpu_ms_per_req: stats.cpuMs.toFixed(2),
   bare_req_s: Math.round(baseline.rate),
   bare_p99_ms: baseline.p99.toFixed(1),
+  bare_cpu_ms_per_req: baseline.cpuMs.toFixed(2),
   ratio: (stats.rate / baseline.rate).toFixed(3),
 });
 

@@ -144,8 +144,7 @@ async function enforceQuota(
   if (settings.quota === undefined) {
     throw new Error("a desired-state write that asks for more needs the quota settings");
   }
-  const user = await tx.users.lockQuota(userId);
-  const usage = await tx.images.usageOf(userId);
+  const { user, usage } = await tx.images.usageAfterQuotaLock(userId);
   const limits = limitsOf(settings.quota, userId, user === undefined ? {} : overridesOf(user));
   const refusal = quotaExceeded(usage, delta, limits);
   if (refusal === undefined) return;
@@ -322,12 +321,13 @@ export async function commitImageChange(
   const rebuild = change.rollback === undefined && changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
-  const updated = await tx.images.writeDesired(image.id, {
+  const { image: updated, hasRevision } = await tx.images.writeDesiredState(image.id, {
     ...change,
     columns: changedColumns(image, change.columns),
     ...(rebuild ? { requestBuild: {} } : {}),
   });
   await recordRevision(tx, image, updated, {
+    hasRevision,
     actor: change.actor,
     cause:
       change.rollback === undefined
@@ -340,37 +340,44 @@ export async function commitImageChange(
     dockerImageId: change.rollback?.dockerImageId ?? null,
   });
   const diff = changedFields(image, updated, auditedColumns);
-  await tx.audit.append(change.actor, [
-    {
-      action: change.action,
-      userId: image.user_id,
-      imageId: image.id,
-      target: `images/${image.id}`,
-      old: { ...diff.old, ...change.audit?.old },
-      new: { ...diff.new, ...change.audit?.new },
-    },
-  ]);
-  if (updated.desired_instances !== image.desired_instances) {
-    await tx.events.append([
-      imageEvent(
-        "image.scaled",
-        updated,
-        runnableReference(updated, settings.builtImagePrefix),
-        change.reason,
-        {
-          desired_instances: updated.desired_instances,
-          previous_desired_instances: image.desired_instances,
-          ...(change.autoscaler === undefined
-            ? {}
-            : {
-                ...change.autoscaler,
-                from: image.desired_instances,
-                to: updated.desired_instances,
-              }),
-        },
-      ),
-    ]);
-  }
+  const audit = {
+    actor: change.actor,
+    entries: [
+      {
+        action: change.action,
+        userId: image.user_id,
+        imageId: image.id,
+        target: `images/${image.id}`,
+        old: { ...diff.old, ...change.audit?.old },
+        new: { ...diff.new, ...change.audit?.new },
+      },
+    ],
+  };
+  // The audit record and the event go in one statement (events.append writes both).
+  await tx.events.append(
+    updated.desired_instances === image.desired_instances
+      ? []
+      : [
+          imageEvent(
+            "image.scaled",
+            updated,
+            runnableReference(updated, settings.builtImagePrefix),
+            change.reason,
+            {
+              desired_instances: updated.desired_instances,
+              previous_desired_instances: image.desired_instances,
+              ...(change.autoscaler === undefined
+                ? {}
+                : {
+                    ...change.autoscaler,
+                    from: image.desired_instances,
+                    to: updated.desired_instances,
+                  }),
+            },
+          ),
+        ],
+    audit,
+  );
   // Last: the per-user quota lock is then held only for its check and the commit.
   await enforceQuota(tx, image.user_id, image, updated, settings);
   return updated;

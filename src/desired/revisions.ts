@@ -50,11 +50,13 @@ export async function recordRevision(
     readonly userBuild: boolean;
     /** The image it runs, when known at once (a rollback's). */
     readonly dockerImageId?: string | null;
+    /** Whether the image had a revision before, when the caller already knows (else read). */
+    readonly hasRevision?: boolean;
   },
 ): Promise<void> {
-  const latest = await tx.revisions.latest(after.id);
+  const hasRevision = change.hasRevision ?? (await tx.revisions.latest(after.id)) !== undefined;
   const starts = startsRevision(before, after, {
-    hasRevision: latest !== undefined,
+    hasRevision,
     userBuild: change.userBuild,
   });
   if (!starts) return;

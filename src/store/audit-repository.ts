@@ -19,6 +19,26 @@ export type AuditFilter = {
   readonly limit: number;
 };
 
+/** Who made some changes, and what they were: appended together. */
+export type AuditAppend = { readonly actor: Actor; readonly entries: readonly AuditEntry[] };
+
+/** The audit_log columns of each entry (old and new as plain objects). */
+export function auditRows({ actor, entries }: AuditAppend) {
+  return entries.map((entry) => ({
+    actor_user_id: actor.userId,
+    actor: actor.name,
+    token_id: actor.tokenId,
+    token_name: actor.tokenName,
+    request_id: actor.requestId ?? null,
+    action: entry.action,
+    user_id: entry.userId,
+    image_id: entry.imageId,
+    target: entry.target,
+    old_value: entry.old === null ? null : { ...entry.old },
+    new_value: entry.new === null ? null : { ...entry.new },
+  }));
+}
+
 /** The audit log: appended in the caller's transaction, so a record exists iff its change does. */
 export function createAuditRepository(db: Executor) {
   return {
@@ -27,18 +47,10 @@ export function createAuditRepository(db: Executor) {
       await db
         .insertInto("audit_log")
         .values(
-          entries.map((entry) => ({
-            actor_user_id: actor.userId,
-            actor: actor.name,
-            token_id: actor.tokenId,
-            token_name: actor.tokenName,
-            request_id: actor.requestId ?? null,
-            action: entry.action,
-            user_id: entry.userId,
-            image_id: entry.imageId,
-            target: entry.target,
-            old_value: jsonb(entry.old === null ? null : { ...entry.old }),
-            new_value: jsonb(entry.new === null ? null : { ...entry.new }),
+          auditRows({ actor, entries }).map((row) => ({
+            ...row,
+            old_value: jsonb(row.old_value),
+            new_value: jsonb(row.new_value),
           })),
         )
         .execute();

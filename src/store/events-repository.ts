@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
+import { type AuditAppend, auditRows, createAuditRepository } from "./audit-repository.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
 import { bigintArray } from "./sql-arrays.ts";
@@ -92,10 +93,13 @@ export function createEventsRepository(db: Executor) {
      * Appends events in the caller's transaction (the transactional outbox): they commit or
      * vanish together with the change they describe. Ids are UUID v7, so they sort by time too.
      */
-    async append(events: readonly NewEvent[]): Promise<void> {
-      if (events.length === 0) return;
+    async append(events: readonly NewEvent[], audit?: AuditAppend): Promise<void> {
+      if (events.length === 0) {
+        if (audit !== undefined) await createAuditRepository(db).append(audit.actor, audit.entries);
+        return;
+      }
       if (!db.isTransaction) {
-        await db.transaction().execute((trx) => createEventsRepository(trx).append(events));
+        await db.transaction().execute((trx) => createEventsRepository(trx).append(events, audit));
         return;
       }
       // One writer of an image's events at a time, until commit: an image's events then commit
@@ -117,8 +121,25 @@ export function createEventsRepository(db: Executor) {
         user_id: event.userId,
         data: event.data,
       }));
-      // The events and their queue rows (sql/0017), in one statement.
-      await sql`with appended as (
+      // The audit records of the change they describe (when given), the events and their queue
+      // rows (sql/0017), in one statement.
+      const audited =
+        audit === undefined || audit.entries.length === 0
+          ? sql``
+          : sql`audited as (
+          insert into audit_log (actor_user_id, actor, token_id, token_name, request_id, action,
+            user_id, image_id, target, old_value, new_value)
+          select given.actor_user_id, given.actor, given.token_id, given.token_name,
+            given.request_id, given.action, given.user_id, given.image_id, given.target,
+            coalesce(given.old_value, 'null'::jsonb), coalesce(given.new_value, 'null'::jsonb)
+          from rows from (jsonb_to_recordset(${jsonb(auditRows(audit))}) as (actor_user_id bigint,
+            actor text, token_id bigint, token_name text, request_id text, action text,
+            user_id bigint, image_id bigint, target text, old_value jsonb, new_value jsonb))
+            with ordinality as given(actor_user_id, actor, token_id, token_name, request_id,
+              action, user_id, image_id, target, old_value, new_value, position)
+          order by given.position
+        ),`;
+      await sql`with ${audited} appended as (
           insert into events (id, type, subject, image_id, instance_id, user_id, data)
           select given.id, given.type, given.subject, given.image_id, given.instance_id,
             given.user_id, given.data

@@ -3,9 +3,11 @@ import type { QuotaUsage } from "../domain/quota.ts";
 import { imagesChannel } from "./channels.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
+import { runInOrder } from "./pipeline.ts";
 import type { ImageRecord } from "./records.ts";
 import type { Condition, ImageStatus, SourceType } from "./schema.ts";
 import { isUniqueViolation } from "./unique-violation.ts";
+import { lockedUser, lockQuotaQuery, type UserRecord } from "./users-repository.ts";
 
 /** The columns of a new image row; the rest take their defaults. */
 export type ImageInsert = {
@@ -83,8 +85,33 @@ export class ImageNameTakenError extends Error {
 }
 
 /** Queries on `images`: the desired state the API writes and the status the controller writes. */
-export function createImagesRepository(db: Executor) {
+/** What a user's images ask for (those not being deleted), as doubles: no total can overflow. */
+function usageQuery(db: Executor, userId: number) {
+  return db
+    .selectFrom("images")
+    .select([
+      sql<number>`count(*)::float8`.as("images"),
+      sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
+      sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as("nanoCpus"),
+      sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
+        "memoryBytes",
+      ),
+    ])
+    .where("user_id", "=", userId)
+    .where("status", "<>", "deleting");
+}
+
+function usageOfRow(row: Record<string, unknown>): QuotaUsage {
   return {
+    images: Number(row.images),
+    instances: Number(row.instances),
+    nanoCpus: Number(row.nanoCpus),
+    memoryBytes: Number(row.memoryBytes),
+  };
+}
+
+export function createImagesRepository(db: Executor) {
+  const repository = {
     async find(id: number): Promise<ImageRecord | undefined> {
       return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
     },
@@ -155,27 +182,25 @@ export function createImagesRepository(db: Executor) {
      * computed as doubles, so that no total can overflow.
      */
     async usageOf(userId: number): Promise<QuotaUsage> {
-      const row = await db
-        .selectFrom("images")
-        .select([
-          sql<number>`count(*)::float8`.as("images"),
-          sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
-          sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as(
-            "nanoCpus",
-          ),
-          sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
-            "memoryBytes",
-          ),
-        ])
-        .where("user_id", "=", userId)
-        .where("status", "<>", "deleting")
-        .executeTakeFirstOrThrow();
-      return {
-        images: Number(row.images),
-        instances: Number(row.instances),
-        nanoCpus: Number(row.nanoCpus),
-        memoryBytes: Number(row.memoryBytes),
-      };
+      return usageOfRow(await usageQuery(db, userId).executeTakeFirstOrThrow());
+    },
+
+    /**
+     * Takes the user's quota lock (users.lockQuota), then measures the usage (usageOf) in the
+     * next statement, whose snapshot therefore includes every write that held the lock before:
+     * two statements, sent together where the connection pipelines (store/pipeline.ts).
+     */
+    async usageAfterQuotaLock(
+      userId: number,
+    ): Promise<{ user: UserRecord | undefined; usage: QuotaUsage }> {
+      const [locked, measured] = await runInOrder(db, [
+        lockQuotaQuery(db, userId).compile(),
+        usageQuery(db, userId).compile(),
+      ]);
+      const user = locked?.rows[0];
+      const usage = measured?.rows[0];
+      if (user === undefined || usage === undefined) throw new Error("the quota reads gave no row");
+      return { user: lockedUser(user), usage: usageOfRow(usage) };
     },
 
     /** How many of a user's images are building now (the concurrent-builds quota). */
@@ -319,9 +344,25 @@ export function createImagesRepository(db: Executor) {
      * controller is told in the same statement (NOTIFY, sent at commit; see notifyChanged).
      */
     async writeDesired(id: number, write: DesiredWrite): Promise<ImageRecord> {
+      return (await repository.writeDesiredState(id, write)).image;
+    },
+
+    /**
+     * writeDesired, also telling (in the same statement: one round trip fewer per write)
+     * whether the image has any revision yet, which decides whether the write starts one
+     * (desired/revisions.ts).
+     */
+    async writeDesiredState(
+      id: number,
+      write: DesiredWrite,
+    ): Promise<{ image: ImageRecord; hasRevision: boolean }> {
       const { env, health_check, container_options, ...plain } = write.columns ?? {};
       const source = write.requestBuild?.source;
-      const { notified: _, ...updated } = await db
+      const {
+        notified: _,
+        has_revision,
+        ...updated
+      } = await db
         .updateTable("images")
         .set({
           ...plain,
@@ -356,8 +397,13 @@ export function createImagesRepository(db: Executor) {
         .where("id", "=", id)
         .returningAll()
         .returning(notifyImage.as("notified"))
+        .returning(
+          sql<boolean>`exists (select 1 from image_revisions where image_revisions.image_id = images.id)`.as(
+            "has_revision",
+          ),
+        )
         .executeTakeFirstOrThrow();
-      return updated;
+      return { image: updated, hasRevision: has_revision };
     },
 
     /**
@@ -411,6 +457,7 @@ export function createImagesRepository(db: Executor) {
       await sql`select pg_notify(${imagesChannel}, ${String(id)})`.execute(db);
     },
   };
+  return repository;
 }
 
 export type ImagesRepository = ReturnType<typeof createImagesRepository>;

@@ -23,6 +23,23 @@ const overrideColumns = {
 } as const;
 
 /** A user's quota overrides as the domain names them. */
+/** Takes the user's quota lock (see lockQuota) and reads the user's row, in one statement. */
+export function lockQuotaQuery(db: Executor, id: number) {
+  return db
+    .selectFrom(
+      sql`(select pg_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int))`.as(
+        "locked",
+      ),
+    )
+    .leftJoin("users", (join) => join.on("users.id", "=", id))
+    .selectAll("users");
+}
+
+/** The user row lockQuotaQuery read; undefined when there is no such user. */
+export function lockedUser(row: Record<string, unknown>): UserRecord | undefined {
+  return row.id === null || row.id === undefined ? undefined : (row as UserRecord);
+}
+
 export function overridesOf(user: UserRecord): QuotaOverrides {
   return {
     images: user.quota_images,
@@ -88,16 +105,7 @@ export function createUsersRepository(db: Executor) {
      * before. Returns the user's row (its overrides) from the same round trip.
      */
     async lockQuota(id: number): Promise<UserRecord | undefined> {
-      const row = await db
-        .selectFrom(
-          sql`(select pg_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int))`.as(
-            "locked",
-          ),
-        )
-        .leftJoin("users", (join) => join.on("users.id", "=", id))
-        .selectAll("users")
-        .executeTakeFirstOrThrow();
-      return row.id === null ? undefined : (row as UserRecord);
+      return lockedUser(await lockQuotaQuery(db, id).executeTakeFirstOrThrow());
     },
   };
 }

@@ -5,6 +5,7 @@ import { imagesChannel } from "../../src/store/channels.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
+import { runInOrder } from "../../src/store/pipeline.ts";
 import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
 import { createUsersRepository } from "../../src/store/users-repository.ts";
@@ -59,6 +60,92 @@ describe.each(backends())("store on %s", (backend) => {
       select 'é✓𝄞' as a, null::text as b, '' as c, repeat('ü', 40000) as d, 42 as e, 'z' as f
     `.execute(store.db);
     expect(rows).toEqual([{ a: "é✓𝄞", b: null, c: "", d: "ü".repeat(40_000), e: 42, f: "z" }]);
+  });
+
+  it("runs a transaction's first statement inside it (BEGIN travels with it): one snapshot, undone by a rollback", async () => {
+    const { store } = await freshStore(backend);
+    await sql`create table transaction_probe (id int primary key)`.execute(store.db);
+    const times = await store.db.transaction().execute(async (trx) => {
+      const first = await sql<{ at: string }>`select now()::text as at`.execute(trx);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await sql<{ at: string }>`select now()::text as at`.execute(trx);
+      return [first.rows[0]?.at, second.rows[0]?.at];
+    });
+    // now() is the transaction's start: the same for both only when both ran in it.
+    expect(times[0]).toBe(times[1]);
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (1)`.execute(trx);
+        throw new Error("undo");
+      }),
+    ).rejects.toThrow("undo");
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (2)`.execute(trx);
+        await sql`select 1 / 0`.execute(trx);
+      }),
+    ).rejects.toThrow(/division by zero/);
+    // A failing first statement reports its own error and leaves the connection usable.
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into transaction_probe values (3, 3)`.execute(trx);
+      }),
+    ).rejects.toThrow(/more expressions than target columns/);
+    await store.db.transaction().execute(async () => {});
+    const { rows } = await sql<{ id: number }>`select id from transaction_probe`.execute(store.db);
+    expect(rows).toEqual([]);
+  });
+
+  it("runs statements in order in one go: a later one sees what committed while an earlier one waited for a lock", async () => {
+    const { store, url } = await freshStore(backend);
+    await sql`create table pipeline_probe (id int primary key)`.execute(store.db);
+    const lockKey = 424_242;
+    let release = () => {};
+    let writer: Promise<void> = Promise.resolve();
+    if (url !== undefined) {
+      // Another session holds the lock, and inserts a row it commits as it lets go.
+      const other = await openStore({ kind: "postgres", url });
+      cleanups.push(() => other.close());
+      const held = new Promise<void>((resolve) => {
+        writer = other.db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${lockKey})`.execute(trx);
+          await sql`insert into pipeline_probe values (1)`.execute(trx);
+          resolve();
+          await new Promise<void>((resolveRelease) => {
+            release = resolveRelease;
+          });
+        });
+      });
+      await held;
+    } else {
+      await sql`insert into pipeline_probe values (1)`.execute(store.db);
+    }
+    const reading = store.db
+      .transaction()
+      .execute((trx) =>
+        runInOrder(trx, [
+          sql`select pg_advisory_xact_lock(${lockKey})`.compile(trx),
+          sql`select count(*)::int as count from pipeline_probe`.compile(trx),
+        ]),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await writer;
+    const [locked, counted] = await reading;
+    expect(locked?.rows).toHaveLength(1);
+    expect(counted?.rows).toEqual([{ count: 1 }]);
+    // A failing statement's error is the answer, and the transaction is undone.
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await sql`insert into pipeline_probe values (2)`.execute(trx);
+        await runInOrder(trx, [
+          sql`select 1 / 0`.compile(trx),
+          sql`select count(*) from pipeline_probe`.compile(trx),
+        ]);
+      }),
+    ).rejects.toThrow(/division by zero/);
+    const { rows } = await sql<{ id: number }>`select id from pipeline_probe`.execute(store.db);
+    expect(rows).toEqual([{ id: 1 }]);
   });
 
   it("delivers NOTIFY to a listener, on commit", async () => {

@@ -145,6 +145,19 @@ export function createEventsRepository(db: Executor) {
         .execute()) as EventRow[];
     },
 
+    /** Whether an event of `type` about the instance is in the log (image id narrows the index). */
+    async hasInstanceEvent(imageId: number, instanceId: string, type: string): Promise<boolean> {
+      const row = await db
+        .selectFrom("events")
+        .select("seq")
+        .where("image_id", "=", imageId)
+        .where("instance_id", "=", instanceId)
+        .where("type", "=", type)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async list(filter: EventFilter): Promise<EventRow[]> {
       let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
       if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);

@@ -145,17 +145,24 @@ export function createEventsRepository(db: Executor) {
         .execute()) as EventRow[];
     },
 
-    /** Whether an event of `type` about the instance is in the log (image id narrows the index). */
-    async hasInstanceEvent(imageId: number, instanceId: string, type: string): Promise<boolean> {
-      const row = await db
+    /**
+     * Whether an event of `type` about the instance is in the log, written at `since` or later
+     * when given (the image id and the time bound keep the search to an index range).
+     */
+    async hasInstanceEvent(
+      imageId: number,
+      instanceId: string,
+      type: string,
+      since?: Date,
+    ): Promise<boolean> {
+      let query = db
         .selectFrom("events")
         .select("seq")
         .where("image_id", "=", imageId)
         .where("instance_id", "=", instanceId)
-        .where("type", "=", type)
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
+        .where("type", "=", type);
+      if (since !== undefined) query = query.where("time", ">=", since);
+      return (await query.limit(1).executeTakeFirst()) !== undefined;
     },
 
     async list(filter: EventFilter): Promise<EventRow[]> {

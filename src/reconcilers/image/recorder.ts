@@ -153,8 +153,11 @@ export function createRecorder(
       { type: "container.draining", reason },
       eventContext,
     );
+    // Announced after the mark (the controller's own: in its transaction), so only events
+    // since then are read. JavaScript's dates drop the microseconds: the bound is never late.
+    const since = instance.deletion_requested_at ?? image.deletion_requested_at ?? undefined;
     const announced = await store.transaction(async (tx) => {
-      if (await tx.events.hasInstanceEvent(image.id, instance.id, "container.draining"))
+      if (await tx.events.hasInstanceEvent(image.id, instance.id, "container.draining", since))
         return false;
       await tx.events.append([event]);
       return true;

@@ -166,6 +166,26 @@ export function createEventsRepository(db: Executor) {
         .execute()) as EventRow[];
     },
 
+    /**
+     * Whether an event of `type` about the instance is in the log, written at `since` or later
+     * when given (the image id and the time bound keep the search to an index range).
+     */
+    async hasInstanceEvent(
+      imageId: number,
+      instanceId: string,
+      type: string,
+      since?: Date,
+    ): Promise<boolean> {
+      let query = db
+        .selectFrom("events")
+        .select("seq")
+        .where("image_id", "=", imageId)
+        .where("instance_id", "=", instanceId)
+        .where("type", "=", type);
+      if (since !== undefined) query = query.where("time", ">=", since);
+      return (await query.limit(1).executeTakeFirst()) !== undefined;
+    },
+
     async list(filter: EventFilter): Promise<EventRow[]> {
       let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
       if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);

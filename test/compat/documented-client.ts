@@ -114,6 +114,9 @@ export const eventTypes = [
   "container.failed",
   "container.unhealthy",
   "container.healthy",
+  // Not in the original's list: the contract gained it with 3a3bc42 (docs/architecture.md, event
+  // types), and every instance that goes away with its container (a DELETE too) is announced so.
+  "container.draining",
   "image.building",
   "image.ready",
   "image.build_failed",

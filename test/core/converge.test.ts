@@ -6,6 +6,7 @@ import {
   managedContainers,
   runningContainers,
 } from "../support/docker-helpers.ts";
+import { announcedRemoval, removalTail } from "../support/removal-events.ts";
 import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -20,6 +21,8 @@ describe.each(backends())("convergence on %s", (backend) => {
 
   const instancesOf = async (imageId: number) =>
     (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
+  const eventsOf = async (imageId: number) =>
+    (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body.items as any[];
 
   it("runs exactly desired_instances containers with ports, limits, env, labels and names", async () => {
     const created = await server.request("POST", "/api/images", {
@@ -111,10 +114,11 @@ describe.each(backends())("convergence on %s", (backend) => {
     expect(Date.parse(started.data.started_at)).not.toBeNaN();
   });
 
-  it("scales 3 → 1 (stopped and removed events), then adds instances up to max_instances", async () => {
+  it("scales 3 → 1 (draining, stopped and removed events), then adds instances up to max_instances", async () => {
     const image = (await server.request("GET", "/api/images")).body.items.find(
       (item: any) => item.name === "web",
     );
+    const before = await instancesOf(image.id);
     const patched = await server.request("PATCH", `/api/images/${image.id}`, {
       body: { desired_instances: 1 },
     });
@@ -149,6 +153,14 @@ describe.each(backends())("convergence on %s", (backend) => {
       expect(Date.parse(stopped.data.started_at)).toBeLessThanOrEqual(
         Date.parse(stopped.data.stopped_at),
       );
+    }
+    // Each victim was announced once, before its stop.
+    const survivors = new Set((await instancesOf(image.id)).map((item) => item.id));
+    const victims = before.filter((item) => !survivors.has(item.id));
+    expect(victims).toHaveLength(2);
+    const all = await eventsOf(image.id);
+    for (const victim of victims) {
+      expect(removalTail(all, victim.id), victim.id).toEqual(announcedRemoval("scale_down"));
     }
     const scaled = (
       await server.request("GET", `/api/events?image_id=${image.id}&type=image.scaled`)
@@ -200,6 +212,8 @@ describe.each(backends())("convergence on %s", (backend) => {
       { what: "instance gone" },
     );
     expect((await server.request("GET", `/api/images/${image.id}`)).body.desired_instances).toBe(4);
+    // The API's mark is announced by the controller, once, before the stop.
+    expect(removalTail(await eventsOf(image.id), second.id)).toEqual(announcedRemoval("deleted"));
     await waitFor(
       () => managedContainers(server.orchestratorId, image.id),
       (list) => list.length === 4,
@@ -211,6 +225,8 @@ describe.each(backends())("convergence on %s", (backend) => {
     const image = (await server.request("GET", "/api/images")).body.items.find(
       (item: any) => item.name === "web",
     );
+    const going = await instancesOf(image.id);
+    expect(going.length).toBeGreaterThan(0);
     const deleted = await server.request("DELETE", `/api/images/${image.id}`);
     expect(deleted.status).toBe(202);
     expect(deleted.body.status).toBe("deleting");
@@ -224,5 +240,10 @@ describe.each(backends())("convergence on %s", (backend) => {
       await server.request("GET", `/api/events?image_id=${image.id}&type=image.deleted`)
     ).body.items;
     expect(events).toHaveLength(1);
+    // Every instance that went with its container was announced once, before its stop.
+    const all = await eventsOf(image.id);
+    for (const instance of going) {
+      expect(removalTail(all, instance.id), instance.id).toEqual(announcedRemoval("image_deleted"));
+    }
   });
 });

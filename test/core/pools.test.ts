@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliInProcess } from "../gitops/cli-harness.ts";
 import { execIn, httpGet } from "../support/docker-helpers.ts";
+import { announcedRemoval, removalTail } from "../support/removal-events.ts";
 import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -61,6 +62,23 @@ describe.each(backends())("warm pools (%s)", (backend) => {
   const eventsOf = async (imageId: number, type: string) =>
     (await as(alice, "GET", `/api/events?image_id=${imageId}&type=${type}&limit=1000`)).body
       .items as any[];
+
+  /** The instance's events from its announcement on, once its removal is in the log. */
+  const removalOf = async (imageId: number, instanceId: string) => {
+    const events = await waitFor(
+      async () =>
+        (
+          await as(
+            alice,
+            "GET",
+            `/api/events?image_id=${imageId}&instance_id=${instanceId}&limit=1000`,
+          )
+        ).body.items as any[],
+      (items) => items.some((event) => event.type === "container.removed"),
+      { what: `instance ${instanceId} removed`, timeoutMs: 60_000 },
+    );
+    return removalTail(events, instanceId);
+  };
 
   beforeAll(async () => {
     server = await startTestServer({
@@ -184,7 +202,13 @@ describe.each(backends())("warm pools (%s)", (backend) => {
       expect(next.status, JSON.stringify(next.body)).toBe(200);
       expect(next.body.container_id).not.toBe(first.body.container_id);
       if (recycle === "restart") expect(next.body.instance_id).toBe(first.body.instance_id);
-      else expect(next.body.instance_id).not.toBe(first.body.instance_id);
+      else {
+        expect(next.body.instance_id).not.toBe(first.body.instance_id);
+        // The released instance went with its container: announced once, before its stop.
+        expect(await removalOf(imageId, first.body.instance_id)).toEqual(
+          announcedRemoval("recycle"),
+        );
+      }
       const listing = await execIn(next.body.container_id, ["ls", "/www"]);
       expect(listing.output).not.toContain("left-behind");
       expect(await httpGet(next.body.port, "/left-behind.txt")).toMatchObject({ status: 404 });
@@ -229,6 +253,7 @@ describe.each(backends())("warm pools (%s)", (backend) => {
     expect(released.map((event) => [event.data.key, event.data.reason])).toEqual([
       ["victim", "destroyed"],
     ]);
+    expect(await removalOf(imageId, held.body.instance_id)).toEqual(announcedRemoval("destroyed"));
   });
 
   it(`gives ${concurrentKeys} keys claiming twice at once exactly ${concurrentKeys} distinct instances, each key its own`, async () => {

@@ -222,6 +222,8 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
           .map((event) => event.data.instance_id as string),
       );
       expect(retired.size).toBe(desired);
+      // Once each: no instance was announced twice.
+      expect(events.filter((event) => event.type === "container.draining")).toHaveLength(desired);
       for (const instanceId of retired) {
         const lifecycle = events
           .filter((event) => event.data.instance_id === instanceId)

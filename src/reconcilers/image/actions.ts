@@ -33,7 +33,12 @@ import type { Recorder } from "./recorder.ts";
 import type { Runnability } from "./status.ts";
 import { removeStrays } from "./strays.ts";
 
-/** How long an instance a rollout retires is listed as marked for deletion before it stops. */
+type RemoveInstance = Extract<Action, { kind: "removeInstance" }>;
+
+/**
+ * How long the instances a pass removes are announced (`container.draining`, listed as marked
+ * for deletion) before they stop: once per pass, not per instance (announceRemovals).
+ */
 export const retireDrainMs = 2_000;
 
 /** The env of an image that names no secret (a reference without its value refuses to run). */
@@ -323,25 +328,9 @@ export function createActionRunner(
         return;
       }
       case "removeInstance": {
+        // Announced (`container.draining`) and, when marked by this pass, marked already:
+        // announceRemovals, before the removal phase.
         let instance = find(action.instanceId);
-        if (action.mark) {
-          // Marked with its `container.draining` event (recorder.ts): routers stop sending it
-          // new requests.
-          const marked = await recorder.markForDeletion(instance, action.reason);
-          if (marked === undefined && find(action.instanceId).deletion_requested_at === null) {
-            // Claimed since this pass read it: it stays; the next pass counts it as claimed.
-            log.info({ instanceId: action.instanceId }, "scale-down victim was claimed; kept");
-            return;
-          }
-          instance = marked ?? {
-            ...instance,
-            deletion_requested_at: now(),
-            deletion_reason: action.reason,
-          };
-          // Retired by a rollout: listed as marked for deletion (no longer ready) a while
-          // before it stops, so that clients that just listed it finish their requests.
-          if (action.reason === "spec_changed") await delay(retireDrainMs);
-        }
         if (action.containerId !== null) {
           const current = await stopAndRemove(instance, action.containerId, action.reason);
           instance = current;
@@ -395,6 +384,55 @@ export function createActionRunner(
     if (kept.length > 0) log.info({ volumes: kept }, "volumes other images name are kept");
   }
 
+  /**
+   * Before a removal of the pass stops anything, each instance that goes with its container is
+   * announced: a scale-down victim or an instance a rollout retires is marked for deletion with
+   * its `container.draining` event (recorder.markForDeletion); one marked elsewhere (the API's
+   * DELETE, destroy, a claim released with `recycle: replace`) or going with its image gets the
+   * event now (recorder.announceRemoval, once per instance). Then, if anything was announced,
+   * the pass waits `retireDrainMs` once, however many go (all are marked before the one wait),
+   * so that routers fed by the stream take them out of rotation and clients that just listed
+   * them finish their requests before they stop. The removals to carry out: a victim claimed (or
+   * marked by someone else) since this pass read it is left to the next pass.
+   */
+  async function announceRemovals(
+    removals: readonly RemoveInstance[],
+    failures: unknown[],
+  ): Promise<RemoveInstance[]> {
+    let announced = false;
+    const ready: RemoveInstance[] = [];
+    await pMap(
+      removals,
+      async (action) => {
+        try {
+          const instance = find(action.instanceId);
+          if (action.mark) {
+            const marked = await recorder.markForDeletion(instance, action.reason);
+            if (marked === undefined) {
+              // Claimed since this pass read it: it stays, the next pass counts it as claimed.
+              // Marked by someone else meanwhile: the next pass announces and removes it.
+              log.info({ instanceId: action.instanceId }, "scale-down victim changed; kept");
+              return;
+            }
+            if (marked.container_id !== null) announced = true;
+          } else if (
+            action.containerId !== null &&
+            (await recorder.announceRemoval(instance, action.containerId, action.reason))
+          ) {
+            announced = true;
+          }
+          ready.push(action);
+        } catch (error) {
+          log.warn({ action: action.kind, err: error }, "action failed");
+          failures.push(error);
+        }
+      },
+      { concurrency: settings.actionConcurrency },
+    );
+    if (announced) await delay(retireDrainMs);
+    return ready;
+  }
+
   /** Removals first (they free names, ports and max_instances room), then the rest, then rollouts. */
   async function execute(
     actions: readonly Action[],
@@ -411,8 +449,16 @@ export function createActionRunner(
       ["finishImageDeletion"],
     ];
     const failures: unknown[] = [];
+    const removals = await announceRemovals(
+      actions.filter((action): action is RemoveInstance => action.kind === "removeInstance"),
+      failures,
+    );
     for (const kinds of phases) {
-      const batch = actions.filter((action) => kinds.includes(action.kind));
+      const batch = actions.filter(
+        (action) =>
+          kinds.includes(action.kind) &&
+          (action.kind !== "removeInstance" || removals.includes(action)),
+      );
       await pMap(
         batch,
         async (action) => {

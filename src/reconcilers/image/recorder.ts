@@ -131,6 +131,43 @@ export function createRecorder(
     return marked;
   }
 
+  /**
+   * An instance marked for deletion by someone else (`DELETE /api/containers/{id}`, `destroy`, a
+   * claim released with `recycle: replace`) or going with its image: its `container.draining`
+   * event, written by the controller before it stops the container rather than by the API,
+   * because only the controller knows the container the removal stops (the API may mark while a
+   * pass creates one) and the facts its events carry (the resolved reference). Exactly once per
+   * instance: the event log itself says whether it was announced (a pass that crashed after
+   * announcing, or the controller's own mark, `markForDeletion`), read in the transaction that
+   * appends; one pass of an image runs at a time, in one leader. Whether it was announced now.
+   */
+  async function announceRemoval(
+    instance: InstanceRecord,
+    containerId: string,
+    reason: string,
+  ): Promise<boolean> {
+    const event = containerEvent(
+      image,
+      instance,
+      containerId,
+      { type: "container.draining", reason },
+      eventContext,
+    );
+    // Announced after the mark (the controller's own: in its transaction), so only events
+    // since then are read. JavaScript's dates drop the microseconds: the bound is never late.
+    const since = instance.deletion_requested_at ?? image.deletion_requested_at ?? undefined;
+    const announced = await store.transaction(async (tx) => {
+      if (await tx.events.hasInstanceEvent(image.id, instance.id, "container.draining", since))
+        return false;
+      await tx.events.append([event]);
+      return true;
+    });
+    if (announced) {
+      log.info({ instanceId: instance.id, containerId, reason }, "container draining");
+    }
+    return announced;
+  }
+
   /** Inspects exited containers whose exit is news (exit code, OOM, times), then records. */
   async function syncAll(
     current: readonly InstanceRecord[],
@@ -164,6 +201,7 @@ export function createRecorder(
   return {
     record,
     markForDeletion,
+    announceRemoval,
     inspect,
     syncAll,
     find,

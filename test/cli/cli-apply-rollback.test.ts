@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliProcess } from "../gitops/cli-harness.ts";
 import { removeTree, tempTree, writeTree } from "../gitops/temp-tree.ts";
-import { docker, managedContainers } from "../support/docker-helpers.ts";
+import { runningModes as runningModesOf } from "../rollout/rollout-observe.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -54,20 +54,7 @@ describe("orchestrator apply --wait when the controller rolls the change back", 
   const apply = () =>
     cli("apply", "-f", join(root, "site"), "--set", "site", "--wait", "--timeout", "5m");
 
-  /** The MODE of each running container of the image. */
-  async function runningModes(imageId: number) {
-    const listed = await managedContainers(server.orchestratorId, imageId);
-    const inspected = await Promise.all(
-      listed
-        .filter((container) => container.State === "running")
-        .map((container) => docker.getContainer(container.Id).inspect()),
-    );
-    return inspected
-      .map((container) =>
-        (container.Config.Env ?? []).find((entry) => entry.startsWith("MODE="))?.slice(5),
-      )
-      .sort();
-  }
+  const runningModes = (imageId: number) => runningModesOf(server, imageId);
 
   beforeAll(async () => {
     server = await startTestServer({ env: { RATE_LIMIT_WRITES_PER_MINUTE: "100000" } });

@@ -8,11 +8,17 @@
  * behind the controller's back is still healed, and resuming lets the rollout finish.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, managedContainers } from "../support/docker-helpers.ts";
+import { docker } from "../support/docker-helpers.ts";
 import { backends } from "../support/services.ts";
-import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
+import {
+  conditionOf,
+  rolloutEventsOf,
+  runningContainers,
+  stepsUntilCompleted,
+  twoHttpdInstances,
+} from "./rollout-observe.ts";
 
 describe.each(backends())("rollout progress deadline and pause on %s", (backend) => {
   let server: TestServer;
@@ -26,32 +32,11 @@ describe.each(backends())("rollout progress deadline and pause on %s", (backend)
 
   const imageOf = async (imageId: number) =>
     (await server.request("GET", `/api/images/${imageId}`)).body;
-  const condition = (image: any, type: string) =>
-    image.conditions.find((c: any) => c.type === type);
-  const rolloutEvents = async (imageId: number) =>
-    (
-      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
-        .items as any[]
-    ).filter((event) => /^image\.(rollout_|rolled_back)/.test(event.type));
+  const condition = conditionOf;
+  const rolloutEvents = (imageId: number) => rolloutEventsOf(server, imageId);
+  const running = (imageId: number) => runningContainers(server, imageId);
   const revisionsOf = async (imageId: number) =>
     (await server.request("GET", `/api/images/${imageId}/revisions`)).body.items as any[];
-
-  /** Each running container of the image: its id, MODE and when it (last) started. */
-  async function running(imageId: number) {
-    const listed = await managedContainers(server.orchestratorId, imageId);
-    const inspected = await Promise.all(
-      listed
-        .filter((container) => container.State === "running")
-        .map((container) => docker.getContainer(container.Id).inspect()),
-    );
-    return inspected
-      .map((container) => ({
-        id: container.Id,
-        startedAt: container.State.StartedAt,
-        mode: (container.Config.Env ?? []).find((entry) => entry.startsWith("MODE="))?.slice(5),
-      }))
-      .sort((left, right) => left.id.localeCompare(right.id));
-  }
 
   const readyForItsGeneration = (image: any) =>
     condition(image, "Ready")?.status === "True" && image.observed_generation === image.generation;
@@ -60,12 +45,7 @@ describe.each(backends())("rollout progress deadline and pause on %s", (backend)
     const created = await server.request("POST", "/api/images", {
       body: {
         name,
-        image: testImages.httpd,
-        desired_instances: 2,
-        max_instances: 4,
-        cpu_limit: "0.2",
-        memory_limit: "16m",
-        env: { MODE: "one" },
+        ...twoHttpdInstances,
         ...extra,
       },
     });
@@ -114,14 +94,8 @@ describe.each(backends())("rollout progress deadline and pause on %s", (backend)
     expect(condition(rolledBack, "Progressing").message).toMatch(
       /as revision 2 failed: no progress for \d+s \(progress_deadline\)/,
     );
-    const events = await waitFor(
-      () => rolloutEvents(imageId),
-      (list) => list.some((event) => event.type === "image.rollout_completed"),
-      { what: "the rollback's completion", timeoutMs: 180_000 },
-    );
-    expect(
-      events.map((event) => [event.type, event.data.from_revision, event.data.to_revision]),
-    ).toEqual([
+    const { events, steps } = await stepsUntilCompleted(server, imageId);
+    expect(steps).toEqual([
       ["image.rollout_started", 1, 2],
       ["image.rollout_failed", 1, 2],
       ["image.rolled_back", 2, 3],
@@ -201,14 +175,8 @@ describe.each(backends())("rollout progress deadline and pause on %s", (backend)
       { what: "both instances on revision 2", timeoutMs: 180_000 },
     );
     expect(rolled.map((container) => container.id)).not.toContain(victim.id);
-    const events = await waitFor(
-      () => rolloutEvents(imageId),
-      (list) => list.some((event) => event.type === "image.rollout_completed"),
-      { what: "the rollout's completion", timeoutMs: 180_000 },
-    );
-    expect(
-      events.map((event) => [event.type, event.data.from_revision, event.data.to_revision]),
-    ).toEqual([
+    const { steps } = await stepsUntilCompleted(server, imageId);
+    expect(steps).toEqual([
       ["image.rollout_started", 1, 2],
       ["image.rollout_completed", 1, 2],
     ]);

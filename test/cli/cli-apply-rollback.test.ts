@@ -85,10 +85,11 @@ describe("orchestrator apply --wait when the controller rolls the change back", 
     expect(second.code, output).toBe(1);
     expect(second.stdout).toMatch(/^(~|-\/\+) canary \(/m);
     expect(second.stderr).not.toMatch(/timed out/);
-    // The first failure it sees: the new revision unhealthy (Degraded), the failed rollout
-    // 1 → 2, or the rollback from revision 2 to revision 3, which runs revision 1 again.
+    // The first failure it sees, with its cause: the failed rollout 1 → 2 (its new instance
+    // fails the health check), the rollback from revision 2 to revision 3, or the image's
+    // Degraded condition (the new instance unhealthy, or the rollback).
     expect(second.stderr).toMatch(
-      /^orchestrator: (canary is degraded: Unhealthy: .+|canary \(image \d+\): (rollout from revision 1 to revision 2 failed|rolled back from revision 2 to revision 3)|canary is degraded: (RolloutFailed|RolledBack): .+revision 2.*)$/m,
+      /^orchestrator: canary (\(image \d+\): (rollout from revision 1 to revision 2 failed: \d+ new instance\(s\) fail their health check \(.*404.*\)|rolled back from revision 2 to revision 3: which runs revision 1 again, as revision 2 failed: .+)|is degraded: \w+: .+)$/m,
     );
 
     // The controller rolls back by itself: revision 3 runs revision 1's spec again.

@@ -81,6 +81,21 @@ describe("rolloutVerdictOf (rollout status: event sequence → exit code)", () =
       state: "failed",
       message: "rollout from revision 4 to revision 5 failed: ProgressDeadlineExceeded",
     });
+    // As the controller writes them: the message says why, the reason is only a code.
+    expect(
+      rolloutVerdictOf(7, [
+        event("image.rollout_failed", 7, {
+          from_revision: 4,
+          to_revision: 5,
+          reason: "failed",
+          message: "no progress for 21s (progress_deadline)",
+        }),
+      ]),
+    ).toEqual({
+      state: "failed",
+      message:
+        "rollout from revision 4 to revision 5 failed: no progress for 21s (progress_deadline)",
+    });
   });
 
   it("a failure stays a failure when the rolled-back image turns Ready after it", () => {

@@ -49,7 +49,9 @@ export function rolloutFailureOf(event: RolloutEvent, imageId: number): string |
   >;
   const from = revisionOf(data, "from_revision");
   const to = revisionOf(data, "to_revision");
-  const why = [data.reason, data.message].find(
+  // The controller's message says why (a failing health check, the deadline); its reason is a
+  // code ("failed", "rollout_failed"), said only when there is no message.
+  const why = [data.message, data.reason].find(
     (text): text is string => typeof text === "string" && text !== "",
   );
   const what =

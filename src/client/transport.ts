@@ -56,7 +56,14 @@ async function problemOf(response: Response): Promise<OrchestratorError> {
 
 export function createTransport(options: ClientOptions): Transport {
   const url = options.url.replace(/\/+$/, "");
-  const doFetch = options.fetch ?? ((request: Request) => fetch(request));
+  /**
+   * Node's fetch follows the signal of a `Request` only weakly: once that `Request` object is
+   * garbage-collected, aborting the signal no longer aborts the fetch (nodejs/node#55428), and
+   * an event stream stays open for good. So the global fetch is given the URL and the signal
+   * itself; an app's own fetch (which takes a `Request`) gets one.
+   */
+  const doFetch = (target: string, init: RequestInit) =>
+    options.fetch === undefined ? fetch(target, init) : options.fetch(new Request(target, init));
   async function send(method: string, path: string, request: RequestOptions = {}) {
     const headers: Record<string, string> = {
       authorization: `Bearer ${options.token}`,
@@ -69,14 +76,12 @@ export function createTransport(options: ClientOptions): Transport {
     }
     let response: Response;
     try {
-      response = await doFetch(
-        new Request(`${url}${path}${queryString(request.query)}`, {
-          method,
-          headers,
-          ...(body === undefined ? {} : { body, duplex: "half" }),
-          ...(request.signal === undefined ? {} : { signal: request.signal }),
-        } as RequestInit),
-      );
+      response = await doFetch(`${url}${path}${queryString(request.query)}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body, duplex: "half" }),
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      } as RequestInit);
     } catch (error) {
       if (request.signal?.aborted) throw error;
       const cause = (error as Error).cause as Error | undefined;

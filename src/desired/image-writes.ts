@@ -92,10 +92,21 @@ export type ImageChange = DesiredWrite & {
   /** The caller checked depends_on across a whole set already (an apply). */
   readonly dependenciesChecked?: boolean;
   /**
-   * A rollback (desired/rollback.ts): the spec of an earlier revision, run from that revision's
-   * image (never built again), recorded as a new revision whatever it changes.
+   * A rollback (desired/write-rollback.ts): the spec of an earlier revision, run from that
+   * revision's image (never built again), recorded as a new revision whatever it changes, with
+   * `cause` ("rollback to revision n…").
    */
-  readonly rollback?: { readonly revision: number; readonly dockerImageId: string | null };
+  readonly rollback?: {
+    readonly revision: number;
+    readonly dockerImageId: string | null;
+    readonly cause: string;
+  };
+  /**
+   * A spec accepted when it was first written, written again by the controller (an automatic
+   * rollback): no reference, option, secret, dependency, autoscale-ownership or quota check runs
+   * again.
+   */
+  readonly trusted?: boolean;
   /** Written by the autoscaler: what it measured, for the `image.scaled` event. */
   readonly autoscaler?: {
     readonly metric: string;
@@ -283,20 +294,15 @@ export function refuseStaleVersion(image: ImageRecord, expected: number | undefi
 }
 
 /**
- * The one way an existing image's desired state is written (PATCH, instances added, started,
- * stopped or removed, DELETE, apply, uploads, rebuilds). The caller holds the row lock and
- * passes what it read; this checks the resource_version, writes the change (bumping
- * `resource_version`, and `generation` when the spec changed; the same statement NOTIFYs the
- * controller), appends `image.scaled` when the desired count moved, and checks the quota, all
- * in the caller's transaction.
+ * The refusals of a change that are the user's (the reference, options and secrets it names,
+ * depends_on, who owns the desired count): not run again for a `trusted` change.
  */
-export async function commitImageChange(
+async function refuseUnacceptable(
   tx: Repositories,
   image: ImageRecord,
   change: ImageChange,
   settings: WriteSettings,
-): Promise<ImageRecord> {
-  refuseStaleVersion(image, change.expectedResourceVersion);
+): Promise<void> {
   refuseManualScale(image, change);
   refuseForbiddenReference(change.columns?.image_reference, image.user_id, settings);
   await refuseForbiddenOptions(
@@ -318,6 +324,24 @@ export async function commitImageChange(
     }
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);
   }
+}
+
+/**
+ * The one way an existing image's desired state is written (PATCH, instances added, started,
+ * stopped or removed, DELETE, apply, uploads, rebuilds, rollbacks). The caller holds the row lock and
+ * passes what it read; this checks the resource_version, writes the change (bumping
+ * `resource_version`, and `generation` when the spec changed; the same statement NOTIFYs the
+ * controller), appends `image.scaled` when the desired count moved, and checks the quota, all
+ * in the caller's transaction.
+ */
+export async function commitImageChange(
+  tx: Repositories,
+  image: ImageRecord,
+  change: ImageChange,
+  settings: WriteSettings,
+): Promise<ImageRecord> {
+  refuseStaleVersion(image, change.expectedResourceVersion);
+  if (change.trusted !== true) await refuseUnacceptable(tx, image, change, settings);
   const rebuild = change.rollback === undefined && changesWhatIsBuilt(image, change);
   // A new build is wanted, as a rebuild asks for one (builds/build-records.ts requestBuild).
   if (rebuild) await tx.builds.want(image.id, "options_changed");
@@ -329,10 +353,7 @@ export async function commitImageChange(
   await recordRevision(tx, image, updated, {
     hasRevision,
     actor: change.actor,
-    cause:
-      change.rollback === undefined
-        ? change.action
-        : `rollback to revision ${change.rollback.revision}`,
+    cause: change.rollback?.cause ?? change.action,
     userBuild:
       rebuild ||
       change.rollback !== undefined ||
@@ -379,7 +400,7 @@ export async function commitImageChange(
     audit,
   );
   // Last: the per-user quota lock is then held only for its check and the commit.
-  await enforceQuota(tx, image.user_id, image, updated, settings);
+  if (change.trusted !== true) await enforceQuota(tx, image.user_id, image, updated, settings);
   return updated;
 }
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { imageRecordFixture } from "../reconcilers/image/image-record-fixture.ts";
-import { type RevisionView, rollbackTarget, rolledBackSpec } from "./rollback-target.ts";
+import {
+  type RevisionView,
+  rollbackRefusal,
+  rollbackTarget,
+  rolledBackSpec,
+} from "./rollback-target.ts";
 import { specOfRecord } from "./spec-diff.ts";
 
 const revision = (number: number): RevisionView => ({
@@ -75,5 +80,45 @@ describe("rolledBackSpec", () => {
     expect(spec.desired_instances).toBe(4);
     expect(spec.max_instances).toBe(6);
     expect(spec.restart_policy).toEqual({ name: "never" });
+  });
+});
+
+describe("rollbackRefusal", () => {
+  const upload = { id: 7, source_type: "upload" as const, status: "ready" };
+  const reference = { id: 8, source_type: "reference" as const, status: "ready" };
+  const built = revision(2);
+  const named: RevisionView = { ...revision(2), spec: { image: "nginx:1" }, docker_image_id: null };
+
+  it("lets an image go back to a revision of its kind (an upload's with its build)", () => {
+    expect(rollbackRefusal(upload, built)).toBeUndefined();
+    expect(rollbackRefusal(reference, named)).toBeUndefined();
+  });
+
+  it("refuses while deleting, and an upload while it builds", () => {
+    expect(rollbackRefusal({ ...reference, status: "deleting" }, named)).toMatchObject({
+      code: "conflict",
+      message: "image 8 is being deleted",
+    });
+    for (const status of ["pending", "building"]) {
+      expect(rollbackRefusal({ ...upload, status }, built)).toMatchObject({
+        code: "conflict",
+        message: expect.stringMatching(/building/),
+      });
+    }
+    expect(rollbackRefusal({ ...reference, status: "building" }, named)).toBeUndefined();
+  });
+
+  it("refuses an upload's revision that recorded no build, and a revision of the other kind", () => {
+    expect(rollbackRefusal(upload, { ...built, docker_image_id: null })).toMatchObject({
+      code: "revision_image_gone",
+    });
+    expect(rollbackRefusal(upload, { ...named, docker_image_id: "sha256:1" })).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/ran an image reference/),
+    });
+    expect(rollbackRefusal(reference, built)).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/ran an uploaded source/),
+    });
   });
 });

@@ -1,5 +1,12 @@
 import { containerSpecFields, type ImageSpec } from "../domain/image-spec.ts";
 
+/** What a rollback needs of the image. */
+export type RollbackImage = {
+  readonly id: number;
+  readonly source_type: "reference" | "upload";
+  readonly status: string;
+};
+
 /** What a rollback needs of a kept revision. */
 export type RevisionView = {
   readonly revision: number;
@@ -63,4 +70,42 @@ export function rolledBackSpec(current: ImageSpec, revisionSpec: RevisionView["s
     restored[field] = field in revisionSpec ? revisionSpec[field] : undefined;
   }
   return restored as ImageSpec;
+}
+
+export type RollbackRefusal = {
+  readonly code: "conflict" | "revision_image_gone";
+  readonly message: string;
+};
+
+/**
+ * Why an image cannot go back to a kept revision now, or undefined when it can: the rules a
+ * user's rollback answers 409 with and the controller's automatic one logs. Not while the image
+ * is being deleted; an upload runs the revision's build again (never builds it), so not while a
+ * build runs, nor to a revision that recorded no build; never across kinds (a reference for an
+ * upload or the reverse). Whether the build is still in the engine is the caller's to ask. Pure.
+ */
+export function rollbackRefusal(
+  image: RollbackImage,
+  target: RevisionView,
+): RollbackRefusal | undefined {
+  if (image.status === "deleting")
+    return { code: "conflict", message: `image ${image.id} is being deleted` };
+  const upload = image.source_type === "upload";
+  if (upload && (image.status === "pending" || image.status === "building"))
+    return {
+      code: "conflict",
+      message: `image ${image.id} is building: roll back once the build has ended`,
+    };
+  if (upload && target.docker_image_id === null)
+    return {
+      code: "revision_image_gone",
+      message: `revision ${target.revision}'s image is no longer kept: it was never built`,
+    };
+  const reference = typeof target.spec.image === "string";
+  if (reference !== !upload)
+    return {
+      code: "conflict",
+      message: `revision ${target.revision} ran ${reference ? "an image reference" : "an uploaded source"}; the image now runs the other kind`,
+    };
+  return undefined;
 }

@@ -4,15 +4,14 @@
  * revision whose instances start, then fail their HTTP health check (the bad revision of
  * test/rollout/auto-rollback.test.ts), is rolled back by the controller; `rollout status`
  * started right after the change exits 1 naming the revisions, and afterwards the containers run
- * the old spec again. Not here yet: `apply --wait` of a file making the same change (seen to
- * hang past its --timeout on this machine; see the session report). The decisions themselves are unit-tested in src/cli/rollout-verdict.test.ts.
+ * the old spec again. `apply --wait` of a file making the same change: cli-apply-rollback.test.ts.
+ * The decisions themselves are unit-tested in src/cli/rollout-verdict.test.ts.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliProcess } from "../gitops/cli-harness.ts";
 import { removeTree, tempTree } from "../gitops/temp-tree.ts";
-import { docker, managedContainers } from "../support/docker-helpers.ts";
-import { testImages } from "../support/test-images.ts";
+import { runningModes as runningModesOf, twoHttpdInstances } from "../rollout/rollout-observe.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -36,19 +35,7 @@ describe("orchestrator rollout status when the controller rolls back", () => {
     );
 
   /** The MODE of each running container of the image. */
-  async function runningModes() {
-    const listed = await managedContainers(server.orchestratorId, imageId);
-    const inspected = await Promise.all(
-      listed
-        .filter((container) => container.State === "running")
-        .map((container) => docker.getContainer(container.Id).inspect()),
-    );
-    return inspected
-      .map((container) =>
-        (container.Config.Env ?? []).find((entry) => entry.startsWith("MODE="))?.slice(5),
-      )
-      .sort();
-  }
+  const runningModes = () => runningModesOf(server, imageId);
 
   /** Rolled back (Progressing RolledBack), the rollback done, Ready, for the current generation. */
   const rolledBackAndReady = (image: any) => {
@@ -76,12 +63,7 @@ describe("orchestrator rollout status when the controller rolls back", () => {
       token,
       body: {
         name: "canary",
-        image: testImages.httpd,
-        desired_instances: 2,
-        max_instances: 4,
-        cpu_limit: "0.2",
-        memory_limit: "16m",
-        env: { MODE: "one" },
+        ...twoHttpdInstances,
         health_check: { http_path: "/index.html", interval: "1s", timeout: "5s", retries: 3 },
         rollout: { max_surge: 1, max_unavailable: 0, min_ready: "20s", progress_deadline: "5m" },
       },

@@ -12,6 +12,7 @@ import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
+import { conditionOf, rolloutEventsOf } from "./rollout-observe.ts";
 
 describe.each(backends())("automatic rollback on %s", (backend) => {
   let server: TestServer;
@@ -24,13 +25,8 @@ describe.each(backends())("automatic rollback on %s", (backend) => {
     (await server.request("GET", `/api/images/${imageId}`)).body;
   const instancesOf = async (imageId: number) =>
     (await server.request("GET", `/api/images/${imageId}/containers`)).body.items as any[];
-  const condition = (image: any, type: string) =>
-    image.conditions.find((c: any) => c.type === type);
-  const rolloutEvents = async (imageId: number) =>
-    (
-      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
-        .items as any[]
-    ).filter((event) => /^image\.(rollout_|rolled_back)/.test(event.type));
+  const condition = conditionOf;
+  const rolloutEvents = (imageId: number) => rolloutEventsOf(server, imageId);
 
   it("refuses a rollout that could never move (no surge, no unavailability), changing nothing", async () => {
     const refused = await server.request("POST", "/api/images", {

@@ -1,4 +1,5 @@
-import { canRollBack, writeRollback } from "../../desired/automatic-rollback.ts";
+import { rollbackRefusal } from "../../desired/rollback-target.ts";
+import { writeRollback } from "../../desired/write-rollback.ts";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { controllerActor } from "../../domain/actor.ts";
 import { withOptionDefaults } from "../../domain/container-options.ts";
@@ -110,22 +111,32 @@ export async function trackRollout(
       const rollback = decision.rollback;
       if (rollback === undefined) return saved;
       const target = await tx.revisions.find(image.id, rollback.toRevision);
-      if (target === undefined || !canRollBack(locked, target)) {
-        log.warn({ revision: rollback.toRevision }, "rollout failed; cannot roll back");
+      const refusal =
+        target === undefined ? "it is no longer kept" : rollbackRefusal(locked, target)?.message;
+      if (target === undefined || refusal !== undefined) {
+        log.warn({ revision: rollback.toRevision, refusal }, "rollout failed; cannot roll back");
         return saved;
       }
-      const restored = await writeRollback(tx, locked, target, {
-        actor: controllerActor,
-        cause: `rollback to revision ${rollback.toRevision}: the rollout of revision ${rollback.failedRevision} failed (${saved.message})`,
-      });
-      saved = rollbackRow(saved, restored.revision, rollback.failedRevision, pass.now);
+      // A spec accepted when it was written: no user check runs again (trusted).
+      const restored = await writeRollback(
+        tx,
+        locked,
+        target,
+        {
+          actor: controllerActor,
+          reason: `the rollout of revision ${rollback.failedRevision} failed (${saved.message})`,
+          trusted: true,
+        },
+        deps.settings,
+      );
+      saved = rollbackRow(saved, restored.revision.revision, rollback.failedRevision, pass.now);
       await tx.rollouts.save(image.id, saved);
       await tx.events.append([
         toEvent(
           {
             type: "image.rolled_back",
             fromRevision: rollback.failedRevision,
-            toRevision: restored.revision,
+            toRevision: restored.revision.revision,
             reason: "rollout_failed",
             message: saved.message,
           },
@@ -136,7 +147,7 @@ export async function trackRollout(
         {
           failedRevision: rollback.failedRevision,
           restoredRevision: rollback.toRevision,
-          revision: restored.revision,
+          revision: restored.revision.revision,
         },
         "rollout failed; rolled back",
       );

@@ -4,7 +4,7 @@
  * revision whose instances start, then fail their HTTP health check (the bad revision of
  * test/rollout/auto-rollback.test.ts), is rolled back by the controller; `rollout status`
  * started right after the change exits 1 naming the revisions, and afterwards the containers run
- * the old spec again. `apply --wait` of a file making the same change: cli-apply-rollback.test.ts.
+ * the old spec again.
  * The decisions themselves are unit-tested in src/cli/rollout-verdict.test.ts.
  */
 import { join } from "node:path";

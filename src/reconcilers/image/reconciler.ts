@@ -5,7 +5,7 @@ import { runnableReference } from "../../domain/names.ts";
 import { minReadyMsOf } from "../../domain/rollout.ts";
 import { specHash } from "../../domain/spec-hash.ts";
 import { createActionRunner } from "./actions.ts";
-import { containerSpec, namesSecrets } from "./container-spec.ts";
+import { containerSpec } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import { facingStateOf, readDependencyView, relatedImageIds } from "./dependency-view.ts";
 import type { ImageRecord } from "./model.ts";
@@ -21,6 +21,7 @@ import { trackRollout } from "./rollout-tracker.ts";
 import { msUntilReady, type Runnability } from "./status.ts";
 import { writeStatus } from "./status-writer.ts";
 import { removeStrays } from "./strays.ts";
+import { withSecrets } from "./with-secrets.ts";
 
 /** Actions after which a network may have lost its last container. */
 const containerRemovals: ReadonlySet<Action["kind"]> = new Set([
@@ -62,23 +63,6 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     return fresh.filter((container): container is ContainerSnapshot => container !== undefined);
   }
 
-  /** A runnable image that names secrets runs only with all of them (their versions hashed). */
-  async function withSecrets(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
-    if (!runnability.ok || !namesSecrets(image)) return runnability;
-    const secrets =
-      deps.resolveSecrets === undefined
-        ? {
-            ok: false as const,
-            reason: "SecretNotFound",
-            message: "secrets are not available here",
-          }
-        : await deps.resolveSecrets(image);
-    if (!secrets.ok) {
-      return { ok: false, reason: secrets.reason, message: secrets.message, degraded: true };
-    }
-    return { ...runnability, secrets };
-  }
-
   /** Constraints are matched against the engine (the only node) when an image sets any. */
   async function withPlacement(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
     if (!runnability.ok || !hasConstraints(image)) return runnability;
@@ -107,7 +91,10 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     const runnability =
       image.status === "deleting"
         ? notNeeded
-        : await withPlacement(image, await withSecrets(image, await deps.resolveImage(image)));
+        : await withPlacement(
+            image,
+            await withSecrets(image, await deps.resolveImage(image), deps.resolveSecrets),
+          );
     const eventContext: EventContext = {
       advertiseHost: settings.advertiseHost,
       reference: runnability.ok

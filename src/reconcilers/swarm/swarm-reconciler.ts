@@ -9,15 +9,15 @@ import type {
 import { labelKeys } from "../../domain/labels.ts";
 import { newInstanceRows, runnableReference } from "../../domain/names.ts";
 import type { Logger } from "../../logger.ts";
-import { namesSecrets, secretMaterial } from "../image/container-spec.ts";
+import { secretMaterial } from "../image/container-spec.ts";
 import type { ReconcilerDependencies } from "../image/dependencies.ts";
 import { readDependencyView } from "../image/dependency-view.ts";
 import { deleteImageRow } from "../image/image-deletion.ts";
 import { type ImageRecord, type InstanceRecord, isMarkedForDeletion } from "../image/model.ts";
 import { ReconcileError, type ReconcileResult } from "../image/reconcile-error.ts";
 import { createRecorder } from "../image/recorder.ts";
-import type { Runnability } from "../image/status.ts";
 import { writeStatus } from "../image/status-writer.ts";
+import { withSecrets } from "../image/with-secrets.ts";
 import { pausedUpdateRollout } from "./paused-update.ts";
 import { serviceName, serviceRequest, serviceSecrets, serviceSpecHash } from "./service-request.ts";
 import {
@@ -66,23 +66,6 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     return left.length === 0;
   }
 
-  /** An image that names secrets runs only with all of them (their versions in the hash). */
-  async function withSecrets(image: ImageRecord, runnability: Runnability): Promise<Runnability> {
-    if (!runnability.ok || !namesSecrets(image)) return runnability;
-    const secrets =
-      deps.resolveSecrets === undefined
-        ? {
-            ok: false as const,
-            reason: "SecretNotFound",
-            message: "secrets are not available here",
-          }
-        : await deps.resolveSecrets(image);
-    if (!secrets.ok) {
-      return { ok: false, reason: secrets.reason, message: secrets.message, degraded: true };
-    }
-    return { ...runnability, secrets };
-  }
-
   async function finishDeletion(image: ImageRecord, log: Logger): Promise<void> {
     await deleteImageRow(deps, image, log);
     if ((await store.images.list(image.user_id)).length === 0) {
@@ -109,7 +92,7 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
             message: "image is being deleted",
             degraded: false,
           } as const)
-        : await withSecrets(image, await deps.resolveImage(image));
+        : await withSecrets(image, await deps.resolveImage(image), deps.resolveSecrets);
     const reference = runnability.ok
       ? runnability.reference
       : runnableReference(image, settings.builtImagePrefix);

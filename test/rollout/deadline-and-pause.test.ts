@@ -140,6 +140,11 @@ describe.each(backends())("rollout progress deadline and pause on %s", (backend)
     );
     expect(observed.rollout_paused).toBe(true);
     expect(condition(observed, "Ready")?.status).not.toBe("True");
+    expect(condition(observed, "Progressing")).toMatchObject({
+      status: "Unknown",
+      reason: "RolloutPaused",
+      message: expect.stringMatching(/^revision 2 \(from revision 1\) is paused: /),
+    });
 
     // Killed behind its back, an (outdated) container is healed: started again as it was.
     const victim = old[0] as (typeof old)[number];

@@ -164,6 +164,23 @@ describe("rolloutProgressing", () => {
     });
   });
 
+  it("says a paused rollout is paused (status Unknown), and only while it is in progress", () => {
+    expect(rolloutProgressing(row(), generic, true)).toEqual({
+      type: "Progressing",
+      status: "Unknown",
+      reason: "RolloutPaused",
+      message: "revision 2 (from revision 1) is paused: 1/3 instances running the current spec",
+    });
+    expect(rolloutProgressing(row(), generic, false).reason).toBe("RolloutInProgress");
+    const converged = { ...generic, status: "False" as const, reason: "Converged" };
+    expect(rolloutProgressing(row({ state: "complete" }), converged, true).reason).toBe(
+      "RolloutComplete",
+    );
+    expect(rolloutProgressing(row({ state: "failed", message: "x" }), generic, true).reason).toBe(
+      "RolloutFailed",
+    );
+  });
+
   it("leaves other reasons (a build, waiting for a dependency) as they are", () => {
     const building = { ...generic, reason: "Building" };
     expect(rolloutProgressing(row(), building)).toBe(building);

@@ -192,18 +192,21 @@ export function rollbackRow(
 
 type ProgressingCondition = {
   readonly type: "Progressing";
-  readonly status: "True" | "False";
+  readonly status: "True" | "False" | "Unknown";
   readonly reason: string;
   readonly message: string;
 };
 
 /**
  * The Progressing condition as the rollout tells it, in place of the generic one (Reconciling
- * while instances move, Converged once Ready); other reasons (Building, waiting) stay.
+ * while instances move, Converged once Ready); other reasons (Building, waiting) stay. A
+ * rollout in progress on a paused image says so, as Kubernetes' DeploymentPaused does: status
+ * Unknown, reason RolloutPaused (no step starts until it is resumed; heals go on).
  */
 export function rolloutProgressing(
   row: RolloutWrite | undefined,
   generic: ProgressingCondition,
+  paused = false,
 ): ProgressingCondition {
   if (row === undefined || (generic.reason !== "Reconciling" && generic.reason !== "Converged"))
     return generic;
@@ -223,6 +226,14 @@ export function rolloutProgressing(
       status: row.state === "progressing" ? "True" : "False",
       reason: "RolledBack",
       message: `rolled back to ${to}, ${row.message}`,
+    };
+  }
+  if (row.state === "progressing" && paused) {
+    return {
+      type: "Progressing",
+      status: "Unknown",
+      reason: "RolloutPaused",
+      message: `${to}${from} is paused: ${generic.message}`,
     };
   }
   if (row.state === "progressing") {

@@ -55,11 +55,11 @@ export async function writeStatus(
     ...(pass.unschedulable === undefined ? {} : { unschedulable: pass.unschedulable }),
   }).map((condition) => {
     if (condition.type !== "Progressing") return condition;
-    const told = rolloutProgressing(pass.rollout, {
-      ...condition,
-      type: "Progressing",
-      status: condition.status === "True" ? "True" : "False",
-    });
+    const told = rolloutProgressing(
+      pass.rollout,
+      { ...condition, type: "Progressing", status: condition.status === "True" ? "True" : "False" },
+      image.rollout_paused,
+    );
     if (told.reason === condition.reason) return condition;
     const previous = image.conditions.find((existing) => existing.type === "Progressing");
     return {

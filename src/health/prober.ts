@@ -5,7 +5,7 @@ import { containerEvent } from "../domain/event-builders.ts";
 import { runnableReference } from "../domain/names.ts";
 import type { Logger } from "../logger.ts";
 import type { Store } from "../store/database.ts";
-import type { ImageRecord, InstanceRecord } from "../store/records.ts";
+import type { ImageRecord, InstanceRecord, ObservedPatch } from "../store/records.ts";
 import type { ProbeResult } from "../store/schema.ts";
 import { probeTransition } from "./probe-transition.ts";
 
@@ -78,6 +78,34 @@ export function startProber(options: ProberOptions): { stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  /**
+   * A running instance whose published port is not on record yet (the controller recorded it
+   * from a list taken before Docker reported the port): the engine is asked (inspect is
+   * consistent), and the port found is probed and recorded with the result. Without this, the
+   * instance would never be probed until a later pass of its image happened to record the port,
+   * and with nothing else waking the image it stayed "unknown", its image not Ready, for up to
+   * the 5-minute resync. undefined: the engine knows no published port for it either.
+   */
+  async function portFromEngine(
+    image: ImageRecord,
+    instance: InstanceRecord,
+  ): Promise<{ hostPort: number; learnt: ObservedPatch } | undefined> {
+    const container =
+      instance.container_id === null
+        ? undefined
+        : await options.runtime.inspect(instance.container_id);
+    const hostPort = container?.ports[`${image.container_port}/tcp`];
+    if (container?.state !== "running" || hostPort === undefined) {
+      options.logger.debug({ instanceId: instance.id }, "no published port to probe yet");
+      return undefined;
+    }
+    options.logger.info(
+      { imageId: image.id, instanceId: instance.id, hostPort },
+      "published port learnt from the engine for a probe",
+    );
+    return { hostPort, learnt: { host_port: hostPort, host_ports: { ...container.ports } } };
+  }
+
   async function probeOne(image: ImageRecord, instance: InstanceRecord): Promise<void> {
     const check = image.health_check;
     if (check === null || instance.container_id === null) return;
@@ -87,12 +115,17 @@ export function startProber(options: ProberOptions): { stop(): void } {
       now.getTime() - instance.started_at.getTime() < ms(check.start_period, 0);
     let result: ProbeResult;
     let dockerVerdict = false;
+    let learnt: ObservedPatch = {};
     if (check.http_path !== undefined) {
-      if (instance.host_port === null) return;
+      const known = instance.host_port;
+      const found = known === null ? await portFromEngine(image, instance) : undefined;
+      const hostPort = known ?? found?.hostPort;
+      if (hostPort === undefined) return;
+      learnt = found?.learnt ?? {};
       // A Swarm task on another node answers at that node's address (instances.host).
       result = await httpProbe(
         instance.host ?? options.probeHost,
-        instance.host_port,
+        hostPort,
         check.http_path,
         ms(check.timeout, 3_000),
       );
@@ -116,7 +149,7 @@ export function startProber(options: ProberOptions): { stop(): void } {
     await options.store.transaction(async (tx) => {
       // Only if the instance still runs the container that was probed.
       if ((await tx.instances.containerIdOf(instance.id)) !== instance.container_id) return;
-      await tx.instances.patchObserved(instance.id, transition.patch);
+      await tx.instances.patchObserved(instance.id, { ...learnt, ...transition.patch });
       if (transition.event !== undefined) {
         const updated = { ...instance, ...transition.patch };
         await tx.events.append([

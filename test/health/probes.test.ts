@@ -83,6 +83,48 @@ describe("health checks", () => {
     expect(types.filter((type) => type.startsWith("container.healthy"))).toHaveLength(2);
   });
 
+  it("probes a running instance whose published port is not on record yet, and records the port", async () => {
+    const imageId = await create({
+      name: "portless",
+      image: testImages.httpd,
+      desired_instances: 1,
+      health_check: { http_path: "/index.html", interval: "1s", timeout: "5s", retries: 3 },
+    });
+    const [before] = await waitFor(
+      () => instancesOf(imageId),
+      (items) => items.length === 1 && items[0].health === "healthy",
+      { what: "healthy", timeoutMs: 120_000 },
+    );
+    // Ready: the passes that follow a start (min_ready) are over.
+    await waitFor(
+      () => imageOf(imageId),
+      (image) => condition(image, "Ready")?.status === "True",
+      { what: "Ready", timeoutMs: 120_000 },
+    );
+    // As a pass leaves it when its list of containers was taken before Docker reported the
+    // port: running, no port on record, not probed yet. Written behind the controller's back,
+    // so nothing wakes the image (its next resync is minutes away): only the prober can help.
+    await server.service.store.db
+      .updateTable("instances")
+      .set({
+        host_port: null,
+        host_ports: JSON.stringify({}) as any,
+        health: "unknown",
+        last_probe: null,
+      })
+      .where("id", "=", before.id)
+      .execute();
+    const after = await waitFor(
+      async () => (await server.request("GET", `/api/containers/${before.id}`)).body,
+      (body) => body.health === "healthy",
+      { what: "probed again and healthy", timeoutMs: 60_000 },
+    );
+    expect(after.container_id).toBe(before.container_id);
+    expect(after.host_port).toBe(before.host_port);
+    expect(after.ports).toEqual(before.ports);
+    expect(after.probe).toMatchObject({ ok: true, kind: "http", status_code: 200 });
+  });
+
   it("maps { test: [...] } onto Docker's HEALTHCHECK and follows its verdict", async () => {
     const imageId = await create({
       name: "docker-check",

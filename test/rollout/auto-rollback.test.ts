@@ -62,9 +62,20 @@ describe.each(backends())("automatic rollback on %s", (backend) => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const imageId = created.body.id as number;
+    // With its instances: if it never gets there, the failure shows which one lags, and why.
     await waitFor(
-      () => imageOf(imageId),
-      (image) => condition(image, "Ready")?.status === "True",
+      async () => ({
+        image: await imageOf(imageId),
+        instances: (await instancesOf(imageId)).map((instance) => ({
+          id: instance.id,
+          observed_state: instance.observed_state,
+          health: instance.health,
+          host_port: instance.host_port,
+          started_at: instance.started_at,
+          probe: instance.probe,
+        })),
+      }),
+      ({ image }) => condition(image, "Ready")?.status === "True",
       { what: "revision 1 Ready", timeoutMs: 120_000 },
     );
     const [first] = await managedContainers(server.orchestratorId, imageId);

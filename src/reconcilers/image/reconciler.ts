@@ -18,7 +18,7 @@ import { isReady } from "./readiness.ts";
 import { ReconcileError, type ReconcileResult } from "./reconcile-error.ts";
 import { createRecorder } from "./recorder.ts";
 import { trackRollout } from "./rollout-tracker.ts";
-import { msUntilReady, msUntilVerdictCheck, type Runnability } from "./status.ts";
+import { msUntilReady, type Runnability } from "./status.ts";
 import { writeStatus } from "./status-writer.ts";
 import { removeStrays } from "./strays.ts";
 import { withSecrets } from "./with-secrets.ts";
@@ -215,7 +215,6 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       plan.requeueAfterMs,
       rollout.requeueAfterMs,
       readyIn === undefined ? undefined : readyIn + 50,
-      msUntilVerdictCheck(image, records),
       expiry.nextInMs === undefined ? undefined : expiry.nextInMs + 50,
     ].filter((value): value is number => value !== undefined);
     return {

@@ -3,7 +3,7 @@ import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import type { DependencyCheck } from "../../domain/dependencies.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import type { ImageRecord, InstanceRecord } from "./model.ts";
-import { imageConditions, msUntilReady, msUntilVerdictCheck, verdictWatchMs } from "./status.ts";
+import { imageConditions, msUntilReady } from "./status.ts";
 
 const now = new Date("2026-01-01T00:00:10Z");
 const image = {
@@ -47,21 +47,6 @@ describe("readiness", () => {
   it("says when to look again", () => {
     expect(msUntilReady([running(new Date(now.getTime() - 1_000))], now)).toBe(2_000);
     expect(msUntilReady([running(new Date(now.getTime() - 5_000))], now)).toBeUndefined();
-  });
-
-  it("looks again while a running instance of a probed image has no health verdict yet", () => {
-    const probed = { health_check: { http_path: "/" } } as unknown as ImageRecord;
-    const waiting = running(new Date(now.getTime() - 60_000));
-    expect(msUntilVerdictCheck(probed, [waiting])).toBe(verdictWatchMs);
-    expect(msUntilVerdictCheck(image, [waiting])).toBeUndefined();
-    expect(msUntilVerdictCheck(probed, [{ ...waiting, health: "healthy" }])).toBeUndefined();
-    expect(msUntilVerdictCheck(probed, [{ ...waiting, health: "unhealthy" }])).toBeUndefined();
-    expect(
-      msUntilVerdictCheck(probed, [{ ...waiting, deletion_requested_at: now }]),
-    ).toBeUndefined();
-    expect(
-      msUntilVerdictCheck(probed, [{ ...waiting, observed_state: "creating" }]),
-    ).toBeUndefined();
   });
 });
 

@@ -65,29 +65,6 @@ export function msUntilReady(
   return wait;
 }
 
-/** How often a pass looks again while a running instance waits for its first health verdict. */
-export const verdictWatchMs = 5_000;
-
-/**
- * While a running instance of a probed image has no health verdict yet, the pass looks again
- * in a few seconds, whatever else wakes it. The prober's verdict normally wakes the image
- * itself; this is the level-triggered net under that edge (an instance left "unknown" kept its
- * image not Ready until the 5-minute resync, seen under heavy load). undefined: none waits.
- */
-export function msUntilVerdictCheck(
-  image: Pick<ImageRecord, "health_check">,
-  records: readonly InstanceRecord[],
-): number | undefined {
-  if (image.health_check === null) return undefined;
-  const waiting = records.some(
-    (record) =>
-      record.observed_state === "running" &&
-      record.deletion_requested_at === null &&
-      record.health === "unknown",
-  );
-  return waiting ? verdictWatchMs : undefined;
-}
-
 type ConditionValue = Omit<Condition, "last_transition_time">;
 
 /**

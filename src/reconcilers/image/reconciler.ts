@@ -205,10 +205,14 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         { cause: first, wake },
       );
     }
-    // Look again when a young instance has run long enough to count as ready.
+    // Look again when a young instance has run long enough to count as ready: reckoned at the
+    // same instant as the status just written (passEnd), never a later one. With a later clock,
+    // an instance that turned ready in between was "not yet" in the status and "already" here:
+    // no look again, and Ready stayed False until the resync (seen with three instances started
+    // within a second and min_ready 20s: "2/3 instances healthy" for minutes).
     const readyIn = msUntilReady(
       records,
-      now(),
+      passEnd,
       minReadyMsOf(withOptionDefaults(image.container_options).rollout),
     );
     const requeue = [

@@ -60,3 +60,35 @@ describe("cloudEventJson", () => {
     expect(toKafkaMessage({ ...rest, dataJson }, "orchestrator/o").value).toBe(text);
   });
 });
+
+describe("the message's bytes", () => {
+  const { data: _data, ...rest } = row;
+  // Pinned text: the relay's encoding may get faster, never different.
+  const expectedHeaders = {
+    "content-type": "application/cloudevents+json",
+    ce_specversion: "1.0",
+    ce_id: "01890a5d-ac96-774b-bcce-b302099a8057",
+    ce_source: "orchestrator/o",
+    ce_type: "container.started",
+    ce_subject: "containers/abc123",
+    ce_time: "2025-03-04T05:06:07.089Z",
+  };
+  const envelopeText =
+    '{"specversion":"1.0","id":"01890a5d-ac96-774b-bcce-b302099a8057","source":"orchestrator/o",' +
+    '"type":"container.started","subject":"containers/abc123","time":"2025-03-04T05:06:07.089Z",' +
+    '"datacontenttype":"application/json"';
+
+  it("splices the database's JSON text unchanged after the envelope, in field order", () => {
+    const dataJson = '{"name": "caf\u00e9 \\"quoted\\"", "image_id": 42, "stopped_at": null}';
+    const message = toKafkaMessage({ ...rest, dataJson }, "orchestrator/o");
+    expect(message.key).toBe("42");
+    expect(message.value).toBe(`${envelopeText},"data":${dataJson}}`);
+    expect(Object.entries(message.headers)).toEqual(Object.entries(expectedHeaders));
+  });
+
+  it("serializes parsed data the same way", () => {
+    const message = toKafkaMessage({ ...rest, data: { a: 1, b: null } }, "orchestrator/o");
+    expect(message.value).toBe(`${envelopeText},"data":{"a":1,"b":null}}`);
+    expect(Object.entries(message.headers)).toEqual(Object.entries(expectedHeaders));
+  });
+});

@@ -29,17 +29,26 @@ describe.runIf(hasKafkaMock())("Kafka sink against the mock broker", () => {
         message("1", "a"),
         message("1", "b".repeat(200)),
         message("2", "c"),
+        // Counted in UTF-8 bytes: 60 characters, 120 bytes (+ 7 of key and header).
+        message("3", "é".repeat(60)),
+        // Exactly the limit: 1 + 93 + 5 + 1 bytes.
+        message("4", "d".repeat(93)),
       ]);
       expect(
         report.rejected.map(({ index, error }) => [index, error.code, error.retriable]),
-      ).toEqual([[1, "MESSAGE_TOO_LARGE", false]]);
+      ).toEqual([
+        [1, "MESSAGE_TOO_LARGE", false],
+        [3, "MESSAGE_TOO_LARGE", false],
+      ]);
+      expect(report.rejected[1]?.error.message).toMatch(/^message of 127 bytes/);
       const consumption = await broker().consume(topic);
-      const received = await consumption.waitFor(2);
+      const received = await consumption.waitFor(3);
       await consumption.stop();
       expect(received.map((item) => [item.key, item.value, item.headers.ce_id])).toEqual(
         expect.arrayContaining([
           ["1", "a", "1"],
           ["2", "c", "2"],
+          ["4", "d".repeat(93), "4"],
         ]),
       );
     } finally {

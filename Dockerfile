@@ -37,5 +37,6 @@ EXPOSE 3003
 # orchestrator waiting for its database is alive and must not be restarted for it.)
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3003)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# --liftoff-only: see "The embedded database" in docs/architecture.md.
+# --liftoff-only: V8 would otherwise optimise the embedded database's WebAssembly (PGlite's SQL
+# parser) at start, seconds of CPU and several hundred MiB (src/composition-root.ts warns without it).
 CMD ["node", "--liftoff-only", "src/main.ts"]

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliProcess } from "../gitops/cli-harness.ts";
 import { removeTree, tempTree, writeTree } from "../gitops/temp-tree.ts";
-import { runningModes as runningModesOf } from "../rollout/rollout-observe.ts";
+import { runningModes as runningModesOf, servesThenFails } from "../rollout/rollout-observe.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -38,12 +38,10 @@ const canaryFile = (mode: string, extra: readonly string[] = []) =>
     "",
   ].join("\n");
 
-/** Serves for a few seconds, then its index is gone: 404, unhealthy. */
+/** The spec lines of the bad revision: serves for a few seconds, then fails its check. */
 const badCommand = [
   "  command:",
-  "    - sh",
-  "    - -c",
-  '    - "httpd -p 8080 -h /www && sleep 4 && rm /www/index.html && sleep 3600"',
+  ...servesThenFails.map((part) => `    - ${JSON.stringify(part)}`),
 ];
 
 describe("orchestrator apply --wait when the controller rolls the change back", () => {

@@ -11,16 +11,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliProcess } from "../gitops/cli-harness.ts";
 import { removeTree, tempTree } from "../gitops/temp-tree.ts";
-import { runningModes as runningModesOf, twoHttpdInstances } from "../rollout/rollout-observe.ts";
+import {
+  runningModes as runningModesOf,
+  servesThenFails,
+  twoHttpdInstances,
+} from "../rollout/rollout-observe.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** Serves for a few seconds, then its index is gone: 404, unhealthy (auto-rollback.test.ts). */
-const badCommand = [
-  "sh",
-  "-c",
-  "httpd -p 8080 -h /www && sleep 4 && rm /www/index.html && sleep 3600",
-];
 
 describe("orchestrator rollout status when the controller rolls back", () => {
   let server: TestServer;
@@ -81,7 +78,7 @@ describe("orchestrator rollout status when the controller rolls back", () => {
   it("rollout status, started right after a bad change, exits 1 naming the failed revision", async () => {
     expect(await runningModes()).toEqual(["one", "one"]);
     const patched = await server.request("PATCH", `/api/images/${imageId}`, {
-      body: { env: { MODE: "two" }, command: badCommand },
+      body: { env: { MODE: "two" }, command: servesThenFails },
     });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     const status = await cli("rollout", "status", "canary", "--timeout", "180s");

@@ -12,7 +12,7 @@ import { backends } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-import { conditionOf, rolloutEventsOf } from "./rollout-observe.ts";
+import { conditionOf, rolloutEventsOf, servesThenFails } from "./rollout-observe.ts";
 
 describe.each(backends())("automatic rollback on %s", (backend) => {
   let server: TestServer;
@@ -109,11 +109,7 @@ describe.each(backends())("automatic rollback on %s", (backend) => {
     // Revision 2 serves for a few seconds, then its index is gone: 404, unhealthy.
     const patched = await server.request("PATCH", `/api/images/${imageId}`, {
       body: {
-        command: [
-          "sh",
-          "-c",
-          "httpd -p 8080 -h /www && sleep 4 && rm /www/index.html && sleep 3600",
-        ],
+        command: servesThenFails,
       },
     });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);

@@ -7,6 +7,16 @@ import { testImages } from "../support/test-images.ts";
 import type { TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 
+/**
+ * The bad revision of the rollback tests: httpd serves for a few seconds, then its index is
+ * gone (404, unhealthy): it starts, passes its first checks, then fails them.
+ */
+export const servesThenFails: readonly string[] = [
+  "sh",
+  "-c",
+  "httpd -p 8080 -h /www && sleep 4 && rm /www/index.html && sleep 3600",
+];
+
 /** Two small httpd instances (MODE=one), with room to surge: what the rollout tests roll. */
 export const twoHttpdInstances = {
   image: testImages.httpd,

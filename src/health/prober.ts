@@ -79,12 +79,12 @@ export function startProber(options: ProberOptions): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
 
   /**
-   * A running instance whose published port is not on record yet (the controller recorded it
-   * from a list taken before Docker reported the port): the engine is asked (inspect is
+   * A running instance whose published port is not on record: the engine is asked (inspect is
    * consistent), and the port found is probed and recorded with the result. Without this, the
-   * instance would never be probed until a later pass of its image happened to record the port,
+   * instance would not be probed until a later pass of its image happened to record the port,
    * and with nothing else waking the image it stayed "unknown", its image not Ready, for up to
-   * the 5-minute resync. undefined: the engine knows no published port for it either.
+   * the 5-minute resync (test/health/probes.test.ts). undefined: the engine knows no published
+   * port for it either.
    */
   async function portFromEngine(
     image: ImageRecord,

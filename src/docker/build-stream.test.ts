@@ -77,7 +77,8 @@ function trace(status: {
   vertexes?: Array<Record<string, unknown>>;
   logs?: Array<Record<string, unknown>>;
 }): Record<string, unknown> {
-  const bytes = statusResponse.encode(statusResponse.fromObject(status)).finish();
+  const type = statusResponse();
+  const bytes = type.encode(type.fromObject(status)).finish();
   return { id: "moby.buildkit.trace", aux: Buffer.from(bytes).toString("base64") };
 }
 

@@ -1,11 +1,12 @@
-import protobuf from "protobufjs";
+import { createRequire } from "node:module";
+import type protobufjs from "protobufjs";
 
 /**
  * BuildKit's progress, as the engine streams it through the build API: `moby.buildkit.trace`
  * lines whose `aux` is a base64 `moby.buildkit.v1.StatusResponse` (protobuf). Only the fields
  * the build log needs are declared (protobuf skips the others).
  */
-const root = protobuf.Root.fromJSON({
+const traceSchema = {
   nested: {
     StatusResponse: {
       fields: {
@@ -32,9 +33,21 @@ const root = protobuf.Root.fromJSON({
     },
     Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } },
   },
-});
-/** The protobuf type of a trace message (the tests encode with it too). */
-export const statusResponse = root.lookupType("StatusResponse");
+};
+
+let statusResponseType: protobufjs.Type | undefined;
+
+/**
+ * The protobuf type of a trace message (the tests encode with it too). protobufjs loads on the
+ * first build's first trace line, not at start: an idle service never needs it.
+ */
+export function statusResponse(): protobufjs.Type {
+  if (statusResponseType === undefined) {
+    const protobuf = createRequire(import.meta.url)("protobufjs") as typeof protobufjs;
+    statusResponseType = protobuf.Root.fromJSON(traceSchema).lookupType("StatusResponse");
+  }
+  return statusResponseType;
+}
 
 export type TraceVertex = {
   readonly digest: string;
@@ -66,7 +79,7 @@ type RawStatus = {
 
 /** Decodes one trace message (the `aux` of a `moby.buildkit.trace` line). */
 export function decodeTrace(base64: string): Trace {
-  const raw = statusResponse.decode(Buffer.from(base64, "base64")) as unknown as RawStatus;
+  const raw = statusResponse().decode(Buffer.from(base64, "base64")) as unknown as RawStatus;
   return {
     vertexes: (raw.vertexes ?? []).map((vertex) => ({
       digest: vertex.digest ?? "",

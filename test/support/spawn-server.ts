@@ -28,7 +28,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * Runs a command of the project (e.g. `src/main.ts`) as its own process, like a user would:
- * with the node flags of `npm start` (--liftoff-only, see docs/architecture.md).
+ * with the node flags of `npm start` (--liftoff-only and --max-semi-space-size, see
+ * docs/architecture.md).
  */
 export function runProject(
   args: readonly string[],
@@ -36,7 +37,7 @@ export function runProject(
 ): Omit<SpawnedServer, "url" | "port"> {
   const child = spawn(
     process.execPath,
-    ["--liftoff-only", "--disable-warning=ExperimentalWarning", ...args],
+    ["--max-semi-space-size=4", "--liftoff-only", "--disable-warning=ExperimentalWarning", ...args],
     {
       cwd: projectRoot,
       env: {

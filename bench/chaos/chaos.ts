@@ -282,9 +282,8 @@ const relayStarted = Date.now();
 let pending = 0;
 for (;;) {
   const [row] = await scratch<Array<{ ids: string[] | null; pending: number }>>`
-    select array_agg(id::text) as ids,
-           count(*) filter (where published_at is null and failed_at is null)::int as pending
-    from events`;
+    select (select array_agg(id::text) from events) as ids,
+           (select count(*) from events_pending)::int as pending`;
   pending = row?.pending ?? 0;
   const onKafka = new Set(consumption.messages.map((message) => message.event?.id));
   if ((row?.ids ?? []).every((id) => onKafka.has(id)) || Date.now() - relayStarted > 120_000) break;

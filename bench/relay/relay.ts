@@ -285,7 +285,7 @@ async function runBackend(
       rounds * totalEvents + transactions * perTransaction,
       300_000,
     );
-    const lags = (await store.db.selectFrom("events").select(["time", "published_at"]).execute())
+    const lags = (await store.events.list({ limit: transactions * perTransaction }))
       .map((row) => new Date(row.published_at ?? 0).getTime() - new Date(row.time).getTime())
       .sort((a, b) => a - b);
     const result = {

@@ -4,6 +4,7 @@ import { eventSubject, type NewEvent } from "../domain/events.ts";
 import { type AuditAppend, auditRows, createAuditRepository } from "./audit-repository.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
+import { publishedRuns } from "./published-runs.ts";
 import { bigintArray } from "./sql-arrays.ts";
 
 export type EventRow = {
@@ -58,35 +59,80 @@ const pruneChunk = 5_000;
 export function createEventsRepository(db: Executor) {
   /**
    * Deletes, chunk by chunk, the oldest rows `published` (or all) written before `cutoff`, with
-   * their queue rows.
+   * their queue rows and the runs of events_published (sql/0024) that no longer hold an event.
    */
   async function pruneBefore(cutoff: Date, onlyPublished: boolean): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const result = await db
-        .with("chunk", (query) => {
-          let chunk = query
-            .selectFrom("events")
-            .select("seq")
-            .where("time", "<", cutoff)
-            .orderBy("seq")
-            .limit(pruneChunk);
-          if (onlyPublished) chunk = chunk.where("published_at", "is not", null);
-          return chunk;
-        })
-        .with("unqueued", (query) =>
-          query
-            .deleteFrom("events_pending")
-            .where("seq", "in", (inner) => inner.selectFrom("chunk").select("seq")),
-        )
-        .deleteFrom("events")
-        .where("seq", "in", (query) => query.selectFrom("chunk").select("seq"))
-        .executeTakeFirst();
-      const count = Number(result.numDeletedRows ?? 0);
+      // Published: neither waiting in the queue nor failed.
+      const published = onlyPublished
+        ? sql`and failed_at is null
+            and not exists (select from events_pending where events_pending.seq = events.seq)`
+        : sql``;
+      const result = await sql<{ count: number }>`
+        with chunk as (
+          select seq from events where time < ${cutoff} ${published} order by seq limit ${pruneChunk}
+        ),
+        bounds as (select min(seq) as low, max(seq) as high from chunk),
+        unqueued as (delete from events_pending where seq in (select seq from chunk)),
+        unrun as (
+          delete from events_published as run
+          using bounds
+          where run.first_seq <= bounds.high and run.last_seq >= bounds.low
+            and not exists (
+              select from events
+              where events.seq between run.first_seq and run.last_seq
+                and events.seq not in (select seq from chunk)
+            )
+        ),
+        removed as (delete from events where seq in (select seq from chunk) returning seq)
+        select count(*)::int as count from removed
+      `.execute(db);
+      const count = Number(result.rows[0]?.count ?? 0);
       deleted += count;
       if (count < pruneChunk) return deleted;
     }
   }
+
+  /**
+   * Events as the rest of the service reads them: with when each was published, from the run of
+   * events_published that holds its seq (sql/0024). Runs never overlap, so the one with the
+   * greatest first_seq at or below the seq is the only candidate (one index probe a row).
+   */
+  const withPublication = () =>
+    db
+      .selectFrom("events")
+      .leftJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom("events_published")
+            .select(["events_published.last_seq", "events_published.published_at"])
+            .whereRef("events_published.first_seq", "<=", "events.seq")
+            .orderBy("events_published.first_seq", "desc")
+            .limit(1)
+            .as("run"),
+        (join) => join.onRef("run.last_seq", ">=", "events.seq"),
+      )
+      .select([
+        "events.seq",
+        "events.id",
+        "events.type",
+        "events.subject",
+        "events.image_id",
+        "events.instance_id",
+        "events.user_id",
+        "events.time",
+        "events.data",
+        "run.published_at",
+        // The attempt that published counts too (publish_attempts holds those that did not).
+        sql<number>`events.publish_attempts + (run.published_at is not null)::int`.as(
+          "publish_attempts",
+        ),
+        sql<string | null>`case when run.published_at is null then events.publish_error end`.as(
+          "publish_error",
+        ),
+        "events.failed_at",
+      ]);
 
   const repository = {
     /**
@@ -155,13 +201,11 @@ export function createEventsRepository(db: Executor) {
 
     /** An image's newest `image.scaled` events written by the autoscaler, newest first. */
     async autoscalerDecisions(imageId: number, limit: number): Promise<EventRow[]> {
-      return (await db
-        .selectFrom("events")
-        .selectAll()
-        .where("image_id", "=", imageId)
-        .where("type", "=", "image.scaled")
-        .where(sql<boolean>`data ? 'metric'`)
-        .orderBy("seq", "desc")
+      return (await withPublication()
+        .where("events.image_id", "=", imageId)
+        .where("events.type", "=", "image.scaled")
+        .where(sql<boolean>`events.data ? 'metric'`)
+        .orderBy("events.seq", "desc")
         .limit(limit)
         .execute()) as EventRow[];
     },
@@ -187,15 +231,15 @@ export function createEventsRepository(db: Executor) {
     },
 
     async list(filter: EventFilter): Promise<EventRow[]> {
-      let query = db.selectFrom("events").selectAll().orderBy("seq", "asc").limit(filter.limit);
-      if (filter.userId !== undefined) query = query.where("user_id", "=", filter.userId);
-      if (filter.imageId !== undefined) query = query.where("image_id", "=", filter.imageId);
+      let query = withPublication().orderBy("events.seq", "asc").limit(filter.limit);
+      if (filter.userId !== undefined) query = query.where("events.user_id", "=", filter.userId);
+      if (filter.imageId !== undefined) query = query.where("events.image_id", "=", filter.imageId);
       if (filter.instanceId !== undefined)
-        query = query.where("instance_id", "=", filter.instanceId);
+        query = query.where("events.instance_id", "=", filter.instanceId);
       if (filter.types !== undefined && filter.types.length > 0)
-        query = query.where("type", "in", [...filter.types]);
-      if (filter.since !== undefined) query = query.where("time", ">=", filter.since);
-      if (filter.afterSeq !== undefined) query = query.where("seq", ">", filter.afterSeq);
+        query = query.where("events.type", "in", [...filter.types]);
+      if (filter.since !== undefined) query = query.where("events.time", ">=", filter.since);
+      if (filter.afterSeq !== undefined) query = query.where("events.seq", ">", filter.afterSeq);
       return (await query.execute()) as EventRow[];
     },
 
@@ -222,18 +266,30 @@ export function createEventsRepository(db: Executor) {
     },
 
     /**
-     * Marks rows published at the broker's acknowledgement time: out of the queue, and the
-     * event says when, in one statement.
+     * Marks rows published at the broker's acknowledgement time, in one statement: out of the
+     * queue, and a row of events_published per run of consecutive seqs (sql/0024); the events
+     * themselves are not written. The runs are those of `seqs` when every one of them was still
+     * queued (the rule); otherwise (another relay marked some meanwhile) those of the rows this
+     * statement took out of the queue, so no seq is ever in two runs.
      */
     async markPublished(seqs: readonly number[], ackedAt: Date): Promise<void> {
       if (seqs.length === 0) return;
+      const runs = publishedRuns(seqs);
       await sql`
         with done as (
           delete from events_pending where seq = any(${bigintArray(seqs)}) returning seq
-        )
-        update events
-        set published_at = ${ackedAt}, publish_attempts = publish_attempts + 1, publish_error = null
-        where seq = any(${bigintArray(seqs)}) and seq in (select seq from done)
+        ),
+        whole as (select count(*) = ${runs.count} as all_done from done)
+        insert into events_published (first_seq, last_seq, published_at)
+        select run.first_seq, run.last_seq, ${ackedAt}::timestamptz
+        from unnest(${bigintArray(runs.firsts)}, ${bigintArray(runs.lasts)})
+          as run(first_seq, last_seq)
+        where (select all_done from whole)
+        union all
+        select min(seq), max(seq), ${ackedAt}::timestamptz
+        from (select seq, seq - row_number() over (order by seq) as island from done) as numbered
+        where not (select all_done from whole)
+        group by island
       `.execute(db);
     },
 

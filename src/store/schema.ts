@@ -233,7 +233,7 @@ export type EventsTable = {
   user_id: number;
   time: Timestamp;
   data: Json<Record<string, unknown>>;
-  published_at: NullableTimestamp;
+  /** Attempts that did not publish (sql/0024); when it was published: events_published. */
   publish_attempts: Defaulted<number>;
   publish_error: string | null;
   failed_at: NullableTimestamp;
@@ -265,6 +265,13 @@ export type RegistryCredentialsTable = {
 /** The relay's queue: one row per event neither published nor failed (sql/0017). */
 export type EventsPendingTable = {
   seq: number;
+};
+
+/** Every event of seq first_seq..last_seq was published at published_at (sql/0024). */
+export type EventsPublishedTable = {
+  first_seq: number;
+  last_seq: number;
+  published_at: Timestamp;
 };
 
 export type LeaderLeasesTable = {
@@ -333,6 +340,7 @@ export type Database = {
   instances: InstancesTable;
   events: EventsTable;
   events_pending: EventsPendingTable;
+  events_published: EventsPublishedTable;
   health_snapshots: HealthSnapshotsTable;
   leader_leases: LeaderLeasesTable;
   autoscale_status: AutoscaleStatusTable;

@@ -114,8 +114,9 @@ export async function writeEvents(store: Store, events: readonly NewEvent[]): Pr
   await store.transaction((tx) => tx.events.append(events));
 }
 
+/** Every event in seq order, as the service reads them (with when each was published). */
 export async function allEvents(store: Store): Promise<EventRow[]> {
-  return (await store.db.selectFrom("events").selectAll().orderBy("seq").execute()) as EventRow[];
+  return store.events.list({ limit: 1_000_000 });
 }
 
 export type TestRelayOptions = Partial<Omit<RelayOptions, "store" | "sink" | "logger">> & {

@@ -1,4 +1,22 @@
 /** Small helpers shared by the benchmarks. */
+import { readFileSync } from "node:fs";
+
+/** The node arguments of package.json's start script (`node <args>`): the service as users run it. */
+export function startArguments(): string[] {
+  const manifest = JSON.parse(
+    readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+  ) as { scripts: { start: string } };
+  const [command, ...args] = manifest.scripts.start.split(/\s+/);
+  if (command !== "node") throw new Error(`unexpected start script: ${manifest.scripts.start}`);
+  return args;
+}
+
+/** The V8 flags among them (--liftoff-only, --max-semi-space-size=…): for a bench in-process. */
+export function serviceV8Flags(): string[] {
+  return startArguments().filter(
+    (arg) => arg.startsWith("--") && !/^--(experimental-strip-types|disable-warning)/.test(arg),
+  );
+}
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((left, right) => left - right);

@@ -30,7 +30,7 @@ import { createImage } from "../../src/desired/image-writes.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { openStore, type StoreLocation } from "../../src/store/database.ts";
 import { freePort } from "../../test/support/spawn-server.ts";
-import { report } from "../support.ts";
+import { report, startArguments } from "../support.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -218,13 +218,6 @@ async function seed(location: StoreLocation): Promise<{ token: string; imageIds:
   }
 }
 
-async function startArguments(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8")) as {
-    scripts: { start: string };
-  };
-  return [...serviceNodeArgs, ...manifest.scripts.start.split(/\s+/).slice(1)];
-}
-
 async function service(backend: "pglite" | "postgres"): Promise<{
   result: { reads: Stats; writes: Stats };
 }> {
@@ -252,7 +245,7 @@ async function service(backend: "pglite" | "postgres"): Promise<{
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = await spawnAndWait(
-      await startArguments(),
+      [...serviceNodeArgs, ...startArguments()],
       {
         ...databaseEnv,
         DATA_DIR: dataDir,

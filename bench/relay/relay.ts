@@ -13,8 +13,9 @@
  *    p50/p99 of commit -> broker ack (published_at - time; `time` is set at insert, in a
  *    transaction that commits right after).
  *
- * Runs under node --liftoff-only, as the service does (it starts itself again with the flag;
- * BENCH_TURBOFAN=1 lets V8 optimize PGlite's WebAssembly instead, which the service does not).
+ * Runs under the V8 flags of npm start's script (--liftoff-only, --max-semi-space-size), as the
+ * service does: it starts itself again with them (BENCH_TURBOFAN=1 lets V8 optimize PGlite's
+ * WebAssembly instead, which the service does not).
  * Runs on PGlite in memory, then on a Postgres server when BENCH_DATABASE_URL (or
  * TEST_DATABASE_URL) is set (a scratch database is created there and dropped).
  * Knobs: BENCH_EVENTS (20000), BENCH_BATCH (500), BENCH_ROUNDS (3, at least 2), BENCH_LAG_EVENTS
@@ -39,6 +40,7 @@ import { createLogger, type Logger } from "../../src/logger.ts";
 import { createMetrics, type Registry } from "../../src/metrics/registry.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { ensureKafkaMockBinary, startKafkaBroker } from "../../test/support/kafka-broker.ts";
+import { serviceV8Flags } from "../support.ts";
 
 const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000);
 const batchSize = Number(process.env.BENCH_BATCH ?? 500);
@@ -322,9 +324,10 @@ export async function main(): Promise<BackendResult[]> {
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   console.log(
     `relay bench: ${totalEvents} events, batch ${batchSize}, mock broker ${broker.bootstrap}, ` +
+      `node ${process.execArgv.filter((arg) => arg.startsWith("--") && !arg.startsWith("--disable-warning")).join(" ")}` +
       (process.execArgv.includes("--liftoff-only")
-        ? "node --liftoff-only (as npm start)"
-        : "WebAssembly optimized (BENCH_TURBOFAN; npm start uses --liftoff-only)") +
+        ? " (as npm start)"
+        : " (WebAssembly optimized: BENCH_TURBOFAN; npm start uses --liftoff-only)") +
       (postgresUrl === undefined ? " (set BENCH_DATABASE_URL to add a Postgres server)" : ""),
   );
   const results: BackendResult[] = [];
@@ -346,23 +349,22 @@ export async function main(): Promise<BackendResult[]> {
 }
 
 /**
- * The service runs node with --liftoff-only (npm start, the CLI, the image: see "The embedded
- * database" in docs/architecture.md), which keeps PGlite's WebAssembly on V8's baseline compiler:
- * the relay's queries cost more than with the optimizing one. The bench measures the relay as
- * the service runs it, so it starts itself again with the flag unless BENCH_TURBOFAN is set.
+ * The service runs node with V8 flags (npm start's script, the image): --liftoff-only keeps
+ * PGlite's WebAssembly on V8's baseline compiler (the relay's queries cost more than with the
+ * optimizing one), --max-semi-space-size bounds the young generation (see "Start-up and idle
+ * memory" in docs/architecture.md). The bench measures the relay as the service runs it, so it
+ * starts itself again with the start script's V8 flags (both sides, relay and bare producer,
+ * run under them); BENCH_TURBOFAN=1 leaves --liftoff-only out.
  */
 function asTheServiceRuns(): boolean {
-  if (process.execArgv.includes("--liftoff-only") || process.env.BENCH_TURBOFAN !== undefined)
-    return false;
+  const flags = serviceV8Flags().filter(
+    (flag) => !(flag === "--liftoff-only" && process.env.BENCH_TURBOFAN !== undefined),
+  );
+  if (process.env.BENCH_AS_SERVICE !== undefined) return false;
   const child = spawnSync(
     process.execPath,
-    [
-      "--liftoff-only",
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: "inherit" },
+    [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: "inherit", env: { ...process.env, BENCH_AS_SERVICE: "1" } },
   );
   process.exitCode = child.status ?? 1;
   return true;

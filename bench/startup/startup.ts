@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { freePort } from "../../test/support/spawn-server.ts";
-import { median, report } from "../support.ts";
+import { median, report, startArguments } from "../support.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const starts = Number(process.env.BENCH_STARTS ?? 3);
@@ -27,16 +27,6 @@ const serverUrl =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
   "postgres://orchestrator_test:orchestrator_test@127.0.0.1:5432/orchestrator_test";
-
-/** The node arguments of package.json's start script (`node <args>`). */
-async function startArguments(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8")) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.split(/\s+/);
-  if (command !== "node") throw new Error(`unexpected start script: ${manifest.scripts.start}`);
-  return args;
-}
 
 type Run = { readonly readyMs: number; readonly idleRssMiB: number };
 
@@ -55,7 +45,7 @@ async function stop(child: ChildProcess): Promise<void> {
 /** One start: spawn → /healthz 200, then idle RSS; stops the process cleanly. */
 async function startOnce(env: Record<string, string>): Promise<Run> {
   const port = await freePort();
-  const args = await startArguments();
+  const args = startArguments();
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,

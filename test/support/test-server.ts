@@ -148,22 +148,21 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
     // An engine outside a swarm refuses the list (503): nothing to remove.
     const services = await docker.listServices({ filters }).catch(() => []);
     await removeAll(services.map((service) => docker.getService(service.ID as string).remove()));
-    // Until two listings a moment apart find none: a create the engine was still running for
-    // a server just killed lands after the first listing (a container left "created").
+    // Until two listings a moment apart find neither containers nor networks: a create the
+    // engine was still running for a server just stopped or killed lands after the first
+    // listing (a container left "created", or a tenant network: one was left in a CI run).
+    // Containers go first: the engine refuses to remove a network a container is on.
     let emptyListings = 0;
     for (let round = 0; round < 40 && emptyListings < 2; round += 1) {
-      const left = await docker.listContainers({ all: true, filters });
-      emptyListings = left.length === 0 ? emptyListings + 1 : 0;
+      const containers = await docker.listContainers({ all: true, filters });
       await removeAll(
-        left.map((container) => docker.getContainer(container.Id).remove({ force: true })),
+        containers.map((container) => docker.getContainer(container.Id).remove({ force: true })),
       );
+      const networks = await docker.listNetworks({ filters });
+      await removeAll(networks.map((network) => docker.getNetwork(network.Id).remove()));
+      emptyListings = containers.length + networks.length === 0 ? emptyListings + 1 : 0;
       if (emptyListings < 2) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    await removeAll(
-      (await docker.listNetworks({ filters })).map((network) =>
-        docker.getNetwork(network.Id).remove(),
-      ),
-    );
     await removeAll(
       (await docker.listImages({ filters })).map((image) =>
         docker.getImage(image.Id).remove({ force: true }),

@@ -357,10 +357,10 @@ export async function main(): Promise<BackendResult[]> {
  * run under them); BENCH_TURBOFAN=1 leaves --liftoff-only out.
  */
 function asTheServiceRuns(): boolean {
+  if (process.env.BENCH_AS_SERVICE !== undefined) return false;
   const flags = serviceV8Flags().filter(
     (flag) => !(flag === "--liftoff-only" && process.env.BENCH_TURBOFAN !== undefined),
   );
-  if (process.env.BENCH_AS_SERVICE !== undefined) return false;
   const child = spawnSync(
     process.execPath,
     [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],

@@ -127,16 +127,17 @@ async function initdbInto(folder: string): Promise<void> {
   await client.close();
 }
 
+type WasmModule = NonNullable<PGliteOptions["pgliteWasmModule"]>;
 /** The part of the global WebAssembly API used here (its types are the DOM library's). */
 type WasmApi = { compileStreaming(source: Response): Promise<WasmModule> };
 
+let pgliteModule: Promise<WasmModule> | undefined;
 /**
  * PGlite's WebAssembly (9.4 MiB), compiled as it streams from disk. Left to PGlite, the file is
  * read into one buffer first, which outlives the compile (an idle service rarely runs the full
- * collection that frees it: ~9 MiB of idle RSS, bench/startup). Compiled once per process.
+ * collection that frees it: ~9 MiB of idle RSS, bench/startup). Compiled once per process; a
+ * compile that failed is tried again at the next open.
  */
-type WasmModule = NonNullable<PGliteOptions["pgliteWasmModule"]>;
-let pgliteModule: Promise<WasmModule> | undefined;
 function compiledPglite(): Promise<WasmModule> {
   pgliteModule ??= (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.compileStreaming(
     new Response(
@@ -145,7 +146,10 @@ function compiledPglite(): Promise<WasmModule> {
       ) as ReadableStream<Uint8Array>,
       { headers: { "content-type": "application/wasm" } },
     ),
-  );
+  ).catch((error: unknown) => {
+    pgliteModule = undefined;
+    throw error;
+  });
   return pgliteModule;
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.ts";
-import type { LeaderLock } from "../store/sql-backend.ts";
+import { type LeaderLock, LeadershipLostError } from "../store/sql-backend.ts";
 
 /** One stretch of leadership: what to undo when it ends, and whether it still holds. */
 export type LeaderTerm = {
@@ -11,7 +11,10 @@ export type LeaderTerm = {
   readonly epoch: number;
   /**
    * Resolves when a fresh check proves this process still leads in this term; rejects with
-   * LeadershipLostError otherwise. Every Docker write of the term waits for it (fencing.ts).
+   * LeadershipLostError otherwise, and from the moment the term starts to end (stop, or the
+   * lock lost), before the lock is even released: a reconcile still in flight then starts no
+   * Docker write, also one that outlives stop's deadline. Every Docker write of the term waits
+   * for it (fencing.ts).
    */
   confirm(): Promise<void>;
 };
@@ -94,7 +97,12 @@ export function runWhileLeading(options: LeaderElectionOptions): {
           return current.active && !stopped;
         },
         epoch: held.epoch,
-        confirm: () => held.confirm(),
+        confirm: async () => {
+          if (!current.active || stopped) {
+            throw new LeadershipLostError(`the term at epoch ${held.epoch} ended`);
+          }
+          await held.confirm();
+        },
       });
     } catch (error) {
       logger.error({ err: error }, "controller failed to start");

@@ -11,7 +11,7 @@ import {
 import { pgliteDialect } from "./pglite-dialect.ts";
 import { pgliteInitdbParams, pgliteStartParams } from "./pglite-settings.ts";
 import type { PgliteTemplate } from "./pglite-template.ts";
-import type { SqlBackend } from "./sql-backend.ts";
+import { LeadershipLostError, type SqlBackend } from "./sql-backend.ts";
 
 export type PgliteOpenOptions = {
   /**
@@ -64,14 +64,21 @@ export async function openPgliteBackend(
       };
     },
     // One process per data folder (see data-dir-lock.ts): it is always the leader, and there
-    // is nobody to fence off (epoch 0, every check passes). One connection never drops, so a
-    // subscription never needs to come back either.
-    tryLeaderLock: async () => ({
-      epoch: 0,
-      lost: new Promise<void>(() => {}),
-      confirm: async () => {},
-      release: async () => {},
-    }),
+    // is nobody else to fence off (epoch 0, every check passes until the lock is released). One
+    // connection never drops, so a subscription never needs to come back either.
+    tryLeaderLock: async () => {
+      let released = false;
+      return {
+        epoch: 0,
+        lost: new Promise<void>(() => {}),
+        confirm: async () => {
+          if (released) throw new LeadershipLostError("the lock was released");
+        },
+        release: async () => {
+          released = true;
+        },
+      };
+    },
     close: async () => {
       if (closed) return;
       closed = true;

@@ -7,6 +7,7 @@ import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
 import { runInOrder } from "../../src/store/pipeline.ts";
 import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
+import { LeadershipLostError } from "../../src/store/sql-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
 import { createUsersRepository } from "../../src/store/users-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
@@ -146,6 +147,19 @@ describe.each(backends())("store on %s", (backend) => {
     ).rejects.toThrow(/division by zero/);
     const { rows } = await sql<{ id: number }>`select id from pipeline_probe`.execute(store.db);
     expect(rows).toEqual([{ id: 1 }]);
+  });
+
+  it("grants the leader lock, whose check passes while held and refuses once released", async () => {
+    const { store } = await freshStore(backend);
+    const lock = await store.tryLeaderLock({
+      key: 515_151,
+      name: "controller:store-test",
+      holder: "test",
+    });
+    if (lock === undefined) throw new Error("expected the lock");
+    await expect(lock.confirm()).resolves.toBeUndefined();
+    await lock.release();
+    await expect(lock.confirm()).rejects.toThrow(LeadershipLostError);
   });
 
   it("delivers NOTIFY to a listener, on commit", async () => {

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { HealthCheck } from "../domain/image-spec.ts";
 import type { Executor } from "./executor.ts";
 import { jsonb } from "./json.ts";
+import { runInOrder } from "./pipeline.ts";
 import type { InstanceRecord, ObservedPatch } from "./records.ts";
 import type { DesiredState, ObservedState } from "./schema.ts";
 
@@ -56,6 +57,28 @@ export function createInstancesRepository(db: Executor) {
       return byCreation(
         db.selectFrom("instances").selectAll().where("image_id", "=", imageId),
       ).execute();
+    },
+
+    /**
+     * The image's instances, then its resource_version (undefined: the image is gone) read in
+     * the next statement, so that the version is at least as new as the rows: a version equal
+     * to one read before the rows means no desired-state write came in between. Two statements
+     * in one round trip where the connection pipelines (store/pipeline.ts).
+     */
+    async listOfImageThenVersion(
+      imageId: number,
+    ): Promise<{ instances: InstanceRecord[]; resourceVersion: number | undefined }> {
+      const [listed, versioned] = await runInOrder(db, [
+        byCreation(
+          db.selectFrom("instances").selectAll().where("image_id", "=", imageId),
+        ).compile(),
+        db.selectFrom("images").select("resource_version").where("id", "=", imageId).compile(),
+      ]);
+      const version = versioned?.rows[0]?.resource_version;
+      return {
+        instances: (listed?.rows ?? []) as InstanceRecord[],
+        resourceVersion: version === undefined ? undefined : Number(version),
+      };
     },
 
     /** Instances of many images at once (resync pages). */

@@ -105,12 +105,13 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
 
     const recorder = createRecorder(deps, image, eventContext, log);
     const actions = createActionRunner(deps, image, recorder, log);
-    let stored = await store.instances.listOfImage(imageId);
     // The API adds instance rows together with the desired count (POST /api/containers/{id}):
     // a count read before such a write and rows read after it would look like one too many,
-    // and the newest would be scaled away. A write in between: look again, from the start.
-    const reread = await store.images.find(imageId);
-    if (reread !== undefined && reread.resource_version !== image.resource_version) {
+    // and the newest would be scaled away. The image's version, read again after the rows,
+    // tells of a write in between: then look again, from the start.
+    const listed = await store.instances.listOfImageThenVersion(imageId);
+    let stored = listed.instances;
+    if (listed.resourceVersion !== undefined && listed.resourceVersion !== image.resource_version) {
       return { requeueAfterMs: 0 };
     }
     // Claims past their expiry go back to the pool (to be recycled) before the plan counts them.

@@ -12,7 +12,8 @@
  *   own images: a row lock, an image.scaled event, a NOTIFY and a reconcile per write).
  * Baseline in the same run: a bare hono route (support-bare-server.ts) answering the same
  * requests. Prints req/s, p50 and p99 of each, the serving process's CPU time per request
- * (Linux), and ours / bare.
+ * (Linux), the reconcile passes per write (they vary with the speed of both sides: a pass
+ * started while writes to its image keep coming covers several), and ours / bare.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
  * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
  * (reads,writes), BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof, to see where a request's time goes).
@@ -41,7 +42,13 @@ const backends = (process.env.BENCH_BACKENDS ?? "pglite,postgres").split(",") as
 >;
 const phases = new Set((process.env.BENCH_PHASES ?? "reads,writes").split(","));
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-const none: Stats = { rate: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpuMs: Number.NaN };
+const none: Stats = {
+  rate: Number.NaN,
+  p50: Number.NaN,
+  p99: Number.NaN,
+  cpuMs: Number.NaN,
+  answered: 0,
+};
 const serverUrl =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
@@ -53,6 +60,9 @@ type Stats = {
   readonly p50: number;
   readonly p99: number;
   readonly cpuMs: number;
+  readonly answered: number;
+  /** Reconcile passes per answered request (writes: what each one's NOTIFY cost the controller). */
+  readonly reconcilesPerReq?: number;
 };
 
 /**
@@ -103,6 +113,7 @@ async function load(
   return {
     rate: latencies.length / (elapsed / 1000),
     cpuMs: ((await cpuTimeMs(pid)) - cpuBefore) / latencies.length,
+    answered: latencies.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   };
@@ -114,7 +125,24 @@ type Target = {
   readonly imageIds: number[];
   /** The serving process, whose CPU time is read around each phase. */
   readonly pid: number | undefined;
+  /** Reads the service's reconcile passes so far (undefined: the bare server has none). */
+  readonly reconciles?: () => Promise<number>;
 };
+
+/** Reconcile passes so far: the count of orchestrator_reconcile_duration_seconds on /metrics. */
+async function reconcilesSoFar(url: string, metricsToken: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`, {
+    headers: { authorization: `Bearer ${metricsToken}` },
+  });
+  const text = await response.text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("orchestrator_reconcile_duration_seconds_count")) {
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return total;
+}
 
 /** Reads then writes against a target, after a short warm-up of each. */
 async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }> {
@@ -143,7 +171,13 @@ async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }>
   }
   if (phases.has("writes")) {
     await load(1_500, write);
+    const passesBefore = await target.reconciles?.();
     writes = await load(seconds * 1000, write, target.pid);
+    const passesAfter = await target.reconciles?.();
+    if (passesBefore !== undefined && passesAfter !== undefined) {
+      // Counted at the phase's end: passes still running then fall in no window.
+      writes = { ...writes, reconcilesPerReq: (passesAfter - passesBefore) / writes.answered };
+    }
   }
   return { reads, writes };
 }
@@ -244,6 +278,7 @@ async function service(backend: "pglite" | "postgres"): Promise<{
     const { token, imageIds } = await seed(location);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    const metricsToken = randomBytes(16).toString("hex");
     const child = await spawnAndWait(
       [...serviceNodeArgs, ...startArguments()],
       {
@@ -251,6 +286,7 @@ async function service(backend: "pglite" | "postgres"): Promise<{
         DATA_DIR: dataDir,
         PORT: String(port),
         HOST: "127.0.0.1",
+        METRICS_TOKEN: metricsToken,
         ORCHESTRATOR_ID: `bench-api-${randomBytes(3).toString("hex")}`,
         BUILD_CONTEXT_BASE_DIR: path.join(dataDir, "contexts"),
         // Room for every image at 2 instances; each growing write still checks the quota.
@@ -263,7 +299,15 @@ async function service(backend: "pglite" | "postgres"): Promise<{
       async () => (await fetch(`${url}/healthz`)).ok,
     );
     try {
-      return { result: await measure({ url, token, imageIds, pid: child.pid }) };
+      return {
+        result: await measure({
+          url,
+          token,
+          imageIds,
+          pid: child.pid,
+          reconciles: () => reconcilesSoFar(url, metricsToken),
+        }),
+      };
     } finally {
       await stop(child);
     }
@@ -298,6 +342,9 @@ const fields = (stats: Stats, baseline: Stats) => ({
   p50_ms: stats.p50.toFixed(1),
   p99_ms: stats.p99.toFixed(1),
   cpu_ms_per_req: stats.cpuMs.toFixed(2),
+  ...(stats.reconcilesPerReq === undefined
+    ? {}
+    : { reconciles_per_req: stats.reconcilesPerReq.toFixed(2) }),
   bare_req_s: Math.round(baseline.rate),
   bare_p99_ms: baseline.p99.toFixed(1),
   bare_cpu_ms_per_req: baseline.cpuMs.toFixed(2),

@@ -166,7 +166,11 @@ describe.each(backends())("quotas on %s", (backend) => {
   });
 
   it("lets the admin change a user's limits, and a user over a lowered limit still scale down", async () => {
-    const id = (await server.request("GET", "/api/images", { token: alice })).body.items[0].id;
+    // The image of the test before (`web`): those deleted earlier may still be listed while
+    // the controller removes them, and then be gone.
+    const id = (await server.request("GET", "/api/images", { token: alice })).body.items.find(
+      (listed: { name: string }) => listed.name === "web",
+    ).id;
     const patch = (body: Record<string, unknown>) =>
       server.request("PATCH", `/api/images/${id}`, { token: alice, body });
     const raised = await server.request("PATCH", "/api/quota?user=alice", {

@@ -1,6 +1,9 @@
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/auth/tokens.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createImage } from "../../src/desired/image-writes.ts";
+import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { imagesChannel } from "../../src/store/channels.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { migrate, readMigrations } from "../../src/store/migrate.ts";
@@ -160,6 +163,51 @@ describe.each(backends())("store on %s", (backend) => {
     await expect(lock.confirm()).resolves.toBeUndefined();
     await lock.release();
     await expect(lock.confirm()).rejects.toThrow(LeadershipLostError);
+  });
+
+  it("reads an image's instances, then its resource_version (a reconcile pass's reads)", async () => {
+    const { store } = await freshStore(backend);
+    const owner = await store.users.create("pass-reads");
+    const image = await store.transaction((tx) =>
+      createImage(
+        tx,
+        {
+          userId: owner.id,
+          input: {
+            ...newImageSchema(100).parse({ name: "pass", desired_instances: 1 }),
+            source_type: "upload",
+          },
+          status: "pending",
+          actor: { userId: owner.id, name: "test", tokenId: null, tokenName: null },
+        },
+        {
+          builtImagePrefix: "test",
+          adminUserId: 1,
+          quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([owner.id]) },
+        },
+      ),
+    );
+    await store.instances.insert([
+      { id: "pass-1", image_id: image.id, user_id: owner.id, container_name: "pass-1" },
+    ]);
+    // A write that leaves the spec (and the generation) alone still moves the version on.
+    const written = await store.images.writeDesired(image.id, { bumpGeneration: false });
+    expect(written.generation).toBe(image.generation);
+    const read = await store.instances.listOfImageThenVersion(image.id);
+    expect(read.instances.map((instance) => instance.id)).toEqual(["pass-1"]);
+    expect(read.instances[0]?.created_at).toBeInstanceOf(Date);
+    expect(read.resourceVersion).toBe(image.resource_version + 1);
+    await store.images.writeDesired(image.id, {
+      columns: { desired_instances: 2 },
+      bumpGeneration: false,
+    });
+    expect((await store.instances.listOfImageThenVersion(image.id)).resourceVersion).toBe(
+      image.resource_version + 2,
+    );
+    expect(await store.instances.listOfImageThenVersion(image.id + 1_000)).toEqual({
+      instances: [],
+      resourceVersion: undefined,
+    });
   });
 
   it("delivers NOTIFY to a listener, on commit", async () => {

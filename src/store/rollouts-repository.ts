@@ -1,5 +1,7 @@
 import type { Selectable } from "kysely";
 import type { Executor } from "./executor.ts";
+import { runInOrder } from "./pipeline.ts";
+import type { RevisionRecord } from "./revisions-repository.ts";
 import type { ImageRolloutsTable } from "./schema.ts";
 
 export type RolloutRecord = Selectable<ImageRolloutsTable>;
@@ -10,12 +12,27 @@ export type RolloutWrite = Omit<RolloutRecord, "image_id">;
 /** Where each image's rollout stands (sql/0019). Written by the controller only. */
 export function createRolloutsRepository(db: Executor) {
   return {
-    async find(imageId: number): Promise<RolloutRecord | undefined> {
-      return db
-        .selectFrom("image_rollouts")
-        .selectAll()
-        .where("image_id", "=", imageId)
-        .executeTakeFirst();
+    /**
+     * The image's rollout and its newest revision (what a pass's rollout tracking starts from):
+     * two statements in one round trip on one connection where it pipelines (store/pipeline.ts).
+     */
+    async findWithNewestRevision(
+      imageId: number,
+    ): Promise<{ rollout: RolloutRecord | undefined; newest: RevisionRecord | undefined }> {
+      const [rollout, newest] = await runInOrder(db, [
+        db.selectFrom("image_rollouts").selectAll().where("image_id", "=", imageId).compile(),
+        db
+          .selectFrom("image_revisions")
+          .selectAll()
+          .where("image_id", "=", imageId)
+          .orderBy("revision", "desc")
+          .limit(1)
+          .compile(),
+      ]);
+      return {
+        rollout: rollout?.rows[0] as RolloutRecord | undefined,
+        newest: newest?.rows[0] as RevisionRecord | undefined,
+      };
     },
 
     async save(imageId: number, rollout: RolloutWrite): Promise<void> {

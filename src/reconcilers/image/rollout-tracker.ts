@@ -45,10 +45,7 @@ export async function trackRollout(
 ): Promise<RolloutOutcome> {
   const { store } = deps;
   if (image.status === "deleting") return { row: undefined };
-  const [row, latest] = await Promise.all([
-    store.rollouts.find(image.id),
-    store.revisions.latest(image.id),
-  ]);
+  const { rollout: row, newest: latest } = await store.rollouts.findWithNewestRevision(image.id);
   const options = withOptionDefaults(image.container_options);
   const bounds = resolveRollout(options.rollout, image.desired_instances, image.max_instances);
   const assignment = assignContainers(pass.records, pass.containers);

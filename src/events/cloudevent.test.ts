@@ -24,6 +24,20 @@ describe("toCloudEvent", () => {
     });
   });
 
+  it("writes each event's own time when times alternate (the last one is remembered)", () => {
+    const later = new Date("2025-03-04T05:06:08.5Z");
+    const times = [row.time, later, later, row.time, "2025-03-04 06:06:08.5+01"].map(
+      (time) => toCloudEvent({ ...row, time: time as Date }, "s").time,
+    );
+    expect(times).toEqual([
+      "2025-03-04T05:06:07.089Z",
+      "2025-03-04T05:06:08.500Z",
+      "2025-03-04T05:06:08.500Z",
+      "2025-03-04T05:06:07.089Z",
+      "2025-03-04T05:06:08.500Z",
+    ]);
+  });
+
   it("writes time as RFC 3339 in UTC even when the driver gave a string", () => {
     const event = toCloudEvent({ ...row, time: "2025-03-04 06:06:07.089+01" as never }, "s");
     expect(event.time).toBe("2025-03-04T05:06:07.089Z");

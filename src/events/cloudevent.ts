@@ -26,6 +26,16 @@ export function eventSource(orchestratorId: string): string {
   return `orchestrator/${orchestratorId}`;
 }
 
+/** The last event time written as RFC 3339: the events of one transaction share their time. */
+let lastTime: { readonly ms: number; readonly text: string } = { ms: Number.NaN, text: "" };
+
+function rfc3339(time: Date | string): string {
+  // A Date from the driver, or (some drivers, tests) its text.
+  const ms = time instanceof Date ? time.getTime() : new Date(time).getTime();
+  if (ms !== lastTime.ms) lastTime = { ms, text: new Date(ms).toISOString() };
+  return lastTime.text;
+}
+
 function envelope(event: Omit<OutboxEvent, "data">, source: string): Omit<CloudEvent, "data"> {
   return {
     specversion: "1.0",
@@ -33,8 +43,7 @@ function envelope(event: Omit<OutboxEvent, "data">, source: string): Omit<CloudE
     source,
     type: event.type,
     subject: event.subject,
-    // A Date from the driver, or (some drivers, tests) its text.
-    time: (event.time instanceof Date ? event.time : new Date(event.time)).toISOString(),
+    time: rfc3339(event.time),
     datacontenttype: "application/json",
   };
 }

@@ -1,18 +1,24 @@
 import { describe, expect, it } from "vitest";
-import type { PendingEvent } from "../store/events-repository.ts";
-import { deliverBatch } from "./deliver-batch.ts";
+import { deliverBatch, type OutgoingEvent, prepareBatch } from "./deliver-batch.ts";
 import { type EventSink, PublishError, type SinkMessage } from "./event-sink.ts";
 
-function pending(seq: number): PendingEvent {
-  return {
-    seq,
-    id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}`,
-    type: "container.started",
-    subject: `containers/i${seq}`,
-    image_id: 1,
-    time: new Date("2025-01-01T00:00:00Z"),
-    dataJson: `{"seq": ${seq}}`,
-  };
+function pending(seq: number): OutgoingEvent {
+  const [event] = prepareBatch(
+    [
+      {
+        seq,
+        id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}`,
+        type: "container.started",
+        subject: `containers/i${seq}`,
+        image_id: 1,
+        time: new Date("2025-01-01T00:00:00Z"),
+        dataJson: `{"seq": ${seq}}`,
+      },
+    ],
+    "s",
+  );
+  if (event === undefined) throw new Error("prepareBatch dropped the event");
+  return event;
 }
 
 const tooLarge = () =>
@@ -39,12 +45,12 @@ function scriptedSink(answers: Array<(messages: readonly SinkMessage[]) => void>
   return { sink, sent };
 }
 
-const seqs = (events: readonly PendingEvent[]) => events.map((event) => event.seq);
+const seqs = (events: readonly OutgoingEvent[]) => events.map((event) => event.seq);
 
 describe("deliverBatch", () => {
   it("publishes a batch in one request", async () => {
     const { sink, sent } = scriptedSink([]);
-    const delivery = await deliverBatch([pending(1), pending(2)], sink, "s");
+    const delivery = await deliverBatch([pending(1), pending(2)], sink);
     expect(seqs(delivery.published)).toEqual([1, 2]);
     expect(delivery.failed).toEqual([]);
     expect(delivery.retry).toBeUndefined();
@@ -57,7 +63,7 @@ describe("deliverBatch", () => {
         throw down();
       },
     ]);
-    const delivery = await deliverBatch([pending(1), pending(2)], sink, "s");
+    const delivery = await deliverBatch([pending(1), pending(2)], sink);
     expect(delivery.published).toEqual([]);
     expect(seqs(delivery.retry?.events ?? [])).toEqual([1, 2]);
   });
@@ -68,7 +74,7 @@ describe("deliverBatch", () => {
         throw tooLarge();
       },
     ]);
-    const delivery = await deliverBatch([pending(7)], sink, "s");
+    const delivery = await deliverBatch([pending(7)], sink);
     expect(delivery.failed.map(({ event, error }) => [event.seq, error.code])).toEqual([
       [7, "MESSAGE_TOO_LARGE"],
     ]);
@@ -85,7 +91,7 @@ describe("deliverBatch", () => {
       },
       () => {},
     ]);
-    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink, "s");
+    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink);
     expect(sent).toEqual([[1, 2, 3], [1], [2], [3]]);
     expect(seqs(delivery.published)).toEqual([1, 3]);
     expect(delivery.failed.map(({ event }) => event.seq)).toEqual([2]);
@@ -101,7 +107,7 @@ describe("deliverBatch", () => {
         throw down();
       },
     ]);
-    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink, "s");
+    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink);
     expect(seqs(delivery.published)).toEqual([1]);
     expect(seqs(delivery.retry?.events ?? [])).toEqual([2, 3]);
     expect(delivery.failed).toEqual([]);
@@ -113,7 +119,7 @@ describe("deliverBatch", () => {
       disconnect: async () => {},
       publish: async () => ({ rejected: [{ index: 1, error: tooLarge() }] }),
     };
-    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink, "s");
+    const delivery = await deliverBatch([pending(1), pending(2), pending(3)], sink);
     expect(seqs(delivery.published)).toEqual([1, 3]);
     expect(delivery.failed.map(({ event }) => event.seq)).toEqual([2]);
   });

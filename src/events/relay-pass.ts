@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.ts";
 import type { EventsRepository } from "../store/events-repository.ts";
-import { type Delivery, deliverBatch } from "./deliver-batch.ts";
+import { type Delivery, deliverBatch, prepareBatch } from "./deliver-batch.ts";
 import type { EventSink, PublishError } from "./event-sink.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
 
@@ -80,14 +80,15 @@ export function relayPass(options: PassOptions) {
   return async (outbox: EventsRepository): Promise<PassResult> => {
     let marking: Promise<void> = Promise.resolve();
     try {
-      let events = await outbox.selectPending(batchSize);
+      // Each batch becomes its messages as soon as it is read (see OutgoingEvent).
+      const read = async (inFlight?: readonly number[]) =>
+        prepareBatch(await outbox.selectPending(batchSize, inFlight), source);
+      let events = await read();
       while (events.length > 0) {
-        const sending = deliverBatch(events, sink, source, signal);
+        const sending = deliverBatch(events, sink, signal);
         const inFlight = events.map((event) => event.seq);
         const next =
-          events.length < batchSize
-            ? Promise.resolve([])
-            : marking.then(() => outbox.selectPending(batchSize, inFlight));
+          events.length < batchSize ? Promise.resolve([]) : marking.then(() => read(inFlight));
         next.catch(() => {}); // awaited below; a failure must not count as unhandled meanwhile
         const delivery = await sending;
         await marking;

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
 import { type AuditAppend, auditRows, createAuditRepository } from "./audit-repository.ts";
 import type { Executor } from "./executor.ts";
-import { jsonb } from "./json.ts";
+import { json, jsonb } from "./json.ts";
 import { publishedRuns } from "./published-runs.ts";
 import { bigintArray } from "./sql-arrays.ts";
 
@@ -190,8 +190,8 @@ export function createEventsRepository(db: Executor) {
           select given.id, given.type, given.subject, given.image_id, given.instance_id,
             given.user_id, given.data
           from (select ${lockOf(imageIds.at(-1) as number)}) as locked,
-            rows from (jsonb_to_recordset(${jsonb(rows)}) as (id uuid, type text, subject text,
-              image_id bigint, instance_id text, user_id bigint, data jsonb))
+            rows from (json_to_recordset(${json(rows)}) as (id uuid, type text, subject text,
+              image_id bigint, instance_id text, user_id bigint, data json))
               with ordinality as given(id, type, subject, image_id, instance_id, user_id, data, position)
           order by given.position
           returning seq
@@ -204,7 +204,7 @@ export function createEventsRepository(db: Executor) {
       return (await withPublication()
         .where("events.image_id", "=", imageId)
         .where("events.type", "=", "image.scaled")
-        .where(sql<boolean>`events.data ? 'metric'`)
+        .where(sql<boolean>`(events.data -> 'metric') is not null`)
         .orderBy("events.seq", "desc")
         .limit(limit)
         .execute()) as EventRow[];

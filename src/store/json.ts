@@ -10,3 +10,11 @@ import { withoutNulDeep } from "./nul-bytes.ts";
 export function jsonb<T>(value: T): RawBuilder<T> {
   return sql<T>`${JSON.stringify(withoutNulDeep(value))}::text::jsonb`;
 }
+
+/**
+ * A json value (its text kept as given, unlike jsonb): for json_to_recordset, whose json
+ * columns keep the text of their value (the events' data, see sql/0025).
+ */
+export function json<T>(value: T): RawBuilder<T> {
+  return sql<T>`${JSON.stringify(withoutNulDeep(value))}::text::json`;
+}

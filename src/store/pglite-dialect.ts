@@ -17,11 +17,19 @@ const { serialize } = protocol;
 /** Prepared statements kept per database; the oldest is closed past this. */
 const statementCacheSize = 500;
 
-type Field = { readonly name: string; readonly dataTypeID: number };
+type Parser = (value: string, typeId: number) => unknown;
+/** A result column, with PGlite's parser for its type (looked up once, when described). */
+type Field = {
+  readonly name: string;
+  readonly dataTypeID: number;
+  readonly parse: Parser | undefined;
+};
 type Statement = { readonly name: string; fields: readonly Field[] | undefined };
 
 type BackendMessage = { readonly name: string };
-type RowDescription = BackendMessage & { readonly fields: readonly Field[] };
+type RowDescription = BackendMessage & {
+  readonly fields: readonly { readonly name: string; readonly dataTypeID: number }[];
+};
 type DataRow = BackendMessage & { readonly fields: readonly (string | null)[] };
 type CommandComplete = BackendMessage & { readonly text: string };
 
@@ -164,6 +172,7 @@ function createConnection(client: PGlite): DatabaseConnection & {
         statement.fields = (message as RowDescription).fields.map(({ name, dataTypeID }) => ({
           name,
           dataTypeID,
+          parse: client.parsers[dataTypeID] as Parser | undefined,
         }));
       } else if (message.name === "noData") {
         statement.fields = [];
@@ -178,11 +187,10 @@ function createConnection(client: PGlite): DatabaseConnection & {
 
   function rowOf<Row>(values: readonly (string | null)[], fields: readonly Field[]): Row {
     const row: Record<string, unknown> = {};
-    for (const [index, field] of fields.entries()) {
+    for (let index = 0; index < fields.length; index++) {
+      const { name, dataTypeID, parse } = fields[index] as Field;
       const value = values[index] ?? null;
-      const parser = client.parsers[field.dataTypeID];
-      row[field.name] =
-        value === null || parser === undefined ? value : parser(value, field.dataTypeID);
+      row[name] = value === null || parse === undefined ? value : parse(value, dataTypeID);
     }
     return row as Row;
   }

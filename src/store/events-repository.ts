@@ -250,16 +250,28 @@ export function createEventsRepository(db: Executor) {
      * sent (each image's events are written one transaction at a time; see append).
      */
     async selectPending(limit: number, inFlight: readonly number[] = []): Promise<PendingEvent[]> {
-      // The first `limit` of the queue by its key, then those events by theirs.
+      const runs = publishedRuns(inFlight);
+      // No batch in flight: below 1 and above 0, every seq.
+      const [first, last] =
+        runs.firsts.length === 0 ? [1, 0] : [runs.firsts[0] as number, runs.lasts[0] as number];
+      // The first `limit` of the queue by its key, then those events by theirs. The in-flight
+      // batch is usually one run of consecutive seqs (the head of the queue): then leaving it
+      // out is the same as reading below and above it, two index ranges that skip it (~1 µs an
+      // event less on PGlite than probing a list of 500); any other list is left out as a list.
+      const head =
+        runs.firsts.length <= 1
+          ? sql`select seq from (
+              (select seq from events_pending where seq < ${first}::bigint order by seq limit ${limit})
+              union all
+              (select seq from events_pending where seq > ${last}::bigint order by seq limit ${limit})
+            ) as around order by seq limit ${limit}`
+          : sql`select seq from events_pending
+              where seq not in (select unnest(${bigintArray(inFlight)}))
+              order by seq limit ${limit}`;
       const result = await sql<PendingEvent>`
         select seq, id, type, subject, image_id, time, data::text as "dataJson"
         from events
-        where seq = any(array(
-          select seq from events_pending
-          where seq not in (select unnest(${bigintArray(inFlight)}))
-          order by seq
-          limit ${limit}
-        ))
+        where seq = any(array(${head}))
         order by seq
       `.execute(db);
       return result.rows;

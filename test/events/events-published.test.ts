@@ -21,6 +21,43 @@ describe.each(backends())("events published, on %s", (backend) => {
         .execute()
     ).map((run) => [Number(run.first_seq), Number(run.last_seq)]);
 
+  it("reads the pending head leaving out the batch in flight, a run of seqs or any list", async () => {
+    const database = await openTestDatabase(backend);
+    const { store } = database;
+    try {
+      await writeEvents(
+        store,
+        [1, 2, 3, 4, 5, 6, 7].map((step) => containerEvent(3, step)),
+      );
+      const seqs = (await allEvents(store)).map((row) => row.seq);
+      const [s1, s2, s3, s4, s5, s6, s7] = seqs as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const pending = async (limit: number, inFlight?: number[]) =>
+        (await store.events.selectPending(limit, inFlight)).map((event) => event.seq);
+      expect(await pending(3)).toEqual([s1, s2, s3]);
+      // A run in flight: what is below it (a late commit) and above it.
+      expect(await pending(3, [s2, s3, s4])).toEqual([s1, s5, s6]);
+      expect(await pending(10, [s1, s2, s3])).toEqual([s4, s5, s6, s7]);
+      // Not a run: left out one by one.
+      expect(await pending(3, [s1, s3])).toEqual([s2, s4, s5]);
+      expect(await pending(10, [s2, s4, s5, s7])).toEqual([s1, s3, s6]);
+      const rows = await store.events.selectPending(1, [s1]);
+      expect(rows).toEqual([
+        expect.objectContaining({ seq: s2, type: "container.started", image_id: 3 }),
+      ]);
+      expect(JSON.parse(rows[0]?.dataJson ?? "null")).toMatchObject({ image_id: 3 });
+    } finally {
+      await database.close();
+    }
+  });
+
   it("reads each event as published when its mark said, pending or failed otherwise", async () => {
     const database = await openTestDatabase(backend);
     const { store } = database;

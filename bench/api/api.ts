@@ -30,6 +30,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createImage } from "../../src/desired/image-writes.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { openStore, type StoreLocation } from "../../src/store/database.ts";
+import { metricValue } from "../../test/support/metrics-text.ts";
 import { freePort } from "../../test/support/spawn-server.ts";
 import { report, startArguments } from "../support.ts";
 
@@ -134,14 +135,7 @@ async function reconcilesSoFar(url: string, metricsToken: string): Promise<numbe
   const response = await fetch(`${url}/metrics`, {
     headers: { authorization: `Bearer ${metricsToken}` },
   });
-  const text = await response.text();
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("orchestrator_reconcile_duration_seconds_count")) {
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
+  return metricValue(await response.text(), "orchestrator_reconcile_duration_seconds_count");
 }
 
 /** Reads then writes against a target, after a short warm-up of each. */

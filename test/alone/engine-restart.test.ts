@@ -4,10 +4,10 @@ import { docker } from "../support/docker-helpers.ts";
 import {
   callerOf,
   expectConverged,
-  metricValue,
   registerHttpd,
   transitionsByInstance,
 } from "../support/fleet-checks.ts";
+import { metricValue } from "../support/metrics-text.ts";
 import { stopDockerEngine } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";

@@ -4,10 +4,10 @@ import { docker, managedContainers } from "../support/docker-helpers.ts";
 import {
   callerOf,
   expectConverged,
-  metricValue,
   registerHttpd,
   transitionsByInstance,
 } from "../support/fleet-checks.ts";
+import { metricValue } from "../support/metrics-text.ts";
 import { dockerSocketPath } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
 import { type SocketProxy, startSocketProxy } from "../support/socket-proxy.ts";

@@ -5,13 +5,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/databases.ts";
 import { managedContainers } from "../support/docker-helpers.ts";
-import {
-  expectConverged,
-  metricValue,
-  registerHttpd,
-  transitionsByInstance,
-} from "../support/fleet-checks.ts";
+import { expectConverged, registerHttpd, transitionsByInstance } from "../support/fleet-checks.ts";
 import { useKafkaBroker } from "../support/kafka-broker.ts";
+import { metricValue } from "../support/metrics-text.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
 import { services } from "../support/services.ts";
 import { apiCaller, type SpawnedServer, spawnServer } from "../support/spawn-server.ts";

@@ -48,15 +48,17 @@ const byCreation = <Query extends { orderBy(column: "created_at" | "id"): Query 
  * (`desired_state`, deletion), the controller the observed ones (`patchObserved`).
  */
 export function createInstancesRepository(db: Executor) {
+  /** An image's instances, oldest first. */
+  const ofImage = (imageId: number) =>
+    byCreation(db.selectFrom("instances").selectAll().where("image_id", "=", imageId));
+
   return {
     async find(id: string): Promise<InstanceRecord | undefined> {
       return db.selectFrom("instances").selectAll().where("id", "=", id).executeTakeFirst();
     },
 
     async listOfImage(imageId: number): Promise<InstanceRecord[]> {
-      return byCreation(
-        db.selectFrom("instances").selectAll().where("image_id", "=", imageId),
-      ).execute();
+      return ofImage(imageId).execute();
     },
 
     /**
@@ -69,9 +71,7 @@ export function createInstancesRepository(db: Executor) {
       imageId: number,
     ): Promise<{ instances: InstanceRecord[]; resourceVersion: number | undefined }> {
       const [listed, versioned] = await runInOrder(db, [
-        byCreation(
-          db.selectFrom("instances").selectAll().where("image_id", "=", imageId),
-        ).compile(),
+        ofImage(imageId).compile(),
         db.selectFrom("images").select("resource_version").where("id", "=", imageId).compile(),
       ]);
       const version = versioned?.rows[0]?.resource_version;

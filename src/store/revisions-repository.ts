@@ -5,6 +5,16 @@ import type { ImageRevisionsTable } from "./schema.ts";
 
 export type RevisionRecord = Selectable<ImageRevisionsTable>;
 
+/** The query for an image's newest revision (also read with its rollout, rollouts-repository.ts). */
+export function newestRevisionOf(db: Executor, imageId: number) {
+  return db
+    .selectFrom("image_revisions")
+    .selectAll()
+    .where("image_id", "=", imageId)
+    .orderBy("revision", "desc")
+    .limit(1);
+}
+
 export type NewRevision = {
   readonly imageId: number;
   readonly spec: Readonly<Record<string, unknown>>;
@@ -80,13 +90,7 @@ export function createRevisionsRepository(db: Executor) {
     },
 
     async latest(imageId: number): Promise<RevisionRecord | undefined> {
-      return db
-        .selectFrom("image_revisions")
-        .selectAll()
-        .where("image_id", "=", imageId)
-        .orderBy("revision", "desc")
-        .limit(1)
-        .executeTakeFirst();
+      return newestRevisionOf(db, imageId).executeTakeFirst();
     },
 
     /**

@@ -1,7 +1,7 @@
 import type { Selectable } from "kysely";
 import type { Executor } from "./executor.ts";
 import { runInOrder } from "./pipeline.ts";
-import type { RevisionRecord } from "./revisions-repository.ts";
+import { newestRevisionOf, type RevisionRecord } from "./revisions-repository.ts";
 import type { ImageRolloutsTable } from "./schema.ts";
 
 export type RolloutRecord = Selectable<ImageRolloutsTable>;
@@ -21,13 +21,7 @@ export function createRolloutsRepository(db: Executor) {
     ): Promise<{ rollout: RolloutRecord | undefined; newest: RevisionRecord | undefined }> {
       const [rollout, newest] = await runInOrder(db, [
         db.selectFrom("image_rollouts").selectAll().where("image_id", "=", imageId).compile(),
-        db
-          .selectFrom("image_revisions")
-          .selectAll()
-          .where("image_id", "=", imageId)
-          .orderBy("revision", "desc")
-          .limit(1)
-          .compile(),
+        newestRevisionOf(db, imageId).compile(),
       ]);
       return {
         rollout: rollout?.rows[0] as RolloutRecord | undefined,

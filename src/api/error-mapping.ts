@@ -1,11 +1,12 @@
 import { AccountError } from "../accounts/account-error.ts";
 import { DesiredStateError } from "../desired/errors.ts";
-import { isDatabaseUnavailable } from "../store/unavailable.ts";
+import { isDatabaseUnavailable, isWriteConflict } from "../store/unavailable.ts";
 import { ProblemError } from "./problem.ts";
 
 /**
  * Service refusals become problems with the same code (see problemCodes); a database that
- * cannot be reached is 503, so that clients retry rather than report a bug.
+ * cannot be reached is 503, so that clients retry rather than report a bug; a transaction that
+ * lost to a concurrent one (a deadlock) is 409, changing nothing.
  */
 export function toProblem(error: unknown): ProblemError | undefined {
   if (error instanceof ProblemError) return error;
@@ -28,10 +29,10 @@ export function toProblem(error: unknown): ProblemError | undefined {
         : { errors: [{ path: error.field, message: error.message }] }),
     });
   }
-  if (isDatabaseUnavailable(error)) {
+  if (isWriteConflict(error)) {
     return new ProblemError(
-      "unavailable",
-      "the database cannot be reached right now; retry in a moment",
+      "conflict",
+      "the change collided with a concurrent one and was not made; send it again",
     );
   }
   return undefined;

@@ -22,7 +22,8 @@ function isAsked(options: Partial<ContainerOptions>, name: (typeof adminOnlyOpti
  * What only some may ask for: options that reach past the sandbox (privileged, cap_add,
  * devices, host folders as volumes) are the admin's, host folders only under
  * BIND_MOUNT_ALLOWLIST (403 forbidden with the mount's path); a fixed host port must be in HOST_PORT_RANGE for tenants, and free
- * (no other image asks for it: 409 port_in_use). Checked in the write's transaction.
+ * (no other image asks for it: 409 port_in_use). Checked in the write's transaction, under the
+ * port's lock (two writes racing for one port: one wins).
  */
 export async function refuseForbiddenOptions(
   tx: Pick<Repositories, "images">,
@@ -51,7 +52,12 @@ export async function refuseForbiddenOptions(
       { errors: bindIssues },
     );
   }
-  for (const [index, mapping] of (options.ports ?? []).entries()) {
+  // In one order (protocol, then port), as every write takes the ports' locks: two writes
+  // asking for the same two ports wait for each other instead of deadlocking.
+  const fixed = [...(options.ports ?? []).entries()].sort(
+    ([, a], [, b]) => a.protocol.localeCompare(b.protocol) || (a.host ?? 0) - (b.host ?? 0),
+  );
+  for (const [index, mapping] of fixed) {
     if (mapping.host === undefined) continue;
     const path = `ports[${index}].host`;
     const range = rules.hostPortRange;

@@ -70,6 +70,7 @@ export type ObservedImageStatus = {
 /** First key of the per-user lock on the dependency graph (the second key is the user id). */
 const dependencyLockNamespace = 724_604;
 const hostnameLockNamespace = 724_617;
+const hostPortLockNamespace = 724_618;
 
 /** The instances an image asks for: its pool's max when it has a pool (sql/0016), else desired. */
 const askedInstances = sql<number>`(case when jsonb_typeof(container_options -> 'pool') = 'object'
@@ -256,12 +257,20 @@ export function createImagesRepository(db: Executor) {
         .executeTakeFirst();
     },
 
-    /** Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port. */
+    /**
+     * Whether an image (other than `exceptId`, not being deleted) asks for a fixed host port,
+     * read after taking the port's lock until the transaction ends, so that two writes asking
+     * for one port at once are decided one after the other. Callers taking several ports take
+     * them in one order (option-rules.ts), so that two such writes cannot deadlock.
+     */
     async usingHostPort(
       port: number,
       protocol: string,
       exceptId: number | undefined,
     ): Promise<boolean> {
+      await sql`select pg_advisory_xact_lock(${hostPortLockNamespace}, hashtext(${`${protocol}/${port}`}))`.execute(
+        db,
+      );
       let query = db
         .selectFrom("images")
         .select("id")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDatabaseUnavailable } from "./unavailable.ts";
+import { isDatabaseUnavailable, isWriteConflict } from "./unavailable.ts";
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
@@ -30,5 +30,16 @@ describe("isDatabaseUnavailable", () => {
   it("is false for errors without a code", () => {
     expect(isDatabaseUnavailable(new Error("boom"))).toBe(false);
     expect(isDatabaseUnavailable(undefined)).toBe(false);
+  });
+});
+
+describe("isWriteConflict", () => {
+  it.each(["40P01", "40001"])("is true for %s, also as a cause", (code) => {
+    expect(isWriteConflict(withCode(code))).toBe(true);
+    expect(isWriteConflict(new Error("wrapped", { cause: withCode(code) }))).toBe(true);
+  });
+
+  it.each(["23505", "57P01", "40002", "ECONNRESET"])("is false for %s", (code) => {
+    expect(isWriteConflict(withCode(code))).toBe(false);
   });
 });

@@ -499,4 +499,39 @@ describe.each(backends())("container options only some may ask for, on %s", (bac
     });
     expect(kept.status, JSON.stringify(kept.body)).toBe(200);
   });
+
+  it("gives a fixed host port two tenants race for to one of them only", async () => {
+    const carol = await server.createUser("carol");
+    for (const round of [0, 1, 2, 3]) {
+      const port = portBase + 10 + round;
+      // Each also asks for a second port, in the other order every other time: the port locks
+      // are taken in one order, so that no two writes deadlock (a 500).
+      const ports = (index: number) => {
+        const both = [
+          { container: 8080, host: port },
+          { container: 8081, host: portBase + 20 + round },
+        ];
+        return index % 2 === 0 ? both : both.reverse();
+      };
+      const answers = await Promise.all(
+        [token, carol, token, carol, token, carol].map((asToken, index) =>
+          as(
+            "POST",
+            "/api/images",
+            spec(`racer-${round}-${index}`, { max_instances: 1, ports: ports(index) }),
+            asToken,
+          ),
+        ),
+      );
+      const statuses = answers.map((answer) => answer.status).sort();
+      expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+      for (const refused of answers.filter((answer) => answer.status === 409)) {
+        expect(refused.body.code).toBe("port_in_use");
+      }
+    }
+    const holders = (
+      await server.service.store.db.selectFrom("images").select("name").execute()
+    ).filter((row) => row.name.startsWith("racer-"));
+    expect(holders).toHaveLength(4);
+  });
 });

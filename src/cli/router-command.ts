@@ -6,15 +6,21 @@ import { startSseSource } from "../router/sse-source.ts";
 import { CliError } from "./cli-error.ts";
 import { type CommandIo, parseCommand } from "./command-io.ts";
 
-export const routerHelp = `Usage: orchestrator router [--listen [HOST]:PORT] [--source kafka|sse] [--wake]
+export const routerHelp = `Usage: orchestrator router [--listen [HOST]:PORT] [--metrics-listen [HOST]:PORT]
+                           [--source kafka|sse] [--wake]
 
 A reverse proxy for the images' app_hostname: each request goes, by its Host header, round
 robin to the ready instances of the image with that hostname. Its table is built only from the
 lifecycle events: the Kafka topic (no call to the API at all), or the API's event stream.
-Its own /metrics and /healthz answer under any Host that is no image's hostname.
+Its /healthz answers under any Host that is no image's hostname. Its /metrics (every
+hostname's requests, latency and ready instances) answers only on --metrics-listen, never on
+the proxy: point the service's ROUTER_METRICS_URL there.
 
 Options:
       --listen ADDR    where to listen (default :8080, every interface)
+      --metrics-listen ADDR
+                       where /metrics and /healthz listen (default 127.0.0.1:9464; give an
+                       address the controller reaches, and the internet does not)
       --source S       kafka (default when KAFKA_BROKERS is set) or sse (the API's stream,
                        with --server/--token or the current context)
       --brokers LIST   Kafka brokers, comma-separated (default KAFKA_BROKERS)
@@ -56,6 +62,7 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
     args,
     {
       listen: { type: "string" },
+      "metrics-listen": { type: "string" },
       source: { type: "string" },
       brokers: { type: "string" },
       topic: { type: "string" },
@@ -80,6 +87,7 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
     throw new CliError("--source kafka needs --brokers or KAFKA_BROKERS");
   }
   const listen = parseListen(values.listen ?? ":8080");
+  const metricsListen = parseListen(values["metrics-listen"] ?? "127.0.0.1:9464");
   const config = source === "kafka" ? serviceConfig(environment) : undefined;
   const wakeTimeout = Number(values["wake-timeout"] ?? "30");
   if (!Number.isFinite(wakeTimeout) || wakeTimeout <= 0 || wakeTimeout > 600) {
@@ -89,6 +97,7 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
   const wakeClient = values.wake === true ? await io.client() : undefined;
   const router = await startRouter({
     ...listen,
+    metrics: metricsListen,
     logger,
     ...(wakeClient === undefined
       ? {}
@@ -122,8 +131,10 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
       sourceEnded = stream.done;
       stopSource = stream.stop;
     }
-    logger.info({ url: router.url, source }, "router listening");
-    io.err(`router listening on ${router.url} (source: ${source})`);
+    logger.info({ url: router.url, metricsUrl: router.metricsUrl, source }, "router listening");
+    io.err(
+      `router listening on ${router.url}, metrics on ${router.metricsUrl}/metrics (source: ${source})`,
+    );
     const interrupted = new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
       else io.signal.addEventListener("abort", () => resolve(), { once: true });

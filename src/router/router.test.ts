@@ -101,6 +101,13 @@ function event(
   };
 }
 
+/** The router's /metrics, from its own listener. */
+async function scrape(router: Router): Promise<string> {
+  const response = await fetch(`${router.metricsUrl}/metrics`);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
 async function get(
   router: Router,
   path: string,
@@ -229,7 +236,7 @@ describe("the router", () => {
     const statuses = [];
     for (let index = 0; index < 6; index += 1) statuses.push((await get(router, "/")).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
-    const metrics = (await get(router, "/metrics", "localhost")).text;
+    const metrics = await scrape(router);
     expect(metrics).toMatch(/orchestrator_router_upstream_retries_total\{host="shop.test"\} [1-9]/);
     // A POST is retried too when the connection never reached the instance.
     const posted = await get(router, "/p", "shop.test", { method: "POST", body: "once" });
@@ -331,7 +338,7 @@ describe("the router", () => {
     expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
     expect(answers.map((answer) => answer.json.name)).toEqual(["a", "a"]);
     expect(woken).toEqual([1]);
-    const metrics = (await get(router, "/metrics", "localhost")).text;
+    const metrics = await scrape(router);
     expect(metrics).toContain('orchestrator_router_wakes_total{host="shop.test"} 1');
   });
 
@@ -425,7 +432,7 @@ describe("the router", () => {
   it("shows requests, latency and ready upstreams per host on its own /metrics", async () => {
     await start([event("container.started", "a", a.port), event("container.started", "b", b.port)]);
     await get(router, "/");
-    const metrics = (await get(router, "/metrics", "router.internal:8080")).text;
+    const metrics = await scrape(router);
     expect(metrics).toContain('orchestrator_router_upstreams{host="shop.test"} 2');
     expect(metrics).toContain(
       'orchestrator_router_requests_total{host="shop.test",status="200"} 1',
@@ -435,7 +442,23 @@ describe("the router", () => {
     );
     expect(metrics).toContain("process_cpu_seconds_total");
     router.apply(event("container.removed", "a", null));
-    const after = (await get(router, "/metrics", "localhost")).text;
+    const after = await scrape(router);
     expect(after).toContain('orchestrator_router_upstreams{host="shop.test"} 1');
+  });
+
+  it("keeps its /metrics (every tenant's hostnames and traffic) off the proxy", async () => {
+    await start([event("container.started", "a", a.port)]);
+    await get(router, "/");
+    for (const host of ["localhost", "router.internal:8080", "127.0.0.1", "other.test"]) {
+      const answer = await get(router, "/metrics", host);
+      expect(answer.status, host).toBe(404);
+      expect(answer.json.code).toBe("unknown_host");
+      expect(answer.text).not.toContain("shop.test");
+      // A load balancer in front still sees the proxy's health.
+      expect((await get(router, "/healthz", host)).status).toBe(200);
+    }
+    expect(await scrape(router)).toContain('orchestrator_router_upstreams{host="shop.test"} 1');
+    expect((await fetch(`${router.metricsUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${router.metricsUrl}/`)).status).toBe(404);
   });
 });

@@ -23,6 +23,12 @@ import { passUpgrade } from "./upgrade.ts";
 export type RouterOptions = {
   readonly host: string;
   readonly port: number;
+  /**
+   * Where the router's own /metrics and /healthz listen (default 127.0.0.1, any free port):
+   * apart from the proxy, whose clients are anyone on the internet, so that no tenant reads
+   * every other tenant's hostnames and traffic off the scrape.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly logger: Logger;
   /** How long an instance that refused a connection is tried last (default 5 s). */
   readonly ejectMs?: number;
@@ -48,11 +54,37 @@ const wakeEveryMs = 3_000;
 export type Router = {
   readonly url: string;
   readonly port: number;
+  /** The metrics listener's base URL: its /metrics is what ROUTER_METRICS_URL names. */
+  readonly metricsUrl: string;
   /** Feeds one lifecycle event to the table (the source calls this, in stream order). */
   apply(event: RouterEvent): void;
   table(): RouteTable;
   close(): Promise<void>;
 };
+
+function isGet(request: http.IncomingMessage, path: string): boolean {
+  return request.method === "GET" && (request.url ?? "/").split("?")[0] === path;
+}
+
+function healthy(response: http.ServerResponse): number {
+  response.writeHead(200, { "content-type": "text/plain" });
+  response.end("ok\n");
+  return 200;
+}
+
+/** Listens on `host:port`; the server's base URL (an IPv6 host in brackets). */
+async function listen(
+  server: http.Server,
+  address: { readonly host: string; readonly port: number },
+): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return `http://${shownHost}:${port}`;
+}
 
 /** The router's own answers are RFC 9457 problem documents, like the API's. */
 function problem(
@@ -118,7 +150,9 @@ function toOriginForm(request: http.IncomingMessage): void {
  * route-table.ts), started on `host:port`. Requests go round robin to the ready instances of
  * the image whose `app_hostname` is the request's `Host`; a connection failure tries the next
  * one; 503 when the hostname has no ready instance, 502 when every try failed, 404 for a
- * hostname no image has. Any other Host reaches the router's own `/metrics` and `/healthz`.
+ * hostname no image has, except `/healthz` (for a load balancer in front). The router's
+ * `/metrics` (every tenant's hostnames and traffic) answers only on its own listener
+ * (`options.metrics`), never on the proxy.
  */
 export async function startRouter(options: RouterOptions): Promise<Router> {
   const ejectMs = options.ejectMs ?? 5_000;
@@ -171,19 +205,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     return false;
   };
 
+  /** The proxy's answer to a Host no image has: its health for a load balancer, else 404. */
   const own = async (request: http.IncomingMessage, response: http.ServerResponse) => {
-    const path = (request.url ?? "/").split("?")[0];
-    if (request.method === "GET" && path === "/metrics") {
-      const text = await metrics.registry.metrics();
-      response.writeHead(200, { "content-type": metrics.registry.contentType });
-      response.end(text);
-      return 200;
-    }
-    if (request.method === "GET" && path === "/healthz") {
-      response.writeHead(200, { "content-type": "text/plain" });
-      response.end("ok\n");
-      return 200;
-    }
+    if (isGet(request, "/healthz")) return healthy(response);
     return problem(
       response,
       404,
@@ -192,6 +216,33 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       `no image has app_hostname ${JSON.stringify(hostnameOf(request.headers.host))}`,
     );
   };
+
+  const metricsServer = http.createServer((request, response) => {
+    if (isGet(request, "/healthz")) {
+      healthy(response);
+      return;
+    }
+    if (!isGet(request, "/metrics")) {
+      problem(
+        response,
+        404,
+        "not_found",
+        "Not found",
+        "this listener serves /metrics and /healthz",
+      );
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => {
+        response.writeHead(200, { "content-type": metrics.registry.contentType });
+        response.end(text);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "router metrics failed");
+        problem(response, 500, "router_error", "The router failed", "see the router's log");
+      },
+    );
+  });
 
   const route = async (
     request: http.IncomingMessage,
@@ -319,16 +370,19 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const url = await listen(server, options);
+  let metricsUrl: string;
+  try {
+    metricsUrl = await listen(metricsServer, options.metrics ?? { host: "127.0.0.1", port: 0 });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
   return {
-    url: `http://${shownHost}:${port}`,
-    port,
+    url,
+    port: (server.address() as AddressInfo).port,
+    metricsUrl,
     apply: (event) => {
       table = applyRouterEvent(table, event);
       // A fresh start is news the ejection guessed without.
@@ -346,7 +400,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       server.closeIdleConnections();
       for (const socket of upgraded) socket.destroy();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      await closed;
+      metricsServer.closeAllConnections();
+      await Promise.all([
+        closed,
+        new Promise<void>((resolve) => metricsServer.close(() => resolve())),
+      ]);
       agent.destroy();
     },
   };

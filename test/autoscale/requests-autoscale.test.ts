@@ -70,7 +70,7 @@ describe("the autoscaler by requests per second through the router", () => {
       env: {
         HEALTH_INTERVAL_SECONDS: "1",
         AUTOSCALE_INTERVAL_SECONDS: "1",
-        ROUTER_METRICS_URL: `${router.url}/metrics`,
+        ROUTER_METRICS_URL: `${router.metricsUrl}/metrics`,
       },
     });
     const client = new Orchestrator({ url: server.url, token: server.adminToken });

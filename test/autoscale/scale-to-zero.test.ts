@@ -63,7 +63,7 @@ describe.each(backends())("scale to zero through the router (%s)", (backend) => 
       env: {
         HEALTH_INTERVAL_SECONDS: "1",
         AUTOSCALE_INTERVAL_SECONDS: "1",
-        ROUTER_METRICS_URL: `${router.url}/metrics`,
+        ROUTER_METRICS_URL: `${router.metricsUrl}/metrics`,
       },
     });
     alice = await server.createUser("alice");
@@ -154,7 +154,7 @@ describe.each(backends())("scale to zero through the router (%s)", (backend) => 
     expect(answer.status, answer.body).toBe(200);
     const wake = (await scaledEvents(imageId)).find((data) => data.reason === "wake");
     expect(wake).toMatchObject({ from: 0, to: 1 });
-    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    const metrics = await (await fetch(`${router.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(`orchestrator_router_wakes_total\\{host="${hostname}"\\} [1-9]`),
     );

@@ -41,23 +41,32 @@ export async function startTripwire() {
   };
 }
 
+/** The router's /metrics text, from its own listener (the proxy does not serve it). */
+export async function scrape(metricsPort: number): Promise<string> {
+  return (await through(metricsPort, "127.0.0.1", "/metrics")).body;
+}
+
 /**
  * Runs `orchestrator router ARGS` in this process until `signal` aborts: resolves with its port
- * once it listens, and with its exit code at the end.
+ * and its metrics listener's once it listens, and with its exit code at the end.
  */
 export async function runRouter(
   args: readonly string[],
   environment: NodeJS.ProcessEnv,
   signal: AbortSignal,
-): Promise<{ port: number; exit: Promise<number> }> {
+): Promise<{ port: number; metricsPort: number; exit: Promise<number> }> {
   let exit: Promise<number> = Promise.resolve(0);
-  const port = await new Promise<number>((resolve, reject) => {
-    exit = runCli(["router", "--listen", "127.0.0.1:0", ...args], {
+  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
+    const listen = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"];
+    exit = runCli(["router", ...listen, ...args], {
       environment: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", ...environment },
       out: () => {},
       err: (line) => {
-        const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
-        if (listening !== undefined) resolve(Number(listening));
+        const listening =
+          /listening on http:\/\/127\.0\.0\.1:(\d+), metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(
+            line,
+          );
+        if (listening !== null) resolve([Number(listening[1]), Number(listening[2])]);
       },
       signal,
     });
@@ -66,5 +75,5 @@ export async function runRouter(
       reject,
     );
   });
-  return { port, exit };
+  return { port, metricsPort, exit };
 }

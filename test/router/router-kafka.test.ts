@@ -10,7 +10,7 @@ import { backends, hasDocker, services } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-import { runRouter, startTripwire, through } from "./router-harness.ts";
+import { runRouter, scrape, startTripwire, through } from "./router-harness.ts";
 
 const kafkaMock = services().kafkaMock;
 
@@ -24,6 +24,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     const stopRouter = new AbortController();
     let routerExit: Promise<number> | undefined;
     let routerPort = 0;
+    let metricsPort = 0;
     const hostname = `shop-${backend}.router.test`;
 
     beforeAll(async () => {
@@ -43,6 +44,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
         stopRouter.signal,
       );
       routerPort = router.port;
+      metricsPort = router.metricsPort;
       routerExit = router.exit;
     });
     afterAll(async () => {
@@ -66,7 +68,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       });
       expect([201, 202]).toContain(created.status);
       const imageId = created.body.id as number;
-      const metrics = async () => (await through(routerPort, "router.internal", "/metrics")).body;
+      const metrics = async () => scrape(metricsPort);
       await waitFor(
         metrics,
         (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
@@ -85,6 +87,13 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       );
       const unknown = await through(routerPort, "nobody.router.test");
       expect(unknown.status).toBe(404);
+      // Anyone can reach the proxy: under no Host does it show the scrape (every tenant's
+      // hostnames and traffic), which answers on the metrics listener only.
+      for (const host of ["router.internal", "127.0.0.1", "localhost"]) {
+        const scraped = await through(routerPort, host, "/metrics");
+        expect(scraped.status, host).toBe(404);
+        expect(scraped.body).not.toContain(hostname);
+      }
 
       // Load on 127.0.0.1, bounded in count and time, while one container is killed.
       const statuses = new Map<number, number>();
@@ -154,7 +163,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
       const ssePort = router.port;
       try {
         await waitFor(
-          async () => (await through(ssePort, "router.internal", "/metrics")).body,
+          () => scrape(router.metricsPort),
           (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 2`),
           { timeoutMs: 60_000, what: "the SSE router to learn two ready instances" },
         );

@@ -14,7 +14,7 @@ import { backends, hasDocker, services } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-import { runRouter, startTripwire, through } from "./router-harness.ts";
+import { runRouter, scrape, startTripwire, through } from "./router-harness.ts";
 
 const kafkaMock = services().kafkaMock;
 /**
@@ -34,6 +34,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     const stopRouter = new AbortController();
     let routerExit: Promise<number> | undefined;
     let routerPort = 0;
+    let metricsPort = 0;
     const hostname = `rolled-${backend}.router.test`;
 
     beforeAll(async () => {
@@ -53,6 +54,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
         stopRouter.signal,
       );
       routerPort = router.port;
+      metricsPort = router.metricsPort;
       routerExit = router.exit;
     });
     afterAll(async () => {
@@ -70,7 +72,7 @@ describe.runIf(kafkaMock.ok && hasDocker()).each(backends())(
     const ready = (image: any) =>
       image.conditions.some((c: any) => c.type === "Ready" && c.status === "True") &&
       image.observed_generation === image.generation;
-    const metrics = async () => (await through(routerPort, "router.internal", "/metrics")).body;
+    const metrics = async () => scrape(metricsPort);
 
     it("serves every request through a start-first rollout of 5 instances, old and new alike", async () => {
       const desired = 5;

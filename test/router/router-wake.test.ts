@@ -12,7 +12,7 @@ import { hasDocker, services } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
-import { runRouter, through } from "./router-harness.ts";
+import { runRouter, scrape, through } from "./router-harness.ts";
 
 /** Forwards every request to `target` and records `METHOD path` of each. */
 async function startRecordingProxy(target: string) {
@@ -53,6 +53,7 @@ describe.runIf(kafkaMock.ok && hasDocker())("the router on Kafka with --wake", (
   const stopRouter = new AbortController();
   let routerExit: Promise<number> | undefined;
   let routerPort = 0;
+  let metricsPort = 0;
   let alice = "";
 
   beforeAll(async () => {
@@ -71,6 +72,7 @@ describe.runIf(kafkaMock.ok && hasDocker())("the router on Kafka with --wake", (
       stopRouter.signal,
     );
     routerPort = router.port;
+    metricsPort = router.metricsPort;
     routerExit = router.exit;
   });
   afterAll(async () => {
@@ -96,7 +98,7 @@ describe.runIf(kafkaMock.ok && hasDocker())("the router on Kafka with --wake", (
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const imageId = created.body.id as number;
-    const metrics = async () => (await through(routerPort, "router.internal", "/metrics")).body;
+    const metrics = async () => scrape(metricsPort);
     await waitFor(
       metrics,
       (text) => text.includes(`orchestrator_router_upstreams{host="${hostname}"} 1`),

@@ -31,11 +31,14 @@ export function forwardedHeaders(
   request: http.IncomingMessage,
   options: { readonly keepUpgrade?: boolean } = {},
 ): Record<string, string | string[]> {
+  // A client's Connection may drop its own headers, never Host (the instance would get the
+  // router's idea of its address, `127.0.0.1:32768`, and a request the router routed by
+  // another host); the router's forwarding headers are written after, whatever it names.
   const named = new Set(
     String(request.headers.connection ?? "")
       .split(",")
       .map((token) => token.trim().toLowerCase())
-      .filter((token) => token.length > 0),
+      .filter((token) => token.length > 0 && token !== "host"),
   );
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {

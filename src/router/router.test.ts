@@ -149,6 +149,34 @@ async function get(
   });
 }
 
+/**
+ * Sends `text` on a fresh connection to the router and collects what comes back until `done`
+ * says so or the connection closes (10 s at most).
+ */
+async function talk(
+  router: Router,
+  text: string,
+  done: (received: string) => boolean = () => false,
+): Promise<{ received: string; closed: boolean }> {
+  const socket = net.connect(router.port, "127.0.0.1");
+  let received = "";
+  let closed = false;
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.toString("latin1");
+  });
+  socket.on("error", () => {});
+  socket.on("close", () => {
+    closed = true;
+  });
+  socket.write(text);
+  const deadline = Date.now() + 10_000;
+  while (!closed && !done(received) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  socket.destroy();
+  return { received, closed };
+}
+
 describe("the router", () => {
   let router: Router;
   let a: Instance;
@@ -225,6 +253,78 @@ describe("the router", () => {
       url: "/x?y=1",
       headers: { host: "other.test", "x-forwarded-host": "other.test" },
     });
+  });
+
+  it("never shows a client where an instance is: a 502 names no address, port or error", async () => {
+    const dead = await closedPort();
+    await start([event("container.started", "dead", dead)]);
+    const failed = await get(router, "/");
+    expect(failed.status).toBe(502);
+    expect(failed.json).toMatchObject({ code: "upstream_unreachable" });
+    expect(failed.text).not.toContain(String(dead));
+    expect(failed.text).not.toContain("127.0.0.1");
+    expect(failed.text).not.toMatch(/ECONN|connect/);
+  });
+
+  it("keeps Host and its own forwarding headers whatever the client's Connection names", async () => {
+    await start([event("container.started", "a", a.port)]);
+    const answer = await get(router, "/x", "shop.test", {
+      headers: {
+        connection: "host, x-forwarded-for, x-forwarded-host, x-real-ip, forwarded, x-custom",
+        "x-custom": "dropped",
+      },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json.headers).toMatchObject({
+      host: "shop.test",
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-host": "shop.test",
+      "x-real-ip": "127.0.0.1",
+    });
+    expect(answer.json.headers["x-custom"]).toBeUndefined();
+  });
+
+  it("sends an upgrade to anything but WebSocket (h2c) on as a plain request: no tunnel past the router", async () => {
+    // The instance would switch to any protocol asked for; an h2c tunnel would carry the
+    // client's next requests (forged X-Forwarded-For, X-Real-IP) past the router.
+    await start([event("container.started", "b", b.port)]);
+    const { received } = await talk(
+      router,
+      "GET /h2 HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+      (text) => text.includes('"name"'),
+    );
+    expect(received).toMatch(/^HTTP\/1.1 200 /);
+    const body = JSON.parse(received.slice(received.indexOf("{"), received.lastIndexOf("}") + 1));
+    expect(body.url).toBe("/h2");
+    expect(body.headers.upgrade).toBeUndefined();
+    expect(body.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    // A WebSocket upgrade still passes.
+    const websocket = await talk(
+      router,
+      "GET /ws HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n",
+      (text) => text.includes("\r\n\r\n"),
+    );
+    expect(websocket.received).toMatch(/^HTTP\/1.1 101 /);
+  });
+
+  it("answers 400 to a request whose Host the router and an instance could read apart", async () => {
+    await start([event("container.started", "a", a.port)]);
+    const before = a.seen.length;
+    const duplicate = await talk(
+      router,
+      "GET / HTTP/1.1\r\nHost: other.test\r\nHost: shop.test\r\n\r\n",
+      (text) => text.includes("}"),
+    );
+    expect(duplicate.received).toMatch(/^HTTP\/1.1 400 /);
+    expect(duplicate.received).toContain('"code":"bad_host"');
+    const unparsable = await talk(
+      router,
+      "GET http://shop.test:99999/x HTTP/1.1\r\nHost: shop.test\r\n\r\n",
+      (text) => text.includes("}"),
+    );
+    expect(unparsable.received).toMatch(/^HTTP\/1.1 400 /);
+    expect(unparsable.received).toContain('"code":"bad_request_target"');
+    expect(a.seen.length).toBe(before);
   });
 
   it("tries another instance when one refuses the connection, and counts the retry", async () => {

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../logger.ts";
 import { forwardRequest } from "./forward.ts";
+import { requestTarget } from "./request-target.ts";
 import {
   applyRouterEvent,
   attemptOrder,
@@ -18,7 +19,7 @@ import {
   upstreamCounts,
 } from "./route-table.ts";
 import { createRouterMetrics } from "./router-metrics.ts";
-import { passUpgrade } from "./upgrade.ts";
+import { isWebSocketUpgrade, passUpgrade } from "./upgrade.ts";
 
 export type RouterOptions = {
   readonly host: string;
@@ -125,24 +126,6 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer>
     request.once("end", () => resolve(Buffer.concat(chunks)));
     request.once("error", reject);
   });
-}
-
-/**
- * A request in absolute form (`GET http://shop.test/x`) is for the target's authority, whatever
- * its Host says (RFC 9112 §3.2.2): routed by it, and sent on in origin form with that Host, so
- * that the router and the instance never disagree on which host a request is for.
- */
-function toOriginForm(request: http.IncomingMessage): void {
-  const target = request.url ?? "/";
-  if (!/^https?:\/\//i.test(target)) return;
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return;
-  }
-  request.headers.host = url.host;
-  request.url = `${url.pathname}${url.search}`;
 }
 
 /**
@@ -285,7 +268,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       }
       throw error;
     }
-    let lastError: Error | undefined;
     let tries = 0;
     for (;;) {
       let retriable = true;
@@ -295,7 +277,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         tries += 1;
         const result = await forwardRequest(upstream, request, body, response, agent);
         if (result.kind === "answered") return result.status;
-        lastError = result.error;
         eject(upstream);
         logger.debug(
           {
@@ -315,38 +296,66 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       if (order.length === 0 && !(await holdForInstance(hostname, response, deadline))) break;
       if (order.length === 0) order = orderFor(hostname);
     }
+    // Each try's error (the instance's address and port) is in the debug log, never the client's.
     return problem(
       response,
       502,
       "upstream_unreachable",
       "No instance answered",
-      `every instance tried for ${hostname} failed${lastError === undefined ? "" : ` (${lastError.message})`}`,
+      `every instance tried for ${hostname} failed (${tries} ${tries === 1 ? "try" : "tries"})`,
     );
   };
 
-  const server = http.createServer({ keepAlive: true }, (request, response) => {
-    const started = performance.now();
-    toOriginForm(request);
-    const hostname = hostnameOf(request.headers.host);
-    const known = knowsHostname(table, hostname);
-    const label = known ? hostname : "unknown";
-    (known ? route(request, response, hostname) : own(request, response))
-      .catch((error: unknown) => {
-        logger.error({ err: error, hostname }, "router request failed");
-        return problem(response, 502, "router_error", "The router failed", "see the router's log");
-      })
-      .then((status) => {
-        metrics.requests.inc({ host: label, status: String(status) });
-        metrics.duration.observe({ host: label }, (performance.now() - started) / 1000);
-      });
-  });
+  const server = http.createServer(
+    { keepAlive: true, shouldUpgradeCallback: isWebSocketUpgrade },
+    (request, response) => {
+      const started = performance.now();
+      const target = requestTarget(request.url ?? "/", request.rawHeaders);
+      if (!target.ok) {
+        problem(response, 400, target.code, "Bad request", target.detail);
+        metrics.requests.inc({ host: "unknown", status: "400" });
+        return;
+      }
+      if (target.host !== undefined) request.headers.host = target.host;
+      request.url = target.path;
+      const hostname = hostnameOf(request.headers.host);
+      const known = knowsHostname(table, hostname);
+      const label = known ? hostname : "unknown";
+      (known ? route(request, response, hostname) : own(request, response))
+        .catch((error: unknown) => {
+          logger.error({ err: error, hostname }, "router request failed");
+          return problem(
+            response,
+            502,
+            "router_error",
+            "The router failed",
+            "see the router's log",
+          );
+        })
+        .then((status) => {
+          metrics.requests.inc({ host: label, status: String(status) });
+          metrics.duration.observe({ host: label }, (performance.now() - started) / 1000);
+        });
+    },
+  );
 
   // Upgraded connections leave the server's bookkeeping: close() ends them itself.
   const upgraded = new Set<Duplex>();
   server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Only a Node without shouldUpgradeCallback (older 22.x) brings another protocol here.
+    if (!isWebSocketUpgrade(request)) {
+      socket.end("HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    const target = requestTarget(request.url ?? "/", request.rawHeaders);
+    if (!target.ok) {
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    if (target.host !== undefined) request.headers.host = target.host;
+    request.url = target.path;
     upgraded.add(socket);
     socket.once("close", () => upgraded.delete(socket));
-    toOriginForm(request);
     const hostname = hostnameOf(request.headers.host);
     const label = knowsHostname(table, hostname) ? hostname : "unknown";
     const order = label === "unknown" ? [] : orderFor(hostname);

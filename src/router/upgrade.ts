@@ -13,6 +13,19 @@ function requestHead(request: http.IncomingMessage): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
+/**
+ * Whether an upgrade may become a tunnel: WebSocket only. Any other (`h2c`) is sent on as a plain
+ * request, its Upgrade dropped: an h2c tunnel would carry the client's next requests to the
+ * instance past the router (forged `X-Forwarded-For`, `X-Real-IP`, no count in its metrics).
+ */
+export function isWebSocketUpgrade(request: http.IncomingMessage): boolean {
+  return (
+    String(request.headers.upgrade ?? "")
+      .trim()
+      .toLowerCase() === "websocket"
+  );
+}
+
 /** `HTTP/1.1 101 …`: the instance switched protocols (anything else refused the upgrade). */
 const switching = /^HTTP\/1\.[01] 101[ \r\n]/;
 

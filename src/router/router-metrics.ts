@@ -5,7 +5,7 @@ import { Counter, createProcessRegistry, Gauge, Histogram } from "../metrics/reg
  * (including retries), retries to another instance, and ready upstreams per host. `host` is an
  * app hostname the table knows, or `unknown` (so a client cannot grow the label set).
  */
-export function createRouterMetrics() {
+export function createRouterMetrics(bufferedBodyBytes: () => number = () => 0) {
   const registry = createProcessRegistry();
   const requests = new Counter({
     name: "orchestrator_router_requests_total",
@@ -42,6 +42,14 @@ export function createRouterMetrics() {
     help: "Calls asking the API to wake an image scaled to zero (--wake), by app hostname",
     labelNames: ["host"] as const,
     registers: [registry],
+  });
+  new Gauge({
+    name: "orchestrator_router_buffered_body_bytes",
+    help: "Bytes of request bodies the router holds now, over all requests (see maxBufferedBytes)",
+    registers: [registry],
+    collect() {
+      this.set(bufferedBodyBytes());
+    },
   });
   return { registry, requests, duration, retries, upstreams, events, wakes };
 }

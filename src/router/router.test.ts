@@ -6,6 +6,7 @@
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/wait.ts";
 import { createLogger } from "../logger.ts";
 import type { RouterEvent } from "./route-table.ts";
 import { type Router, startRouter } from "./router.ts";
@@ -325,6 +326,73 @@ describe("the router", () => {
     expect(unparsable.received).toMatch(/^HTTP\/1.1 400 /);
     expect(unparsable.received).toContain('"code":"bad_request_target"');
     expect(a.seen.length).toBe(before);
+  });
+
+  it("holds a bounded total of request bodies: past it a body is refused with 503, and taken again once one is sent", {
+    timeout: 60_000,
+  }, async () => {
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      maxBodyBytes: 1_000,
+      maxBufferedBytes: 1_500,
+    });
+    router.apply(event("container.started", "a", a.port));
+    const post = (body: string) => get(router, "/p", "shop.test", { method: "POST", body });
+    // A client sends 900 of its 1,000 bytes and waits: the router holds them.
+    const slow = net.connect(router.port, "127.0.0.1");
+    let slowAnswer = "";
+    slow.on("data", (chunk: Buffer) => {
+      slowAnswer += chunk.toString();
+    });
+    slow.write(
+      `POST /slow-body HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n${"x".repeat(900)}`,
+    );
+    try {
+      await waitFor(
+        () => scrape(router),
+        (text) => text.includes("orchestrator_router_buffered_body_bytes 900"),
+        { what: "the router holding 900 body bytes" },
+      );
+      const refused = await post("y".repeat(900));
+      expect(refused.status).toBe(503);
+      expect(refused.json).toMatchObject({ code: "router_busy" });
+      expect(refused.headers.get("retry-after")).toBe("1");
+      // What fits still passes.
+      expect((await post("small")).json.body).toBe("small");
+      slow.write("x".repeat(100));
+      await waitFor(
+        async () => slowAnswer,
+        (text) => text.includes("}"),
+        { what: "the slow body's answer" },
+      );
+      expect(slowAnswer).toMatch(/^HTTP\/1.1 200 /);
+      expect(slowAnswer).toContain("/slow-body");
+      const later = await post("y".repeat(900));
+      expect(later.status).toBe(200);
+      expect(later.json.body).toHaveLength(900);
+      expect(await scrape(router)).toContain("orchestrator_router_buffered_body_bytes 0");
+      // A client that leaves halfway gives its bytes back.
+      const leaver = net.connect(router.port, "127.0.0.1");
+      leaver.on("error", () => {});
+      leaver.write(
+        `POST /left HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n${"x".repeat(500)}`,
+      );
+      await waitFor(
+        () => scrape(router),
+        (text) => text.includes("orchestrator_router_buffered_body_bytes 500"),
+        { what: "the router holding the leaving client's 500 bytes" },
+      );
+      leaver.destroy();
+      await waitFor(
+        () => scrape(router),
+        (text) => text.includes("orchestrator_router_buffered_body_bytes 0"),
+        { what: "the leaving client's bytes given back" },
+      );
+    } finally {
+      slow.destroy();
+    }
   });
 
   it("tries another instance when one refuses the connection, and counts the retry", async () => {

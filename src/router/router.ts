@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../logger.ts";
+import { createBodyBudget } from "./body-budget.ts";
 import { forwardRequest } from "./forward.ts";
+import { BodyBudgetSpent, BodyTooLarge, ClientLeft, readBody } from "./read-body.ts";
 import { requestTarget } from "./request-target.ts";
 import {
   applyRouterEvent,
@@ -35,6 +37,11 @@ export type RouterOptions = {
   readonly ejectMs?: number;
   /** Bodies are buffered (to retry them); larger ones are refused with 413 (default 10 MiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * Body bytes held at once over all requests; a body that would pass it is refused with 503
+   * (default 256 MiB), so that no client holds the router's memory.
+   */
+  readonly maxBufferedBytes?: number;
   /** Instances tried per request at most (default 3). */
   readonly maxAttempts?: number;
   /**
@@ -109,25 +116,6 @@ function problem(
   return status;
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners("data");
-        request.resume();
-        reject(new BodyTooLarge());
-      } else chunks.push(chunk);
-    });
-    request.once("end", () => resolve(Buffer.concat(chunks)));
-    request.once("error", reject);
-  });
-}
-
 /**
  * The hostname router: a reverse proxy whose table comes only from lifecycle events (see
  * route-table.ts), started on `host:port`. Requests go round robin to the ready instances of
@@ -142,7 +130,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const maxAttempts = options.maxAttempts ?? 3;
   const logger = options.logger;
-  const metrics = createRouterMetrics();
+  const budget = createBodyBudget(options.maxBufferedBytes ?? 256 * 1024 * 1024);
+  const metrics = createRouterMetrics(budget.held);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   let table = emptyRouteTable;
   const counters = new Map<string, number>();
@@ -255,7 +244,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
     let body: Buffer;
     try {
-      body = await readBody(request, maxBodyBytes);
+      body = await readBody(request, maxBodyBytes, budget);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         return problem(
@@ -266,8 +255,35 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
           `bodies over ${maxBodyBytes} bytes are refused`,
         );
       }
+      if (error instanceof BodyBudgetSpent) {
+        return problem(
+          response,
+          503,
+          "router_busy",
+          "The router is busy",
+          "the router holds as many request bodies as it may: try again",
+        );
+      }
+      if (error instanceof ClientLeft) return 499;
       throw error;
     }
+    try {
+      return await forwardBody(request, response, hostname, order, deadline, body);
+    } finally {
+      budget.give(body.length);
+    }
+  };
+
+  /** Sends a buffered request to `order`, the next instance after a failed try. */
+  const forwardBody = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    hostname: string,
+    initialOrder: readonly Upstream[],
+    deadline: number | undefined,
+    body: Buffer,
+  ): Promise<number> => {
+    let order = initialOrder;
     let tries = 0;
     for (;;) {
       let retriable = true;

@@ -22,6 +22,7 @@ import {
 } from "./route-table.ts";
 import { createRouterMetrics } from "./router-metrics.ts";
 import { isWebSocketUpgrade, passUpgrade } from "./upgrade.ts";
+import { createWaitingRoom } from "./waiting-room.ts";
 
 export type RouterOptions = {
   readonly host: string;
@@ -55,9 +56,13 @@ export type RouterOptions = {
   };
 };
 
-/** How often a held request looks at the table; how often the same image is woken again. */
-const holdPollMs = 100;
+/**
+ * How long a request whose tries failed while its image wakes waits before trying again; how
+ * often an image with held requests is woken again, and how soon at most (an upgrade wakes too).
+ */
+const retryPauseMs = 200;
 const wakeEveryMs = 3_000;
+const minWakeGapMs = 2_500;
 
 export type Router = {
   readonly url: string;
@@ -150,13 +155,22 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const wakeImage = (imageId: number, hostname: string) => {
     const wake = options.wake;
     const last = lastWake.get(imageId);
-    if (wake === undefined || (last !== undefined && Date.now() - last < wakeEveryMs)) return;
+    if (wake === undefined || (last !== undefined && Date.now() - last < minWakeGapMs)) return;
     lastWake.set(imageId, Date.now());
     metrics.wakes.inc({ host: hostname });
     wake.call(imageId).catch((error: unknown) => {
       logger.warn({ err: error, imageId, hostname }, "waking the image failed");
     });
   };
+
+  const room = createWaitingRoom({
+    isReady: (hostname) => readyUpstreams(table, hostname).length > 0,
+    wake: (hostname) => {
+      const imageId = imageOfHostname(table, hostname);
+      if (imageId !== undefined) wakeImage(imageId, hostname);
+    },
+    wakeEveryMs,
+  });
 
   /**
    * Holds a request for a hostname with no ready instance until one is (true), or until
@@ -167,14 +181,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     response: http.ServerResponse,
     deadline: number,
   ): Promise<boolean> => {
-    while (!response.destroyed) {
-      if (readyUpstreams(table, hostname).length > 0) return true;
-      if (Date.now() >= deadline) return false;
-      const imageId = imageOfHostname(table, hostname);
-      if (imageId !== undefined) wakeImage(imageId, hostname);
-      await delay(holdPollMs);
+    if (response.destroyed) return false;
+    const left = new AbortController();
+    const onClose = () => left.abort();
+    response.once("close", onClose);
+    try {
+      return await room.wait(hostname, deadline, left.signal);
+    } finally {
+      response.off("close", onClose);
     }
-    return false;
   };
 
   /** The proxy's answer to a Host no image has: its health for a load balancer, else 404. */
@@ -307,7 +322,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         if (!retriable) break;
       }
       if (!retriable || deadline === undefined || Date.now() >= deadline) break;
-      await delay(holdPollMs * 2);
+      await delay(retryPauseMs);
       order = orderFor(hostname);
       if (order.length === 0 && !(await holdForInstance(hostname, response, deadline))) break;
       if (order.length === 0) order = orderFor(hostname);
@@ -410,6 +425,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     metricsUrl,
     apply: (event) => {
       table = applyRouterEvent(table, event);
+      room.changed();
       // A fresh start is news the ejection guessed without.
       if (event.type === "container.started" && typeof event.data.instance_id === "string") {
         ejectedUntil.delete(event.data.instance_id);
@@ -421,6 +437,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     },
     table: () => table,
     close: async () => {
+      room.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       for (const socket of upgraded) socket.destroy();

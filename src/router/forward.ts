@@ -109,11 +109,32 @@ export function forwardRequest(
       if (!response.writableFinished) outgoing.destroy();
     };
     response.once("close", onClientGone);
+    // An answer no HTTP response may be, from an instance (a tenant's code): a 502, not a throw
+    // out of this listener, which would end the router, and every tenant's requests with it.
+    const garbled = (error: Error) => {
+      response.off("close", onClientGone);
+      outgoing.destroy();
+      resolve({ kind: "failed", refused: false, retriable: false, error });
+    };
     outgoing.once("response", (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answerHeaders(answer));
+      const status = answer.statusCode ?? 0;
+      try {
+        response.writeHead(status, answerHeaders(answer));
+      } catch (error) {
+        answer.destroy();
+        // What writeHead set before it threw is not the router's answer.
+        for (const name of response.getHeaderNames()) response.removeHeader(name);
+        garbled(error as Error);
+        return;
+      }
       answer.pipe(response);
       answer.once("error", () => response.destroy());
-      resolve({ kind: "answered", status: answer.statusCode ?? 502 });
+      resolve({ kind: "answered", status });
+    });
+    // `101` to a request that asked for no upgrade: nothing the client could be given.
+    outgoing.once("upgrade", (_answer, socket) => {
+      socket.destroy();
+      garbled(new Error("the instance switched protocols unasked"));
     });
     outgoing.once("error", (error: NodeJS.ErrnoException) => {
       response.off("close", onClientGone);

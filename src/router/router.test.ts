@@ -395,6 +395,35 @@ describe("the router", () => {
     }
   });
 
+  it.each([
+    ["status 000", "HTTP/1.1 000 Zero\r\ncontent-length: 0\r\n\r\n"],
+    ["status 099", "HTTP/1.1 099 Low\r\ncontent-length: 0\r\n\r\n"],
+    ["101 unasked", "HTTP/1.1 101 Switching\r\nupgrade: x\r\nconnection: upgrade\r\n\r\nraw"],
+  ])(
+    "answers 502 to an instance's %s, and lives on for the other tenants",
+    async (_name, answer) => {
+      // A tenant's code answers what no HTTP response may be: it must not end the router.
+      const garbler = net.createServer((socket) => {
+        socket.on("error", () => {});
+        socket.once("data", () => socket.end(answer));
+      });
+      await new Promise<void>((resolve) => garbler.listen(0, "127.0.0.1", resolve));
+      try {
+        const other = event("container.started", "b", b.port, "other.test");
+        await start([
+          event("container.started", "garbler", (garbler.address() as AddressInfo).port),
+          { ...other, data: { ...other.data, image_id: 2 } },
+        ]);
+        const garbled = await get(router, "/");
+        expect(garbled.status).toBe(502);
+        expect(garbled.json).toMatchObject({ code: "upstream_unreachable" });
+        expect((await get(router, "/", "other.test")).json.name).toBe("b");
+      } finally {
+        await new Promise((resolve) => garbler.close(resolve));
+      }
+    },
+  );
+
   it("tries another instance when one refuses the connection, and counts the retry", async () => {
     const dead = await closedPort();
     await start([

@@ -643,6 +643,20 @@ describe("the router", () => {
     expect(after).toContain('orchestrator_router_upstreams{host="shop.test"} 1');
   });
 
+  it("counts requests under Hosts no image has as `unknown`: a client cannot grow its series", async () => {
+    await start([event("container.started", "a", a.port)]);
+    for (let index = 0; index < 20; index += 1) {
+      expect((await get(router, "/", `random-${index}.test`)).status).toBe(404);
+    }
+    await talk(
+      router,
+      "GET /ws HTTP/1.1\r\nHost: random-ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    );
+    const metrics = await scrape(router);
+    expect(metrics).not.toContain("random-");
+    expect(metrics).toContain('orchestrator_router_requests_total{host="unknown",status="404"} 20');
+  });
+
   it("keeps its /metrics (every tenant's hostnames and traffic) off the proxy", async () => {
     await start([event("container.started", "a", a.port)]);
     await get(router, "/");

@@ -20,6 +20,7 @@ import {
   type Upstream,
   upstreamCounts,
 } from "./route-table.ts";
+import { createMetricsServer, healthy, isGet, listen, problem } from "./router-http.ts";
 import { createRouterMetrics } from "./router-metrics.ts";
 import { isWebSocketUpgrade, passUpgrade } from "./upgrade.ts";
 import { createWaitingRoom } from "./waiting-room.ts";
@@ -74,52 +75,6 @@ export type Router = {
   table(): RouteTable;
   close(): Promise<void>;
 };
-
-function isGet(request: http.IncomingMessage, path: string): boolean {
-  return request.method === "GET" && (request.url ?? "/").split("?")[0] === path;
-}
-
-function healthy(response: http.ServerResponse): number {
-  response.writeHead(200, { "content-type": "text/plain" });
-  response.end("ok\n");
-  return 200;
-}
-
-/** Listens on `host:port`; the server's base URL (an IPv6 host in brackets). */
-async function listen(
-  server: http.Server,
-  address: { readonly host: string; readonly port: number },
-): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(address.port, address.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const shownHost = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return `http://${shownHost}:${port}`;
-}
-
-/** The router's own answers are RFC 9457 problem documents, like the API's. */
-function problem(
-  response: http.ServerResponse,
-  status: number,
-  code: string,
-  title: string,
-  detail: string,
-): number {
-  if (response.headersSent) {
-    response.destroy();
-    return status;
-  }
-  const body = JSON.stringify({ type: "about:blank", title, status, detail, code });
-  response.writeHead(status, {
-    "content-type": "application/problem+json",
-    "content-length": Buffer.byteLength(body),
-    ...(status === 503 ? { "retry-after": "1" } : {}),
-  });
-  response.end(body);
-  return status;
-}
 
 /**
  * The hostname router: a reverse proxy whose table comes only from lifecycle events (see
@@ -204,32 +159,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     );
   };
 
-  const metricsServer = http.createServer((request, response) => {
-    if (isGet(request, "/healthz")) {
-      healthy(response);
-      return;
-    }
-    if (!isGet(request, "/metrics")) {
-      problem(
-        response,
-        404,
-        "not_found",
-        "Not found",
-        "this listener serves /metrics and /healthz",
-      );
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => {
-        response.writeHead(200, { "content-type": metrics.registry.contentType });
-        response.end(text);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, "router metrics failed");
-        problem(response, 500, "router_error", "The router failed", "see the router's log");
-      },
-    );
-  });
+  const metricsServer = createMetricsServer(metrics.registry, logger);
 
   const route = async (
     request: http.IncomingMessage,

@@ -179,6 +179,40 @@ describe.skipIf(!hasDocker())("networks and dependencies on the engine", () => {
     await gone(asBob, spy.id);
   });
 
+  it("removes a network its image stops declaring, also with no container left to remove", async () => {
+    const lone = await create(asAlice, { name: "lone", networks: ["scratch"] });
+    await runningContainer(asAlice, lone.id);
+    const scratch = `${server.orchestratorId}-u${lone.user_id}-scratch`;
+    const networkNames = async () =>
+      (await docker.listNetworks({ filters: { name: [scratch] } })).map((network) => network.Name);
+    expect(await networkNames()).toContain(scratch);
+
+    // Scaled to 0: its container goes, the network it still declares stays.
+    expect(
+      (await asAlice("PATCH", `/api/images/${lone.id}`, { desired_instances: 0 })).status,
+    ).toBe(200);
+    await waitFor(
+      () => containersOf(lone.id),
+      (containers) => containers.length === 0,
+      { what: "lone's container removed", timeoutMs: 60_000 },
+    );
+    await waitFor(
+      async () => (await asAlice("GET", `/api/images/${lone.id}`)).body,
+      (image) => image.observed_generation === image.generation,
+      { what: "the scale-down observed" },
+    );
+    expect(await networkNames()).toContain(scratch);
+
+    // No longer declared: the pass has no container to remove, and still removes the network.
+    expect((await asAlice("PATCH", `/api/images/${lone.id}`, { networks: [] })).status).toBe(200);
+    await waitFor(networkNames, (names) => !names.includes(scratch), {
+      what: `network ${scratch} removed`,
+      timeoutMs: 30_000,
+    });
+    expect((await asAlice("DELETE", `/api/images/${lone.id}`)).status).toBe(202);
+    await gone(asAlice, lone.id);
+  });
+
   it("creates no instance of a dependent until its dependency is healthy, then starts it", async () => {
     // Healthy only once /www/ready.html exists, about 5 s after it starts.
     const slow = await create(asAlice, {

@@ -14,6 +14,26 @@ export function undeclaredNetworks(
   return existing.filter((network) => !declared.has(network.declaredAs));
 }
 
+/** An image's declared networks as one comparable value (order does not matter). */
+export function declaredNetworksKey(image: Pick<ImageRecord, "container_options">): string {
+  return withOptionDefaults(image.container_options).networks.toSorted().join("\n");
+}
+
+/**
+ * Whether a pass looks for networks no image of the tenant declares any more: after it removed
+ * a container (a network may have lost its last one), or when the image's declared networks
+ * are not those this controller last cleaned up after (a change, or the first pass it makes of
+ * the image). Not on every change of the spec: a change of the count leaves them as they were.
+ * Pure.
+ */
+export function mayHaveUndeclaredNetworks(
+  removedContainers: boolean,
+  declared: string,
+  lastCleaned: string | undefined,
+): boolean {
+  return removedContainers || declared !== lastCleaned;
+}
+
 /**
  * Removes the networks made for a tenant's `networks` that no image of the tenant names any
  * more (images being deleted still count, until their containers are gone). Docker is listed

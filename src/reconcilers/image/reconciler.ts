@@ -9,7 +9,11 @@ import { containerSpec } from "./container-spec.ts";
 import type { ReconcilerDependencies } from "./dependencies.ts";
 import { facingStateOf, readDependencyView, relatedImageIds } from "./dependency-view.ts";
 import type { ImageRecord } from "./model.ts";
-import { removeUndeclaredNetworks } from "./network-cleanup.ts";
+import {
+  declaredNetworksKey,
+  mayHaveUndeclaredNetworks,
+  removeUndeclaredNetworks,
+} from "./network-cleanup.ts";
 import { hasOurName, isOwnedContainer } from "./ownership.ts";
 import { checkPlacement, hasConstraints } from "./placement-check.ts";
 import { type Action, planImage } from "./plan.ts";
@@ -44,6 +48,8 @@ const notNeeded: Runnability = {
 export function createImageReconciler(deps: ReconcilerDependencies) {
   const { store, runtime, settings } = deps;
   const now = deps.now ?? (() => new Date());
+  /** Per image, its declared networks when this controller last cleaned up after them. */
+  const networksCleaned = new Map<number, string>();
 
   /**
    * The image's labelled containers, with those Docker just told of inspected afresh (the list
@@ -74,6 +80,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
     const image = await store.images.find(imageId);
     const labelled = await freshList(imageId);
     if (image === undefined) {
+      networksCleaned.delete(imageId);
       // Left by a crash or a deletion: ours by name only; no row, so no event to write.
       const leftovers = labelled.filter((container) =>
         hasOurName(container, settings.orchestratorId),
@@ -149,11 +156,16 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       records = await recorder.syncAll(await store.instances.listOfImage(imageId), seen);
     }
     // A network no image declares any more can go once the containers on it are gone.
+    const declaredNetworks = declaredNetworksKey(image);
     if (
-      plan.actions.some((action) => containerRemovals.has(action.kind)) ||
-      image.observed_generation !== image.generation
+      mayHaveUndeclaredNetworks(
+        plan.actions.some((action) => containerRemovals.has(action.kind)),
+        declaredNetworks,
+        networksCleaned.get(imageId),
+      )
     ) {
       await removeUndeclaredNetworks(deps, image.user_id);
+      networksCleaned.set(imageId, declaredNetworks);
     }
     // The rollout of the newest revision: progress, completion, failure and rollback.
     const passEnd = now();

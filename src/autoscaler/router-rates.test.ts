@@ -75,11 +75,15 @@ describe("summedRates", () => {
 });
 
 /** A loopback stand-in for a router's /metrics: answers the counter the test sets, or 503. */
-async function fakeRouter() {
+async function fakeRouter(token?: string) {
   const state = { shop: 0, up: true };
-  const server = http.createServer((_request, response) => {
+  const server = http.createServer((request, response) => {
     if (!state.up) {
       response.writeHead(503).end();
+      return;
+    }
+    if (token !== undefined && request.headers.authorization !== `Bearer ${token}`) {
+      response.writeHead(401).end();
       return;
     }
     response.writeHead(200, { "content-type": "text/plain" });
@@ -103,6 +107,27 @@ describe("createRouterRates over several routers", () => {
   const opened: Array<{ close(): Promise<void> }> = [];
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((router) => router.close()));
+  });
+
+  it("sends its token to routers that ask for one; without it there is no rate", async () => {
+    const router = await fakeRouter("metrics-secret");
+    opened.push(router);
+    let clock = 0;
+    const scrapes = (token?: string) =>
+      createRouterRates({
+        urls: [router.url],
+        logger: createLogger("silent"),
+        ...(token === undefined ? {} : { token }),
+        now: () => clock,
+      });
+    const withToken = scrapes("metrics-secret");
+    const without = scrapes();
+    await Promise.all([withToken.refresh(), without.refresh()]);
+    router.state.shop = 50;
+    clock = 10_000;
+    await Promise.all([withToken.refresh(), without.refresh()]);
+    expect(withToken.rateOf("shop.example.com")).toBe(5);
+    expect(without.rateOf("shop.example.com")).toBeUndefined();
   });
 
   it("sums the routers' rates per host; a router that does not answer makes the rate unknown, not 0", async () => {

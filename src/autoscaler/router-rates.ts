@@ -93,6 +93,8 @@ type RouterScrapes = {
 export function createRouterRates(options: {
   readonly urls: readonly string[];
   readonly logger: Logger;
+  /** Sent as a bearer token (METRICS_TOKEN: the routers ask for it when they have it too). */
+  readonly token?: string;
   readonly timeoutMs?: number;
   readonly now?: () => number;
 }): RequestRates {
@@ -109,6 +111,9 @@ export function createRouterRates(options: {
     try {
       const response = await fetch(router.url, {
         signal: AbortSignal.timeout(options.timeoutMs ?? 3_000),
+        ...(options.token === undefined
+          ? {}
+          : { headers: { authorization: `Bearer ${options.token}` } }),
       });
       if (!response.ok) throw new Error(`router metrics answered ${response.status}`);
       const totals = requestTotals(await response.text());

@@ -242,7 +242,11 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         requestRates:
           config.routerMetricsUrls.length === 0
             ? undefined
-            : createRouterRates({ urls: config.routerMetricsUrls, logger: log }),
+            : createRouterRates({
+                urls: config.routerMetricsUrls,
+                logger: log,
+                ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+              }),
       });
       term.defer(() => autoscaler.stop());
     },

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { tokensEqual } from "../auth/tokens.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 
@@ -51,11 +52,22 @@ export function problem(
   return status;
 }
 
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+export function hasBearer(request: http.IncomingMessage, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? "")?.[1];
+  return presented !== undefined && tokensEqual(presented, token);
+}
+
 /**
  * The metrics listener: `/metrics` (every tenant's hostnames and traffic) and `/healthz`, apart
- * from the proxy, whose clients are anyone on the internet.
+ * from the proxy, whose clients are anyone on the internet. With a `token`, /metrics answers
+ * only to it (the service's METRICS_TOKEN, which the controller sends when it scrapes).
  */
-export function createMetricsServer(registry: Registry, logger: Logger): http.Server {
+export function createMetricsServer(
+  registry: Registry,
+  logger: Logger,
+  token: string | undefined,
+): http.Server {
   return http.createServer((request, response) => {
     if (isGet(request, "/healthz")) {
       healthy(response);
@@ -68,6 +80,17 @@ export function createMetricsServer(registry: Registry, logger: Logger): http.Se
         "not_found",
         "Not found",
         "this listener serves /metrics and /healthz",
+      );
+      return;
+    }
+    if (token !== undefined && !hasBearer(request, token)) {
+      response.setHeader("www-authenticate", 'Bearer realm="router metrics"');
+      problem(
+        response,
+        401,
+        "unauthorized",
+        "Missing or invalid bearer token",
+        "the router's /metrics needs its METRICS_TOKEN",
       );
       return;
     }

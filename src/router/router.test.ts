@@ -672,4 +672,29 @@ describe("the router", () => {
     expect((await fetch(`${router.metricsUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${router.metricsUrl}/`)).status).toBe(404);
   });
+
+  it("asks for its token on /metrics when it has one (METRICS_TOKEN)", async () => {
+    router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      metrics: { host: "127.0.0.1", port: 0, token: "metrics-secret" },
+      logger: createLogger("silent"),
+    });
+    router.apply(event("container.started", "a", a.port));
+    for (const authorization of [undefined, "Bearer wrong", "metrics-secret", "Basic x"]) {
+      const refused = await fetch(`${router.metricsUrl}/metrics`, {
+        headers: authorization === undefined ? {} : { authorization },
+      });
+      expect(refused.status, authorization).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect(await refused.text()).not.toContain("shop.test");
+    }
+    const scraped = await fetch(`${router.metricsUrl}/metrics`, {
+      headers: { authorization: "Bearer metrics-secret" },
+    });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('orchestrator_router_upstreams{host="shop.test"} 1');
+    // Health stays open: it tells nothing of any tenant.
+    expect((await fetch(`${router.metricsUrl}/healthz`)).status).toBe(200);
+  });
 });

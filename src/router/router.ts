@@ -31,9 +31,10 @@ export type RouterOptions = {
   /**
    * Where the router's own /metrics and /healthz listen (default 127.0.0.1, any free port):
    * apart from the proxy, whose clients are anyone on the internet, so that no tenant reads
-   * every other tenant's hostnames and traffic off the scrape.
+   * every other tenant's hostnames and traffic off the scrape. With `token`, /metrics also asks
+   * for it as a bearer token (401 without): for a listener tenants' containers could reach.
    */
-  readonly metrics?: { readonly host: string; readonly port: number };
+  readonly metrics?: { readonly host: string; readonly port: number; readonly token?: string };
   readonly logger: Logger;
   /** How long an instance that refused a connection is tried last (default 5 s). */
   readonly ejectMs?: number;
@@ -159,7 +160,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     );
   };
 
-  const metricsServer = createMetricsServer(metrics.registry, logger);
+  const metricsServer = createMetricsServer(metrics.registry, logger, options.metrics?.token);
 
   const route = async (
     request: http.IncomingMessage,

@@ -53,6 +53,7 @@ import { createSecretOpener } from "./secrets/secret-opener.ts";
 import { resolveSecretsKey } from "./secrets/secrets-key.ts";
 import { createSecretsService } from "./secrets/secrets-service.ts";
 import { embeddedDatabaseDir, openStore, type Store } from "./store/database.ts";
+import { startEmbeddedAutovacuum } from "./store/embedded-autovacuum.ts";
 
 export type Service = {
   readonly url: string;
@@ -301,6 +302,9 @@ export async function startService(
     relay === undefined
       ? startLocalEventRetention(store, config.eventRetentionDays, logger)
       : undefined;
+  // A Postgres server has its own autovacuum; the embedded database has none (single-user mode).
+  const embeddedVacuum =
+    store.kind === "pglite" ? startEmbeddedAutovacuum(store, logger) : undefined;
   const fleetMetrics = createFleetMetrics(metrics, store);
   const controller = runControllerLoop({
     store,
@@ -372,6 +376,7 @@ export async function startService(
     await Promise.all([controller.stop(1_000), builds.stop()]);
     await relay?.stop({ timeoutMs: 1_000 });
     localRetention?.stop();
+    await embeddedVacuum?.stop();
     engine.stop();
     await eventLog.close();
     await store.close();
@@ -410,6 +415,7 @@ export async function startService(
         // Events the controller just wrote go out before the connections close.
         await relay?.stop({ timeoutMs: Math.min(3_000, graceMs) });
         localRetention?.stop();
+        await embeddedVacuum?.stop();
         engine.stop();
         await eventLog.close();
         await store.close();

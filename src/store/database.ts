@@ -2,6 +2,7 @@ import path from "node:path";
 import { Kysely, type KyselyPlugin, sql } from "kysely";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { Executor } from "./executor.ts";
+import { createMaintenanceRepository } from "./maintenance-repository.ts";
 import { type Migration, migrate, readMigrations } from "./migrate.ts";
 import { StripNulPlugin } from "./nul-bytes.ts";
 import { openPgliteBackend } from "./pglite-backend.ts";
@@ -42,6 +43,8 @@ export type Store = Repositories & {
   tryLeaderLock: SqlBackend["tryLeaderLock"];
   /** The sole right to publish events, for one relay pass. */
   claimPublisher: PublisherClaim;
+  /** Vacuum and analyze, which only the embedded database needs done for it (no autovacuum). */
+  readonly maintenance: ReturnType<typeof createMaintenanceRepository>;
   /** How the embedded database was opened (undefined on a Postgres server), for the log. */
   readonly embedded?: EmbeddedOpening;
   /** Cheap round trip for readiness checks. */
@@ -117,6 +120,7 @@ export async function openStore(
     listen: (channel, handler, onResubscribed) => backend.listen(channel, handler, onResubscribed),
     tryLeaderLock: (lease) => backend.tryLeaderLock(lease),
     claimPublisher: publisherClaim(db, backend.kind),
+    maintenance: createMaintenanceRepository(db),
     ...(embedded === undefined ? {} : { embedded }),
     ping: async () => {
       await sql`select 1`.execute(db);

@@ -4,8 +4,10 @@ import { hashToken } from "../../src/auth/tokens.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createImage } from "../../src/desired/image-writes.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
+import { createLogger } from "../../src/logger.ts";
 import { imagesChannel } from "../../src/store/channels.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
+import { startEmbeddedAutovacuum, vacuumWhereNeeded } from "../../src/store/embedded-autovacuum.ts";
 import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
 import { runInOrder } from "../../src/store/pipeline.ts";
@@ -15,6 +17,7 @@ import { createTokensRepository } from "../../src/store/tokens-repository.ts";
 import { createUsersRepository } from "../../src/store/users-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
 import { type Backend, backends } from "../support/services.ts";
+import { waitFor } from "../support/wait.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -307,6 +310,57 @@ describe("embedded database", () => {
       expect(await createUsersRepository(second.db).findByName("dave")).toBeDefined();
     } finally {
       await second.close();
+    }
+  });
+
+  it("vacuums and analyzes what churned, as a server's autovacuum would (it has none)", async () => {
+    const store = await openStore({ kind: "pglite", dataDir: undefined });
+    cleanups.push(() => store.close());
+    const user = await store.users.create("churn");
+    for (let round = 0; round < 300; round++) {
+      await store.db
+        .updateTable("users")
+        .set({ quota_images: round })
+        .where("id", "=", user.id)
+        .execute();
+    }
+    const users = async () =>
+      (await store.maintenance.tableActivity()).find((table) => table.table === "users");
+    // The statistics reach the shared counters at a transaction's end, at most once a second.
+    await waitFor(users, (table) => (table?.deadRows ?? 0) > 50, {
+      what: "the users table's dead rows counted",
+    });
+    expect(await vacuumWhereNeeded(store)).toContain("users");
+    expect((await users())?.deadRows).toBe(0);
+    // Nothing past the thresholds any more: the next round does nothing.
+    expect(await vacuumWhereNeeded(store)).toEqual([]);
+    expect((await store.users.findByName("churn"))?.quota_images).toBe(299);
+  });
+
+  it("runs those rounds by itself until stopped", async () => {
+    const store = await openStore({ kind: "pglite", dataDir: undefined });
+    cleanups.push(() => store.close());
+    const user = await store.users.create("churn");
+    for (let round = 0; round < 300; round++) {
+      await store.db
+        .updateTable("users")
+        .set({ quota_images: round })
+        .where("id", "=", user.id)
+        .execute();
+    }
+    const users = async () =>
+      (await store.maintenance.tableActivity()).find((table) => table.table === "users");
+    await waitFor(users, (table) => (table?.deadRows ?? 0) > 50, {
+      what: "the users table's dead rows counted",
+    });
+    expect((await users())?.vacuumedAt).toBeNull();
+    const rounds = startEmbeddedAutovacuum(store, createLogger("silent"), 20);
+    try {
+      await waitFor(users, (table) => table?.vacuumedAt != null && table.deadRows === 0, {
+        what: "the users table vacuumed by a round",
+      });
+    } finally {
+      await rounds.stop();
     }
   });
 

@@ -4,6 +4,7 @@ import { usageOfImage } from "../domain/quota.ts";
 import type { Store } from "../store/database.ts";
 import type { ImageRecord } from "../store/records.ts";
 import type { Repositories } from "../store/repositories.ts";
+import { lockClaims } from "./claim-locks.ts";
 import { refuseBadSetDependencies } from "./dependency-rules.ts";
 import { DesiredStateError } from "./errors.ts";
 import {
@@ -303,6 +304,9 @@ export async function applyDocuments(
       });
     }
 
+    // Every port and hostname of the set, locked in the one order (claim-locks.ts) before the
+    // dependency graph's lock and the images' own checks, which take them one image at a time.
+    if (!request.dryRun) await lockClaims(tx, documents);
     await refuseBadSetDependencies(
       tx,
       userId,

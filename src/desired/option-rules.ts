@@ -1,6 +1,7 @@
 import { adminOnlyOptions, type ContainerOptions } from "../domain/container-options.ts";
 import { bindMountIssues } from "../domain/volumes.ts";
 import type { Repositories } from "../store/repositories.ts";
+import { portsInLockOrder } from "./claim-locks.ts";
 import { DesiredStateError } from "./errors.ts";
 
 /** The host ports tenants may ask for by number (HOST_PORT_RANGE); none when undefined. */
@@ -52,12 +53,9 @@ export async function refuseForbiddenOptions(
       { errors: bindIssues },
     );
   }
-  // In one order (protocol, then port), as every write takes the ports' locks: two writes
-  // asking for the same two ports wait for each other instead of deadlocking.
-  const fixed = [...(options.ports ?? []).entries()].sort(
-    ([, a], [, b]) => a.protocol.localeCompare(b.protocol) || (a.host ?? 0) - (b.host ?? 0),
-  );
-  for (const [index, mapping] of fixed) {
+  // In lock order (claim-locks.ts), as every write takes the ports' locks: two writes asking
+  // for the same two ports wait for each other instead of deadlocking.
+  for (const [index, mapping] of portsInLockOrder(options.ports)) {
     if (mapping.host === undefined) continue;
     const path = `ports[${index}].host`;
     const range = rules.hostPortRange;

@@ -236,6 +236,20 @@ export function createImagesRepository(db: Executor) {
       );
     },
 
+    /** The hostname's lock, until the transaction ends (taken again: no wait). */
+    async lockHostname(hostname: string): Promise<void> {
+      await sql`select pg_advisory_xact_lock(${hostnameLockNamespace}, hashtext(${hostname}))`.execute(
+        db,
+      );
+    },
+
+    /** The fixed host port's lock, until the transaction ends (taken again: no wait). */
+    async lockHostPort(port: number, protocol: string): Promise<void> {
+      await sql`select pg_advisory_xact_lock(${hostPortLockNamespace}, hashtext(${`${protocol}/${port}`}))`.execute(
+        db,
+      );
+    },
+
     /**
      * Another user's image with this `app_hostname` (deleting ones too: the router still routes
      * to them), read after taking the hostname's lock until the transaction ends, so that two
@@ -245,9 +259,7 @@ export function createImagesRepository(db: Executor) {
       hostname: string,
       userId: number,
     ): Promise<{ readonly id: number } | undefined> {
-      await sql`select pg_advisory_xact_lock(${hostnameLockNamespace}, hashtext(${hostname}))`.execute(
-        db,
-      );
+      await repository.lockHostname(hostname);
       return db
         .selectFrom("images")
         .select("id")
@@ -268,9 +280,7 @@ export function createImagesRepository(db: Executor) {
       protocol: string,
       exceptId: number | undefined,
     ): Promise<boolean> {
-      await sql`select pg_advisory_xact_lock(${hostPortLockNamespace}, hashtext(${`${protocol}/${port}`}))`.execute(
-        db,
-      );
+      await repository.lockHostPort(port, protocol);
       let query = db
         .selectFrom("images")
         .select("id")

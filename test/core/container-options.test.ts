@@ -534,4 +534,45 @@ describe.each(backends())("container options only some may ask for, on %s", (bac
     ).filter((row) => row.name.startsWith("racer-"));
     expect(holders).toHaveLength(4);
   });
+
+  it("gives fixed host ports two applies race for to one of them, whatever the order of their documents", async () => {
+    const dave = await server.createUser("dave");
+    for (const round of [0, 1, 2, 3]) {
+      const [first, second] = [portBase + 30 + round, portBase + 40 + round];
+      // Each set asks for both ports, from two images, in the other order than the other set
+      // (and the second image of each also for a hostname the other's first one asks for):
+      // an apply takes every lock of its set in the one order single writes take them, so the
+      // two wait for each other instead of deadlocking (a 409 `conflict`, decided by nobody).
+      const documents = (ports: number[], hostnames: string[]) =>
+        ports.map((port, index) =>
+          spec(`crossed-${round}-${index}`, {
+            max_instances: 1,
+            ports: [{ container: 8080, host: port }],
+            app_hostname: hostnames[index],
+          }),
+        );
+      const hostnames = [`one-${round}.crossed.test`, `two-${round}.crossed.test`];
+      const answers = await Promise.all([
+        as(
+          "POST",
+          "/api/apply",
+          { set: `crossed-${round}`, documents: documents([first, second], hostnames) },
+          token,
+        ),
+        as(
+          "POST",
+          "/api/apply",
+          {
+            set: `crossed-${round}`,
+            documents: documents([second, first], hostnames.toReversed()),
+          },
+          dave,
+        ),
+      ]);
+      const statuses = answers.map((answer) => answer.status).sort();
+      expect(statuses, JSON.stringify(answers.map((answer) => answer.body))).toEqual([200, 409]);
+      const refused = answers.find((answer) => answer.status === 409);
+      expect(["port_in_use", "hostname_taken"]).toContain(refused?.body.code);
+    }
+  });
 });

@@ -36,6 +36,13 @@ describe("orchestrator router", () => {
     });
   });
 
+  it("names the option whose address it refuses", async () => {
+    expect(await run(["--source", "sse", "--metrics-listen", "9464"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("--metrics-listen 9464: expected [HOST]:PORT"),
+    });
+  });
+
   it("refuses a bad --wake-timeout before listening", async () => {
     for (const value of ["0", "abc", "601"]) {
       expect(await run(["--source", "sse", "--wake", "--wake-timeout", value])).toMatchObject({

@@ -39,11 +39,11 @@ Environment: LOG_LEVEL (default info; logs are JSON lines on standard output); M
 the service's KAFKA_SSL*, KAFKA_SASL* and KAFKA_CLIENT_ID, read and checked as \`serve\` does.`;
 
 /** `:8080` → every interface; `127.0.0.1:0`, `[::1]:8080` → that address. */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, option = "--listen"): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
   const port = Number(match?.[3]);
   if (match === null || port > 65_535) {
-    throw new CliError(`--listen ${value}: expected [HOST]:PORT, e.g. :8080 or 127.0.0.1:8080`);
+    throw new CliError(`${option} ${value}: expected [HOST]:PORT, e.g. :8080 or 127.0.0.1:8080`);
   }
   const host = match[1] ?? match[2] ?? "";
   return { host: host === "" ? "0.0.0.0" : host, port };
@@ -89,7 +89,10 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
     throw new CliError("--source kafka needs --brokers or KAFKA_BROKERS");
   }
   const listen = parseListen(values.listen ?? ":8080");
-  const metricsListen = parseListen(values["metrics-listen"] ?? "127.0.0.1:9464");
+  const metricsListen = parseListen(
+    values["metrics-listen"] ?? "127.0.0.1:9464",
+    "--metrics-listen",
+  );
   const config = source === "kafka" ? serviceConfig(environment) : undefined;
   const wakeTimeout = Number(values["wake-timeout"] ?? "30");
   if (!Number.isFinite(wakeTimeout) || wakeTimeout <= 0 || wakeTimeout > 600) {

@@ -313,7 +313,11 @@ describe("embedded database", () => {
     }
   });
 
-  it("vacuums and analyzes what churned, as a server's autovacuum would (it has none)", async () => {
+  /**
+   * An embedded database whose `users` table churned (300 updates of one row) and whose
+   * statistics count the dead rows; `users` reads that table's activity.
+   */
+  async function churnedStore() {
     const store = await openStore({ kind: "pglite", dataDir: undefined });
     cleanups.push(() => store.close());
     const user = await store.users.create("churn");
@@ -330,6 +334,11 @@ describe("embedded database", () => {
     await waitFor(users, (table) => (table?.deadRows ?? 0) > 50, {
       what: "the users table's dead rows counted",
     });
+    return { store, users };
+  }
+
+  it("vacuums and analyzes what churned, as a server's autovacuum would (it has none)", async () => {
+    const { store, users } = await churnedStore();
     expect(await vacuumWhereNeeded(store)).toContain("users");
     expect((await users())?.deadRows).toBe(0);
     // Nothing past the thresholds any more: the next round does nothing.
@@ -338,21 +347,7 @@ describe("embedded database", () => {
   });
 
   it("runs those rounds by itself until stopped", async () => {
-    const store = await openStore({ kind: "pglite", dataDir: undefined });
-    cleanups.push(() => store.close());
-    const user = await store.users.create("churn");
-    for (let round = 0; round < 300; round++) {
-      await store.db
-        .updateTable("users")
-        .set({ quota_images: round })
-        .where("id", "=", user.id)
-        .execute();
-    }
-    const users = async () =>
-      (await store.maintenance.tableActivity()).find((table) => table.table === "users");
-    await waitFor(users, (table) => (table?.deadRows ?? 0) > 50, {
-      what: "the users table's dead rows counted",
-    });
+    const { store, users } = await churnedStore();
     expect((await users())?.vacuumedAt).toBeNull();
     const rounds = startEmbeddedAutovacuum(store, createLogger("silent"), 20);
     try {

@@ -118,6 +118,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "x", LOG_LEVEL: "y" })).toThrow(/PORT[^\n]*\n[^\n]*LOG_LEVEL/);
   });
 
+  it("reads ROUTER_METRICS_TOKEN, a token of its own, and never echoes it", () => {
+    expect(loadConfig({}).routerMetricsToken).toBeUndefined();
+    const token = "router-scrape-token-0123";
+    expect(loadConfig({ ROUTER_METRICS_TOKEN: token }).routerMetricsToken).toBe(token);
+    expect(loadConfig({ ROUTER_METRICS_TOKEN: token }).metricsToken).toBeUndefined();
+    expect(() => loadConfig({ ROUTER_METRICS_TOKEN: "short" })).toThrow(
+      'ROUTER_METRICS_TOKEN="<hidden>" must be at least 16 characters',
+    );
+  });
+
   it("never echoes the admin token", () => {
     expect(() => loadConfig({ ORCHESTRATOR_ADMIN_TOKEN: "short" })).toThrow(
       'ORCHESTRATOR_ADMIN_TOKEN="<hidden>" must be at least 16 characters',

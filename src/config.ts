@@ -176,6 +176,15 @@ const environmentVariables = z.object({
    * Unset: that metric has no samples.
    */
   ROUTER_METRICS_URL: routerMetricsUrls.optional(),
+  /**
+   * Sent as a bearer token when scraping ROUTER_METRICS_URL; a router started with the same
+   * value asks for it. Its own token, not METRICS_TOKEN: it travels to the routers, often over
+   * plain http on an internal network, and grants only their scrape.
+   */
+  ROUTER_METRICS_TOKEN: z
+    .string()
+    .min(16, { message: "must be at least 16 characters" })
+    .optional(),
   LOG_LEVEL: logLevel.default("info"),
   /** Host address written into events and status for service discovery. */
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -304,6 +313,8 @@ export type Config = Readonly<{
   autoscaleIntervalSeconds: number;
   /** The routers' /metrics URLs (ROUTER_METRICS_URL, comma-separated); empty: none. */
   routerMetricsUrls: readonly string[];
+  /** ROUTER_METRICS_TOKEN: sent when scraping the routers. */
+  routerMetricsToken: string | undefined;
   logLevel: z.infer<typeof logLevel>;
   advertiseHost: string;
   /** Where HTTP health probes reach published ports from this process. */
@@ -356,7 +367,12 @@ export type Config = Readonly<{
     | undefined;
 }>;
 
-const secretVariables = new Set(["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN", "SECRETS_KEY"]);
+const secretVariables = new Set([
+  "ORCHESTRATOR_ADMIN_TOKEN",
+  "METRICS_TOKEN",
+  "ROUTER_METRICS_TOKEN",
+  "SECRETS_KEY",
+]);
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -431,6 +447,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     healthRetentionDays: env.HEALTH_RETENTION_DAYS,
     autoscaleIntervalSeconds: env.AUTOSCALE_INTERVAL_SECONDS,
     routerMetricsUrls: env.ROUTER_METRICS_URL ?? [],
+    routerMetricsToken: env.ROUTER_METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
     advertiseHost: env.ADVERTISE_HOST,
     probeHost: env.PROBE_HOST ?? env.ADVERTISE_HOST,

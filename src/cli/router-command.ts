@@ -14,8 +14,8 @@ robin to the ready instances of the image with that hostname. Its table is built
 lifecycle events: the Kafka topic (no call to the API at all), or the API's event stream.
 Its /healthz answers under any Host that is no image's hostname. Its /metrics (every
 hostname's requests, latency and ready instances) answers only on --metrics-listen, never on
-the proxy: point the service's ROUTER_METRICS_URL there. With METRICS_TOKEN set (the
-service's own), /metrics answers only to it as a bearer token, which the controller sends.
+the proxy: point the service's ROUTER_METRICS_URL there. With ROUTER_METRICS_TOKEN set
+(the service's too), /metrics answers only to it as a bearer token, which the controller sends.
 
 Options:
       --listen ADDR    where to listen (default :8080, every interface)
@@ -34,8 +34,8 @@ Options:
       --wake-timeout S how long a held request waits before its 503 (default 30)
   -h, --help           show this help
 
-Environment: LOG_LEVEL (default info; logs are JSON lines on standard output); METRICS_TOKEN
-(unset: /metrics is open to whoever reaches --metrics-listen); with Kafka,
+Environment: LOG_LEVEL (default info; logs are JSON lines on standard output);
+ROUTER_METRICS_TOKEN (unset: /metrics is open to whoever reaches --metrics-listen); with Kafka,
 the service's KAFKA_SSL*, KAFKA_SASL* and KAFKA_CLIENT_ID, read and checked as \`serve\` does.`;
 
 /** `:8080` → every interface; `127.0.0.1:0`, `[::1]:8080` → that address. */
@@ -104,7 +104,7 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
     ...listen,
     metrics: {
       ...metricsListen,
-      ...(environment.METRICS_TOKEN ? { token: environment.METRICS_TOKEN } : {}),
+      ...(environment.ROUTER_METRICS_TOKEN ? { token: environment.ROUTER_METRICS_TOKEN } : {}),
     },
     logger,
     ...(wakeClient === undefined

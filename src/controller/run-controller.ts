@@ -245,7 +245,9 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
             : createRouterRates({
                 urls: config.routerMetricsUrls,
                 logger: log,
-                ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+                ...(config.routerMetricsToken === undefined
+                  ? {}
+                  : { token: config.routerMetricsToken }),
               }),
       });
       term.defer(() => autoscaler.stop());

@@ -61,7 +61,7 @@ export function hasBearer(request: http.IncomingMessage, token: string): boolean
 /**
  * The metrics listener: `/metrics` (every tenant's hostnames and traffic) and `/healthz`, apart
  * from the proxy, whose clients are anyone on the internet. With a `token`, /metrics answers
- * only to it (the service's METRICS_TOKEN, which the controller sends when it scrapes).
+ * only to it (ROUTER_METRICS_TOKEN, which the controller sends when it scrapes).
  */
 export function createMetricsServer(
   registry: Registry,
@@ -90,7 +90,7 @@ export function createMetricsServer(
         401,
         "unauthorized",
         "Missing or invalid bearer token",
-        "the router's /metrics needs its METRICS_TOKEN",
+        "the router's /metrics needs its ROUTER_METRICS_TOKEN",
       );
       return;
     }

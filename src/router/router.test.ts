@@ -673,7 +673,7 @@ describe("the router", () => {
     expect((await fetch(`${router.metricsUrl}/`)).status).toBe(404);
   });
 
-  it("asks for its token on /metrics when it has one (METRICS_TOKEN)", async () => {
+  it("asks for its token on /metrics when it has one (ROUTER_METRICS_TOKEN)", async () => {
     router = await startRouter({
       host: "127.0.0.1",
       port: 0,

@@ -65,7 +65,7 @@ describe("the autoscaler by requests per second through the router", () => {
 
   beforeAll(async () => {
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
-    // The router's /metrics asks for the service's METRICS_TOKEN, which the controller sends.
+    // The router's /metrics asks for ROUTER_METRICS_TOKEN, which the controller sends.
     const metricsToken = "router-metrics-token";
     router = await startRouter({
       host: "127.0.0.1",
@@ -78,7 +78,7 @@ describe("the autoscaler by requests per second through the router", () => {
         HEALTH_INTERVAL_SECONDS: "1",
         AUTOSCALE_INTERVAL_SECONDS: "1",
         ROUTER_METRICS_URL: `${router.metricsUrl}/metrics`,
-        METRICS_TOKEN: metricsToken,
+        ROUTER_METRICS_TOKEN: metricsToken,
       },
     });
     const client = new Orchestrator({ url: server.url, token: server.adminToken });

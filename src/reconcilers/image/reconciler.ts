@@ -149,6 +149,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         runnability,
       );
       if (plan.actions.some((action) => action.kind === "finishImageDeletion")) {
+        networksCleaned.delete(imageId);
         // Gone: what waited for it (a dependency being deleted) looks again.
         return { wake: await relatedImageIds(store, image) };
       }

@@ -1,4 +1,8 @@
-import { adminOnlyOptions, type ContainerOptions } from "../domain/container-options.ts";
+import {
+  adminOnlyOptions,
+  type ContainerOptions,
+  type PortMapping,
+} from "../domain/container-options.ts";
 import { bindMountIssues } from "../domain/volumes.ts";
 import type { Repositories } from "../store/repositories.ts";
 import { portsInLockOrder } from "./claim-locks.ts";
@@ -53,9 +57,7 @@ export async function refuseForbiddenOptions(
       { errors: bindIssues },
     );
   }
-  // In lock order (claim-locks.ts), as every write takes the ports' locks: two writes asking
-  // for the same two ports wait for each other instead of deadlocking.
-  for (const [index, mapping] of portsInLockOrder(options.ports)) {
+  for (const [index, mapping] of (options.ports ?? []).entries()) {
     if (mapping.host === undefined) continue;
     const path = `ports[${index}].host`;
     const range = rules.hostPortRange;
@@ -68,13 +70,34 @@ export async function refuseForbiddenOptions(
         errors: [{ path, message }],
       });
     }
-    const taken = await tx.images.usingHostPort(mapping.host, mapping.protocol, image.id);
-    if (taken) {
-      throw new DesiredStateError(
-        "port_in_use",
-        `host port ${mapping.host}/${mapping.protocol} is already taken by another image`,
-        { errors: [{ path, message: "already taken by another image" }] },
-      );
+  }
+  const taken = await firstTakenHostPort(tx, options.ports, image.id);
+  if (taken !== undefined) {
+    const path = `ports[${taken.index}].host`;
+    throw new DesiredStateError(
+      "port_in_use",
+      `host port ${taken.mapping.host}/${taken.mapping.protocol} is already taken by another image`,
+      { errors: [{ path, message: "already taken by another image" }] },
+    );
+  }
+}
+
+/**
+ * The first fixed host port of `ports` that another image (not being deleted) asks for, with its
+ * index; undefined when every one is free. Each port is looked at under its lock until the
+ * transaction ends, taken in lock order (claim-locks.ts), so that two writes racing for one
+ * port are decided one after the other and two asking for the same ports never deadlock.
+ */
+export async function firstTakenHostPort(
+  tx: Pick<Repositories, "images">,
+  ports: readonly PortMapping[] | undefined,
+  imageId: number | undefined,
+): Promise<{ readonly index: number; readonly mapping: PortMapping } | undefined> {
+  for (const [index, mapping] of portsInLockOrder(ports)) {
+    if (mapping.host === undefined) continue;
+    if (await tx.images.usingHostPort(mapping.host, mapping.protocol, imageId)) {
+      return { index, mapping };
     }
   }
+  return undefined;
 }

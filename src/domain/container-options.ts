@@ -102,6 +102,11 @@ export const portMappingSchema = z.strictObject({
 
 export type PortMapping = z.output<typeof portMappingSchema>;
 
+/** Port mappings as stored (a kept revision's spec): none when absent or unreadable. Pure. */
+export function portMappingsOf(stored: unknown): PortMapping[] {
+  return z.array(portMappingSchema).safeParse(stored ?? []).data ?? [];
+}
+
 const portList = z
   .array(portMappingSchema, { error: "must be a list of {container, protocol, host}" })
   .max(20, { message: "at most 20 ports" })

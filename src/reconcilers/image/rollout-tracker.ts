@@ -1,8 +1,9 @@
+import { firstTakenHostPort } from "../../desired/option-rules.ts";
 import { rollbackRefusal } from "../../desired/rollback-target.ts";
 import { writeRollback } from "../../desired/write-rollback.ts";
 import type { ContainerSnapshot } from "../../docker/runtime.ts";
 import { controllerActor } from "../../domain/actor.ts";
-import { withOptionDefaults } from "../../domain/container-options.ts";
+import { portMappingsOf, withOptionDefaults } from "../../domain/container-options.ts";
 import { imageEvent } from "../../domain/event-builders.ts";
 import { labelKeys } from "../../domain/labels.ts";
 import { resolveRollout } from "../../domain/rollout.ts";
@@ -108,8 +109,16 @@ export async function trackRollout(
       const rollback = decision.rollback;
       if (rollback === undefined) return saved;
       const target = await tx.revisions.find(image.id, rollback.toRevision);
-      const refusal =
+      let refusal =
         target === undefined ? "it is no longer kept" : rollbackRefusal(locked, target)?.message;
+      // The revision's spec was checked when it was written, but not against what others asked
+      // for since: a fixed host port another image took meanwhile stays that image's.
+      if (target !== undefined && refusal === undefined) {
+        const taken = await firstTakenHostPort(tx, portMappingsOf(target.spec.ports), image.id);
+        if (taken !== undefined) {
+          refusal = `its host port ${taken.mapping.host}/${taken.mapping.protocol} is another image's now`;
+        }
+      }
       if (target === undefined || refusal !== undefined) {
         log.warn({ revision: rollback.toRevision, refusal }, "rollout failed; cannot roll back");
         return saved;

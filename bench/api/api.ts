@@ -253,10 +253,10 @@ async function service(backend: "pglite" | "postgres"): Promise<{
   result: { reads: Stats; writes: Stats };
   floor: { reads: Stats; writes: Stats };
 }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), "orch-bench-api-"));
   let drop = async () => {};
   let databaseEnv: Record<string, string> = {};
-  let location: StoreLocation = { kind: "pglite", dataDir: path.join(dataDir, "pglite") };
+  let location: StoreLocation | undefined;
+  // The server's database first: a server that refuses leaves no folder behind.
   if (backend === "postgres") {
     const name = `orch_bench_${randomBytes(4).toString("hex")}`;
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -272,6 +272,8 @@ async function service(backend: "pglite" | "postgres"): Promise<{
       await client.end();
     };
   }
+  const dataDir = await mkdtemp(path.join(tmpdir(), "orch-bench-api-"));
+  location ??= { kind: "pglite", dataDir: path.join(dataDir, "pglite") };
   try {
     const { token, imageIds } = await seed(location);
     const port = await freePort();

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { TokensService } from "../accounts/tokens-service.ts";
-import { tokensEqual } from "../auth/tokens.ts";
+import { presentedToken, tokensEqual } from "../auth/tokens.ts";
 import { isReadMethod } from "../domain/token-scope.ts";
 import type { AppEnv, Principal } from "./app-env.ts";
 import { clientAddress } from "./client-address.ts";
@@ -21,13 +21,6 @@ export type AuthOptions = {
    */
   readonly csrf?: CsrfKey;
 };
-
-const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]{8,512})\s*$/i;
-
-/** The bearer token of a request, or undefined when there is none (or it is malformed). */
-export function presentedToken(header: string | undefined): string | undefined {
-  return header === undefined ? undefined : (bearer.exec(header)?.[1] ?? undefined);
-}
 
 const guessing = (seconds: number) =>
   `too many failed authentications from this address; retry after ${seconds} s`;

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { TokensService } from "../accounts/tokens-service.ts";
-import { tokensEqual } from "../auth/tokens.ts";
-import { presentedToken, refuseGuesser, refuseToken } from "./auth.ts";
+import { presentedToken, tokensEqual } from "../auth/tokens.ts";
+import { refuseGuesser, refuseToken } from "./auth.ts";
 import type { ObserverCheck } from "./health-routes.ts";
 import type { Limiter } from "./rate-limit.ts";
 

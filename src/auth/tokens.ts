@@ -18,3 +18,10 @@ export function tokensEqual(presented: string, expected: string): boolean {
   const right = Buffer.from(hashToken(expected), "hex");
   return timingSafeEqual(left, right);
 }
+
+const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]{8,512})\s*$/i;
+
+/** The bearer token of an Authorization header, or undefined when there is none (or malformed). */
+export function presentedToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : (bearer.exec(header)?.[1] ?? undefined);
+}

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tokensEqual } from "../auth/tokens.ts";
+import { presentedToken, tokensEqual } from "../auth/tokens.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 
@@ -54,7 +54,7 @@ export function problem(
 
 /** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
 export function hasBearer(request: http.IncomingMessage, token: string): boolean {
-  const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? "")?.[1];
+  const presented = presentedToken(request.headers.authorization);
   return presented !== undefined && tokensEqual(presented, token);
 }
 

@@ -11,19 +11,18 @@ import type { LeaderTerm } from "./leader-election.ts";
  */
 
 /**
- * The runtime with every Docker write behind `confirm()`: a fresh round trip on the lock's
- * own session that proves the lock is still held and the epoch still current. Reads pass.
+ * The runtime with every Docker write behind the term's `fence`: a fresh round trip on the
+ * lock's own session that proves the lock is still held and the epoch still current, and the
+ * write tracked until it settles, so the term's end waits for it. Reads pass.
  */
 export function fencedRuntime(
   runtime: ContainerRuntime,
-  confirm: LeaderTerm["confirm"],
+  fence: LeaderTerm["fence"],
 ): ContainerRuntime {
   const fenced =
     <Args extends unknown[], Result>(write: (...args: Args) => Promise<Result>) =>
-    async (...args: Args): Promise<Result> => {
-      await confirm();
-      return write(...args);
-    };
+    (...args: Args): Promise<Result> =>
+      fence(() => write(...args));
   return {
     listManaged: (orchestratorId, imageId) => runtime.listManaged(orchestratorId, imageId),
     inspect: (idOrName) => runtime.inspect(idOrName),
@@ -42,34 +41,28 @@ export function fencedRuntime(
   };
 }
 
-/** Swarm's writes (services, secrets, networks) behind `confirm()` too, as the container runtime's. */
-export function fencedSwarm(swarm: SwarmRuntime, confirm: LeaderTerm["confirm"]): SwarmRuntime {
+/** Swarm's writes (services, secrets, networks) behind the term's `fence` too, as the container runtime's. */
+export function fencedSwarm(swarm: SwarmRuntime, fence: LeaderTerm["fence"]): SwarmRuntime {
   return {
     isManager: () => swarm.isManager(),
     listServices: (orchestratorId, imageId) => swarm.listServices(orchestratorId, imageId),
     listTasks: (serviceName) => swarm.listTasks(serviceName),
     listTenantNetworks: (orchestratorId, userId) =>
       swarm.listTenantNetworks(orchestratorId, userId),
-    createService: async (request) => {
-      await confirm();
-      return swarm.createService(request);
-    },
-    updateService: async (service, request) => {
-      await confirm();
-      return swarm.updateService(service, request);
-    },
-    removeService: async (idOrName) => {
-      await confirm();
-      return swarm.removeService(idOrName);
-    },
-    removeNetwork: async (name) => {
-      await confirm();
-      return swarm.removeNetwork(name);
-    },
-    removeUnusedSecrets: async (orchestratorId, imageId, keep) => {
-      await confirm();
-      return swarm.removeUnusedSecrets(orchestratorId, imageId, keep);
-    },
+    createService: (request) => fence(() => swarm.createService(request)),
+    updateService: (service, request) => fence(() => swarm.updateService(service, request)),
+    removeService: (idOrName) => fence(() => swarm.removeService(idOrName)),
+    removeNetwork: (name) => fence(() => swarm.removeNetwork(name)),
+    removeUnusedSecrets: (orchestratorId, imageId, keep) =>
+      fence(() => swarm.removeUnusedSecrets(orchestratorId, imageId, keep)),
+  };
+}
+
+/** A fence from a lock alone (no term): the lock's own check before each write, nothing tracked. */
+export function lockFence(lock: { confirm(): Promise<void> }): LeaderTerm["fence"] {
+  return async (write) => {
+    await lock.confirm();
+    return write();
   };
 }
 

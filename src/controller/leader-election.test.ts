@@ -60,4 +60,60 @@ describe("a leader term's fencing check", () => {
     expect(lock.released).toBe(true);
     await expect(term.confirm()).rejects.toThrow(/epoch 7 ended/);
   });
+
+  it("ends only after the writes it started settled, and before releasing the lock", async () => {
+    const { lock, election, term } = await leading();
+    let finishWrite: (() => void) | undefined;
+    let releasedWhenWriteFinished: boolean | undefined;
+    const write = term.fence(
+      () =>
+        new Promise<string>((resolve) => {
+          finishWrite = () => {
+            releasedWhenWriteFinished = lock.released;
+            resolve("created");
+          };
+        }),
+    );
+    await expect.poll(() => finishWrite).toBeDefined();
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    // The term has ended (new writes refuse) but stop waits for the one on the wire.
+    await expect(term.fence(async () => "late")).rejects.toThrow(LeadershipLostError);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    expect(lock.released).toBe(false);
+    finishWrite?.();
+    await expect(write).resolves.toBe("created");
+    await stopping;
+    expect(releasedWhenWriteFinished).toBe(false);
+    expect(lock.released).toBe(true);
+  });
+
+  it("refuses a write whose check was on the wire when the term started to end", async () => {
+    const { lock, election, term } = await leading();
+    let answerCheck: (() => void) | undefined;
+    lock.confirm = () =>
+      new Promise<void>((resolve) => {
+        answerCheck = resolve;
+      });
+    let wrote = false;
+    const write = term.fence(async () => {
+      wrote = true;
+    });
+    await expect.poll(() => answerCheck).toBeDefined();
+    const stopping = election.stop(1_000);
+    answerCheck?.();
+    await expect(write).rejects.toThrow(LeadershipLostError);
+    await stopping;
+    expect(wrote).toBe(false);
+  });
+
+  it("gives up waiting for a write at the deadline", async () => {
+    const { lock, election, term } = await leading();
+    void term.fence(() => new Promise<void>(() => {}));
+    await election.stop(50);
+    expect(lock.released).toBe(true);
+  });
 });

@@ -14,9 +14,17 @@ export type LeaderTerm = {
    * LeadershipLostError otherwise, and from the moment the term starts to end (stop, or the
    * lock lost), before the lock is even released: a reconcile still in flight then starts no
    * Docker write, also one that outlives stop's deadline. Every Docker write of the term waits
-   * for it (fencing.ts).
+   * for it through `fence`.
    */
   confirm(): Promise<void>;
+  /**
+   * Runs one Docker write of this term: after `confirm()`, and only if the term still holds
+   * once that round trip is back (a stop that began during it refuses the write too). The
+   * term's end waits for the writes already started (up to its deadline) before it releases
+   * the lock, so nothing this term started lands after its stop returned: a container or
+   * network created then would be one nobody reconciles any more (fencing.ts).
+   */
+  fence<Result>(write: () => Promise<Result>): Promise<Result>;
 };
 
 export type LeaderElectionOptions = {
@@ -45,6 +53,8 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   let lock: LeaderLock | undefined;
   let undos: Array<(deadlineMs: number) => void | Promise<void>> = [];
   let term = { active: false };
+  /** The Docker writes this term started and that have not settled yet. */
+  let writesInFlight = new Set<Promise<unknown>>();
 
   const retryLater = () => {
     retryTimer = setTimeout(() => void campaign(), retryMs);
@@ -62,6 +72,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
         logger.warn({ err: error }, "stopping part of the controller failed");
       }
     }
+    await settled(writesInFlight, deadlineMs);
     await lock?.release();
     lock = undefined;
     if (wasLeading) options.onLeading?.(false);
@@ -83,6 +94,8 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     const current = { active: true };
     term = current;
     undos = [];
+    const writes = new Set<Promise<unknown>>();
+    writesInFlight = writes;
     options.onLeading?.(true);
     void held.lost.then(async () => {
       if (stopped || !current.active) return;
@@ -90,6 +103,11 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       await stepDown(5_000);
       void campaign();
     });
+    const ended = () => new LeadershipLostError(`the term at epoch ${held.epoch} ended`);
+    const confirm = async () => {
+      if (!current.active || stopped) throw ended();
+      await held.confirm();
+    };
     try {
       await options.lead({
         defer: (undo) => undos.push(undo),
@@ -97,11 +115,18 @@ export function runWhileLeading(options: LeaderElectionOptions): {
           return current.active && !stopped;
         },
         epoch: held.epoch,
-        confirm: async () => {
-          if (!current.active || stopped) {
-            throw new LeadershipLostError(`the term at epoch ${held.epoch} ended`);
+        confirm,
+        fence: async (write) => {
+          await confirm();
+          // The term may have started to end while the check was on the wire.
+          if (!current.active || stopped) throw ended();
+          const started = write();
+          writes.add(started);
+          try {
+            return await started;
+          } finally {
+            writes.delete(started);
           }
-          await held.confirm();
         },
       });
     } catch (error) {
@@ -120,4 +145,16 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       await stepDown(deadlineMs);
     },
   };
+}
+
+/** Waits until every write in `writes` settled, or `deadlineMs` passed. */
+async function settled(writes: ReadonlySet<Promise<unknown>>, deadlineMs: number): Promise<void> {
+  if (writes.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+    timer.unref();
+  });
+  await Promise.race([Promise.allSettled([...writes]), deadline]);
+  clearTimeout(timer);
 }

@@ -107,7 +107,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
     lead: async (term) => {
       // Everything this term writes is fenced by its epoch (fencing.ts): Docker writes wait
       // for a fresh check of the lock, database writes hold the lease row at the epoch.
-      const runtime = fencedRuntime(deps.runtime, () => term.confirm());
+      const runtime = fencedRuntime(deps.runtime, (write) => term.fence(write));
       const termStore = fencedStore(store, { name: leaseName, epoch: term.epoch });
       const containerNews = createContainerNews();
       const reconcilerDependencies = {
@@ -145,7 +145,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           ? createImageReconciler(reconcilerDependencies)
           : createSwarmReconciler({
               ...reconcilerDependencies,
-              swarm: fencedSwarm(deps.swarm, () => term.confirm()),
+              swarm: fencedSwarm(deps.swarm, (write) => term.fence(write)),
             });
       queue = createWorkQueue<number>();
       const created = createController({

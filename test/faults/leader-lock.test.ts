@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { fencedRuntime, fencedStore } from "../../src/controller/fencing.ts";
+import { fencedRuntime, fencedStore, lockFence } from "../../src/controller/fencing.ts";
 import { createContainerRuntime } from "../../src/docker/runtime.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { type LeaderLock, LeadershipLostError } from "../../src/store/sql-backend.ts";
@@ -119,7 +119,7 @@ describe.runIf(services().postgres.ok)("the leader lock on a Postgres server", (
     const [first, second] = [await open(database.url), await open(database.url)];
     const sql = await admin(database.url);
     const held = await take(first);
-    const runtime = fencedRuntime(createContainerRuntime(docker), () => held.confirm());
+    const runtime = fencedRuntime(createContainerRuntime(docker), lockFence(held));
     const store = fencedStore(first, { name: lease.name, epoch: held.epoch });
 
     // While it leads, its writes go through.
@@ -176,7 +176,7 @@ describe.runIf(services().postgres.ok)("the leader lock on a Postgres server", (
       const other = await open(database.url);
       const sql = await admin(database.url);
       const held = await take(partitioned);
-      const runtime = fencedRuntime(createContainerRuntime(docker), () => held.confirm());
+      const runtime = fencedRuntime(createContainerRuntime(docker), lockFence(held));
 
       proxy.blackhole();
       // Its check gets no answer: no Docker write from it any more.

@@ -227,12 +227,20 @@ describe.runIf(hasDocker())("rollback of an uploaded image", () => {
     expect(Math.min(...samples)).toBe(2);
     const after = (await server.request("GET", `/api/images/${imageId}/build-logs`)).body;
     expect(after.build_generation).toBe(buildsBefore + 1);
-    const types = (
-      (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
-        .items as any[]
-    )
-      .map((event) => event.type)
-      .filter((type) => /^image\.(rollout_|rolled_back)/.test(type));
+    // The rollback's rollout completes once its containers were ready for min_ready: a pass
+    // after the one that put them in place records it.
+    const rolloutEvents = async () =>
+      (
+        (await server.request("GET", `/api/events?image_id=${imageId}&limit=1000`)).body
+          .items as any[]
+      )
+        .map((event) => event.type as string)
+        .filter((type) => /^image\.(rollout_|rolled_back)/.test(type));
+    const types = await waitFor(
+      rolloutEvents,
+      (listed) => listed.slice(listed.lastIndexOf("image.rolled_back")).length > 1,
+      { what: "an event after image.rolled_back", timeoutMs: 60_000 },
+    );
     expect(types.slice(-4)).toEqual([
       "image.rollout_started",
       "image.rollout_failed",

@@ -9,7 +9,9 @@
  * BENCH_SECONDS (10) each:
  * - reads: GET /api/images/{id};
  * - writes: PATCH /api/images/{id} moving desired_instances between 1 and 2 (each worker on its
- *   own images: a row lock, an image.scaled event, a NOTIFY and a reconcile per write).
+ *   own images: a row lock, an image.scaled event and a NOTIFY per write, and the reconciles
+ *   they wake: one at once for an image quiet for a second, then one a second while its writes
+ *   keep coming, as the controller spaces them).
  * Baselines in the same run: a bare hono route (support-bare-server.ts) answering the same
  * requests, and, on each backend, the floor (support-floor-server.ts): the same requests
  * through the same stack doing only one statement each on the same database (no token, no

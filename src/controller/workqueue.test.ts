@@ -86,4 +86,32 @@ describe("workqueue", () => {
     clock = 2_000;
     expect(queue.oldestAgeMs()).toBe(1_000);
   });
+
+  it("spaces a key's spaced adds: at once when quiet, then once per interval, none lost", async () => {
+    vi.useFakeTimers();
+    const queue = createWorkQueue<number>({ now: () => Date.now() });
+    // Quiet: at once.
+    queue.addSpaced(1, 1_000);
+    expect(queue.length).toBe(1);
+    const taken = await queue.get();
+    // Asked again and again during its pass and after it: one more run, at the interval's end.
+    vi.advanceTimersByTime(10);
+    queue.addSpaced(1, 1_000);
+    queue.done(taken as number);
+    for (let step = 0; step < 9; step++) {
+      vi.advanceTimersByTime(100);
+      queue.addSpaced(1, 1_000);
+    }
+    expect(queue.length).toBe(0);
+    vi.advanceTimersByTime(89);
+    expect(queue.length).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(queue.length).toBe(1);
+    await queue.get();
+    queue.done(1);
+    // Other keys and plain adds are not held back.
+    queue.addSpaced(2, 1_000);
+    queue.add(1);
+    expect(queue.length).toBe(2);
+  });
 });

@@ -18,6 +18,12 @@ export type WorkQueue<Key> = {
   add(key: Key): void;
   /** Adds the key after a delay; an earlier pending delay for the key wins. */
   addAfter(key: Key, delayMs: number): void;
+  /**
+   * Adds the key at once if no worker took it in the last `intervalMs`, else when that
+   * interval is over: however often it is asked for, the key then runs at most once per
+   * interval (plus what other adds ask), and a request that came during a run is not lost.
+   */
+  addSpaced(key: Key, intervalMs: number): void;
   /** Adds the key after its next back-off delay (one more failure). Returns the delay. */
   addRateLimited(key: Key): number;
   /** Forgets a key's failures (after a success). */
@@ -47,6 +53,8 @@ export function createWorkQueue<Key>(
   const processing = new Set<Key>();
   const failureCounts = new Map<Key, number>();
   const timers = new Map<Key, { at: number; timer: NodeJS.Timeout }>();
+  /** When a worker last took each key (for addSpaced). */
+  const takenAt = new Map<Key, number>();
   const waiters: Array<(key: Key | undefined) => void> = [];
   let shuttingDown = false;
 
@@ -57,6 +65,7 @@ export function createWorkQueue<Key>(
       processing.add(key);
       dirty.delete(key);
       queuedAt.delete(key);
+      takenAt.set(key, now());
       waiter(key);
     }
     if (shuttingDown && queue.length === 0) {
@@ -91,9 +100,19 @@ export function createWorkQueue<Key>(
     timers.set(key, { at, timer });
   };
 
+  const addSpaced = (key: Key, intervalMs: number) => {
+    const last = takenAt.get(key);
+    const wait = last === undefined ? 0 : last + intervalMs - now();
+    if (wait <= 0) {
+      takenAt.delete(key); // keeps the map to the keys taken within an interval
+      add(key);
+    } else addAfter(key, wait);
+  };
+
   return {
     add,
     addAfter,
+    addSpaced,
     addRateLimited(key) {
       const failures = (failureCounts.get(key) ?? 0) + 1;
       failureCounts.set(key, failures);
@@ -126,6 +145,7 @@ export function createWorkQueue<Key>(
       shuttingDown = true;
       for (const { timer } of timers.values()) clearTimeout(timer);
       timers.clear();
+      takenAt.clear();
       queue.splice(0);
       queuedAt.clear();
       dirty.clear();

@@ -3,7 +3,8 @@ import type { Store } from "../../store/database.ts";
 import type { KeySink, StopSource } from "./key-sink.ts";
 
 /**
- * Every desired-state write NOTIFYs its image id: that image needs a look. When the
+ * Every desired-state write NOTIFYs its image id: that image needs a look (spaced: a burst of
+ * writes to one image is one pass per spacing, see KeySink.enqueueWritten). When the
  * subscription comes back after a lost connection, writes made meanwhile went unheard: resync.
  */
 export async function watchImageNotifications(
@@ -14,7 +15,7 @@ export async function watchImageNotifications(
     imagesChannel,
     (payload) => {
       const imageId = Number(payload);
-      if (Number.isInteger(imageId) && imageId > 0) sink.enqueue(imageId);
+      if (Number.isInteger(imageId) && imageId > 0) sink.enqueueWritten(imageId);
     },
     () => sink.requestResync(),
   );

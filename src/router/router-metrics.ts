@@ -51,7 +51,35 @@ export function createRouterMetrics(bufferedBodyBytes: () => number = () => 0) {
       this.set(bufferedBodyBytes());
     },
   });
-  return { registry, requests, duration, retries, upstreams, events, wakes };
+  /** The statuses counted per host: what forgetting a host removes from `requests`. */
+  const statuses = new Map<string, Set<string>>();
+  return {
+    registry,
+    retries,
+    upstreams,
+    events,
+    wakes,
+    /** One answered request: its count by status, and its time when it has one. */
+    answered(host: string, status: number, seconds?: number) {
+      const code = String(status);
+      requests.inc({ host, status: code });
+      if (seconds !== undefined) duration.observe({ host }, seconds);
+      const counted = statuses.get(host);
+      if (counted === undefined) statuses.set(host, new Set([code]));
+      else counted.add(code);
+    },
+    /**
+     * Removes every series of a hostname no image has any more (deleted, or renamed): a tenant
+     * that keeps making and dropping hostnames cannot grow the router's series without end.
+     */
+    forgetHost(host: string) {
+      for (const status of statuses.get(host) ?? []) requests.remove({ host, status });
+      statuses.delete(host);
+      duration.remove({ host });
+      retries.remove({ host });
+      wakes.remove({ host });
+    },
+  };
 }
 
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;

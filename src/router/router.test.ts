@@ -657,6 +657,32 @@ describe("the router", () => {
     expect(metrics).toContain('orchestrator_router_requests_total{host="unknown",status="404"} 20');
   });
 
+  it("forgets the series of a hostname no image has any more: renamed, then deleted", async () => {
+    await start([event("container.started", "a", a.port)]);
+    expect((await get(router, "/")).status).toBe(200);
+    expect(await scrape(router)).toContain(
+      'orchestrator_router_requests_total{host="shop.test",status="200"} 1',
+    );
+    // The image takes another hostname: the old one's series go, the new one's come.
+    router.apply(event("container.healthy", "a", a.port, "renamed.test"));
+    expect((await get(router, "/", "renamed.test")).status).toBe(200);
+    const renamed = await scrape(router);
+    expect(renamed).not.toContain('host="shop.test"');
+    expect(renamed).toContain(
+      'orchestrator_router_request_duration_seconds_count{host="renamed.test"} 1',
+    );
+    eventCounter += 1;
+    router.apply({ id: `event-${eventCounter}`, type: "image.deleted", data: { image_id: 1 } });
+    const deleted = await scrape(router);
+    expect(deleted).not.toContain("renamed.test");
+    expect(deleted).not.toContain("shop.test");
+    // A Host no image has is counted as `unknown`, as always.
+    expect((await get(router, "/", "renamed.test")).status).toBe(404);
+    expect(await scrape(router)).toContain(
+      'orchestrator_router_requests_total{host="unknown",status="404"} 1',
+    );
+  });
+
   it("keeps its /metrics (every tenant's hostnames and traffic) off the proxy", async () => {
     await start([event("container.started", "a", a.port)]);
     await get(router, "/");

@@ -100,14 +100,33 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const isEjected = (instanceId: string) => (ejectedUntil.get(instanceId) ?? 0) > Date.now();
   const eject = (upstream: Upstream) => ejectedUntil.set(upstream.instanceId, Date.now() + ejectMs);
 
+  const lastWake = new Map<number, number>();
+  /** Hostnames with state here (a counter, metric series): forgotten once no image has them. */
+  const hostnamesWithState = new Set<string>();
+  const forgetGoneHostnames = () => {
+    for (const hostname of hostnamesWithState) {
+      if (knowsHostname(table, hostname)) continue;
+      hostnamesWithState.delete(hostname);
+      counters.delete(hostname);
+      metrics.forgetHost(hostname);
+    }
+    for (const imageId of lastWake.keys()) {
+      if (!table.hostnames.has(imageId)) lastWake.delete(imageId);
+    }
+    const now = Date.now();
+    for (const [instanceId, until] of ejectedUntil) {
+      if (until <= now) ejectedUntil.delete(instanceId);
+    }
+  };
+
   const orderFor = (hostname: string) => {
+    hostnamesWithState.add(hostname);
     const ready = readyUpstreams(table, hostname);
     const counter = counters.get(hostname) ?? 0;
     counters.set(hostname, counter + 1);
     return attemptOrder(ready, counter, isEjected).slice(0, maxAttempts);
   };
 
-  const lastWake = new Map<number, number>();
   const wakeImage = (imageId: number, hostname: string) => {
     const wake = options.wake;
     const last = lastWake.get(imageId);
@@ -275,7 +294,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       const target = requestTarget(request.url ?? "/", request.rawHeaders);
       if (!target.ok) {
         problem(response, 400, target.code, "Bad request", target.detail);
-        metrics.requests.inc({ host: "unknown", status: "400" });
+        metrics.answered("unknown", 400);
         return;
       }
       if (target.host !== undefined) request.headers.host = target.host;
@@ -295,8 +314,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
           );
         })
         .then((status) => {
-          metrics.requests.inc({ host: label, status: String(status) });
-          metrics.duration.observe({ host: label }, (performance.now() - started) / 1000);
+          metrics.answered(label, status, (performance.now() - started) / 1000);
         });
     },
   );
@@ -328,7 +346,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     passUpgrade(order, request, socket, head, eject)
       .then((upstream) => {
         const status = upstream === undefined ? (order.length === 0 ? 503 : 502) : 101;
-        metrics.requests.inc({ host: label, status: String(status) });
+        metrics.answered(label, status);
         if (upstream === undefined) {
           socket.end(
             `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
@@ -362,6 +380,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         ejectedUntil.delete(event.data.instance_id);
       }
       metrics.events.inc();
+      forgetGoneHostnames();
       metrics.upstreams.reset();
       for (const [hostname, count] of upstreamCounts(table))
         metrics.upstreams.set({ host: hostname }, count);

@@ -1,3 +1,5 @@
+import { RecentIds } from "./recent-ids.ts";
+
 /**
  * The router's table, built only from lifecycle events (Kafka or the API's SSE stream): which
  * instances answer for which `app_hostname`, and which of them take new requests. Pure: events
@@ -39,7 +41,7 @@ export type RouteTable = {
    */
   readonly owners: ReadonlyMap<string, string>;
   /** Ids of recent events: delivery is at-least-once, a duplicate changes nothing. */
-  readonly seen: ReadonlySet<string>;
+  readonly seen: RecentIds;
 };
 
 export const emptyRouteTable: RouteTable = {
@@ -47,11 +49,8 @@ export const emptyRouteTable: RouteTable = {
   hostnames: new Map(),
   users: new Map(),
   owners: new Map(),
-  seen: new Set(),
+  seen: RecentIds.empty,
 };
-
-/** How many event ids are remembered for deduplication (a redelivered batch is far smaller). */
-const seenLimit = 10_000;
 
 /** Instance states that take no new requests: the instance drains. */
 const notReadyTypes = new Set(["container.stopped", "container.failed", "container.unhealthy"]);
@@ -60,20 +59,10 @@ const readyTypes = new Set(["container.started", "container.healthy"]);
 const normalizeHostname = (value: unknown): string | null =>
   typeof value === "string" && value.length > 0 ? value.toLowerCase() : null;
 
-function remember(seen: ReadonlySet<string>, id: string): Set<string> {
-  const next = new Set(seen);
-  next.add(id);
-  if (next.size > seenLimit) {
-    const oldest = next.values().next().value;
-    if (oldest !== undefined) next.delete(oldest);
-  }
-  return next;
-}
-
 /** The table after one event; events of other kinds (pool, builds) change only `seen`. */
 export function applyRouterEvent(table: RouteTable, event: RouterEvent): RouteTable {
   if (table.seen.has(event.id)) return table;
-  const seen = remember(table.seen, event.id);
+  const seen = table.seen.with(event.id);
   const data = event.data;
   const imageId = typeof data.image_id === "number" ? data.image_id : undefined;
   if (imageId === undefined) return { ...table, seen };

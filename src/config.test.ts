@@ -128,6 +128,18 @@ describe("loadConfig", () => {
     );
   });
 
+  it("refuses a token no bearer header could carry, for each token setting, without echoing it", () => {
+    for (const name of ["ORCHESTRATOR_ADMIN_TOKEN", "METRICS_TOKEN", "ROUTER_METRICS_TOKEN"]) {
+      expect(() => loadConfig({ [name]: "a token with spaces in it" })).toThrow(
+        `${name}="<hidden>" must be letters, digits and . _ ~ + / = - only`,
+      );
+      expect(() => loadConfig({ [name]: "x".repeat(513) })).toThrow(
+        `${name}="<hidden>" must be at most 512 characters`,
+      );
+      expect(() => loadConfig({ [name]: "orc_Abc-123_xyz.~+/=" })).not.toThrow();
+    }
+  });
+
   it("never echoes the admin token", () => {
     expect(() => loadConfig({ ORCHESTRATOR_ADMIN_TOKEN: "short" })).toThrow(
       'ORCHESTRATOR_ADMIN_TOKEN="<hidden>" must be at least 16 characters',

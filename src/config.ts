@@ -6,6 +6,7 @@ import {
   resolveRegistrySettings,
   secretRegistryVariables,
 } from "./builds/registry-settings.ts";
+import { tokenCharacters } from "./auth/tokens.ts";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
 import type { QuotaLimits } from "./domain/quota.ts";
 import { normalizeAbsolutePath } from "./domain/volumes.ts";
@@ -137,7 +138,25 @@ const quotaMemory = z
 
 const filePath = z.string().trim().min(1);
 
+/**
+ * A token clients present as `Authorization: Bearer …`: one the bearer parser could never read
+ * back (a space, a quote, too long) would make its route refuse everyone, so it is refused here.
+ */
+const tokenSetting = z
+  .string()
+  .min(16, { message: "must be at least 16 characters" })
+  .max(512, { message: "must be at most 512 characters" })
+  .regex(tokenCharacters, {
+    message: "must be letters, digits and . _ ~ + / = - only (what a bearer token can carry)",
+  });
+
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** What is wrong with a token setting read outside the service's config, if anything. */
+export function tokenSettingProblem(value: string): string | undefined {
+  const parsed = tokenSetting.safeParse(value);
+  return parsed.success ? undefined : parsed.error.issues[0]?.message;
+}
 
 const environmentVariables = z.object({
   PORT: integer(0, 65535).default(3003),
@@ -162,10 +181,7 @@ const environmentVariables = z.object({
       message: "must be 1-63 letters, digits, '.', '_' or '-'",
     })
     .default("orchestrator"),
-  ORCHESTRATOR_ADMIN_TOKEN: z
-    .string()
-    .min(16, { message: "must be at least 16 characters" })
-    .optional(),
+  ORCHESTRATOR_ADMIN_TOKEN: tokenSetting.optional(),
   HEALTH_INTERVAL_SECONDS: integer(1, 86_400).default(60),
   HEALTH_RETENTION_DAYS: integer(1, 3650).default(7),
   /** How often the leader's autoscaler looks at the images with `autoscale`. */
@@ -181,10 +197,7 @@ const environmentVariables = z.object({
    * value asks for it. Its own token, not METRICS_TOKEN: it travels to the routers, often over
    * plain http on an internal network, and grants only their scrape.
    */
-  ROUTER_METRICS_TOKEN: z
-    .string()
-    .min(16, { message: "must be at least 16 characters" })
-    .optional(),
+  ROUTER_METRICS_TOKEN: tokenSetting.optional(),
   LOG_LEVEL: logLevel.default("info"),
   /** Host address written into events and status for service discovery. */
   ADVERTISE_HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -247,7 +260,7 @@ const environmentVariables = z.object({
   /** Failed authentications per client address per minute before it is refused for a while. */
   AUTH_FAILURES_PER_MINUTE: integer(1, 10_000_000).default(30),
   /** A token that may read /metrics and the detailed /readyz (besides the admin token). */
-  METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+  METRICS_TOKEN: tokenSetting.optional(),
   /** AES-256-GCM key of secrets and registry passwords: base64 of 32 bytes. */
   SECRETS_KEY: z
     .string()

@@ -19,6 +19,9 @@ export function tokensEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(left, right);
 }
 
+/** The characters a bearer token may have (RFC 6750's b64token): what the parser below reads. */
+export const tokenCharacters = /^[A-Za-z0-9._~+/=-]+$/;
+
 const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]{8,512})\s*$/i;
 
 /** The bearer token of an Authorization header, or undefined when there is none (or malformed). */

@@ -60,4 +60,15 @@ describe("orchestrator router", () => {
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/KAFKA_SASL/);
   });
+
+  it("refuses a ROUTER_METRICS_TOKEN no scraper could send, before listening", async () => {
+    const result = await run(["--source", "sse", "--listen", "127.0.0.1:0"], {
+      ROUTER_METRICS_TOKEN: "a token with spaces in it",
+    });
+    expect(result).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("ROUTER_METRICS_TOKEN: must be letters, digits"),
+    });
+    expect(result.err).not.toContain("spaces in it");
+  });
 });

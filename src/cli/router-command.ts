@@ -1,4 +1,4 @@
-import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { type Config, ConfigError, loadConfig, tokenSettingProblem } from "../config.ts";
 import { startKafkaSource } from "../events/kafka-source.ts";
 import { createLogger } from "../logger.ts";
 import { startRouter } from "../router/router.ts";
@@ -98,13 +98,16 @@ export async function routerCommand(args: readonly string[], io: CommandIo): Pro
   if (!Number.isFinite(wakeTimeout) || wakeTimeout <= 0 || wakeTimeout > 600) {
     throw new CliError(`--wake-timeout ${values["wake-timeout"]}: must be 1 to 600 seconds`);
   }
+  const metricsToken = environment.ROUTER_METRICS_TOKEN || undefined;
+  const tokenProblem = metricsToken === undefined ? undefined : tokenSettingProblem(metricsToken);
+  if (tokenProblem !== undefined) throw new CliError(`ROUTER_METRICS_TOKEN: ${tokenProblem}`);
   const logger = createLogger(environment.LOG_LEVEL ?? "info");
   const wakeClient = values.wake === true ? await io.client() : undefined;
   const router = await startRouter({
     ...listen,
     metrics: {
       ...metricsListen,
-      ...(environment.ROUTER_METRICS_TOKEN ? { token: environment.ROUTER_METRICS_TOKEN } : {}),
+      ...(metricsToken === undefined ? {} : { token: metricsToken }),
     },
     logger,
     ...(wakeClient === undefined

@@ -1,12 +1,12 @@
 import path from "node:path";
 import { z } from "zod";
+import { tokenCharacters } from "./auth/tokens.ts";
 import {
   type RegistrySettings,
   registryVariables,
   resolveRegistrySettings,
   secretRegistryVariables,
 } from "./builds/registry-settings.ts";
-import { tokenCharacters } from "./auth/tokens.ts";
 import { parseCpu, parseMemory } from "./domain/quantity.ts";
 import type { QuotaLimits } from "./domain/quota.ts";
 import { normalizeAbsolutePath } from "./domain/volumes.ts";

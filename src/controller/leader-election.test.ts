@@ -112,7 +112,13 @@ describe("a leader term's fencing check", () => {
 
   it("gives up waiting for a write at the deadline", async () => {
     const { lock, election, term } = await leading();
-    void term.fence(() => new Promise<void>(() => {}));
+    // Started (its check answered) before the stop: else the fence refuses it, unhandled.
+    let writing = false;
+    void term.fence(() => {
+      writing = true;
+      return new Promise<void>(() => {});
+    });
+    await expect.poll(() => writing).toBe(true);
     await election.stop(50);
     expect(lock.released).toBe(true);
   });

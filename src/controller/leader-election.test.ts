@@ -110,6 +110,26 @@ describe("a leader term's fencing check", () => {
     expect(wrote).toBe(false);
   });
 
+  it("waits for writes only for what is left of the deadline the undos already spent", async () => {
+    const { lock, election, term } = await leading();
+    // A reconcile blocked on a write that never settles: the controller's stop (an undo)
+    // waits for it up to the deadline, and then the write is still there.
+    let writing = false;
+    const write = term.fence(() => {
+      writing = true;
+      return new Promise<void>(() => {});
+    });
+    await expect.poll(() => writing).toBe(true);
+    term.defer(async (deadlineMs) => {
+      await Promise.race([write, new Promise((resolve) => setTimeout(resolve, deadlineMs))]);
+    });
+    const started = performance.now();
+    await election.stop(400);
+    // One deadline (serve's exit timer allows it and a little more), not one per wait.
+    expect(performance.now() - started).toBeLessThan(700);
+    expect(lock.released).toBe(true);
+  });
+
   it("gives up waiting for a write at the deadline", async () => {
     const { lock, election, term } = await leading();
     // Started (its check answered) before the stop: else the fence refuses it, unhandled.

@@ -142,4 +142,25 @@ describe("a leader term's fencing check", () => {
     await election.stop(50);
     expect(lock.released).toBe(true);
   });
+
+  it("does not lead when the lock comes after stop returned, and releases that lock", async () => {
+    const lock = grantedLock();
+    let grant: ((granted: LeaderLock) => void) | undefined;
+    let led = false;
+    const election = runWhileLeading({
+      tryLock: () =>
+        new Promise<LeaderLock>((resolve) => {
+          grant = resolve;
+        }),
+      logger: createLogger("silent"),
+      lead: async () => {
+        led = true;
+      },
+    });
+    await expect.poll(() => grant).toBeDefined();
+    await election.stop(1_000);
+    grant?.(lock);
+    await expect.poll(() => lock.released).toBe(true);
+    expect(led).toBe(false);
+  });
 });

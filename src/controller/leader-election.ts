@@ -94,6 +94,12 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       retryLater();
       return;
     }
+    if (stopped) {
+      // Granted while stop ran (its stepDown saw no lock): lead nothing after stop returned.
+      await lock.release();
+      lock = undefined;
+      return;
+    }
     const held = lock;
     logger.info({ epoch: held.epoch }, "leading: starting the controller");
     const current = { active: true };

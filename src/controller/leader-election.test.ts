@@ -110,10 +110,57 @@ describe("a leader term's fencing check", () => {
     expect(wrote).toBe(false);
   });
 
+  it("waits for writes only for what is left of the deadline the undos already spent", async () => {
+    const { lock, election, term } = await leading();
+    // A reconcile blocked on a write that never settles: the controller's stop (an undo)
+    // waits for it up to the deadline, and then the write is still there.
+    let writing = false;
+    const write = term.fence(() => {
+      writing = true;
+      return new Promise<void>(() => {});
+    });
+    await expect.poll(() => writing).toBe(true);
+    term.defer(async (deadlineMs) => {
+      await Promise.race([write, new Promise((resolve) => setTimeout(resolve, deadlineMs))]);
+    });
+    const started = performance.now();
+    await election.stop(400);
+    // One deadline (serve's exit timer allows it and a little more), not one per wait.
+    expect(performance.now() - started).toBeLessThan(700);
+    expect(lock.released).toBe(true);
+  });
+
   it("gives up waiting for a write at the deadline", async () => {
     const { lock, election, term } = await leading();
-    void term.fence(() => new Promise<void>(() => {}));
+    // Started (its check answered) before the stop: else the fence refuses it, unhandled.
+    let writing = false;
+    void term.fence(() => {
+      writing = true;
+      return new Promise<void>(() => {});
+    });
+    await expect.poll(() => writing).toBe(true);
     await election.stop(50);
     expect(lock.released).toBe(true);
+  });
+
+  it("does not lead when the lock comes after stop returned, and releases that lock", async () => {
+    const lock = grantedLock();
+    let grant: ((granted: LeaderLock) => void) | undefined;
+    let led = false;
+    const election = runWhileLeading({
+      tryLock: () =>
+        new Promise<LeaderLock>((resolve) => {
+          grant = resolve;
+        }),
+      logger: createLogger("silent"),
+      lead: async () => {
+        led = true;
+      },
+    });
+    await expect.poll(() => grant).toBeDefined();
+    await election.stop(1_000);
+    grant?.(lock);
+    await expect.poll(() => lock.released).toBe(true);
+    expect(led).toBe(false);
   });
 });

@@ -62,6 +62,11 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   };
 
   async function stepDown(deadlineMs: number): Promise<void> {
+    // One deadline for the whole end: the writes get what the undos left of it, not a fresh
+    // one. A pull on the wire held the controller's stop (an undo) to the deadline and then the
+    // wait for writes to another, past serve's exit timer (the deadline plus 4 s): exit 1,
+    // with the relay's last events unsent and the store left open.
+    const endsAt = performance.now() + deadlineMs;
     const wasLeading = term.active;
     term.active = false;
     for (const undo of undos.splice(0).reverse()) {
@@ -72,7 +77,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
         logger.warn({ err: error }, "stopping part of the controller failed");
       }
     }
-    await settled(writesInFlight, deadlineMs);
+    await settled(writesInFlight, Math.max(0, endsAt - performance.now()));
     await lock?.release();
     lock = undefined;
     if (wasLeading) options.onLeading?.(false);
@@ -87,6 +92,12 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     }
     if (lock === undefined) {
       retryLater();
+      return;
+    }
+    if (stopped) {
+      // Granted while stop ran (its stepDown saw no lock): lead nothing after stop returned.
+      await lock.release();
+      lock = undefined;
       return;
     }
     const held = lock;

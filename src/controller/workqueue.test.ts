@@ -114,4 +114,25 @@ describe("workqueue", () => {
     queue.add(1);
     expect(queue.length).toBe(2);
   });
+
+  it("forgets a key's take once it is older than any spacing asked: deleted images do not pile up", async () => {
+    let clock = 0;
+    const queue = createWorkQueue<number>({ now: () => clock });
+    queue.addSpaced(1, 1_000);
+    queue.done((await queue.get()) as number);
+    // Images made, passed over once, and deleted: none is asked for again.
+    for (let key = 2; key <= 1_000; key++) {
+      clock += 10;
+      queue.add(key);
+      queue.done((await queue.get()) as number);
+    }
+    clock += 1_000;
+    queue.add(5_000);
+    queue.done((await queue.get()) as number);
+    expect(queue.rememberedTakes).toBe(1);
+    // A take within the interval still spaces the key's next spaced add.
+    queue.addSpaced(5_000, 1_000);
+    expect(queue.length).toBe(0);
+    queue.shutDown();
+  });
 });

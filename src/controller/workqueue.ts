@@ -36,6 +36,8 @@ export type WorkQueue<Key> = {
   shutDown(): void;
   readonly length: number;
   readonly processingCount: number;
+  /** Keys whose last take addSpaced remembers: those taken within the longest interval asked. */
+  readonly rememberedTakes: number;
   /** Milliseconds the oldest queued key has waited (0 when empty). */
   oldestAgeMs(): number;
   readonly isShuttingDown: boolean;
@@ -53,8 +55,21 @@ export function createWorkQueue<Key>(
   const processing = new Set<Key>();
   const failureCounts = new Map<Key, number>();
   const timers = new Map<Key, { at: number; timer: NodeJS.Timeout }>();
-  /** When a worker last took each key (for addSpaced). */
+  /** When a worker last took each key (for addSpaced), oldest first. */
   const takenAt = new Map<Key, number>();
+  /**
+   * The longest interval addSpaced was asked for: a take older than that spaces nothing, and is
+   * forgotten (else every key ever taken stayed, a deleted image's too). Unknown until asked.
+   */
+  let longestSpacingMs: number | undefined;
+  const forgetOldTakes = () => {
+    if (longestSpacingMs === undefined) return;
+    const before = now() - longestSpacingMs;
+    for (const [key, at] of takenAt) {
+      if (at > before) break;
+      takenAt.delete(key);
+    }
+  };
   const waiters: Array<(key: Key | undefined) => void> = [];
   let shuttingDown = false;
 
@@ -65,9 +80,11 @@ export function createWorkQueue<Key>(
       processing.add(key);
       dirty.delete(key);
       queuedAt.delete(key);
+      takenAt.delete(key); // to the end: the map stays in the order of the takes
       takenAt.set(key, now());
       waiter(key);
     }
+    forgetOldTakes();
     if (shuttingDown && queue.length === 0) {
       for (const waiter of waiters.splice(0)) waiter(undefined);
     }
@@ -101,12 +118,11 @@ export function createWorkQueue<Key>(
   };
 
   const addSpaced = (key: Key, intervalMs: number) => {
+    longestSpacingMs = Math.max(longestSpacingMs ?? 0, intervalMs);
     const last = takenAt.get(key);
     const wait = last === undefined ? 0 : last + intervalMs - now();
-    if (wait <= 0) {
-      takenAt.delete(key); // keeps the map to the keys taken within an interval
-      add(key);
-    } else addAfter(key, wait);
+    if (wait <= 0) add(key);
+    else addAfter(key, wait);
   };
 
   return {
@@ -156,6 +172,9 @@ export function createWorkQueue<Key>(
     },
     get processingCount() {
       return processing.size;
+    },
+    get rememberedTakes() {
+      return takenAt.size;
     },
     oldestAgeMs() {
       let oldest: number | undefined;

@@ -683,6 +683,36 @@ describe("the router", () => {
     );
   });
 
+  it("forgets a hostname whose last request was answered after the hostname went", async () => {
+    await start([event("container.started", "a", a.port)]);
+    const slow = get(router, "/slow");
+    await waitFor(
+      async () => a.waiting(),
+      (waiting) => waiting === 1,
+      { what: "the slow request" },
+    );
+    eventCounter += 1;
+    router.apply({ id: `event-${eventCounter}`, type: "image.deleted", data: { image_id: 1 } });
+    expect(await scrape(router)).not.toContain("shop.test");
+    // The request on the wire is answered, and counted, after its hostname's series went.
+    a.release();
+    expect((await slow).status).toBe(200);
+    // The next event, whoever's, forgets the series that answer made.
+    eventCounter += 1;
+    router.apply({
+      id: `event-${eventCounter}`,
+      type: "container.started",
+      data: {
+        image_id: 2,
+        instance_id: "b",
+        app_hostname: "other.test",
+        host: "127.0.0.1",
+        host_port: b.port,
+      },
+    });
+    expect(await scrape(router)).not.toContain("shop.test");
+  });
+
   it("keeps its /metrics (every tenant's hostnames and traffic) off the proxy", async () => {
     await start([event("container.started", "a", a.port)]);
     await get(router, "/");

@@ -119,6 +119,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
   };
 
+  /**
+   * One answered request, counted under `label` (a hostname, or `unknown`): a request answered
+   * after its hostname went makes its series again, so the hostname has state to forget again.
+   */
+  const answered = (label: string, status: number, seconds?: number) => {
+    if (label !== "unknown") hostnamesWithState.add(label);
+    metrics.answered(label, status, seconds);
+  };
+
   const orderFor = (hostname: string) => {
     hostnamesWithState.add(hostname);
     const ready = readyUpstreams(table, hostname);
@@ -294,7 +303,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       const target = requestTarget(request.url ?? "/", request.rawHeaders);
       if (!target.ok) {
         problem(response, 400, target.code, "Bad request", target.detail);
-        metrics.answered("unknown", 400);
+        answered("unknown", 400);
         return;
       }
       if (target.host !== undefined) request.headers.host = target.host;
@@ -314,7 +323,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
           );
         })
         .then((status) => {
-          metrics.answered(label, status, (performance.now() - started) / 1000);
+          answered(label, status, (performance.now() - started) / 1000);
         });
     },
   );
@@ -346,7 +355,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     passUpgrade(order, request, socket, head, eject)
       .then((upstream) => {
         const status = upstream === undefined ? (order.length === 0 ? 503 : 502) : 101;
-        metrics.answered(label, status);
+        answered(label, status);
         if (upstream === undefined) {
           socket.end(
             `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,

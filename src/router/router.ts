@@ -104,8 +104,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   /** Hostnames with state here (a counter, metric series): forgotten once no image has them. */
   const hostnamesWithState = new Set<string>();
   const forgetGoneHostnames = () => {
+    // One set of the table's hostnames, not a scan of every image for each hostname.
+    const known = new Set(table.hostnames.values());
     for (const hostname of hostnamesWithState) {
-      if (knowsHostname(table, hostname)) continue;
+      if (known.has(hostname)) continue;
       hostnamesWithState.delete(hostname);
       counters.delete(hostname);
       metrics.forgetHost(hostname);

@@ -18,12 +18,6 @@ export type ControllerOptions = {
   readonly logger: Logger;
   readonly metrics: ControllerMetrics;
   /**
-   * The least time between two passes of one image that desired-state writes ask for
-   * (`enqueueWritten`); other causes (Docker events, resyncs, failures) are not spaced.
-   * Default `writeSpacingMs`.
-   */
-  readonly writeSpacingMs?: number;
-  /**
    * Resolves at once while the Docker engine answers; while it is away, once it is back (or the
    * signal aborts). Workers wait here instead of failing every key against a missing engine.
    */
@@ -36,6 +30,8 @@ export type ControllerOptions = {
 };
 
 /**
+ * The least time between two passes of one image that desired-state writes ask for
+ * (`enqueueWritten`); other causes (Docker events, resyncs, failures) are not spaced.
  * A second, as Kubernetes' Job controller batches its pods' updates: the first write to a quiet
  * image is acted on at once, and a stream of writes to it costs one pass a second instead of one
  * per write (under bench/api's 32 busy images, most of a write's CPU was the passes it woke).
@@ -170,7 +166,7 @@ export function createController(options: ControllerOptions): Controller {
       queue.add(imageId);
     },
     enqueueWritten(imageId) {
-      queue.addSpaced(imageId, options.writeSpacingMs ?? writeSpacingMs);
+      queue.addSpaced(imageId, writeSpacingMs);
     },
     enqueueAfter(imageId, delayMs) {
       queue.addAfter(imageId, delayMs);

@@ -19,10 +19,13 @@ export function tokensEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(left, right);
 }
 
-/** The characters a bearer token may have (RFC 6750's b64token): what the parser below reads. */
-export const tokenCharacters = /^[A-Za-z0-9._~+/=-]+$/;
+/** One character of a bearer token (RFC 6750's b64token): the setting check and the parser share it. */
+const tokenCharacter = "[A-Za-z0-9._~+/=-]";
 
-const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]{8,512})\s*$/i;
+/** A value made only of bearer-token characters (config.ts checks token settings with it). */
+export const tokenCharacters = new RegExp(`^${tokenCharacter}+$`);
+
+const bearer = new RegExp(`^Bearer\\s+(${tokenCharacter}{8,512})\\s*$`, "i");
 
 /** The bearer token of an Authorization header, or undefined when there is none (or malformed). */
 export function presentedToken(header: string | undefined): string | undefined {

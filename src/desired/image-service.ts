@@ -25,6 +25,7 @@ import {
 } from "./image-writes.ts";
 import { specColumns } from "./spec-columns.ts";
 import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
+import { createWriteBatcher } from "./write-batches.ts";
 
 export type { Scope } from "./image-writes.ts";
 
@@ -42,6 +43,25 @@ export type InstanceOfImage = {
 
 function clampToBounds(spec: ImageSpec): number {
   return Math.min(Math.max(spec.desired_instances, spec.min_instances), spec.max_instances);
+}
+
+/** The fields a scaling write sets: nothing any other image's write is checked against. */
+const countFields: ReadonlySet<string> = new Set([
+  "desired_instances",
+  "min_instances",
+  "max_instances",
+  "resource_version",
+]);
+
+/**
+ * Whether a PATCH sets instance counts only: those go in shared transactions. A write of any
+ * other field is checked against other images (hostnames, dependencies, host ports, secrets),
+ * and two such checks in one transaction would not see each other's write.
+ */
+function changesCountsOnly(patch: ImagePatch): boolean {
+  return Object.entries(patch).every(
+    ([field, value]) => value === undefined || countFields.has(field),
+  );
 }
 
 function refuseIssues(issues: readonly SpecIssue[]): void {
@@ -71,18 +91,27 @@ async function findVisibleInstance(
  */
 export function createImageService(store: Store, options: ImageServiceOptions) {
   /** Locks the image, lets `decide` say what changes, and commits it as the scope's actor. */
+  const batches = createWriteBatcher(store);
+
+  /**
+   * Locks the image, lets `decide` say what changes, and commits it as the scope's actor: in a
+   * transaction of its own, or `batched` in one shared with other images' writes (group
+   * commit; write-batches.ts).
+   */
   function change(
     scope: Scope,
     imageId: number,
     decide: (image: ImageRecord, tx: Repositories) => Promise<ImageChangeDecision>,
+    how: "alone" | "batched" = "alone",
   ): Promise<ImageRecord> {
-    return store.transaction(async (tx) => {
+    const work = async (tx: Repositories) => {
       const image = await lockVisibleImage(tx, scope, imageId);
       const decision = await decide(image, tx);
       return decision === "unchanged"
         ? image
         : commitImageChange(tx, image, { ...decision, actor: scope.actor }, options);
-    });
+    };
+    return how === "batched" ? batches.run(imageId, work) : store.transaction(work);
   }
 
   return {
@@ -150,45 +179,53 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
       patch: ImagePatch,
     ): Promise<{ image: ImageRecord; changes: SpecChange[] }> {
       let changes: SpecChange[] = [];
-      const image = await change(scope, imageId, async (image) => {
-        refuseWhenDeleting(image);
-        const { resource_version: expectedResourceVersion, ...given } = patch;
-        refuseStaleVersion(image, expectedResourceVersion);
-        const fields = Object.fromEntries(
-          Object.entries(given).filter(([, value]) => value !== undefined),
-        ) as Partial<ImageSpec>;
-        if (fields.image !== undefined && image.source_type !== "reference") {
-          throw new DesiredStateError(
-            "validation_failed",
-            "image: this image is built from uploaded source",
-            {
-              errors: [
-                { path: "image", message: "cannot be set on an image built from uploaded source" },
-              ],
+      const image = await change(
+        scope,
+        imageId,
+        async (image) => {
+          refuseWhenDeleting(image);
+          const { resource_version: expectedResourceVersion, ...given } = patch;
+          refuseStaleVersion(image, expectedResourceVersion);
+          const fields = Object.fromEntries(
+            Object.entries(given).filter(([, value]) => value !== undefined),
+          ) as Partial<ImageSpec>;
+          if (fields.image !== undefined && image.source_type !== "reference") {
+            throw new DesiredStateError(
+              "validation_failed",
+              "image: this image is built from uploaded source",
+              {
+                errors: [
+                  {
+                    path: "image",
+                    message: "cannot be set on an image built from uploaded source",
+                  },
+                ],
+              },
+            );
+          }
+          const current = specOfRecord(image);
+          const asked: ImageSpec = { ...current, ...fields };
+          // Autoscaled, new bounds carry the count into them (the autoscaler owns it otherwise).
+          const merged: ImageSpec =
+            asked.autoscale !== null && fields.desired_instances === undefined
+              ? { ...asked, desired_instances: clampToBounds(asked) }
+              : asked;
+          refuseIssues(crossFieldIssues(merged, options.maxInstancesCap));
+          changes = diffSpec(current, fields);
+          if (changes.length === 0) return "unchanged";
+          return {
+            columns: {
+              ...specColumns(merged),
+              ...(fields.image === undefined ? {} : { image_reference: fields.image }),
             },
-          );
-        }
-        const current = specOfRecord(image);
-        const asked: ImageSpec = { ...current, ...fields };
-        // Autoscaled, new bounds carry the count into them (the autoscaler owns it otherwise).
-        const merged: ImageSpec =
-          asked.autoscale !== null && fields.desired_instances === undefined
-            ? { ...asked, desired_instances: clampToBounds(asked) }
-            : asked;
-        refuseIssues(crossFieldIssues(merged, options.maxInstancesCap));
-        changes = diffSpec(current, fields);
-        if (changes.length === 0) return "unchanged";
-        return {
-          columns: {
-            ...specColumns(merged),
-            ...(fields.image === undefined ? {} : { image_reference: fields.image }),
-          },
-          bumpGeneration: true,
-          reason: "desired_instances_changed",
-          action: "image.update",
-          expectedResourceVersion,
-        };
-      });
+            bumpGeneration: true,
+            reason: "desired_instances_changed",
+            action: "image.update",
+            expectedResourceVersion,
+          };
+        },
+        changesCountsOnly(patch) ? "batched" : "alone",
+      );
       return { image, changes };
     },
 

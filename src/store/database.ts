@@ -12,6 +12,7 @@ import { openPostgresBackend, type PostgresBackendOptions } from "./postgres-bac
 import { type PublisherClaim, publisherClaim } from "./publisher-claim.ts";
 import { type Repositories, repositoriesOf } from "./repositories.ts";
 import type { Database } from "./schema.ts";
+import { runSharedTransaction, type SharedOutcome } from "./shared-transaction.ts";
 import type { NotificationHandler, SqlBackend } from "./sql-backend.ts";
 
 export type Db = Kysely<Database>;
@@ -30,6 +31,15 @@ export type Store = Repositories & {
    * connection, and a query through the pool would wait for it forever.
    */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Group commit: independent works (never two on the same rows) in one transaction, their
+   * statements sent together where the connection allows; see shared-transaction.ts for when it
+   * commits and when it throws SharedTransactionRolledBack.
+   */
+  sharedTransaction<T>(
+    works: ReadonlyArray<(tx: Repositories) => Promise<T>>,
+    lockTimeoutMs: number,
+  ): Promise<SharedOutcome<T>[]>;
   /**
    * Subscribes to a NOTIFY channel on either backend. `onResubscribed` is called when the
    * subscription is back after a lost connection: notifications may have been missed.
@@ -156,6 +166,15 @@ function queriesOn(db: Executor) {
     db,
     transaction: <T>(work: (tx: Repositories) => Promise<T>) =>
       db.transaction().execute((trx) => work(repositoriesOf(trx))),
+    sharedTransaction: <T>(
+      works: ReadonlyArray<(tx: Repositories) => Promise<T>>,
+      lockTimeoutMs: number,
+    ) =>
+      runSharedTransaction(
+        db,
+        works.map((work) => (trx: Executor) => work(repositoriesOf(trx))),
+        lockTimeoutMs,
+      ),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Executor } from "./executor.ts";
 /** A connection that takes several statements at once (a Postgres server's, postgres-backend.ts). */
 export type PipeliningConnection = DatabaseConnection & { readonly pipelines: true };
 
-function pipelines(connection: DatabaseConnection): connection is PipeliningConnection {
+export function pipelines(connection: DatabaseConnection): connection is PipeliningConnection {
   return (connection as Partial<PipeliningConnection>).pipelines === true;
 }
 

@@ -25,7 +25,7 @@ import {
 } from "./image-writes.ts";
 import { specColumns } from "./spec-columns.ts";
 import { diffSpec, type SpecChange, specOfRecord } from "./spec-diff.ts";
-import { createWriteBatcher } from "./write-batches.ts";
+import { createWriteBatcher, WriteAlone } from "./write-batches.ts";
 
 export type { Scope } from "./image-writes.ts";
 
@@ -95,8 +95,9 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
 
   /**
    * Locks the image, lets `decide` say what changes, and commits it as the scope's actor: in a
-   * transaction of its own, or `batched` in one shared with other images' writes (group
-   * commit; write-batches.ts).
+   * transaction of its own, or, for a tenant's write `batched`, in one shared with other
+   * writes (group commit; write-batches.ts), where it goes on only if its row and its user's
+   * quota lock are free now, and runs alone otherwise.
    */
   function change(
     scope: Scope,
@@ -104,14 +105,23 @@ export function createImageService(store: Store, options: ImageServiceOptions) {
     decide: (image: ImageRecord, tx: Repositories) => Promise<ImageChangeDecision>,
     how: "alone" | "batched" = "alone",
   ): Promise<ImageRecord> {
-    const work = async (tx: Repositories) => {
-      const image = await lockVisibleImage(tx, scope, imageId);
-      const decision = await decide(image, tx);
-      return decision === "unchanged"
-        ? image
-        : commitImageChange(tx, image, { ...decision, actor: scope.actor }, options);
-    };
-    return how === "batched" ? batches.run(imageId, work) : store.transaction(work);
+    const writeAfter =
+      (lock: (tx: Repositories) => Promise<ImageRecord>) => async (tx: Repositories) => {
+        const image = await lock(tx);
+        const decision = await decide(image, tx);
+        return decision === "unchanged"
+          ? image
+          : commitImageChange(tx, image, { ...decision, actor: scope.actor }, options);
+      };
+    const alone = writeAfter((tx) => lockVisibleImage(tx, scope, imageId));
+    const userId = scope.userId;
+    if (how === "alone" || userId === undefined) return store.transaction(alone);
+    const shared = writeAfter(async (tx) => {
+      const image = await tx.images.lockOwnedIfFree(imageId, userId);
+      if (image === undefined) throw new WriteAlone();
+      return image;
+    });
+    return batches.run(`${userId}/${imageId}`, { shared, alone });
   }
 
   return {

@@ -221,13 +221,17 @@ function visible(scope: Scope, image: ImageRecord | undefined): image is ImageRe
   return image !== undefined && (scope.userId === undefined || image.user_id === scope.userId);
 }
 
-/** The image row, locked for the rest of the transaction, when the caller may see it; else 404. */
+/**
+ * The image row, locked for the rest of the transaction, when the caller may see it; else 404.
+ * A tenant's id is looked up among its own images only, so that asking for another tenant's
+ * neither locks that row nor waits for it.
+ */
 export async function lockVisibleImage(
   tx: Repositories,
   scope: Scope,
   imageId: number,
 ): Promise<ImageRecord> {
-  const image = await tx.images.findForUpdate(imageId);
+  const image = await tx.images.findForUpdate(imageId, scope.userId);
   if (!visible(scope, image))
     throw new DesiredStateError("not_found", `image ${imageId} not found`);
   return image;

@@ -7,7 +7,12 @@ import { runInOrder } from "./pipeline.ts";
 import type { ImageRecord } from "./records.ts";
 import type { Condition, ImageStatus, SourceType } from "./schema.ts";
 import { isUniqueViolation } from "./unique-violation.ts";
-import { lockedUser, lockQuotaQuery, type UserRecord } from "./users-repository.ts";
+import {
+  lockedUser,
+  lockQuotaQuery,
+  tryLockQuotaQuery,
+  type UserRecord,
+} from "./users-repository.ts";
 
 /** The columns of a new image row; the rest take their defaults. */
 export type ImageInsert = {
@@ -117,14 +122,37 @@ export function createImagesRepository(db: Executor) {
       return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
     },
 
-    /** The row locked for the rest of the transaction (read-modify-write of desired state). */
-    async findForUpdate(id: number): Promise<ImageRecord | undefined> {
-      return db
-        .selectFrom("images")
-        .selectAll()
-        .where("id", "=", id)
-        .forUpdate()
-        .executeTakeFirst();
+    /**
+     * The row locked for the rest of the transaction (read-modify-write of desired state). With
+     * `userId`, only that user's image: another's is neither locked nor waited for.
+     */
+    async findForUpdate(id: number, userId?: number): Promise<ImageRecord | undefined> {
+      let query = db.selectFrom("images").selectAll().where("id", "=", id);
+      if (userId !== undefined) query = query.where("user_id", "=", userId);
+      return query.forUpdate().executeTakeFirst();
+    },
+
+    /**
+     * For a write that must not wait (one in a shared transaction): the user's image locked, and
+     * the user's quota lock taken, when nobody else holds either now (FOR UPDATE SKIP LOCKED,
+     * pg_try_advisory_xact_lock; sent together where the connection pipelines). Undefined when
+     * either is busy, or the image is not the user's: the caller then writes alone, waiting for
+     * the locks, or answers 404.
+     */
+    async lockOwnedIfFree(id: number, userId: number): Promise<ImageRecord | undefined> {
+      const [row, quota] = await runInOrder(db, [
+        db
+          .selectFrom("images")
+          .selectAll()
+          .where("id", "=", id)
+          .where("user_id", "=", userId)
+          .forUpdate()
+          .skipLocked()
+          .compile(),
+        tryLockQuotaQuery(db, userId).compile(),
+      ]);
+      const image = row?.rows[0] as ImageRecord | undefined;
+      return image !== undefined && quota?.rows[0]?.locked === true ? image : undefined;
     },
 
     async findByName(userId: number, name: string): Promise<ImageRecord | undefined> {

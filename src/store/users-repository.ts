@@ -35,6 +35,18 @@ export function lockQuotaQuery(db: Executor, id: number) {
     .selectAll("users");
 }
 
+/**
+ * Takes the user's quota lock (see lockQuota) if nobody holds it now: `locked` says whether it
+ * did (it never waits).
+ */
+export function tryLockQuotaQuery(db: Executor, id: number) {
+  return db.selectNoFrom(
+    sql<boolean>`pg_try_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`.as(
+      "locked",
+    ),
+  );
+}
+
 /** The user row lockQuotaQuery read; undefined when there is no such user. */
 export function lockedUser(row: Record<string, unknown>): UserRecord | undefined {
   return row.id === null || row.id === undefined ? undefined : (row as UserRecord);

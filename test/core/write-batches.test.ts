@@ -226,50 +226,159 @@ describe.each(backends())("scaling writes in shared transactions on %s", (backen
     expect(shared).toEqual([1, 5]);
     expect(rolledBack).toEqual([5]);
   });
+
+  it("does not let a tenant's writes to another's image id hold that image's writes back", async () => {
+    const { alice, bob, service, shared, rolledBack, desired, scaledEvents } = await setUp(backend);
+    const bobs = await bob.create("target");
+    const blocker = await alice.create("first");
+    const first = service.patch(alice.scope, blocker.id, { desired_instances: 1 });
+    // Alice's flood of bob's id, then bob's own write, all while the first group runs.
+    const flood = Array.from({ length: 5 }, () =>
+      service.patch(alice.scope, bobs.id, { desired_instances: 9 }),
+    );
+    const own = service.patch(bob.scope, bobs.id, { desired_instances: 2 });
+    const results = await Promise.allSettled([first, ...flood, own]);
+    expect(results.map(codeOf)).toEqual(["ok", ...Array(5).fill("not_found"), "ok"]);
+    // Alice's are keyed by her and the id: one of hers a group, and bob's in the next group
+    // beside the first of them, not behind all five.
+    expect(shared).toEqual([1, 2, 1, 1, 1, 1]);
+    expect(rolledBack).toEqual([]);
+    expect(await desired(bobs)).toBe(2);
+    expect((await scaledEvents(bobs)).map((row) => row.data)).toMatchObject([
+      { previous_desired_instances: 0, desired_instances: 2 },
+    ]);
+  });
 });
 
 describe.runIf(backends().includes("postgres"))("shared transactions on a Postgres server", () => {
-  it("give up on a lock held elsewhere after the lock timeout: the writes after go on", async () => {
-    const { alice, service, url, rolledBack, desired } = await setUp("postgres");
-    const [held, free1, free2] = [
-      await alice.create("held"),
-      await alice.create("free-1"),
-      await alice.create("free-2"),
-    ];
-    const other = postgres(url as string, { max: 1, onnotice: () => {} });
+  /** Holds what `take` locks, on a connection of its own, until `release` is called. */
+  async function holdElsewhere(
+    url: string,
+    take: (tx: postgres.TransactionSql) => Promise<unknown>,
+  ) {
+    const other = postgres(url, { max: 1, onnotice: () => {} });
     cleanups.push(() => other.end());
     let release = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let locked = () => {};
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
+    let taken = () => {};
+    const held = new Promise<void>((resolve) => {
+      taken = resolve;
     });
     const holding = other.begin(async (tx) => {
-      await tx`select id from images where id = ${held.id} for update`;
-      locked();
+      await take(tx);
+      taken();
       await released;
     });
-    await lockTaken;
+    await held;
+    return async () => {
+      release();
+      await holding;
+    };
+  }
 
-    let heldAnswered = false;
-    const heldWrite = service.patch(alice.scope, held.id, { desired_instances: 1 }).finally(() => {
-      heldAnswered = true;
-    });
+  /** A promise, and whether it has settled yet. */
+  const watch = <T>(promise: Promise<T>) => {
+    const watched = { promise, settled: false };
+    void promise
+      .finally(() => {
+        watched.settled = true;
+      })
+      .catch(() => {});
+    return watched;
+  };
+
+  it("send a write whose row is locked elsewhere on alone, at once: the writes beside it go on", async () => {
+    const { alice, service, url, shared, rolledBack, desired } = await setUp("postgres");
+    const [held, free1, free2] = [
+      await alice.create("held"),
+      await alice.create("free-1"),
+      await alice.create("free-2"),
+    ];
+    const release = await holdElsewhere(
+      url as string,
+      (tx) => tx`select id from images where id = ${held.id} for update`,
+    );
+    const heldWrite = watch(service.patch(alice.scope, held.id, { desired_instances: 1 }));
     const others = [free1, free2].map((image) =>
       service.patch(alice.scope, image.id, { desired_instances: 1 }),
     );
     // Answered while the lock is still held: they did not wait behind the held image.
     await expect(Promise.all(others)).resolves.toHaveLength(2);
-    expect(heldAnswered).toBe(false);
-    expect(rolledBack).toContain(1);
+    expect(heldWrite.settled).toBe(false);
+    expect(shared).toEqual([1, 2]);
+    expect(rolledBack).toEqual([]);
 
-    release();
-    await holding;
-    await expect(heldWrite).resolves.toMatchObject({ image: { desired_instances: 1 } });
-    expect(await desired(held)).toBe(1);
-    expect(await desired(free1)).toBe(1);
-    expect(await desired(free2)).toBe(1);
+    await release();
+    await expect(heldWrite.promise).resolves.toMatchObject({ image: { desired_instances: 1 } });
+    for (const image of [held, free1, free2]) expect(await desired(image)).toBe(1);
+  });
+
+  it("send a tenant's writes on alone while its quota lock is held elsewhere (a long apply): other tenants' go on", async () => {
+    const { alice, bob, service, url, shared, rolledBack, desired } = await setUp("postgres");
+    const alices = await alice.create("alices");
+    const bobs = [await bob.create("bobs-1"), await bob.create("bobs-2")];
+    // What an apply of alice's holds from its first growing image until it commits.
+    const release = await holdElsewhere(
+      url as string,
+      (tx) => tx`select pg_advisory_xact_lock(724603, ${alice.id}::int)`,
+    );
+    const alicesWrite = watch(service.patch(alice.scope, alices.id, { desired_instances: 1 }));
+    const bobsWrites = bobs.map((image) =>
+      service.patch(bob.scope, image.id, { desired_instances: 1 }),
+    );
+    await expect(Promise.all(bobsWrites)).resolves.toHaveLength(2);
+    expect(alicesWrite.settled).toBe(false);
+    // Alice's left her group before writing: it was not rolled back, it went on without her.
+    expect(shared).toEqual([1, 2]);
+    expect(rolledBack).toEqual([]);
+    await release();
+    await expect(alicesWrite.promise).resolves.toMatchObject({ image: { desired_instances: 1 } });
+    for (const image of [alices, ...bobs]) expect(await desired(image)).toBe(1);
+  });
+
+  it("answer a tenant's write to another's image 404 without locking it or waiting for it", async () => {
+    const { alice, bob, service, url } = await setUp("postgres");
+    const bobs = await bob.create("locked-by-bob");
+    const release = await holdElsewhere(
+      url as string,
+      (tx) => tx`select id from images where id = ${bobs.id} for update`,
+    );
+    // Neither kind of write waits for bob's lock: a scaling one, nor one that goes alone.
+    for (const patch of [{ desired_instances: 3 }, { cpu_limit: "0.5" }]) {
+      await expect(service.patch(alice.scope, bobs.id, patch)).rejects.toMatchObject({
+        code: "not_found",
+      });
+    }
+    await release();
+  });
+
+  it("give up on any other lock after the lock timeout: rolled back, each write then runs alone", async () => {
+    const { alice, service, url, shared, rolledBack, desired } = await setUp("postgres");
+    const [waiting, free1, free2] = [
+      await alice.create("events-held"),
+      await alice.create("free-1"),
+      await alice.create("free-2"),
+    ];
+    // The image's event lock (events-repository.ts), as a controller pass appending its events
+    // holds it.
+    const release = await holdElsewhere(
+      url as string,
+      (tx) => tx`select pg_advisory_xact_lock(724602, ${waiting.id}::int)`,
+    );
+    const blocked = watch(service.patch(alice.scope, waiting.id, { desired_instances: 1 }));
+    const others = [free1, free2].map((image) =>
+      service.patch(alice.scope, image.id, { desired_instances: 1 }),
+    );
+    await expect(Promise.all(others)).resolves.toHaveLength(2);
+    expect(blocked.settled).toBe(false);
+    // The first went alone in a group, which gave up on the event lock; the others' group had
+    // waited for that turn only.
+    expect(shared).toEqual([1, 2]);
+    expect(rolledBack).toEqual([1]);
+    await release();
+    await expect(blocked.promise).resolves.toMatchObject({ image: { desired_instances: 1 } });
+    for (const image of [waiting, free1, free2]) expect(await desired(image)).toBe(1);
   });
 });

@@ -96,7 +96,8 @@ export function createWriteBatcher(
         inFlight -= 1;
         pump();
       };
-      deadline = setTimeout(giveTurn, limits.deadlineMs);
+      // Never what keeps the process alive (a group on a closed store ends by itself).
+      deadline = setTimeout(giveTurn, limits.deadlineMs).unref();
       void runBatch(batch).then((alone) => {
         giveTurn();
         for (const entry of alone) store.transaction(entry.alone).then(entry.resolve, entry.reject);

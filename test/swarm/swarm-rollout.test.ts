@@ -132,16 +132,17 @@ describe.each(backends())("rollout with RUNTIME=swarm on %s", (backend) => {
     );
     const before = await waitFor(instances, allRunning(2), swarmDeadline);
 
-    await patch({ command: ["sh", "-c", "exit 3"] });
+    // A program that is not there: the new task fails before it ever runs. (One that starts and
+    // then exits, `sh -c "exit 3"`, may be seen running first; start-first then stops an old
+    // task, as Swarm should, and the test would depend on that timing.)
+    await patch({ command: ["/no-such-program"] });
     const paused = await waitFor(serviceOf, (found) => found?.UpdateStatus?.State === "paused", {
       ...swarmDeadline,
       what: "Swarm paused the update",
     });
     // Paused, not rolled back: the failing spec stays written, the old tasks still run.
     expect((paused?.Spec as any)?.TaskTemplate?.ContainerSpec?.Args).toEqual([
-      "sh",
-      "-c",
-      "exit 3",
+      "/no-such-program",
     ]);
     for (const instance of before) {
       const info = await docker.getContainer(instance.container_id).inspect();

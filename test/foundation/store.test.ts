@@ -12,6 +12,7 @@ import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
 import { runInOrder } from "../../src/store/pipeline.ts";
 import { openPostgresBackend } from "../../src/store/postgres-backend.ts";
+import { SharedTransactionRolledBack } from "../../src/store/shared-transaction.ts";
 import { LeadershipLostError } from "../../src/store/sql-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
 import { createUsersRepository } from "../../src/store/users-repository.ts";
@@ -101,6 +102,60 @@ describe.each(backends())("store on %s", (backend) => {
     await store.db.transaction().execute(async () => {});
     const { rows } = await sql<{ id: number }>`select id from transaction_probe`.execute(store.db);
     expect(rows).toEqual([]);
+  });
+
+  it("runs works together in a shared transaction: committed together, a refusal on a read alone, rolled back whole when one throws after writing", async () => {
+    const { store } = await freshStore(backend);
+    const names = async () =>
+      (
+        await store.db
+          .selectFrom("users")
+          .select("name")
+          .where("name", "like", "shared-%")
+          .orderBy("name")
+          .execute()
+      ).map((row) => row.name);
+    const outcomes = await store.sharedTransaction(
+      [
+        async (tx) => (await tx.users.create("shared-a")).name,
+        async (tx) => {
+          await tx.users.findByName("shared-a");
+          throw new Error("refused on what it read");
+        },
+        async (tx) => (await tx.users.create("shared-b")).name,
+      ],
+      250,
+    );
+    expect(outcomes).toEqual([
+      { status: "committed", value: "shared-a" },
+      { status: "refused", reason: new Error("refused on what it read") },
+      { status: "committed", value: "shared-b" },
+    ]);
+    expect(await names()).toEqual(["shared-a", "shared-b"]);
+
+    const rolledBack = store.sharedTransaction(
+      [
+        async (tx) => (await tx.users.create("shared-c")).name,
+        async (tx) => {
+          await tx.users.create("shared-d");
+          throw new Error("refused after writing");
+        },
+      ],
+      250,
+    );
+    await expect(rolledBack).rejects.toBeInstanceOf(SharedTransactionRolledBack);
+    await expect(rolledBack).rejects.toMatchObject({ cause: new Error("refused after writing") });
+    // A statement that fails aborts the transaction: nothing of any work stays either.
+    await expect(
+      store.sharedTransaction(
+        [
+          async (tx) => (await tx.users.create("shared-e")).name,
+          async (tx) => (await tx.users.create("shared-a")).name,
+        ],
+        250,
+      ),
+    ).rejects.toBeInstanceOf(SharedTransactionRolledBack);
+    expect(await names()).toEqual(["shared-a", "shared-b"]);
   });
 
   it("runs statements in order in one go: a later one sees what committed while an earlier one waited for a lock", async () => {

@@ -141,9 +141,7 @@ describe.each(backends())("rollout with RUNTIME=swarm on %s", (backend) => {
       what: "Swarm paused the update",
     });
     // Paused, not rolled back: the failing spec stays written, the old tasks still run.
-    expect((paused?.Spec as any)?.TaskTemplate?.ContainerSpec?.Args).toEqual([
-      "/no-such-program",
-    ]);
+    expect((paused?.Spec as any)?.TaskTemplate?.ContainerSpec?.Args).toEqual(["/no-such-program"]);
     for (const instance of before) {
       const info = await docker.getContainer(instance.container_id).inspect();
       expect(info.State.Running).toBe(true);

@@ -41,9 +41,10 @@ type WorkTrace = { wrote: boolean };
  * connection runs one statement at a time), which still saves N-1 BEGIN/COMMIT pairs.
  *
  * The works must not touch the same rows (the caller keeps them apart: one write per image): in
- * one transaction they do not wait for each other's locks. Waiting on anyone else's lock is
- * bounded by `lockTimeoutMs` (then the statement fails and all is rolled back), so that one
- * work stuck behind a long transaction cannot hold up the others for long.
+ * one transaction they do not wait for each other's locks. On a server, waiting on anyone
+ * else's lock is bounded by `lockTimeoutMs` (then the statement fails and all is rolled back),
+ * so that one work stuck behind a long transaction cannot hold up the others for long (on
+ * PGlite nobody else holds a lock: its one connection is this transaction's).
  *
  * Commits when every work resolved, or threw having only read (a refusal decided on what it
  * read: nothing of it is in the transaction). Otherwise rolls back and throws

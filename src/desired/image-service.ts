@@ -90,8 +90,7 @@ async function findVisibleInstance(
  * Nothing here talks to Docker.
  */
 export function createImageService(store: Store, options: ImageServiceOptions) {
-  /** Locks the image, lets `decide` say what changes, and commits it as the scope's actor. */
-  // Only on a server. On PGlite every statement takes turns on its one connection, the next
+  // Group commit only on a server. On PGlite every statement takes turns on its one connection, the next
   // requests' token lookups included, so a group never got a second write (bench/api: 1,500
   // groups of one), and the group's own bookkeeping made writes slower.
   const batches = store.kind === "postgres" ? createWriteBatcher(store) : undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { appendFileSync } from "node:fs";
 
 /** CI is set to something truthy (`1`, `true`, `yes`). */
 export function ciIsSet(): boolean {
@@ -19,7 +20,34 @@ export function runMarker(runId = testRunId()): string {
   return `-r${runId}-`;
 }
 
-/** A fresh ORCHESTRATOR_ID for a suite, `{kind}-r{run id}-{random}`: a valid name prefix. */
+/**
+ * A fresh ORCHESTRATOR_ID for a suite, `{kind}-r{run id}-{random}`: a valid name prefix. The
+ * run's register of suites (ORCH_TEST_SUITES, set by the global setup) notes which test file
+ * made it, so that the teardown can name the suite whose things were left behind.
+ */
 export function testOrchestratorId(kind: string): string {
-  return `${kind}${runMarker()}${randomBytes(3).toString("hex")}`;
+  const id = `${kind}${runMarker()}${randomBytes(3).toString("hex")}`;
+  const register = process.env.ORCH_TEST_SUITES;
+  if (register !== undefined && register !== "") {
+    appendFileSync(register, `${id}\t${callingSuite() ?? "(not a test file)"}\n`);
+  }
+  return id;
+}
+
+/** The test file on the caller's stack, else the one vitest's worker runs now, if any. */
+function callingSuite(): string | undefined {
+  const onStack = new Error().stack?.match(/\b(test\/[^\s:()]+\.test\.ts)\b/)?.[1];
+  if (onStack !== undefined) return onStack;
+  const worker = (globalThis as { __vitest_worker__?: { filepath?: string } }).__vitest_worker__;
+  return worker?.filepath?.match(/\b(test\/\S+\.test\.ts)$/)?.[1];
+}
+
+/** The register's lines as id → test file. */
+export function parseSuitesRegister(text: string): Map<string, string> {
+  const suites = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const [id, suite] = line.split("\t");
+    if (id !== undefined && suite !== undefined && id !== "") suites.set(id, suite);
+  }
+  return suites;
 }

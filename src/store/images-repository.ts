@@ -10,7 +10,7 @@ import { isUniqueViolation } from "./unique-violation.ts";
 import {
   lockedUser,
   lockQuotaQuery,
-  tryLockQuotaQuery,
+  tryLockQuotaExpression,
   type UserRecord,
 } from "./users-repository.ts";
 
@@ -107,6 +107,12 @@ function usageQuery(db: Executor, userId: number) {
     .where("status", "<>", "deleting");
 }
 
+/** The columns of usageQuery. */
+const usageColumns = ["images", "instances", "nanoCpus", "memoryBytes"] as const;
+
+/** The column lockOwnedIfFree reads whether it took the quota lock into. */
+const quotaLockedColumn = "quota_locked";
+
 function usageOfRow(row: Record<string, unknown>): QuotaUsage {
   return {
     images: Number(row.images),
@@ -117,6 +123,8 @@ function usageOfRow(row: Record<string, unknown>): QuotaUsage {
 }
 
 export function createImagesRepository(db: Executor) {
+  /** Users whose quota lock this transaction took with lockOwnedIfFree (held until its end). */
+  const quotaLocked = new Set<number>();
   const repository = {
     async find(id: number): Promise<ImageRecord | undefined> {
       return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
@@ -135,24 +143,25 @@ export function createImagesRepository(db: Executor) {
     /**
      * For a write that must not wait (one in a shared transaction): the user's image locked, and
      * the user's quota lock taken, when nobody else holds either now (FOR UPDATE SKIP LOCKED,
-     * pg_try_advisory_xact_lock; sent together where the connection pipelines). Undefined when
-     * either is busy, or the image is not the user's: the caller then writes alone, waiting for
-     * the locks, or answers 404.
+     * then pg_try_advisory_xact_lock on the row found, in one statement). Undefined when either
+     * is busy, or the image is not the user's: the caller then writes alone, waiting for the
+     * locks, or answers 404. Holding the quota lock, usageAfterQuotaLock measures at once. In a
+     * transaction only (outside one, nothing stays locked).
      */
     async lockOwnedIfFree(id: number, userId: number): Promise<ImageRecord | undefined> {
-      const [row, quota] = await runInOrder(db, [
-        db
-          .selectFrom("images")
-          .selectAll()
-          .where("id", "=", id)
-          .where("user_id", "=", userId)
-          .forUpdate()
-          .skipLocked()
-          .compile(),
-        tryLockQuotaQuery(db, userId).compile(),
-      ]);
-      const image = row?.rows[0] as ImageRecord | undefined;
-      return image !== undefined && quota?.rows[0]?.locked === true ? image : undefined;
+      const row = await db
+        .selectFrom("images")
+        .selectAll()
+        .select(tryLockQuotaExpression(userId).as(quotaLockedColumn))
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .forUpdate()
+        .skipLocked()
+        .executeTakeFirst();
+      if (row === undefined || row[quotaLockedColumn] !== true) return undefined;
+      quotaLocked.add(userId);
+      const { [quotaLockedColumn]: _locked, ...image } = row;
+      return image as ImageRecord;
     },
 
     async findByName(userId: number, name: string): Promise<ImageRecord | undefined> {
@@ -217,11 +226,21 @@ export function createImagesRepository(db: Executor) {
     /**
      * Takes the user's quota lock (users.lockQuota), then measures the usage (usageOf) in the
      * next statement, whose snapshot therefore includes every write that held the lock before:
-     * two statements, sent together where the connection pipelines (store/pipeline.ts).
+     * two statements, sent together where the connection pipelines (store/pipeline.ts). Where
+     * this transaction took the lock already (lockOwnedIfFree), one statement reads both.
      */
     async usageAfterQuotaLock(
       userId: number,
     ): Promise<{ user: UserRecord | undefined; usage: QuotaUsage }> {
+      if (quotaLocked.has(userId)) {
+        const row = await db
+          .selectFrom(usageQuery(db, userId).as("usage"))
+          .leftJoin("users", (join) => join.on("users.id", "=", userId))
+          .selectAll("users")
+          .select(usageColumns.map((column) => `usage.${column}` as const))
+          .executeTakeFirstOrThrow();
+        return { user: lockedUser(row), usage: usageOfRow(row) };
+      }
       const [locked, measured] = await runInOrder(db, [
         lockQuotaQuery(db, userId).compile(),
         usageQuery(db, userId).compile(),

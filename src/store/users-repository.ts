@@ -36,15 +36,11 @@ export function lockQuotaQuery(db: Executor, id: number) {
 }
 
 /**
- * Takes the user's quota lock (see lockQuota) if nobody holds it now: `locked` says whether it
- * did (it never waits).
+ * Takes the user's quota lock (see lockQuota) if nobody else holds it now, as an expression:
+ * true when taken (it never waits). Where this transaction holds it already, true too.
  */
-export function tryLockQuotaQuery(db: Executor, id: number) {
-  return db.selectNoFrom(
-    sql<boolean>`pg_try_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`.as(
-      "locked",
-    ),
-  );
+export function tryLockQuotaExpression(id: number) {
+  return sql<boolean>`pg_try_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`;
 }
 
 /** The user row lockQuotaQuery read; undefined when there is no such user. */

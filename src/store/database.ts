@@ -14,6 +14,7 @@ import { type Repositories, repositoriesOf } from "./repositories.ts";
 import type { Database } from "./schema.ts";
 import { runSharedTransaction, type SharedOutcome } from "./shared-transaction.ts";
 import type { NotificationHandler, SqlBackend } from "./sql-backend.ts";
+import type { Together } from "./together.ts";
 
 export type Db = Kysely<Database>;
 
@@ -172,7 +173,9 @@ function queriesOn(db: Executor) {
     ) =>
       runSharedTransaction(
         db,
-        works.map((work) => (trx: Executor) => work(repositoriesOf(trx))),
+        works.map(
+          (work) => (trx: Executor, together: Together) => work(repositoriesOf(trx, together)),
+        ),
         lockTimeoutMs,
       ),
   };

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { v7 as uuidv7 } from "uuid";
 import { eventSubject, type NewEvent } from "../domain/events.ts";
 import { type AuditAppend, auditRows, createAuditRepository } from "./audit-repository.ts";
@@ -6,6 +6,7 @@ import type { Executor } from "./executor.ts";
 import { json, jsonb } from "./json.ts";
 import { publishedRuns } from "./published-runs.ts";
 import { bigintArray } from "./sql-arrays.ts";
+import type { Together, TogetherCall } from "./together.ts";
 
 export type EventRow = {
   readonly seq: number;
@@ -48,6 +49,88 @@ export type Backlog = { readonly count: number; readonly oldest: Date | null };
 /** First key of the per-image event-writer lock (any constant; the second key is the image id). */
 const eventLockNamespace = 724_602;
 
+const lockOf = (imageId: number) =>
+  sql`pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`;
+
+function eventRow(event: NewEvent) {
+  return {
+    id: uuidv7(),
+    type: event.type,
+    subject: eventSubject(event),
+    image_id: event.imageId,
+    instance_id: event.instanceId ?? null,
+    user_id: event.userId,
+    data: event.data,
+  };
+}
+
+/**
+ * The audit records of the change they describe, the events and their queue rows (sql/0017),
+ * in one statement; `locked` is a FROM item that takes the events' image locks (or the last of
+ * them), so that the rows take their seq after.
+ */
+function appendStatement(
+  locked: RawBuilder<unknown>,
+  rows: ReadonlyArray<ReturnType<typeof eventRow>>,
+  audits: ReadonlyArray<ReturnType<typeof auditRows>[number]>,
+) {
+  const audited =
+    audits.length === 0
+      ? sql``
+      : sql`audited as (
+          insert into audit_log (actor_user_id, actor, token_id, token_name, request_id, action,
+            user_id, image_id, target, old_value, new_value)
+          select given.actor_user_id, given.actor, given.token_id, given.token_name,
+            given.request_id, given.action, given.user_id, given.image_id, given.target,
+            coalesce(given.old_value, 'null'::jsonb), coalesce(given.new_value, 'null'::jsonb)
+          from rows from (jsonb_to_recordset(${jsonb(audits)}) as (actor_user_id bigint,
+            actor text, token_id bigint, token_name text, request_id text, action text,
+            user_id bigint, image_id bigint, target text, old_value jsonb, new_value jsonb))
+            with ordinality as given(actor_user_id, actor, token_id, token_name, request_id,
+              action, user_id, image_id, target, old_value, new_value, position)
+          order by given.position
+        ),`;
+  return sql`with ${audited} appended as (
+      insert into events (id, type, subject, image_id, instance_id, user_id, data)
+      select given.id, given.type, given.subject, given.image_id, given.instance_id,
+        given.user_id, given.data
+      from ${locked},
+        rows from (json_to_recordset(${json(rows)}) as (id uuid, type text, subject text,
+          image_id bigint, instance_id text, user_id bigint, data json))
+          with ordinality as given(id, type, subject, image_id, instance_id, user_id, data, position)
+      order by given.position
+      returning seq
+    )
+    insert into events_pending (seq) select seq from appended`;
+}
+
+type Append = { readonly events: readonly NewEvent[]; readonly audit?: AuditAppend | undefined };
+
+/**
+ * Several works' appends (events.append) as one statement: every image's lock taken in id
+ * order in its FROM item (an aggregate, done before any row is inserted), then each work's
+ * audit records and events, in the order of the works.
+ */
+function appendTogether(input: Append): TogetherCall<Append, undefined> {
+  return {
+    kind: "events.append",
+    input,
+    writes: true,
+    runAll: async (inputs, db) => {
+      const imageIds = [
+        ...new Set(inputs.flatMap(({ events }) => events.map((event) => event.imageId))),
+      ].sort((left, right) => left - right);
+      const lockEach = sql`pg_advisory_xact_lock(${eventLockNamespace}, (image_id % 2147483647)::int)`;
+      await appendStatement(
+        sql`(select count(${lockEach}) from unnest(${bigintArray(imageIds)}) as locking(image_id)) as locked`,
+        inputs.flatMap(({ events }) => events.map(eventRow)),
+        inputs.flatMap(({ audit }) => (audit === undefined ? [] : auditRows(audit))),
+      ).execute(db);
+      return inputs.map(() => undefined);
+    },
+  };
+}
+
 /** Rows deleted per statement when pruning, so no statement runs long. */
 const pruneChunk = 5_000;
 
@@ -56,7 +139,8 @@ const pruneChunk = 5_000;
  * neither published nor failed: such an event has a row in events_pending, the relay's queue
  * (sql/0017), which this repository alone keeps in step with the events.
  */
-export function createEventsRepository(db: Executor) {
+/** With `together`, the appends of a shared transaction's works go as one statement. */
+export function createEventsRepository(db: Executor, together?: Together) {
   /**
    * Deletes, chunk by chunk, the oldest rows `published` (or all) written before `cutoff`, with
    * their queue rows and the runs of events_published (sql/0024) that no longer hold an event.
@@ -140,6 +224,12 @@ export function createEventsRepository(db: Executor) {
      * vanish together with the change they describe. Ids are UUID v7, so they sort by time too.
      */
     async append(events: readonly NewEvent[], audit?: AuditAppend): Promise<void> {
+      if (together !== undefined) {
+        if (events.length > 0 || (audit?.entries.length ?? 0) > 0) {
+          await together(appendTogether({ events, audit }));
+        }
+        return;
+      }
       if (events.length === 0) {
         if (audit !== undefined) await createAuditRepository(db).append(audit.actor, audit.entries);
         return;
@@ -155,48 +245,12 @@ export function createEventsRepository(db: Executor) {
       const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
         (left, right) => left - right,
       );
-      const lockOf = (imageId: number) =>
-        sql`pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`;
       for (const imageId of imageIds.slice(0, -1)) await sql`select ${lockOf(imageId)}`.execute(db);
-      const rows = events.map((event) => ({
-        id: uuidv7(),
-        type: event.type,
-        subject: eventSubject(event),
-        image_id: event.imageId,
-        instance_id: event.instanceId ?? null,
-        user_id: event.userId,
-        data: event.data,
-      }));
-      // The audit records of the change they describe (when given), the events and their queue
-      // rows (sql/0017), in one statement.
-      const audited =
-        audit === undefined || audit.entries.length === 0
-          ? sql``
-          : sql`audited as (
-          insert into audit_log (actor_user_id, actor, token_id, token_name, request_id, action,
-            user_id, image_id, target, old_value, new_value)
-          select given.actor_user_id, given.actor, given.token_id, given.token_name,
-            given.request_id, given.action, given.user_id, given.image_id, given.target,
-            coalesce(given.old_value, 'null'::jsonb), coalesce(given.new_value, 'null'::jsonb)
-          from rows from (jsonb_to_recordset(${jsonb(auditRows(audit))}) as (actor_user_id bigint,
-            actor text, token_id bigint, token_name text, request_id text, action text,
-            user_id bigint, image_id bigint, target text, old_value jsonb, new_value jsonb))
-            with ordinality as given(actor_user_id, actor, token_id, token_name, request_id,
-              action, user_id, image_id, target, old_value, new_value, position)
-          order by given.position
-        ),`;
-      await sql`with ${audited} appended as (
-          insert into events (id, type, subject, image_id, instance_id, user_id, data)
-          select given.id, given.type, given.subject, given.image_id, given.instance_id,
-            given.user_id, given.data
-          from (select ${lockOf(imageIds.at(-1) as number)}) as locked,
-            rows from (json_to_recordset(${json(rows)}) as (id uuid, type text, subject text,
-              image_id bigint, instance_id text, user_id bigint, data json))
-              with ordinality as given(id, type, subject, image_id, instance_id, user_id, data, position)
-          order by given.position
-          returning seq
-        )
-        insert into events_pending (seq) select seq from appended`.execute(db);
+      await appendStatement(
+        sql`(select ${lockOf(imageIds.at(-1) as number)}) as locked`,
+        events.map(eventRow),
+        audit === undefined ? [] : auditRows(audit),
+      ).execute(db);
     },
 
     /** An image's newest `image.scaled` events written by the autoscaler, newest first. */

@@ -2,17 +2,20 @@ import { sql } from "kysely";
 import type { QuotaUsage } from "../domain/quota.ts";
 import { imagesChannel } from "./channels.ts";
 import type { Executor } from "./executor.ts";
+import {
+  lockOwnedIfFreeTogether,
+  onlyCounts,
+  usageWhileLockedTogether,
+  writeCountsTogether,
+} from "./images-together.ts";
 import { jsonb } from "./json.ts";
 import { runInOrder } from "./pipeline.ts";
+import { usageOfRow, usageQuery } from "./quota-usage.ts";
 import type { ImageRecord } from "./records.ts";
 import type { Condition, ImageStatus, SourceType } from "./schema.ts";
+import { step, type Together } from "./together.ts";
 import { isUniqueViolation } from "./unique-violation.ts";
-import {
-  lockedUser,
-  lockQuotaQuery,
-  tryLockQuotaExpression,
-  type UserRecord,
-} from "./users-repository.ts";
+import { lockedUser, lockQuotaQuery, type UserRecord } from "./users-repository.ts";
 
 /** The columns of a new image row; the rest take their defaults. */
 export type ImageInsert = {
@@ -77,11 +80,6 @@ const dependencyLockNamespace = 724_604;
 const hostnameLockNamespace = 724_617;
 const hostPortLockNamespace = 724_618;
 
-/** The instances an image asks for: its pool's max when it has a pool (sql/0016), else desired. */
-const askedInstances = sql<number>`(case when jsonb_typeof(container_options -> 'pool') = 'object'
-  then greatest(desired_instances, (container_options -> 'pool' ->> 'max')::int)
-  else desired_instances end)`;
-
 /** NOTIFY of the row's image id on the images channel, as an expression of a row of images. */
 const notifyImage = sql<null>`pg_notify(${imagesChannel}, id::text)`;
 
@@ -91,38 +89,8 @@ export class ImageNameTakenError extends Error {
 }
 
 /** Queries on `images`: the desired state the API writes and the status the controller writes. */
-/** What a user's images ask for (those not being deleted), as doubles: no total can overflow. */
-function usageQuery(db: Executor, userId: number) {
-  return db
-    .selectFrom("images")
-    .select([
-      sql<number>`count(*)::float8`.as("images"),
-      sql<number>`coalesce(sum(${askedInstances}), 0)::float8`.as("instances"),
-      sql<number>`coalesce(sum(${askedInstances}::numeric * nano_cpus), 0)::float8`.as("nanoCpus"),
-      sql<number>`coalesce(sum(${askedInstances}::numeric * memory_bytes), 0)::float8`.as(
-        "memoryBytes",
-      ),
-    ])
-    .where("user_id", "=", userId)
-    .where("status", "<>", "deleting");
-}
-
-/** The columns of usageQuery. */
-const usageColumns = ["images", "instances", "nanoCpus", "memoryBytes"] as const;
-
-/** The column lockOwnedIfFree reads whether it took the quota lock into. */
-const quotaLockedColumn = "quota_locked";
-
-function usageOfRow(row: Record<string, unknown>): QuotaUsage {
-  return {
-    images: Number(row.images),
-    instances: Number(row.instances),
-    nanoCpus: Number(row.nanoCpus),
-    memoryBytes: Number(row.memoryBytes),
-  };
-}
-
-export function createImagesRepository(db: Executor) {
+/** With `together`, a count write's statements go with the other works' (images-together.ts). */
+export function createImagesRepository(db: Executor, together?: Together) {
   /** Users whose quota lock this transaction took with lockOwnedIfFree (held until its end). */
   const quotaLocked = new Set<number>();
   const repository = {
@@ -149,19 +117,11 @@ export function createImagesRepository(db: Executor) {
      * transaction only (outside one, nothing stays locked).
      */
     async lockOwnedIfFree(id: number, userId: number): Promise<ImageRecord | undefined> {
-      const row = await db
-        .selectFrom("images")
-        .selectAll()
-        .select(tryLockQuotaExpression(userId).as(quotaLockedColumn))
-        .where("id", "=", id)
-        .where("user_id", "=", userId)
-        .forUpdate()
-        .skipLocked()
-        .executeTakeFirst();
-      if (row === undefined || row[quotaLockedColumn] !== true) return undefined;
+      const row = await step(db, together, lockOwnedIfFreeTogether({ id, userId }));
+      if (row === undefined || !row.quota_locked) return undefined;
       quotaLocked.add(userId);
-      const { [quotaLockedColumn]: _locked, ...image } = row;
-      return image as ImageRecord;
+      const { quota_locked: _locked, ...image } = row;
+      return image;
     },
 
     async findByName(userId: number, name: string): Promise<ImageRecord | undefined> {
@@ -233,12 +193,7 @@ export function createImagesRepository(db: Executor) {
       userId: number,
     ): Promise<{ user: UserRecord | undefined; usage: QuotaUsage }> {
       if (quotaLocked.has(userId)) {
-        const row = await db
-          .selectFrom(usageQuery(db, userId).as("usage"))
-          .leftJoin("users", (join) => join.on("users.id", "=", userId))
-          .selectAll("users")
-          .select(usageColumns.map((column) => `usage.${column}` as const))
-          .executeTakeFirstOrThrow();
+        const row = await step(db, together, usageWhileLockedTogether(userId));
         return { user: lockedUser(row), usage: usageOfRow(row) };
       }
       const [locked, measured] = await runInOrder(db, [
@@ -422,7 +377,17 @@ export function createImagesRepository(db: Executor) {
       id: number,
       write: DesiredWrite,
     ): Promise<{ image: ImageRecord; hasRevision: boolean }> {
-      const { env, health_check, container_options, ...plain } = write.columns ?? {};
+      const columns = write.columns ?? {};
+      if (
+        together !== undefined &&
+        onlyCounts(columns) &&
+        write.markDeleting !== true &&
+        write.deleteVolumes !== true &&
+        write.requestBuild === undefined
+      ) {
+        return together(writeCountsTogether({ id, columns }, write.bumpGeneration === true));
+      }
+      const { env, health_check, container_options, ...plain } = columns;
       const source = write.requestBuild?.source;
       const {
         notified: _,

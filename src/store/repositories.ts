@@ -12,6 +12,7 @@ import { createRegistryCredentialsRepository } from "./registry-credentials-repo
 import { createRevisionsRepository } from "./revisions-repository.ts";
 import { createRolloutsRepository } from "./rollouts-repository.ts";
 import { createSecretsRepository } from "./secrets-repository.ts";
+import type { Together } from "./together.ts";
 import { createTokensRepository } from "./tokens-repository.ts";
 import { createUsersRepository } from "./users-repository.ts";
 
@@ -34,13 +35,17 @@ export type Repositories = {
   readonly rollouts: ReturnType<typeof createRolloutsRepository>;
 };
 
-export function repositoriesOf(executor: Executor): Repositories {
+/**
+ * The repositories on an executor; in a shared transaction with `together`, through which the
+ * works' common steps go as one statement (together.ts).
+ */
+export function repositoriesOf(executor: Executor, together?: Together): Repositories {
   return {
-    images: createImagesRepository(executor),
+    images: createImagesRepository(executor, together),
     instances: createInstancesRepository(executor),
     claims: createClaimsRepository(executor),
     builds: createBuildsRepository(executor),
-    events: createEventsRepository(executor),
+    events: createEventsRepository(executor, together),
     healthSnapshots: createHealthSnapshotsRepository(executor),
     tokens: createTokensRepository(executor),
     users: createUsersRepository(executor),

@@ -12,6 +12,7 @@ import {
 import type { Executor } from "./executor.ts";
 import { pipelines } from "./pipeline.ts";
 import type { Database } from "./schema.ts";
+import { createTogether, type Together } from "./together.ts";
 
 /** A work's outcome in a shared transaction that committed. */
 export type SharedOutcome<T> =
@@ -40,6 +41,9 @@ type WorkTrace = { wrote: boolean };
  * start together cost the round trips of one, and one COMMIT; on PGlite they take turns (its
  * connection runs one statement at a time), which still saves N-1 BEGIN/COMMIT pairs.
  *
+ * Each work is also handed `together` (together.ts): the steps that the works take at once,
+ * such as the row lock, the UPDATE and the event of a count write, go as one statement each.
+ *
  * The works must not touch the same rows (the caller keeps them apart: one write per image): in
  * one transaction they do not wait for each other's locks. On a server, waiting on anyone
  * else's lock is bounded by `lockTimeoutMs` (then the statement fails and all is rolled back),
@@ -53,7 +57,7 @@ type WorkTrace = { wrote: boolean };
  */
 export async function runSharedTransaction<T>(
   db: Executor,
-  works: ReadonlyArray<(tx: Executor) => Promise<T>>,
+  works: ReadonlyArray<(tx: Executor, together: Together) => Promise<T>>,
   lockTimeoutMs: number,
 ): Promise<SharedOutcome<T>[]> {
   return db.transaction().execute(async (trx) => {
@@ -92,8 +96,19 @@ export async function runSharedTransaction<T>(
               failedStatement ??= error;
             },
           );
+    // The steps the works take together run on a view of their own: a failure of one of
+    // those statements is the transaction's, and every caller of a writing one has written.
+    const together = createTogether(viewOf({ wrote: false }));
     const settled = await Promise.allSettled(
-      works.map((work, index) => work(viewOf(traces[index] as WorkTrace))),
+      works.map((work, index) => {
+        const trace = traces[index] as WorkTrace;
+        return work(
+          viewOf(trace),
+          together.forWork(() => {
+            trace.wrote = true;
+          }),
+        );
+      }),
     );
     await limited;
     if (failedStatement !== undefined) throw new SharedTransactionRolledBack(failedStatement);

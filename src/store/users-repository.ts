@@ -36,12 +36,10 @@ export function lockQuotaQuery(db: Executor, id: number) {
 }
 
 /**
- * Takes the user's quota lock (see lockQuota) if nobody else holds it now, as an expression:
- * true when taken (it never waits). Where this transaction holds it already, true too.
+ * Takes the quota lock (see lockQuota) of the user of each row, from its `user_id` column, if
+ * nobody else holds it now: true when taken, or held by this transaction already (never waits).
  */
-export function tryLockQuotaExpression(id: number) {
-  return sql<boolean>`pg_try_advisory_xact_lock(${quotaLockNamespace}, ${id % 2_147_483_647}::int)`;
-}
+export const tryLockRowUsersQuota = sql<boolean>`pg_try_advisory_xact_lock(${quotaLockNamespace}, (user_id % 2147483647)::int)`;
 
 /** The user row lockQuotaQuery read; undefined when there is no such user. */
 export function lockedUser(row: Record<string, unknown>): UserRecord | undefined {

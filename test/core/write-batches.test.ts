@@ -13,7 +13,7 @@ import { createImageService } from "../../src/desired/image-service.ts";
 import { createImage } from "../../src/desired/image-writes.ts";
 import type { Actor } from "../../src/domain/actor.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
-import { openStore, type Store } from "../../src/store/database.ts";
+import { openStore, type Store, withQueryPlugin } from "../../src/store/database.ts";
 import type { ImageRecord } from "../../src/store/records.ts";
 import { SharedTransactionRolledBack } from "../../src/store/shared-transaction.ts";
 import { createScratchDatabase } from "../support/databases.ts";
@@ -37,6 +37,15 @@ async function watchedStore(backend: Backend) {
     store = await openStore({ kind: "postgres", url });
   }
   cleanups.push(() => store.close());
+  // Counts the statements the service runs: each result passes the store's plugins once.
+  let statements = 0;
+  store = withQueryPlugin(store, {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      statements += 1;
+      return args.result;
+    },
+  });
   const shared: number[] = [];
   const rolledBack: number[] = [];
   const watched: Store = {
@@ -51,7 +60,7 @@ async function watchedStore(backend: Backend) {
       }
     },
   };
-  return { store: watched, url, shared, rolledBack };
+  return { store: watched, url, shared, rolledBack, statements: () => statements };
 }
 
 const actorOf = (userId: number, name: string): Actor => ({
@@ -202,6 +211,33 @@ describe.runIf(backends().includes("postgres"))("scaling writes in shared transa
     expect(await audited(stale)).toBe(0);
     expect(await scaledEvents(bobs)).toEqual([]);
     expect(await audited(bobs)).toBe(0);
+  });
+
+  it("sends each step its writes take together as one statement", async () => {
+    const { alice, service, shared, rolledBack, desired, scaledEvents, audited, statements } =
+      await setUp(backend);
+    const images = [];
+    for (let index = 0; index < 7; index++) images.push(await alice.create(`step-${index}`));
+
+    const before = statements();
+    const answers = await Promise.all(
+      images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
+    );
+
+    // The first went at once, alone; the six that came meanwhile went together.
+    expect(shared).toEqual([1, 6]);
+    expect(rolledBack).toEqual([]);
+    // Each group: its lock timeout, then one statement per step (row and quota locks, UPDATE,
+    // events and audit, quota usage), whatever its size. BEGIN and COMMIT are not counted.
+    expect(statements() - before).toBe(2 * 5);
+    expect(answers.map(({ image }) => image.desired_instances)).toEqual(Array(7).fill(1));
+    for (const image of images) {
+      expect(await desired(image)).toBe(1);
+      expect((await scaledEvents(image)).map((row) => row.data)).toMatchObject([
+        { previous_desired_instances: 0, desired_instances: 1 },
+      ]);
+      expect(await audited(image)).toBe(1);
+    }
   });
 
   it("never lets racing scaling writes overshoot a quota together", async () => {

@@ -1,0 +1,130 @@
+import { sql } from "kysely";
+import { imagesChannel } from "./channels.ts";
+import { jsonb } from "./json.ts";
+import { usageAndUserQuery } from "./quota-usage.ts";
+import type { ImageRecord } from "./records.ts";
+import { bigintArray } from "./sql-arrays.ts";
+import type { TogetherCall } from "./together.ts";
+import { tryLockRowUsersQuota } from "./users-repository.ts";
+
+/**
+ * The statements of a count write (a PATCH of instance counts, write-batches.ts) for several
+ * writes at once (together.ts), each giving every write what its own statement would have:
+ * the same rows, locks and changes. With one input each is an ordinary statement.
+ */
+
+/** An image row as lockOwnedIfFree reads it: whether the user's quota lock was taken too. */
+export type LockedOwnedRow = ImageRecord & { readonly quota_locked: boolean };
+
+type Owned = { readonly id: number; readonly userId: number };
+
+/**
+ * Each image locked if it is its user's and nobody holds its row (FOR UPDATE SKIP LOCKED), and
+ * that user's quota lock tried on each row found. Matched on both the id and the user, so that a
+ * tenant naming another's image id gets nothing, even beside that image's owner.
+ */
+export function lockOwnedIfFreeTogether(
+  input: Owned,
+): TogetherCall<Owned, LockedOwnedRow | undefined> {
+  return {
+    kind: "images.lockOwnedIfFree",
+    input,
+    writes: false,
+    runAll: async (inputs, db) => {
+      const rows = await db
+        .selectFrom("images")
+        .selectAll()
+        .select(tryLockRowUsersQuota.as("quota_locked"))
+        .where(
+          sql<boolean>`(images.id, images.user_id) in (select * from unnest(${bigintArray(
+            inputs.map((owned) => owned.id),
+          )}, ${bigintArray(inputs.map((owned) => owned.userId))}))`,
+        )
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      const byOwned = new Map(rows.map((row) => [`${row.id}/${row.user_id}`, row]));
+      return inputs.map((owned) => byOwned.get(`${owned.id}/${owned.userId}`));
+    },
+  };
+}
+
+/** A user's usage and row, by a transaction holding the user's quota lock (usageAndUserQuery). */
+export function usageWhileLockedTogether(
+  userId: number,
+): TogetherCall<number, Record<string, unknown>> {
+  return {
+    kind: "images.usageWhileLocked",
+    input: userId,
+    writes: false,
+    runAll: async (userIds, db) => {
+      const distinct = [...new Set(userIds)];
+      const rows = await Promise.all(
+        distinct.map((id) => usageAndUserQuery(db, id).executeTakeFirstOrThrow()),
+      );
+      const byUser = new Map(distinct.map((id, index) => [id, rows[index]]));
+      return userIds.map((id) => byUser.get(id) as Record<string, unknown>);
+    },
+  };
+}
+
+/** The columns a count write changes; one left out keeps its value. */
+export type CountColumns = {
+  readonly desired_instances?: number;
+  readonly min_instances?: number;
+  readonly max_instances?: number;
+};
+
+const countColumns = new Set(["desired_instances", "min_instances", "max_instances"]);
+
+/** Whether these columns are instance counts only (and so a count write's). */
+export function onlyCounts(columns: Readonly<Record<string, unknown>>): columns is CountColumns {
+  return Object.keys(columns).every((column) => countColumns.has(column));
+}
+
+type CountWrite = { readonly id: number; readonly columns: CountColumns };
+
+/**
+ * The counts written, bumping `resource_version` (and `generation` with `bumpGeneration`) and
+ * NOTIFYing the controller of each image, as writeDesiredState does: each row as it is after,
+ * and whether its image has a revision. The rows are this transaction's locked ones already.
+ */
+export function writeCountsTogether(
+  input: CountWrite,
+  bumpGeneration: boolean,
+): TogetherCall<CountWrite, { image: ImageRecord; hasRevision: boolean }> {
+  return {
+    kind: `images.writeCounts/${bumpGeneration}`,
+    input,
+    writes: true,
+    runAll: async (inputs, db) => {
+      const given = inputs.map(({ id, columns }) => ({
+        id,
+        desired_instances: columns.desired_instances ?? null,
+        min_instances: columns.min_instances ?? null,
+        max_instances: columns.max_instances ?? null,
+      }));
+      const { rows } = await sql<ImageRecord & { notified: null; has_revision: boolean }>`
+        update images set
+          desired_instances = coalesce(given.desired_instances, images.desired_instances),
+          min_instances = coalesce(given.min_instances, images.min_instances),
+          max_instances = coalesce(given.max_instances, images.max_instances),
+          ${bumpGeneration ? sql`generation = images.generation + 1,` : sql``}
+          resource_version = images.resource_version + 1,
+          updated_at = now()
+        from jsonb_to_recordset(${jsonb(given)}) as given(id bigint, desired_instances int,
+          min_instances int, max_instances int)
+        where images.id = given.id
+        returning images.*, pg_notify(${imagesChannel}, images.id::text) as notified,
+          exists (select 1 from image_revisions where image_revisions.image_id = images.id)
+            as has_revision`.execute(db);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return inputs.map(({ id }) => {
+        const row = byId.get(id);
+        if (row === undefined) throw new Error(`image ${id} was not there to write`);
+        const { notified: _, has_revision, ...image } = row;
+        return { image, hasRevision: has_revision };
+      });
+    },
+  };
+}

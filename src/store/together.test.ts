@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { Executor } from "./executor.ts";
+import { createTogether, step, type TogetherCall } from "./together.ts";
+
+const db = { name: "the transaction" } as unknown as Executor;
+
+/** A call of `kind` whose statement doubles each input, recording each run's inputs. */
+function doubling(kind: string, input: number, runs: number[][], writes = false) {
+  return {
+    kind,
+    input,
+    writes,
+    runAll: async (inputs: readonly number[], given: Executor) => {
+      expect(given).toBe(db);
+      runs.push([...inputs]);
+      return inputs.map((value) => value * 2);
+    },
+  } satisfies TogetherCall<number, number>;
+}
+
+describe("steps taken together", () => {
+  it("runs the calls of one kind made in one turn as one, each with its own result", async () => {
+    const runs: number[][] = [];
+    const { forWork } = createTogether(db);
+    const results = await Promise.all(
+      [1, 2, 3].map((value) => forWork(() => {})(doubling("double", value, runs))),
+    );
+    expect(results).toEqual([2, 4, 6]);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
+
+  it("runs other kinds apart, and calls of a later turn in a run of their own", async () => {
+    const runs: number[][] = [];
+    const { forWork } = createTogether(db);
+    const together = forWork(() => {});
+    const first = Promise.all([
+      together(doubling("a", 1, runs)),
+      together(doubling("b", 10, runs)),
+      together(doubling("a", 2, runs)),
+    ]);
+    expect(await first).toEqual([2, 20, 4]);
+    expect(await together(doubling("a", 3, runs))).toBe(6);
+    expect(runs).toEqual([[1, 2], [10], [3]]);
+  });
+
+  it("counts every caller of a writing statement as having written, and no caller of a reading one", async () => {
+    const runs: number[][] = [];
+    const wrote: string[] = [];
+    const { forWork } = createTogether(db);
+    const left = forWork(() => wrote.push("left"));
+    const right = forWork(() => wrote.push("right"));
+    await Promise.all([left(doubling("read", 1, runs)), right(doubling("read", 2, runs))]);
+    expect(wrote).toEqual([]);
+    await Promise.all([
+      left(doubling("write", 1, runs, true)),
+      right(doubling("write", 2, runs, true)),
+    ]);
+    expect(wrote).toEqual(["left", "right"]);
+  });
+
+  it("fails every caller when the statement fails, or gives a result short", async () => {
+    const { forWork } = createTogether(db);
+    const together = forWork(() => {});
+    const failing = (input: number): TogetherCall<number, number> => ({
+      kind: "failing",
+      input,
+      writes: false,
+      runAll: async () => {
+        throw new Error("lock timeout");
+      },
+    });
+    const short = (input: number): TogetherCall<number, number> => ({
+      kind: "short",
+      input,
+      writes: false,
+      runAll: async () => [1],
+    });
+    const failed = await Promise.allSettled([together(failing(1)), together(failing(2))]);
+    expect(failed.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    const shorted = await Promise.allSettled([together(short(1)), together(short(2))]);
+    expect(shorted).toMatchObject([
+      { status: "rejected", reason: { message: "short: 1 results for 2 calls" } },
+      { status: "rejected", reason: { message: "short: 1 results for 2 calls" } },
+    ]);
+  });
+
+  it("runs a step alone, as a statement for one, where there is nothing to take it with", async () => {
+    const runs: number[][] = [];
+    expect(await step(db, undefined, doubling("alone", 4, runs))).toBe(8);
+    expect(runs).toEqual([[4]]);
+  });
+});

@@ -1,0 +1,98 @@
+import type { Executor } from "./executor.ts";
+
+/**
+ * One statement for the works of a shared transaction (shared-transaction.ts) that take the same
+ * step at once: the calls of one `kind` made in one turn of the event loop go as one statement,
+ * run by `runAll` on the transaction, and each caller gets its own result. A group of count
+ * writes runs the same steps side by side (lock, update, event, quota), so it costs one
+ * statement a step instead of one a write. Repositories use it where they are given it (the
+ * works of a shared transaction) and run their own statement otherwise.
+ */
+export type Together = <I, R>(call: TogetherCall<I, R>) => Promise<R>;
+
+export type TogetherCall<I, R> = {
+  /** Calls of one kind go together: one statement for several inputs. */
+  readonly kind: string;
+  readonly input: I;
+  /** The one statement for all the inputs: a result for each, in their order. */
+  readonly runAll: (inputs: readonly I[], db: Executor) => Promise<readonly R[]>;
+  /** Whether the statement writes: each of its callers then counts as having written. */
+  readonly writes: boolean;
+};
+
+type Caller = {
+  readonly input: unknown;
+  readonly wrote: () => void;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+};
+
+type Pending = {
+  readonly runAll: (inputs: readonly unknown[], db: Executor) => Promise<readonly unknown[]>;
+  readonly writes: boolean;
+  readonly callers: Caller[];
+};
+
+/**
+ * The steps taken together in one transaction: `db` runs their statements (its failures are the
+ * transaction's), and `forWork(wrote)` is what one work calls, `wrote` marking that work as
+ * having written. Calls wait for the next turn of the event loop (setImmediate), by which time
+ * every work that was ready in this one has made its own call of the step.
+ */
+export function createTogether(db: Executor): { forWork: (wrote: () => void) => Together } {
+  const pending = new Map<string, Pending>();
+
+  async function run(kind: string): Promise<void> {
+    const batch = pending.get(kind);
+    pending.delete(kind);
+    if (batch === undefined) return;
+    if (batch.writes) for (const caller of batch.callers) caller.wrote();
+    try {
+      const results = await batch.runAll(
+        batch.callers.map((caller) => caller.input),
+        db,
+      );
+      if (results.length !== batch.callers.length) {
+        throw new Error(`${kind}: ${results.length} results for ${batch.callers.length} calls`);
+      }
+      for (const [index, caller] of batch.callers.entries()) caller.resolve(results[index]);
+    } catch (error) {
+      for (const caller of batch.callers) caller.reject(error);
+    }
+  }
+
+  return {
+    forWork:
+      (wrote) =>
+      <I, R>(call: TogetherCall<I, R>): Promise<R> =>
+        new Promise<R>((resolve, reject) => {
+          let batch = pending.get(call.kind);
+          if (batch === undefined) {
+            batch = {
+              runAll: call.runAll as Pending["runAll"],
+              writes: call.writes,
+              callers: [],
+            };
+            pending.set(call.kind, batch);
+            setImmediate(() => void run(call.kind));
+          }
+          batch.callers.push({
+            input: call.input,
+            wrote,
+            resolve: resolve as (value: unknown) => void,
+            reject,
+          });
+        }),
+  };
+}
+
+/** A step taken with the other works' where there are any (in a shared transaction), else alone. */
+export async function step<I, R>(
+  db: Executor,
+  together: Together | undefined,
+  call: TogetherCall<I, R>,
+): Promise<R> {
+  if (together !== undefined) return together(call);
+  const [result] = await call.runAll([call.input], db);
+  return result as R;
+}

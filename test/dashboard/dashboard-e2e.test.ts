@@ -21,6 +21,20 @@ import { hasChromium, launchChromium, screenshot, seriousViolations } from "./br
 /** Generous: two busy cores build, start containers and run a browser at once. */
 const deadline = { timeout: 90_000 };
 
+/**
+ * A browser context whose every wait (a page load, a field to fill) is as generous as
+ * `deadline`, not playwright's 30 s: under a loaded CI a first page load took longer than that.
+ */
+async function openContext(
+  browser: Browser,
+  viewport: { width: number; height: number },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(deadline.timeout);
+  context.setDefaultNavigationTimeout(deadline.timeout);
+  return context;
+}
+
 describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends())(
   "the dashboard in chromium on %s",
   (backend) => {
@@ -48,7 +62,7 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
         await writeFile(path.join(sourceDir, file.name), file.content);
       }
       browser = await launchChromium();
-      alice = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      alice = await openContext(browser, { width: 1280, height: 900 });
       page = await alice.newPage();
     });
     afterAll(async () => {
@@ -159,7 +173,7 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
     });
 
     it("never shows one user's images to another user's session", async () => {
-      const bob = await browser.newContext({ viewport: { width: 390, height: 844 } });
+      const bob = await openContext(browser, { width: 390, height: 844 });
       try {
         const bobPage = await bob.newPage();
         await logIn(bobPage, bobToken);
@@ -189,7 +203,7 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
     });
 
     it("shows the admin every user, their tokens and quotas, and every image", async () => {
-      const admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const admin = await openContext(browser, { width: 1280, height: 900 });
       try {
         const adminPage = await admin.newPage();
         await logIn(adminPage, server.adminToken);

@@ -109,13 +109,15 @@ type Append = { readonly events: readonly NewEvent[]; readonly audit?: AuditAppe
 /**
  * Several works' appends (events.append) as one statement: every image's lock taken in id
  * order in its FROM item (an aggregate, done before any row is inserted), then each work's
- * audit records and events, in the order of the works.
+ * audit records and events, in the order of the works. The works go on once it is sent.
  */
 function appendTogether(input: Append): TogetherCall<Append, undefined> {
   return {
     kind: "events.append",
     input,
     writes: true,
+    // The works need nothing back: their next statements (the quota usage) follow it at once.
+    sentIsEnough: true,
     runAll: async (inputs, db) => {
       const imageIds = [
         ...new Set(inputs.flatMap(({ events }) => events.map((event) => event.imageId))),

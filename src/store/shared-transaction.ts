@@ -111,6 +111,9 @@ export async function runSharedTransaction<T>(
       }),
     );
     await limited;
+    // Statements whose works did not wait for them (together.ts) end before the decision.
+    await together.settled();
+    failedStatement ??= together.unseenFailure();
     if (failedStatement !== undefined) throw new SharedTransactionRolledBack(failedStatement);
     return settled.map((result, index): SharedOutcome<T> => {
       if (result.status === "fulfilled") return { status: "committed", value: result.value };

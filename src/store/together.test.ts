@@ -84,6 +84,41 @@ describe("steps taken together", () => {
     ]);
   });
 
+  it("lets the callers of a statement they need nothing from go on once it is sent, and waits for it before the end", async () => {
+    const { forWork, settled, unseenFailure } = createTogether(db);
+    const together = forWork(() => {});
+    let finish: (() => void) | undefined;
+    let fail: ((error: Error) => void) | undefined;
+    const insert = (input: number, outcome: "ends" | "fails"): TogetherCall<number, undefined> => ({
+      kind: `insert-${outcome}`,
+      input,
+      writes: true,
+      sentIsEnough: true,
+      runAll: (inputs) =>
+        new Promise((resolve, reject) => {
+          finish = () => resolve(inputs.map(() => undefined));
+          fail = reject;
+        }),
+    });
+    // Both callers go on while the statement is still running.
+    await Promise.all([together(insert(1, "ends")), together(insert(2, "ends"))]);
+    let ended = false;
+    const waiting = settled().then(() => {
+      ended = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(false);
+    finish?.();
+    await waiting;
+    expect(unseenFailure()).toBeUndefined();
+
+    // A failure nobody waited for is the transaction's to see.
+    await together(insert(3, "fails"));
+    fail?.(new Error("deadlock detected"));
+    await settled();
+    expect(unseenFailure()).toMatchObject({ message: "deadlock detected" });
+  });
+
   it("runs a step alone, as a statement for one, where there is nothing to take it with", async () => {
     const runs: number[][] = [];
     expect(await step(db, undefined, doubling("alone", 4, runs))).toBe(8);

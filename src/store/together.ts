@@ -18,6 +18,12 @@ export type TogetherCall<I, R> = {
   readonly runAll: (inputs: readonly I[], db: Executor) => Promise<readonly R[]>;
   /** Whether the statement writes: each of its callers then counts as having written. */
   readonly writes: boolean;
+  /**
+   * The callers need nothing from it (an insert): they go on as soon as it is sent, so that
+   * their next statement follows it down the connection at once, and the transaction waits for
+   * it (`settled`) before it decides to commit. A failure still fails the transaction.
+   */
+  readonly sentIsEnough?: true;
 };
 
 type Caller = {
@@ -30,6 +36,7 @@ type Caller = {
 type Pending = {
   readonly runAll: (inputs: readonly unknown[], db: Executor) => Promise<readonly unknown[]>;
   readonly writes: boolean;
+  readonly sentIsEnough: boolean;
   readonly callers: Caller[];
 };
 
@@ -37,15 +44,34 @@ type Pending = {
  * The steps taken together in one transaction: `db` runs their statements (its failures are the
  * transaction's), and `forWork(wrote)` is what one work calls, `wrote` marking that work as
  * having written. Calls wait for the next turn of the event loop (setImmediate), by which time
- * every work that was ready in this one has made its own call of the step.
+ * every work that was ready in this one has made its own call of the step. `settled()` ends
+ * when every statement sent so far has (those whose callers did not wait for them included).
  */
-export function createTogether(db: Executor): { forWork: (wrote: () => void) => Together } {
+export function createTogether(db: Executor): {
+  forWork: (wrote: () => void) => Together;
+  settled: () => Promise<void>;
+  /** The first failure of a statement whose callers did not wait for it, if any. */
+  unseenFailure: () => unknown;
+} {
   const pending = new Map<string, Pending>();
+  const running = new Set<Promise<void>>();
+  let unseen: unknown;
 
-  async function run(kind: string): Promise<void> {
+  function run(kind: string): void {
     const batch = pending.get(kind);
     pending.delete(kind);
     if (batch === undefined) return;
+    const ran = runBatch(kind, batch);
+    running.add(ran);
+    void ran.finally(() => running.delete(ran));
+    // Sent: the statement is on the connection's queue once the microtasks that lead there
+    // have run, before any statement a caller sends after this turn.
+    if (batch.sentIsEnough) {
+      for (const caller of batch.callers) caller.resolve(undefined);
+    }
+  }
+
+  async function runBatch(kind: string, batch: Pending): Promise<void> {
     if (batch.writes) for (const caller of batch.callers) caller.wrote();
     try {
       const results = await batch.runAll(
@@ -57,11 +83,18 @@ export function createTogether(db: Executor): { forWork: (wrote: () => void) => 
       }
       for (const [index, caller] of batch.callers.entries()) caller.resolve(results[index]);
     } catch (error) {
+      // Where the callers went on already, this is the transaction's to learn of, so that it
+      // does not commit (a promise settles only once).
+      if (batch.sentIsEnough) unseen ??= error;
       for (const caller of batch.callers) caller.reject(error);
     }
   }
 
   return {
+    settled: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    unseenFailure: () => unseen,
     forWork:
       (wrote) =>
       <I, R>(call: TogetherCall<I, R>): Promise<R> =>
@@ -71,10 +104,11 @@ export function createTogether(db: Executor): { forWork: (wrote: () => void) => 
             batch = {
               runAll: call.runAll as Pending["runAll"],
               writes: call.writes,
+              sentIsEnough: call.sentIsEnough === true,
               callers: [],
             };
             pending.set(call.kind, batch);
-            setImmediate(() => void run(call.kind));
+            setImmediate(() => run(call.kind));
           }
           batch.callers.push({
             input: call.input,

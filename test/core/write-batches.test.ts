@@ -143,7 +143,6 @@ const codeOf = (result: PromiseSettledResult<unknown>) =>
   result.status === "rejected" ? (result.reason as { code?: string }).code : "ok";
 
 describe.each(backends())("scaling writes in shared transactions on %s", (backend) => {
-
   it("answers and records each write of a shared transaction as if it had run alone", async () => {
     const { alice, bob, service, shared, rolledBack, desired, scaledEvents, audited } =
       await setUp(backend);

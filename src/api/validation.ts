@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import { positiveId } from "../domain/ids.ts";
 import { findNul, nulMessage } from "../domain/nul.ts";
 import { type FieldError, ProblemError, validationProblem } from "./problem.ts";
 
@@ -81,11 +82,11 @@ export function queryParams<Schema extends z.ZodType>(
 
 /** Validates a path parameter as a positive integer id. */
 export function idParam(c: Context, name: string): number {
-  const raw = c.req.param(name) ?? "";
-  if (!/^[1-9]\d{0,15}$/.test(raw)) {
+  const id = positiveId(c.req.param(name) ?? "");
+  if (id === undefined) {
     throw validationProblem([{ path: name, message: "must be a positive integer id" }]);
   }
-  return Number(raw);
+  return id;
 }
 
 /** Validates a path parameter as an instance (container) id. */

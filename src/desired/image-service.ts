@@ -91,9 +91,9 @@ async function findVisibleInstance(
  */
 export function createImageService(store: Store, options: ImageServiceOptions) {
   // Group commit on both backends. On PGlite a group's statements take turns on the one
-  // connection, but they are few (the steps taken together, store/together.ts: four a group
-  // whatever its size), where each write alone took its own five; bench/api on PGlite went from
-  // 218-282 to 350-512 writes/s.
+  // connection, but they are few (the steps taken together, store/together.ts: four for a
+  // group of one tenant's writes, whatever its size), where each write alone took its own
+  // five; bench/api on PGlite went from 218-282 to 350-512 writes/s.
   const batches = createWriteBatcher(store);
 
   /**

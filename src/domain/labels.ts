@@ -1,3 +1,5 @@
+import { positiveId } from "./ids.ts";
+
 /** The Docker labels of the public contract, and how to read them back. */
 export const labelKeys = {
   managedBy: "managed-by",
@@ -47,8 +49,7 @@ export function imageLabels(
 /** The image id a managed container belongs to, or undefined when the label is missing or bad. */
 export function imageIdOf(labels: ContainerLabels | undefined): number | undefined {
   const raw = labels?.[labelKeys.imageId];
-  if (raw === undefined || !/^[1-9]\d{0,15}$/.test(raw)) return undefined;
-  return Number(raw);
+  return raw === undefined ? undefined : positiveId(raw);
 }
 
 /** The labels of a tenant's network. */

@@ -31,14 +31,19 @@ export function lockOwnedIfFreeTogether(
     input,
     writes: false,
     runAll: async (inputs, db) => {
+      // An id past what JavaScript holds exactly names no image (the API refuses it too).
+      const valid = inputs.filter(
+        ({ id, userId }) => Number.isSafeInteger(id) && Number.isSafeInteger(userId),
+      );
+      if (valid.length === 0) return inputs.map(() => undefined);
       const rows = await db
         .selectFrom("images")
         .selectAll()
         .select(tryLockRowUsersQuota.as("quota_locked"))
         .where(
           sql<boolean>`(images.id, images.user_id) in (select * from unnest(${bigintArray(
-            inputs.map((owned) => owned.id),
-          )}, ${bigintArray(inputs.map((owned) => owned.userId))}))`,
+            valid.map((owned) => owned.id),
+          )}, ${bigintArray(valid.map((owned) => owned.userId))}))`,
         )
         .forUpdate()
         .skipLocked()
@@ -58,10 +63,16 @@ export function usageWhileLockedTogether(
     input: userId,
     writes: false,
     runAll: async (userIds, db) => {
+      // One statement per user in the group (sent together where the connection pipelines),
+      // all ended before an answer, as runInOrder does.
       const distinct = [...new Set(userIds)];
-      const rows = await Promise.all(
+      const settled = await Promise.allSettled(
         distinct.map((id) => usageAndUserQuery(db, id).executeTakeFirstOrThrow()),
       );
+      const rows = settled.map((result) => {
+        if (result.status === "rejected") throw result.reason;
+        return result.value;
+      });
       const byUser = new Map(distinct.map((id, index) => [id, rows[index]]));
       return userIds.map((id) => byUser.get(id) as Record<string, unknown>);
     },
@@ -98,6 +109,11 @@ export function writeCountsTogether(
     input,
     writes: true,
     runAll: async (inputs, db) => {
+      // Two writes of one image never share a group (write-batches.ts); were they to, the
+      // statement would apply one and answer both with it.
+      if (new Set(inputs.map(({ id }) => id)).size !== inputs.length) {
+        throw new Error("two count writes of one image in one statement");
+      }
       const given = inputs.map(({ id, columns }) => ({
         id,
         desired_instances: columns.desired_instances ?? null,

@@ -111,7 +111,8 @@ export async function runSharedTransaction<T>(
       }),
     );
     await limited;
-    // Statements whose works did not wait for them (together.ts) end before the decision.
+    // Statements taken together (together.ts) end before the decision, also those whose works
+    // did not wait for them; any of them failing fails the transaction.
     await together.settled();
     failedStatement ??= together.unseenFailure();
     if (failedStatement !== undefined) throw new SharedTransactionRolledBack(failedStatement);

@@ -58,8 +58,8 @@ describe("steps taken together", () => {
     expect(wrote).toEqual(["left", "right"]);
   });
 
-  it("fails every caller when the statement fails, or gives a result short", async () => {
-    const { forWork } = createTogether(db);
+  it("fails every caller, and the transaction, when the statement fails or gives a result short", async () => {
+    const { forWork, unseenFailure } = createTogether(db);
     const together = forWork(() => {});
     const failing = (input: number): TogetherCall<number, number> => ({
       kind: "failing",
@@ -77,6 +77,8 @@ describe("steps taken together", () => {
     });
     const failed = await Promise.allSettled([together(failing(1)), together(failing(2))]);
     expect(failed.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    // One caller's error must not be the others' answer: the transaction rolls back.
+    expect(unseenFailure()).toMatchObject({ message: "lock timeout" });
     const shorted = await Promise.allSettled([together(short(1)), together(short(2))]);
     expect(shorted).toMatchObject([
       { status: "rejected", reason: { message: "short: 1 results for 2 calls" } },

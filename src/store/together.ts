@@ -50,7 +50,7 @@ type Pending = {
 export function createTogether(db: Executor): {
   forWork: (wrote: () => void) => Together;
   settled: () => Promise<void>;
-  /** The first failure of a statement whose callers did not wait for it, if any. */
+  /** The first failure of a statement taken together, if any: the transaction's failure. */
   unseenFailure: () => unknown;
 } {
   const pending = new Map<string, Pending>();
@@ -83,9 +83,11 @@ export function createTogether(db: Executor): {
       }
       for (const [index, caller] of batch.callers.entries()) caller.resolve(results[index]);
     } catch (error) {
-      // Where the callers went on already, this is the transaction's to learn of, so that it
-      // does not commit (a promise settles only once).
-      if (batch.sentIsEnough) unseen ??= error;
+      // The transaction's to learn of, so that it does not commit: the callers may have gone on
+      // already (a promise settles only once), and one caller's bad input (an error before
+      // anything was sent) would otherwise be every other caller's answer. Rolled back, each
+      // work runs again alone and meets only its own errors.
+      unseen ??= error;
       for (const caller of batch.callers) caller.reject(error);
     }
   }

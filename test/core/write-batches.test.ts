@@ -239,6 +239,21 @@ describe.each(backends())("scaling writes in shared transactions on %s", (backen
     }
   });
 
+  it("answers a write to an id past the largest safe integer 404, beside writes that go on", async () => {
+    const { alice, bob, service, desired } = await setUp(backend);
+    const images = [];
+    for (let index = 0; index < 3; index++) images.push(await alice.create(`safe-${index}`));
+
+    // All in one tick: Bob's write shares the second group with two of Alice's.
+    const results = await Promise.allSettled([
+      ...images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
+      service.patch(bob.scope, 1e16, { desired_instances: 1 }),
+    ]);
+
+    expect(results.map(codeOf)).toEqual(["ok", "ok", "ok", "not_found"]);
+    for (const image of images) expect(await desired(image)).toBe(1);
+  });
+
   it("never lets racing scaling writes overshoot a quota together", async () => {
     const { alice, service, shared, rolledBack, desired, scaledEvents } = await setUp(backend, 4);
     const images = [];

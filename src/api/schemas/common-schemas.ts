@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { positiveId } from "../../domain/ids.ts";
 
 /** An RFC 3339 time as the API writes it (`Date#toISOString`). */
 export const timestamp = z.iso.datetime({ offset: true });
@@ -11,6 +12,7 @@ export const userId = z.string().regex(/^\d+$/);
 export const idParameter = z
   .string()
   .regex(/^[1-9]\d{0,15}$/)
+  .refine((raw) => positiveId(raw) !== undefined, "must be a positive integer id")
   .describe("a positive integer id");
 
 /** An instance (container) id in a path. */

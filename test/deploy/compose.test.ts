@@ -5,9 +5,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { docker, managedContainers } from "../support/docker-helpers.ts";
+import { docker } from "../support/docker-helpers.ts";
 import { buildOrchestratorImage, dockerSocketGroup } from "../support/orchestrator-image.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
+import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { convergeHealthCheckedApp, deployedApi } from "./health-checked-app.ts";
 
@@ -109,9 +110,7 @@ describe("the orchestrator started by docker-compose", () => {
     if (files.length > 0) {
       await compose([...files, "down", "-v", "--remove-orphans"], env).catch(() => undefined);
     }
-    for (const { Id } of await managedContainers(project)) {
-      await docker.getContainer(Id).remove({ force: true, v: true });
-    }
+    await removeManagedContainers(project);
     if (tag !== "") await docker.getImage(tag).remove({ force: true });
     if (workDir !== "") await rm(workDir, { recursive: true, force: true });
   }, 180_000);

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { labelKeys } from "../../src/domain/labels.ts";
-import { httpGet, managedContainers } from "../support/docker-helpers.ts";
+import { docker, httpGet, managedContainers } from "../support/docker-helpers.ts";
 import { testImages } from "../support/test-images.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -70,4 +70,20 @@ export async function convergeHealthCheckedApp(
     (left) => left.length === 0,
     { what: "the app's containers removed", timeoutMs: 120_000, intervalMs: 1_000 },
   );
+  await waitFor(
+    async () => (await api("GET", `/api/images/${imageId}`)).status,
+    (status) => status === 404,
+    { what: "the deleted image gone from the API", timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+  const networks = await waitFor(
+    () => docker.listNetworks({ filters: { label: [`${labelKeys.managedBy}=${orchestratorId}`] } }),
+    (left) => left.length === 0,
+    {
+      what: "the tenant's network removed with its last image",
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+      describe: (left) => left.map((network) => network.Name),
+    },
+  );
+  expect(networks).toEqual([]);
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, execIn, httpGet, managedContainers } from "../support/docker-helpers.ts";
+import { docker, execIn, httpGet } from "../support/docker-helpers.ts";
 import { buildOrchestratorImage, dockerSocketGroup } from "../support/orchestrator-image.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
+import { removeManagedContainers } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { convergeHealthCheckedApp, deployedApi } from "./health-checked-app.ts";
 
@@ -50,13 +51,9 @@ describe("the orchestrator's own image", () => {
   }, 600_000);
 
   afterAll(async () => {
-    for (const { Id } of await managedContainers(orchestratorId)) {
-      await docker.getContainer(Id).remove({ force: true, v: true });
-    }
+    // The server first, so that it makes nothing more; then what it made, networks included.
     if (containerId !== "") await docker.getContainer(containerId).remove({ force: true, v: true });
-    for (const { Id } of await managedContainers(orchestratorId)) {
-      await docker.getContainer(Id).remove({ force: true, v: true });
-    }
+    await removeManagedContainers(orchestratorId);
     if (tag !== "") await docker.getImage(tag).remove({ force: true });
   }, 120_000);
 

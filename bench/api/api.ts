@@ -16,8 +16,9 @@
  * requests, and, on each backend, the floor (support-floor-server.ts): the same requests
  * through the same stack doing only one statement each on the same database (no token, no
  * transaction, no check, event or audit, no controller), which no orchestrator on this machine
- * can beat. Prints req/s, p50 and p99 of each, the serving process's CPU time per request
- * (Linux), the reconcile passes per write (they vary with the speed of both sides: a pass
+ * can beat. Prints req/s, p50 and p99 of each, the CPU time per request (Linux) of the serving
+ * process, of this load generator and of the machine's `postgres` processes (the three share the
+ * cores: what a write costs the machine, not only the service), the reconcile passes per write (they vary with the speed of both sides: a pass
  * started while writes to its image keep coming covers several), ours / bare and ours / floor.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
  * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
@@ -25,7 +26,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,6 +54,8 @@ const none: Stats = {
   p50: Number.NaN,
   p99: Number.NaN,
   cpuMs: Number.NaN,
+  clientCpuMs: Number.NaN,
+  postgresCpuMs: Number.NaN,
   answered: 0,
 };
 const serverUrl =
@@ -60,12 +63,18 @@ const serverUrl =
   process.env.TEST_DATABASE_URL ??
   "postgres://orchestrator_test:orchestrator_test@127.0.0.1:5432/orchestrator_test";
 
-/** cpuMs: the serving process's CPU time (user + system) per answered request. */
+/**
+ * cpuMs: the serving process's CPU time (user + system) per answered request; clientCpuMs the
+ * load generator's (this process); postgresCpuMs that of this machine's `postgres` processes
+ * (a local server's backends; near 0 when the phase runs on PGlite). The three share the cores.
+ */
 type Stats = {
   readonly rate: number;
   readonly p50: number;
   readonly p99: number;
   readonly cpuMs: number;
+  readonly clientCpuMs: number;
+  readonly postgresCpuMs: number;
   readonly answered: number;
   /** Reconcile passes per answered request (writes: what each one's NOTIFY cost the controller). */
   readonly reconcilesPerReq?: number;
@@ -87,6 +96,19 @@ async function cpuTimeMs(pid: number | undefined): Promise<number> {
   }
 }
 
+/** The CPU time so far of this machine's processes named `postgres` (Linux), in ms. */
+async function postgresCpuTimeMs(): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir("/proc").catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (!stat.includes("(postgres)")) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return total;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return (
     sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
@@ -101,6 +123,8 @@ async function load(
 ): Promise<Stats> {
   const latencies: number[] = [];
   const cpuBefore = await cpuTimeMs(pid);
+  const postgresBefore = await postgresCpuTimeMs();
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + ms;
   await Promise.all(
@@ -115,10 +139,13 @@ async function load(
     }),
   );
   const elapsed = performance.now() - started;
+  const client = process.cpuUsage(clientBefore);
   latencies.sort((left, right) => left - right);
   return {
     rate: latencies.length / (elapsed / 1000),
     cpuMs: ((await cpuTimeMs(pid)) - cpuBefore) / latencies.length,
+    clientCpuMs: (client.user + client.system) / 1000 / latencies.length,
+    postgresCpuMs: ((await postgresCpuTimeMs()) - postgresBefore) / latencies.length,
     answered: latencies.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -368,16 +395,21 @@ const fields = (stats: Stats, baseline: Stats, lowest: Stats) => ({
   p50_ms: stats.p50.toFixed(1),
   p99_ms: stats.p99.toFixed(1),
   cpu_ms_per_req: stats.cpuMs.toFixed(2),
+  client_cpu_ms_per_req: stats.clientCpuMs.toFixed(2),
+  postgres_cpu_ms_per_req: stats.postgresCpuMs.toFixed(2),
   ...(stats.reconcilesPerReq === undefined
     ? {}
     : { reconciles_per_req: stats.reconcilesPerReq.toFixed(2) }),
   bare_req_s: Math.round(baseline.rate),
   bare_p99_ms: baseline.p99.toFixed(1),
   bare_cpu_ms_per_req: baseline.cpuMs.toFixed(2),
+  bare_client_cpu_ms_per_req: baseline.clientCpuMs.toFixed(2),
   ratio: (stats.rate / baseline.rate).toFixed(3),
   floor_req_s: Math.round(lowest.rate),
   floor_p99_ms: lowest.p99.toFixed(1),
   floor_cpu_ms_per_req: lowest.cpuMs.toFixed(2),
+  floor_client_cpu_ms_per_req: lowest.clientCpuMs.toFixed(2),
+  floor_postgres_cpu_ms_per_req: lowest.postgresCpuMs.toFixed(2),
   of_floor: (stats.rate / lowest.rate).toFixed(2),
 });
 

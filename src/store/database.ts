@@ -14,7 +14,7 @@ import { type Repositories, repositoriesOf } from "./repositories.ts";
 import type { Database } from "./schema.ts";
 import { runSharedTransaction, type SharedOutcome } from "./shared-transaction.ts";
 import type { NotificationHandler, SqlBackend } from "./sql-backend.ts";
-import type { Together } from "./together.ts";
+import { lookupsTogether, type Together } from "./together.ts";
 
 export type Db = Kysely<Database>;
 
@@ -163,7 +163,7 @@ async function chooseTemplate(
 /** The repositories, transactions and query builder of a store, on one executor. */
 function queriesOn(db: Executor) {
   return {
-    ...repositoriesOf(db),
+    ...repositoriesOf(db, undefined, lookupsTogether(db)),
     db,
     transaction: <T>(work: (tx: Repositories) => Promise<T>) =>
       db.transaction().execute((trx) => work(repositoriesOf(trx))),

@@ -37,9 +37,14 @@ export type Repositories = {
 
 /**
  * The repositories on an executor; in a shared transaction with `together`, through which the
- * works' common steps go as one statement (together.ts).
+ * works' common steps go as one statement (together.ts); on the store's pool with `lookups`,
+ * through which the requests' token lookups do (lookupsTogether).
  */
-export function repositoriesOf(executor: Executor, together?: Together): Repositories {
+export function repositoriesOf(
+  executor: Executor,
+  together?: Together,
+  lookups?: Together,
+): Repositories {
   return {
     images: createImagesRepository(executor, together),
     instances: createInstancesRepository(executor),
@@ -47,7 +52,7 @@ export function repositoriesOf(executor: Executor, together?: Together): Reposit
     builds: createBuildsRepository(executor),
     events: createEventsRepository(executor, together),
     healthSnapshots: createHealthSnapshotsRepository(executor),
-    tokens: createTokensRepository(executor),
+    tokens: createTokensRepository(executor, lookups),
     users: createUsersRepository(executor),
     audit: createAuditRepository(executor),
     leaderLeases: createLeaderLeasesRepository(executor),

@@ -15,3 +15,13 @@ export function bigintArray(values: readonly number[]): RawBuilder<number[]> {
   }
   return sql<number[]>`${`{${values.join(",")}}`}::bigint[]`;
 }
+
+/**
+ * A list of strings as one `text[]` parameter, sent as the array's text form like bigintArray
+ * (one statement text for every length): each element quoted, its `"` and `\` escaped, so that
+ * any string, a comma or a brace in it included, is one element and only itself.
+ */
+export function textArray(values: readonly string[]): RawBuilder<string[]> {
+  const quoted = values.map((value) => `"${value.replaceAll(/["\\]/g, (c) => `\\${c}`)}"`);
+  return sql<string[]>`${`{${quoted.join(",")}}`}::text[]`;
+}

@@ -47,7 +47,11 @@ type Pending = {
  * every work that was ready in this one has made its own call of the step. `settled()` ends
  * when every statement sent so far has (those whose callers did not wait for them included).
  */
-export function createTogether(db: Executor): {
+export function createTogether(
+  db: Executor,
+  /** Outside a transaction (lookupsTogether) no caller's failure is anyone else's to learn of. */
+  inTransaction = true,
+): {
   forWork: (wrote: () => void) => Together;
   settled: () => Promise<void>;
   /** The first failure of a statement taken together, if any: the transaction's failure. */
@@ -87,7 +91,7 @@ export function createTogether(db: Executor): {
       // already (a promise settles only once), and one caller's bad input (an error before
       // anything was sent) would otherwise be every other caller's answer. Rolled back, each
       // work runs again alone and meets only its own errors.
-      unseen ??= error;
+      if (inTransaction) unseen ??= error;
       for (const caller of batch.callers) caller.reject(error);
     }
   }
@@ -120,6 +124,16 @@ export function createTogether(db: Executor): {
           });
         }),
   };
+}
+
+/**
+ * On the store's pool, outside any transaction: the reads of one kind that requests ask for in
+ * one turn of the event loop go as one statement (the tokens they present: each request's
+ * lookup still reads the database, and a statement's failure is each of its callers'). For
+ * reads only: a write taken together belongs in a transaction, whose commit waits for it.
+ */
+export function lookupsTogether(db: Executor): Together {
+  return createTogether(db, false).forWork(() => {});
 }
 
 /** A step taken with the other works' where there are any (in a shared transaction), else alone. */

@@ -1,6 +1,8 @@
 import { sql } from "kysely";
 import type { Executor } from "./executor.ts";
 import type { TokenScope } from "./schema.ts";
+import { textArray } from "./sql-arrays.ts";
+import { step, type Together } from "./together.ts";
 
 /** A token as listed (never its secret: only the hash is stored, and never read back). */
 export type TokenRecord = {
@@ -22,35 +24,55 @@ export type NewToken = {
   readonly tokenHash: string;
 };
 
-/** Queries on `api_tokens`. */
-export function createTokensRepository(db: Executor) {
-  const listed = () =>
-    db
-      .selectFrom("api_tokens")
-      .innerJoin("users", "users.id", "api_tokens.user_id")
-      .select([
-        "api_tokens.id",
-        "api_tokens.user_id",
-        "users.name as user_name",
-        "api_tokens.name",
-        "api_tokens.scope",
-        "api_tokens.expires_at",
-        "api_tokens.created_at",
-        "api_tokens.last_used_at",
-      ]);
+/** The select of a token as listed, with its user's name. */
+function listedTokens(db: Executor) {
+  return db
+    .selectFrom("api_tokens")
+    .innerJoin("users", "users.id", "api_tokens.user_id")
+    .select([
+      "api_tokens.id",
+      "api_tokens.user_id",
+      "users.name as user_name",
+      "api_tokens.name",
+      "api_tokens.scope",
+      "api_tokens.expires_at",
+      "api_tokens.created_at",
+      "api_tokens.last_used_at",
+    ]);
+}
+
+/**
+ * Queries on `api_tokens`. With `lookups` (the store's, on its pool: lookupsTogether), the
+ * tokens that requests present in one turn of the event loop are looked up in one statement.
+ */
+export function createTokensRepository(db: Executor, lookups?: Together) {
+  const listed = () => listedTokens(db);
 
   return {
-    /** The token with this hash if it has not expired (revoked tokens no longer exist). */
-    async findActiveByHash(tokenHash: string): Promise<TokenRecord | undefined> {
-      return listed()
-        .where("api_tokens.token_hash", "=", tokenHash)
-        .where((eb) =>
-          eb.or([
-            eb("api_tokens.expires_at", "is", null),
-            eb("api_tokens.expires_at", ">", sql<Date>`now()`),
-          ]),
-        )
-        .executeTakeFirst();
+    /**
+     * The token with this hash if it has not expired (revoked tokens no longer exist), read when
+     * asked: never from a cache, so that a revoked token is refused from the next request on.
+     */
+    findActiveByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+      return step(db, lookups, {
+        kind: "tokens.findActiveByHash",
+        input: tokenHash,
+        writes: false,
+        runAll: async (hashes, executor) => {
+          const rows = await listedTokens(executor)
+            .select("api_tokens.token_hash")
+            .where(sql<boolean>`api_tokens.token_hash = any(${textArray(hashes)})`)
+            .where((eb) =>
+              eb.or([
+                eb("api_tokens.expires_at", "is", null),
+                eb("api_tokens.expires_at", ">", sql<Date>`now()`),
+              ]),
+            )
+            .execute();
+          const byHash = new Map(rows.map(({ token_hash, ...token }) => [token_hash, token]));
+          return hashes.map((hash) => byHash.get(hash));
+        },
+      });
     },
 
     async create(token: NewToken): Promise<TokenRecord> {

@@ -6,7 +6,7 @@ import { createImage } from "../../src/desired/image-writes.ts";
 import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { createLogger } from "../../src/logger.ts";
 import { imagesChannel } from "../../src/store/channels.ts";
-import { openStore, type Store } from "../../src/store/database.ts";
+import { openStore, type Store, withQueryPlugin } from "../../src/store/database.ts";
 import { startEmbeddedAutovacuum, vacuumWhereNeeded } from "../../src/store/embedded-autovacuum.ts";
 import { migrate, readMigrations } from "../../src/store/migrate.ts";
 import { openPgliteBackend } from "../../src/store/pglite-backend.ts";
@@ -309,6 +309,64 @@ describe.each(backends())("store on %s", (backend) => {
     expect((await tokens.list(carol.id)).map((listed) => listed.name)).toEqual(["laptop", "old"]);
     const rows = await store.db.selectFrom("api_tokens").selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain("orc_secret_value_123");
+  });
+
+  it("looks up the tokens that requests present at once in one statement, each its own, never from a cache", async () => {
+    const { store: plain } = await freshStore(backend);
+    let statements = 0;
+    const store = withQueryPlugin(plain, {
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        statements += 1;
+        return args.result;
+      },
+    });
+    const dave = await store.users.create("dave");
+    const erin = await store.users.create("erin");
+    // Hashes are hex, but the statement takes any string whole: quotes, backslashes, commas
+    // and braces are each one element of the array, and only themselves.
+    const hashes = ['a"b', "c\\d", "e,f", "{g}", "plain"];
+    const created = [];
+    for (const [index, tokenHash] of hashes.entries()) {
+      created.push(
+        await store.tokens.create({
+          userId: index % 2 === 0 ? dave.id : erin.id,
+          name: `t${index}`,
+          scope: "write",
+          expiresAt: index === 4 ? new Date(Date.now() - 1_000) : null,
+          tokenHash,
+        }),
+      );
+    }
+    const before = statements;
+    const found = await Promise.all(
+      [...hashes, "e", "{g}", "nothing"].map((hash) => store.tokens.findActiveByHash(hash)),
+    );
+    expect(statements - before).toBe(1);
+    expect(found.map((token) => token?.id)).toEqual([
+      created[0]?.id,
+      created[1]?.id,
+      created[2]?.id,
+      created[3]?.id,
+      undefined, // expired
+      undefined, // a prefix of one
+      created[3]?.id,
+      undefined,
+    ]);
+    expect(found.map((token) => token?.user_name)).toEqual([
+      "dave",
+      "erin",
+      "dave",
+      "erin",
+      undefined,
+      undefined,
+      "erin",
+      undefined,
+    ]);
+    // Revoked: the next lookup reads the database again and finds nothing.
+    await store.tokens.delete(created[0]?.id as number);
+    expect(await store.tokens.findActiveByHash('a"b')).toBeUndefined();
+    expect(statements - before).toBe(3);
   });
 });
 

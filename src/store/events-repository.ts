@@ -49,8 +49,21 @@ export type Backlog = { readonly count: number; readonly oldest: Date | null };
 /** First key of the per-image event-writer lock (any constant; the second key is the image id). */
 const eventLockNamespace = 724_602;
 
-const lockOf = (imageId: number) =>
-  sql`pg_advisory_xact_lock(${eventLockNamespace}, ${imageId % 2_147_483_647}::int)`;
+/** The second key of an image's event lock: its id, folded into Postgres's int. */
+const eventLockKey = (imageId: number) => imageId % 2_147_483_647;
+
+/**
+ * The event locks of the images these events are about, as their keys in ascending order:
+ * every writer takes them in that one order, so two never wait on each other in a cycle (two
+ * ids whose keys fold onto each other are one lock, taken once).
+ */
+export function eventLockKeys(events: readonly Pick<NewEvent, "imageId">[]): number[] {
+  return [...new Set(events.map((event) => eventLockKey(event.imageId)))].sort(
+    (left, right) => left - right,
+  );
+}
+
+const lockOf = (key: number) => sql`pg_advisory_xact_lock(${eventLockNamespace}, ${key}::int)`;
 
 function eventRow(event: NewEvent) {
   return {
@@ -107,8 +120,8 @@ function appendStatement(
 type Append = { readonly events: readonly NewEvent[]; readonly audit?: AuditAppend | undefined };
 
 /**
- * Several works' appends (events.append) as one statement: every image's lock taken in id
- * order in its FROM item (an aggregate, done before any row is inserted), then each work's
+ * Several works' appends (events.append) as one statement: every image's lock taken in the
+ * order of its key in its FROM item (an aggregate, done before any row is inserted), then each work's
  * audit records and events, in the order of the works. The works go on once it is sent.
  */
 function appendTogether(input: Append): TogetherCall<Append, undefined> {
@@ -119,12 +132,10 @@ function appendTogether(input: Append): TogetherCall<Append, undefined> {
     // The works need nothing back: their next statements (the quota usage) follow it at once.
     sentIsEnough: true,
     runAll: async (inputs, db) => {
-      const imageIds = [
-        ...new Set(inputs.flatMap(({ events }) => events.map((event) => event.imageId))),
-      ].sort((left, right) => left - right);
-      const lockEach = sql`pg_advisory_xact_lock(${eventLockNamespace}, (image_id % 2147483647)::int)`;
+      const keys = eventLockKeys(inputs.flatMap(({ events }) => events));
+      const lockEach = sql`pg_advisory_xact_lock(${eventLockNamespace}, key::int)`;
       await appendStatement(
-        sql`(select count(${lockEach}) from unnest(${bigintArray(imageIds)}) as locking(image_id)) as locked`,
+        sql`(select count(${lockEach}) from unnest(${bigintArray(keys)}) as locking(key)) as locked`,
         inputs.flatMap(({ events }) => events.map(eventRow)),
         inputs.flatMap(({ audit }) => (audit === undefined ? [] : auditRows(audit))),
       ).execute(db);
@@ -242,14 +253,12 @@ export function createEventsRepository(db: Executor, together?: Together) {
       }
       // One writer of an image's events at a time, until commit: an image's events then commit
       // in the order of their seq, which is the order the relay publishes them in (per key).
-      // The locks are taken in id order; the last in the statement that inserts, before its
-      // rows take their seq.
-      const imageIds = [...new Set(events.map((event) => event.imageId))].sort(
-        (left, right) => left - right,
-      );
-      for (const imageId of imageIds.slice(0, -1)) await sql`select ${lockOf(imageId)}`.execute(db);
+      // The locks are taken in the order of their keys (eventLockKeys); the last in the
+      // statement that inserts, before its rows take their seq.
+      const keys = eventLockKeys(events);
+      for (const key of keys.slice(0, -1)) await sql`select ${lockOf(key)}`.execute(db);
       await appendStatement(
-        sql`(select ${lockOf(imageIds.at(-1) as number)}) as locked`,
+        sql`(select ${lockOf(keys.at(-1) as number)}) as locked`,
         events.map(eventRow),
         audit === undefined ? [] : auditRows(audit),
       ).execute(db);

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseDuration } from "../domain/duration.ts";
-import { positiveId } from "../domain/ids.ts";
 import { claimKeyPattern, claimKeyRule } from "../domain/pool.ts";
 import type { ClaimsService, HeldClaim } from "../pools/claims-service.ts";
 import type { AppEnv } from "./app-env.ts";
@@ -39,12 +38,7 @@ const waitParam = z
 
 const claimQuery = z.strictObject({ wait: waitParam });
 const listQuery = z.strictObject({
-  image_id: z
-    .string()
-    .regex(/^[1-9]\d{0,15}$/, { message: "must be a positive integer id" })
-    .refine((raw) => positiveId(raw) !== undefined, "must be a positive integer id")
-    .transform(Number)
-    .optional(),
+  image_id: idParameter.transform(Number).optional(),
   key: claimKey.optional(),
 });
 const imageListQuery = listQuery.omit({ image_id: true });

@@ -8,10 +8,10 @@ export const nullableTimestamp = timestamp.nullable();
 /** Ids of users travel as strings (they are bigints in the database). */
 export const userId = z.string().regex(/^\d+$/);
 
-/** A positive integer id in a path (`/api/images/{id}`). */
+/** A positive integer id in a path (`/api/images/{id}`) or a query (`?image_id=`). */
 export const idParameter = z
   .string()
-  .regex(/^[1-9]\d{0,15}$/)
+  .regex(/^[1-9]\d{0,15}$/, { message: "must be a positive integer id" })
   .refine((raw) => positiveId(raw) !== undefined, "must be a positive integer id")
   .describe("a positive integer id");
 

@@ -340,7 +340,7 @@ describe.each(backends())("store on %s", (backend) => {
     }
     const before = statements;
     const found = await Promise.all(
-      [...hashes, "e", "{g}", "nothing"].map((hash) => store.tokens.findActiveByHash(hash)),
+      [...hashes, "e", "{g}", "nothing", "a\0b"].map((hash) => store.tokens.findActiveByHash(hash)),
     );
     expect(statements - before).toBe(1);
     expect(found.map((token) => token?.id)).toEqual([
@@ -352,6 +352,7 @@ describe.each(backends())("store on %s", (backend) => {
       undefined, // a prefix of one
       created[3]?.id,
       undefined,
+      undefined, // no text holds a NUL: it names no token, and fails no one else's lookup
     ]);
     expect(found.map((token) => token?.user_name)).toEqual([
       "dave",
@@ -361,6 +362,7 @@ describe.each(backends())("store on %s", (backend) => {
       undefined,
       undefined,
       "erin",
+      undefined,
       undefined,
     ]);
     // Revoked: the next lookup reads the database again and finds nothing.

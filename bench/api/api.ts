@@ -18,8 +18,9 @@
  * transaction, no check, event or audit, no controller), which no orchestrator on this machine
  * can beat. Prints req/s, p50 and p99 of each, the CPU time per request (Linux) of the serving
  * process, of this load generator and of the machine's `postgres` processes (the three share the
- * cores: what a write costs the machine, not only the service), the reconcile passes per write (they vary with the speed of both sides: a pass
- * started while writes to its image keep coming covers several), ours / bare and ours / floor.
+ * cores: what a write costs the machine, not only the service), the reconcile passes per write
+ * (they vary with the speed of both sides: a pass started while writes to its image keep coming
+ * covers several), ours / bare and ours / floor.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
  * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
  * (reads,writes), BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof, to see where a request's time goes).
@@ -88,12 +89,16 @@ type Stats = {
 async function cpuTimeMs(pid: number | undefined): Promise<number> {
   if (pid === undefined) return Number.NaN;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return statCpuMs(await readFile(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return Number.NaN;
   }
+}
+
+/** utime + stime of a /proc/PID/stat line, in ms (fields after the command's closing paren). */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** The CPU time so far of this machine's processes named `postgres` (Linux), in ms. */
@@ -102,9 +107,7 @@ async function postgresCpuTimeMs(): Promise<number> {
   for (const entry of await readdir("/proc").catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    if (!stat.includes("(postgres)")) continue;
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) * 10;
+    if (stat.includes("(postgres)")) total += statCpuMs(stat);
   }
   return total;
 }

@@ -121,8 +121,8 @@ type Append = { readonly events: readonly NewEvent[]; readonly audit?: AuditAppe
 
 /**
  * Several works' appends (events.append) as one statement: every image's lock taken in the
- * order of its key in its FROM item (an aggregate, done before any row is inserted), then each work's
- * audit records and events, in the order of the works. The works go on once it is sent.
+ * order of its key in its FROM item (an aggregate, done before any row is inserted), then each
+ * work's audit records and events, in the order of the works. The works go on once it is sent.
  */
 function appendTogether(input: Append): TogetherCall<Append, undefined> {
   return {

@@ -164,3 +164,65 @@ describe("a leader term's fencing check", () => {
     expect(led).toBe(false);
   });
 });
+
+describe("a lead still starting when stop comes", () => {
+  it("is waited for, and what it sets up in the ended term is undone at once", async () => {
+    const lock = grantedLock();
+    let finishListing: (() => void) | undefined;
+    let watching = false;
+    const election = runWhileLeading({
+      tryLock: async () => lock,
+      logger: createLogger("silent"),
+      lead: async (term) => {
+        // The controller's first list of Docker and the database, on the wire.
+        await new Promise<void>((resolve) => {
+          finishListing = resolve;
+        });
+        watching = true;
+        term.defer(() => {
+          watching = false;
+        });
+      },
+    });
+    await expect.poll(() => finishListing).toBeDefined();
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await expect.poll(() => lock.released).toBe(true);
+    // The store is closed after stop returns: the list still reading from it holds stop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    finishListing?.();
+    await stopping;
+    expect(watching).toBe(false);
+  });
+
+  it("ends its pauses with the term, and its failure from what stop closed is no error", async () => {
+    const lock = grantedLock();
+    const lines: string[] = [];
+    let paused = false;
+    let pauseEnded: string | undefined;
+    const election = runWhileLeading({
+      tryLock: async () => lock,
+      logger: createLogger("debug", { write: (line: string) => void lines.push(line) }),
+      lead: async (term) => {
+        paused = true;
+        // A retry's pause far longer than stop's deadline.
+        pauseEnded = await new Promise<string>((resolve) => {
+          const timer = setTimeout(() => resolve("timer"), 600_000);
+          term.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve("aborted");
+          });
+        });
+        throw new Error("driver has already been destroyed");
+      },
+    });
+    await expect.poll(() => paused).toBe(true);
+    await election.stop(60_000);
+    expect(pauseEnded).toBe("aborted");
+    expect(lines.join("")).not.toMatch(/driver has already been destroyed|failed to start/);
+    expect(lock.released).toBe(true);
+  });
+});

@@ -3,10 +3,16 @@ import { type LeaderLock, LeadershipLostError } from "../store/sql-backend.ts";
 
 /** One stretch of leadership: what to undo when it ends, and whether it still holds. */
 export type LeaderTerm = {
-  /** Registers what to undo when the term ends; undone in reverse order, given the deadline. */
+  /**
+   * Registers what to undo when the term ends; undone in reverse order, given the deadline.
+   * Registered once the term has ended (a `lead` still starting when stop came), it is undone
+   * at once: nothing the term started outlives it.
+   */
   defer(undo: (deadlineMs: number) => void | Promise<void>): void;
   /** False once the term ended (stop, or the lock was lost). */
   readonly active: boolean;
+  /** Aborted when the term starts to end: a wait inside `lead` (a retry's pause) ends with it. */
+  readonly signal: AbortSignal;
   /** The lease's fencing token for this term. */
   readonly epoch: number;
   /**
@@ -29,7 +35,11 @@ export type LeaderTerm = {
 
 export type LeaderElectionOptions = {
   readonly tryLock: () => Promise<LeaderLock | undefined>;
-  /** Starts leading; may take long (it waits for Docker), checking `term.active`. */
+  /**
+   * Starts leading; may take long (it waits for Docker), checking `term.active`. Stop waits for
+   * a `lead` still running (up to its deadline), since it reads through what the caller closes
+   * next (the store).
+   */
   readonly lead: (term: LeaderTerm) => Promise<void>;
   readonly logger: Logger;
   /** How soon to try again when another process leads, or leading failed to start. */
@@ -37,6 +47,9 @@ export type LeaderElectionOptions = {
   /** Told when this process starts and stops leading (a metric). */
   readonly onLeading?: (leading: boolean) => void;
 };
+
+/** How long an undo registered after its term ended gets (it runs at once, on its own). */
+const lateUndoDeadlineMs = 5_000;
 
 /**
  * Runs `lead` while this process holds the leader lock (on the embedded database, always). A
@@ -52,7 +65,9 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   let retryTimer: NodeJS.Timeout | undefined;
   let lock: LeaderLock | undefined;
   let undos: Array<(deadlineMs: number) => void | Promise<void>> = [];
-  let term = { active: false };
+  let term = { active: false, ending: new AbortController() };
+  /** The `lead` call still running, if any: stop waits for it. */
+  let leadRunning: Promise<unknown> | undefined;
   /** The Docker writes this term started and that have not settled yet. */
   let writesInFlight = new Set<Promise<unknown>>();
 
@@ -69,18 +84,24 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     const endsAt = performance.now() + deadlineMs;
     const wasLeading = term.active;
     term.active = false;
-    for (const undo of undos.splice(0).reverse()) {
-      // One piece failing to stop (its database connection is gone) must not keep the rest up.
-      try {
-        await undo(deadlineMs);
-      } catch (error) {
-        logger.warn({ err: error }, "stopping part of the controller failed");
-      }
-    }
+    term.ending.abort();
+    for (const undo of undos.splice(0).reverse()) await undoSafely(undo, deadlineMs);
     await settled(writesInFlight, Math.max(0, endsAt - performance.now()));
     await lock?.release();
     lock = undefined;
     if (wasLeading) options.onLeading?.(false);
+  }
+
+  /** One piece failing to stop (its database connection is gone) must not keep the rest up. */
+  async function undoSafely(
+    undo: (deadlineMs: number) => void | Promise<void>,
+    deadlineMs: number,
+  ): Promise<void> {
+    try {
+      await undo(deadlineMs);
+    } catch (error) {
+      logger.warn({ err: error }, "stopping part of the controller failed");
+    }
   }
 
   async function campaign(): Promise<void> {
@@ -102,7 +123,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     }
     const held = lock;
     logger.info({ epoch: held.epoch }, "leading: starting the controller");
-    const current = { active: true };
+    const current = { active: true, ending: new AbortController() };
     term = current;
     undos = [];
     const writes = new Set<Promise<unknown>>();
@@ -119,31 +140,41 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       if (!current.active || stopped) throw ended();
       await held.confirm();
     };
+    const running = options.lead({
+      defer: (undo) => {
+        if (current.active) undos.push(undo);
+        else void undoSafely(undo, lateUndoDeadlineMs);
+      },
+      get active() {
+        return current.active && !stopped;
+      },
+      signal: current.ending.signal,
+      epoch: held.epoch,
+      confirm,
+      fence: async (write) => {
+        await confirm();
+        // The term may have started to end while the check was on the wire.
+        if (!current.active || stopped) throw ended();
+        const started = write();
+        writes.add(started);
+        try {
+          return await started;
+        } finally {
+          writes.delete(started);
+        }
+      },
+    });
+    leadRunning = running;
     try {
-      await options.lead({
-        defer: (undo) => undos.push(undo),
-        get active() {
-          return current.active && !stopped;
-        },
-        epoch: held.epoch,
-        confirm,
-        fence: async (write) => {
-          await confirm();
-          // The term may have started to end while the check was on the wire.
-          if (!current.active || stopped) throw ended();
-          const started = write();
-          writes.add(started);
-          try {
-            return await started;
-          } finally {
-            writes.delete(started);
-          }
-        },
-      });
+      await running;
     } catch (error) {
+      // A lead cut short by the end of its term (stop closed what it read) failed by design.
+      if (!current.active) return;
       logger.error({ err: error }, "controller failed to start");
       await stepDown(5_000);
       if (!stopped) retryLater();
+    } finally {
+      if (leadRunning === running) leadRunning = undefined;
     }
   }
 
@@ -151,9 +182,14 @@ export function runWhileLeading(options: LeaderElectionOptions): {
 
   return {
     async stop(deadlineMs) {
+      const endsAt = performance.now() + deadlineMs;
       stopped = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       await stepDown(deadlineMs);
+      // A lead still starting (its first list of Docker and the database on the wire) reads
+      // through the store the caller closes next: it would fail there, after stop returned.
+      if (leadRunning !== undefined)
+        await settled(new Set([leadRunning]), Math.max(0, endsAt - performance.now()));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
 import pMap from "p-map";
 import { startAutoscaler } from "../autoscaler/autoscaler.ts";
 import { createAutoscalerMetrics } from "../autoscaler/autoscaler-metrics.ts";
@@ -197,10 +198,17 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
           await created.start();
           break;
         } catch (error) {
+          // Stop came while the list was on the wire (and closed what it read): nothing to retry.
+          if (!term.active) {
+            log.debug({ err: error }, "controller stopped while its first list was on the wire");
+            return;
+          }
           log.warn({ err: error }, "controller could not list Docker and the database; retrying");
-          await new Promise((resolve) => setTimeout(resolve, 2_000));
+          await delay(2_000, undefined, { signal: term.signal }).catch(() => {});
         }
       }
+      // Stop came while the first list was on the wire: start nothing more in an ended term.
+      if (!term.active) return;
       controller = created;
 
       term.defer(

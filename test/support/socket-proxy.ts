@@ -22,6 +22,8 @@ export type SocketProxy = {
   restore(): void;
   /** Connections clients opened since the last cut() or blackhole(). */
   attemptsWhileAway(): number;
+  /** What clients sent into the black hole since the last blackhole() (e.g. HTTP requests). */
+  swallowed(): string;
   /** Connections open right now. */
   readonly liveConnections: number;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ type Target = { readonly path: string } | { readonly host: string; readonly port
 export async function startSocketProxy(target: Target): Promise<SocketProxy> {
   let mode: "forward" | "cut" | "blackhole" = "forward";
   let attempts = 0;
+  let swallowed = "";
   const live = new Set<Socket>();
   const folder = "path" in target ? await mkdtemp(path.join(tmpdir(), "orch-proxy-")) : undefined;
 
@@ -45,7 +48,9 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
     client.on("close", () => live.delete(client));
     client.on("error", () => {});
     if (mode === "blackhole") {
-      client.resume(); // read and drop
+      client.on("data", (chunk: Buffer) => {
+        swallowed += chunk.toString("latin1");
+      });
       return;
     }
     const upstream = connect("path" in target ? { path: target.path } : target);
@@ -57,8 +62,9 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
     upstream.on("error", () => client.destroy());
     client.on("close", () => upstream.destroy());
     // Bytes flow only while forwarding: a black-holed connection goes silent both ways.
-    client.on("data", (chunk) => {
+    client.on("data", (chunk: Buffer) => {
       if (mode === "forward") upstream.write(chunk);
+      else swallowed += chunk.toString("latin1");
     });
     upstream.on("data", (chunk) => {
       if (mode === "forward") client.write(chunk);
@@ -90,6 +96,7 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
     blackhole() {
       mode = "blackhole";
       attempts = 0;
+      swallowed = "";
     },
     restore() {
       // Bytes were swallowed on the connections that lived through a partition: end them.
@@ -97,6 +104,7 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
       mode = "forward";
     },
     attemptsWhileAway: () => attempts,
+    swallowed: () => swallowed,
     get liveConnections() {
       return live.size;
     },

@@ -157,6 +157,8 @@ export function createController(options: ControllerOptions): Controller {
   return {
     async start() {
       const keys = await options.listAllKeys();
+      // Stopped while the list was on the wire (it outlived stop's deadline): nothing to start.
+      if (stopping) return;
       for (const key of keys) queue.add(key);
       started = true;
       for (let index = 0; index < options.workers; index++) workers.push(work());

@@ -226,3 +226,121 @@ describe("a lead still starting when stop comes", () => {
     expect(lock.released).toBe(true);
   });
 });
+
+describe("what stop waits for besides the current lead", () => {
+  function losableLock(epoch: number) {
+    let lose: () => void = () => {};
+    const lock = {
+      ...grantedLock(),
+      epoch,
+      lost: new Promise<void>((resolve) => {
+        lose = resolve;
+      }),
+    };
+    lock.release = async () => {
+      lock.released = true;
+    };
+    return { lock, lose: () => lose() };
+  }
+
+  it("waits for an undo registered after the term ended (an unlisten on the store)", async () => {
+    const lock = grantedLock();
+    let subscribed: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
+    const election = runWhileLeading({
+      tryLock: async () => lock,
+      logger: createLogger("silent"),
+      lead: async (term) => {
+        await new Promise<void>((resolve) => {
+          subscribed = resolve;
+        });
+        term.defer(() => new Promise<void>((resolve) => (unlisten = resolve)));
+      },
+    });
+    await expect.poll(() => subscribed).toBeDefined();
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await expect.poll(() => lock.released).toBe(true);
+    subscribed?.();
+    await expect.poll(() => unlisten).toBeDefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    unlisten?.();
+    await stopping;
+  });
+
+  it("waits for the lead of a term whose lock was lost, beside the next term's", async () => {
+    const first = losableLock(1);
+    const second = losableLock(2);
+    const locks: LeaderLock[] = [first.lock, second.lock];
+    const finish: Array<() => void> = [];
+    const election = runWhileLeading({
+      tryLock: async () => locks.shift(),
+      logger: createLogger("silent"),
+      lead: () => new Promise<void>((resolve) => finish.push(resolve)),
+    });
+    await expect.poll(() => finish.length).toBe(1);
+    first.lose();
+    await expect.poll(() => finish.length).toBe(2);
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await expect.poll(() => second.lock.released).toBe(true);
+    finish[1]?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    finish[0]?.();
+    await stopping;
+  });
+
+  it("waits for the end of a term whose lock was lost, still stopping the controller", async () => {
+    const { lock, lose } = losableLock(1);
+    let deferred = false;
+    let controllerStopped: (() => void) | undefined;
+    const election = runWhileLeading({
+      tryLock: async () => lock,
+      logger: createLogger("silent"),
+      lead: async (term) => {
+        term.defer(() => new Promise<void>((resolve) => (controllerStopped = resolve)));
+        deferred = true;
+      },
+    });
+    await expect.poll(() => deferred).toBe(true);
+    lose();
+    await expect.poll(() => controllerStopped).toBeDefined();
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    controllerStopped?.();
+    await stopping;
+  });
+
+  it("waits for a lock query on the wire, and its failure from what stop closed is no warning", async () => {
+    const lines: string[] = [];
+    let fail: ((error: Error) => void) | undefined;
+    const election = runWhileLeading({
+      tryLock: () =>
+        new Promise<LeaderLock | undefined>((_, reject) => {
+          fail = reject;
+        }),
+      logger: createLogger("debug", { write: (line: string) => void lines.push(line) }),
+      lead: async () => {},
+    });
+    await expect.poll(() => fail).toBeDefined();
+    let stopped = false;
+    const stopping = election.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    fail?.(new Error("driver has already been destroyed"));
+    await stopping;
+    expect(lines.join("")).not.toMatch(/leader election failed/);
+  });
+});

@@ -66,17 +66,35 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   let lock: LeaderLock | undefined;
   let undos: Array<(deadlineMs: number) => void | Promise<void>> = [];
   let term = { active: false, ending: new AbortController() };
-  /** The `lead` call still running, if any: stop waits for it. */
-  let leadRunning: Promise<unknown> | undefined;
+  /**
+   * What may still touch the store after a term ended: `lead` calls still running (also one of
+   * a term whose lock was lost, beside the next term's), undos registered late, and a term's
+   * end still under way (a lost lock's). Stop waits for all of them, up to its deadline.
+   */
+  const pending = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    pending.add(work);
+    void work.then(
+      () => pending.delete(work),
+      () => pending.delete(work),
+    );
+  };
   /** The Docker writes this term started and that have not settled yet. */
   let writesInFlight = new Set<Promise<unknown>>();
 
   const retryLater = () => {
-    retryTimer = setTimeout(() => void campaign(), retryMs);
+    if (stopped) return;
+    retryTimer = setTimeout(() => track(campaign()), retryMs);
     retryTimer.unref();
   };
 
-  async function stepDown(deadlineMs: number): Promise<void> {
+  function stepDown(deadlineMs: number): Promise<void> {
+    const ending = endTerm(deadlineMs);
+    track(ending);
+    return ending;
+  }
+
+  async function endTerm(deadlineMs: number): Promise<void> {
     // One deadline for the whole end: the writes get what the undos left of it, not a fresh
     // one. A pull on the wire held the controller's stop (an undo) to the deadline and then the
     // wait for writes to another, past serve's exit timer (the deadline plus 4 s): exit 1,
@@ -109,6 +127,8 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     try {
       lock = await options.tryLock();
     } catch (error) {
+      // Stop closed the store under the query: nothing to retry.
+      if (stopped) return;
       logger.warn({ err: error }, "leader election failed; retrying");
     }
     if (lock === undefined) {
@@ -133,7 +153,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       if (stopped || !current.active) return;
       logger.error({ epoch: held.epoch }, "leader lock lost: stopping the controller");
       await stepDown(5_000);
-      void campaign();
+      track(campaign());
     });
     const ended = () => new LeadershipLostError(`the term at epoch ${held.epoch} ended`);
     const confirm = async () => {
@@ -143,7 +163,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
     const running = options.lead({
       defer: (undo) => {
         if (current.active) undos.push(undo);
-        else void undoSafely(undo, lateUndoDeadlineMs);
+        else track(undoSafely(undo, lateUndoDeadlineMs));
       },
       get active() {
         return current.active && !stopped;
@@ -164,7 +184,7 @@ export function runWhileLeading(options: LeaderElectionOptions): {
         }
       },
     });
-    leadRunning = running;
+    track(running);
     try {
       await running;
     } catch (error) {
@@ -173,12 +193,10 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       logger.error({ err: error }, "controller failed to start");
       await stepDown(5_000);
       if (!stopped) retryLater();
-    } finally {
-      if (leadRunning === running) leadRunning = undefined;
     }
   }
 
-  void campaign();
+  track(campaign());
 
   return {
     async stop(deadlineMs) {
@@ -186,10 +204,11 @@ export function runWhileLeading(options: LeaderElectionOptions): {
       stopped = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       await stepDown(deadlineMs);
-      // A lead still starting (its first list of Docker and the database on the wire) reads
-      // through the store the caller closes next: it would fail there, after stop returned.
-      if (leadRunning !== undefined)
-        await settled(new Set([leadRunning]), Math.max(0, endsAt - performance.now()));
+      // A lock query or a lead still starting (its first list of Docker and the database on the
+      // wire), a lost lock's step-down, an undo registered late: each reads through the store
+      // the caller closes next, and would fail there after stop returned.
+      while (pending.size > 0 && performance.now() < endsAt)
+        await settled(new Set(pending), Math.max(0, endsAt - performance.now()));
     },
   };
 }

@@ -200,7 +200,7 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         } catch (error) {
           // Stop came while the list was on the wire (and closed what it read): nothing to retry.
           if (!term.active) {
-            log.debug({ err: error }, "controller stopped while its first list was on the wire");
+            log.debug({ err: error }, "controller stopped while starting");
             return;
           }
           log.warn({ err: error }, "controller could not list Docker and the database; retrying");
@@ -208,7 +208,10 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
         }
       }
       // Stop came while the first list was on the wire: start nothing more in an ended term.
-      if (!term.active) return;
+      if (!term.active) {
+        log.debug("controller stopped while starting");
+        return;
+      }
       controller = created;
 
       term.defer(

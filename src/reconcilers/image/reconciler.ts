@@ -78,6 +78,12 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
   async function reconcile(imageId: number): Promise<ReconcileResult> {
     const log = deps.logger.child({ imageId });
     const image = await store.images.find(imageId);
+    // When the containers the status judges were listed (the instant the request went out):
+    // an instance counts as having run min_ready only if it was seen up that long after it
+    // started. Reckoned at the pass's end instead, a container seen running at its start and
+    // dead a moment later counted as ready once the pass itself had taken min_ready (a busy
+    // engine or database): a crash-looping dependency was Ready, and its dependents started.
+    let listedAt = now();
     const labelled = await freshList(imageId);
     if (image === undefined) {
       networksCleaned.delete(imageId);
@@ -153,6 +159,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
         // Gone: what waited for it (a dependency being deleted) looks again.
         return { wake: await relatedImageIds(store, image) };
       }
+      listedAt = now();
       seen = ours(await runtime.listManaged(settings.orchestratorId, imageId));
       records = await recorder.syncAll(await store.instances.listOfImage(imageId), seen);
     }
@@ -168,8 +175,8 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       await removeUndeclaredNetworks(deps, image.user_id);
       networksCleaned.set(imageId, declaredNetworks);
     }
-    // The rollout of the newest revision: progress, completion, failure and rollback.
-    const passEnd = now();
+    // The rollout of the newest revision: progress, completion, failure and rollback, as of
+    // the moment `seen` was listed (see listedAt).
     const rollout = await trackRollout(
       deps,
       image,
@@ -183,15 +190,15 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
           containers: seen,
           runnability,
           desiredHash,
-          now: passEnd,
+          now: listedAt,
         }),
-        now: passEnd,
+        now: listedAt,
         reference: eventContext.reference,
       },
       log,
     );
     const conditions = await writeStatus(store, image, log, {
-      now: passEnd,
+      now: listedAt,
       records,
       containers: seen,
       runnability,
@@ -220,13 +227,13 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       );
     }
     // Look again when a young instance has run long enough to count as ready: reckoned at the
-    // same instant as the status just written (passEnd), never a later one. With a later clock,
+    // same instant as the status just written (listedAt), never a later one. With a later clock,
     // an instance that turned ready in between was "not yet" in the status and "already" here:
     // no look again, and Ready stayed False until the resync (seen with three instances started
     // within a second and min_ready 20s: "2/3 instances healthy" for minutes).
     const readyIn = msUntilReady(
       records,
-      passEnd,
+      listedAt,
       minReadyMsOf(withOptionDefaults(image.container_options).rollout),
     );
     const requeue = [

@@ -17,8 +17,9 @@
  * through the same stack doing only one statement each on the same database (no token, no
  * transaction, no check, event or audit, no controller), which no orchestrator on this machine
  * can beat. Prints req/s, p50 and p99 of each, the CPU time per request (Linux) of the serving
- * process, of this load generator and of the machine's `postgres` processes (the three share the
- * cores: what a write costs the machine, not only the service), the reconcile passes per write
+ * process, of this load generator (node:http, support-http-client.ts) and of the machine's
+ * `postgres` processes (the three share the cores: what a write costs the machine, not only
+ * the service), the reconcile passes per write
  * (they vary with the speed of both sides: a pass started while writes to its image keep coming
  * covers several), ours / bare and ours / floor.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
@@ -40,6 +41,7 @@ import { openStore, type StoreLocation } from "../../src/store/database.ts";
 import { metricValue } from "../../test/support/metrics-text.ts";
 import { freePort } from "../../test/support/spawn-server.ts";
 import { report, startArguments } from "../support.ts";
+import { type Answer, httpClient } from "./support-http-client.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -121,7 +123,7 @@ function percentile(sorted: readonly number[], p: number): number {
 /** `concurrency` workers send `request(worker, n)` back to back for `ms`; every answer must be 200. */
 async function load(
   ms: number,
-  request: (worker: number, n: number) => Promise<Response>,
+  request: (worker: number, n: number) => Promise<Answer>,
   pid?: number,
 ): Promise<Stats> {
   const latencies: number[] = [];
@@ -134,9 +136,8 @@ async function load(
     Array.from({ length: concurrency }, async (_, worker) => {
       for (let n = 0; performance.now() < deadline; n++) {
         const sent = performance.now();
-        const response = await request(worker, n);
-        const text = await response.text();
-        if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text}`);
+        const answer = await request(worker, n);
+        if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text}`);
         latencies.push(performance.now() - sent);
       }
     }),
@@ -176,37 +177,43 @@ async function reconcilesSoFar(url: string, metricsToken: string): Promise<numbe
 /** Reads then writes against a target, after a short warm-up of each. */
 async function measure(target: Target): Promise<{ reads: Stats; writes: Stats }> {
   const headers = { authorization: `Bearer ${target.token}` };
+  const client = httpClient(target.url, concurrency);
   const imageOf = (worker: number, n: number) =>
     target.imageIds[(worker + concurrency * n) % target.imageIds.length] as number;
   const read = (worker: number, n: number) =>
-    fetch(`${target.url}/api/images/${imageOf(worker, n)}`, { headers });
+    client.send("GET", `/api/images/${imageOf(worker, n)}`, headers);
   // Each worker owns the images worker, worker + 8, …: writes never wait on each other's locks.
   const counts = new Map<number, number>();
   const write = (worker: number, n: number) => {
     const id = imageOf(worker, n);
     const next = counts.get(id) === 2 ? 1 : 2;
     counts.set(id, next);
-    return fetch(`${target.url}/api/images/${id}`, {
-      method: "PATCH",
-      headers: { ...headers, "content-type": "application/json" },
-      body: JSON.stringify({ desired_instances: next }),
-    });
+    return client.send(
+      "PATCH",
+      `/api/images/${id}`,
+      { ...headers, "content-type": "application/json" },
+      JSON.stringify({ desired_instances: next }),
+    );
   };
   let reads = none;
   let writes = none;
-  if (phases.has("reads")) {
-    await load(1_500, read);
-    reads = await load(seconds * 1000, read, target.pid);
-  }
-  if (phases.has("writes")) {
-    await load(1_500, write);
-    const passesBefore = await target.reconciles?.();
-    writes = await load(seconds * 1000, write, target.pid);
-    const passesAfter = await target.reconciles?.();
-    if (passesBefore !== undefined && passesAfter !== undefined) {
-      // Counted at the phase's end: passes still running then fall in no window.
-      writes = { ...writes, reconcilesPerReq: (passesAfter - passesBefore) / writes.answered };
+  try {
+    if (phases.has("reads")) {
+      await load(1_500, read);
+      reads = await load(seconds * 1000, read, target.pid);
     }
+    if (phases.has("writes")) {
+      await load(1_500, write);
+      const passesBefore = await target.reconciles?.();
+      writes = await load(seconds * 1000, write, target.pid);
+      const passesAfter = await target.reconciles?.();
+      if (passesBefore !== undefined && passesAfter !== undefined) {
+        // Counted at the phase's end: passes still running then fall in no window.
+        writes = { ...writes, reconcilesPerReq: (passesAfter - passesBefore) / writes.answered };
+      }
+    }
+  } finally {
+    client.close();
   }
   return { reads, writes };
 }

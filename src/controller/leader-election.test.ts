@@ -130,6 +130,33 @@ describe("a leader term's fencing check", () => {
     expect(lock.released).toBe(true);
   });
 
+  it("gives each undo what the undos before it left of the deadline", async () => {
+    const { election, term } = await leading();
+    const given: number[] = [];
+    // Registered first, undone last: the controller's stop, after the slower pieces.
+    term.defer((deadlineMs) => {
+      given.push(deadlineMs);
+    });
+    term.defer(async (deadlineMs) => {
+      given.push(deadlineMs);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    await election.stop(60_000);
+    expect(given[0]).toBeLessThanOrEqual(60_000);
+    expect(given[1]).toBeLessThanOrEqual(60_000 - 90);
+  });
+
+  it("gives up waiting for an unlock at the deadline", async () => {
+    const { lock, election } = await leading();
+    let unlocking = false;
+    lock.release = () => {
+      unlocking = true;
+      return new Promise<void>(() => {});
+    };
+    await election.stop(50);
+    expect(unlocking).toBe(true);
+  });
+
   it("gives up waiting for a write at the deadline", async () => {
     const { lock, election, term } = await leading();
     // Started (its check answered) before the stop: else the fence refuses it, unhandled.

@@ -95,17 +95,21 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   }
 
   async function endTerm(deadlineMs: number): Promise<void> {
-    // One deadline for the whole end: the writes get what the undos left of it, not a fresh
-    // one. A pull on the wire held the controller's stop (an undo) to the deadline and then the
+    // One deadline for the whole end: each undo, then the writes, get what the ones before
+    // left of it, not a fresh one. A pull on the wire held the controller's stop (an undo) to the deadline and then the
     // wait for writes to another, past serve's exit timer (the deadline plus 4 s): exit 1,
     // with the relay's last events unsent and the store left open.
     const endsAt = performance.now() + deadlineMs;
     const wasLeading = term.active;
     term.active = false;
     term.ending.abort();
-    for (const undo of undos.splice(0).reverse()) await undoSafely(undo, deadlineMs);
+    for (const undo of undos.splice(0).reverse())
+      await undoSafely(undo, Math.max(0, endsAt - performance.now()));
     await settled(writesInFlight, Math.max(0, endsAt - performance.now()));
-    await lock?.release();
+    // An unlock with no answer (a partition) is left to finish, or to the session's end when
+    // the store closes, past the deadline.
+    if (lock !== undefined)
+      await settled(new Set([lock.release()]), Math.max(0, endsAt - performance.now()));
     lock = undefined;
     if (wasLeading) options.onLeading?.(false);
   }

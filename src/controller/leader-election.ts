@@ -95,16 +95,27 @@ export function runWhileLeading(options: LeaderElectionOptions): {
   }
 
   async function endTerm(deadlineMs: number): Promise<void> {
-    // One deadline for the whole end: each undo, then the writes, get what the ones before
-    // left of it, not a fresh one. A pull on the wire held the controller's stop (an undo) to the deadline and then the
-    // wait for writes to another, past serve's exit timer (the deadline plus 4 s): exit 1,
-    // with the relay's last events unsent and the store left open.
+    // One deadline for the whole end: the undos, then the writes, get what is left of it, not a
+    // fresh one. A pull on the wire held the controller's stop (an undo) to the deadline and
+    // then the wait for writes to another, past serve's exit timer (the deadline plus 4 s):
+    // exit 1, with the relay's last events unsent and the store left open.
     const endsAt = performance.now() + deadlineMs;
     const wasLeading = term.active;
     term.active = false;
     term.ending.abort();
-    for (const undo of undos.splice(0).reverse())
-      await undoSafely(undo, Math.max(0, endsAt - performance.now()));
+    // Undos start in reverse order (each one's synchronous part, a source that stops feeding
+    // the controller, runs before the controller's stop), then run side by side with what is
+    // left. Undone one after the other, a slow one (an autoscaler round waiting on a router, a
+    // monitor's sampling, an UNLISTEN on a slow session) left the controller's stop, undone
+    // last, nothing of the deadline: its reconciles and Docker writes in flight were abandoned
+    // at once. None holds the end past the deadline.
+    const undoing = new Set<Promise<unknown>>();
+    for (const undo of undos.splice(0).reverse()) {
+      const work = undoSafely(undo, Math.max(0, endsAt - performance.now()));
+      track(work);
+      undoing.add(work);
+    }
+    await settled(undoing, Math.max(0, endsAt - performance.now()));
     await settled(writesInFlight, Math.max(0, endsAt - performance.now()));
     // An unlock with no answer (a partition) is left to finish, or to the session's end when
     // the store closes, past the deadline.

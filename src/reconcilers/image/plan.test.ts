@@ -253,6 +253,27 @@ describe("planImage", () => {
     ]);
   });
 
+  it("reckons a new instance's min_ready as of the list, not the plan's clock", () => {
+    const startFirst = image({
+      desired_instances: 1,
+      container_options: {
+        rollout: { max_surge: 1, max_unavailable: 0, min_ready: "5s", progress_deadline: "10m" },
+      },
+    });
+    const old = record("a", { started_at: new Date(now.getTime() - 60_000) });
+    const young = record("n", { started_at: new Date(now.getTime() - 4_000) });
+    // Listed 4 s after it started; the pass then took 2 s before it planned.
+    const plan = planImage({
+      image: startFirst,
+      records: [old, young],
+      containers: [container("c-a", "a", {}, "h-old"), container("c-n", "n")],
+      desiredHash,
+      now: new Date(now.getTime() + 2_000),
+      listedAt: now,
+    });
+    expect(plan.actions).toEqual([]);
+  });
+
   it("counts a new instance with a health check only once it is healthy", () => {
     const probed = image({
       desired_instances: 2,

@@ -17,6 +17,13 @@ export type PlanInput = {
   /** The spec hash new containers get; undefined while the image cannot run (building, pull failed). */
   readonly desiredHash: string | undefined;
   readonly now: Date;
+  /**
+   * When `containers` were listed: a new instance serves (rollout step) only if it was seen up
+   * min_ready after it started, as the status reckons it (reconciler.ts, listedAt). A later
+   * clock counted one seen running at the list, and dead a moment later, as serving, and retired
+   * an old one for it. Back-off waits still use `now`. Left out: `now`.
+   */
+  readonly listedAt?: Date;
   /** What depends_on holds back (nothing when left out). */
   readonly waitFor?: DependencyWait;
 };
@@ -285,6 +292,7 @@ export function planImage(input: PlanInput): Plan {
   // 6. Rolling update of outdated containers (rollout-step.ts): within the surge and
   //    unavailability bounds, counting an instance as serving once it is ready.
   const minReadyMs = bounds.minReadyMs;
+  const listedAt = input.listedAt ?? now;
   const probed = image.health_check !== null;
   const isReady = (record: InstanceRecord) => {
     if (!isUp(containerOf(record)) || record.health === "unhealthy") return false;
@@ -292,7 +300,7 @@ export function planImage(input: PlanInput): Plan {
     if (outdated.has(record.id)) return true;
     // A new one counts once it has run min_ready, and passed its health check if it has one.
     if (record.started_at === null) return false;
-    if (now.getTime() - record.started_at.getTime() < minReadyMs) return false;
+    if (listedAt.getTime() - record.started_at.getTime() < minReadyMs) return false;
     return !probed || record.health === "healthy";
   };
   const members = active

@@ -141,6 +141,7 @@ export function createImageReconciler(deps: ReconcilerDependencies) {
       containers,
       desiredHash,
       now: now(),
+      listedAt,
       waitFor: dependencies.waitFor,
     });
     let failures: unknown[] = [];

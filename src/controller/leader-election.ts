@@ -4,7 +4,8 @@ import { type LeaderLock, LeadershipLostError } from "../store/sql-backend.ts";
 /** One stretch of leadership: what to undo when it ends, and whether it still holds. */
 export type LeaderTerm = {
   /**
-   * Registers what to undo when the term ends; undone in reverse order, given the deadline.
+   * Registers what to undo when the term ends: started in reverse order, then undone side by
+   * side, each given what is left of the one deadline (the end waits no longer than that).
    * Registered once the term has ended (a `lead` still starting when stop came), it is undone
    * at once: nothing the term started outlives it.
    */

@@ -31,6 +31,18 @@ async function leading() {
   return { lock, election, term: term as LeaderTerm };
 }
 
+/** Starts a stop with a long deadline; `returned()` tells whether it has returned yet. */
+function stopInBackground(election: { stop(deadlineMs: number): Promise<void> }) {
+  let returned = false;
+  const done = election.stop(60_000).then(() => {
+    returned = true;
+  });
+  return { done, returned: () => returned };
+}
+
+/** Lets what is already due run: one turn of the event loop. */
+const oneTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe("a leader term's fencing check", () => {
   it("passes while the term lasts", async () => {
     const { election, term } = await leading();
@@ -75,18 +87,15 @@ describe("a leader term's fencing check", () => {
         }),
     );
     await expect.poll(() => finishWrite).toBeDefined();
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
+    const stop = stopInBackground(election);
     // The term has ended (new writes refuse) but stop waits for the one on the wire.
     await expect(term.fence(async () => "late")).rejects.toThrow(LeadershipLostError);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     expect(lock.released).toBe(false);
     finishWrite?.();
     await expect(write).resolves.toBe("created");
-    await stopping;
+    await stop.done;
     expect(releasedWhenWriteFinished).toBe(false);
     expect(lock.released).toBe(true);
   });
@@ -229,16 +238,13 @@ describe("a lead still starting when stop comes", () => {
       },
     });
     await expect.poll(() => finishListing).toBeDefined();
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
+    const stop = stopInBackground(election);
     await expect.poll(() => lock.released).toBe(true);
     // The store is closed after stop returns: the list still reading from it holds stop.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     finishListing?.();
-    await stopping;
+    await stop.done;
     expect(watching).toBe(false);
   });
 
@@ -302,17 +308,14 @@ describe("what stop waits for besides the current lead", () => {
       },
     });
     await expect.poll(() => subscribed).toBeDefined();
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
+    const stop = stopInBackground(election);
     await expect.poll(() => lock.released).toBe(true);
     subscribed?.();
     await expect.poll(() => unlisten).toBeDefined();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     unlisten?.();
-    await stopping;
+    await stop.done;
   });
 
   it("waits for the lead of a term whose lock was lost, beside the next term's", async () => {
@@ -328,16 +331,13 @@ describe("what stop waits for besides the current lead", () => {
     await expect.poll(() => finish.length).toBe(1);
     first.lose();
     await expect.poll(() => finish.length).toBe(2);
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
+    const stop = stopInBackground(election);
     await expect.poll(() => second.lock.released).toBe(true);
     finish[1]?.();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     finish[0]?.();
-    await stopping;
+    await stop.done;
   });
 
   it("waits for the end of a term whose lock was lost, still stopping the controller", async () => {
@@ -355,14 +355,11 @@ describe("what stop waits for besides the current lead", () => {
     await expect.poll(() => deferred).toBe(true);
     lose();
     await expect.poll(() => controllerStopped).toBeDefined();
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    const stop = stopInBackground(election);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     controllerStopped?.();
-    await stopping;
+    await stop.done;
   });
 
   it("waits for a lock query on the wire, and its failure from what stop closed is no warning", async () => {
@@ -377,14 +374,11 @@ describe("what stop waits for besides the current lead", () => {
       lead: async () => {},
     });
     await expect.poll(() => fail).toBeDefined();
-    let stopped = false;
-    const stopping = election.stop(60_000).then(() => {
-      stopped = true;
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stopped).toBe(false);
+    const stop = stopInBackground(election);
+    await oneTurn();
+    expect(stop.returned()).toBe(false);
     fail?.(new Error("driver has already been destroyed"));
-    await stopping;
+    await stop.done;
     expect(lines.join("")).not.toMatch(/leader election failed/);
   });
 });

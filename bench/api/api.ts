@@ -34,11 +34,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { generateToken, hashToken } from "../../src/auth/tokens.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createImage } from "../../src/desired/image-writes.ts";
-import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { openStore, type StoreLocation } from "../../src/store/database.ts";
 import { metricValue } from "../../test/support/metrics-text.ts";
+import { seedImage } from "../../test/support/seed-image.ts";
 import { freePort } from "../../test/support/spawn-server.ts";
 import { report, startArguments } from "../support.ts";
 import { type Answer, httpClient } from "./support-http-client.ts";
@@ -260,26 +258,13 @@ async function seed(location: StoreLocation): Promise<{ token: string; imageIds:
       expiresAt: null,
       tokenHash: hashToken(token),
     });
-    const schema = newImageSchema(100);
     const imageIds: number[] = [];
     for (let index = 0; index < imageCount; index++) {
-      const input = schema.parse({ name: `bench-${index}`, desired_instances: 1 });
-      const image = await store.transaction((tx) =>
-        createImage(
-          tx,
-          {
-            userId: owner.id,
-            input: { ...input, source_type: "upload" },
-            status: "pending",
-            actor: { userId: owner.id, name: "bench", tokenId: null, tokenName: null },
-          },
-          {
-            builtImagePrefix: "bench",
-            adminUserId: 1,
-            quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([1]) },
-          },
-        ),
-      );
+      const spec = { name: `bench-${index}`, desired_instances: 1 };
+      const image = await seedImage(store, owner, spec, {
+        sourceType: "upload",
+        builtImagePrefix: "bench",
+      });
       imageIds.push(image.id);
     }
     return { token, imageIds };

@@ -2,15 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.ts";
-import { createImage } from "../../src/desired/image-writes.ts";
 import { createContainerRuntime } from "../../src/docker/runtime.ts";
-import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createImageReconciler } from "../../src/reconcilers/image/reconciler.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { docker, managedContainers } from "../support/docker-helpers.ts";
 import { testOrchestratorId } from "../support/run-id.ts";
+import { seedImage } from "../support/seed-image.ts";
 import { hasDocker } from "../support/services.ts";
 import { testImages } from "../support/test-images.ts";
 import { removeManagedContainers } from "../support/test-server.ts";
@@ -40,28 +38,11 @@ describe.runIf(hasDocker())("readiness, reckoned as of the list", () => {
 
   it("does not count a container as ready for the time the pass took after listing it", async () => {
     const owner = await store.users.create("alice");
-    const actor = { userId: owner.id, name: "alice", tokenId: null, tokenName: null };
-    const input = newImageSchema(100).parse({
-      name: "web",
-      image: testImages.httpd,
-      desired_instances: 1,
-      rollout: { min_ready: "1m" },
-    });
-    const image = await store.transaction((tx) =>
-      createImage(
-        tx,
-        {
-          userId: owner.id,
-          input: { ...input, source_type: "reference" },
-          status: "pending",
-          actor,
-        },
-        {
-          builtImagePrefix: orchestratorId,
-          adminUserId: owner.id,
-          quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([owner.id]) },
-        },
-      ),
+    const image = await seedImage(
+      store,
+      owner,
+      { name: "web", image: testImages.httpd, desired_instances: 1, rollout: { min_ready: "1m" } },
+      { sourceType: "reference", builtImagePrefix: orchestratorId },
     );
     const dockerImageId = (await docker.getImage(testImages.httpd).inspect()).Id;
     let clock = () => new Date();

@@ -1,9 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/auth/tokens.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createImage } from "../../src/desired/image-writes.ts";
-import { newImageSchema } from "../../src/domain/image-spec.ts";
 import { createLogger } from "../../src/logger.ts";
 import { imagesChannel } from "../../src/store/channels.ts";
 import { openStore, type Store, withQueryPlugin } from "../../src/store/database.ts";
@@ -17,6 +14,7 @@ import { LeadershipLostError } from "../../src/store/sql-backend.ts";
 import { createTokensRepository } from "../../src/store/tokens-repository.ts";
 import { createUsersRepository } from "../../src/store/users-repository.ts";
 import { createScratchDatabase } from "../support/databases.ts";
+import { seedImage } from "../support/seed-image.ts";
 import { type Backend, backends } from "../support/services.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -226,24 +224,11 @@ describe.each(backends())("store on %s", (backend) => {
   it("reads an image's instances, then its resource_version (a reconcile pass's reads)", async () => {
     const { store } = await freshStore(backend);
     const owner = await store.users.create("pass-reads");
-    const image = await store.transaction((tx) =>
-      createImage(
-        tx,
-        {
-          userId: owner.id,
-          input: {
-            ...newImageSchema(100).parse({ name: "pass", desired_instances: 1 }),
-            source_type: "upload",
-          },
-          status: "pending",
-          actor: { userId: owner.id, name: "test", tokenId: null, tokenName: null },
-        },
-        {
-          builtImagePrefix: "test",
-          adminUserId: 1,
-          quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([owner.id]) },
-        },
-      ),
+    const image = await seedImage(
+      store,
+      owner,
+      { name: "pass", desired_instances: 1 },
+      { sourceType: "upload", builtImagePrefix: "test" },
     );
     await store.instances.insert([
       { id: "pass-1", image_id: image.id, user_id: owner.id, container_name: "pass-1" },

@@ -19,9 +19,8 @@
  * can beat. Prints req/s, p50 and p99 of each, the CPU time per request (Linux) of the serving
  * process, of this load generator (node:http, support-http-client.ts) and of the machine's
  * `postgres` processes (the three share the cores: what a write costs the machine, not only
- * the service), the reconcile passes per write
- * (they vary with the speed of both sides: a pass started while writes to its image keep coming
- * covers several), ours / bare and ours / floor.
+ * the service), the reconcile passes per write (they vary with the speed of both sides: a pass
+ * started while writes to its image keep coming covers several), ours / bare and ours / floor.
  * Goals: writes >= 1,000 req/s with p99 < 20 ms on the server, >= 500 req/s on PGlite.
  * Knobs: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_BACKENDS (pglite,postgres), BENCH_PHASES
  * (reads,writes), BENCH_SERVICE_NODE_ARGS (e.g. --cpu-prof, to see where a request's time goes).

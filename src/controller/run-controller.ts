@@ -191,23 +191,19 @@ export function runControllerLoop(deps: ControllerLoopDependencies): ControllerL
       });
       term.defer(await watchImageNotifications(store, created));
 
-      // The first full list needs Docker: wait for it, retrying.
-      for (;;) {
-        if (!term.active) return;
+      // The first full list needs Docker: wait for it, retrying, while the term lasts.
+      while (term.active) {
         try {
           await created.start();
           break;
         } catch (error) {
           // Stop came while the list was on the wire (and closed what it read): nothing to retry.
-          if (!term.active) {
-            log.debug({ err: error }, "controller stopped while starting");
-            return;
-          }
+          if (!term.active) break;
           log.warn({ err: error }, "controller could not list Docker and the database; retrying");
           await delay(2_000, undefined, { signal: term.signal }).catch(() => {});
         }
       }
-      // Stop came while the first list was on the wire: start nothing more in an ended term.
+      // Stop came while the first list was on the wire: start nothing in an ended term.
       if (!term.active) {
         log.debug("controller stopped while starting");
         return;

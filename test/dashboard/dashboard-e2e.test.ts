@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBuildServer, webApp } from "../builds/build-support.ts";
 import { docker } from "../support/docker-helpers.ts";
 import { backends, hasDocker } from "../support/services.ts";
+import { suiteSetup } from "../support/suite-setup.ts";
 import type { TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
 import { hasChromium, launchChromium, screenshot, seriousViolations } from "./browser.ts";
@@ -49,27 +50,35 @@ describe.runIf(hasDocker() && (hasChromium() || process.env.CI)).each(backends()
     /** Printed by a RUN step: unique per server, so no cached layer from an earlier run hides it. */
     let buildMarker: string;
 
+    const setup = suiteSetup();
     beforeAll(async () => {
-      server = await startBuildServer({
-        backend,
-        env: { RESYNC_INTERVAL_SECONDS: "3", HEALTH_INTERVAL_SECONDS: "2" },
-      });
-      aliceToken = await server.createUser("alice");
-      bobToken = await server.createUser("bob");
+      server = await setup.make(
+        "the build server",
+        () =>
+          startBuildServer({
+            backend,
+            env: { RESYNC_INTERVAL_SECONDS: "3", HEALTH_INTERVAL_SECONDS: "2" },
+          }),
+        (made) => made.stop(),
+      );
+      aliceToken = await setup.make("alice's token", () => server.createUser("alice"));
+      bobToken = await setup.make("bob's token", () => server.createUser("bob"));
       buildMarker = `dashboard-build-${server.orchestratorId}`;
-      sourceDir = await mkdtemp(path.join(tmpdir(), "orch-dashboard-"));
+      sourceDir = await setup.make(
+        "the source folder",
+        () => mkdtemp(path.join(tmpdir(), "orch-dashboard-")),
+        (made) => rm(made, { recursive: true, force: true }),
+      );
       for (const file of webApp("hello from the dashboard\n", `RUN echo ${buildMarker}\n`)) {
         await writeFile(path.join(sourceDir, file.name), file.content);
       }
-      browser = await launchChromium();
-      alice = await openContext(browser, { width: 1280, height: 900 });
-      page = await alice.newPage();
+      browser = await setup.make("chromium", launchChromium, (made) => made.close());
+      alice = await setup.make("alice's browser context", () =>
+        openContext(browser, { width: 1280, height: 900 }),
+      );
+      page = await setup.make("alice's page", () => alice.newPage());
     });
-    afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
-      if (sourceDir) await rm(sourceDir, { recursive: true, force: true });
-    });
+    afterAll(() => setup.removeAll());
 
     const card = (): Locator => page.locator('article[data-image="web"]');
     const rows = (): Locator => card().locator("tbody tr");

@@ -23,6 +23,12 @@ export type EventSink = {
   connect(): Promise<void>;
   publish(messages: readonly SinkMessage[], options?: PublishOptions): Promise<PublishReport>;
   disconnect(): Promise<void>;
+  /**
+   * Resolves once the broker, found unreachable, accepts connections again (it never resolves
+   * while the broker is reachable all along, nor after `signal` aborts). The relay cuts a
+   * back-off short with it, so that events follow a returning broker within about a second.
+   */
+  brokerReturns?(signal: AbortSignal): Promise<void>;
 };
 
 /**

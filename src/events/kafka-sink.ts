@@ -8,6 +8,7 @@ import {
   type SASLOptions,
 } from "kafkajs";
 import type { Logger } from "../logger.ts";
+import { anyBrokerAccepts, brokerReturns } from "./broker-probe.ts";
 import {
   type EventSink,
   PublishError,
@@ -33,6 +34,8 @@ export type KafkaSinkOptions = {
   readonly connectionTimeoutMs?: number;
   /** Ceiling for one publish including kafkajs's own retries; then it is retriable. */
   readonly sendTimeoutMs?: number;
+  /** How often `brokerReturns` tries a TCP connection to the brokers. */
+  readonly returnProbeIntervalMs?: number;
 };
 
 const defaultMaxMessageBytes = 1_000_000;
@@ -161,15 +164,23 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
   });
   let connected = false;
   let connecting: Promise<void> | undefined;
+  /** The last connect or send failed to reach any broker (refused, timed out, unreachable). */
+  let unreachable = false;
+  const failed = (error: unknown) => {
+    const classified = classifyKafkaError(error);
+    unreachable = classified.code === "KafkaJSConnectionError";
+    return classified;
+  };
 
   const connect = () => {
     connecting ??= producer
       .connect()
       .then(() => {
         connected = true;
+        unreachable = false;
       })
       .catch((error: unknown) => {
-        throw classifyKafkaError(error);
+        throw failed(error);
       })
       .finally(() => {
         connecting = undefined;
@@ -191,8 +202,9 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
           },
         ],
       });
+      unreachable = false;
     } catch (error) {
-      throw classifyKafkaError(error);
+      throw failed(error);
     }
   };
 
@@ -229,5 +241,12 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
       connected = false;
       await producer.disconnect();
     },
+    brokerReturns: (signal) =>
+      brokerReturns(
+        () => anyBrokerAccepts(options.brokers, options.connectionTimeoutMs ?? 3_000),
+        signal,
+        options.returnProbeIntervalMs ?? 1_000,
+        unreachable,
+      ),
   };
 }

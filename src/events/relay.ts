@@ -90,16 +90,38 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     dirty = true;
     if (sleeper !== undefined && (force || sleeper.wakeOnNotify)) sleeper.resolve();
   };
-  const sleep = (ms: number | undefined, wakeOnNotify: boolean) =>
+  /** Sleeps `ms` (or until woken); `until`, when it resolves first, ends the sleep too. */
+  const sleep = (
+    ms: number | undefined,
+    wakeOnNotify: boolean,
+    until?: (signal: AbortSignal) => Promise<void>,
+  ) =>
     new Promise<void>((resolve) => {
       const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
+      const ended = new AbortController();
       const done = () => {
         clearTimeout(timer);
+        ended.abort();
         sleeper = undefined;
         resolve();
       };
       sleeper = { resolve: done, wakeOnNotify };
+      void until?.(ended.signal).then(
+        () => {
+          if (!ended.signal.aborted) done();
+        },
+        () => {},
+      );
     });
+
+  /** Resolves when the broker, found away, is back (sinks that cannot tell: never). */
+  const brokerBack =
+    sink.brokerReturns === undefined
+      ? undefined
+      : async (signal: AbortSignal) => {
+          await sink.brokerReturns?.(signal);
+          logger.info("the event broker accepts connections again; publishing now");
+        };
 
   const pass = relayPass({ sink, source, batchSize, logger, metrics, signal: abort.signal });
 
@@ -146,7 +168,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           logger.warn(fields, "event publishing still failing");
         }
         failures += 1;
-        await sleep(wait, false);
+        // A broker that was away and is back ends the back-off at once (within about a
+        // second): the events follow it instead of waiting out up to 30 s.
+        await sleep(wait, false, brokerBack);
         dirty = true;
       } else if (failures > 0) {
         logger.info(

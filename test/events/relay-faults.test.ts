@@ -75,6 +75,48 @@ describe.runIf(hasKafkaMock())("event relay: faults", () => {
       }
     });
 
+    it("follows a broker that comes back at once, however long its back-off", async () => {
+      const database = await openTestDatabase(backend);
+      const topic = uniqueTopic();
+      // A back-off of 10 minutes: only the broker's return can end it within this test.
+      const relay = await startTestRelay(database.store, broker().brokers, topic, {
+        backoff: { initialMs: 600_000, maxMs: 600_000 },
+        // The safety poll and NOTIFY wake an idle relay only, never one backing off.
+        pollIntervalMs: 1_000,
+      });
+      try {
+        await writeEvents(database.store, [containerEvent(3, 0)]);
+        await relay.flush();
+
+        await broker().down();
+        await writeEvents(database.store, [containerEvent(3, 1), containerEvent(3, 2)]);
+        await waitFor(
+          () => allEvents(database.store),
+          (rows) => rows.some((row) => row.publish_attempts > 0 && row.publish_error !== null),
+          { what: "a failed attempt on record" },
+        );
+        // Written during the back-off: NOTIFY must not end it either (it is the broker's).
+        await writeEvents(database.store, [containerEvent(3, 3)]);
+        await broker().up();
+
+        // Polled, not flushed: a flush would end the back-off by itself.
+        const rows = await waitFor(
+          () => allEvents(database.store),
+          (all) => all.every((row) => row.published_at !== null),
+          { what: "every event published after the broker's return", timeoutMs: 90_000 },
+        );
+        expect(rows.every((row) => row.failed_at === null)).toBe(true);
+        const consumption = await broker().consume(topic);
+        const messages = await consumption.waitFor(4);
+        await consumption.stop();
+        expect(idsByKey(messages)).toEqual(expectedIdsByKey(rows));
+      } finally {
+        await broker().up();
+        await relay.stop();
+        await database.close();
+      }
+    });
+
     it("rides out retriable broker errors without losing or reordering events", async () => {
       const database = await openTestDatabase(backend);
       const topic = uniqueTopic();

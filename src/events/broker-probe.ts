@@ -51,9 +51,9 @@ function accepts(address: { host: string; port: number }, timeoutMs: number): Pr
 /**
  * Resolves once `probe` answers true after the broker was found away: by the last publish
  * (`awayAtStart`: it could not connect) or by a probe answering false. Probes every
- * `intervalMs` until then, or until `signal` aborts (then it never resolves). A broker that was
- * never found away answers while publishing fails for another reason: the caller's back-off
- * stands.
+ * `intervalMs`, the first one `intervalMs` from now (so never two attempts in one interval),
+ * until then, or until `signal` aborts (then it never resolves). A broker that was never found
+ * away answers while publishing fails for another reason: the caller's back-off stands.
  */
 export function brokerReturns(
   probe: () => Promise<boolean>,
@@ -78,6 +78,6 @@ export function brokerReturns(
       away ||= !accepted;
       timer = setTimeout(round, intervalMs);
     };
-    void round();
+    timer = setTimeout(round, intervalMs);
   });
 }

@@ -100,6 +100,9 @@ function deadline(signal: AbortSignal | undefined, timeoutMs: number) {
 
 const retry = { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 };
 
+/** What kafkajs throws when it reached no broker: refused, timed out, or closed on it. */
+const connectionFailures = new Set(["KafkaJSConnectionError", "KafkaJSConnectionClosedError"]);
+
 /**
  * The kafkajs client settings for the sink's options: the one place where TLS and SASL settings
  * become kafkajs's, and where secrets are revealed (to kafkajs only). Certificates are always
@@ -166,10 +169,24 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
   let connecting: Promise<void> | undefined;
   /** The last connect or send failed to reach any broker (refused, timed out, unreachable). */
   let unreachable = false;
+  /**
+   * A probe's connection said "back" and the publish after it still could not connect (a load
+   * balancer in front of the brokers accepts while they are down): the last publish's failure
+   * no longer counts as "away" until a publish succeeds, only a refused probe does.
+   */
+  let probeMisleads = false;
+  let wokeByProbe = false;
   const failed = (error: unknown) => {
     const classified = classifyKafkaError(error);
-    unreachable = classified.code === "KafkaJSConnectionError";
+    unreachable = connectionFailures.has(classified.code);
+    if (unreachable && wokeByProbe) probeMisleads = true;
+    wokeByProbe = false;
     return classified;
+  };
+  const reached = () => {
+    unreachable = false;
+    probeMisleads = false;
+    wokeByProbe = false;
   };
 
   const connect = () => {
@@ -177,7 +194,7 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
       .connect()
       .then(() => {
         connected = true;
-        unreachable = false;
+        reached();
       })
       .catch((error: unknown) => {
         throw failed(error);
@@ -202,7 +219,7 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
           },
         ],
       });
-      unreachable = false;
+      reached();
     } catch (error) {
       throw failed(error);
     }
@@ -241,12 +258,14 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
       connected = false;
       await producer.disconnect();
     },
-    brokerReturns: (signal) =>
-      brokerReturns(
+    brokerReturns: async (signal) => {
+      await brokerReturns(
         () => anyBrokerAccepts(options.brokers, options.connectionTimeoutMs ?? 3_000),
         signal,
         options.returnProbeIntervalMs ?? 1_000,
-        unreachable,
-      ),
+        unreachable && !probeMisleads,
+      );
+      wokeByProbe = true;
+    },
   };
 }

@@ -8,7 +8,8 @@ import {
   type SASLOptions,
 } from "kafkajs";
 import type { Logger } from "../logger.ts";
-import { anyBrokerAccepts, brokerReturns } from "./broker-probe.ts";
+import { createBrokerProbe, probeUntilBack } from "./broker-probe.ts";
+import { awayAtStart, type BrokerReach, probesWhile, reachAfterPublish } from "./broker-reach.ts";
 import {
   type EventSink,
   PublishError,
@@ -167,27 +168,19 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
   });
   let connected = false;
   let connecting: Promise<void> | undefined;
-  /** The last connect or send failed to reach any broker (refused, timed out, unreachable). */
-  let unreachable = false;
-  /**
-   * A probe's connection said "back" and the publish after it still could not connect (a load
-   * balancer in front of the brokers accepts while they are down): the last publish's failure
-   * no longer counts as "away" until a publish succeeds, only a refused probe does.
-   */
-  let probeMisleads = false;
-  let wokeByProbe = false;
+  let reach: BrokerReach = "reached";
   const failed = (error: unknown) => {
     const classified = classifyKafkaError(error);
-    unreachable = connectionFailures.has(classified.code);
-    if (unreachable && wokeByProbe) probeMisleads = true;
-    wokeByProbe = false;
+    reach = reachAfterPublish(
+      reach,
+      connectionFailures.has(classified.code) ? "connection failed" : "reached",
+    );
     return classified;
   };
   const reached = () => {
-    unreachable = false;
-    probeMisleads = false;
-    wokeByProbe = false;
+    reach = "reached";
   };
+  const probe = createBrokerProbe(options.brokers, options.connectionTimeoutMs ?? 3_000);
 
   const connect = () => {
     connecting ??= producer
@@ -259,13 +252,16 @@ export function createKafkaSink(options: KafkaSinkOptions): EventSink {
       await producer.disconnect();
     },
     brokerReturns: async (signal) => {
-      await brokerReturns(
-        () => anyBrokerAccepts(options.brokers, options.connectionTimeoutMs ?? 3_000),
+      // A broker answered the last publish (no leader, refused credentials): nothing to wait
+      // for, and no connection a second for the broker to log as a failed handshake.
+      if (!probesWhile(reach)) return new Promise<void>(() => {});
+      await probeUntilBack(
+        probe,
         signal,
         options.returnProbeIntervalMs ?? 1_000,
-        unreachable && !probeMisleads,
+        awayAtStart(reach),
       );
-      wokeByProbe = true;
+      reach = "woken";
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Logger } from "../logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { eventsChannel } from "../store/channels.ts";
 import type { Store } from "../store/database.ts";
-import type { EventSink } from "./event-sink.ts";
+import { type EventSink, PublishError } from "./event-sink.ts";
 import { createRelayMetrics, type RelayMetrics } from "./relay-metrics.ts";
 import { type PassResult, relayPass } from "./relay-pass.ts";
 
@@ -81,6 +81,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   let dirty = true;
   let stopRequested = false;
   let failures = 0;
+  /** The back-off's step: as `failures`, but a broker's return starts it over. */
+  let backoffStep = 0;
   let failingSince = 0;
   let sleeper: { resolve: () => void; wakeOnNotify: boolean } | undefined;
   const passListeners = new Set<() => void>();
@@ -121,6 +123,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       : async (signal: AbortSignal) => {
           await sink.brokerReturns?.(signal);
           logger.info("the event broker accepts connections again; publishing now");
+          // A broker just back may still be electing leaders: short steps again, not 30 s.
+          backoffStep = 0;
         };
 
   const pass = relayPass({ sink, source, batchSize, logger, metrics, signal: abort.signal });
@@ -151,7 +155,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         dirty = true;
       } else if (result.kind === "retry") {
         if (stopRequested) break;
-        const wait = backoffDelay(failures + 1, backoff);
+        const wait = backoffDelay(backoffStep + 1, backoff);
         const fields = {
           error: result.error.message,
           code: "code" in result.error ? result.error.code : result.error.name,
@@ -168,9 +172,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           logger.warn(fields, "event publishing still failing");
         }
         failures += 1;
+        backoffStep += 1;
         // A broker that was away and is back ends the back-off at once (within about a
-        // second): the events follow it instead of waiting out up to 30 s.
-        await sleep(wait, false, brokerBack);
+        // second): the events follow it instead of waiting out up to 30 s. Only the sink's
+        // failures wait for it: the database's end with its LISTEN coming back.
+        await sleep(wait, false, result.error instanceof PublishError ? brokerBack : undefined);
         dirty = true;
       } else if (failures > 0) {
         logger.info(
@@ -178,6 +184,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           "event publishing recovered",
         );
         failures = 0;
+        backoffStep = 0;
       }
     }
     // Shutdown: one last drain (bounded by stop's timeout), unless publishing is failing.

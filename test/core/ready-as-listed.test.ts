@@ -1,17 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContainerRuntime } from "../../src/docker/runtime.ts";
-import { createLogger } from "../../src/logger.ts";
-import { createImageReconciler } from "../../src/reconcilers/image/reconciler.ts";
-import { openStore, type Store } from "../../src/store/database.ts";
-import { docker, managedContainers } from "../support/docker-helpers.ts";
-import { testOrchestratorId } from "../support/run-id.ts";
-import { seedImage } from "../support/seed-image.ts";
+import { describe, expect, it } from "vitest";
+import { managedContainers } from "../support/docker-helpers.ts";
+import { httpdReconciler, useReconcilerStore } from "../support/reconciler-on-pglite.ts";
 import { hasDocker } from "../support/services.ts";
-import { testImages } from "../support/test-images.ts";
-import { removeManagedContainers } from "../support/test-server.ts";
 
 /**
  * An instance counts as ready once it was seen up `min_ready` after it started: reckoned at
@@ -23,47 +13,14 @@ import { removeManagedContainers } from "../support/test-server.ts";
  * listed the containers: a pass that took that long.
  */
 describe.runIf(hasDocker())("readiness, reckoned as of the list", () => {
-  const orchestratorId = testOrchestratorId("ready-listed");
-  let dataDir: string;
-  let store: Store;
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), "orch-ready-listed-"));
-    store = await openStore({ kind: "pglite", dataDir: path.join(dataDir, "pglite") });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await removeManagedContainers(orchestratorId);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const suite = useReconcilerStore("ready-listed");
 
   it("does not count a container as ready for the time the pass took after listing it", async () => {
-    const owner = await store.users.create("alice");
-    const image = await seedImage(
-      store,
-      owner,
-      { name: "web", image: testImages.httpd, desired_instances: 1, rollout: { min_ready: "1m" } },
-      { sourceType: "reference", builtImagePrefix: orchestratorId },
-    );
-    const dockerImageId = (await docker.getImage(testImages.httpd).inspect()).Id;
+    const { orchestratorId } = suite;
+    const store = suite.store();
+    const { owner, image } = await suite.seedWeb("1m");
     let clock = () => new Date();
-    const reconciler = createImageReconciler({
-      store,
-      runtime: createContainerRuntime(docker),
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
-      settings: {
-        orchestratorId,
-        advertiseHost: "127.0.0.1",
-        publishIp: "127.0.0.1",
-        builtImagePrefix: orchestratorId,
-        stopTimeoutSeconds: 1,
-        actionConcurrency: 4,
-        pidsLimit: 512,
-        openFilesLimit: 1024,
-        diskLimit: undefined,
-        adminUserId: owner.id,
-        bindMountAllowlist: [],
-      },
-      resolveImage: async () => ({ ok: true, reference: testImages.httpd, dockerImageId }),
+    const reconciler = await httpdReconciler(store, orchestratorId, owner.id, {
       now: () => clock(),
     });
     const ready = async () =>

@@ -47,6 +47,12 @@ export async function trackRollout(
   const { store } = deps;
   if (image.status === "deleting") return { row: undefined };
   const { rollout: row, newest: latest } = await store.rollouts.findWithNewestRevision(image.id);
+  // A revision written after this pass read the image (a spec change landing while it ran) is
+  // not what its containers were made for: judged by them, it would be complete before any
+  // container ran it. The next pass, which reads it, tracks it (the write wakes the image).
+  if (latest !== undefined && latest.generation > image.generation) {
+    return { row, requeueAfterMs: 0 };
+  }
   const options = withOptionDefaults(image.container_options);
   const bounds = resolveRollout(options.rollout, image.desired_instances, image.max_instances);
   const assignment = assignContainers(pass.records, pass.containers);

@@ -46,6 +46,10 @@ describe.runIf(hasDocker())("a revision written while a pass runs", () => {
       quota: { defaults: loadConfig({}).quota, unlimitedUsers: new Set([owner.id]) },
     });
     const rollout = () => store.rollouts.findWithNewestRevision(image.id);
+    const rolloutEvents = async () =>
+      (await store.events.list({ imageId: image.id, limit: 1_000 }))
+        .filter((event) => event.type.startsWith("image.rollout_"))
+        .map((event) => [event.type, event.data.from_revision, event.data.to_revision]);
     /** Whether each running container was made with revision 2's environment. */
     const runRevisionTwo = async () =>
       Promise.all(
@@ -81,8 +85,10 @@ describe.runIf(hasDocker())("a revision written while a pass runs", () => {
     expect(duringList).toBeUndefined();
     const during = await rollout();
     expect(during.newest?.revision).toBe(2);
-    // Not complete: no container runs revision 2 yet.
-    expect([during.rollout?.to_revision, during.rollout?.state]).not.toEqual([2, "complete"]);
+    // Left to the next pass: the rollout row is still revision 1's, and nothing was said of
+    // revision 2 (no container runs it yet).
+    expect([during.rollout?.to_revision, during.rollout?.state]).toEqual([1, "complete"]);
+    expect(await rolloutEvents()).toEqual([]);
     expect(await runRevisionTwo()).toEqual([false, false]);
 
     // The next passes roll revision 2 out (one instance at a time), and then it completes.
@@ -90,5 +96,10 @@ describe.runIf(hasDocker())("a revision written while a pass runs", () => {
     const after = await rollout();
     expect([after.rollout?.to_revision, after.rollout?.state]).toEqual([2, "complete"]);
     expect(await runRevisionTwo()).toEqual([true, true]);
+    // It went through a rollout of its own: started, then completed.
+    expect(await rolloutEvents()).toEqual([
+      ["image.rollout_started", 1, 2],
+      ["image.rollout_completed", 1, 2],
+    ]);
   }, 120_000);
 });

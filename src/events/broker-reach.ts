@@ -5,19 +5,18 @@
  *   error: no leader, refused credentials). Nothing to wait for: no probe, no wake.
  * - `unreachable`: the last publish could not connect. The first probe that connects is the
  *   broker's return.
- * - `woken`: a probe said "back" and no publish has run since. A probe that connects says no
- *   more than it did: only one refused first, then connecting, is a return.
- * - `untrusted`: a probe said "back" and the publish after it still could not connect (a load
- *   balancer accepts while the brokers behind it are down). Until a publish reaches a broker,
- *   only a probe refused first, then connecting, is a return.
+ * - `woken`: a probe said "back" since a publish last reached a broker. A probe that connects
+ *   says no more than it did (and was wrong, if a publish after it still could not connect: a
+ *   load balancer accepts while the brokers behind it are down). Until a publish reaches a
+ *   broker, only a probe refused first, then connecting, is a return.
  */
-export type BrokerReach = "reached" | "unreachable" | "woken" | "untrusted";
+export type BrokerReach = "reached" | "unreachable" | "woken";
 
 export type PublishOutcome = "reached" | "connection failed";
 
 export function reachAfterPublish(reach: BrokerReach, outcome: PublishOutcome): BrokerReach {
   if (outcome === "reached") return "reached";
-  return reach === "woken" || reach === "untrusted" ? "untrusted" : "unreachable";
+  return reach === "woken" ? "woken" : "unreachable";
 }
 
 /** Whether to probe at all while the relay backs off. */

@@ -4,14 +4,14 @@ import { createLogger } from "../logger.ts";
 import type { PublishError } from "./event-sink.ts";
 import { createKafkaSink } from "./kafka-sink.ts";
 
+const connectionFailures = ["KafkaJSConnectionError", "KafkaJSConnectionClosedError"];
+
 /**
  * The Kafka sink's `brokerReturns` against what sits in front of a broker that is down: a port
  * that accepts every connection and closes it at once (a load balancer with no broker behind
  * it). A probe's connection then says nothing; the relay's back-off must not become one
  * publish a probe interval.
  */
-const connectionFailures = ["KafkaJSConnectionError", "KafkaJSConnectionClosedError"];
-
 describe("the Kafka sink's word that the broker is back", () => {
   let server: Server | undefined;
   afterEach(async () => {

@@ -14,7 +14,7 @@ import {
   subtractUsage,
   usageOfImage,
 } from "../domain/quota.ts";
-import { canonicalJson } from "../domain/spec-hash.ts";
+import { sameCanonicalJson } from "../domain/spec-hash.ts";
 import {
   type DesiredWrite,
   ImageNameTakenError,
@@ -198,10 +198,6 @@ function changesWhatIsBuilt(image: ImageRecord, change: ImageChange): boolean {
   return buildSettingsHash(wanted) !== buildSettingsHash(before);
 }
 
-function sameJson(left: unknown, right: unknown): boolean {
-  return canonicalJson(left) === canonicalJson(right);
-}
-
 /**
  * The columns of a write whose values differ from the row's: only those are sent (a PATCH of
  * the desired count carries the whole spec; parsing and storing the rest again is wasted).
@@ -212,7 +208,8 @@ function changedColumns(
 ): NonNullable<ImageChange["columns"]> {
   return Object.fromEntries(
     Object.entries(columns ?? {}).filter(
-      ([name, value]) => value !== undefined && !sameJson(value, image[name as keyof ImageRecord]),
+      ([name, value]) =>
+        value !== undefined && !sameCanonicalJson(value, image[name as keyof ImageRecord]),
     ),
   );
 }
@@ -323,7 +320,7 @@ async function refuseUnacceptable(
   if (change.dependenciesChecked !== true) {
     const dependsOn = change.columns?.container_options?.depends_on;
     const before = withOptionDefaults(image.container_options).depends_on;
-    if (dependsOn !== undefined && dependsOn.length > 0 && !sameJson(dependsOn, before)) {
+    if (dependsOn !== undefined && dependsOn.length > 0 && !sameCanonicalJson(dependsOn, before)) {
       await refuseBadDependencies(tx, image.user_id, { name: image.name, depends_on: dependsOn });
     }
     if (change.markDeleting === true) await refuseDeletingDependency(tx, image);

@@ -38,6 +38,39 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Whether two JSON values have the same canonicalJson, without building it: objects compared
+ * key by key whatever their order (keys holding undefined left out, as JSON leaves them out),
+ * arrays item by item, anything else as JSON.stringify writes it.
+ */
+export function sameCanonicalJson(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if (Array.isArray(left) || Array.isArray(right)) {
+    return (
+      Array.isArray(left) &&
+      Array.isArray(right) &&
+      left.length === right.length &&
+      left.every((item, index) => sameCanonicalJson(item, right[index]))
+    );
+  }
+  if (isObject(left) && isObject(right)) {
+    const keys = definedKeys(left);
+    return (
+      keys.length === definedKeys(right).length &&
+      keys.every((key) => Object.hasOwn(right, key) && sameCanonicalJson(left[key], right[key]))
+    );
+  }
+  return JSON.stringify(left) === JSON.stringify(right);
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === "object";
+}
+
+function definedKeys(value: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(value).filter((key) => value[key] !== undefined);
+}
+
 /** A stable 16-hex-digit hash of the canonical spec, stored as the `orchestrator.spec-hash` label. */
 export function specHash(spec: ContainerSpec): string {
   return createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16);

@@ -3,6 +3,9 @@ import type { QuotaUsage } from "../domain/quota.ts";
 import { imagesChannel } from "./channels.ts";
 import type { Executor } from "./executor.ts";
 import {
+  expectedAfterCounts,
+  type LockedImage,
+  lockedImageOf,
   lockOwnedIfFreeTogether,
   onlyCounts,
   usageWhileLockedTogether,
@@ -93,6 +96,11 @@ export class ImageNameTakenError extends Error {
 export function createImagesRepository(db: Executor, together?: Together) {
   /** Users whose quota lock this transaction took with lockOwnedIfFree (held until its end). */
   const quotaLocked = new Set<number>();
+  /**
+   * The rows lockOwnedIfFree locked, as read, until this transaction writes them: a count write
+   * of one then knows what it gives before its statement runs (expectedAfterCounts).
+   */
+  const lockedUnwritten = new Map<number, LockedImage>();
   const repository = {
     async find(id: number): Promise<ImageRecord | undefined> {
       return db.selectFrom("images").selectAll().where("id", "=", id).executeTakeFirst();
@@ -120,8 +128,9 @@ export function createImagesRepository(db: Executor, together?: Together) {
       const row = await step(db, together, lockOwnedIfFreeTogether({ id, userId }));
       if (row === undefined || !row.quota_locked) return undefined;
       quotaLocked.add(userId);
-      const { quota_locked: _locked, ...image } = row;
-      return image;
+      const locked = lockedImageOf(row);
+      lockedUnwritten.set(id, locked);
+      return locked.image;
     },
 
     async findByName(userId: number, name: string): Promise<ImageRecord | undefined> {
@@ -385,8 +394,19 @@ export function createImagesRepository(db: Executor, together?: Together) {
         write.deleteVolumes !== true &&
         write.requestBuild === undefined
       ) {
-        return together(writeCountsTogether({ id, columns }, write.bumpGeneration === true));
+        const locked = lockedUnwritten.get(id);
+        lockedUnwritten.delete(id);
+        const bump = write.bumpGeneration === true;
+        return together(
+          writeCountsTogether(
+            locked === undefined
+              ? { id, columns }
+              : { id, columns, expected: expectedAfterCounts(locked, columns, bump) },
+            bump,
+          ),
+        );
       }
+      lockedUnwritten.delete(id);
       const { env, health_check, container_options, ...plain } = columns;
       const source = write.requestBuild?.source;
       const {

@@ -13,10 +13,32 @@ import { tryLockRowUsersQuota } from "./users-repository.ts";
  * the same rows, locks and changes. With one input each is an ordinary statement.
  */
 
-/** An image row as lockOwnedIfFree reads it: whether the user's quota lock was taken too. */
-export type LockedOwnedRow = ImageRecord & { readonly quota_locked: boolean };
+/**
+ * An image row as lockOwnedIfFree reads it: whether the user's quota lock was taken too, and
+ * what a count write of it then becomes (expectedAfterCounts): when the transaction started
+ * (its `now()`, which `updated_at` takes) and whether the image has a revision yet.
+ */
+export type LockedOwnedRow = ImageRecord & {
+  readonly quota_locked: boolean;
+  readonly transaction_started_at: Date;
+  readonly has_revision: boolean;
+};
 
 type Owned = { readonly id: number; readonly userId: number };
+
+/** An image row locked by lockOwnedIfFree, and what a count write of it needs to know. */
+export type LockedImage = {
+  readonly image: ImageRecord;
+  /** The transaction's `now()`, which a write's `updated_at` takes. */
+  readonly transactionStartedAt: Date;
+  readonly hasRevision: boolean;
+};
+
+/** The image row apart from what the lock statement read beside it. */
+export function lockedImageOf(row: LockedOwnedRow): LockedImage {
+  const { quota_locked: _, transaction_started_at, has_revision, ...image } = row;
+  return { image, transactionStartedAt: transaction_started_at, hasRevision: has_revision };
+}
 
 /**
  * Each image locked if it is its user's and nobody holds its row (FOR UPDATE SKIP LOCKED), and
@@ -40,6 +62,8 @@ export function lockOwnedIfFreeTogether(
         .selectFrom("images")
         .selectAll()
         .select(tryLockRowUsersQuota.as("quota_locked"))
+        .select(sql<Date>`now()`.as("transaction_started_at"))
+        .select(hasRevision.as("has_revision"))
         .where(
           sql<boolean>`(images.id, images.user_id) in (select * from unnest(${bigintArray(
             valid.map((owned) => owned.id),
@@ -93,7 +117,62 @@ export function onlyCounts(columns: Readonly<Record<string, unknown>>): columns 
   return Object.keys(columns).every((column) => countColumns.has(column));
 }
 
-type CountWrite = { readonly id: number; readonly columns: CountColumns };
+/** Whether the image of the row has any revision yet (desired/revisions.ts startsRevision). */
+const hasRevision = sql<boolean>`exists (select 1 from image_revisions where image_revisions.image_id = images.id)`;
+
+/** What a count write gives: the row after it, and whether its image has a revision. */
+export type CountWritten = { readonly image: ImageRecord; readonly hasRevision: boolean };
+
+type CountWrite = {
+  readonly id: number;
+  readonly columns: CountColumns;
+  /** What the write gives, known from the row this transaction locked (expectedAfterCounts). */
+  readonly expected?: CountWritten;
+};
+
+/**
+ * What a count write of a row this transaction holds locked gives (writeCountsTogether's
+ * UPDATE): the counts written, `resource_version` (and `generation`) one up, `updated_at` the
+ * transaction's start; nothing else moves while the lock is held.
+ */
+export function expectedAfterCounts(
+  locked: LockedImage,
+  columns: CountColumns,
+  bumpGeneration: boolean,
+): CountWritten {
+  const row = locked.image;
+  return {
+    image: {
+      ...row,
+      desired_instances: columns.desired_instances ?? row.desired_instances,
+      min_instances: columns.min_instances ?? row.min_instances,
+      max_instances: columns.max_instances ?? row.max_instances,
+      generation: bumpGeneration ? row.generation + 1 : row.generation,
+      resource_version: row.resource_version + 1,
+      updated_at: locked.transactionStartedAt,
+    },
+    hasRevision: locked.hasRevision,
+  };
+}
+
+/**
+ * Whether a count write gave what was expected: the columns it writes. The others cannot have
+ * moved: the row is locked, and a write of it in this transaction ends the expectation.
+ */
+function sameWritten(written: CountWritten, expected: CountWritten): boolean {
+  const row = written.image;
+  const wanted = expected.image;
+  return (
+    written.hasRevision === expected.hasRevision &&
+    row.id === wanted.id &&
+    row.desired_instances === wanted.desired_instances &&
+    row.min_instances === wanted.min_instances &&
+    row.max_instances === wanted.max_instances &&
+    row.generation === wanted.generation &&
+    row.resource_version === wanted.resource_version &&
+    row.updated_at.getTime() === wanted.updated_at.getTime()
+  );
+}
 
 /**
  * The counts written, bumping `resource_version` (and `generation` with `bumpGeneration`) and
@@ -103,11 +182,14 @@ type CountWrite = { readonly id: number; readonly columns: CountColumns };
 export function writeCountsTogether(
   input: CountWrite,
   bumpGeneration: boolean,
-): TogetherCall<CountWrite, { image: ImageRecord; hasRevision: boolean }> {
+): TogetherCall<CountWrite, CountWritten> {
+  const known = input.expected !== undefined;
   return {
-    kind: `images.writeCounts/${bumpGeneration}`,
+    // Writes whose result is known and those whose is not go in statements of their own.
+    kind: `images.writeCounts/${bumpGeneration}/${known ? "known" : "read"}`,
     input,
     writes: true,
+    ...(known ? { knownResult: ({ expected }: CountWrite) => expected as CountWritten } : {}),
     runAll: async (inputs, db) => {
       // Two writes of one image never share a group (write-batches.ts); were they to, the
       // statement would apply one and answer both with it.
@@ -132,14 +214,19 @@ export function writeCountsTogether(
           min_instances int, max_instances int)
         where images.id = given.id
         returning images.*, pg_notify(${imagesChannel}, images.id::text) as notified,
-          exists (select 1 from image_revisions where image_revisions.image_id = images.id)
-            as has_revision`.execute(db);
+          ${hasRevision} as has_revision`.execute(db);
       const byId = new Map(rows.map((row) => [row.id, row]));
-      return inputs.map(({ id }) => {
+      return inputs.map(({ id, expected }) => {
         const row = byId.get(id);
         if (row === undefined) throw new Error(`image ${id} was not there to write`);
         const { notified: _, has_revision, ...image } = row;
-        return { image, hasRevision: has_revision };
+        const written = { image, hasRevision: has_revision };
+        // Its callers went on with what they expected: anything else fails the transaction,
+        // whose writes then run again alone.
+        if (expected !== undefined && !sameWritten(written, expected)) {
+          throw new Error(`image ${id}: the count write gave a row other than expected`);
+        }
+        return written;
       });
     },
   };

@@ -24,6 +24,13 @@ export type TogetherCall<I, R> = {
    * it (`settled`) before it decides to commit. A failure still fails the transaction.
    */
   readonly sentIsEnough?: true;
+  /**
+   * Each caller's result is known before the statement runs (a count write of a row this
+   * transaction holds locked: what the row becomes): the callers go on with it at once, as with
+   * `sentIsEnough`, so that their next statements follow it down the connection without waiting
+   * for it, and `runAll` fails (failing the transaction) where the statement gives anything else.
+   */
+  readonly knownResult?: (input: I) => R;
 };
 
 type Caller = {
@@ -37,6 +44,7 @@ type Pending = {
   readonly runAll: (inputs: readonly unknown[], db: Executor) => Promise<readonly unknown[]>;
   readonly writes: boolean;
   readonly sentIsEnough: boolean;
+  readonly knownResult: ((input: unknown) => unknown) | undefined;
   readonly callers: Caller[];
 };
 
@@ -72,6 +80,8 @@ export function createTogether(
     // have run, before any statement a caller sends after this turn.
     if (batch.sentIsEnough) {
       for (const caller of batch.callers) caller.resolve(undefined);
+    } else if (batch.knownResult !== undefined) {
+      for (const caller of batch.callers) caller.resolve(batch.knownResult(caller.input));
     }
   }
 
@@ -111,6 +121,7 @@ export function createTogether(
               runAll: call.runAll as Pending["runAll"],
               writes: call.writes,
               sentIsEnough: call.sentIsEnough === true,
+              knownResult: call.knownResult as Pending["knownResult"],
               callers: [],
             };
             pending.set(call.kind, batch);

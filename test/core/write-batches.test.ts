@@ -7,6 +7,7 @@
  * counts the shared transactions it runs, and their statements); what needs another session
  * holding a lock, on a Postgres server.
  */
+import { sql } from "kysely";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
@@ -233,6 +234,52 @@ describe.each(backends())("scaling writes in shared transactions on %s", (backen
     for (const image of images) {
       expect(await desired(image)).toBe(1);
       expect((await scaledEvents(image)).map((row) => row.data)).toMatchObject([
+        { previous_desired_instances: 0, desired_instances: 1 },
+      ]);
+      expect(await audited(image)).toBe(1);
+    }
+  });
+
+  it("answers each write with its row as written, without waiting for the UPDATE to know it", async () => {
+    const { store, alice, service, shared, rolledBack } = await setUp(backend);
+    const images = [];
+    for (let index = 0; index < 4; index++) images.push(await alice.create(`known-${index}`));
+
+    const answers = await Promise.all(
+      images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
+    );
+
+    expect(shared).toEqual([1, 3]);
+    expect(rolledBack).toEqual([]);
+    for (const [index, image] of images.entries()) {
+      expect(answers[index]?.image).toEqual(await store.images.find(image.id));
+    }
+  });
+
+  it("runs a group again alone when an UPDATE gives a row other than the one its lock foretold", async () => {
+    const { store, alice, service, shared, rolledBack, scaledEvents, audited } =
+      await setUp(backend);
+    const images = [];
+    for (let index = 0; index < 4; index++) images.push(await alice.create(`foretold-${index}`));
+    // From now on a count write's updated_at is the statement's clock, not the transaction's
+    // start that the lock statement read.
+    await sql`create function test_clock_updated_at() returns trigger language plpgsql as $$
+      begin new.updated_at := clock_timestamp(); return new; end $$`.execute(store.db);
+    await sql`create trigger test_clock_updated_at before update of desired_instances on images
+      for each row execute function test_clock_updated_at()`.execute(store.db);
+
+    const answers = await Promise.all(
+      images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
+    );
+
+    // Both groups were rolled back, and each write ran again alone, answered with its row.
+    expect(shared).toEqual([1, 3]);
+    expect(rolledBack).toEqual([1, 3]);
+    for (const [index, image] of images.entries()) {
+      const row = await store.images.find(image.id);
+      expect(row?.desired_instances).toBe(1);
+      expect(answers[index]?.image).toEqual(row);
+      expect((await scaledEvents(image)).map((event) => event.data)).toMatchObject([
         { previous_desired_instances: 0, desired_instances: 1 },
       ]);
       expect(await audited(image)).toBe(1);

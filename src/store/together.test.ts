@@ -121,6 +121,34 @@ describe("steps taken together", () => {
     expect(unseenFailure()).toMatchObject({ message: "deadlock detected" });
   });
 
+  it("lets the callers of a statement whose result is known go on with it at once, and waits for it before the end", async () => {
+    const { forWork, settled } = createTogether(db);
+    let finish = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let ended = false;
+    const known = (input: number) =>
+      ({
+        kind: "known",
+        input,
+        writes: true,
+        knownResult: (value: number) => value + 1,
+        runAll: async (inputs: readonly number[]) => {
+          await finished;
+          ended = true;
+          return inputs.map((value) => value + 1);
+        },
+      }) satisfies TogetherCall<number, number>;
+    const together = forWork(() => {});
+    expect(await Promise.all([together(known(1)), together(known(5))])).toEqual([2, 6]);
+    expect(ended).toBe(false);
+    const end = settled();
+    finish();
+    await end;
+    expect(ended).toBe(true);
+  });
+
   it("runs a step alone, as a statement for one, where there is nothing to take it with", async () => {
     const runs: number[][] = [];
     expect(await step(db, undefined, doubling("alone", 4, runs))).toBe(8);

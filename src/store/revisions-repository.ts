@@ -94,6 +94,14 @@ export function createRevisionsRepository(db: Executor) {
     },
 
     /**
+     * The newest revision of the image's spec at `generation` or before: what a pass that read
+     * the image at that generation works toward (a revision written while it ran is newer).
+     */
+    async newestUpTo(imageId: number, generation: number): Promise<RevisionRecord | undefined> {
+      return newestRevisionOf(db, imageId).where("generation", "<=", generation).executeTakeFirst();
+    },
+
+    /**
      * The image a finished build made, for the newest revision (a build runs for the newest;
      * one run again because its image went missing replaces the image).
      */

@@ -77,6 +77,7 @@ describe.runIf(hasDocker())("a revision written while a pass runs", () => {
       actor: { userId: owner.id, name: owner.name, tokenId: null, tokenName: null },
     };
     await images.patch(scope, image.id, { desired_instances: 2 });
+    const read = await store.images.find(image.id);
     duringList = {
       at: 2,
       write: () => images.patch(scope, image.id, { env: { GREETING: "hello" } }),
@@ -90,6 +91,13 @@ describe.runIf(hasDocker())("a revision written while a pass runs", () => {
     expect([during.rollout?.to_revision, during.rollout?.state]).toEqual([1, "complete"]);
     expect(await rolloutEvents()).toEqual([]);
     expect(await runRevisionTwo()).toEqual([false, false]);
+    // The revision of the spec the pass read (what a Swarm pass names for an update Swarm
+    // paused) is still 1; the image's newest generation has 2.
+    const written = await store.images.find(image.id);
+    expect((await store.revisions.newestUpTo(image.id, read?.generation ?? 0))?.revision).toBe(1);
+    expect((await store.revisions.newestUpTo(image.id, written?.generation ?? 0))?.revision).toBe(
+      2,
+    );
 
     // The next passes roll revision 2 out (one instance at a time), and then it completes.
     for (let pass = 0; pass < 6; pass++) await reconciler.reconcile(image.id);

@@ -274,17 +274,19 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
       kept = observed.filter((record) => !gone.has(record.id));
     }
 
-    // A failed update Swarm paused: Progressing says so until the spec changes.
+    // A failed update Swarm paused: Progressing says so until the spec changes. It names the
+    // revision of the spec this pass read (one written since is the next pass's).
     const paused = wroteService
       ? undefined
       : pausedUpdateRollout(service, desiredHash, image.generation, now());
+    const pausedRevision =
+      paused === undefined
+        ? undefined
+        : await store.revisions.newestUpTo(image.id, image.generation);
     const rollout =
       paused === undefined
         ? undefined
-        : {
-            ...paused,
-            to_revision: (await store.revisions.latest(image.id))?.revision ?? paused.to_revision,
-          };
+        : { ...paused, to_revision: pausedRevision?.revision ?? paused.to_revision };
 
     await writeStatus(store, image, log, {
       now: now(),

@@ -8,7 +8,7 @@ import {
   transitionsByInstance,
 } from "../support/fleet-checks.ts";
 import { metricValue } from "../support/metrics-text.ts";
-import { stopDockerEngine } from "../support/service-control.ts";
+import { releaseHiddenRootfsMounts, stopDockerEngine } from "../support/service-control.ts";
 import { backends } from "../support/services.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 import { waitFor } from "../support/wait.ts";
@@ -26,6 +26,10 @@ describe("the Docker engine restarts under 10 running instances", () => {
   });
   afterAll(async () => {
     await startEngine?.();
+    // A start the engine took while stopping can leave a container it cannot remove (its
+    // rootfs mounted where the next engine cannot see it): release it before the cleanup.
+    const released = await releaseHiddenRootfsMounts((await docker.info()).DockerRootDir);
+    if (released.length > 0) console.warn(`unmounted rootfs the engine could not see: ${released}`);
     for (const server of servers) await server.stop();
   });
 

@@ -172,6 +172,69 @@ export async function stopDockerEngine(socketPath = dockerSocketPath()) {
   };
 }
 
+/**
+ * The container root filesystems under the engine's root that the engine can no longer see
+ * (moby/moby#45510): a container start the engine took while it shut down mounted the rootfs
+ * after the engine had taken down the bind mount of its root folder, and the next engine's bind
+ * mount hides it. Removing that container then fails for ever ("Removal In Progress": the
+ * folder is busy). Such a mount hangs from another mount than the root's bind, the parent of
+ * every rootfs the engine mounts itself. From /proc/self/mountinfo's text; none when the root
+ * is no mount of its own (then nothing hides anything).
+ */
+export function hiddenRootfsMounts(mountinfo: string, dockerRoot: string): string[] {
+  const mounts = mountinfo
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [id, parent, , , mountPoint] = line.split(" ");
+      // mountinfo writes a space, tab, newline or backslash as an octal escape.
+      const unescaped = (mountPoint ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) =>
+        String.fromCharCode(Number.parseInt(octal, 8)),
+      );
+      return { id, parent, mountPoint: unescaped };
+    });
+  const rootBind = mounts.findLast((mount) => mount.mountPoint === dockerRoot);
+  if (rootBind === undefined) return [];
+  const layers = `${dockerRoot}/overlay2/`;
+  return mounts
+    .filter(
+      (mount) =>
+        mount.mountPoint.startsWith(layers) &&
+        mount.mountPoint.endsWith("/merged") &&
+        mount.parent !== rootBind.id,
+    )
+    .map((mount) => mount.mountPoint);
+}
+
+/**
+ * Unmounts the rootfs mounts the engine cannot see (hiddenRootfsMounts), so that it can remove
+ * their containers: the engine is stopped (its bind mount of its root goes, and they can be
+ * reached), they are unmounted, and it is started again. Nothing happens when none is hidden.
+ * For the suites that restart the engine (a start it took while stopping leaves one).
+ */
+export async function releaseHiddenRootfsMounts(
+  dockerRoot: string,
+  socketPath = dockerSocketPath(),
+): Promise<string[]> {
+  const hidden = hiddenRootfsMounts(readFileSync("/proc/self/mountinfo", "utf8"), dockerRoot);
+  if (hidden.length === 0) return [];
+  const startAgain = await stopDockerEngine(socketPath);
+  try {
+    for (const mountPoint of hidden) {
+      await new Promise<void>((resolve, reject) => {
+        const umount = spawn("umount", [mountPoint], { stdio: "ignore" });
+        umount.on("error", reject);
+        umount.on("exit", (code) =>
+          code === 0 ? resolve() : reject(new Error(`umount ${mountPoint} exited with ${code}`)),
+        );
+      });
+    }
+  } finally {
+    await startAgain();
+  }
+  return hidden;
+}
+
 // --- Postgres server ------------------------------------------------------------------------
 
 /** The postmaster listening on `port`: the one whose data folder's postmaster.pid says so. */

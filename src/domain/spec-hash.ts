@@ -41,7 +41,8 @@ export function canonicalJson(value: unknown): string {
 /**
  * Whether two JSON values have the same canonicalJson, without building it: objects compared
  * key by key whatever their order (keys holding undefined left out, as JSON leaves them out),
- * arrays item by item, anything else as JSON.stringify writes it.
+ * arrays item by item, anything else as JSON.stringify writes it. For JSON values only (what
+ * JSON.parse gives): like canonicalJson, it finds any two Dates equal.
  */
 export function sameCanonicalJson(left: unknown, right: unknown): boolean {
   if (left === right) return true;

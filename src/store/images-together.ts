@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { sameCanonicalJson } from "../domain/spec-hash.ts";
 import { imagesChannel } from "./channels.ts";
 import { jsonb } from "./json.ts";
 import { usageAndUserQuery } from "./quota-usage.ts";
@@ -156,22 +157,29 @@ export function expectedAfterCounts(
 }
 
 /**
- * Whether a count write gave what was expected: the columns it writes. The others cannot have
- * moved: the row is locked, and a write of it in this transaction ends the expectation.
+ * Whether a count write gave what was expected: the whole row, column by column (dates by their
+ * time, JSON structurally), and whether the image has a revision. Only the columns the UPDATE
+ * writes can move while the row is locked, but a trigger or another write of the row in the
+ * transaction would move others: then the callers went on with a row that is not the one
+ * written, and the group must not commit.
  */
 function sameWritten(written: CountWritten, expected: CountWritten): boolean {
-  const row = written.image;
-  const wanted = expected.image;
+  const row: Readonly<Record<string, unknown>> = written.image;
+  const wanted: Readonly<Record<string, unknown>> = expected.image;
+  const columns = Object.keys(row);
   return (
     written.hasRevision === expected.hasRevision &&
-    row.id === wanted.id &&
-    row.desired_instances === wanted.desired_instances &&
-    row.min_instances === wanted.min_instances &&
-    row.max_instances === wanted.max_instances &&
-    row.generation === wanted.generation &&
-    row.resource_version === wanted.resource_version &&
-    row.updated_at.getTime() === wanted.updated_at.getTime()
+    columns.length === Object.keys(wanted).length &&
+    columns.every((column) => sameValue(row[column], wanted[column]))
   );
+}
+
+function sameValue(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if (left instanceof Date || right instanceof Date) {
+    return left instanceof Date && right instanceof Date && left.getTime() === right.getTime();
+  }
+  return typeof left === "object" && typeof right === "object" && sameCanonicalJson(left, right);
 }
 
 /**

@@ -149,6 +149,25 @@ describe("steps taken together", () => {
     expect(ended).toBe(true);
   });
 
+  it("fails the transaction when a statement whose result was known fails, its callers having gone on", async () => {
+    const { forWork, settled, unseenFailure } = createTogether(db);
+    const given = new Error("the row was not what was foretold");
+    const known = (input: number) =>
+      ({
+        kind: "known",
+        input,
+        writes: true,
+        knownResult: (value: number) => value + 1,
+        runAll: async () => {
+          throw given;
+        },
+      }) satisfies TogetherCall<number, number>;
+    const together = forWork(() => {});
+    expect(await Promise.all([together(known(1)), together(known(5))])).toEqual([2, 6]);
+    await settled();
+    expect(unseenFailure()).toBe(given);
+  });
+
   it("runs a step alone, as a statement for one, where there is nothing to take it with", async () => {
     const runs: number[][] = [];
     expect(await step(db, undefined, doubling("alone", 4, runs))).toBe(8);

@@ -256,35 +256,42 @@ describe.each(backends())("scaling writes in shared transactions on %s", (backen
     }
   });
 
-  it("runs a group again alone when an UPDATE gives a row other than the one its lock foretold", async () => {
-    const { store, alice, service, shared, rolledBack, scaledEvents, audited } =
-      await setUp(backend);
-    const images = [];
-    for (let index = 0; index < 4; index++) images.push(await alice.create(`foretold-${index}`));
-    // From now on a count write's updated_at is the statement's clock, not the transaction's
-    // start that the lock statement read.
-    await sql`create function test_clock_updated_at() returns trigger language plpgsql as $$
-      begin new.updated_at := clock_timestamp(); return new; end $$`.execute(store.db);
-    await sql`create trigger test_clock_updated_at before update of desired_instances on images
-      for each row execute function test_clock_updated_at()`.execute(store.db);
+  // From now on a count write also sets a column of its own: one the UPDATE writes (updated_at
+  // from the statement's clock, not the transaction's start that the lock statement read), or
+  // one it does not.
+  it.each([
+    ["updated_at", "new.updated_at := clock_timestamp()"],
+    ["conditions", `new.conditions := '[{"type": "Touched"}]'::jsonb`],
+  ])(
+    "runs a group again alone when an UPDATE gives a row other than the one its lock foretold (%s)",
+    async (_, change) => {
+      const { store, alice, service, shared, rolledBack, scaledEvents, audited } =
+        await setUp(backend);
+      const images = [];
+      for (let index = 0; index < 4; index++) images.push(await alice.create(`foretold-${index}`));
+      await sql`create function test_touch() returns trigger language plpgsql as $$
+      begin ${sql.raw(change)}; return new; end $$`.execute(store.db);
+      await sql`create trigger test_touch before update of desired_instances on images
+      for each row execute function test_touch()`.execute(store.db);
 
-    const answers = await Promise.all(
-      images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
-    );
+      const answers = await Promise.all(
+        images.map((image) => service.patch(alice.scope, image.id, { desired_instances: 1 })),
+      );
 
-    // Both groups were rolled back, and each write ran again alone, answered with its row.
-    expect(shared).toEqual([1, 3]);
-    expect(rolledBack).toEqual([1, 3]);
-    for (const [index, image] of images.entries()) {
-      const row = await store.images.find(image.id);
-      expect(row?.desired_instances).toBe(1);
-      expect(answers[index]?.image).toEqual(row);
-      expect((await scaledEvents(image)).map((event) => event.data)).toMatchObject([
-        { previous_desired_instances: 0, desired_instances: 1 },
-      ]);
-      expect(await audited(image)).toBe(1);
-    }
-  });
+      // Both groups were rolled back, and each write ran again alone, answered with its row.
+      expect(shared).toEqual([1, 3]);
+      expect(rolledBack).toEqual([1, 3]);
+      for (const [index, image] of images.entries()) {
+        const row = await store.images.find(image.id);
+        expect(row?.desired_instances).toBe(1);
+        expect(answers[index]?.image).toEqual(row);
+        expect((await scaledEvents(image)).map((event) => event.data)).toMatchObject([
+          { previous_desired_instances: 0, desired_instances: 1 },
+        ]);
+        expect(await audited(image)).toBe(1);
+      }
+    },
+  );
 
   it("answers a write to an id past the largest safe integer 404, beside writes that go on", async () => {
     const { alice, bob, service, desired } = await setUp(backend);

@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { openSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
+import { promisify } from "node:util";
 import postgres from "postgres";
 
 /**
@@ -220,15 +221,7 @@ export async function releaseHiddenRootfsMounts(
   if (hidden.length === 0) return [];
   const startAgain = await stopDockerEngine(socketPath);
   try {
-    for (const mountPoint of hidden) {
-      await new Promise<void>((resolve, reject) => {
-        const umount = spawn("umount", [mountPoint], { stdio: "ignore" });
-        umount.on("error", reject);
-        umount.on("exit", (code) =>
-          code === 0 ? resolve() : reject(new Error(`umount ${mountPoint} exited with ${code}`)),
-        );
-      });
-    }
+    for (const mountPoint of hidden) await promisify(execFile)("umount", [mountPoint]);
   } finally {
     await startAgain();
   }

@@ -279,14 +279,15 @@ export function createSwarmReconciler(deps: SwarmReconcilerDependencies) {
     const paused = wroteService
       ? undefined
       : pausedUpdateRollout(service, desiredHash, image.generation, now());
-    const pausedRevision =
-      paused === undefined
-        ? undefined
-        : await store.revisions.newestUpTo(image.id, image.generation);
     const rollout =
       paused === undefined
         ? undefined
-        : { ...paused, to_revision: pausedRevision?.revision ?? paused.to_revision };
+        : {
+            ...paused,
+            to_revision:
+              (await store.revisions.newestUpTo(image.id, image.generation))?.revision ??
+              paused.to_revision,
+          };
 
     await writeStatus(store, image, log, {
       now: now(),

@@ -12,7 +12,9 @@ import { describe, expect, it } from "vitest";
  * (#1195), lets a stale reservation write onto its reconnected connection, fails the next
  * session's first query with the old session's FATAL error, leaves queries written between
  * a socket error and its close pending for ever, and lets a reserve whose connection attempt
- * failed (the server away) swallow the next connection that opens. patches/postgres+3.4.9.patch fixes them all;
+ * failed (the server away) swallow the next connection that opens. A new connection whose own
+ * array-types query fails (its session ended as it starts) ends the process with an unhandled
+ * rejection (#1192, #1223). patches/postgres+3.4.9.patch fixes them all;
  * `npm ci` applies it (postinstall: patch-package). test/foundation/postgres-driver.test.ts
  * checks the behaviour on the real server.
  */
@@ -29,6 +31,7 @@ describe("the Postgres driver", () => {
     const connection = readFileSync(path.join(root, folder, "connection.js"), "utf8");
     expect(connection).toMatch(/if \(socket === null\) \{/);
     expect(connection.match(/chunk = nextWriteTimer = null \/\/ patched/g)).toHaveLength(2);
+    expect(connection).toContain("return fetchArrayTypes().catch(() => {})");
     const pool = readFileSync(path.join(root, folder, "index.js"), "utf8");
     expect(pool).toContain("if (c.reserved !== reservation)");
     expect(pool).toContain("next.reserve && queries.push(next)");

@@ -11,7 +11,8 @@ import { startSocketProxy } from "../support/socket-proxy.ts";
  * postgres.js 3.4.9 strands a reserve that waits on a connection that closes (upstream #1195),
  * lets a stale reservation write onto the connection after it reconnected for somebody else,
  * and leaves queries queued on a reserved connection pending for ever: API requests that hang
- * until the client gives up. patches/postgres+3.4.9.patch fixes them; these check the fixes on
+ * until the client gives up. A new connection that dies during its own array-types query left
+ * an unhandled rejection, which ends the process (#1192, #1223). patches/postgres+3.4.9.patch fixes them; these check the fixes on
  * the real server.
  */
 describe.runIf(services().postgres.ok)("the Postgres driver under terminated sessions", () => {
@@ -104,6 +105,54 @@ describe.runIf(services().postgres.ok)("the Postgres driver under terminated ses
     reserved.release();
     expect(await sql`select 6 as six`).toEqual([{ six: 6 }]);
   });
+
+  it.each([
+    // The query was the connection's first: it fails with the reset, as on any reset connection.
+    [
+      "a query",
+      (pool: postgres.Sql) => pool`select 9 as nine`,
+      { settled: "rejected", error: expect.objectContaining({ code: "ECONNRESET" }) },
+    ],
+    // kysely-postgres-js reserves a connection for each query: the reserve waits for the next.
+    [
+      "a reserve",
+      async (pool: postgres.Sql) => {
+        const reserved = await pool.reserve();
+        try {
+          return await reserved`select 9 as nine`;
+        } finally {
+          reserved.release();
+        }
+      },
+      { settled: "fulfilled", value: [{ nine: 9 }] },
+    ],
+  ])(
+    "settles %s whose new connection dies while fetching the array types, with no unhandled rejection",
+    async (_, run, outcome) => {
+      const server = new URL(postgresUrl());
+      const proxy = await startSocketProxy({ host: server.hostname, port: Number(server.port) });
+      const viaProxy = new URL(postgresUrl());
+      viaProxy.port = String(proxy.port);
+      // Unpatched, the failed types query is a promise nobody awaits: it would end the process.
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", record);
+      const pool = postgres(viaProxy.toString(), { max: 1, onnotice: () => {} });
+      try {
+        // The first statement of every new connection is the driver's own array-types query.
+        proxy.resetWhenClientSends("pg_catalog.pg_type");
+        expect(await within(run(pool))).toEqual(outcome);
+        // Reported by now if it happened (after the microtasks of the turn that rejected it).
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+        expect(await pool`select 10 as ten`).toEqual([{ ten: 10 }]);
+      } finally {
+        process.off("unhandledRejection", record);
+        await pool.end({ timeout: 1 });
+        await proxy.close();
+      }
+    },
+  );
 
   it("fails reserves while the server is away and gives every connection back once it returns", async () => {
     const server = new URL(postgresUrl());

@@ -24,6 +24,11 @@ export type SocketProxy = {
   attemptsWhileAway(): number;
   /** What clients sent into the black hole since the last blackhole() (e.g. HTTP requests). */
   swallowed(): string;
+  /**
+   * Resets, once, the next connection whose client sends bytes containing `text` (latin1),
+   * before they reach the service: a session that dies at that exact step.
+   */
+  resetWhenClientSends(text: string): void;
   /** Connections open right now. */
   readonly liveConnections: number;
   close(): Promise<void>;
@@ -35,6 +40,7 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
   let mode: "forward" | "cut" | "blackhole" = "forward";
   let attempts = 0;
   let swallowed = "";
+  let resetOn: string | undefined;
   const live = new Set<Socket>();
   const folder = "path" in target ? await mkdtemp(path.join(tmpdir(), "orch-proxy-")) : undefined;
 
@@ -63,7 +69,11 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
     client.on("close", () => upstream.destroy());
     // Bytes flow only while forwarding: a black-holed connection goes silent both ways.
     client.on("data", (chunk: Buffer) => {
-      if (mode === "forward") upstream.write(chunk);
+      if (resetOn !== undefined && chunk.toString("latin1").includes(resetOn)) {
+        resetOn = undefined;
+        reset(client);
+        upstream.destroy();
+      } else if (mode === "forward") upstream.write(chunk);
       else swallowed += chunk.toString("latin1");
     });
     upstream.on("data", (chunk) => {
@@ -86,11 +96,7 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
     cut() {
       mode = "cut";
       attempts = 0;
-      // A TCP connection is reset (RST); a unix socket can only be closed.
-      for (const socket of live) {
-        if (socket.remoteAddress === undefined) socket.destroy();
-        else socket.resetAndDestroy();
-      }
+      for (const socket of live) reset(socket);
       live.clear();
     },
     blackhole() {
@@ -103,6 +109,9 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
       if (mode === "blackhole") for (const socket of live) socket.destroy();
       mode = "forward";
     },
+    resetWhenClientSends(text) {
+      resetOn = text;
+    },
     attemptsWhileAway: () => attempts,
     swallowed: () => swallowed,
     get liveConnections() {
@@ -114,4 +123,10 @@ export async function startSocketProxy(target: Target): Promise<SocketProxy> {
       if (folder !== undefined) await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** A TCP connection is reset (RST); a unix socket can only be closed. */
+function reset(socket: Socket): void {
+  if (socket.remoteAddress === undefined) socket.destroy();
+  else socket.resetAndDestroy();
 }

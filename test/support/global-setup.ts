@@ -106,7 +106,9 @@ const run = globalThis as typeof globalThis & {
  * containers, images, networks, volumes, or files in that folder, each named with the suite
  * that made it. A network no container is on that the engine refuses to remove for endpoints
  * it still counts (an engine defect, see findLeftovers) is reported, not failed: nothing of
- * the run is on it, and nothing but an engine restart removes it.
+ * the run is on it, and nothing but an engine restart removes it. So is one its suite's
+ * cleanup met that refusal for (refusedNetworksRegister), though the engine-restart suite has
+ * cleared the count by then.
  */
 export default async function setup(project: TestProject) {
   if (run.orchestratorTestRun === undefined) {

@@ -2,7 +2,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { connectDocker } from "../../src/docker/connection.ts";
 import { dockerStatus } from "../../src/docker/retry.ts";
-import { parseSuitesRegister, runMarker } from "./run-id.ts";
+import { parseSuitesRegister, refusedNetworksRegister, runMarker } from "./run-id.ts";
 
 /**
  * What a test run left behind: Docker containers, images, networks and volumes whose name,
@@ -14,7 +14,10 @@ import { parseSuitesRegister, runMarker } from "./run-id.ts";
  * Apart from those, `engineDefects`: networks of the run that no container is on, which the
  * engine still refuses to remove ("has active endpoints"). Docker 20.10 can lose count of a
  * network's endpoints when a container goes while it is being started or connected (moby
- * #42119); such a network stays until the engine restarts, whatever its owner does.
+ * #42119); such a network stays until the engine restarts, whatever its owner does. So does
+ * a network the register of refusals names (refusedNetworksRegister: its suite's cleanup met
+ * that refusal), removed or not by now: an engine restart later in the run clears the count,
+ * and it then looks like any network left behind.
  */
 export async function findLeftovers(
   runId: string,
@@ -22,9 +25,12 @@ export async function findLeftovers(
   suitesRegister = "",
 ): Promise<{ leftovers: string[]; engineDefects: string[] }> {
   const marker = runMarker(runId);
-  const suites = parseSuitesRegister(
-    suitesRegister === "" ? "" : await readFile(suitesRegister, "utf8").catch(() => ""),
-  );
+  const readRegister = async (file: string | undefined) =>
+    parseSuitesRegister(
+      file === undefined || file === "" ? "" : await readFile(file, "utf8").catch(() => ""),
+    );
+  const suites = await readRegister(suitesRegister);
+  const refusedNetworks = await readRegister(refusedNetworksRegister(suitesRegister));
   const ours = (...names: ReadonlyArray<string | undefined>) =>
     names.some((name) => name?.includes(marker) === true);
   const of = (...names: ReadonlyArray<string | undefined>) => {
@@ -51,8 +57,14 @@ export async function findLeftovers(
       const names = [network.Name, network.Labels?.["managed-by"]];
       if (!ours(...names)) continue;
       const refusal = await refusedEmptyNetwork(docker, network.Id);
-      if (refusal === undefined) found.push(`network ${network.Name}${of(...names)}`);
-      else engineDefects.push(`network ${network.Name}${of(...names)}: ${refusal}`);
+      const refusedAtCleanup = refusedNetworks.get(network.Name);
+      if (refusal !== undefined) {
+        engineDefects.push(`network ${network.Name}${of(...names)}: ${refusal}`);
+      } else if (refusedAtCleanup !== undefined) {
+        engineDefects.push(
+          `network ${network.Name}${of(...names)}: refused at its suite's cleanup (${refusedAtCleanup})`,
+        );
+      } else found.push(`network ${network.Name}${of(...names)}`);
     }
     for (const volume of (await docker.listVolumes()).Volumes ?? []) {
       const names = [volume.Name, volume.Labels?.["managed-by"]];
@@ -66,7 +78,10 @@ export async function findLeftovers(
     for (const entry of entries) found.push(`temporary ${path.join(runTempDir, entry)}`);
     await rm(runTempDir, { recursive: true, force: true });
   }
-  if (suitesRegister !== "") await rm(suitesRegister, { force: true });
+  if (suitesRegister !== "") {
+    await rm(suitesRegister, { force: true });
+    await rm(refusedNetworksRegister(suitesRegister) ?? "", { force: true });
+  }
   return { leftovers: found, engineDefects };
 }
 

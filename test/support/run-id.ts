@@ -42,7 +42,27 @@ function callingSuite(): string | undefined {
   return worker?.filepath?.match(/\b(test\/\S+\.test\.ts)$/)?.[1];
 }
 
-/** The register's lines as id → test file. */
+/**
+ * Beside the run's register of suites: the networks a suite's cleanup could not remove because
+ * the engine still counted endpoints on them with no container on them (moby #42119, see
+ * leftovers.ts), each with the engine's refusal. An engine restart later in the run (the
+ * engine-restart suite) clears the count, so by the teardown such a network looks like any
+ * other left behind; this register tells them apart.
+ */
+export function refusedNetworksRegister(
+  suitesRegister = process.env.ORCH_TEST_SUITES ?? "",
+): string | undefined {
+  return suitesRegister === "" ? undefined : `${suitesRegister}.refused-networks`;
+}
+
+/** Notes in the run's register that the engine refused to remove this empty network. */
+export function recordRefusedNetwork(name: string, refusal: string): void {
+  const register = refusedNetworksRegister();
+  if (register !== undefined)
+    appendFileSync(register, `${name}\t${refusal.replaceAll(/\s+/g, " ")}\n`);
+}
+
+/** The register's lines as id → test file (or, for refusedNetworksRegister, name → refusal). */
 export function parseSuitesRegister(text: string): Map<string, string> {
   const suites = new Map<string, string>();
   for (const line of text.split("\n")) {

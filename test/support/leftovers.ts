@@ -90,7 +90,7 @@ export async function findLeftovers(
  * still counts (the network is then left as it is); undefined for any other network (one a
  * container is on, one removed now, one refused for another reason).
  */
-async function refusedEmptyNetwork(
+export async function refusedEmptyNetwork(
   docker: ReturnType<typeof connectDocker>,
   id: string,
 ): Promise<string | undefined> {

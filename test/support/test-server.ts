@@ -5,9 +5,9 @@ import type { ContractViolation } from "../../src/api/openapi/response-check.ts"
 import { type Service, startService } from "../../src/composition-root.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectDocker } from "../../src/docker/connection.ts";
-import { dockerStatus } from "../../src/docker/retry.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { createScratchDatabase } from "./databases.ts";
+import { refusedEmptyNetwork } from "./leftovers.ts";
 import { recordRefusedNetwork, testOrchestratorId } from "./run-id.ts";
 import type { Backend } from "./services.ts";
 
@@ -154,40 +154,23 @@ export async function removeManagedContainers(orchestratorId: string): Promise<v
     // listing (a container left "created", or a tenant network: one was left in a CI run).
     // Containers go first: the engine refuses to remove a network a container is on.
     let emptyListings = 0;
-    /** Each network's last refusal, by name. */
-    const refusals = new Map<string, string>();
     for (let round = 0; round < 40 && emptyListings < 2; round += 1) {
       const containers = await docker.listContainers({ all: true, filters });
       await removeAll(
         containers.map((container) => docker.getContainer(container.Id).remove({ force: true })),
       );
       const networks = await docker.listNetworks({ filters });
-      await removeAll(
-        networks.map((network) =>
-          docker
-            .getNetwork(network.Id)
-            .remove()
-            .catch((error: unknown) => {
-              refusals.set(network.Name, dockerStatus(error).message);
-            }),
-        ),
-      );
+      await removeAll(networks.map((network) => docker.getNetwork(network.Id).remove()));
       emptyListings = containers.length + networks.length === 0 ? emptyListings + 1 : 0;
       if (emptyListings < 2) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    // Still there: refused for endpoints the engine counts with no container on the network
-    // (moby #42119), it stays until the engine restarts. The teardown must know it for that.
+    // Still there: tried once more (refusedEmptyNetwork, as the teardown does). One refused for
+    // endpoints the engine counts with no container on it (moby #42119) stays until the engine
+    // restarts: the teardown must know it for that.
     const left = emptyListings < 2 ? await docker.listNetworks({ filters }) : [];
     for (const network of left) {
-      const refusal = refusals.get(network.Name);
-      if (refusal === undefined || !/active endpoints/i.test(refusal)) continue;
-      const inspected = (await docker
-        .getNetwork(network.Id)
-        .inspect()
-        .catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
-      if (inspected !== undefined && Object.keys(inspected.Containers ?? {}).length === 0) {
-        recordRefusedNetwork(network.Name, refusal);
-      }
+      const refusal = await refusedEmptyNetwork(docker, network.Id);
+      if (refusal !== undefined) recordRefusedNetwork(network.Name, refusal);
     }
     await removeAll(
       (await docker.listImages({ filters })).map((image) =>
